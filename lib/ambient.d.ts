@@ -1,0 +1,5 @@
+// Files the build embeds with `with { type: "file" }` import as their path.
+declare module "*.zst" {
+  const path: string;
+  export default path;
+}

@@ -1,0 +1,111 @@
+/** LogLevel orders the levels a user can choose with `[log] level`. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** LogFormat is the rendering of a log line: text for people, json for journald and collectors. */
+export type LogFormat = "text" | "json";
+
+/** LOG_LEVELS lists the levels from most to least verbose; the schema and the logger share it. */
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** LogFields are the key=value pairs attached to one line. */
+export type LogFields = Record<string, string | number | boolean | undefined | null>;
+
+/** LogSink receives finished lines; tests inject one to capture output. */
+export type LogSink = (line: string, level: LogLevel) => void;
+
+const REDACTED = "[redacted]";
+
+/** stderrSink writes each line to standard error, the stream systemd and terminals both read. */
+export const stderrSink: LogSink = (line) => {
+  process.stderr.write(line + "\n");
+};
+
+/**
+ * Logger is the one way unibus writes diagnostics. Lower modules report state;
+ * the edges (commands, supervisor) log it. Every line passes through the
+ * redactor, so a registered secret cannot reach the log even by mistake.
+ */
+export class Logger {
+  #level: number;
+  #format: LogFormat;
+  #sink: LogSink;
+  #secrets: Set<string>;
+  #fields: LogFields;
+
+  constructor(options: { level?: LogLevel; format?: LogFormat; sink?: LogSink; fields?: LogFields; secrets?: Set<string> } = {}) {
+    this.#level = LOG_LEVELS.indexOf(options.level ?? "info");
+    this.#format = options.format ?? "text";
+    this.#sink = options.sink ?? stderrSink;
+    this.#secrets = options.secrets ?? new Set();
+    this.#fields = options.fields ?? {};
+  }
+
+  /** configure changes level and format once the config file has been read. */
+  configure(options: { level?: LogLevel; format?: LogFormat }): void {
+    if (options.level) this.#level = LOG_LEVELS.indexOf(options.level);
+    if (options.format) this.#format = options.format;
+  }
+
+  /** addSecret registers a value that must never be printed; lines containing it are redacted. */
+  addSecret(secret: string | undefined): void {
+    if (secret && secret.length >= 4) this.#secrets.add(secret);
+  }
+
+  /** child returns a logger that adds fixed fields (e.g. component=nats) and shares sink and secrets. */
+  child(fields: LogFields): Logger {
+    const child = new Logger({ sink: this.#sink, secrets: this.#secrets, fields: { ...this.#fields, ...fields } });
+    child.#level = this.#level;
+    child.#format = this.#format;
+    return child;
+  }
+
+  /** enabled tells whether a level would be written, to skip costly formatting. */
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= this.#level;
+  }
+
+  debug(msg: string, fields?: LogFields): void { this.write("debug", msg, fields); }
+  info(msg: string, fields?: LogFields): void { this.write("info", msg, fields); }
+  warn(msg: string, fields?: LogFields): void { this.write("warn", msg, fields); }
+  error(msg: string, fields?: LogFields): void { this.write("error", msg, fields); }
+
+  /** write formats and emits one line at the given level. */
+  write(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (!this.enabled(level)) return;
+    const all: LogFields = { ...this.#fields, ...fields };
+    const time = new Date().toISOString();
+    let line: string;
+    if (this.#format === "json") {
+      const record: Record<string, unknown> = { time, level, msg };
+      for (const [k, v] of Object.entries(all)) if (v !== undefined) record[k] = v;
+      line = JSON.stringify(record);
+    } else {
+      let text = `time=${time} level=${level} msg=${quote(msg)}`;
+      for (const [k, v] of Object.entries(all)) if (v !== undefined) text += ` ${k}=${quote(String(v))}`;
+      line = text;
+    }
+    this.#sink(this.redact(line), level);
+  }
+
+  /** redact replaces every registered secret in a string. */
+  redact(text: string): string {
+    for (const secret of this.#secrets) {
+      if (text.includes(secret)) text = text.split(secret).join(REDACTED);
+    }
+    return text;
+  }
+}
+
+function quote(value: string): string {
+  return /^[\w.:/@+\-,[\]]+$/.test(value) ? value : JSON.stringify(value);
+}
+
+/**
+ * chooseLogFormat picks text on a terminal and JSON lines under systemd
+ * (journald sets JOURNAL_STREAM) when the user did not choose.
+ */
+export function chooseLogFormat(requested: LogFormat | "auto", env: Record<string, string | undefined>, isTTY: boolean): LogFormat {
+  if (requested !== "auto") return requested;
+  if (!isTTY && (env.JOURNAL_STREAM || env.INVOCATION_ID)) return "json";
+  return "text";
+}

@@ -1,0 +1,116 @@
+/**
+ * build.ts compiles unibus into one executable per target, each embedding the
+ * zstd-compressed nats-server for its CPU. Usage:
+ *
+ *   bun scripts/build.ts                 both targets
+ *   bun scripts/build.ts --target host   only this machine's (npm start)
+ *   bun scripts/build.ts --if-stale      skip targets whose output is newer than every input
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fetchNats, ROOT, VENDOR, type DebArch } from "./fetch-nats.ts";
+import { Progress, formatBytes } from "./_progress.ts";
+
+/** BuildTarget pairs a Bun compile target with the Debian architecture of its nats-server. */
+export interface BuildTarget { name: "linux-x64" | "linux-arm64"; bunTarget: string; arch: DebArch }
+
+/** TARGETS are the executables unibus ships. */
+export const TARGETS: BuildTarget[] = [
+  { name: "linux-x64", bunTarget: "bun-linux-x64", arch: "amd64" },
+  { name: "linux-arm64", bunTarget: "bun-linux-arm64", arch: "arm64" },
+];
+
+const ZSTD_LEVEL = 19;
+const progress = new Progress();
+
+function newestInput(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(ROOT, "lib"));
+  for (const f of ["main.ts", "package.json", "package-lock.json", "vendor/nats-server.lock.json", "scripts/build.ts"]) {
+    if (existsSync(join(ROOT, f))) newest = Math.max(newest, statSync(join(ROOT, f)).mtimeMs);
+  }
+  return newest;
+}
+
+async function compressed(binPath: string, sha256: string): Promise<string> {
+  const out = join(VENDOR, `nats-server-${sha256.slice(0, 16)}.zst`);
+  if (!existsSync(out)) {
+    progress.step(`compressing nats-server (zstd -${ZSTD_LEVEL}) ...`);
+    const { zstdCompress } = await import("../lib/runtime.ts").catch(() => ({ zstdCompress: (d: Uint8Array, l: number) => Bun.zstdCompressSync(d, { level: l }) }));
+    writeFileSync(out, zstdCompress(readFileSync(binPath), ZSTD_LEVEL));
+  }
+  return out;
+}
+
+async function buildTarget(target: BuildTarget, version: string): Promise<void> {
+  const nats = await fetchNats(target.arch);
+  const zst = await compressed(nats.path, nats.sha256);
+  const embed = join(ROOT, "build", "embed");
+  mkdirSync(embed, { recursive: true });
+  writeFileSync(join(embed, "nats-server.zst"), readFileSync(zst));
+  const meta = {
+    version: nats.version,
+    packageVersion: nats.packageVersion,
+    sha256: nats.sha256,
+    arch: nats.arch,
+    compression: "zstd",
+    unibusVersion: version,
+    target: target.name,
+  };
+  writeFileSync(join(embed, "nats-server.json"), JSON.stringify(meta, null, 2) + "\n");
+  const outfile = join(ROOT, "dist", `unibus-${target.name}`);
+  progress.step(`compiling ${outfile} (${target.bunTarget}) ...`);
+  const started = Date.now();
+  const proc = Bun.spawn(
+    [
+      process.execPath, "build", "--compile", `--target=${target.bunTarget}`,
+      "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+      "--compile-exec-argv=--no-orphans",
+      "--minify-syntax", "--minify-whitespace",
+      `--define=UNIBUS_VERSION="${version}"`,
+      join(ROOT, "main.ts"), "--outfile", outfile,
+    ],
+    { cwd: ROOT, stdout: "pipe", stderr: "inherit" },
+  );
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`bun build for ${target.name} failed with exit code ${code}`);
+  progress.done(`built ${outfile}: ${formatBytes(statSync(outfile).size)} in ${((Date.now() - started) / 1000).toFixed(1)} s (nats-server ${nats.version}, embedded ${formatBytes(statSync(zst).size)})`);
+}
+
+/** hostTarget maps this machine's CPU to its build target. */
+export function hostTarget(): BuildTarget {
+  const name = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
+  return TARGETS.find((t) => t.name === name)!;
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const only = args.includes("--target") ? args[args.indexOf("--target") + 1] : undefined;
+  const targets = only === "host" ? [hostTarget()] : only ? TARGETS.filter((t) => t.name === only) : TARGETS;
+  if (targets.length === 0) {
+    console.error(`error: unknown target ${only}; expected host, ${TARGETS.map((t) => t.name).join(", ")}`);
+    process.exit(2);
+  }
+  const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+  const newest = newestInput();
+  try {
+    for (const target of targets) {
+      const outfile = join(ROOT, "dist", `unibus-${target.name}`);
+      if (args.includes("--if-stale") && existsSync(outfile) && statSync(outfile).mtimeMs > newest) {
+        progress.step(`${outfile} is up to date`);
+        continue;
+      }
+      await buildTarget(target, version);
+    }
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
