@@ -3,3 +3,7 @@ declare module "*.zst" {
   const path: string;
   export default path;
 }
+declare module "*.meta" {
+  const path: string;
+  export default path;
+}

@@ -6,7 +6,7 @@
 // The build writes these two files for the target being compiled (scripts/build.ts);
 // `type: "file"` embeds them into the single executable.
 import embeddedNatsPath from "../build/embed/nats-server.zst" with { type: "file" };
-import embeddedMetaPath from "../build/embed/nats-server.json" with { type: "file" };
+import embeddedMetaPath from "../build/embed/nats-server.meta" with { type: "file" };
 
 /** EmbeddedNatsMeta describes the nats-server binary compiled into this executable. */
 export interface EmbeddedNatsMeta {
@@ -60,7 +60,7 @@ export function spawnChild(cmd: string[], options: { env?: Record<string, string
     env: options.env ?? process.env,
     cwd: options.cwd,
   });
-  const exited = proc.exited.then(() => ({ code: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode ?? null }));
+  const exited = proc.exited.then(() => ({ code: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode == null ? null : String(proc.signalCode) }));
   return {
     pid: proc.pid,
     exited,

@@ -64,7 +64,7 @@ async function buildTarget(target: BuildTarget, version: string): Promise<void> 
     unibusVersion: version,
     target: target.name,
   };
-  writeFileSync(join(embed, "nats-server.json"), JSON.stringify(meta, null, 2) + "\n");
+  writeFileSync(join(embed, "nats-server.meta"), JSON.stringify(meta, null, 2) + "\n");
   const outfile = join(ROOT, "dist", `unibus-${target.name}`);
   progress.step(`compiling ${outfile} (${target.bunTarget}) ...`);
   const started = Date.now();
