@@ -1,4 +1,32 @@
 #!/usr/bin/env bun
-import { embeddedNatsMeta } from "./lib/runtime.ts";
-const meta = await embeddedNatsMeta();
-console.log(`unibus ${meta.unibusVersion} (${meta.target}), nats-server ${meta.version}`);
+/**
+ * main.ts turns argv into one command and its exit code. It stays tiny: each
+ * command lives in lib/cli/, errors are printed once here as `error: …`.
+ */
+import { describeError, ExitCode, UnibusError } from "./lib/errors.ts";
+import { COMMANDS, HELP, resolveCommand } from "./lib/cli/commands.ts";
+
+async function main(argv: string[]): Promise<number> {
+  const { name, args } = resolveCommand(argv);
+  if (name === "help") {
+    process.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`error: unknown command "${argv.join(" ")}"\n\n${HELP}`);
+    return ExitCode.usage;
+  }
+  const command = await load();
+  return command.run(args);
+}
+
+let code: number;
+try {
+  code = await main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`error: ${describeError(err)}\n`);
+  code = err instanceof UnibusError ? err.exitCode : ExitCode.failure;
+}
+// Exit explicitly: a pending timer or keep-alive socket must not hold a finished command open.
+process.exit(code);

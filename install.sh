@@ -1,0 +1,433 @@
+#!/usr/bin/env bash
+# install.sh installs unibus on a systemd host: the binary, a `unibus` system
+# user, /etc/unibus (config, certs, secrets), /var/lib/unibus and a hardened
+# unit. It is idempotent: run it again after editing the config.
+#
+#   sudo ./install.sh --config homelab/pi-1.toml [--binary PATH] [--no-start]
+#   sudo ./install.sh --upgrade [--binary PATH]     new binary, same config and data
+#   sudo ./install.sh --uninstall [--purge [--yes]]
+#
+# --root DIR installs into a throwaway root (DESTDIR-style): no systemctl, and
+# the user is added to DIR/etc/passwd and DIR/etc/group instead of the host's.
+set -euo pipefail
+
+readonly SERVICE=unibus
+readonly UNIT_NAME=unibus.service
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SCRIPT_DIR
+
+usage() {
+  cat <<'EOF'
+usage:
+  install.sh --config FILE [--binary PATH] [--no-start] [--root DIR]
+      install or update unibus with this config (copied to /etc/unibus/unibus.toml,
+      with certs/ and *.secret files found beside it)
+  install.sh --upgrade [--binary PATH] [--config FILE] [--no-start] [--root DIR]
+      replace the binary, keep /etc/unibus and /var/lib/unibus, restart
+  install.sh --uninstall [--purge [--yes]] [--root DIR]
+      stop and remove the service, binary and user; --purge also deletes
+      /etc/unibus and /var/lib/unibus (asks first unless --yes)
+
+options:
+  --binary PATH  the unibus executable (default: ./dist/unibus-linux-<arch>)
+  --root DIR     install into DIR instead of / (for images and tests)
+  --no-start     install and enable, but do not (re)start the service
+EOF
+}
+
+die() {
+  printf 'install.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+usage_error() {
+  printf 'install.sh: %s\n\n' "$*" >&2
+  usage >&2
+  exit 2
+}
+
+say() {
+  printf 'install.sh: %s\n' "$*"
+}
+
+# ---- arguments --------------------------------------------------------------
+
+MODE=install
+CONFIG=""
+BINARY=""
+ROOT=""
+START=1
+PURGE=0
+YES=0
+
+while (($# > 0)); do
+  case "$1" in
+    --config) (($# >= 2)) || usage_error "--config needs a file"; CONFIG="$2"; shift 2 ;;
+    --config=*) CONFIG="${1#*=}"; shift ;;
+    --binary) (($# >= 2)) || usage_error "--binary needs a path"; BINARY="$2"; shift 2 ;;
+    --binary=*) BINARY="${1#*=}"; shift ;;
+    --root) (($# >= 2)) || usage_error "--root needs a directory"; ROOT="$2"; shift 2 ;;
+    --root=*) ROOT="${1#*=}"; shift ;;
+    --upgrade) MODE=upgrade; shift ;;
+    --uninstall) MODE=uninstall; shift ;;
+    --purge) PURGE=1; shift ;;
+    --yes | -y) YES=1; shift ;;
+    --no-start) START=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage_error "unknown argument: $1" ;;
+  esac
+done
+
+if [[ -n "$ROOT" ]]; then
+  [[ -d "$ROOT" ]] || die "--root $ROOT is not a directory"
+  ROOT="$(cd "$ROOT" && pwd)"
+  [[ "$ROOT" != / ]] || ROOT=""
+fi
+((PURGE == 0)) || [[ "$MODE" == uninstall ]] || usage_error "--purge only goes with --uninstall"
+[[ "$MODE" != install ]] || [[ -n "$CONFIG" ]] || usage_error "--config FILE is required"
+[[ "$(id -u)" == 0 ]] || die "run as root (sudo $0 ...): it creates a user and writes /etc and /usr/local"
+
+readonly BIN_PATH="$ROOT/usr/local/bin/unibus"
+readonly CONF_DIR="$ROOT/etc/unibus"
+readonly CONF_FILE="$CONF_DIR/unibus.toml"
+readonly STATE_DIR="$ROOT/var/lib/unibus"
+readonly UNIT_DIR="$ROOT/etc/systemd/system"
+readonly UNIT_PATH="$UNIT_DIR/$UNIT_NAME"
+readonly WANTS_LINK="$UNIT_DIR/multi-user.target.wants/$UNIT_NAME"
+readonly UNIT_TEMPLATE="$SCRIPT_DIR/packaging/unibus.service"
+
+# CHANGED is set when a file the running service reads was replaced.
+CHANGED=0
+
+# ---- systemd ----------------------------------------------------------------
+
+# systemd_running is true when this is the live host and systemd is PID 1.
+systemd_running() {
+  [[ -z "$ROOT" && -d /run/systemd/system ]] && command -v systemctl >/dev/null
+}
+
+service_active() {
+  systemd_running && systemctl is-active --quiet "$UNIT_NAME"
+}
+
+# ---- users ------------------------------------------------------------------
+
+# id_of prints the numeric id of a user (passwd) or group (group) from the
+# target root's files; useradd --system always writes them locally.
+id_of() {
+  local db="$1" name="$2"
+  awk -F: -v n="$name" '$1 == n { print $3; found = 1; exit } END { exit !found }' "$ROOT/etc/$db" 2>/dev/null
+}
+
+ensure_user() {
+  if [[ -n "$ROOT" ]]; then
+    # A throwaway root may have no account files yet.
+    mkdir -p "$ROOT/etc"
+    local f
+    for f in passwd group shadow gshadow; do
+      [[ -e "$ROOT/etc/$f" ]] || install -m "$([[ $f == *shadow ]] && echo 0640 || echo 0644)" /dev/null "$ROOT/etc/$f"
+    done
+  fi
+  local prefix=()
+  [[ -z "$ROOT" ]] || prefix=(--prefix "$ROOT")
+  if ! id_of group "$SERVICE" >/dev/null; then
+    groupadd "${prefix[@]}" --system "$SERVICE"
+    say "created group $SERVICE"
+  fi
+  if ! id_of passwd "$SERVICE" >/dev/null; then
+    local nologin=/usr/sbin/nologin
+    [[ -x "$nologin" ]] || nologin=/sbin/nologin
+    useradd "${prefix[@]}" --system --gid "$SERVICE" --no-create-home --home-dir /nonexistent \
+      --shell "$nologin" --comment "unibus NATS message bus" "$SERVICE"
+    say "created system user $SERVICE"
+  fi
+  UID_N="$(id_of passwd "$SERVICE")"
+  GID_N="$(id_of group "$SERVICE")"
+}
+
+remove_user() {
+  local prefix=()
+  [[ -z "$ROOT" ]] || prefix=(--prefix "$ROOT")
+  if id_of passwd "$SERVICE" >/dev/null; then
+    userdel "${prefix[@]}" "$SERVICE"
+    say "removed user $SERVICE"
+  fi
+  if id_of group "$SERVICE" >/dev/null; then
+    groupdel "${prefix[@]}" "$SERVICE"
+  fi
+}
+
+# ---- files ------------------------------------------------------------------
+
+# put_file SRC DEST MODE OWNER:GROUP copies a file atomically (temp + rename,
+# so a running binary is never overwritten in place) and notes a change.
+put_file() {
+  local src="$1" dest="$2" mode="$3" owner="$4"
+  if [[ -f "$dest" ]] && cmp -s "$src" "$dest"; then
+    chmod "$mode" "$dest"
+    chown "$owner" "$dest"
+    return 0
+  fi
+  local tmp
+  mkdir -p "$(dirname "$dest")"
+  tmp="$(dirname "$dest")/.$(basename "$dest").new.$$"
+  install -m "$mode" -o "${owner%%:*}" -g "${owner##*:}" "$src" "$tmp"
+  mv -f "$tmp" "$dest"
+  CHANGED=1
+  say "installed $dest"
+}
+
+put_dir() {
+  local dir="$1" mode="$2" owner="$3"
+  mkdir -p "$dir"
+  chmod "$mode" "$dir"
+  chown "$owner" "$dir"
+}
+
+# ---- config inspection ------------------------------------------------------
+# A small reader for the few keys the unit depends on; unibus validates the file.
+
+# config_get FILE SECTION KEY prints a quoted string value of [SECTION] KEY.
+config_get() {
+  awk -v want_section="$2" -v want_key="$3" '
+    /^[[:space:]]*\[/ { line = $0; sub(/#.*/, "", line); gsub(/[[:space:]\[\]]/, "", line); section = line; next }
+    section == want_section && $0 ~ ("^[[:space:]]*" want_key "[[:space:]]*=") {
+      if (match($0, /"[^"]*"/)) { print substr($0, RSTART + 1, RLENGTH - 2); exit }
+    }' "$1"
+}
+
+# low_ports FILE prints every `listen = "...:PORT"` port below 1024.
+low_ports() {
+  sed -nE 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"[^"]*:([0-9]+)".*/\1/p' "$1" |
+    awk '$1 + 0 < 1024 { print $1 + 0 }'
+}
+
+# seconds_of DURATION converts "90s", "2m", "1h30m" (the config's duration
+# syntax) to whole seconds; prints nothing for anything else.
+seconds_of() {
+  local rest="$1" total=0 n unit
+  [[ "$rest" =~ ^([0-9]+(ms|s|m|h))+$ ]] || return 0
+  while [[ "$rest" =~ ^([0-9]+)(ms|s|m|h)(.*)$ ]]; do
+    n="${BASH_REMATCH[1]}" unit="${BASH_REMATCH[2]}" rest="${BASH_REMATCH[3]}"
+    case "$unit" in
+      ms) total=$((total + n / 1000)) ;;
+      s) total=$((total + n)) ;;
+      m) total=$((total + n * 60)) ;;
+      h) total=$((total + n * 3600)) ;;
+    esac
+  done
+  echo "$total"
+}
+
+# ---- unit -------------------------------------------------------------------
+
+# render_unit CONFIG prints the unit for this config: capabilities when a port
+# is below 1024, a stop timeout above the lame-duck duration, and write
+# access to a data_dir outside /var/lib/unibus.
+render_unit() {
+  local config="$1" ports caps=0 stop_timeout=180 lame data_dir
+  [[ -f "$UNIT_TEMPLATE" ]] || die "unit template $UNIT_TEMPLATE is missing (run install.sh from the unibus checkout)"
+  ports="$(low_ports "$config" | sort -nu | paste -sd ' ' -)"
+  [[ -z "$ports" ]] || caps=1
+  lame="$(config_get "$config" node lame_duck_duration)"
+  if [[ -n "$lame" ]]; then
+    lame="$(seconds_of "$lame")"
+    # unibus waits lame duck + 30 s for nats-server; leave it room beyond that.
+    [[ -z "$lame" ]] || ((lame + 60 <= stop_timeout)) || stop_timeout=$((lame + 60))
+  fi
+  data_dir="$(config_get "$config" node data_dir)"
+  awk -v caps="$caps" -v ports="$ports" -v stop="$stop_timeout" -v data_dir="$data_dir" '
+    caps && /^CapabilityBoundingSet=/ { print "# A listen port below 1024 (" ports ") needs CAP_NET_BIND_SERVICE; nats-server inherits it."; print "CapabilityBoundingSet=CAP_NET_BIND_SERVICE"; next }
+    caps && /^AmbientCapabilities=/ { print "AmbientCapabilities=CAP_NET_BIND_SERVICE"; next }
+    # a capability from the host namespace is void inside a private user namespace
+    caps && /^PrivateUsers=/ { print "PrivateUsers=no"; next }
+    /^TimeoutStopSec=/ { print "TimeoutStopSec=" stop "s"; next }
+    /^StateDirectoryMode=/ { print; if (data_dir != "" && data_dir != "/var/lib/unibus") print "ReadWritePaths=" data_dir; next }
+    { print }' "$UNIT_TEMPLATE"
+}
+
+# ---- commands ---------------------------------------------------------------
+
+host_binary_name() {
+  local machine
+  machine="$(uname -m)"
+  case "$machine" in
+    x86_64 | amd64) echo unibus-linux-x64 ;;
+    aarch64 | arm64) echo unibus-linux-arm64 ;;
+    *) die "unsupported architecture $machine: unibus ships for x86_64 and aarch64 (arm64) Linux only; on a Raspberry Pi, install a 64-bit OS" ;;
+  esac
+}
+
+check_binary() {
+  if [[ -z "$BINARY" ]]; then
+    BINARY="$SCRIPT_DIR/dist/$(host_binary_name)"
+    [[ -e "$BINARY" ]] || die "no binary at $BINARY: build it (bun scripts/build.ts --target host) or pass --binary PATH"
+  fi
+  [[ -f "$BINARY" ]] || die "--binary $BINARY is not a file"
+  local version
+  if ! version="$("$BINARY" --version 2>&1)"; then
+    die "$BINARY does not run on this machine ($(uname -m)): ${version:-no output}"
+  fi
+  say "binary: ${version%%$'\n'*}"
+}
+
+check_config() {
+  [[ -f "$CONFIG" ]] || die "config file $CONFIG not found"
+  local data_dir
+  data_dir="$(config_get "$CONFIG" node data_dir)"
+  if [[ -n "$data_dir" && "$data_dir" != /* ]]; then
+    die "$CONFIG: [node] data_dir = \"$data_dir\" is relative; it would resolve inside /etc/unibus, which the service cannot write. Remove it (the service then uses /var/lib/unibus) or make it absolute."
+  fi
+}
+
+# install_config copies the config and the files beside it that it refers to.
+install_config() {
+  local src_dir f name mode
+  src_dir="$(cd "$(dirname "$CONFIG")" && pwd)"
+  put_dir "$CONF_DIR" 0750 "0:$GID_N"
+  put_file "$CONFIG" "$CONF_FILE" 0640 "0:$GID_N"
+  for f in "$src_dir"/*.secret; do
+    [[ -f "$f" ]] || continue
+    put_file "$f" "$CONF_DIR/$(basename "$f")" 0640 "0:$GID_N"
+  done
+  if [[ -d "$src_dir/certs" ]]; then
+    put_dir "$CONF_DIR/certs" 0750 "0:$GID_N"
+    for f in "$src_dir"/certs/*; do
+      [[ -f "$f" ]] || continue
+      name="$(basename "$f")"
+      mode=0644
+      [[ "$name" != *-key.pem ]] || mode=0640
+      put_file "$f" "$CONF_DIR/certs/$name" "$mode" "0:$GID_N"
+    done
+  fi
+}
+
+install_state_dir() {
+  mkdir -p "$STATE_DIR"
+  # A reinstall may give the user a new uid: hand the kept data over to it.
+  if [[ "$(stat -c %u:%g "$STATE_DIR")" != "$UID_N:$GID_N" ]]; then
+    chown -R "$UID_N:$GID_N" "$STATE_DIR"
+  fi
+  chmod 0700 "$STATE_DIR"
+  local data_dir
+  data_dir="$(config_get "$CONF_FILE" node data_dir)"
+  if [[ -n "$data_dir" && "$data_dir" != /var/lib/unibus ]]; then
+    put_dir "$ROOT$data_dir" 0700 "$UID_N:$GID_N"
+  fi
+}
+
+install_unit() {
+  local rendered
+  rendered="$(mktemp)"
+  # shellcheck disable=SC2064 # expand now: the path is fixed
+  trap "rm -f '$rendered'" EXIT
+  render_unit "$CONF_FILE" >"$rendered"
+  mkdir -p "$UNIT_DIR"
+  put_file "$rendered" "$UNIT_PATH" 0644 0:0
+  if systemd_running; then
+    systemctl daemon-reload
+    systemctl enable --quiet "$UNIT_NAME"
+  else
+    # What `systemctl enable` does for WantedBy=multi-user.target.
+    mkdir -p "$(dirname "$WANTS_LINK")"
+    ln -sfn "/etc/systemd/system/$UNIT_NAME" "$WANTS_LINK"
+  fi
+}
+
+start_service() {
+  if ((START == 0)); then
+    say "not starting (--no-start); start with: systemctl start $UNIT_NAME"
+    return 0
+  fi
+  if [[ -n "$ROOT" ]]; then
+    return 0
+  fi
+  if ! systemd_running; then
+    say "systemd is not running here; installed and enabled, but not started"
+    return 0
+  fi
+  # A config the node rejects would only crash-loop the unit: say why now.
+  local problem
+  if ! problem="$("$BIN_PATH" config check --config "$CONF_FILE" 2>&1 >/dev/null)"; then
+    die "$CONF_FILE is not valid, so $UNIT_NAME was not (re)started: ${problem:-unibus config check failed}"
+  fi
+  if service_active; then
+    if ((CHANGED)); then
+      say "restarting $UNIT_NAME"
+      systemctl restart "$UNIT_NAME"
+    else
+      say "$UNIT_NAME is running and nothing changed"
+    fi
+  else
+    say "starting $UNIT_NAME (waits until nats-server is ready)"
+    systemctl start "$UNIT_NAME" || die "$UNIT_NAME did not start; see: journalctl -u $UNIT_NAME -n 50"
+  fi
+  systemctl --no-pager --lines=0 status "$UNIT_NAME" || true
+}
+
+do_install() {
+  check_config
+  check_binary
+  ensure_user
+  put_file "$BINARY" "$BIN_PATH" 0755 0:0
+  install_config
+  install_state_dir
+  install_unit
+  start_service
+}
+
+do_upgrade() {
+  [[ -f "$CONF_FILE" && -e "$BIN_PATH" ]] || die "unibus is not installed under ${ROOT:-/}; install it first with --config FILE"
+  if [[ -n "$CONFIG" ]] && ! cmp -s "$CONFIG" "$CONF_FILE"; then
+    say "note: keeping the installed $CONF_FILE; $CONFIG is not copied on --upgrade (run without --upgrade to replace the config)"
+  fi
+  check_binary
+  ensure_user
+  put_file "$BINARY" "$BIN_PATH" 0755 0:0
+  install_state_dir
+  install_unit
+  start_service
+}
+
+confirm_purge() {
+  ((YES == 0)) || return 0
+  if [[ ! -t 0 ]]; then
+    die "--purge deletes $CONF_DIR and $STATE_DIR (keys, JetStream data) and needs confirmation: run it on a terminal or add --yes"
+  fi
+  local answer
+  read -r -p "Delete $CONF_DIR and $STATE_DIR, including certificates, keys and all JetStream data? Type 'yes': " answer
+  [[ "$answer" == yes ]] || die "not purged; nothing was removed"
+}
+
+do_uninstall() {
+  ((PURGE == 0)) || confirm_purge
+  if systemd_running; then
+    systemctl disable --now --quiet "$UNIT_NAME" 2>/dev/null || true
+  fi
+  rm -f "$WANTS_LINK"
+  if [[ -e "$UNIT_PATH" ]]; then
+    rm -f "$UNIT_PATH"
+    say "removed $UNIT_PATH"
+  fi
+  if systemd_running; then
+    systemctl daemon-reload
+    systemctl reset-failed "$UNIT_NAME" 2>/dev/null || true
+  fi
+  if [[ -e "$BIN_PATH" ]]; then
+    rm -f "$BIN_PATH"
+    say "removed $BIN_PATH"
+  fi
+  remove_user
+  if ((PURGE)); then
+    rm -rf "$CONF_DIR" "$STATE_DIR"
+    say "purged $CONF_DIR and $STATE_DIR"
+  else
+    [[ ! -e "$CONF_DIR" && ! -e "$STATE_DIR" ]] || say "kept $CONF_DIR and $STATE_DIR (remove them with --uninstall --purge)"
+  fi
+}
+
+case "$MODE" in
+  install) do_install ;;
+  upgrade) do_upgrade ;;
+  uninstall) do_uninstall ;;
+esac

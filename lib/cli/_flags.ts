@@ -1,0 +1,26 @@
+/**
+ * Shared flag parsing for commands that read a config file, so every command
+ * says the same thing about a missing --config.
+ */
+import { existsSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.ts";
+
+/** DEFAULT_CONFIG_FILE is where install.sh puts the config; used when --config is not given. */
+export const DEFAULT_CONFIG_FILE = "/etc/unibus/unibus.toml";
+
+/** parseFlags wraps node:util parseArgs and turns its errors into UsageError (exit 2). */
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; see unibus help`);
+  }
+}
+
+/** configPath returns --config, or the installed default when it exists. */
+export function configPath(value: string | undefined): string {
+  if (value) return value;
+  if (existsSync(DEFAULT_CONFIG_FILE)) return DEFAULT_CONFIG_FILE;
+  throw new UsageError(`--config FILE is required (no ${DEFAULT_CONFIG_FILE} either); try: unibus --config config/node.toml`);
+}

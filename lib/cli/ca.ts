@@ -1,0 +1,49 @@
+/**
+ * ca.ts implements `unibus ca create`: make a cluster CA once, copy ca.pem to
+ * every node, and ca-key.pem to the nodes that may issue their own certificates.
+ */
+import { UsageError } from "../errors.ts";
+import { DEFAULT_CA_DAYS, DEFAULT_CA_NAME, createCa, writeCaFiles } from "../pki/index.ts";
+import { parseFlags } from "./_flags.ts";
+
+const USAGE = `usage: unibus ca create --out DIR [--name CN] [--days N] [--force]
+  --out DIR    folder for ca.pem (0644) and ca-key.pem (0600); created if missing
+  --name CN    common name of the CA (default "${DEFAULT_CA_NAME}")
+  --days N     lifetime in days (default ${DEFAULT_CA_DAYS}, ten years)
+  --force      replace an existing CA (certificates it issued stop verifying)
+`;
+
+/** run creates the CA files and prints where they are; exit 2 on bad flags or when a CA already exists there. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    out: { type: "string", short: "o" },
+    name: { type: "string" },
+    days: { type: "string" },
+    force: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!values.out) throw new UsageError(`--out DIR is required\n${USAGE}`);
+  const name = values.name ?? DEFAULT_CA_NAME;
+  if (!name.trim()) throw new UsageError("--name must not be empty");
+  const days = parseDays(values.days, DEFAULT_CA_DAYS);
+
+  const ca = await createCa({ name, days });
+  const { certFile, keyFile } = await writeCaFiles(values.out, ca, { force: values.force });
+  process.stdout.write(
+    `created CA "${name}", valid until ${ca.cert.notAfter.toISOString()} (${days} days)\n` +
+      `  certificate  ${certFile}  (0644: copy it to every node, [tls] ca_cert)\n` +
+      `  private key  ${keyFile}  (0600: keep it secret and backed up; nodes holding it, [tls] ca_key, issue their own certificates)\n`,
+  );
+  return 0;
+}
+
+function parseDays(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const days = Number(value);
+  if (!/^\d+$/.test(value) || days < 1) throw new UsageError(`--days ${JSON.stringify(value)} is invalid: expected a whole number of days >= 1`);
+  return days;
+}

@@ -1,0 +1,34 @@
+/**
+ * nats-server.ts runs the embedded nats-server with the given arguments, the
+ * way `k3s kubectl` runs its embedded tool: `unibus nats-server --version`,
+ * `unibus nats-server -- -t -c FILE`. It extracts the binary into a data dir
+ * (the config's, or --data-dir) exactly as a node start would.
+ */
+import { resolve } from "node:path";
+import { loadConfig } from "../config/load.ts";
+import { natsPaths } from "../config/render.ts";
+import { ensureNatsBinary } from "../natsd/binary.ts";
+import { embeddedNatsBinary, embeddedNatsMeta, runCommand } from "../runtime.ts";
+import { UsageError } from "../errors.ts";
+import { parseFlags } from "./_flags.ts";
+
+/** run extracts the embedded nats-server if needed, runs it, and passes its exit code on. */
+export async function run(args: string[]): Promise<number> {
+  // unibus's own flags come first; everything after them (or after `--`) goes to nats-server.
+  let i = 0;
+  while (i < args.length && /^--(config|data-dir)$|^-c$/.test(args[i]!)) i += 2;
+  while (i < args.length && /^--(config|data-dir)=/.test(args[i]!)) i += 1;
+  const own = args.slice(0, i);
+  const passed = args[i] === "--" ? args.slice(i + 1) : args.slice(i);
+  const { values } = parseFlags(own, { config: { type: "string", short: "c" }, "data-dir": { type: "string" } });
+  let dataDir: string;
+  if (values["data-dir"]) dataDir = resolve(values["data-dir"]);
+  else if (values.config) dataDir = loadConfig(values.config).node.dataDir;
+  else throw new UsageError("unibus nats-server needs --config FILE or --data-dir DIR (where the binary is extracted)");
+  const meta = await embeddedNatsMeta();
+  const binary = await ensureNatsBinary(natsPaths(dataDir).binDir, { sha256: meta.sha256, load: () => embeddedNatsBinary(meta) });
+  const res = await runCommand([binary.path, ...(passed.length ? passed : ["--version"])], { timeoutMs: 60_000 });
+  process.stdout.write(res.stdout);
+  process.stderr.write(res.stderr);
+  return res.code;
+}

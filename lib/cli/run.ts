@@ -1,0 +1,95 @@
+/**
+ * run.ts is the appliance: load the config, start the node, then live with
+ * signals until told to stop. SIGHUP reloads; SIGTERM/SIGINT stop gracefully
+ * (exit 0); a second SIGINT forces exit.
+ */
+import { ExitCode, describeError } from "../errors.ts";
+import { loadConfig } from "../config/load.ts";
+import { Logger, chooseLogFormat, LOG_LEVELS, type LogLevel } from "../log.ts";
+import { UnibusNode } from "../node.ts";
+import { notifySystemd } from "../systemd/notify.ts";
+import { UsageError } from "../errors.ts";
+import { configPath, parseFlags } from "./_flags.ts";
+
+/** run starts the node described by --config and returns its exit code when it stops. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    config: { type: "string", short: "c" },
+    "log-format": { type: "string" },
+    "log-level": { type: "string" },
+  });
+  const format = values["log-format"];
+  if (format !== undefined && !["text", "json", "auto"].includes(format)) throw new UsageError(`--log-format must be text, json or auto, got "${format}"`);
+  const level = values["log-level"];
+  if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+  const file = configPath(values.config);
+  const config = loadConfig(file);
+  const log = new Logger({
+    level: (level as LogLevel | undefined) ?? config.log.level,
+    format: chooseLogFormat((format as "text" | "json" | "auto" | undefined) ?? config.log.format, process.env, Boolean(process.stderr.isTTY)),
+  });
+  log.info("starting unibus", { config: config.file, node: config.node.name, data_dir: config.node.dataDir });
+
+  const node = new UnibusNode(config, log, {
+    onReady: ({ restart }) => {
+      notifySystemd(`READY=1\nSTATUS=nats-server ready on ${config.client.listen.text}${restart ? " (restarted)" : ""}`);
+    },
+  });
+
+  let resolveStop!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => { resolveStop = resolve; });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      if (signal === "SIGINT") {
+        log.warn("second interrupt: forcing exit");
+        void node.stop({ force: true }).finally(() => resolveStop(ExitCode.forced));
+      }
+      return;
+    }
+    stopping = true;
+    log.info("stopping", { signal });
+    notifySystemd("STOPPING=1");
+    void node.stop().then(() => resolveStop(ExitCode.ok), (err) => {
+      log.error("stop failed", { error: describeError(err) });
+      resolveStop(ExitCode.failure);
+    });
+  };
+  let reloading = false;
+  const reload = async () => {
+    if (reloading || stopping) return;
+    reloading = true;
+    notifySystemd("RELOADING=1");
+    try {
+      const next = loadConfig(file);
+      log.configure({ level: (level as LogLevel | undefined) ?? next.log.level });
+      const result = await node.reload(next);
+      if (result.ok) log.info("configuration reloaded", { config: file });
+      else log.error("reload refused; still running the previous configuration", { reason: result.message });
+    } catch (err) {
+      log.error("reload refused; still running the previous configuration", { reason: describeError(err) });
+    } finally {
+      reloading = false;
+      notifySystemd("READY=1");
+    }
+  };
+  const onTerm = () => stop("SIGTERM");
+  const onInt = () => stop("SIGINT");
+  const onHup = () => void reload();
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  process.on("SIGHUP", onHup);
+  try {
+    await node.start();
+  } catch (err) {
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+    process.off("SIGHUP", onHup);
+    throw err;
+  }
+  log.info("unibus ready", { node: config.node.name, client: `nats://${config.client.listen.text}`, monitor: `http://${config.monitor.listen.text}` });
+  if (stopping) return stopped;
+  const code = await stopped;
+  log.info("stopped", { code });
+  return code;
+}

@@ -1,0 +1,10 @@
+import { embeddedNatsMeta } from "../runtime.ts";
+
+/** run prints the unibus version, the embedded nats-server version and the build target. */
+export async function run(_args: string[]): Promise<number> {
+  const meta = await embeddedNatsMeta();
+  process.stdout.write(
+    `unibus ${meta.unibusVersion}\nnats-server ${meta.version} (debian ${meta.packageVersion}, sha256 ${meta.sha256.slice(0, 12)})\ntarget ${meta.target}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,186 @@
+/**
+ * load.ts turns a node.toml file into the effective UnibusConfig: parse
+ * (smol-toml), validate (schema.ts), apply DEFAULTS, resolve relative paths
+ * against the file's folder and check what spans several keys. Any problem
+ * becomes one ConfigError listing every issue as file:line:col: key: expected …
+ * Loading never writes a file.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, resolve } from "node:path";
+import { parse, TomlError } from "smol-toml";
+import { ConfigError } from "../errors.ts";
+import type { LogLevel } from "../log.ts";
+import { locateKeys, type KeyLocator } from "./_locate.ts";
+import { DEFAULTS } from "./defaults.ts";
+import { configSchema } from "./schema.ts";
+import { isLoopback, isWildcard, nodeNameFromHost, parseListen, parseSize, type HostPort } from "./units.ts";
+
+/** UnibusConfig is the effective configuration every other module reads. */
+export interface UnibusConfig {
+  /** Absolute path of the file it came from. */
+  file: string;
+  node: { name: string; dataDir: string; lameDuckMs?: number };
+  client: { listen: HostPort };
+  monitor: { listen: HostPort };
+  jetstream: { enabled: boolean; maxMemory: number; maxFile: number; sync: "always" | number };
+  log: { level: LogLevel; format: "auto" | "text" | "json" };
+  tls?: {
+    caCert: string;
+    caKey?: string;
+    cert?: string;
+    key?: string;
+    sans: string[];
+    clientTls: boolean;
+    lifetimeDays: number;
+  };
+}
+
+/** ConfigIssue is one problem at one key. */
+export interface ConfigIssue { path: readonly PropertyKey[]; message: string }
+
+/** formatIssues renders issues as `file:line:col: key.path: message`, ordered by position. */
+export function formatIssues(file: string, locate: KeyLocator, issues: ConfigIssue[]): string {
+  const rows = issues.map((issue) => {
+    const pos = locate(issue.path);
+    const key = issue.path.map(String).join(".") || "(top level)";
+    return { line: pos?.line ?? 0, text: `${file}:${pos ? `${pos.line}:${pos.column}` : "1:1"}: ${key}: ${issue.message}` };
+  });
+  rows.sort((a, b) => a.line - b.line);
+  return rows.map((r) => r.text).join("\n");
+}
+
+function readSource(file: string): string {
+  let bytes: Buffer;
+  try {
+    if (statSync(file).isDirectory()) throw new ConfigError(`cannot read config file ${file}: it is a directory, expected a TOML file`);
+    bytes = readFileSync(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    throw new ConfigError(`cannot read config file ${file}: ${why}`);
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError(`cannot read config file ${file}: it is not UTF-8 text, expected a TOML file`);
+  }
+}
+
+/** parseConfigText validates TOML text as if it came from `file`; tests and `config check` use it. */
+export function parseConfigText(text: string, file: string, env: Record<string, string | undefined> = process.env): UnibusConfig {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const first = err.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+      throw new ConfigError(`${file}:${err.line}:${err.column}: invalid TOML: ${first}`);
+    }
+    throw err;
+  }
+  const locate = locateKeys(text);
+  const result = configSchema.safeParse(doc);
+  if (!result.success) {
+    const issues: ConfigIssue[] = [];
+    for (const issue of result.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) issues.push({ path: [...issue.path, key], message: `unknown key; expected one of ${knownKeys(issue.path)}` });
+      } else {
+        issues.push({ path: issue.path, message: issue.message.replace(/^Invalid input: /, "") });
+      }
+    }
+    throw new ConfigError(`invalid config:\n${formatIssues(file, locate, issues)}`);
+  }
+  const raw = result.data;
+  const dir = dirname(file);
+  const at = (p: string) => resolve(dir, p);
+  const stateDir = env.STATE_DIRECTORY?.split(":")[0];
+  const config: UnibusConfig = {
+    file,
+    node: {
+      name: raw.node?.name ?? nodeNameFromHost(hostname()),
+      dataDir: raw.node?.data_dir ? at(raw.node.data_dir) : stateDir ? resolve(stateDir) : at(DEFAULTS.dataDir),
+      ...(raw.node?.lame_duck_duration !== undefined ? { lameDuckMs: raw.node.lame_duck_duration } : {}),
+    },
+    client: { listen: raw.client?.listen ?? (parseListen(DEFAULTS.clientListen) as HostPort) },
+    monitor: { listen: raw.monitor?.listen ?? (parseListen(DEFAULTS.monitorListen) as HostPort) },
+    jetstream: {
+      enabled: raw.jetstream?.enabled ?? DEFAULTS.jetstreamEnabled,
+      maxMemory: raw.jetstream?.max_memory ?? (parseSize(DEFAULTS.jetstreamMaxMemory) as number),
+      maxFile: raw.jetstream?.max_file ?? (parseSize(DEFAULTS.jetstreamMaxFile) as number),
+      sync: raw.jetstream?.sync ?? DEFAULTS.jetstreamSync,
+    },
+    log: { level: (raw.log?.level ?? DEFAULTS.logLevel) as LogLevel, format: raw.log?.format ?? DEFAULTS.logFormat },
+  };
+  if (raw.tls) {
+    config.tls = {
+      caCert: at(raw.tls.ca_cert),
+      ...(raw.tls.ca_key ? { caKey: at(raw.tls.ca_key) } : {}),
+      ...(raw.tls.cert ? { cert: at(raw.tls.cert) } : {}),
+      ...(raw.tls.key ? { key: at(raw.tls.key) } : {}),
+      sans: raw.tls.sans ?? [],
+      clientTls: raw.tls.client_tls ?? true,
+      lifetimeDays: raw.tls.lifetime_days ?? DEFAULTS.certLifetimeDays,
+    };
+  }
+  const issues = crossChecks(config, raw);
+  if (issues.length) throw new ConfigError(`invalid config:\n${formatIssues(file, locate, issues)}`);
+  return config;
+}
+
+/** loadConfig reads and validates a config file; relative paths resolve against its folder. */
+export function loadConfig(path: string, env: Record<string, string | undefined> = process.env): UnibusConfig {
+  const file = resolve(path);
+  return parseConfigText(readSource(file), file, env);
+}
+
+function knownKeys(path: readonly PropertyKey[]): string {
+  let shape: unknown = configSchema.shape;
+  for (const key of path) {
+    const field = (shape as Record<string, { unwrap?: () => unknown; shape?: unknown }>)[String(key)];
+    const inner = (field?.unwrap?.() ?? field) as { shape?: unknown } | undefined;
+    shape = inner?.shape;
+  }
+  return Object.keys((shape ?? {}) as object).join(", ");
+}
+
+function crossChecks(config: UnibusConfig, raw: NonNullable<ReturnType<typeof configSchema.parse>>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (!isLoopback(config.monitor.listen.host)) {
+    issues.push({ path: ["monitor", "listen"], message: `expected a loopback address (127.0.0.1 or [::1]): nats monitoring has no authentication, the admin page serves it instead; got "${config.monitor.listen.text}"` });
+  }
+  const listeners: { path: string[]; hp: HostPort }[] = [
+    { path: ["client", "listen"], hp: config.client.listen },
+    { path: ["monitor", "listen"], hp: config.monitor.listen },
+  ];
+  for (let i = 0; i < listeners.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = listeners[j]!;
+      const b = listeners[i]!;
+      const overlap = a.hp.host === b.hp.host || isWildcard(a.hp.host) || isWildcard(b.hp.host);
+      if (a.hp.port === b.hp.port && overlap) {
+        issues.push({ path: b.path, message: `port ${b.hp.port} is already used by ${a.path.join(".")} ("${a.hp.text}"); expected a free port` });
+      }
+    }
+  }
+  if (config.tls) {
+    const t = raw.tls!;
+    const files: [string, string | undefined][] = [["ca_cert", config.tls.caCert], ["ca_key", config.tls.caKey], ["cert", config.tls.cert], ["key", config.tls.key]];
+    for (const [key, file] of files) {
+      if (file) {
+        try {
+          if (!statSync(file).isFile()) issues.push({ path: ["tls", key], message: `expected a PEM file, ${file} is not a regular file` });
+        } catch {
+          issues.push({ path: ["tls", key], message: `file not found: ${file}` });
+        }
+      }
+    }
+    if (!t.ca_key && !(t.cert && t.key)) {
+      issues.push({ path: ["tls"], message: "expected either ca_key (the node issues its own certificate) or both cert and key" });
+    }
+    if (Boolean(t.cert) !== Boolean(t.key)) issues.push({ path: ["tls", t.cert ? "cert" : "key"], message: "expected cert and key together" });
+  }
+  return issues;
+}

@@ -1,0 +1,75 @@
+/**
+ * schema.ts is the typed shape of node.toml. Every table is strict: an unknown
+ * key is an error, because a typo must never silently disable a setting.
+ * Values arrive parsed (sizes in bytes, durations in ms, addresses split);
+ * defaults are applied in load.ts from DEFAULTS.
+ */
+import { z } from "zod";
+import { LOG_LEVELS } from "../log.ts";
+import {
+  DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseListen, parseSize, type HostPort,
+} from "./units.ts";
+
+function parsed<T>(parse: (v: unknown) => T | string) {
+  return z.unknown().transform((value, ctx): T => {
+    const result = parse(value);
+    if (typeof result === "string") {
+      ctx.addIssue({ code: "custom", message: `expected ${result}` });
+      return z.NEVER;
+    }
+    return result;
+  });
+}
+
+const listen = parsed<HostPort>(parseListen);
+const size = parsed<number>(parseSize);
+const duration = parsed<number>(parseDuration);
+const path = z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path");
+
+/** syncPolicy is "always" (fsync before every ack) or a flush interval. */
+const syncPolicy = z.unknown().transform((value, ctx): "always" | number => {
+  if (value === "always") return "always";
+  const ms = parseDuration(value);
+  if (typeof ms === "string") {
+    ctx.addIssue({ code: "custom", message: `expected "always" or ${DURATION_HINT}, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** configSchema validates the whole file; its output is RawConfig. */
+export const configSchema = z.strictObject({
+  node: z.strictObject({
+    name: z.string({ error: "expected a string" }).refine(isValidNodeName, { message: `expected ${NODE_NAME_HINT}` }).optional(),
+    data_dir: path.optional(),
+    lame_duck_duration: duration.refine((ms) => ms >= 30_000, { message: 'expected at least "30s" (nats-server\'s minimum lame-duck duration)' }).optional(),
+  }).optional(),
+  client: z.strictObject({
+    listen: listen.optional(),
+  }).optional(),
+  monitor: z.strictObject({
+    listen: listen.optional(),
+  }).optional(),
+  jetstream: z.strictObject({
+    enabled: z.boolean({ error: "expected true or false" }).optional(),
+    max_memory: size.optional(),
+    max_file: size.optional(),
+    sync: syncPolicy.optional(),
+  }).optional(),
+  log: z.strictObject({
+    level: z.enum(LOG_LEVELS as [string, ...string[]], { error: `expected one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}` }).optional(),
+    format: z.enum(["auto", "text", "json"], { error: 'expected "auto", "text" or "json"' }).optional(),
+  }).optional(),
+  tls: z.strictObject({
+    ca_cert: path,
+    ca_key: path.optional(),
+    cert: path.optional(),
+    key: path.optional(),
+    sans: z.array(z.string({ error: "expected a host name or IP address" }).min(1)).optional(),
+    client_tls: z.boolean({ error: "expected true or false" }).optional(),
+    lifetime_days: z.number({ error: "expected a number of days" }).int().min(2).max(3650).optional(),
+  }).optional(),
+});
+
+/** RawConfig is the validated file before defaults and path resolution. */
+export type RawConfig = z.output<typeof configSchema>;

@@ -1,0 +1,101 @@
+/**
+ * identity.ts keeps the node's certificate valid for as long as the node
+ * runs: it asks the PKI for a valid identity at start, and a timer renews it
+ * when the renewal window opens, then tells the node to reload nats-server.
+ */
+import { join } from "node:path";
+import type { UnibusConfig } from "./config/load.ts";
+import type { NodeTlsFiles } from "./config/render.ts";
+import type { Logger } from "./log.ts";
+import { ensureNodeIdentity, type NodeIdentity } from "./pki/index.ts";
+
+/** RENEWAL_CHECK_MAX_MS bounds how long the timer sleeps: clocks jump, hosts suspend. */
+export const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
+
+/** IdentityManager is the node's view of its certificate. */
+export class IdentityManager {
+  #config: UnibusConfig;
+  readonly #log: Logger;
+  readonly #onRenewed: () => Promise<void>;
+  #identity?: NodeIdentity;
+  #timer?: ReturnType<typeof setTimeout>;
+
+  constructor(config: UnibusConfig, log: Logger, onRenewed: () => Promise<void>) {
+    this.#config = config;
+    this.#log = log;
+    this.#onRenewed = onRenewed;
+  }
+
+  /** identity is the current certificate's description (admin page, status). */
+  get identity(): NodeIdentity | undefined { return this.#identity; }
+
+  /** files are what nats-server is configured with. */
+  get files(): NodeTlsFiles | undefined {
+    return this.#identity ? { certFile: this.#identity.certFile, keyFile: this.#identity.keyFile, caFile: this.#identity.caFile } : undefined;
+  }
+
+  /** update swaps in a reloaded config. */
+  update(config: UnibusConfig): void {
+    this.#config = config;
+  }
+
+  /** ensure issues, renews or checks the certificate and reports whether a new one was written. */
+  async ensure(now?: Date): Promise<boolean> {
+    const tls = this.#config.tls;
+    if (!tls) {
+      this.#identity = undefined;
+      return false;
+    }
+    this.#identity = await ensureNodeIdentity({
+      tlsDir: join(this.#config.node.dataDir, "tls"),
+      caCertFile: tls.caCert,
+      ...(tls.caKey ? { caKeyFile: tls.caKey } : {}),
+      ...(tls.cert ? { certFile: tls.cert } : {}),
+      ...(tls.key ? { keyFile: tls.key } : {}),
+      nodeName: this.#config.node.name,
+      extraSans: tls.sans,
+      lifetimeDays: tls.lifetimeDays,
+      ...(now ? { now } : {}),
+    });
+    const id = this.#identity;
+    if (id.issued) this.#log.info("issued node certificate", { reason: id.reason, not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
+    else this.#log.info("node certificate is valid", { not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
+    if (!tls.caKey && id.daysLeft < 30) this.#log.warn("node certificate expires soon and this node has no CA key to renew it", { days_left: id.daysLeft });
+    return id.issued;
+  }
+
+  /** nextCheckDelay says how long the renewal timer sleeps from `now`. */
+  nextCheckDelay(now = Date.now()): number {
+    if (!this.#identity) return RENEWAL_CHECK_MAX_MS;
+    return Math.max(1_000, Math.min(this.#identity.renewAt.getTime() - now, RENEWAL_CHECK_MAX_MS));
+  }
+
+  /** startRenewalTimer checks the certificate when its renewal window opens (and hourly). */
+  startRenewalTimer(): void {
+    if (!this.#config.tls?.caKey) return;
+    this.stopRenewalTimer();
+    this.#timer = setTimeout(async () => {
+      try {
+        if (await this.ensure()) await this.#onRenewed();
+      } catch (err) {
+        this.#log.error("certificate renewal failed; will retry", { error: (err as Error).message });
+      }
+      this.startRenewalTimer();
+    }, this.nextCheckDelay());
+    this.#timer.unref?.();
+  }
+
+  /** stopRenewalTimer cancels the pending check. */
+  stopRenewalTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** prepareIdentity makes sure a node with [tls] has a valid certificate before nats-server starts. */
+export async function prepareIdentity(config: UnibusConfig, log: Logger, onRenewed: () => Promise<void>): Promise<IdentityManager | undefined> {
+  if (!config.tls) return undefined;
+  const manager = new IdentityManager(config, log, onRenewed);
+  await manager.ensure();
+  return manager;
+}

@@ -1,0 +1,206 @@
+/**
+ * supervisor.ts runs nats-server as a child: start and wait for readiness
+ * (racing an early exit), relay its log, restart it after a crash with capped
+ * exponential back-off, reload it with SIGHUP and stop it gracefully.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { RuntimeError } from "../errors.ts";
+import { SUPERVISION } from "../config/defaults.ts";
+import type { Logger } from "../log.ts";
+import { spawnChild, type ChildProcess } from "../runtime.ts";
+import type { MonitorClient } from "./monitor.ts";
+import { parseNatsLogLine, readLines } from "./nats-log.ts";
+
+/** SupervisorOptions wire the supervisor to one node's files. */
+export interface SupervisorOptions {
+  binaryPath: string;
+  configFile: string;
+  monitor: MonitorClient;
+  log: Logger;
+  /** When set, stop uses nats lame-duck mode (SIGUSR2) and waits this long plus a grace. */
+  lameDuckMs?: number;
+  /** Called after every successful (re)start, e.g. to tell systemd. */
+  onReady?: (info: { pid: number; restart: boolean }) => void;
+  timings?: Partial<typeof SUPERVISION>;
+}
+
+/** ReloadResult tells what nats-server said about a reload. */
+export interface ReloadResult { ok: boolean; message: string }
+
+/** SupervisorState is what the admin page and status show. */
+export type SupervisorState = "idle" | "starting" | "ready" | "restarting" | "stopping" | "stopped";
+
+/**
+ * NatsSupervisor owns the nats-server child for the life of the node. start()
+ * fails with the child's last stderr lines when it cannot become ready; after
+ * that, crashes are repaired in the background until stop().
+ */
+export class NatsSupervisor {
+  readonly #opts: SupervisorOptions;
+  readonly #t: typeof SUPERVISION;
+  #child?: ChildProcess;
+  #state: SupervisorState = "idle";
+  #tail: string[] = [];
+  #lineWaiters = new Set<(msg: string) => void>();
+  #restarts = 0;
+  #backoff: number;
+  #startedAt = 0;
+  #stopping?: Promise<void>;
+  #restartTimer?: AbortController;
+
+  constructor(opts: SupervisorOptions) {
+    this.#opts = opts;
+    this.#t = { ...SUPERVISION, ...opts.timings };
+    this.#backoff = this.#t.restartBackoffInitialMs;
+  }
+
+  /** state is the supervisor's current phase. */
+  get state(): SupervisorState { return this.#state; }
+  /** pid is the running child's pid, if any. */
+  get pid(): number | undefined { return this.#child?.pid; }
+  /** restarts counts crash restarts since start(). */
+  get restarts(): number { return this.#restarts; }
+  /** startedAt is when the current child became ready (ms since epoch). */
+  get startedAt(): number { return this.#startedAt; }
+
+  /** start spawns nats-server and resolves once /healthz answers 200. */
+  async start(): Promise<void> {
+    this.#state = "starting";
+    await this.#spawnAndWait(false);
+  }
+
+  async #spawnAndWait(restart: boolean): Promise<void> {
+    const { log } = this.#opts;
+    this.#tail = [];
+    const child = spawnChild([this.#opts.binaryPath, "-c", this.#opts.configFile]);
+    this.#child = child;
+    const natsLog = log.child({ component: "nats" });
+    const relay = (line: string) => {
+      const { level, msg } = parseNatsLogLine(line);
+      this.#tail.push(line);
+      if (this.#tail.length > this.#t.stderrTailLines) this.#tail.shift();
+      natsLog.write(level, msg);
+      for (const waiter of this.#lineWaiters) waiter(msg);
+    };
+    void readLines(child.stderr, relay).catch(() => {});
+    void readLines(child.stdout, relay).catch(() => {});
+    let exited: { code: number | null; signal: string | null } | undefined;
+    child.exited.then((e) => { exited = e; });
+    const deadline = Date.now() + this.#t.readyTimeoutMs;
+    for (;;) {
+      if (exited) {
+        await sleep(20); // let the last stderr lines arrive
+        throw new RuntimeError(
+          `nats-server exited during start (${exited.signal ? `signal ${exited.signal}` : `exit code ${exited.code}`}); last output:\n  ${this.#tail.join("\n  ") || "(none)"}`,
+        );
+      }
+      const health = await this.#opts.monitor.healthy();
+      if (health.ok) break;
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new RuntimeError(`nats-server did not become ready within ${this.#t.readyTimeoutMs / 1000} s (last health answer: ${health.detail}); last output:\n  ${this.#tail.join("\n  ")}`);
+      }
+      await sleep(this.#t.readyPollMs);
+    }
+    this.#state = "ready";
+    this.#startedAt = Date.now();
+    log.info(restart ? "nats-server restarted and ready" : "nats-server ready", { pid: child.pid });
+    this.#opts.onReady?.({ pid: child.pid, restart });
+    child.exited.then((e) => this.#onExit(child, e));
+  }
+
+  #onExit(child: ChildProcess, e: { code: number | null; signal: string | null }): void {
+    if (child !== this.#child || this.#state === "stopping" || this.#state === "stopped") return;
+    const { log } = this.#opts;
+    if (Date.now() - this.#startedAt > this.#t.restartStableMs) this.#backoff = this.#t.restartBackoffInitialMs;
+    const delay = this.#backoff;
+    this.#backoff = Math.min(this.#backoff * 2, this.#t.restartBackoffMaxMs);
+    this.#state = "restarting";
+    log.error("nats-server exited unexpectedly; restarting", {
+      pid: child.pid, code: e.code ?? undefined, signal: e.signal ?? undefined, retry_in_ms: delay, last: this.#tail.at(-1),
+    });
+    void this.#restartAfter(delay);
+  }
+
+  async #restartAfter(delay: number): Promise<void> {
+    const abort = new AbortController();
+    this.#restartTimer = abort;
+    try {
+      await sleep(delay, undefined, { signal: abort.signal });
+    } catch {
+      return; // stop() cancelled the restart
+    }
+    if (this.#state !== "restarting") return;
+    this.#restarts++;
+    try {
+      await this.#spawnAndWait(true);
+    } catch (err) {
+      if (this.#state !== "restarting") return;
+      const next = this.#backoff;
+      this.#backoff = Math.min(this.#backoff * 2, this.#t.restartBackoffMaxMs);
+      this.#opts.log.error("nats-server restart failed", { error: (err as Error).message.split("\n")[0], retry_in_ms: next });
+      void this.#restartAfter(next);
+    }
+  }
+
+  /**
+   * reload sends SIGHUP (after the caller rewrote the config file) and waits
+   * for nats-server to say whether it applied the new configuration.
+   */
+  async reload(): Promise<ReloadResult> {
+    const child = this.#child;
+    if (!child || this.#state !== "ready") return { ok: false, message: `nats-server is not running (${this.#state})` };
+    let waiter: ((msg: string) => void) | undefined;
+    const outcome = new Promise<ReloadResult>((resolve) => {
+      waiter = (msg: string) => {
+        if (/Reloaded server configuration/i.test(msg)) resolve({ ok: true, message: msg });
+        else if (/(Failed to reload|reload not supported|Error reloading)/i.test(msg)) resolve({ ok: false, message: msg });
+      };
+      this.#lineWaiters.add(waiter);
+      setTimeout(() => resolve({ ok: false, message: "nats-server did not confirm the reload" }), this.#t.reloadReportMs).unref?.();
+    });
+    child.kill("SIGHUP");
+    try {
+      return await outcome;
+    } finally {
+      if (waiter) this.#lineWaiters.delete(waiter);
+    }
+  }
+
+  /**
+   * stop ends the child gracefully: lame duck when configured, otherwise
+   * SIGTERM; SIGKILL after the grace time or when `force` is set. Idempotent.
+   */
+  stop(options: { force?: boolean } = {}): Promise<void> {
+    const child = this.#child;
+    if (options.force && child) child.kill("SIGKILL");
+    if (this.#stopping) return this.#stopping;
+    this.#state = "stopping";
+    this.#restartTimer?.abort();
+    this.#stopping = (async () => {
+      if (child) {
+        const lameDuck = this.#opts.lameDuckMs;
+        child.kill(lameDuck ? "SIGUSR2" : "SIGTERM");
+        const waitMs = (lameDuck ?? 0) + this.#t.stopGraceMs;
+        const grace = new AbortController();
+        const timedOut = await Promise.race([
+          child.exited.then(() => false),
+          sleep(waitMs, true, { signal: grace.signal }).catch(() => false),
+        ]);
+        grace.abort(); // never keep the process alive for a timer nobody waits on
+        if (timedOut) {
+          this.#opts.log.warn("nats-server did not stop in time; killing it", { pid: child.pid, waited_ms: waitMs });
+          child.kill("SIGKILL");
+          await child.exited;
+        }
+      }
+      this.#state = "stopped";
+    })();
+    return this.#stopping;
+  }
+
+  /** Symbol.asyncDispose lets tests write `await using supervisor = …`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

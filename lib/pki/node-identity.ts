@@ -1,0 +1,154 @@
+/**
+ * node-identity.ts is what the node runs at start (and on its renewal timer):
+ * make sure there is a valid node certificate and key for nats-server, issuing
+ * or renewing it from the cluster CA when the node holds the CA key, checking
+ * the provided pair when it does not. Nothing is started on a ConfigError.
+ */
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+import { ConfigError } from "../errors.ts";
+import { isIssuedBy, loadCa, type LoadedCa } from "./ca-load.ts";
+import { DEFAULT_NODE_CERT_DAYS, NODE_CERT_FILE, NODE_KEY_FILE, issueNodeCertificate, writeNodeFiles } from "./node-cert.ts";
+import { readCertificateFile, readKeyFile, sameSpki } from "./pem-files.ts";
+import { certificateSans, expectedSans, missingSans } from "./sans.ts";
+import { DAY_MS, type X509Certificate } from "./_x509.ts";
+
+/** DEFAULT_RENEW_WHEN_REMAINING renews a node certificate once a third of its lifetime is left (about 132 of 397 days). */
+export const DEFAULT_RENEW_WHEN_REMAINING = 1 / 3;
+
+/** NodeIdentityOptions come from the [tls] and [node] sections of the config. */
+export interface NodeIdentityOptions {
+  tlsDir: string; // <data_dir>/tls, where auto-issued node.pem/node-key.pem live
+  caCertFile: string; // [tls] ca_cert
+  caKeyFile?: string; // [tls] ca_key: present => node issues/renews its own cert
+  certFile?: string; // [tls] cert, used when there is no CA key
+  keyFile?: string; // [tls] key
+  nodeName: string;
+  extraSans: string[]; // [tls] sans
+  lifetimeDays?: number; // default 397
+  renewWhenRemaining?: number; // fraction of lifetime; default 1/3
+  now?: Date; // tests fake time
+}
+
+/** NodeIdentity is the certificate nats-server will present, and what the supervisor needs to schedule its renewal. */
+export interface NodeIdentity {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  subject: string;
+  issuer: string;
+  sans: string[];
+  notBefore: Date;
+  notAfter: Date;
+  daysLeft: number;
+  renewAt: Date; // when the renewal window opens
+  issued: boolean; // true when this call wrote a new certificate
+  reason?: string; // why it was (re)issued
+  /** Expected SANs the certificate lacks; only possible for a provided cert (without a CA key), worth a warning. */
+  missingSans?: string[];
+}
+
+/**
+ * ensureNodeIdentity returns a usable node identity. With a CA key it
+ * (re)issues into tlsDir when the certificate is missing, not from the
+ * configured CA, expired, lacks an expected SAN or is inside the renewal
+ * window, and reuses it otherwise. Without a CA key it checks certFile/keyFile
+ * and throws ConfigError when they cannot work.
+ */
+export async function ensureNodeIdentity(opts: NodeIdentityOptions): Promise<NodeIdentity> {
+  const now = opts.now ?? new Date();
+  const fraction = opts.renewWhenRemaining ?? DEFAULT_RENEW_WHEN_REMAINING;
+  if (!(fraction > 0 && fraction < 1)) throw new ConfigError(`renewal fraction ${fraction} is out of range: expected a number between 0 and 1 (default 1/3)`);
+  const days = opts.lifetimeDays ?? DEFAULT_NODE_CERT_DAYS;
+  if (!(Number.isInteger(days) && days >= 1)) throw new ConfigError(`certificate lifetime ${days} days is invalid: expected a whole number of days >= 1 (default 397)`);
+
+  const ca = await loadCa(opts.caCertFile, opts.caKeyFile, now);
+  const wanted = expectedSans(opts.nodeName, opts.extraSans);
+  if (opts.caKeyFile !== undefined) return ensureIssued(opts, ca, wanted, now, days, fraction);
+  return checkProvided(opts, ca, wanted, now, fraction);
+}
+
+async function ensureIssued(opts: NodeIdentityOptions, ca: LoadedCa, wanted: string[], now: Date, days: number, fraction: number): Promise<NodeIdentity> {
+  const certFile = join(opts.tlsDir, NODE_CERT_FILE);
+  const keyFile = join(opts.tlsDir, NODE_KEY_FILE);
+  const reason = await reissueReason(certFile, keyFile, opts.nodeName, ca, wanted, now, fraction);
+  if (typeof reason !== "string") return identity(reason, certFile, keyFile, opts.caCertFile, now, fraction, false);
+  const fresh = await issueNodeCertificate(ca, { name: opts.nodeName, sans: wanted, days, now });
+  await writeNodeFiles(opts.tlsDir, fresh, { force: true });
+  return { ...identity(fresh.cert, certFile, keyFile, opts.caCertFile, now, fraction, true), reason };
+}
+
+/** reissueReason returns why the node certificate must be issued again, or the certificate itself when it can stay. */
+async function reissueReason(
+  certFile: string,
+  keyFile: string,
+  nodeName: string,
+  ca: LoadedCa,
+  wanted: string[],
+  now: Date,
+  fraction: number,
+): Promise<string | X509Certificate> {
+  if (!(await exists(certFile)) || !(await exists(keyFile))) return "missing";
+  const cert = await readCertificateFile(certFile, "node certificate");
+  const key = await readKeyFile(keyFile, "node key", { strict: true });
+  if (!(await isIssuedBy(cert, ca.cert))) return "not issued by the configured CA";
+  // Two renames are not one: a crash between them leaves a mismatched pair, which this repairs.
+  if (!sameSpki(cert, key)) return "key does not match certificate";
+  if (now > cert.notAfter) return "expired";
+  if (now < cert.notBefore) return "not yet valid";
+  const cn = cert.subjectName.getField("CN")[0];
+  if (cn !== nodeName) return `node name changed: ${cn ?? "(none)"} -> ${nodeName}`;
+  const lacking = missingSans(wanted, certificateSans(cert));
+  if (lacking.length > 0) return `sans changed: ${lacking.map((s) => "+" + s).join(" ")}`;
+  if (now >= renewAt(cert, fraction)) return "inside renewal window";
+  return cert;
+}
+
+async function checkProvided(opts: NodeIdentityOptions, ca: LoadedCa, wanted: string[], now: Date, fraction: number): Promise<NodeIdentity> {
+  const { certFile, keyFile } = opts;
+  if (!certFile || !keyFile) {
+    throw new ConfigError(
+      `[tls] needs either ca_key (the node issues its own certificate) or both cert and key (a certificate issued by ${opts.caCertFile}); ${certFile ? "key" : "cert"} is not set`,
+    );
+  }
+  const cert = await readCertificateFile(certFile, "node certificate");
+  const key = await readKeyFile(keyFile, "node key", { strict: false });
+  const reissue = `issue a new one: unibus cert issue --ca DIR --name ${opts.nodeName} --out DIR`;
+  if (!sameSpki(cert, key)) throw new ConfigError(`node key ${keyFile} does not belong to node certificate ${certFile}; point [tls] cert and key at a pair issued together`);
+  if (!(await isIssuedBy(cert, ca.cert))) {
+    throw new ConfigError(`node certificate ${certFile} was not issued by the CA in ${opts.caCertFile} (its issuer is ${cert.issuer}); ${reissue}`);
+  }
+  if (now > cert.notAfter) throw new ConfigError(`node certificate ${certFile} expired on ${cert.notAfter.toISOString()}; ${reissue}`);
+  if (now < cert.notBefore) throw new ConfigError(`node certificate ${certFile} is not valid until ${cert.notBefore.toISOString()}; check this host's clock`);
+  const lacking = missingSans(wanted, certificateSans(cert));
+  return { ...identity(cert, certFile, keyFile, opts.caCertFile, now, fraction, false), missingSans: lacking };
+}
+
+/** renewAt is when the remaining lifetime falls to fraction of the whole. */
+function renewAt(cert: X509Certificate, fraction: number): Date {
+  const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
+  return new Date(cert.notAfter.getTime() - lifetime * fraction);
+}
+
+function identity(cert: X509Certificate, certFile: string, keyFile: string, caFile: string, now: Date, fraction: number, issued: boolean): NodeIdentity {
+  return {
+    certFile,
+    keyFile,
+    caFile,
+    subject: cert.subject,
+    issuer: cert.issuer,
+    sans: certificateSans(cert),
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    daysLeft: Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS),
+    renewAt: renewAt(cert, fraction),
+    issued,
+  };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,152 @@
+/**
+ * Test helpers: paths to the compiled executables, free ports, temp dirs, and
+ * a handle on a running unibus process. Everything here starts real
+ * processes; nothing is mocked.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createServer } from "node:net";
+import type { Subprocess } from "bun";
+
+/** ROOT is the repository folder. */
+export const ROOT = resolve(import.meta.dir, "..");
+/** BIN_X64 is the compiled x64 executable that the tests run. */
+export const BIN_X64 = join(ROOT, "dist", "unibus-linux-x64");
+/** BIN_ARM64 is the compiled arm64 executable, run under qemu. */
+export const BIN_ARM64 = join(ROOT, "dist", "unibus-linux-arm64");
+/** IN_CI is true when a missing prerequisite must fail a test rather than skip it. */
+export const IN_CI = process.env.CI === "true" || process.env.CI === "1";
+
+/**
+ * prerequisite decides whether a test can run: in CI a missing prerequisite
+ * throws (the test fails); elsewhere it returns false so the caller skips.
+ */
+export function prerequisite(ok: boolean, what: string): boolean {
+  if (ok) return true;
+  if (IN_CI) throw new Error(`prerequisite missing in CI: ${what}`);
+  console.warn(`skipping: ${what}`);
+  return false;
+}
+
+/** freePort asks the kernel for a port nobody is listening on. */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** tempDir makes a fresh folder that the returned dispose removes. */
+export function tempDir(prefix = "unibus-test-"): { path: string; [Symbol.dispose](): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** writeConfig writes a node.toml into dir and returns its path. */
+export function writeConfig(dir: string, text: string, name = "node.toml"): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** nodeToml renders a minimal single-node config on the given ports. */
+export function nodeToml(opts: { name: string; client: number; monitor: number; extra?: string }): string {
+  return `[node]\nname = "${opts.name}"\ndata_dir = "data"\n[client]\nlisten = "127.0.0.1:${opts.client}"\n[monitor]\nlisten = "127.0.0.1:${opts.monitor}"\n${opts.extra ?? ""}\n`;
+}
+
+/** runUnibus runs the executable to completion and returns exit code and output. */
+export async function runUnibus(args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string; timeoutMs?: number } = {}) {
+  const proc = Bun.spawn([options.bin ?? BIN_X64, ...args], {
+    stdout: "pipe", stderr: "pipe", stdin: "ignore",
+    env: { ...process.env, ...options.env }, cwd: options.cwd, timeout: options.timeoutMs ?? 30_000,
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/** RunningUnibus is a started `unibus --config …` process whose log is collected. */
+export class RunningUnibus {
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  log = "";
+  #waiters: (() => void)[] = [];
+
+  constructor(args: string[], env: Record<string, string> = {}, cwd?: string) {
+    this.proc = Bun.spawn([BIN_X64, ...args], {
+      stdin: "ignore", stdout: "pipe", stderr: "pipe",
+      env: { ...process.env, ...env }, cwd,
+    });
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      const dec = new TextDecoder();
+      for await (const chunk of s) {
+        this.log += dec.decode(chunk, { stream: true });
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    };
+    void pump(this.proc.stdout);
+    void pump(this.proc.stderr);
+  }
+
+  /** waitForLog resolves when the log matches, or rejects after timeoutMs or on exit. */
+  async waitForLog(pattern: RegExp, timeoutMs = 60_000, from = 0): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(this.log.slice(from))) {
+      if (this.proc.exitCode !== null || this.proc.signalCode) {
+        await Bun.sleep(50);
+        if (pattern.test(this.log.slice(from))) return;
+        throw new Error(`unibus exited (${this.proc.exitCode ?? this.proc.signalCode}) before ${pattern}; log:\n${this.log}`);
+      }
+      if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; log:\n${this.log}`);
+      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), Bun.sleep(100)]);
+    }
+  }
+
+  /** ready waits for the "unibus ready" line. */
+  ready(timeoutMs = 60_000): Promise<void> {
+    return this.waitForLog(/msg="?unibus ready/, timeoutMs);
+  }
+
+  /** stop sends a signal and waits for the exit code. */
+  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 60_000): Promise<number | null> {
+    if (this.proc.exitCode === null && !this.proc.signalCode) this.proc.kill(signal);
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), timeoutMs);
+    await this.proc.exited;
+    clearTimeout(t);
+    return this.proc.exitCode;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** waitFor polls a condition until it holds or the time runs out. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 100): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(everyMs);
+  }
+}
+
+/** pidsOf lists the pids whose executable path contains `needle` (e.g. a data dir). */
+export function pidsOf(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
+    try {
+      const cmd = require("node:fs").readFileSync(`/proc/${entry}/cmdline`, "utf8") as string;
+      if (cmd.includes(needle)) pids.push(Number(entry));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
+/** binaryExists tells whether the build produced an executable. */
+export function binaryExists(path: string): boolean {
+  return existsSync(path);
+}

@@ -1,0 +1,281 @@
+/**
+ * install.sh, run for real into a throwaway root (--root): every file, owner
+ * and mode it promises, idempotence, upgrade, uninstall and purge.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const REPO = resolve(import.meta.dir, "..");
+const SCRIPT = join(REPO, "install.sh");
+const ARCH = process.arch === "x64" ? "x64" : process.arch === "arm64" ? "arm64" : undefined;
+const BINARY = join(REPO, "dist", `unibus-linux-${ARCH ?? process.arch}`);
+const CI = process.env.CI === "true";
+
+function missingPrerequisite(): string | undefined {
+  if (process.platform !== "linux" || !ARCH) return `unibus installs on linux x64/arm64 only (this is ${process.platform} ${process.arch})`;
+  if (process.getuid?.() !== 0) return "install.sh must run as root (it chowns files to the unibus user)";
+  for (const tool of ["bash", "useradd", "groupadd", "userdel", "groupdel"]) if (!Bun.which(tool)) return `${tool} is not installed`;
+  if (!existsSync(BINARY)) return `${BINARY} is missing: build it with bun scripts/build.ts --target host`;
+  return undefined;
+}
+const missing = missingPrerequisite();
+if (missing && !CI) console.log(`skipping install.sh tests: ${missing}`);
+const it = missing && !CI ? test.skip : test;
+const needPrerequisites = () => {
+  if (missing) throw new Error(`missing prerequisite: ${missing}`);
+};
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "unibus-install-"));
+});
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** fixture writes a config folder like an operator's: node.toml, certs/, a secret. */
+function fixture(name: string, toml: string): string {
+  const dir = join(work, name, "homelab");
+  mkdirSync(join(dir, "certs"), { recursive: true });
+  writeFileSync(join(dir, "pi-1.toml"), toml);
+  writeFileSync(join(dir, "cluster.secret"), "route-secret-for-tests\n");
+  for (const f of ["ca.pem", "pi-1.pem"]) writeFileSync(join(dir, "certs", f), "-----BEGIN CERTIFICATE-----\n");
+  for (const f of ["ca-key.pem", "pi-1-key.pem"]) writeFileSync(join(dir, "certs", f), "-----BEGIN PRIVATE KEY-----\n");
+  return join(dir, "pi-1.toml");
+}
+
+const CONFIG = `[node]
+name = "pi-1"
+
+[client]
+listen = "0.0.0.0:4222"
+
+[cluster]
+secret_file = "cluster.secret"
+
+[tls]
+ca_cert = "certs/ca.pem"
+ca_key = "certs/ca-key.pem"
+`;
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawnSync(["bash", SCRIPT, ...args], { env: { ...process.env, ...env }, stdin: "ignore" });
+  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+}
+
+function mustRun(args: string[]) {
+  const result = run(args);
+  if (result.code !== 0) throw new Error(`install.sh ${args.join(" ")} exited ${result.code}:\n${result.stdout}${result.stderr}`);
+  return result;
+}
+
+/** idOf reads a user's or group's numeric id from the root's own account files. */
+function idOf(root: string, db: "passwd" | "group", name: string): number | undefined {
+  const line = readFileSync(join(root, "etc", db), "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  return line ? Number(line.split(":")[2]) : undefined;
+}
+
+function expectFile(path: string, mode: number, uid: number, gid: number, kind: "file" | "dir" = "file") {
+  const st = statSync(path);
+  expect({ path, kind: st.isDirectory() ? "dir" : "file", mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid })
+    .toEqual({ path, kind, mode: mode.toString(8), uid, gid });
+}
+
+function newRoot(name: string): string {
+  const root = join(work, name, "root");
+  mkdirSync(root, { recursive: true });
+  return root;
+}
+
+describe("install.sh --root", () => {
+  it("installs the binary, user, config, certs, secrets, state dir and unit with the promised owners and modes", () => {
+    needPrerequisites();
+    const root = newRoot("full");
+    mustRun(["--config", fixture("full", CONFIG), "--root", root, "--no-start"]);
+
+    const uid = idOf(root, "passwd", "unibus")!;
+    const gid = idOf(root, "group", "unibus")!;
+    expect(uid).toBeGreaterThan(0);
+    expect(gid).toBeGreaterThan(0);
+    const passwd = readFileSync(join(root, "etc/passwd"), "utf8").split("\n").find((l) => l.startsWith("unibus:"))!.split(":");
+    expect(passwd[3]).toBe(String(gid));
+    expect(passwd[5]).toBe("/nonexistent"); // no home
+    expect(passwd[6]).toMatch(/\/nologin$/); // no login shell
+    expect(existsSync(join(root, "nonexistent"))).toBe(false);
+
+    expectFile(join(root, "usr/local/bin/unibus"), 0o755, 0, 0);
+    expect(readFileSync(join(root, "usr/local/bin/unibus")).equals(readFileSync(BINARY))).toBe(true);
+    expectFile(join(root, "etc/unibus"), 0o750, 0, gid, "dir");
+    expectFile(join(root, "etc/unibus/unibus.toml"), 0o640, 0, gid);
+    expect(readFileSync(join(root, "etc/unibus/unibus.toml"), "utf8")).toBe(CONFIG);
+    expectFile(join(root, "etc/unibus/cluster.secret"), 0o640, 0, gid);
+    expectFile(join(root, "etc/unibus/certs"), 0o750, 0, gid, "dir");
+    expectFile(join(root, "etc/unibus/certs/ca-key.pem"), 0o640, 0, gid);
+    expectFile(join(root, "etc/unibus/certs/pi-1-key.pem"), 0o640, 0, gid);
+    expectFile(join(root, "etc/unibus/certs/ca.pem"), 0o644, 0, gid);
+    expectFile(join(root, "etc/unibus/certs/pi-1.pem"), 0o644, 0, gid);
+    expectFile(join(root, "var/lib/unibus"), 0o700, uid, gid, "dir");
+    expectFile(join(root, "etc/systemd/system/unibus.service"), 0o644, 0, 0);
+    expect(readlinkSync(join(root, "etc/systemd/system/multi-user.target.wants/unibus.service"))).toBe("/etc/systemd/system/unibus.service");
+
+    const unit = readFileSync(join(root, "etc/systemd/system/unibus.service"), "utf8");
+    expect(unit).toContain("ExecStart=/usr/local/bin/unibus --config /etc/unibus/unibus.toml\n");
+    expect(unit).toContain("StateDirectory=unibus\n");
+    expect(unit).toContain("User=unibus\n");
+    expect(unit).toMatch(/^CapabilityBoundingSet=$/m);
+    expect(unit).toMatch(/^AmbientCapabilities=$/m);
+    expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m); // the JS engine JITs
+  });
+
+  it("is idempotent: a second run changes nothing and reports nothing installed", () => {
+    needPrerequisites();
+    const root = newRoot("idempotent");
+    const config = fixture("idempotent", CONFIG);
+    mustRun(["--config", config, "--root", root, "--no-start"]);
+    const snapshot = () => ["etc/passwd", "etc/group", "etc/systemd/system/unibus.service", "etc/unibus/unibus.toml"]
+      .map((f) => readFileSync(join(root, f), "utf8"));
+    const before = snapshot();
+    const again = mustRun(["--config", config, "--root", root, "--no-start"]);
+    expect(again.stdout).not.toContain("installed ");
+    expect(again.stdout).not.toContain("created ");
+    expect(snapshot()).toEqual(before);
+    expect(readFileSync(join(root, "etc/passwd"), "utf8").match(/^unibus:/gm)).toHaveLength(1);
+  });
+
+  it("repairs modes and owners that drifted since the last run", () => {
+    needPrerequisites();
+    const root = newRoot("drift");
+    const config = fixture("drift", CONFIG);
+    mustRun(["--config", config, "--root", root, "--no-start"]);
+    chmodSync(join(root, "etc/unibus/certs/ca-key.pem"), 0o666);
+    chmodSync(join(root, "var/lib/unibus"), 0o755);
+    mustRun(["--config", config, "--root", root, "--no-start"]);
+    const gid = idOf(root, "group", "unibus")!;
+    expectFile(join(root, "etc/unibus/certs/ca-key.pem"), 0o640, 0, gid);
+    expectFile(join(root, "var/lib/unibus"), 0o700, idOf(root, "passwd", "unibus")!, gid, "dir");
+  });
+
+  it("grants CAP_NET_BIND_SERVICE only when a listen port is below 1024, and outlasts a long lame duck", () => {
+    needPrerequisites();
+    const root = newRoot("lowport");
+    const config = fixture("lowport", `[node]\nlame_duck_duration = "4m"\n[client]\nlisten = "0.0.0.0:443"\n[admin]\nlisten = "127.0.0.1:8480"\n`);
+    mustRun(["--config", config, "--root", root, "--no-start"]);
+    const unit = readFileSync(join(root, "etc/systemd/system/unibus.service"), "utf8");
+    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    expect(unit).toMatch(/^PrivateUsers=no$/m);
+    expect(unit).toMatch(/^TimeoutStopSec=300s$/m);
+  });
+
+  it("refuses a relative data_dir, which would land in read-only /etc/unibus", () => {
+    needPrerequisites();
+    const root = newRoot("reldata");
+    const result = run(["--config", fixture("reldata", `[node]\ndata_dir = "data"\n`), "--root", root, "--no-start"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('data_dir = "data" is relative');
+    expect(existsSync(join(root, "usr/local/bin/unibus"))).toBe(false);
+  });
+
+  it("--upgrade replaces the binary and keeps the installed config", () => {
+    needPrerequisites();
+    const root = newRoot("upgrade");
+    const config = fixture("upgrade", CONFIG);
+    mustRun(["--config", config, "--root", root, "--no-start"]);
+    writeFileSync(join(root, "etc/unibus/unibus.toml"), CONFIG + "# edited on the host\n");
+    writeFileSync(join(root, "usr/local/bin/unibus"), "old binary");
+    writeFileSync(join(root, "var/lib/unibus/stream.dat"), "jetstream data");
+    const result = mustRun(["--upgrade", "--config", config, "--root", root, "--no-start"]);
+    expect(result.stdout).toContain("keeping the installed");
+    expect(readFileSync(join(root, "usr/local/bin/unibus")).equals(readFileSync(BINARY))).toBe(true);
+    expectFile(join(root, "usr/local/bin/unibus"), 0o755, 0, 0);
+    expect(readFileSync(join(root, "etc/unibus/unibus.toml"), "utf8")).toEndWith("# edited on the host\n");
+    expect(readFileSync(join(root, "var/lib/unibus/stream.dat"), "utf8")).toBe("jetstream data");
+  });
+
+  it("--upgrade refuses when unibus is not installed", () => {
+    needPrerequisites();
+    const result = run(["--upgrade", "--root", newRoot("upgrade-empty"), "--no-start"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("not installed");
+  });
+
+  it("--uninstall removes unit, binary and user and keeps config and data", () => {
+    needPrerequisites();
+    const root = newRoot("uninstall");
+    mustRun(["--config", fixture("uninstall", CONFIG), "--root", root, "--no-start"]);
+    writeFileSync(join(root, "var/lib/unibus/stream.dat"), "jetstream data");
+    mustRun(["--uninstall", "--root", root]);
+    expect(existsSync(join(root, "etc/systemd/system/unibus.service"))).toBe(false);
+    expect(() => lstatSync(join(root, "etc/systemd/system/multi-user.target.wants/unibus.service"))).toThrow();
+    expect(existsSync(join(root, "usr/local/bin/unibus"))).toBe(false);
+    expect(idOf(root, "passwd", "unibus")).toBeUndefined();
+    expect(idOf(root, "group", "unibus")).toBeUndefined();
+    expect(readFileSync(join(root, "var/lib/unibus/stream.dat"), "utf8")).toBe("jetstream data");
+    expect(existsSync(join(root, "etc/unibus/unibus.toml"))).toBe(true);
+    // uninstalling twice is fine
+    mustRun(["--uninstall", "--root", root]);
+  });
+
+  it("--purge without --yes and without a terminal removes nothing", () => {
+    needPrerequisites();
+    const root = newRoot("purge-refused");
+    mustRun(["--config", fixture("purge-refused", CONFIG), "--root", root, "--no-start"]);
+    const result = run(["--uninstall", "--purge", "--root", root]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("--yes");
+    expect(existsSync(join(root, "usr/local/bin/unibus"))).toBe(true);
+    expect(existsSync(join(root, "var/lib/unibus"))).toBe(true);
+  });
+
+  it("--uninstall --purge --yes removes everything, data included", () => {
+    needPrerequisites();
+    const root = newRoot("purge");
+    mustRun(["--config", fixture("purge", CONFIG), "--root", root, "--no-start"]);
+    mustRun(["--uninstall", "--purge", "--yes", "--root", root]);
+    for (const path of ["etc/systemd/system/unibus.service", "usr/local/bin/unibus", "etc/unibus", "var/lib/unibus"]) {
+      expect({ path, exists: existsSync(join(root, path)) }).toEqual({ path, exists: false });
+    }
+    expect(idOf(root, "passwd", "unibus")).toBeUndefined();
+  });
+
+  it("refuses an unsupported CPU architecture with a clear message", () => {
+    needPrerequisites();
+    const fakeBin = join(work, "fake-uname");
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(join(fakeBin, "uname"), "#!/bin/sh\necho armv7l\n", { mode: 0o755 });
+    const result = run(["--config", fixture("arch", CONFIG), "--root", newRoot("arch"), "--no-start"], { PATH: `${fakeBin}:${process.env.PATH}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("unsupported architecture armv7l");
+  });
+
+  it("refuses a binary that does not run", () => {
+    needPrerequisites();
+    const broken = join(work, "broken-unibus");
+    writeFileSync(broken, "#!/bin/sh\necho 'exec format error' >&2\nexit 126\n", { mode: 0o755 });
+    const root = newRoot("broken");
+    const result = run(["--config", fixture("broken", CONFIG), "--binary", broken, "--root", root, "--no-start"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("does not run on this machine");
+    expect(existsSync(join(root, "usr/local/bin/unibus"))).toBe(false);
+  });
+});
+
+describe("install.sh source", () => {
+  const shellcheck = Bun.which("shellcheck");
+  if (!shellcheck && !CI) console.log("skipping shellcheck: shellcheck is not installed");
+  (shellcheck || CI ? test : test.skip)("passes shellcheck", () => {
+    if (!shellcheck) throw new Error("missing prerequisite: shellcheck is not installed");
+    const proc = Bun.spawnSync([shellcheck, "--severity=style", "--shell=bash", SCRIPT]);
+    expect(proc.stdout.toString() + proc.stderr.toString()).toBe("");
+    expect(proc.exitCode).toBe(0);
+  });
+
+  test("runs with strict bash options", () => {
+    const text = readFileSync(SCRIPT, "utf8");
+    expect(text.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+    expect(text).toContain("\nset -euo pipefail\n");
+    expect(statSync(SCRIPT).mode & 0o111).not.toBe(0);
+  });
+});
