@@ -6,7 +6,7 @@
  *   bun scripts/build.ts --target host   only this machine's (npm start)
  *   bun scripts/build.ts --if-stale      skip targets whose output is newer than every input
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetchNats, ROOT, VENDOR, type DebArch } from "./fetch-nats.ts";
 import { Progress, formatBytes } from "./_progress.ts";
@@ -75,12 +75,13 @@ async function buildTarget(target: BuildTarget, version: string): Promise<void> 
       "--compile-exec-argv=--no-orphans",
       "--minify-syntax", "--minify-whitespace",
       `--define=UNIBUS_VERSION="${version}"`,
-      join(ROOT, "main.ts"), "--outfile", outfile,
+      join(ROOT, "main.ts"), "--outfile", `${outfile}.tmp`,
     ],
     { cwd: ROOT, stdout: "pipe", stderr: "inherit" },
   );
   const code = await proc.exited;
   if (code !== 0) throw new Error(`bun build for ${target.name} failed with exit code ${code}`);
+  renameSync(`${outfile}.tmp`, outfile); // a running test never sees a half-written executable
   progress.done(`built ${outfile}: ${formatBytes(statSync(outfile).size)} in ${((Date.now() - started) / 1000).toFixed(1)} s (nats-server ${nats.version}, embedded ${formatBytes(statSync(zst).size)})`);
 }
 
@@ -99,6 +100,7 @@ if (import.meta.main) {
     process.exit(2);
   }
   const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+  const release = await lockBuild();
   const newest = newestInput();
   try {
     for (const target of targets) {
@@ -111,6 +113,31 @@ if (import.meta.main) {
     }
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
+    release();
     process.exit(1);
+  }
+  release();
+}
+
+/**
+ * lockBuild serializes builds: every target shares build/embed, so two
+ * builds at once (two test runs, a bench and a test) could embed the wrong
+ * architecture's nats-server. A lock left by a dead build is taken over.
+ */
+async function lockBuild(): Promise<() => void> {
+  const lock = join(ROOT, "build", ".lock");
+  mkdirSync(join(ROOT, "build"), { recursive: true });
+  for (let waited = 0; ; waited += 200) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      return () => rmSync(lock, { force: true });
+    } catch {
+      const holder = Number(readFileSync(lock, "utf8")) || 0;
+      let alive = false;
+      try { process.kill(holder, 0); alive = holder > 0; } catch { /* dead */ }
+      if (!alive) { rmSync(lock, { force: true }); continue; }
+      if (waited === 0) progress.step(`waiting for another build (pid ${holder}) ...`);
+      await Bun.sleep(200);
+    }
   }
 }
