@@ -3,17 +3,31 @@
  * half-written or with a looser mode than intended: a temp file created with
  * its final mode, fsynced, renamed over the target, directory fsynced.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { RuntimeError } from "./errors.ts";
 
-/** writeFileAtomic replaces `path` with `data` atomically, the file having `mode` from its first byte. */
+/**
+ * writeFileAtomic replaces `path` with `data` atomically, the file having
+ * exactly `mode` from its first byte (O_EXCL: never follows a planted file or
+ * symlink). Failures are a RuntimeError naming the path.
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {
+  try {
+    writeOrThrow(path, data, mode);
+  } catch (err) {
+    throw new RuntimeError(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function writeOrThrow(path: string, data: string | Uint8Array, mode: number): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
+    fchmodSync(fd, mode); // the umask may have narrowed the creation mode
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);

@@ -5,7 +5,7 @@
 import { lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { writeFileAtomic } from "./_atomic-write.ts";
+import { writeFileAtomic } from "../fsutil.ts";
 import { CLOCK_SKEW_MS, DAY_MS, EC_P256, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509, type X509Certificate } from "./_x509.ts";
 
 /** CA_CERT_FILE is the CA certificate's file name inside a CA folder; nodes and `cert issue` look for it there. */
@@ -63,8 +63,8 @@ export async function writeCaFiles(dir: string, ca: NewCa, options: { force?: bo
   const keyFile = join(dir, CA_KEY_FILE);
   if (!options.force) await refuseExisting([certFile, keyFile], "a CA (node certificates it issued would stop verifying)");
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(keyFile, ca.keyPem, 0o600);
-  await writeFileAtomic(certFile, ca.certPem, 0o644);
+  writeFileAtomic(keyFile, ca.keyPem, 0o600);
+  writeFileAtomic(certFile, ca.certPem, 0o644);
   return { certFile, keyFile };
 }
 

@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RuntimeError } from "../errors.ts";
 import { refuseExisting } from "./ca.ts";
-import { writeFileAtomic } from "./_atomic-write.ts";
+import { writeFileAtomic } from "../fsutil.ts";
 import type { LoadedCa } from "./ca-load.ts";
 import { sanExtension } from "./sans.ts";
 import { CLOCK_SKEW_MS, DAY_MS, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509, type AuthorityKeyIdentifierExtension, type X509Certificate } from "./_x509.ts";
@@ -76,8 +76,8 @@ export async function writeNodeFiles(dir: string, issued: IssuedCert, options: {
   const keyFile = join(dir, NODE_KEY_FILE);
   if (!options.force) await refuseExisting([certFile, keyFile], "a node certificate");
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(keyFile, issued.keyPem, 0o600);
-  await writeFileAtomic(certFile, issued.certPem, 0o644);
+  writeFileAtomic(keyFile, issued.keyPem, 0o600);
+  writeFileAtomic(certFile, issued.certPem, 0o644);
   return { certFile, keyFile };
 }
 
