@@ -73,7 +73,7 @@ async function buildTarget(target: BuildTarget, version: string): Promise<void> 
       process.execPath, "build", "--compile", `--target=${target.bunTarget}`,
       "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
       "--compile-exec-argv=--no-orphans",
-      "--minify-syntax", "--minify-whitespace",
+      "--minify", "--keep-names",
       `--define=UNIBUS_VERSION="${version}"`,
       join(ROOT, "main.ts"), "--outfile", `${outfile}.tmp`,
     ],
