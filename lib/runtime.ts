@@ -51,7 +51,7 @@ export interface ChildProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** spawnChild starts a program with piped output and no stdin. */
+/** spawnChild starts a supervised program in its own session, with piped output and no stdin. */
 export function spawnChild(cmd: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): ChildProcess {
   const proc = Bun.spawn(cmd, {
     stdin: "ignore",
@@ -59,6 +59,10 @@ export function spawnChild(cmd: string[], options: { env?: Record<string, string
     stderr: "pipe",
     env: options.env ?? process.env,
     cwd: options.cwd,
+    // Its own session: a Ctrl-C on the terminal reaches unibus only, which then
+    // stops the child its own way (lame duck) instead of racing it. --no-orphans
+    // still ends the child when unibus dies.
+    detached: true,
   });
   const exited = proc.exited.then(() => ({ code: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode == null ? null : String(proc.signalCode) }));
   return {

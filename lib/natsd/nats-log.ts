@@ -9,11 +9,18 @@ const LEVELS: Record<string, LogLevel> = { DBG: "debug", TRC: "debug", INF: "inf
 /** NatsLogLine is one parsed line of nats-server output. */
 export interface NatsLogLine { level: LogLevel; msg: string }
 
+/**
+ * DECORATION matches nats-server's start-up banner (the JetStream ASCII art,
+ * its link, blank and rule lines): kept at debug so a journal stays readable.
+ */
+const DECORATION = /^(\s*|[\s_|\\/()<>.-]+|\s*https:\/\/docs\.nats\.io\/jetstream\s*|-+\s*JETSTREAM\s*-+)$/;
+
 /** parseNatsLogLine reads `[pid] [INF] text` (with or without a timestamp); other text is info. */
 export function parseNatsLogLine(line: string): NatsLogLine {
   const m = /^\[\d+\]\s+(?:\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d+\s+)?\[(\w{3})\]\s?(.*)$/.exec(line);
-  if (m) return { level: LEVELS[m[1]!] ?? "info", msg: m[2]! };
-  return { level: "info", msg: line };
+  const level = m ? (LEVELS[m[1]!] ?? "info") : "info";
+  const msg = m ? m[2]! : line;
+  return { level: level === "info" && DECORATION.test(msg) ? "debug" : level, msg };
 }
 
 /** readLines calls `onLine` for every line of a byte stream until it ends. */
