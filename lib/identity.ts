@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { UnibusConfig } from "./config/load.ts";
 import type { NodeTlsFiles } from "./config/render.ts";
+import { clusterSans } from "./config/section-cluster.ts";
 import type { Logger } from "./log.ts";
 import { ensureNodeIdentity, type NodeIdentity } from "./pki/index.ts";
 
@@ -53,7 +54,7 @@ export class IdentityManager {
       ...(tls.cert ? { certFile: tls.cert } : {}),
       ...(tls.key ? { keyFile: tls.key } : {}),
       nodeName: this.#config.node.name,
-      extraSans: tls.sans,
+      extraSans: [...tls.sans, ...clusterSans(this.#config)],
       lifetimeDays: tls.lifetimeDays,
       ...(now ? { now } : {}),
     });

@@ -28,14 +28,15 @@ export const stderrSink: LogSink = (line) => {
 export class Logger {
   #level: number;
   #format: LogFormat;
-  #sink: LogSink;
+  /** Shared with child loggers, so a sink added later (the admin page's ring) sees every line. */
+  #sinks: LogSink[];
   #secrets: Set<string>;
   #fields: LogFields;
 
-  constructor(options: { level?: LogLevel; format?: LogFormat; sink?: LogSink; fields?: LogFields; secrets?: Set<string> } = {}) {
+  constructor(options: { level?: LogLevel; format?: LogFormat; sink?: LogSink; fields?: LogFields; secrets?: Set<string>; sinks?: LogSink[] } = {}) {
     this.#level = LOG_LEVELS.indexOf(options.level ?? "info");
     this.#format = options.format ?? "text";
-    this.#sink = options.sink ?? stderrSink;
+    this.#sinks = options.sinks ?? [options.sink ?? stderrSink];
     this.#secrets = options.secrets ?? new Set();
     this.#fields = options.fields ?? {};
   }
@@ -51,9 +52,21 @@ export class Logger {
     if (secret && secret.length >= 4) this.#secrets.add(secret);
   }
 
+  /**
+   * addSink sends every later line (of this logger and all its children) to
+   * one more sink, already redacted; the returned function removes it again.
+   */
+  addSink(sink: LogSink): () => void {
+    this.#sinks.push(sink);
+    return () => {
+      const i = this.#sinks.indexOf(sink);
+      if (i >= 0) this.#sinks.splice(i, 1);
+    };
+  }
+
   /** child returns a logger that adds fixed fields (e.g. component=nats) and shares sink and secrets. */
   child(fields: LogFields): Logger {
-    const child = new Logger({ sink: this.#sink, secrets: this.#secrets, fields: { ...this.#fields, ...fields } });
+    const child = new Logger({ sinks: this.#sinks, secrets: this.#secrets, fields: { ...this.#fields, ...fields } });
     child.#level = this.#level;
     child.#format = this.#format;
     return child;
@@ -84,7 +97,8 @@ export class Logger {
       for (const [k, v] of Object.entries(all)) if (v !== undefined) text += ` ${k}=${quote(String(v))}`;
       line = text;
     }
-    this.#sink(this.redact(line), level);
+    const redacted = this.redact(line);
+    for (const sink of this.#sinks) sink(redacted, level);
   }
 
   /** redact replaces every registered secret in a string. */

@@ -15,6 +15,8 @@ import { lockDataDir, stopStaleNats, type DataDirLock } from "./natsd/stale.ts";
 import { NatsSupervisor, type ReloadResult } from "./natsd/supervisor.ts";
 import { embeddedNatsBinary, embeddedNatsMeta } from "./runtime.ts";
 import { prepareIdentity, type IdentityManager } from "./identity.ts";
+import { AdminServer } from "./admin/server.ts";
+import { LogRing } from "./admin/log-ring.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -29,12 +31,19 @@ export class UnibusNode {
   #lock?: DataDirLock;
   #supervisor?: NatsSupervisor;
   #identity?: IdentityManager;
+  #admin?: AdminServer;
+  /** The last log lines, for the admin page. */
+  readonly #logRing: LogRing;
+  readonly #removeLogSink: () => void;
+  readonly #startedAt = Date.now();
   #stopped = false;
 
   constructor(config: UnibusConfig, log: Logger, hooks: NodeHooks = {}) {
     this.#config = config;
     this.#log = log;
     this.#hooks = hooks;
+    this.#logRing = new LogRing(undefined, (t) => log.redact(t));
+    this.#removeLogSink = log.addSink(this.#logRing.sink);
   }
 
   /** config is the effective configuration currently applied. */
@@ -65,19 +74,30 @@ export class UnibusNode {
     this.#identity = await prepareIdentity(config, log, () => this.#onCertificateRenewed());
     this.#writeNatsConfig(this.#identity?.files);
     const meta = await embeddedNatsMeta();
+    this.#admin = new AdminServer({
+      config: () => this.#config,
+      log,
+      monitor: new MonitorClient(config.monitor.listen.text),
+      identity: () => this.#identity?.identity,
+      ring: this.#logRing,
+      versions: { unibus: meta.unibusVersion, nats: meta.version, target: meta.target },
+      startedAt: this.#startedAt,
+    });
+    this.#admin.prepare();
     const binary = await ensureNatsBinary(paths.binDir, { sha256: meta.sha256, load: () => embeddedNatsBinary(meta) });
     if (binary.replacedCorrupt) log.warn("replaced a corrupt cached nats-server binary", { path: binary.path });
     else if (binary.extracted) log.info("extracted nats-server", { path: binary.path, version: meta.version });
     this.#supervisor = new NatsSupervisor({
       binaryPath: binary.path,
       configFile: paths.configFile,
-      monitor: new MonitorClient(config.monitor.listen.text),
+      monitor: new MonitorClient(config.monitor.listen.text, undefined, config.cluster && config.jetstream.enabled ? "js-enabled-only=true" : ""),
       log,
       ...(config.node.lameDuckMs !== undefined ? { lameDuckMs: config.node.lameDuckMs } : {}),
       onReady: (info) => this.#hooks.onReady?.(info),
     });
     await this.#supervisor.start();
     this.#identity?.startRenewalTimer();
+    await this.#admin.start();
   }
 
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
@@ -103,6 +123,9 @@ export class UnibusNode {
     if (next.monitor.listen.text !== this.#config.monitor.listen.text) {
       return { ok: false, message: "monitor.listen cannot change while running; restart unibus" };
     }
+    if (JSON.stringify(next.admin) !== JSON.stringify(this.#config.admin)) {
+      return { ok: false, message: "[admin] cannot change while running; restart unibus" };
+    }
     const previous = this.#config;
     this.#config = next;
     this.#identity?.update(next);
@@ -123,7 +146,9 @@ export class UnibusNode {
     if (this.#stopped && !options.force) return;
     this.#stopped = true;
     this.#identity?.stopRenewalTimer();
+    await this.#admin?.stop();
     await this.#supervisor?.stop(options);
+    this.#removeLogSink();
     this.#lock?.release();
   }
 

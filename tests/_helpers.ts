@@ -54,9 +54,14 @@ export function writeConfig(dir: string, text: string, name = "node.toml"): stri
   return file;
 }
 
-/** nodeToml renders a minimal single-node config on the given ports. */
+/**
+ * nodeToml renders a minimal single-node config on the given ports. The admin
+ * page is off unless `extra` has an [admin] table: its default port (8480)
+ * would clash between tests running side by side.
+ */
 export function nodeToml(opts: { name: string; client: number; monitor: number; extra?: string }): string {
-  return `[node]\nname = "${opts.name}"\ndata_dir = "data"\n[client]\nlisten = "127.0.0.1:${opts.client}"\n[monitor]\nlisten = "127.0.0.1:${opts.monitor}"\n${opts.extra ?? ""}\n`;
+  const admin = opts.extra?.includes("[admin]") ? "" : "[admin]\nenabled = false\n";
+  return `[node]\nname = "${opts.name}"\ndata_dir = "data"\n[client]\nlisten = "127.0.0.1:${opts.client}"\n[monitor]\nlisten = "127.0.0.1:${opts.monitor}"\n${admin}${opts.extra ?? ""}\n`;
 }
 
 /** runUnibus runs the executable to completion and returns exit code and output. */

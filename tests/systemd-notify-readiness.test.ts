@@ -69,7 +69,7 @@ it("READY=1 arrives only once clients can connect, STOPPING=1 on SIGTERM, then e
   const monitorPort = await freePort();
   mkdirSync(work, { recursive: true });
   const config = join(work, "node.toml");
-  writeFileSync(config, `[node]\nname = "notify-test"\ndata_dir = "data"\n[client]\nlisten = "127.0.0.1:${clientPort}"\n[monitor]\nlisten = "127.0.0.1:${monitorPort}"\n`);
+  writeFileSync(config, `[node]\nname = "notify-test"\ndata_dir = "data"\n[client]\nlisten = "127.0.0.1:${clientPort}"\n[monitor]\nlisten = "127.0.0.1:${monitorPort}"\n[admin]\nlisten = "127.0.0.1:${await freePort()}"\n`);
 
   const address = `@unibus-ready-${process.pid}-${crypto.randomUUID()}`;
   const listener = Bun.spawn(["python3", "-c", LISTENER, address, String(clientPort)], { stdout: "pipe", stderr: "inherit" });

@@ -17,6 +17,10 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   "cert issue": () => import("./cert-issue.ts"),
   "cert inspect": () => import("./cert-inspect.ts"),
   "nats-server": () => import("./nats-server.ts"),
+  passwd: () => import("./passwd.ts"),
+  "nkey gen": () => import("./nkey.ts"),
+  "init cluster": () => import("./init-cluster.ts"),
+  status: () => import("./status.ts"),
 };
 
 /** HELP is the usage text printed by `unibus help` and on unknown commands. */
@@ -27,10 +31,16 @@ usage:
                                  run the node (nats-server with JetStream, supervised)
   unibus config check --config FILE
                                  validate the config and print it with secrets redacted
+  unibus status --config FILE [--json]
+                                 routes, JetStream meta leader, missing peers; exit 0 when healthy
+  unibus init cluster --name NAME --node NAME=ADDR ... --out DIR [--force]
+                                 make a cluster: CA, route secret, one config per node
   unibus ca create --out DIR     create a cluster CA (ca.pem, ca-key.pem)
   unibus cert issue --ca DIR --name NAME [--san S ...] --out DIR
                                  issue a node certificate from the CA
   unibus cert inspect FILE       show subject, SANs, usages, issuer, days left
+  unibus passwd [--cost N]       read a password on stdin, print its bcrypt hash (password_hash)
+  unibus nkey gen                print a new user nkey: seed (client) and public key ([[client.nkeys]])
   unibus nats-server (--config FILE | --data-dir DIR) [--] [ARGS...]
                                  run the embedded nats-server (default: --version)
   unibus --version               unibus version, nats-server version, target

@@ -5,6 +5,9 @@
  */
 import { ExitCode, describeError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
+import { clusterSecretForms } from "../config/section-cluster.ts";
+import { clientAuthWarnings } from "../config/section-client-auth.ts";
+import { accessSecrets } from "../auth/secrets.ts";
 import { Logger, chooseLogFormat, LOG_LEVELS, type LogLevel } from "../log.ts";
 import { UnibusNode } from "../node.ts";
 import { notifySystemd } from "../systemd/notify.ts";
@@ -28,7 +31,10 @@ export async function run(args: string[]): Promise<number> {
     level: (level as LogLevel | undefined) ?? config.log.level,
     format: chooseLogFormat((format as "text" | "json" | "auto" | undefined) ?? config.log.format, process.env, Boolean(process.stderr.isTTY)),
   });
+  for (const secret of clusterSecretForms(config)) log.addSecret(secret);
+  for (const secret of accessSecrets(config)) log.addSecret(secret);
   log.info("starting unibus", { config: config.file, node: config.node.name, data_dir: config.node.dataDir });
+  for (const warning of clientAuthWarnings(config)) log.warn(warning);
 
   const node = new UnibusNode(config, log, {
     onReady: ({ restart }) => {
@@ -62,6 +68,8 @@ export async function run(args: string[]): Promise<number> {
     notifySystemd("RELOADING=1");
     try {
       const next = loadConfig(file);
+      for (const secret of clusterSecretForms(next)) log.addSecret(secret);
+      for (const secret of accessSecrets(next)) log.addSecret(secret);
       log.configure({ level: (level as LogLevel | undefined) ?? next.log.level });
       const result = await node.reload(next);
       if (result.ok) log.info("configuration reloaded", { config: file });

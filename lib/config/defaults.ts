@@ -9,6 +9,17 @@ export const DEFAULTS = {
   /** nats-server monitoring: unauthenticated, so it never leaves loopback. */
   monitorListen: "127.0.0.1:8222",
   adminListen: "127.0.0.1:8480",
+  /** Leaf-node port a hub listens on and an edge dials when the URL has no port (nats's default). */
+  leafPort: 7422,
+  /** User name edges sign in with when a hub uses one shared leaf secret. */
+  leafUser: "leaf",
+  /** How soon an edge redials a lost hub; nats adds jitter, so a fleet does not stampede. */
+  leafReconnect: "1s",
+  /** Route port, used only when [cluster] is present. */
+  clusterListen: "0.0.0.0:6222",
+  adminEnabled: true,
+  /** Inside the data dir; generated (0600) on first start when [admin] token_file is not set. */
+  adminTokenFile: "admin.token",
   jetstreamEnabled: true,
   jetstreamMaxMemory: "256MiB",
   jetstreamMaxFile: "8GiB",
@@ -36,4 +47,30 @@ export const SUPERVISION = {
   reloadReportMs: 3_000,
   /** Lines of child stderr kept to explain an early exit. */
   stderrTailLines: 20,
+} as const;
+
+/**
+ * CLUSTER holds the route-layer tuning for small clusters (3-5 boxes on one
+ * LAN), chosen and measured in tests/cluster-*.test.ts; see the README.
+ */
+export const CLUSTER = {
+  /** One route connection per pair of nodes (no pooling): fewer TLS handshakes on a Pi, simpler to reason about when links flap. */
+  poolSize: -1,
+  /** Do not gossip route/client URLs to clients: home-lab clients list the nodes they may use, and Docker/NAT addresses must not leak to them. */
+  noAdvertise: true,
+  /** Off: a LAN has bandwidth to spare and a Raspberry Pi has little CPU; s2 on every message costs more than it saves. */
+  compression: "off",
+  /** Route TLS handshake timeout in seconds: a cold Pi 3 doing ECDSA under load needs more than nats's 2 s default. */
+  tlsTimeoutS: 5,
+  /**
+   * Route keep-alive: a pulled cable leaves the TCP connection "up", and
+   * nats's 2-minute default would report the peer for ~4 minutes; 5 s x 3
+   * missed pongs notices it in about 15 s.
+   */
+  pingInterval: "5s",
+  pingMax: 3,
+  /** Route authentication timeout in seconds; at least the TLS timeout so a slow handshake is not cut off. */
+  authTimeoutS: 5,
+  /** The route secret must be long enough that guessing it is hopeless. */
+  minSecretLength: 16,
 } as const;

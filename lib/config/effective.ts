@@ -5,6 +5,11 @@
  */
 import { stringify } from "smol-toml";
 import type { UnibusConfig } from "./load.ts";
+import { effectiveAdmin } from "./section-admin.ts";
+import { effectiveCluster } from "./section-cluster.ts";
+import { effectiveClientAuth } from "./section-client-auth.ts";
+import { effectiveEdge } from "./section-edge.ts";
+import { effectiveLeafnodes } from "./section-leafnodes.ts";
 
 /** effectiveConfigObject is the config as plain TOML-shaped data, secrets redacted. */
 export function effectiveConfigObject(config: UnibusConfig): Record<string, unknown> {
@@ -14,7 +19,7 @@ export function effectiveConfigObject(config: UnibusConfig): Record<string, unkn
       data_dir: config.node.dataDir,
       ...(config.node.lameDuckMs !== undefined ? { lame_duck_duration: `${config.node.lameDuckMs / 1000}s` } : {}),
     },
-    client: { listen: config.client.listen.text },
+    client: { listen: config.client.listen.text, ...effectiveClientAuth(config) },
     monitor: { listen: config.monitor.listen.text },
     jetstream: {
       enabled: config.jetstream.enabled,
@@ -23,7 +28,10 @@ export function effectiveConfigObject(config: UnibusConfig): Record<string, unkn
       sync: config.jetstream.sync === "always" ? "always" : `${config.jetstream.sync}ms`,
     },
     log: { level: config.log.level, format: config.log.format },
+    admin: effectiveAdmin(config),
   };
+  if (config.cluster) out.cluster = effectiveCluster(config.cluster);
+  Object.assign(out, effectiveLeafnodes(config), effectiveEdge(config));
   if (config.tls) {
     out.tls = {
       ca_cert: config.tls.caCert,

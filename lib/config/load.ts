@@ -14,6 +14,11 @@ import type { LogLevel } from "../log.ts";
 import { locateKeys, type KeyLocator } from "./_locate.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { configSchema } from "./schema.ts";
+import { checkAdmin, resolveAdmin, type AdminConfig } from "./section-admin.ts";
+import { checkCluster, resolveCluster, type ClusterConfig } from "./section-cluster.ts";
+import { checkClientAuth, resolveClientAuth, type ClientAuthConfig } from "./section-client-auth.ts";
+import { checkEdge, resolveEdge, type EdgeListener } from "./section-edge.ts";
+import { checkLeafnodes, resolveLeafnodes, type LeafnodesConfig } from "./section-leafnodes.ts";
 import { isLoopback, isWildcard, nodeNameFromHost, parseListen, parseSize, type HostPort } from "./units.ts";
 
 /** UnibusConfig is the effective configuration every other module reads. */
@@ -21,10 +26,17 @@ export interface UnibusConfig {
   /** Absolute path of the file it came from. */
   file: string;
   node: { name: string; dataDir: string; lameDuckMs?: number };
-  client: { listen: HostPort };
+  client: { listen: HostPort } & ClientAuthConfig;
+  /** Hub side (listen) and/or edge side (remotes) of leaf-node connections. */
+  leafnodes?: LeafnodesConfig;
+  mqtt?: EdgeListener;
+  websocket?: EdgeListener;
   monitor: { listen: HostPort };
   jetstream: { enabled: boolean; maxMemory: number; maxFile: number; sync: "always" | number };
   log: { level: LogLevel; format: "auto" | "text" | "json" };
+  admin: AdminConfig;
+  /** Routes to the other nodes; present only with a [cluster] table. */
+  cluster?: ClusterConfig;
   tls?: {
     caCert: string;
     caKey?: string;
@@ -97,14 +109,16 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
   const dir = dirname(file);
   const at = (p: string) => resolve(dir, p);
   const stateDir = env.STATE_DIRECTORY?.split(":")[0];
+  const dataDir = raw.node?.data_dir ? at(raw.node.data_dir) : stateDir ? resolve(stateDir) : at(DEFAULTS.dataDir);
   const config: UnibusConfig = {
     file,
     node: {
       name: raw.node?.name ?? nodeNameFromHost(hostname()),
-      dataDir: raw.node?.data_dir ? at(raw.node.data_dir) : stateDir ? resolve(stateDir) : at(DEFAULTS.dataDir),
+      dataDir,
       ...(raw.node?.lame_duck_duration !== undefined ? { lameDuckMs: raw.node.lame_duck_duration } : {}),
     },
-    client: { listen: raw.client?.listen ?? (parseListen(DEFAULTS.clientListen) as HostPort) },
+    client: { listen: raw.client?.listen ?? (parseListen(DEFAULTS.clientListen) as HostPort), ...resolveClientAuth(raw.client, at, env) },
+    ...resolveEdge(raw, Boolean(raw.tls)),
     monitor: { listen: raw.monitor?.listen ?? (parseListen(DEFAULTS.monitorListen) as HostPort) },
     jetstream: {
       enabled: raw.jetstream?.enabled ?? DEFAULTS.jetstreamEnabled,
@@ -113,6 +127,7 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
       sync: raw.jetstream?.sync ?? DEFAULTS.jetstreamSync,
     },
     log: { level: (raw.log?.level ?? DEFAULTS.logLevel) as LogLevel, format: raw.log?.format ?? DEFAULTS.logFormat },
+    admin: resolveAdmin(raw.admin, at, env, dataDir),
   };
   if (raw.tls) {
     config.tls = {
@@ -125,6 +140,8 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
       lifetimeDays: raw.tls.lifetime_days ?? DEFAULTS.certLifetimeDays,
     };
   }
+  if (raw.cluster) config.cluster = resolveCluster(raw.cluster, at, env);
+  if (raw.leafnodes) config.leafnodes = resolveLeafnodes(raw.leafnodes, at, env);
   const issues = crossChecks(config, raw);
   if (issues.length) throw new ConfigError(`invalid config:\n${formatIssues(file, locate, issues)}`);
   return config;
@@ -139,8 +156,10 @@ export function loadConfig(path: string, env: Record<string, string | undefined>
 function knownKeys(path: readonly PropertyKey[]): string {
   let shape: unknown = configSchema.shape;
   for (const key of path) {
+    if (typeof key === "number") continue; // an entry of an array of tables: its element's keys follow
     const field = (shape as Record<string, { unwrap?: () => unknown; shape?: unknown }>)[String(key)];
-    const inner = (field?.unwrap?.() ?? field) as { shape?: unknown } | undefined;
+    let inner = (field?.unwrap?.() ?? field) as { shape?: unknown; element?: { unwrap?: () => unknown } } | undefined;
+    if (inner?.element) inner = (inner.element.unwrap?.() ?? inner.element) as typeof inner;
     shape = inner?.shape;
   }
   return Object.keys((shape ?? {}) as object).join(", ");
@@ -154,6 +173,9 @@ function crossChecks(config: UnibusConfig, raw: NonNullable<ReturnType<typeof co
   const listeners: { path: string[]; hp: HostPort }[] = [
     { path: ["client", "listen"], hp: config.client.listen },
     { path: ["monitor", "listen"], hp: config.monitor.listen },
+    ...(config.leafnodes?.listen ? [{ path: ["leafnodes", "listen"], hp: config.leafnodes.listen }] : []),
+    ...(config.mqtt ? [{ path: ["mqtt", "listen"], hp: config.mqtt.listen }] : []),
+    ...(config.websocket ? [{ path: ["websocket", "listen"], hp: config.websocket.listen }] : []),
   ];
   for (let i = 0; i < listeners.length; i++) {
     for (let j = 0; j < i; j++) {
@@ -182,5 +204,8 @@ function crossChecks(config: UnibusConfig, raw: NonNullable<ReturnType<typeof co
     }
     if (Boolean(t.cert) !== Boolean(t.key)) issues.push({ path: ["tls", t.cert ? "cert" : "key"], message: "expected cert and key together" });
   }
+  issues.push(...checkAdmin(config));
+  issues.push(...checkCluster(config));
+  issues.push(...checkClientAuth(config), ...checkLeafnodes(config), ...checkEdge(config));
   return issues;
 }

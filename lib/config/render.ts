@@ -5,6 +5,10 @@
  */
 import { join } from "node:path";
 import type { UnibusConfig } from "./load.ts";
+import { renderCluster } from "./section-cluster.ts";
+import { renderClientAuth } from "./section-client-auth.ts";
+import { renderEdge } from "./section-edge.ts";
+import { renderLeafnodes } from "./section-leafnodes.ts";
 
 /** NodeTlsFiles are the certificate files the node presents, decided by the PKI at start. */
 export interface NodeTlsFiles { certFile: string; keyFile: string; caFile: string }
@@ -45,6 +49,8 @@ export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles): Reco
   if (tls && config.tls?.clientTls) {
     out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: TLS_HANDSHAKE_TIMEOUT_S };
   }
+  if (config.cluster) out.cluster = renderCluster(config.cluster, tls);
+  Object.assign(out, renderClientAuth(config), renderLeafnodes(config, tls), renderEdge(config, tls));
   if (config.jetstream.enabled) {
     const sync = config.jetstream.sync;
     out.jetstream = {

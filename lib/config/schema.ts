@@ -5,6 +5,11 @@
  * defaults are applied in load.ts from DEFAULTS.
  */
 import { z } from "zod";
+import { adminSchema } from "./section-admin.ts";
+import { clusterSchema } from "./section-cluster.ts";
+import { clientAuthShape } from "./section-client-auth.ts";
+import { mqttSchema, websocketSchema } from "./section-edge.ts";
+import { leafnodesSchema } from "./section-leafnodes.ts";
 import { LOG_LEVELS } from "../log.ts";
 import {
   DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseListen, parseSize, type HostPort,
@@ -46,6 +51,7 @@ export const configSchema = z.strictObject({
   }).optional(),
   client: z.strictObject({
     listen: listen.optional(),
+    ...clientAuthShape,
   }).optional(),
   monitor: z.strictObject({
     listen: listen.optional(),
@@ -69,6 +75,11 @@ export const configSchema = z.strictObject({
     client_tls: z.boolean({ error: "expected true or false" }).optional(),
     lifetime_days: z.number({ error: "expected a number of days" }).int().min(2).max(3650).optional(),
   }).optional(),
+  admin: adminSchema.optional(),
+  cluster: clusterSchema.optional(),
+  leafnodes: leafnodesSchema.optional(),
+  mqtt: mqttSchema.optional(),
+  websocket: websocketSchema.optional(),
 });
 
 /** RawConfig is the validated file before defaults and path resolution. */

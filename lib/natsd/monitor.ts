@@ -8,15 +8,23 @@ export class MonitorClient {
   readonly baseUrl: string;
   readonly timeoutMs: number;
 
-  constructor(listenText: string, timeoutMs = 2_000) {
+  /**
+   * healthQuery narrows what healthy() asks: a clustered node is "up" once its
+   * server and JetStream run ("js-enabled-only=true"), before a meta leader
+   * exists; otherwise one box of three could never start on its own.
+   */
+  readonly healthQuery: string;
+
+  constructor(listenText: string, timeoutMs = 2_000, healthQuery = "") {
     this.baseUrl = `http://${listenText}`;
     this.timeoutMs = timeoutMs;
+    this.healthQuery = healthQuery;
   }
 
   /** healthy asks /healthz, which nats answers 200 only when JetStream is ready too. */
   async healthy(): Promise<{ ok: boolean; detail: string }> {
     try {
-      const res = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await fetch(`${this.baseUrl}/healthz${this.healthQuery ? `?${this.healthQuery}` : ""}`, { signal: AbortSignal.timeout(this.timeoutMs) });
       const body = await res.text();
       return { ok: res.status === 200, detail: body.trim() };
     } catch (err) {

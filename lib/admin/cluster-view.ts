@@ -1,0 +1,193 @@
+/**
+ * cluster-view.ts draws the cluster as this node sees it: itself, the peers
+ * it has routes to (with their RTT), and the peers it expects but cannot
+ * reach. It reads nats /routez and /jsz, plus the configured peer list when
+ * the config has a [cluster] table, so it does not depend on how that table
+ * is modelled beyond `cluster.peers`, `cluster.listen` and `cluster.name`.
+ */
+import { networkInterfaces } from "node:os";
+import type { UnibusConfig } from "../config/load.ts";
+import type { RouteInfo } from "./nats-types.ts";
+import type { Snapshot } from "./snapshot.ts";
+
+/** ClusterNodeView is one node in the picture. */
+export interface ClusterNodeView {
+  name: string;
+  self: boolean;
+  /** Reachable: this node itself, or a peer with a live route. */
+  up: boolean;
+  /** Where it was seen (route address) or configured (peer address). */
+  address?: string;
+  metaLeader: boolean;
+  /** A configured peer whose server name is not known yet. */
+  unnamed?: boolean;
+}
+
+/**
+ * RouteView is one route of the full mesh. Routes from this node are
+ * measured (`observed`, with RTT); a route between two peers cannot be seen
+ * from here and is inferred: up when both peers are up.
+ */
+export interface RouteView {
+  from: string;
+  to: string;
+  up: boolean;
+  observed: boolean;
+  rtt?: string;
+  rttMs?: number;
+}
+
+/** ClusterView is the whole picture plus the numbers /readyz decides on. */
+export interface ClusterView {
+  clustered: boolean;
+  name?: string;
+  self: string;
+  nodes: ClusterNodeView[];
+  routes: RouteView[];
+  /** Nodes the cluster should have, this one included. */
+  expectedSize: number;
+  routesUp: number;
+  metaLeader?: string;
+  error?: string;
+}
+
+interface ClusterLike { name?: unknown; listen?: unknown; peers?: unknown }
+
+function addressText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (value && typeof value === "object") {
+    const v = value as { text?: unknown; host?: unknown; port?: unknown };
+    if (typeof v.text === "string") return v.text;
+    if (typeof v.host === "string" && typeof v.port === "number") return v.host.includes(":") ? `[${v.host}]:${v.port}` : `${v.host}:${v.port}`;
+  }
+  return undefined;
+}
+
+function splitAddress(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  return m ? { host: (m[1] ?? m[2])!, port: Number(m[3]) } : undefined;
+}
+
+/** clusterSettings reads name, listen and peers from whatever shape the [cluster] config has. */
+export function clusterSettings(config: UnibusConfig): { name?: string; listen?: string; peers: string[] } | undefined {
+  const cluster = (config as unknown as { cluster?: ClusterLike }).cluster;
+  if (!cluster || typeof cluster !== "object") return undefined;
+  const peers = Array.isArray(cluster.peers) ? cluster.peers.map(addressText).filter((p): p is string => Boolean(p)) : [];
+  const listen = addressText(cluster.listen);
+  return { ...(typeof cluster.name === "string" ? { name: cluster.name } : {}), ...(listen ? { listen } : {}), peers };
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>(["127.0.0.1", "::1", "0.0.0.0", "::"]);
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+/** isOwnAddress tells whether a configured peer is this node (nats skips a route to itself). */
+export function isOwnAddress(peer: string, listen: string | undefined, locals: Set<string> = localAddresses()): boolean {
+  const p = splitAddress(peer);
+  const l = listen ? splitAddress(listen) : undefined;
+  if (!p || !l || p.port !== l.port) return false;
+  if (p.host === l.host) return true;
+  const wildcard = l.host === "0.0.0.0" || l.host === "::";
+  return wildcard && locals.has(p.host);
+}
+
+/** parseGoDuration reads Go durations like "1.234ms", "850µs", "2m3.5s" as milliseconds. */
+export function parseGoDuration(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+  let total = 0;
+  let matched = "";
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    matched += m[0];
+  }
+  return matched === text && matched ? total : undefined;
+}
+
+/**
+ * ClusterTracker remembers the peers this node has seen since it started, so
+ * a peer that went away is drawn red under its name rather than vanishing.
+ */
+export class ClusterTracker {
+  readonly #seen = new Map<string, { address?: string }>();
+
+  /** observe records the names behind live routes. */
+  observe(routes: RouteInfo[]): void {
+    for (const r of routes) if (r.remote_name) this.#seen.set(r.remote_name, { address: `${r.ip}:${r.port}` });
+  }
+
+  /** seen lists every peer name observed so far. */
+  seen(): Map<string, { address?: string }> {
+    return this.#seen;
+  }
+}
+
+/** buildClusterView combines routez, jsz, the configured peers and what was seen before. */
+export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, tracker = new ClusterTracker()): ClusterView {
+  const settings = clusterSettings(config);
+  const self = snapshot.varz.ok ? snapshot.varz.data.server_name : config.node.name;
+  const meta = snapshot.jsz.ok ? snapshot.jsz.data.meta_cluster : undefined;
+  const metaLeader = meta?.leader || undefined;
+  const routes = snapshot.routez.ok ? (snapshot.routez.data.routes ?? []) : [];
+  tracker.observe(routes);
+
+  // One entry per peer: route pooling can open several routes to one node; keep the fastest.
+  const live = new Map<string, RouteInfo>();
+  for (const r of routes) {
+    const name = r.remote_name || r.remote_id;
+    const prev = live.get(name);
+    if (!prev || (parseGoDuration(r.rtt) ?? Infinity) < (parseGoDuration(prev.rtt) ?? Infinity)) live.set(name, r);
+  }
+  const nodes: ClusterNodeView[] = [{ name: self, self: true, up: true, metaLeader: metaLeader === self, ...(settings?.listen ? { address: settings.listen } : {}) }];
+  const out: RouteView[] = [];
+  for (const [name, r] of [...live].sort(([a], [b]) => a.localeCompare(b))) {
+    nodes.push({ name, self: false, up: true, address: `${r.ip}:${r.port}`, metaLeader: metaLeader === name });
+    const rttMs = parseGoDuration(r.rtt);
+    out.push({ from: self, to: name, up: true, observed: true, ...(r.rtt ? { rtt: r.rtt } : {}), ...(rttMs !== undefined ? { rttMs } : {}) });
+  }
+  // Peers known by name but without a route now: seen earlier, or listed by the JetStream meta group.
+  const down = new Map<string, string | undefined>();
+  for (const [name, info] of tracker.seen()) if (!live.has(name) && name !== self) down.set(name, info.address);
+  for (const p of meta?.replicas ?? []) if (!live.has(p.name) && p.name !== self && !down.has(p.name)) down.set(p.name, undefined);
+  for (const [name, address] of [...down].sort(([a], [b]) => a.localeCompare(b))) {
+    nodes.push({ name, self: false, up: false, metaLeader: metaLeader === name, ...(address ? { address } : {}) });
+    out.push({ from: self, to: name, up: false, observed: true });
+  }
+  // Configured peers still unaccounted for: drawn red under their address.
+  const configured = (settings?.peers ?? []).filter((p) => !isOwnAddress(p, settings?.listen));
+  const matched = new Set<string>();
+  for (const r of routes) matched.add(`${r.ip}:${r.port}`);
+  for (const n of nodes) if (n.address) matched.add(n.address);
+  const missing = configured.length - (nodes.length - 1);
+  const unmatched = configured.filter((p) => !matched.has(p));
+  for (let i = 0; i < missing && i < unmatched.length; i++) {
+    const address = unmatched[i]!;
+    nodes.push({ name: address, self: false, up: false, metaLeader: false, address, unnamed: true });
+    out.push({ from: self, to: address, up: false, observed: true });
+  }
+  // nats meshes fully: draw the routes between peers too, inferred from both ends being up.
+  const offline = new Set((meta?.replicas ?? []).filter((p) => p.offline).map((p) => p.name));
+  const peers = nodes.filter((n) => !n.self);
+  for (let i = 0; i < peers.length; i++) {
+    for (let j = i + 1; j < peers.length; j++) {
+      const a = peers[i]!;
+      const b = peers[j]!;
+      out.push({ from: a.name, to: b.name, up: a.up && b.up && !offline.has(a.name) && !offline.has(b.name), observed: false });
+    }
+  }
+  const expectedSize = Math.max(nodes.length, configured.length + 1, meta?.cluster_size ?? 1);
+  const clustered = Boolean(settings) || routes.length > 0 || expectedSize > 1;
+  return {
+    clustered,
+    ...(settings?.name ? { name: settings.name } : snapshot.varz.ok && snapshot.varz.data.cluster?.name ? { name: snapshot.varz.data.cluster.name } : {}),
+    self,
+    nodes,
+    routes: out,
+    expectedSize,
+    routesUp: live.size,
+    ...(metaLeader ? { metaLeader } : {}),
+    ...(!snapshot.routez.ok ? { error: snapshot.routez.error } : {}),
+  };
+}

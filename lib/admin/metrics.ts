@@ -1,0 +1,162 @@
+/**
+ * metrics.ts renders /metrics in the Prometheus text exposition format. Where
+ * the NATS Prometheus exporter has a metric for the same fact, the name and
+ * labels are the exporter's (gnatsd_varz_*, gnatsd_routez_*, gnatsd_connz_*,
+ * gnatsd_healthz_status, jetstream_server_*, jetstream_stream_*), so existing
+ * Grafana dashboards work; unibus's own facts are unibus_*.
+ */
+import { parseGoDuration } from "./cluster-view.ts";
+import type { Overview, Versions } from "./model.ts";
+import type { Snapshot } from "./snapshot.ts";
+
+type Labels = Record<string, string>;
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+/** metricName makes any key a valid Prometheus metric name part. */
+export function metricName(key: string): string {
+  return key.replace(/[^a-zA-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1");
+}
+
+/** Exposition collects samples grouped by family and prints them in the text format. */
+export class Exposition {
+  readonly #families = new Map<string, { help: string; type: "gauge" | "counter" | "untyped"; lines: string[] }>();
+
+  /** add appends one sample; the first call for a name fixes its HELP and TYPE. */
+  add(name: string, help: string, value: number, labels: Labels = {}, type: "gauge" | "counter" | "untyped" = "gauge"): void {
+    if (typeof value !== "number") return;
+    let f = this.#families.get(name);
+    if (!f) {
+      f = { help, type, lines: [] };
+      this.#families.set(name, f);
+    }
+    const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
+    f.lines.push(`${name}${l ? `{${l}}` : ""} ${formatValue(value)}`);
+  }
+
+  /** text is the exposition, ending with a newline as the format requires. */
+  text(): string {
+    let out = "";
+    for (const [name, f] of this.#families) {
+      out += `# HELP ${name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}\n# TYPE ${name} ${f.type}\n${f.lines.join("\n")}\n`;
+    }
+    return out;
+  }
+}
+
+const VARZ_LABEL_KEYS = ["server_id", "server_name", "version"];
+
+function addVarz(e: Exposition, s: Snapshot, id: string): void {
+  if (!s.varz.ok) return;
+  const v = s.varz.data as Record<string, unknown>;
+  for (const [k, value] of Object.entries(v)) {
+    if (typeof value === "number") e.add(`gnatsd_varz_${metricName(k)}`, k, value, { server_id: id });
+    else if (typeof value === "string" && VARZ_LABEL_KEYS.includes(k)) e.add(`gnatsd_varz_${k}`, k, 1, { server_id: id, value });
+  }
+}
+
+function addRoutez(e: Exposition, s: Snapshot, id: string): void {
+  if (!s.routez.ok) return;
+  const r = s.routez.data;
+  e.add("gnatsd_routez_server_id", "server_id", 1, { server_id: id, value: r.server_id });
+  e.add("gnatsd_routez_server_name", "server_name", 1, { server_id: id, value: r.server_name });
+  e.add("gnatsd_routez_num_routes", "num_routes", r.num_routes, { server_id: id });
+  for (const route of r.routes ?? []) {
+    const base = { server_id: id, rid: String(route.rid) };
+    e.add("gnatsd_routez_route_info", "route_info", 1, { ...base, remote_id: route.remote_id, remote_name: route.remote_name ?? "", account: route.account ?? "", ip: route.ip, compression: route.compression ?? "" });
+    const rtt = parseGoDuration(route.rtt);
+    if (rtt !== undefined) e.add("gnatsd_routez_route_rtt_seconds", "rtt_seconds", rtt / 1000, base);
+    e.add("gnatsd_routez_route_subscriptions", "subscriptions", route.subscriptions, base);
+    const up = parseNatsUptime(route.uptime);
+    if (up !== undefined) e.add("gnatsd_routez_route_uptime_seconds", "uptime_seconds", up, base);
+    e.add("gnatsd_routez_route_in_msgs", "in_msgs", route.in_msgs, base);
+    e.add("gnatsd_routez_route_out_msgs", "out_msgs", route.out_msgs, base);
+    e.add("gnatsd_routez_route_in_bytes", "in_bytes", route.in_bytes, base);
+    e.add("gnatsd_routez_route_out_bytes", "out_bytes", route.out_bytes, base);
+  }
+}
+
+/** parseNatsUptime reads nats uptimes like "1y2d3h4m5s" (or Go durations) as seconds. */
+export function parseNatsUptime(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const m = /^(?:(\d+)y)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(text);
+  if (!m || !m[0]) return undefined;
+  const [y, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number];
+  return (((y * 365 + d) * 24 + h) * 60 + mi) * 60 + s;
+}
+
+function addJsz(e: Exposition, s: Snapshot, id: string): void {
+  if (!s.jsz.ok) return;
+  const j = s.jsz.data;
+  const name = s.varz.ok ? s.varz.data.server_name : "";
+  const meta = j.meta_cluster;
+  const server = {
+    server_id: id, server_name: name, cluster: meta?.name ?? "", domain: j.config?.domain ?? "",
+    meta_leader: meta?.leader ?? "", is_meta_leader: meta ? String(meta.leader === name) : "true",
+  };
+  e.add("jetstream_server_jetstream_disabled", "JetStream disabled or not", j.disabled ? 1 : 0, server);
+  e.add("jetstream_server_max_memory", "JetStream Max Memory", j.config?.max_memory ?? 0, server);
+  e.add("jetstream_server_max_storage", "JetStream Max Storage", j.config?.max_storage ?? 0, server);
+  e.add("jetstream_server_total_streams", "Total number of streams in JetStream", j.streams, server);
+  e.add("jetstream_server_total_consumers", "Total number of consumers in JetStream", j.consumers, server);
+  e.add("jetstream_server_total_messages", "Total number of stored messages in JetStream", j.messages, server);
+  e.add("jetstream_server_total_message_bytes", "Total number of bytes stored in JetStream", j.bytes, server);
+  for (const account of j.account_details ?? []) {
+    for (const st of account.stream_detail ?? []) {
+      const leader = st.cluster?.leader ?? "";
+      const labels = { ...server, account: account.name, account_id: account.id, stream_name: st.name, stream_leader: leader, is_stream_leader: st.cluster ? String(leader === name) : "true" };
+      e.add("jetstream_stream_total_messages", "Total number of messages from a stream", st.state.messages, labels);
+      e.add("jetstream_stream_total_bytes", "Total stored bytes from a stream", st.state.bytes, labels);
+      e.add("jetstream_stream_first_seq", "First sequence from a stream", st.state.first_seq, labels);
+      e.add("jetstream_stream_last_seq", "Last sequence from a stream", st.state.last_seq, labels);
+      e.add("jetstream_stream_consumer_count", "Total number of consumers from a stream", st.state.consumer_count, labels);
+    }
+  }
+}
+
+function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions): void {
+  e.add("unibus_info", "unibus build information", 1, { version: versions.unibus, nats_version: versions.nats, target: versions.target });
+  e.add("unibus_uptime_seconds", "Seconds since unibus started", o.node.unibusUptimeSeconds);
+  e.add("unibus_ready", "1 when /readyz answers 200", o.readiness.ready ? 1 : 0);
+  for (const c of o.readiness.checks) e.add("unibus_readiness_check", "1 when this readiness condition holds", c.ok ? 1 : 0, { check: c.name });
+  for (const [endpoint, doc] of [["varz", s.varz], ["connz", s.connz], ["routez", s.routez], ["jsz", s.jsz]] as const) {
+    e.add("unibus_nats_monitor_up", "1 when nats-server's monitoring endpoint answered", doc.ok ? 1 : 0, { endpoint });
+  }
+  if (o.cluster.clustered) {
+    e.add("unibus_cluster_expected_size", "Nodes the cluster should have, this one included", o.cluster.expectedSize);
+    e.add("unibus_cluster_routes_up", "Peers this node has a route to", o.cluster.routesUp);
+    for (const r of o.cluster.routes.filter((x) => x.observed)) e.add("unibus_cluster_route_up", "1 when the route to this peer is up", r.up ? 1 : 0, { peer: r.to });
+  }
+  e.add("unibus_data_dir_bytes", "Bytes used by files in the data dir", o.node.disk.usedBytes);
+  if (o.node.disk.fsFreeBytes !== undefined) e.add("unibus_data_dir_fs_free_bytes", "Bytes free on the data dir's file system", o.node.disk.fsFreeBytes);
+  const c = o.certificate;
+  if (c.present && c.notAfter) {
+    e.add("unibus_certificate_expiry_timestamp_seconds", "When the node certificate expires (Unix time)", Math.floor(Date.parse(c.notAfter) / 1000));
+    e.add("unibus_certificate_days_left", "Whole days until the node certificate expires", c.daysLeft ?? 0);
+  }
+}
+
+/** renderMetrics builds the whole /metrics body from one snapshot and its overview. */
+export function renderMetrics(s: Snapshot, o: Overview, versions: Versions): string {
+  const e = new Exposition();
+  const id = s.varz.ok ? s.varz.data.server_id : (o.node.serverId ?? o.node.name);
+  addVarz(e, s, id);
+  if (s.connz.ok) {
+    e.add("gnatsd_connz_num_connections", "num_connections", s.connz.data.num_connections, { server_id: id });
+    e.add("gnatsd_connz_total", "total", s.connz.data.total, { server_id: id });
+  }
+  addRoutez(e, s, id);
+  e.add("gnatsd_healthz_status", "status", s.healthz.ok ? 0 : 1, { server_id: id });
+  addJsz(e, s, id);
+  addUnibus(e, s, o, versions);
+  return e.text();
+}

@@ -1,0 +1,225 @@
+/**
+ * model.ts turns one snapshot of nats-server plus unibus's own state into
+ * the views the admin page renders and the JSON API returns. Pure functions
+ * of their inputs (apart from the clock), so rendering can be tested with
+ * fixed data.
+ */
+import type { NodeIdentity } from "../pki/index.ts";
+import type { UnibusConfig } from "../config/load.ts";
+import { buildClusterView, type ClusterTracker, type ClusterView } from "./cluster-view.ts";
+import type { DiskUsage } from "./disk-usage.ts";
+import type { PeerInfo, StreamDetail } from "./nats-types.ts";
+import { evaluateReadiness, type Readiness } from "./readiness.ts";
+import type { RatePoint } from "./sampler.ts";
+import type { Snapshot } from "./snapshot.ts";
+
+/** CERT_WARN_DAYS: the certificate panel warns when fewer days are left. */
+export const CERT_WARN_DAYS = 30;
+
+/** Versions names what this node runs. */
+export interface Versions { unibus: string; nats: string; target: string }
+
+/** NodeView is the node panel. */
+export interface NodeView {
+  name: string;
+  serverId?: string;
+  versions: Versions & { natsRunning?: string; go?: string };
+  natsUptime?: string;
+  unibusUptimeSeconds: number;
+  dataDir: string;
+  disk: DiskUsage;
+  memoryBytes?: number;
+  cpuPercent?: number;
+  subscriptions?: number;
+  error?: string;
+}
+
+/** ClientRow is one connection in the clients panel. */
+export interface ClientRow {
+  cid: number;
+  name: string;
+  address: string;
+  lang: string;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  subscriptions: number;
+  uptime?: string;
+  rtt?: string;
+}
+
+/** ClientsView is the clients panel: how many, and the busiest. */
+export interface ClientsView { count?: number; totalEver?: number; top: ClientRow[]; error?: string }
+
+/** StreamRow is one stream or KV bucket. */
+export interface StreamRow {
+  name: string;
+  account: string;
+  replicas: number;
+  messages: number;
+  bytes: number;
+  leader?: string;
+  /** Every replica and whether it is current; this node's own replica included. */
+  peers: { name: string; current: boolean; leader: boolean }[];
+}
+
+/** JetStreamView is the JetStream panel. */
+export interface JetStreamView {
+  enabled: boolean;
+  metaLeader?: string;
+  clusterSize?: number;
+  totals: { streams: number; consumers: number; messages: number; bytes: number; memoryBytes: number; storageBytes: number; maxMemoryBytes?: number; maxStorageBytes?: number };
+  streams: StreamRow[];
+  kv: StreamRow[];
+  error?: string;
+}
+
+/** CertView is the certificate panel. */
+export interface CertView {
+  present: boolean;
+  subject?: string;
+  issuer?: string;
+  sans?: string[];
+  notAfter?: string;
+  daysLeft?: number;
+  renewAt?: string;
+  warning?: string;
+}
+
+/** RatesView is the message-rate chart: points, oldest first. */
+export interface RatesView { intervalMs: number; points: RatePoint[]; error?: string }
+
+/** Overview is everything on the dashboard except config and logs. */
+export interface Overview {
+  generatedAt: string;
+  readiness: Readiness;
+  node: NodeView;
+  clients: ClientsView;
+  cluster: ClusterView;
+  rates: RatesView;
+  jetstream: JetStreamView;
+  certificate: CertView;
+}
+
+/** OverviewInputs are the facts an Overview is computed from. */
+export interface OverviewInputs {
+  snapshot: Snapshot;
+  config: UnibusConfig;
+  identity?: NodeIdentity;
+  versions: Versions;
+  startedAt: number;
+  disk: DiskUsage;
+  rates: RatesView;
+  tracker?: ClusterTracker;
+  now?: number;
+}
+
+/** nodeView builds the node panel. */
+export function nodeView(i: OverviewInputs): NodeView {
+  const v = i.snapshot.varz.ok ? i.snapshot.varz.data : undefined;
+  return {
+    name: v?.server_name ?? i.config.node.name,
+    ...(v ? { serverId: v.server_id } : {}),
+    versions: { ...i.versions, ...(v ? { natsRunning: v.version, go: v.go } : {}) },
+    ...(v ? { natsUptime: v.uptime, memoryBytes: v.mem, cpuPercent: v.cpu, subscriptions: v.subscriptions } : {}),
+    unibusUptimeSeconds: Math.max(0, Math.round(((i.now ?? Date.now()) - i.startedAt) / 1000)),
+    dataDir: i.config.node.dataDir,
+    disk: i.disk,
+    ...(!i.snapshot.varz.ok ? { error: i.snapshot.varz.error } : {}),
+  };
+}
+
+/** clientsView builds the clients panel. */
+export function clientsView(s: Snapshot): ClientsView {
+  if (!s.connz.ok) return { top: [], error: s.connz.error, ...(s.varz.ok ? { count: s.varz.data.connections } : {}) };
+  const c = s.connz.data;
+  return {
+    count: c.num_connections,
+    ...(s.varz.ok ? { totalEver: s.varz.data.total_connections } : {}),
+    top: (c.connections ?? []).map((x) => ({
+      cid: x.cid,
+      name: x.name ?? "",
+      address: x.ip.includes(":") ? `[${x.ip}]:${x.port}` : `${x.ip}:${x.port}`,
+      lang: [x.lang, x.version].filter(Boolean).join(" "),
+      inMsgs: x.in_msgs,
+      outMsgs: x.out_msgs,
+      inBytes: x.in_bytes,
+      outBytes: x.out_bytes,
+      subscriptions: x.subscriptions,
+      ...(x.uptime ? { uptime: x.uptime } : {}),
+      ...(x.rtt ? { rtt: x.rtt } : {}),
+    })),
+  };
+}
+
+function streamRow(account: string, d: StreamDetail): StreamRow {
+  const leader = d.cluster?.leader;
+  const peers: StreamRow["peers"] = [];
+  if (leader) peers.push({ name: leader, current: true, leader: true });
+  for (const r of d.cluster?.replicas ?? ([] as PeerInfo[])) peers.push({ name: r.name, current: r.current && !r.offline, leader: false });
+  return {
+    name: d.name,
+    account,
+    replicas: d.config?.num_replicas ?? 1,
+    messages: d.state.messages,
+    bytes: d.state.bytes,
+    ...(leader ? { leader } : {}),
+    peers,
+  };
+}
+
+/** jetstreamView builds the JetStream panel; KV buckets are the streams named KV_<bucket>. */
+export function jetstreamView(s: Snapshot, enabled: boolean): JetStreamView {
+  const empty = { streams: 0, consumers: 0, messages: 0, bytes: 0, memoryBytes: 0, storageBytes: 0 };
+  if (!enabled) return { enabled: false, totals: empty, streams: [], kv: [] };
+  if (!s.jsz.ok) return { enabled, totals: empty, streams: [], kv: [], error: s.jsz.error };
+  const j = s.jsz.data;
+  const rows = (j.account_details ?? []).flatMap((a) => (a.stream_detail ?? []).map((d) => streamRow(a.name, d)));
+  rows.sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    enabled: !j.disabled,
+    ...(j.meta_cluster?.leader ? { metaLeader: j.meta_cluster.leader } : {}),
+    ...(j.meta_cluster?.cluster_size ? { clusterSize: j.meta_cluster.cluster_size } : {}),
+    totals: {
+      streams: j.streams, consumers: j.consumers, messages: j.messages, bytes: j.bytes, memoryBytes: j.memory, storageBytes: j.storage,
+      ...(j.config?.max_memory !== undefined ? { maxMemoryBytes: j.config.max_memory } : {}),
+      ...(j.config?.max_storage !== undefined ? { maxStorageBytes: j.config.max_storage } : {}),
+    },
+    streams: rows.filter((r) => !r.name.startsWith("KV_")),
+    kv: rows.filter((r) => r.name.startsWith("KV_")).map((r) => ({ ...r, name: r.name.slice(3) })),
+  };
+}
+
+/** certView builds the certificate panel from the node identity. */
+export function certView(id: NodeIdentity | undefined, now = Date.now()): CertView {
+  if (!id) return { present: false };
+  const daysLeft = Math.floor((id.notAfter.getTime() - now) / 86_400_000);
+  const warning = daysLeft < 0 ? "the certificate has expired"
+    : daysLeft < CERT_WARN_DAYS ? `the certificate expires in ${daysLeft} days` : undefined;
+  return {
+    present: true,
+    subject: id.subject,
+    issuer: id.issuer,
+    sans: id.sans,
+    notAfter: id.notAfter.toISOString(),
+    daysLeft,
+    renewAt: id.renewAt.toISOString(),
+    ...(warning ? { warning } : {}),
+  };
+}
+
+/** buildOverview computes every panel from one set of inputs. */
+export function buildOverview(i: OverviewInputs): Overview {
+  const cluster = buildClusterView(i.snapshot, i.config, i.tracker);
+  return {
+    generatedAt: new Date(i.now ?? Date.now()).toISOString(),
+    readiness: evaluateReadiness(i.snapshot, cluster, i.config.jetstream.enabled),
+    node: nodeView(i),
+    clients: clientsView(i.snapshot),
+    cluster,
+    rates: i.rates,
+    jetstream: jetstreamView(i.snapshot, i.config.jetstream.enabled),
+    certificate: certView(i.identity, i.now),
+  };
+}

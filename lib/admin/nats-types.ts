@@ -1,0 +1,122 @@
+/**
+ * nats-types.ts names the parts of nats-server's monitoring documents
+ * (/varz, /connz, /routez, /jsz) that the admin page reads. Fields are
+ * optional where nats leaves them out; everything else is ignored.
+ */
+
+/** Varz is nats-server's general state: identity, counters, limits. */
+export interface Varz {
+  server_id: string;
+  server_name: string;
+  version: string;
+  go: string;
+  start: string;
+  now: string;
+  uptime: string;
+  mem: number;
+  cpu: number;
+  cores?: number;
+  connections: number;
+  total_connections: number;
+  routes: number;
+  remotes: number;
+  leafnodes?: number;
+  in_msgs: number;
+  out_msgs: number;
+  in_bytes: number;
+  out_bytes: number;
+  slow_consumers: number;
+  subscriptions: number;
+  cluster?: { name?: string; addr?: string; cluster_port?: number; urls?: string[] };
+  jetstream?: { config?: { max_memory?: number; max_storage?: number; store_dir?: string }; stats?: { memory?: number; storage?: number } };
+  [key: string]: unknown;
+}
+
+/** ConnInfo is one client connection in /connz. */
+export interface ConnInfo {
+  cid: number;
+  ip: string;
+  port: number;
+  name?: string;
+  lang?: string;
+  version?: string;
+  rtt?: string;
+  uptime?: string;
+  in_msgs: number;
+  out_msgs: number;
+  in_bytes: number;
+  out_bytes: number;
+  subscriptions: number;
+  pending_bytes?: number;
+  tls_version?: string;
+}
+
+/** Connz is /connz: the client connections, sorted and limited by the query. */
+export interface Connz {
+  num_connections: number;
+  total: number;
+  offset: number;
+  limit: number;
+  connections: ConnInfo[];
+}
+
+/** RouteInfo is one route to another cluster node in /routez. */
+export interface RouteInfo {
+  rid: number;
+  remote_id: string;
+  remote_name?: string;
+  did_solicit?: boolean;
+  is_configured?: boolean;
+  ip: string;
+  port: number;
+  rtt?: string;
+  uptime?: string;
+  in_msgs: number;
+  out_msgs: number;
+  in_bytes: number;
+  out_bytes: number;
+  subscriptions: number;
+  compression?: string;
+  account?: string;
+}
+
+/** Routez is /routez: this node's routes. */
+export interface Routez {
+  server_id: string;
+  server_name: string;
+  num_routes: number;
+  routes: RouteInfo[] | null;
+}
+
+/** PeerInfo is one member of a RAFT group as reported by /jsz. */
+export interface PeerInfo {
+  name: string;
+  current: boolean;
+  offline?: boolean;
+  active?: number;
+  lag?: number;
+  peer?: string;
+}
+
+/** StreamDetail is one stream in /jsz?streams=true. */
+export interface StreamDetail {
+  name: string;
+  cluster?: { name?: string; leader?: string; replicas?: PeerInfo[] };
+  config?: { num_replicas?: number; storage?: string; subjects?: string[] };
+  state: { messages: number; bytes: number; first_seq: number; last_seq: number; consumer_count: number };
+}
+
+/** Jsz is /jsz?accounts=true&streams=true&config=true. */
+export interface Jsz {
+  server_id: string;
+  disabled?: boolean;
+  memory: number;
+  storage: number;
+  streams: number;
+  consumers: number;
+  messages: number;
+  bytes: number;
+  config?: { max_memory?: number; max_storage?: number; store_dir?: string; domain?: string };
+  meta_cluster?: { name?: string; leader?: string; peer?: string; cluster_size?: number; replicas?: PeerInfo[] };
+  account_details?: { name: string; id: string; stream_detail?: StreamDetail[] }[];
+}

@@ -1,0 +1,207 @@
+/**
+ * dashboard.tsx is the one page a home-lab user opens: is the bus healthy,
+ * and if not, why. Each panel renders its own error state (nats-server not
+ * reachable, no JetStream...) instead of failing the page.
+ */
+import type { LogLine } from "../log-ring.ts";
+import type { Overview, StreamRow } from "../model.ts";
+import { formatBytes, formatCount, formatSeconds } from "../format.ts";
+import { ClusterSvg } from "./cluster-svg.tsx";
+import { Layout } from "./layout.tsx";
+import { RateChart } from "./rate-chart.tsx";
+
+function ErrorLine({ text }: { text?: string }) {
+  return text ? <p class="error" role="alert">{text}</p> : null;
+}
+
+function Row({ k, children }: { k: string; children?: unknown }) {
+  return <tr><th>{k}</th><td>{children as string}</td></tr>;
+}
+
+function NodePanel({ o }: { o: Overview }) {
+  const n = o.node;
+  const d = n.disk;
+  return (
+    <section id="node">
+      <h2>Node</h2>
+      <ErrorLine text={n.error} />
+      <table>
+        <Row k="name"><strong id="node-name">{n.name}</strong></Row>
+        <Row k="versions">unibus {n.versions.unibus} · nats-server {n.versions.natsRunning ?? n.versions.nats}{n.versions.go ? ` · ${n.versions.go}` : ""} · {n.versions.target}</Row>
+        <Row k="uptime">unibus {formatSeconds(n.unibusUptimeSeconds)}{n.natsUptime ? ` · nats-server ${n.natsUptime}` : ""}</Row>
+        <Row k="data dir">{n.dataDir}</Row>
+        <Row k="data dir usage">{formatBytes(d.usedBytes)} in {d.files} files{d.partial ? " (at least)" : ""}{d.fsFreeBytes !== undefined ? ` · ${formatBytes(d.fsFreeBytes)} free of ${formatBytes(d.fsTotalBytes)}` : ""}</Row>
+        {n.memoryBytes !== undefined ? <Row k="nats memory / cpu">{formatBytes(n.memoryBytes)} · {n.cpuPercent}%</Row> : null}
+        {n.subscriptions !== undefined ? <Row k="subscriptions">{formatCount(n.subscriptions)}</Row> : null}
+      </table>
+      <ErrorLine text={d.error} />
+    </section>
+  );
+}
+
+function ClusterPanel({ o }: { o: Overview }) {
+  const c = o.cluster;
+  return (
+    <section id="cluster">
+      <h2>Cluster{c.name ? ` ${c.name}` : ""}</h2>
+      <ErrorLine text={c.error} />
+      {c.clustered ? <p>{c.routesUp} of {c.expectedSize - 1} peers reachable{c.metaLeader ? ` · JetStream meta leader ${c.metaLeader}` : ""}</p> : <p class="muted">Single node: no [cluster] configured.</p>}
+      <ClusterSvg view={c} />
+      {c.routes.length ? (
+        <table>
+          <thead><tr><th>route</th><th>state</th><th class="num">RTT</th></tr></thead>
+          <tbody>
+            {c.routes.map((r) => (
+              <tr data-route={`${r.from}-${r.to}`}><td>{r.from} – {r.to}</td><td class={r.up ? "ok" : "bad"}>{r.up ? "up" : "down"}</td><td class="num">{r.observed ? (r.rtt ?? "–") : <span class="muted">not measured here</span>}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+function RatesPanel({ o }: { o: Overview }) {
+  const r = o.rates;
+  return (
+    <section id="rates">
+      <h2>Message rates</h2>
+      <ErrorLine text={r.error ? `sampling /varz failed: ${r.error}` : undefined} />
+      <RateChart title="msgs/s" points={r.points} in={(p) => p.inMsgs} out={(p) => p.outMsgs} format={(v) => formatCount(v)} />
+      <RateChart title="bytes/s" points={r.points} in={(p) => p.inBytes} out={(p) => p.outBytes} format={(v) => `${formatBytes(v)}`} />
+      <p class="muted">A sample every {r.intervalMs / 1000} s.</p>
+    </section>
+  );
+}
+
+function ClientsPanel({ o }: { o: Overview }) {
+  const c = o.clients;
+  return (
+    <section id="clients">
+      <h2>Clients: {c.count ?? "?"}{c.totalEver !== undefined ? <span class="muted"> ({c.totalEver} since start)</span> : null}</h2>
+      <ErrorLine text={c.error} />
+      {c.top.length ? (
+        <table>
+          <thead><tr><th>name</th><th>address</th><th>lib</th><th class="num">msgs in/out</th><th class="num">bytes in/out</th><th class="num">subs</th></tr></thead>
+          <tbody>
+            {c.top.map((x) => (
+              <tr><td>{x.name || `#${x.cid}`}</td><td>{x.address}</td><td>{x.lang}</td><td class="num">{formatCount(x.inMsgs)} / {formatCount(x.outMsgs)}</td><td class="num">{formatBytes(x.inBytes)} / {formatBytes(x.outBytes)}</td><td class="num">{x.subscriptions}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      ) : <p class="muted">No client connections.</p>}
+    </section>
+  );
+}
+
+function StreamTable({ rows, label }: { rows: StreamRow[]; label: string }) {
+  if (!rows.length) return <p class="muted">No {label}.</p>;
+  return (
+    <table>
+      <thead><tr><th>{label === "streams" ? "stream" : "bucket"}</th><th class="num">replicas</th><th class="num">messages</th><th class="num">bytes</th><th>replicas current</th></tr></thead>
+      <tbody>
+        {rows.map((s) => (
+          <tr>
+            <td>{s.name}</td><td class="num">{s.replicas}</td><td class="num">{formatCount(s.messages)}</td><td class="num">{formatBytes(s.bytes)}</td>
+            <td>{s.peers.map((p) => <span class={p.current ? "ok" : "bad"}>{p.name}{p.leader ? "*" : ""}{p.current ? " ✓" : " ✗"} </span>)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function JetStreamPanel({ o }: { o: Overview }) {
+  const j = o.jetstream;
+  return (
+    <section id="jetstream">
+      <h2>JetStream</h2>
+      <ErrorLine text={j.error} />
+      {!j.enabled ? <p class="muted">JetStream is disabled.</p> : (
+        <>
+          <p>
+            {j.metaLeader ? <>meta leader <strong>{j.metaLeader}</strong>{j.clusterSize ? ` of ${j.clusterSize}` : ""} · </> : null}
+            {j.totals.streams} streams · {j.totals.consumers} consumers · {formatCount(j.totals.messages)} messages · {formatBytes(j.totals.bytes)}
+            {j.totals.maxStorageBytes !== undefined ? ` · file ${formatBytes(j.totals.storageBytes)} of ${formatBytes(j.totals.maxStorageBytes)}` : ""}
+            {j.totals.maxMemoryBytes !== undefined ? ` · memory ${formatBytes(j.totals.memoryBytes)} of ${formatBytes(j.totals.maxMemoryBytes)}` : ""}
+          </p>
+          <h3>Streams</h3>
+          <StreamTable rows={j.streams} label="streams" />
+          <h3>KV buckets</h3>
+          <StreamTable rows={j.kv} label="KV buckets" />
+        </>
+      )}
+    </section>
+  );
+}
+
+function CertPanel({ o }: { o: Overview }) {
+  const c = o.certificate;
+  return (
+    <section id="certificate">
+      <h2>Certificate</h2>
+      {!c.present ? <p class="muted">No [tls] configured: clients connect without TLS.</p> : (
+        <>
+          {c.warning ? <p class="error warn" role="alert">{c.warning}</p> : null}
+          <table>
+            <Row k="subject">{c.subject}</Row>
+            <Row k="issuer">{c.issuer}</Row>
+            <Row k="SANs">{(c.sans ?? []).join(", ")}</Row>
+            <Row k="expires">{c.notAfter} <span class={c.warning ? "bad" : "ok"}>({c.daysLeft} days left)</span></Row>
+            <Row k="renews from">{c.renewAt}</Row>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** DashboardProps is what the page needs beyond the overview. */
+export interface DashboardProps { nonce: string; overview: Overview; configToml: string; logs: LogLine[] }
+
+/** Dashboard renders the whole page. */
+export function Dashboard(props: DashboardProps) {
+  return (
+    <Layout title={`unibus ${props.overview.node.name}`} nonce={props.nonce} refresh>
+      <DashBody {...props} />
+    </Layout>
+  );
+}
+
+/** DashBody is #dash, the part the refresh script fetches alone (`/?part=dash`) and swaps in. */
+export function DashBody({ overview: o, configToml, logs }: DashboardProps) {
+  const ready = o.readiness.ready;
+  return (
+      <div id="dash">
+        <header>
+          <h1>unibus · {o.node.name}</h1>
+          <div>
+            <span id="readiness" class={`badge ${ready ? "ok" : "bad"}`}>{ready ? "ready" : "not ready"}</span>{" "}
+            <span class="muted">updated {o.generatedAt.slice(11, 19)} UTC</span>{" "}
+            <form class="inline" method="post" action="/logout"><button type="submit">Log out</button></form>
+          </div>
+        </header>
+        {ready ? null : (
+          <ul class="error" id="not-ready">
+            {o.readiness.checks.filter((c) => !c.ok).map((c) => <li>{c.name}: {c.detail}</li>)}
+          </ul>
+        )}
+        <main>
+          <NodePanel o={o} />
+          <ClusterPanel o={o} />
+          <RatesPanel o={o} />
+          <ClientsPanel o={o} />
+          <JetStreamPanel o={o} />
+          <CertPanel o={o} />
+          <section id="config" class="wide">
+            <h2>Effective configuration <span class="muted">(secrets redacted)</span></h2>
+            <pre>{configToml}</pre>
+          </section>
+          <section id="log" class="wide">
+            <h2>Log <span class="muted">(last {logs.length} lines)</span></h2>
+            <pre>{logs.map((l) => l.text).join("\n")}</pre>
+          </section>
+        </main>
+      </div>
+  );
+}

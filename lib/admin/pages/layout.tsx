@@ -1,0 +1,54 @@
+/**
+ * layout.tsx is the HTML shell of every admin page: one inline stylesheet
+ * and one small refresh script, both carrying the CSP nonce, and no other
+ * resource. The page works without JavaScript; with it, the dashboard part
+ * reloads itself every few seconds.
+ */
+import type { Child } from "hono/jsx";
+
+/** REFRESH_MS is how often the dashboard refreshes itself when JavaScript is on. */
+export const REFRESH_MS = 5_000;
+
+const CSS = `
+:root{color-scheme:light dark;--ok:#2e7d32;--bad:#c62828;--warn:#ef6c00;--muted:#777}
+body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:0 1rem 2rem}
+header{display:flex;gap:1rem;align-items:center;justify-content:space-between;border-bottom:1px solid #8884;padding:.5rem 0}
+h1{font-size:1.2rem;margin:0}h2{font-size:1rem;margin:.2rem 0 .5rem}
+main{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:1rem;margin-top:1rem}
+section{border:1px solid #8884;border-radius:6px;padding:.6rem .8rem;overflow:auto}
+section.wide{grid-column:1/-1}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:2px 6px;border-bottom:1px solid #8882;white-space:nowrap}
+th{font-weight:600}td.num,th.num{text-align:right}
+.ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
+.badge{display:inline-block;padding:2px 8px;border-radius:10px;color:#fff;font-weight:600}
+.badge.ok{background:var(--ok);color:#fff}.badge.bad{background:var(--bad);color:#fff}
+.error{border-left:4px solid var(--bad);padding:.3rem .6rem;background:#c6282812}
+pre{white-space:pre-wrap;word-break:break-all;font-size:12px;margin:0;max-height:28rem;overflow:auto}
+.in{color:#1565c0}.out{color:#ef6c00}figure{margin:.3rem 0}
+form.inline{display:inline}
+.login{max-width:24rem;margin:4rem auto}.login input{width:100%;padding:.4rem;margin:.4rem 0;box-sizing:border-box}
+`;
+
+const SCRIPT = `(function(){var ms=${REFRESH_MS};function again(){setTimeout(tick,ms)}
+function tick(){fetch(location.pathname+"?part=dash",{credentials:"same-origin",headers:{"accept":"text/html"}}).then(function(r){
+if(r.redirected||r.status===401){location.reload();return null}return r.ok?r.text():null}).then(function(html){
+if(!html)return;var doc=new DOMParser().parseFromString(html,"text/html");/* a fragment: no style or script to trip the CSP */var next=doc.getElementById("dash");var cur=document.getElementById("dash");
+if(next&&cur){cur.replaceWith(next)}}).catch(function(){}).then(again)}again()})();`;
+
+/** Layout wraps a page body; `refresh` adds the self-refresh script. */
+export function Layout(props: { title: string; nonce: string; refresh?: boolean; children?: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title}</title>
+        <style nonce={props.nonce} dangerouslySetInnerHTML={{ __html: CSS }} />
+      </head>
+      <body>
+        {props.children}
+        {props.refresh ? <script nonce={props.nonce} dangerouslySetInnerHTML={{ __html: SCRIPT }} /> : null}
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * snapshot.ts reads nats-server's loopback monitoring endpoints in one go.
+ * Each endpoint succeeds or fails on its own, and a failure becomes a short
+ * sentence for the page, never an exception or a stack trace.
+ */
+import type { MonitorClient } from "../natsd/monitor.ts";
+import type { Connz, Jsz, Routez, Varz } from "./nats-types.ts";
+
+/** Fetched is one monitoring document, or why it could not be read. */
+export type Fetched<T> = { ok: true; data: T } | { ok: false; error: string };
+
+/** Snapshot is everything nats-server told the admin page at one moment. */
+export interface Snapshot {
+  /** When it was taken (ms since the epoch). */
+  at: number;
+  healthz: { ok: boolean; detail: string };
+  varz: Fetched<Varz>;
+  connz: Fetched<Connz>;
+  routez: Fetched<Routez>;
+  jsz: Fetched<Jsz>;
+}
+
+/** CONNZ_QUERY asks for the ten connections that received the most bytes. */
+export const CONNZ_QUERY = "sort=bytes_to&limit=10";
+/** JSZ_QUERY asks for every stream with its config and replicas. */
+export const JSZ_QUERY = "accounts=true&streams=true&config=true";
+
+/** describeFetchError turns a failed monitoring request into one plain sentence. */
+export function describeFetchError(monitor: MonitorClient, endpoint: string, err: unknown): string {
+  const e = err as Error & { code?: string; name?: string };
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return `nats-server did not answer /${endpoint} within ${monitor.timeoutMs} ms`;
+  const msg = String(e?.message ?? err).split("\n")[0]!;
+  if (/ECONNREFUSED|Unable to connect|connection refused/i.test(msg + (e?.code ?? ""))) return `nats-server monitoring at ${monitor.baseUrl} is not reachable (is nats-server running?)`;
+  return `nats-server /${endpoint} could not be read: ${msg}`;
+}
+
+async function fetchDoc<T>(monitor: MonitorClient, endpoint: string, query = ""): Promise<Fetched<T>> {
+  try {
+    return { ok: true, data: await monitor.get<T>(endpoint, query) };
+  } catch (err) {
+    return { ok: false, error: describeFetchError(monitor, endpoint, err) };
+  }
+}
+
+/** takeSnapshot reads /healthz, /varz, /connz, /routez and /jsz in parallel. */
+export async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
+  const [healthz, varz, connz, routez, jsz] = await Promise.all([
+    monitor.healthy(),
+    fetchDoc<Varz>(monitor, "varz"),
+    fetchDoc<Connz>(monitor, "connz", CONNZ_QUERY),
+    fetchDoc<Routez>(monitor, "routez"),
+    fetchDoc<Jsz>(monitor, "jsz", JSZ_QUERY),
+  ]);
+  const health = healthz.ok ? healthz : { ok: false, detail: varz.ok ? healthDetail(healthz.detail) : varz.error };
+  return { at: Date.now(), healthz: health, varz, connz, routez, jsz };
+}
+
+function healthDetail(body: string): string {
+  try {
+    const doc = JSON.parse(body) as { error?: string; status?: string };
+    return doc.error ?? doc.status ?? body;
+  } catch {
+    return body.split("\n")[0] ?? body;
+  }
+}
+
+/**
+ * SnapshotCache shares one snapshot between the requests of one moment (the
+ * page, its refresh and a Prometheus scrape), so nats-server is asked at most
+ * once per `ttlMs`.
+ */
+export class SnapshotCache {
+  readonly #monitor: MonitorClient;
+  readonly #ttlMs: number;
+  #pending?: Promise<Snapshot>;
+  #last?: Snapshot;
+
+  constructor(monitor: MonitorClient, ttlMs = 1_000) {
+    this.#monitor = monitor;
+    this.#ttlMs = ttlMs;
+  }
+
+  /** get returns a snapshot no older than the ttl. */
+  async get(): Promise<Snapshot> {
+    if (this.#last && Date.now() - this.#last.at < this.#ttlMs) return this.#last;
+    this.#pending ??= takeSnapshot(this.#monitor).then((s) => {
+      this.#last = s;
+      return s;
+    }).finally(() => { this.#pending = undefined; });
+    return this.#pending;
+  }
+}

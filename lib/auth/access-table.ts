@@ -1,0 +1,50 @@
+/**
+ * access-table.ts answers "who can connect to this node, from where" for
+ * `config check`: one row per listener with its address, whether it speaks
+ * TLS and how clients sign in.
+ */
+import type { UnibusConfig } from "../config/load.ts";
+import { clientListeners } from "../config/section-client-auth.ts";
+import { isLoopback, isWildcard } from "../config/units.ts";
+
+/** AccessRow is one listener of the table. */
+export interface AccessRow { listener: string; address: string; from: string; tls: "yes" | "no"; auth: string }
+
+function reach(host: string): string {
+  if (isLoopback(host)) return "this host only";
+  if (isWildcard(host)) return "any network";
+  return "its network";
+}
+
+/** accessRows lists every listener clients, devices or edges can connect to. */
+export function accessRows(config: UnibusConfig): AccessRow[] {
+  const users = config.client.users.length;
+  const nkeys = config.client.nkeys.length;
+  const clientAuth = (nkeysApply: boolean): string => {
+    const parts = [users ? `users(${users})` : "", nkeysApply && nkeys ? `nkeys(${nkeys})` : ""].filter(Boolean);
+    if (parts.length) return parts.join(", ");
+    return users || nkeys ? "nobody (nkeys cannot sign in over MQTT)" : "anonymous";
+  };
+  const rows: AccessRow[] = clientListeners(config).map((l) => ({
+    listener: l.name,
+    address: l.listen.text,
+    from: reach(l.listen.host),
+    tls: l.tls ? "yes" : "no",
+    auth: clientAuth(l.name !== "mqtt"),
+  }));
+  const leaf = config.leafnodes;
+  if (leaf?.listen) {
+    const auth = leaf.secret ? "shared secret" : leaf.users.length ? `users(${leaf.users.length})` : "anonymous";
+    rows.push({ listener: "leafnodes", address: leaf.listen.text, from: reach(leaf.listen.host), tls: config.tls ? "yes" : "no", auth });
+  }
+  return rows;
+}
+
+/** accessTable renders the rows as an aligned text table, each line prefixed (e.g. "# " to stay valid TOML). */
+export function accessTable(config: UnibusConfig, prefix = ""): string {
+  const head: AccessRow = { listener: "listener", address: "address", from: "reachable from", tls: "tls" as "yes", auth: "auth" };
+  const rows = [head, ...accessRows(config)];
+  const keys = ["listener", "address", "from", "tls", "auth"] as const;
+  const width = keys.map((k) => Math.max(...rows.map((r) => r[k].length)));
+  return rows.map((r) => prefix + keys.map((k, i) => (i === keys.length - 1 ? r[k] : r[k].padEnd(width[i]!))).join("  ")).join("\n") + "\n";
+}

@@ -1,0 +1,160 @@
+/**
+ * init-cluster.ts implements `unibus init cluster`: everything a home lab
+ * needs to form one bus, made in one step on one machine: the cluster CA, a
+ * strong route secret (0600) and one annotated config per node. Each node
+ * issues its own certificate from the CA at start, with its address as SAN.
+ */
+import { randomBytes } from "node:crypto";
+import { lstatSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadConfig } from "../config/load.ts";
+import { DEFAULTS } from "../config/defaults.ts";
+import { CLUSTER_SECRET_ENV } from "../config/section-cluster.ts";
+import { NODE_NAME_HINT, PEER_HINT, isValidNodeName, parsePeer, type HostPort } from "../config/units.ts";
+import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import { CA_CERT_FILE, CA_KEY_FILE, createCa, writeCaFiles } from "../pki/index.ts";
+import { parseFlags } from "./_flags.ts";
+
+const USAGE = `usage: unibus init cluster --name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--force]
+  --name NAME      cluster name (${NODE_NAME_HINT})
+  --node N=ADDR    one per box: node name and the address the other boxes reach it at
+                   (IP or host name; route port default ${DEFAULTS.clusterListen.split(":")[1]})
+  --out DIR        where to write certs/ca.pem, certs/ca-key.pem, cluster.secret and NAME.toml per node
+  --force          replace files that already exist (a new CA and secret: every node must get the new files)
+example:
+  unibus init cluster --name homelab --node pi-1=10.0.0.11 --node pi-2=10.0.0.12 --node pi-3=10.0.0.13 --out homelab/
+`;
+
+/** SECRET_FILE is the route secret's file name in the output folder. */
+export const SECRET_FILE = "cluster.secret";
+/** CERTS_DIR is the CA's folder inside the output folder. */
+export const CERTS_DIR = "certs";
+
+/** ClusterNode is one --node argument. */
+interface ClusterNode { name: string; address: HostPort }
+
+/** run writes the cluster files, refusing to overwrite any of them without --force. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    name: { type: "string" },
+    node: { type: "string", multiple: true },
+    out: { type: "string", short: "o" },
+    force: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const name = values.name;
+  if (!name) throw new UsageError(`--name NAME is required\n${USAGE}`);
+  if (!isValidNodeName(name)) throw new UsageError(`--name ${JSON.stringify(name)} is invalid: expected ${NODE_NAME_HINT}`);
+  if (!values.out) throw new UsageError(`--out DIR is required\n${USAGE}`);
+  const nodes = parseNodes(values.node ?? []);
+  const out = resolve(values.out);
+  const certsDir = join(out, CERTS_DIR);
+  const secretFile = join(out, SECRET_FILE);
+  const configFiles = nodes.map((n) => join(out, `${n.name}.toml`));
+
+  if (!values.force) {
+    for (const file of [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE), secretFile, ...configFiles]) {
+      if (exists(file)) throw new ConfigError(`${file} already exists; refusing to overwrite a cluster's files (nodes holding the old CA and secret could no longer join). Use --force to replace them, or choose another --out folder`);
+    }
+  }
+  const ca = await createCa({ name: `${name} cluster CA` });
+  await writeCaFiles(certsDir, ca, { force: true });
+  writeFileAtomic(secretFile, randomBytes(32).toString("base64url") + "\n", 0o600);
+  const peers = nodes.map((n) => n.address.text);
+  nodes.forEach((node, i) => writeFileAtomic(configFiles[i]!, nodeConfigText(name, node, peers), 0o644));
+  // Every generated file must load as it will on its box (advertise names the node, so no host lookup is involved).
+  for (const file of configFiles) {
+    try {
+      loadConfig(file, {});
+    } catch (err) {
+      throw new RuntimeError(`generated ${file} does not validate (a unibus bug)`, { cause: err });
+    }
+  }
+  process.stdout.write(
+    `created cluster "${name}" with ${nodes.length} node${nodes.length === 1 ? "" : "s"} in ${out}\n` +
+      `  ${join(certsDir, CA_CERT_FILE)}      CA certificate (0644)\n` +
+      `  ${join(certsDir, CA_KEY_FILE)}  CA private key (0600): nodes issue their own certificates with it\n` +
+      `  ${secretFile}    route secret (0600), or set ${CLUSTER_SECRET_ENV} instead\n` +
+      configFiles.map((f, i) => `  ${f}  for ${nodes[i]!.name} (${nodes[i]!.address.host})\n`).join("") +
+      `next: copy certs/, ${SECRET_FILE} and one NODE.toml to /etc/unibus/ on each box (keep certs/ beside it), then run there:\n` +
+      `  unibus --config /etc/unibus/NODE.toml\n` +
+      (nodes.length < 3 ? `note: JetStream needs 3 nodes to keep replicated streams writable when one box is down\n` : ""),
+  );
+  return 0;
+}
+
+function parseNodes(specs: string[]): ClusterNode[] {
+  if (specs.length === 0) throw new UsageError(`at least one --node NAME=ADDRESS is required\n${USAGE}`);
+  const port = DEFAULTS.clusterListen.split(":").at(-1)!;
+  const nodes: ClusterNode[] = [];
+  for (const spec of specs) {
+    const eq = spec.indexOf("=");
+    const nodeName = spec.slice(0, eq);
+    const addr = spec.slice(eq + 1);
+    if (eq <= 0 || !addr) throw new UsageError(`--node ${JSON.stringify(spec)} is invalid: expected NAME=ADDRESS like pi-1=10.0.0.11 or pi-1=pi-1.lan:6222`);
+    if (!isValidNodeName(nodeName)) throw new UsageError(`--node ${JSON.stringify(spec)}: node name ${JSON.stringify(nodeName)} is invalid: expected ${NODE_NAME_HINT}`);
+    const hasPort = /^\[.*\]:\d+$/.test(addr) || (/:\d+$/.test(addr) && addr.split(":").length === 2);
+    const withPort = hasPort ? addr : addr.includes(":") && !addr.startsWith("[") ? `[${addr}]:${port}` : `${addr}:${port}`;
+    const address = parsePeer(withPort);
+    if (typeof address === "string") throw new UsageError(`--node ${JSON.stringify(spec)}: expected ${address.replace(PEER_HINT, "an address like 10.0.0.11, pi-1.lan or 10.0.0.11:6222")}`);
+    if (nodes.some((n) => n.name === nodeName)) throw new UsageError(`--node ${nodeName} is given twice: every node needs its own name (nats server_name)`);
+    const clash = nodes.find((n) => n.address.text.toLowerCase() === address.text.toLowerCase());
+    if (clash) throw new UsageError(`--node ${nodeName} and --node ${clash.name} both use ${address.text}: every node needs its own address`);
+    nodes.push({ name: nodeName, address });
+  }
+  return nodes;
+}
+
+/** nodeConfigText renders one node's annotated config; paths are relative to the config file. */
+function nodeConfigText(cluster: string, node: ClusterNode, peers: string[]): string {
+  const q = (s: string) => JSON.stringify(s);
+  return `# unibus node ${q(node.name)} of cluster ${q(cluster)}, generated by \`unibus init cluster\`.
+# Copy this file, certs/ and ${SECRET_FILE} to /etc/unibus/ on ${node.name} (keep the layout:
+# paths below are relative to this file), then run: unibus --config /etc/unibus/${node.name}.toml
+# Check the cluster from any box: unibus status --config /etc/unibus/${node.name}.toml
+
+[node]
+# nats server_name: unique and stable per node (JetStream's RAFT groups know nodes by it).
+name = ${q(node.name)}
+# data_dir: JetStream store and node certificate. Default: "data" beside this file, or
+# $STATE_DIRECTORY under systemd (install.sh sets /var/lib/unibus).
+# data_dir = "/var/lib/unibus"
+
+[client]
+# NATS clients. Loopback until client authentication is configured; then e.g. "0.0.0.0:4222".
+# With [tls] below, clients connect with TLS and verify the node against certs/ca.pem.
+listen = ${q(DEFAULTS.clientListen)}
+
+[cluster]
+name = ${q(cluster)}
+# Route port on every interface; routes are mutual TLS and need the route secret.
+listen = ${q(`0.0.0.0:${node.address.port}`)}
+# Every node of the cluster; this node's own entry is skipped (advertise names it).
+peers = [${peers.map(q).join(", ")}]
+# The address the other nodes reach this node at.
+advertise = ${q(node.address.text)}
+# The route secret (0600, never logged). ${CLUSTER_SECRET_ENV} in the environment overrides it.
+secret_file = ${q(SECRET_FILE)}
+
+[tls]
+ca_cert = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}
+# With the CA key the node issues and renews its own certificate (serverAuth+clientAuth).
+ca_key = ${q(`${CERTS_DIR}/${CA_KEY_FILE}`)}
+# Added to the automatic SANs (node name, host name, interface addresses).
+sans = [${q(node.address.host)}]
+`;
+}
+
+function exists(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

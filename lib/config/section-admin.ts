@@ -1,0 +1,115 @@
+/**
+ * section-admin.ts is the [admin] table of node.toml: where the admin page
+ * and API listen, where their token comes from, and whether they may be
+ * reached over the network. It owns the schema, the defaults mapping, the
+ * cross checks and the effective (redacted) view of the table.
+ */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { DEFAULTS } from "./defaults.ts";
+import type { ConfigIssue, UnibusConfig } from "./load.ts";
+import { isLoopback, isWildcard, parseListen, type HostPort } from "./units.ts";
+
+/** ADMIN_TOKEN_ENV names the environment variable that can carry the admin token instead of a file. */
+export const ADMIN_TOKEN_ENV = "UNIBUS_ADMIN_TOKEN";
+/** ADMIN_TOKEN_MIN_LENGTH rejects tokens short enough to guess. */
+export const ADMIN_TOKEN_MIN_LENGTH = 16;
+
+const listen = z.unknown().transform((value, ctx): HostPort => {
+  const result = parseListen(value);
+  if (typeof result === "string") {
+    ctx.addIssue({ code: "custom", message: `expected ${result}` });
+    return z.NEVER;
+  }
+  return result;
+});
+const bool = () => z.boolean({ error: "expected true or false" });
+
+/** adminSchema validates the [admin] table; schema.ts hooks it in as `admin`. */
+export const adminSchema = z.strictObject({
+  enabled: bool().optional(),
+  listen: listen.optional(),
+  token_file: z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path").optional(),
+  tls: bool().optional(),
+  allow_insecure: bool().optional(),
+});
+
+/** RawAdmin is the validated [admin] table before defaults. */
+export type RawAdmin = z.output<typeof adminSchema>;
+
+/** AdminConfig is the effective [admin] setting every other module reads. */
+export interface AdminConfig {
+  enabled: boolean;
+  listen: HostPort;
+  /** Absolute path of the token file. */
+  tokenFile: string;
+  /** True when tokenFile is the default <data_dir>/admin.token, created on first start when missing. */
+  tokenGenerated: boolean;
+  /** True when the token comes from $UNIBUS_ADMIN_TOKEN, which wins over any file. */
+  tokenFromEnv: boolean;
+  /** Serve HTTPS with the node certificate. */
+  tls: boolean;
+  /** Allow plain HTTP on a non-loopback address. */
+  allowInsecure: boolean;
+}
+
+/** resolveAdmin applies DEFAULTS to the raw table; relative paths resolve with `at`. */
+export function resolveAdmin(raw: RawAdmin | undefined, at: (p: string) => string, env: Record<string, string | undefined>, dataDir: string): AdminConfig {
+  return {
+    enabled: raw?.enabled ?? DEFAULTS.adminEnabled,
+    listen: raw?.listen ?? (parseListen(DEFAULTS.adminListen) as HostPort),
+    tokenFile: raw?.token_file ? at(raw.token_file) : join(dataDir, DEFAULTS.adminTokenFile),
+    tokenGenerated: !raw?.token_file,
+    tokenFromEnv: Boolean(env[ADMIN_TOKEN_ENV]),
+    tls: raw?.tls ?? false,
+    allowInsecure: raw?.allow_insecure ?? false,
+  };
+}
+
+/** checkAdmin finds what spans several keys: clear text on the network, TLS without a certificate, port clashes, token files. */
+export function checkAdmin(config: UnibusConfig): ConfigIssue[] {
+  const admin = config.admin;
+  const issues: ConfigIssue[] = [];
+  if (!admin.enabled) return issues;
+  if (!isLoopback(admin.listen.host) && !admin.tls && !admin.allowInsecure) {
+    issues.push({
+      path: ["admin", "listen"],
+      message: `expected a loopback address (127.0.0.1 or [::1]) unless tls = true or allow_insecure = true: the admin token would cross the network in clear text; got "${admin.listen.text}"`,
+    });
+  }
+  if (admin.tls && !config.tls) {
+    issues.push({ path: ["admin", "tls"], message: "expected a [tls] section: the admin page serves HTTPS with the node certificate" });
+  }
+  for (const [key, hp] of [["client", config.client.listen], ["monitor", config.monitor.listen]] as const) {
+    const overlap = hp.host === admin.listen.host || isWildcard(hp.host) || isWildcard(admin.listen.host);
+    if (hp.port === admin.listen.port && overlap) {
+      issues.push({ path: ["admin", "listen"], message: `port ${hp.port} is already used by ${key}.listen ("${hp.text}"); expected a free port` });
+    }
+  }
+  if (!admin.tokenGenerated && !admin.tokenFromEnv) {
+    try {
+      const st = statSync(admin.tokenFile);
+      if (!st.isFile()) issues.push({ path: ["admin", "token_file"], message: `expected a file holding the admin token, ${admin.tokenFile} is not a regular file` });
+      else if ((st.mode & 0o077) !== 0) {
+        issues.push({ path: ["admin", "token_file"], message: `expected a private file (mode 0600): ${admin.tokenFile} is readable by others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}); run chmod 600` });
+      }
+    } catch {
+      issues.push({ path: ["admin", "token_file"], message: `file not found: ${admin.tokenFile}; expected a file holding the admin token (or remove token_file to have one generated)` });
+    }
+  }
+  return issues;
+}
+
+/** effectiveAdmin is the [admin] table for `config check` and the admin page; the token itself never appears. */
+export function effectiveAdmin(config: UnibusConfig): Record<string, unknown> {
+  const admin = config.admin;
+  return {
+    enabled: admin.enabled,
+    listen: admin.listen.text,
+    token_file: admin.tokenFile,
+    token: admin.tokenFromEnv ? `<redacted: from env ${ADMIN_TOKEN_ENV}>` : `<redacted: from ${admin.tokenFile}${admin.tokenGenerated ? ", generated on first start" : ""}>`,
+    tls: admin.tls,
+    allow_insecure: admin.allowInsecure,
+  };
+}

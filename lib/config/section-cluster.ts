@@ -1,0 +1,220 @@
+/**
+ * section-cluster.ts is the [cluster] table of node.toml: the route layer
+ * that joins several unibus nodes into one bus. It owns the schema, the
+ * effective value (own address found among the peers, route secret read from
+ * a private file or $UNIBUS_CLUSTER_SECRET), the cross checks, the rendered
+ * nats-server `cluster {}` block and the redacted view for `config check`.
+ *
+ * Routes are mutual TLS (both ends present a certificate from the cluster CA)
+ * AND authenticated with the route secret: a box needs both to join. The
+ * route secret is its own trust boundary, never a client credential.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import { isBcryptHash, natsPasswordHash } from "../auth/bcrypt.ts";
+import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
+import { currentHost, type HostInfo } from "../pki/index.ts";
+import { CLUSTER, DEFAULTS } from "./defaults.ts";
+import type { ConfigIssue, UnibusConfig } from "./load.ts";
+import type { NodeTlsFiles } from "./render.ts";
+import { NODE_NAME_HINT, isValidNodeName, isWildcard, parseListen, parsePeer, type HostPort } from "./units.ts";
+
+/** CLUSTER_SECRET_ENV names the environment variable that can carry the route secret instead of secret_file. */
+export const CLUSTER_SECRET_ENV = "UNIBUS_CLUSTER_SECRET";
+
+function parsed(parse: (v: unknown) => HostPort | string) {
+  return z.unknown().transform((value, ctx): HostPort => {
+    const result = parse(value);
+    if (typeof result === "string") {
+      ctx.addIssue({ code: "custom", message: `expected ${result}` });
+      return z.NEVER;
+    }
+    return result;
+  });
+}
+
+/** clusterSchema validates the [cluster] table; schema.ts hooks it in as `cluster`. */
+export const clusterSchema = z.strictObject({
+  name: z.string({ error: "expected a string" }).refine(isValidNodeName, { message: `expected ${NODE_NAME_HINT}` }),
+  listen: parsed(parseListen).optional(),
+  peers: z.array(parsed(parsePeer), { error: 'expected a list of peer addresses like ["10.0.0.11:6222", "10.0.0.12:6222"]' })
+    .min(1, "expected at least one peer address (every node of the cluster, this one included)"),
+  secret_file: z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path").optional(),
+  advertise: parsed(parsePeer).optional(),
+});
+
+/** RawCluster is the validated [cluster] table before defaults. */
+export type RawCluster = z.output<typeof clusterSchema>;
+
+/** ClusterConfig is the effective [cluster] setting every other module reads. */
+export interface ClusterConfig {
+  name: string;
+  listen: HostPort;
+  /** Every peer as written, this node included. */
+  peers: HostPort[];
+  /** This node's own address: `advertise`, or the one peer that is this host. Undefined when none was found. */
+  self?: HostPort;
+  /** How self was found: the advertise key, or matching the peers against this host. */
+  selfFrom: "advertise" | "peers" | "none";
+  /** Peers this node dials: every peer except itself. */
+  routes: HostPort[];
+  /** The route secret and where it came from; `error` when it could not be read. */
+  secret: ResolvedSecret;
+  /** Problems found while resolving (duplicate peers, two peers naming this host), reported by checkCluster. */
+  problems: ConfigIssue[];
+}
+
+/**
+ * resolveCluster applies defaults, reads the route secret ($UNIBUS_CLUSTER_SECRET
+ * wins over secret_file) and finds this node among the peers. It never
+ * throws: what is wrong is kept for checkCluster, which reports it at its key.
+ */
+export function resolveCluster(
+  raw: RawCluster,
+  at: (p: string) => string,
+  env: Record<string, string | undefined>,
+  host: HostInfo = currentHost(),
+): ClusterConfig {
+  const listen = raw.listen ?? (parseListen(DEFAULTS.clusterListen) as HostPort);
+  const problems: ConfigIssue[] = [];
+  const seen = new Map<string, number>();
+  raw.peers.forEach((peer, i) => {
+    const key = peer.text.toLowerCase();
+    const first = seen.get(key);
+    if (first !== undefined) problems.push({ path: ["cluster", "peers", i], message: `"${peer.text}" is listed twice (also peers[${first}]); expected each node once` });
+    else seen.set(key, i);
+  });
+  let self: HostPort | undefined;
+  let selfFrom: ClusterConfig["selfFrom"] = "none";
+  if (raw.advertise) {
+    self = raw.advertise;
+    selfFrom = "advertise";
+  } else {
+    const mine = raw.peers.filter((peer, i) => seen.get(peer.text.toLowerCase()) === i && isThisHost(peer, listen, host));
+    if (mine.length > 1) {
+      problems.push({
+        path: ["cluster", "peers"],
+        message: `${mine.map((p) => `"${p.text}"`).join(" and ")} all name this node (port ${listen.port} on this host); expected one address per node, or set cluster.advertise = "HOST:PORT" to say which one is this node`,
+      });
+    }
+    if (mine.length === 1) {
+      self = mine[0];
+      selfFrom = "peers";
+    }
+    if (mine.length === 0) {
+      const where = isWildcard(listen.host) ? ` and an address of this host (${[host.hostname, ...host.addresses.filter((a) => !a.includes("%"))].join(", ")})` : ` at ${listen.host}`;
+      problems.push({
+        path: ["cluster", "peers"],
+        message: `none of the peers is this node: expected one peer with port ${listen.port}${where}; add this node's address, or set cluster.advertise = "HOST:PORT" to name it`,
+      });
+    }
+  }
+  const routes = raw.peers.filter((peer, i) => seen.get(peer.text.toLowerCase()) === i && !(self && sameAddress(peer, self)));
+  const secret = env[CLUSTER_SECRET_ENV]
+    ? readSecretEnv(CLUSTER_SECRET_ENV, "secret_file", env)
+    : raw.secret_file
+      ? readSecretFile(at(raw.secret_file), "secret_file")
+      : { source: "none", key: "secret_file", error: `expected secret_file = "FILE" (a private file holding the route secret) or the environment variable ${CLUSTER_SECRET_ENV}` };
+  return { name: raw.name, listen, peers: raw.peers, ...(self ? { self } : {}), selfFrom, routes, secret, problems };
+}
+
+/** checkCluster reports what spans several keys: missing [tls], unreadable or weak secret, own address, port clashes. */
+export function checkCluster(config: UnibusConfig): ConfigIssue[] {
+  const cluster = config.cluster;
+  if (!cluster) return [];
+  const issues: ConfigIssue[] = [...cluster.problems];
+  if (!config.tls) {
+    issues.push({ path: ["cluster"], message: "expected a [tls] section with ca_cert (and ca_key, or cert and key): routes between nodes are mutual TLS with certificates from the cluster CA" });
+  }
+  const secret = cluster.secret;
+  if (secret.error) {
+    issues.push({ path: secret.source.startsWith("env ") || secret.source === "none" ? ["cluster"] : ["cluster", "secret_file"], message: secret.error });
+  } else if (secret.value!.length < CLUSTER.minSecretLength) {
+    issues.push({ path: ["cluster", "secret_file"], message: `expected a route secret of at least ${CLUSTER.minSecretLength} characters (from ${secret.source}); make one with: openssl rand -base64 32` });
+  } else if (isBcryptHash(secret.value!) || /[\s]/.test(secret.value!)) {
+    issues.push({ path: ["cluster", "secret_file"], message: `expected the route secret itself on one line without spaces, not a hash (from ${secret.source}): nodes dial each other with it` });
+  }
+  const listeners: [string, HostPort][] = [["client.listen", config.client.listen], ["monitor.listen", config.monitor.listen]];
+  for (const [key, hp] of listeners) {
+    const overlap = hp.host === cluster.listen.host || isWildcard(hp.host) || isWildcard(cluster.listen.host);
+    if (hp.port === cluster.listen.port && overlap) {
+      issues.push({ path: ["cluster", "listen"], message: `port ${hp.port} is already used by ${key} ("${hp.text}"); expected a free port` });
+    }
+  }
+  return issues;
+}
+
+/** clusterSans are the names and addresses the node certificate must cover so peers can verify it when they dial. */
+export function clusterSans(config: UnibusConfig): string[] {
+  const self = config.cluster?.self;
+  return self ? [self.host] : [];
+}
+
+/** ROUTE_USER is the user name routes authenticate as; the secret is what matters. */
+export const ROUTE_USER = "unibus-route";
+
+/**
+ * renderCluster builds nats-server's `cluster {}` block: full-mesh routes
+ * carrying the secret (the file is 0600), the bcrypt hash of the secret for
+ * incoming routes, mutual TLS with the node certificate, and the small-cluster
+ * tuning in CLUSTER (see defaults.ts for why).
+ */
+export function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): Record<string, unknown> {
+  if (!tls) throw new Error("renderCluster needs the node certificate: [cluster] requires [tls]");
+  const secret = clusterSecret(cluster);
+  const password = encodeURIComponent(secret);
+  return {
+    name: cluster.name,
+    listen: cluster.listen.text,
+    ...(cluster.self ? { advertise: cluster.self.text } : {}),
+    routes: cluster.routes.map((peer) => `nats-route://${ROUTE_USER}:${password}@${peer.text}`),
+    authorization: { user: ROUTE_USER, password: natsPasswordHash(secret), timeout: CLUSTER.authTimeoutS },
+    tls: { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, verify: true, timeout: CLUSTER.tlsTimeoutS },
+    pool_size: CLUSTER.poolSize,
+    no_advertise: CLUSTER.noAdvertise,
+    compression: CLUSTER.compression,
+    ping_interval: CLUSTER.pingInterval,
+    ping_max: CLUSTER.pingMax,
+  };
+}
+
+/** clusterSecret returns the route secret of a checked config (load.ts has refused configs without one). */
+export function clusterSecret(cluster: ClusterConfig): string {
+  if (cluster.secret.value === undefined) throw new Error(`cluster route secret is unavailable: ${cluster.secret.error ?? "not set"}`);
+  return cluster.secret.value;
+}
+
+/** clusterSecretForms lists every spelling of the secret that could reach a log line, for Logger.addSecret. */
+export function clusterSecretForms(config: UnibusConfig): string[] {
+  const value = config.cluster?.secret.value;
+  return value ? [...new Set([value, encodeURIComponent(value)])] : [];
+}
+
+/** effectiveCluster is the [cluster] table for `config check` and the admin page; the secret never appears. */
+export function effectiveCluster(cluster: ClusterConfig): Record<string, unknown> {
+  return {
+    name: cluster.name,
+    listen: cluster.listen.text,
+    peers: cluster.peers.map((p) => p.text),
+    ...(cluster.self ? { advertise: cluster.self.text } : {}),
+    ...(cluster.secret.source.startsWith("file ") ? { secret_file: cluster.secret.source.slice(5) } : {}),
+    secret: redactedSecret(cluster.secret),
+  };
+}
+
+function isThisHost(peer: HostPort, listen: HostPort, host: HostInfo): boolean {
+  if (peer.port !== listen.port) return false;
+  if (!isWildcard(listen.host)) return sameHost(peer.host, listen.host);
+  const names = [host.hostname, host.hostname.split(".")[0] ?? "", "localhost"].filter(Boolean);
+  if (!isIP(peer.host)) return names.some((n) => n.toLowerCase() === peer.host.toLowerCase());
+  return host.addresses.some((a) => sameHost(a.split("%")[0]!, peer.host));
+}
+
+function sameAddress(a: HostPort, b: HostPort): boolean {
+  return a.port === b.port && sameHost(a.host, b.host);
+}
+
+function sameHost(a: string, b: string): boolean {
+  if (isIP(a) === 6 && isIP(b) === 6) return new URL(`http://[${a}]/`).hostname === new URL(`http://[${b}]/`).hostname;
+  return a.toLowerCase() === b.toLowerCase();
+}

@@ -1,0 +1,181 @@
+/**
+ * section-leafnodes.ts lets a fleet of edge boxes hang off a hub. A hub
+ * listens for leaf connections (TLS with the node certificate when [tls] is
+ * configured; edges sign in with a shared secret or per-edge users); an edge
+ * lists [[leafnodes.remotes]] it dials, and keeps serving its own clients
+ * while the uplink is down. nats-server does the work; unibus validates and
+ * renders `leafnodes { ... }`.
+ */
+import { existsSync, statSync } from "node:fs";
+import { z } from "zod";
+import { natsPasswordHash } from "../auth/bcrypt.ts";
+import { ENV_NAME_HINT, passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
+import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
+import { DEFAULTS } from "./defaults.ts";
+import type { ConfigIssue, UnibusConfig } from "./load.ts";
+import type { NodeTlsFiles } from "./render.ts";
+import { listenValue } from "./section-client-auth.ts";
+import { isLoopback, type HostPort } from "./units.ts";
+
+/** LEAF_URL_HINT describes a hub address an edge dials. */
+export const LEAF_URL_HINT = 'a hub address like "nats-leaf://hub.lan:7422" (schemes nats-leaf, nats or tls; no user or password in it: use secret_file or secret_env)';
+
+const path = z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path");
+const envName = z.string({ error: `expected ${ENV_NAME_HINT}` }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: `expected ${ENV_NAME_HINT}` });
+const userName = z.string({ error: "expected a user name (string)" }).regex(/^[A-Za-z0-9_.@-]+$/, { message: "expected a user name of letters, digits, '.', '_', '-' or '@'" });
+
+/** LeafUrl is a parsed hub address without credentials. */
+export interface LeafUrl { scheme: string; host: string; port: number; text: string }
+
+const leafUrl = z.unknown().transform((value, ctx): LeafUrl => {
+  const fail = (why: string) => {
+    ctx.addIssue({ code: "custom", message: `expected ${LEAF_URL_HINT}${why}` });
+    return z.NEVER;
+  };
+  if (typeof value !== "string") return fail(`, got ${typeof value}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(`, got ${JSON.stringify(value)}`);
+  }
+  const scheme = url.protocol.replace(/:$/, "");
+  if (!["nats-leaf", "nats", "tls"].includes(scheme)) return fail(`; scheme "${scheme}" is not supported`);
+  if (url.username || url.password) return fail("; this one carries credentials");
+  if (!url.hostname) return fail(`, got ${JSON.stringify(value)}`);
+  if ((url.pathname && url.pathname !== "/") || url.search || url.hash) return fail(`, got ${JSON.stringify(value)}`);
+  const port = url.port ? Number(url.port) : DEFAULTS.leafPort;
+  return { scheme, host: url.hostname, port, text: `${scheme}://${url.hostname}:${port}` };
+});
+
+const remoteSchema = z.strictObject({
+  url: leafUrl,
+  user: userName.optional(),
+  secret_file: path.optional(),
+  secret_env: envName.optional(),
+  ca_file: path.optional(),
+}).superRefine((r, ctx) => {
+  if (r.secret_file !== undefined && r.secret_env !== undefined) ctx.addIssue({ code: "custom", message: "expected one of secret_file or secret_env, not both" });
+  if (r.user !== undefined && r.secret_file === undefined && r.secret_env === undefined) ctx.addIssue({ code: "custom", message: "expected secret_file or secret_env with user" });
+});
+
+const LEAF_PASSWORD_KEYS = ["password_hash", "password_file", "password_env"] as const;
+
+const leafUserSchema = z.strictObject({ user: userName, ...passwordFields }).superRefine((u, ctx) => {
+  const problem = passwordSourceProblem(u, LEAF_PASSWORD_KEYS);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** leafnodesSchema is the [leafnodes] table. */
+export const leafnodesSchema = z.strictObject({
+  listen: listenValue.optional(),
+  secret_file: path.optional(),
+  secret_env: envName.optional(),
+  users: z.array(leafUserSchema, { error: "expected [[leafnodes.users]] tables" }).optional(),
+  remotes: z.array(remoteSchema, { error: "expected [[leafnodes.remotes]] tables" }).optional(),
+}).superRefine((l, ctx) => {
+  if (l.listen === undefined && !l.remotes?.length) ctx.addIssue({ code: "custom", message: "expected listen (this node is a hub) or [[leafnodes.remotes]] (this node is an edge), or both" });
+  const auth = [l.secret_file !== undefined && "secret_file", l.secret_env !== undefined && "secret_env", l.users?.length && "users"].filter(Boolean);
+  if (auth.length > 1) ctx.addIssue({ code: "custom", message: `expected one way for edges to sign in (secret_file, secret_env or [[leafnodes.users]]), got ${auth.join(" and ")}` });
+  if (l.listen === undefined && auth.length) ctx.addIssue({ code: "custom", path: [String(auth[0])], message: "expected listen: secrets and users are for edges connecting to this node" });
+});
+
+/** LeafRemote is one hub an edge dials. */
+export interface LeafRemote { url: LeafUrl; user: string; secret?: ResolvedSecret; caFile?: string }
+
+/** LeafnodesConfig is the effective [leafnodes] table. */
+export interface LeafnodesConfig {
+  listen?: HostPort;
+  /** Shared secret edges sign in with as user DEFAULTS.leafUser. */
+  secret?: ResolvedSecret;
+  users: { user: string; password: ResolvedSecret }[];
+  remotes: LeafRemote[];
+}
+
+/** resolveLeafnodes reads the secrets and resolves paths; undefined when there is no [leafnodes]. */
+export function resolveLeafnodes(raw: z.output<typeof leafnodesSchema> | undefined, at: (p: string) => string, env: Record<string, string | undefined>): LeafnodesConfig | undefined {
+  if (!raw) return undefined;
+  const secret = raw.secret_file !== undefined ? readSecretFile(at(raw.secret_file), "secret_file")
+    : raw.secret_env !== undefined ? readSecretEnv(raw.secret_env, "secret_env", env) : undefined;
+  return {
+    ...(raw.listen ? { listen: raw.listen } : {}),
+    ...(secret ? { secret } : {}),
+    users: (raw.users ?? []).map((u) => ({ user: u.user, password: resolvePassword(u, at, env) })),
+    remotes: (raw.remotes ?? []).map((r) => {
+      const s = r.secret_file !== undefined ? readSecretFile(at(r.secret_file), "secret_file")
+        : r.secret_env !== undefined ? readSecretEnv(r.secret_env, "secret_env", env) : undefined;
+      return { url: r.url, user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}) };
+    }),
+  };
+}
+
+/** checkLeafnodes refuses an open hub on the network and unreadable secrets or CA files. */
+export function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
+  const leaf = config.leafnodes;
+  if (!leaf) return [];
+  const issues: ConfigIssue[] = [];
+  if (leaf.listen && !isLoopback(leaf.listen.host) && !leaf.secret && leaf.users.length === 0) {
+    issues.push({ path: ["leafnodes", "listen"], message: `expected a loopback address, or secret_file, secret_env or [[leafnodes.users]] so that only your edges can join the bus at "${leaf.listen.text}"` });
+  }
+  if (leaf.secret?.error) issues.push({ path: ["leafnodes", leaf.secret.key], message: leaf.secret.error });
+  leaf.users.forEach((u, i) => {
+    if (u.password.error) issues.push({ path: ["leafnodes", "users", i, u.password.key], message: u.password.error });
+  });
+  leaf.remotes.forEach((r, i) => {
+    if (r.secret?.error) issues.push({ path: ["leafnodes", "remotes", i, r.secret.key], message: r.secret.error });
+    if (r.caFile && !(existsSync(r.caFile) && statSync(r.caFile).isFile())) issues.push({ path: ["leafnodes", "remotes", i, "ca_file"], message: `file not found: ${r.caFile}` });
+  });
+  return issues;
+}
+
+/** LEAF_TLS_TIMEOUT_S matches the client port: a Raspberry Pi is slow at ECDSA under load. */
+const LEAF_TLS_TIMEOUT_S = 5;
+
+/** renderLeafnodes is the nats-server `leafnodes` block; credentials go into the remote URL (the file is 0600). */
+export function renderLeafnodes(config: UnibusConfig, tls?: NodeTlsFiles): Record<string, unknown> {
+  const leaf = config.leafnodes;
+  if (!leaf) return {};
+  const out: Record<string, unknown> = { reconnect: DEFAULTS.leafReconnect };
+  if (leaf.listen) {
+    out.listen = leaf.listen.text;
+    if (tls) out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, timeout: LEAF_TLS_TIMEOUT_S };
+    if (leaf.secret) out.authorization = { user: DEFAULTS.leafUser, password: natsPasswordHash(leaf.secret.value ?? "") };
+    else if (leaf.users.length) out.authorization = { users: leaf.users.map((u) => ({ user: u.user, password: natsPasswordHash(u.password.value ?? "") })) };
+  }
+  if (leaf.remotes.length) {
+    out.remotes = leaf.remotes.map((r) => {
+      const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
+      return {
+        url: `${r.url.scheme}://${cred}${r.url.host.includes(":") ? `[${r.url.host}]` : r.url.host}:${r.url.port}`,
+        ...(r.caFile ? { tls: { ca_file: r.caFile, timeout: LEAF_TLS_TIMEOUT_S } } : {}),
+      };
+    });
+  }
+  return { leafnodes: out };
+}
+
+/** leafnodeSecrets are the values the logger must redact. */
+export function leafnodeSecrets(config: UnibusConfig): string[] {
+  const leaf = config.leafnodes;
+  if (!leaf) return [];
+  const all = [leaf.secret?.value, ...leaf.users.map((u) => u.password.value), ...leaf.remotes.flatMap((r) => [r.secret?.value, r.secret?.value ? encodeURIComponent(r.secret.value) : undefined])];
+  return all.filter((v): v is string => Boolean(v));
+}
+
+/** effectiveLeafnodes is the [leafnodes] table for `config check`, secrets redacted. */
+export function effectiveLeafnodes(config: UnibusConfig): Record<string, unknown> {
+  const leaf = config.leafnodes;
+  if (!leaf) return {};
+  const out: Record<string, unknown> = {};
+  if (leaf.listen) out.listen = leaf.listen.text;
+  if (leaf.secret) out[leaf.secret.key] = effectiveSecretValue(leaf.secret);
+  if (leaf.users.length) out.users = leaf.users.map((u) => ({ user: u.user, [u.password.key]: effectiveSecretValue(u.password) }));
+  if (leaf.remotes.length) {
+    out.remotes = leaf.remotes.map((r) => ({
+      url: r.url.text,
+      ...(r.secret ? { user: r.user, [r.secret.key]: effectiveSecretValue(r.secret) } : {}),
+      ...(r.caFile ? { ca_file: r.caFile } : {}),
+    }));
+  }
+  return { leafnodes: out };
+}

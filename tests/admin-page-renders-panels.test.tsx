@@ -1,0 +1,155 @@
+/**
+ * Pure rendering and model checks of the admin page with fixed nats
+ * monitoring JSON: the cluster picture, readiness, rates, the certificate
+ * warning, error states, and the log ring's redaction. No bus is involved;
+ * the integration tests cover the real one.
+ */
+import { describe, expect, test } from "bun:test";
+import { parseConfigText } from "../lib/config/load.ts";
+import { Logger } from "../lib/log.ts";
+import { ClusterTracker, buildClusterView, parseGoDuration } from "../lib/admin/cluster-view.ts";
+import { LogRing } from "../lib/admin/log-ring.ts";
+import { buildOverview, certView } from "../lib/admin/model.ts";
+import { Dashboard } from "../lib/admin/pages/dashboard.tsx";
+import { RateSampler } from "../lib/admin/sampler.ts";
+import type { Snapshot } from "../lib/admin/snapshot.ts";
+import type { NodeIdentity } from "../lib/pki/index.ts";
+
+const config = parseConfigText('[node]\nname = "n1"\ndata_dir = "/tmp/x"\n', "/tmp/x/node.toml", {});
+const disk = { usedBytes: 1024, files: 1, partial: false };
+const versions = { unibus: "0.1.0", nats: "2.15.1", target: "linux-x64" };
+
+function varz(name: string) {
+  return { server_id: `ID_${name}`, server_name: name, version: "2.15.1", go: "go1", start: "", now: "", uptime: "1m", mem: 1, cpu: 0, connections: 2, total_connections: 5, routes: 2, remotes: 2, in_msgs: 10, out_msgs: 20, in_bytes: 100, out_bytes: 200, slow_consumers: 0, subscriptions: 3 };
+}
+
+function route(name: string, rtt: string) {
+  return { rid: 1, remote_id: `ID_${name}`, remote_name: name, ip: "127.0.0.1", port: 6222, rtt, in_msgs: 0, out_msgs: 0, in_bytes: 0, out_bytes: 0, subscriptions: 0 };
+}
+
+function snapshot(routes: ReturnType<typeof route>[], replicas: { name: string; current: boolean; offline?: boolean }[], leader = "n1"): Snapshot {
+  return {
+    at: Date.now(),
+    healthz: { ok: true, detail: "ok" },
+    varz: { ok: true, data: varz("n1") },
+    connz: { ok: true, data: { num_connections: 1, total: 1, offset: 0, limit: 10, connections: [{ cid: 7, ip: "127.0.0.1", port: 5000, name: "sensor-hub", lang: "nats.js", version: "3", in_msgs: 1, out_msgs: 2, in_bytes: 3, out_bytes: 4, subscriptions: 1 }] } },
+    routez: { ok: true, data: { server_id: "ID_n1", server_name: "n1", num_routes: routes.length, routes } },
+    jsz: {
+      ok: true,
+      data: {
+        server_id: "ID_n1", memory: 0, storage: 10, streams: 2, consumers: 0, messages: 3, bytes: 10,
+        meta_cluster: { name: "lab", leader, cluster_size: 3, replicas },
+        account_details: [{ name: "$G", id: "$G", stream_detail: [
+          { name: "KV_settings", cluster: { leader: "n1", replicas: [{ name: "n2", current: true }, { name: "n3", current: false }] }, config: { num_replicas: 3 }, state: { messages: 1, bytes: 5, first_seq: 1, last_seq: 1, consumer_count: 0 } },
+          { name: "ORDERS", config: { num_replicas: 1 }, state: { messages: 2, bytes: 5, first_seq: 1, last_seq: 2, consumer_count: 0 } },
+        ] }],
+      },
+    },
+  };
+}
+
+const rates = { intervalMs: 5000, points: [] };
+
+describe("the cluster picture", () => {
+  test("a healthy 3-node mesh has three green routes, two of them measured with their RTT", () => {
+    const view = buildClusterView(snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config);
+    expect(view.nodes.map((n) => n.name)).toEqual(["n1", "n2", "n3"]);
+    expect(view.routes).toHaveLength(3);
+    expect(view.routes.every((r) => r.up)).toBe(true);
+    expect(view.routes.filter((r) => r.observed).map((r) => Math.round(r.rttMs! * 1000))).toEqual([412, 1500]);
+    expect(view.routesUp).toBe(2);
+    expect(view.expectedSize).toBe(3);
+  });
+
+  test("a peer that went away stays in the picture, red, under the name it had", () => {
+    const tracker = new ClusterTracker();
+    buildClusterView(snapshot([route("n2", "1ms"), route("n3", "1ms")], []), config, tracker);
+    const view = buildClusterView(snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config, tracker);
+    const n3 = view.nodes.find((n) => n.name === "n3");
+    expect(n3?.up).toBe(false);
+    const down = view.routes.filter((r) => !r.up).map((r) => `${r.from}-${r.to}`);
+    expect(down.sort()).toEqual(["n1-n3", "n2-n3"]);
+    const o = buildOverview({ snapshot: snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config, versions, startedAt: Date.now(), disk, rates, tracker });
+    expect(o.readiness.ready).toBe(true); // 1 of 2 peers is still a majority of 3
+  });
+
+  test("a node that reaches no peer of three is not ready, and says why", () => {
+    const tracker = new ClusterTracker();
+    tracker.observe([route("n2", "1ms"), route("n3", "1ms")]);
+    const o = buildOverview({ snapshot: snapshot([], [], ""), config, versions, startedAt: Date.now(), disk, rates, tracker });
+    expect(o.readiness.ready).toBe(false);
+    const reasons = o.readiness.checks.filter((c) => !c.ok).map((c) => c.detail).join("; ");
+    expect(reasons).toContain("routes to 0 of 2 peers up");
+    expect(reasons).toContain("no meta leader");
+  });
+
+  test("Go durations from routez are read as milliseconds", () => {
+    expect(parseGoDuration("1.234ms")).toBeCloseTo(1.234);
+    expect(parseGoDuration("850µs")).toBeCloseTo(0.85);
+    expect(parseGoDuration("2m3s")).toBe(123_000);
+    expect(parseGoDuration("soon")).toBeUndefined();
+  });
+});
+
+describe("the dashboard page", () => {
+  test("renders node, clients, cluster SVG, JetStream replicas and KV buckets from fixed data", async () => {
+    const tracker = new ClusterTracker();
+    const o = buildOverview({ snapshot: snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config, versions, startedAt: Date.now() - 90_000, disk, rates, tracker });
+    const html = String(await (<Dashboard nonce="abc" overview={o} configToml={'[node]\nname = "n1"'} logs={[{ level: "info", text: "hello <world>" }]} />).toString());
+    expect(html).toContain('id="node-name">n1<');
+    expect(html).toContain("sensor-hub");
+    expect(html.match(/data-state="up" data-observed/g)?.length).toBe(3);
+    expect(html).toContain("412µs");
+    expect(html).toContain("settings"); // KV bucket, without the KV_ prefix
+    expect(html).toContain("ORDERS");
+    expect(html).toContain("n3 ✗"); // a replica that is not current
+    expect(html).toContain("hello &lt;world&gt;"); // log text is escaped
+    expect(html).toContain('<script nonce="abc">');
+    expect(html).not.toContain("style=");
+  });
+
+  test("an unreachable nats-server shows as a clear state on every panel", async () => {
+    const err = { ok: false as const, error: "nats-server monitoring at http://127.0.0.1:1 is not reachable (is nats-server running?)" };
+    const s: Snapshot = { at: Date.now(), healthz: { ok: false, detail: err.error }, varz: err, connz: err, routez: err, jsz: err };
+    const o = buildOverview({ snapshot: s, config, versions, startedAt: Date.now(), disk, rates, tracker: new ClusterTracker() });
+    expect(o.readiness.ready).toBe(false);
+    const html = String(await (<Dashboard nonce="n" overview={o} configToml="" logs={[]} />).toString());
+    expect(html).toContain("not ready");
+    expect(html).toContain("is not reachable (is nats-server running?)");
+    expect(html).not.toMatch(/\bat \S+ \(|Error:/);
+  });
+
+  test("the certificate panel warns under 30 days", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    const id = { subject: "CN=n1", issuer: "CN=lab CA", sans: ["n1", "127.0.0.1"], notAfter: new Date(now + 12 * 86_400_000), renewAt: new Date(now), notBefore: new Date(now - 1), daysLeft: 12 } as unknown as NodeIdentity;
+    expect(certView(id, now)).toMatchObject({ present: true, daysLeft: 12, warning: "the certificate expires in 12 days", issuer: "CN=lab CA" });
+    expect(certView({ ...id, notAfter: new Date(now + 200 * 86_400_000) } as NodeIdentity, now).warning).toBeUndefined();
+  });
+});
+
+describe("rates and logs", () => {
+  test("the sampler turns counters into per-second rates and starts over when nats restarts", () => {
+    const s = new RateSampler(async () => ({ in_msgs: 0, out_msgs: 0, in_bytes: 0, out_bytes: 0 }));
+    s.record({ in_msgs: 100, out_msgs: 0, in_bytes: 1000, out_bytes: 0 }, 0);
+    s.record({ in_msgs: 600, out_msgs: 50, in_bytes: 6000, out_bytes: 500 }, 5000);
+    s.record({ in_msgs: 3, out_msgs: 0, in_bytes: 30, out_bytes: 0 }, 10_000); // counters reset
+    s.record({ in_msgs: 13, out_msgs: 0, in_bytes: 130, out_bytes: 0 }, 15_000);
+    expect(s.points().map((p) => p.inMsgs)).toEqual([100, 2]);
+    expect(s.points()[0]!.outBytes).toBe(100);
+  });
+
+  test("the log ring keeps the last lines, redacted again on read for secrets registered later", () => {
+    const log = new Logger({ sink: () => {} });
+    const ring = new LogRing(3, (t) => log.redact(t));
+    log.addSink(ring.sink);
+    log.info("token is", { token: "sup3r-secret-token" });
+    log.addSecret("sup3r-secret-token");
+    log.info("two");
+    log.info("three");
+    log.info("four");
+    expect(ring.lines().map((l) => l.text.match(/msg=(\w+)/)?.[1])).toEqual(["two", "three", "four"]);
+    const ring2 = new LogRing(10, (t) => log.redact(t));
+    ring2.sink('time=x level=info msg="token is" token=sup3r-secret-token', "info");
+    expect(ring2.lines()[0]!.text).toContain("token=[redacted]");
+  });
+});

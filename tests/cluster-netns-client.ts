@@ -1,0 +1,60 @@
+/**
+ * cluster-netns-client.ts is a tiny NATS client the netns cluster test runs
+ * inside a node's network namespace (`ip netns exec NS bun this.ts …`), so it
+ * reaches the node on that namespace's loopback exactly as a local app would.
+ * It prints one JSON line with the outcome.
+ *
+ *   setup   CA STREAM            create an R3 stream on subjects STREAM.>
+ *   publish CA STREAM COUNT      publish COUNT messages, each retried until acknowledged (30 s max)
+ *   info    CA STREAM            stream state as this node's client sees it
+ */
+import { connect } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+
+const [op, caFile, stream, countText] = process.argv.slice(2);
+const nc = await connect({ servers: "tls://127.0.0.1:4222", tls: { caFile: caFile! }, timeout: 5_000 });
+const jsm = await jetstreamManager(nc);
+let out: unknown;
+if (op === "setup") {
+  // Right after formation the meta group may not yet place three replicas: retry briefly.
+  const until = Date.now() + 30_000;
+  let tries = 0;
+  for (;;) {
+    try {
+      tries++;
+      await jsm.streams.add({ name: stream!, subjects: [`${stream}.>`], num_replicas: 3 });
+      break;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  out = { ok: true, tries };
+} else if (op === "publish") {
+  const js = jetstream(nc, { timeout: 2_000 });
+  const t0 = performance.now();
+  let acked = 0;
+  let retries = 0;
+  for (let i = 0; i < Number(countText); i++) {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await js.publish(`${stream}.w`, `${i}`);
+        acked++;
+        break;
+      } catch (err) {
+        retries++;
+        if (Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  out = { acked, retries, ms: Math.round(performance.now() - t0) };
+} else if (op === "info") {
+  const info = await jsm.streams.info(stream!);
+  out = { messages: info.state.messages, leader: info.cluster?.leader, replicas: info.cluster?.replicas?.map((r) => ({ name: r.name, current: r.current })) };
+} else {
+  throw new Error(`unknown op ${op}`);
+}
+console.log(JSON.stringify(out));
+await nc.close();

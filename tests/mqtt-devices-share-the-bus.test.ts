@@ -1,0 +1,116 @@
+/**
+ * MQTT: nats-server's built-in MQTT listener, opened by [mqtt] and guarded
+ * by the same [[client.users]] as the client port, over TLS with the node
+ * certificate. A real MQTT client (the `mqtt` package) publishes QoS 1 and
+ * a NATS subscriber receives it, and the reverse; MQTT clients without the
+ * right credentials are refused.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { makeCaDir } from "./pki-fixtures.ts";
+import { RunningUnibus, freePort, tempDir, waitFor, writeConfig } from "./_helpers.ts";
+
+const DEVICE_PW = "device-mqtt-secret-42";
+const ADMIN_PW = "admin-nats-secret-42";
+
+const dir = tempDir("unibus-mqtt-");
+let node: RunningUnibus;
+let caPem = "";
+let mqttUrl = "";
+let nc: NatsConnection;
+const mqttClients: MqttClient[] = [];
+
+function mqttConnect(opts: { username?: string; password?: string; clientId: string }): Promise<MqttClient> {
+  return mqtt.connectAsync(mqttUrl, { ...opts, ca: caPem, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, clean: true }).then((c) => {
+    mqttClients.push(c);
+    return c;
+  });
+}
+
+beforeAll(async () => {
+  const ca = await makeCaDir(dir.path, "ca");
+  caPem = readFileSync(ca.cert, "utf8");
+  writeFileSync(join(dir.path, "device.pass"), DEVICE_PW, { mode: 0o600 });
+  const client = await freePort();
+  const mqttPort = await freePort();
+  mqttUrl = `mqtts://127.0.0.1:${mqttPort}`;
+  const config = writeConfig(dir.path, `
+[node]
+name = "mqtt-1"
+data_dir = "data"
+[client]
+listen = "127.0.0.1:${client}"
+[[client.users]]
+user = "device"
+password_file = "device.pass"
+publish = { allow = ["sensors.>"] }
+subscribe = { allow = ["cmd.device.>"] }
+[[client.users]]
+user = "admin"
+password_env = "UNIBUS_TEST_ADMIN_PW"
+[mqtt]
+listen = "127.0.0.1:${mqttPort}"
+[tls]
+ca_cert = "${ca.cert}"
+ca_key = "${ca.key}"
+[monitor]
+listen = "127.0.0.1:${await freePort()}"
+[admin]
+listen = "127.0.0.1:${await freePort()}"
+`);
+  node = new RunningUnibus(["--config", config], { UNIBUS_TEST_ADMIN_PW: ADMIN_PW });
+  await node.ready();
+  nc = await connect({ servers: `tls://127.0.0.1:${client}`, tls: { caFile: ca.cert }, user: "admin", pass: ADMIN_PW, timeout: 5_000 });
+});
+
+afterAll(async () => {
+  for (const c of mqttClients) await c.endAsync(true).catch(() => {});
+  await nc?.close();
+  await node?.stop();
+  if (process.env.UNIBUS_TEST_SHOW_LOGS) console.log(node?.log);
+  dir[Symbol.dispose]();
+});
+
+describe("MQTT devices share the bus with NATS clients", () => {
+  test("an MQTT QoS 1 publish reaches a NATS subscriber", async () => {
+    const got: { subject: string; data: string }[] = [];
+    nc.subscribe("sensors.>", { callback: (_e, m) => got.push({ subject: m.subject, data: m.string() }) });
+    await nc.flush();
+    const device = await mqttConnect({ username: "device", password: DEVICE_PW, clientId: "pump-1" });
+    // with QoS 1 the promise settles when the broker's PUBACK arrives
+    const sent = await device.publishAsync("sensors/kitchen/temp", "21.5", { qos: 1 });
+    expect(sent?.qos).toBe(1);
+    await waitFor("the NATS subscriber to receive the MQTT message", () => got.length > 0, 10_000, 25);
+    expect(got[0]).toEqual({ subject: "sensors.kitchen.temp", data: "21.5" });
+  });
+
+  test("a NATS publish reaches an MQTT QoS 1 subscriber", async () => {
+    const device = await mqttConnect({ username: "device", password: DEVICE_PW, clientId: "pump-2" });
+    const got: { topic: string; data: string; qos: number }[] = [];
+    device.on("message", (topic, payload, packet) => got.push({ topic, data: payload.toString(), qos: packet.qos }));
+    const granted = await device.subscribeAsync("cmd/device/#", { qos: 1 });
+    expect(granted[0]!.qos).toBe(1);
+    await waitFor("the MQTT subscriber to receive the NATS message", async () => {
+      nc.publish("cmd.device.reset", "now");
+      await nc.flush();
+      await Bun.sleep(100);
+      return got.length > 0;
+    }, 10_000, 25);
+    expect(got[0]).toEqual({ topic: "cmd/device/reset", data: "now", qos: 0 });
+  });
+
+  test("MQTT without credentials, or with a wrong password, is refused", async () => {
+    await expect(mqttConnect({ clientId: "anon" })).rejects.toThrow(/Not authorized|Connection refused/i);
+    await expect(mqttConnect({ username: "device", password: "wrong-password", clientId: "liar" })).rejects.toThrow(/Not authorized|Connection refused|Bad username/i);
+  });
+
+  test("an MQTT client over plain TCP is refused (TLS with the node certificate only)", async () => {
+    const plain = mqttUrl.replace("mqtts://", "mqtt://");
+    const attempt = mqtt.connectAsync(plain, { username: "device", password: DEVICE_PW, clientId: "plain", reconnectPeriod: 0, connectTimeout: 3_000 });
+    await expect(attempt).rejects.toThrow();
+    expect(node.log).not.toContain(DEVICE_PW);
+  });
+});
