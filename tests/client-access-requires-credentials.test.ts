@@ -109,6 +109,17 @@ describe("clients must sign in and stay within their permissions", () => {
     expect(readdirSync(d.path)).toEqual(["node.toml"]);
   });
 
+  test("a password file others can read is refused with exit 2, and its content is not printed", async () => {
+    using d = tempDir();
+    writeFileSync(join(d.path, "app.pass"), "readable-by-all-secret\n", { mode: 0o644 });
+    const file = writeConfig(d.path, `[node]\ndata_dir = "data"\n[[client.users]]\nuser = "app"\npassword_file = "app.pass"\n`);
+    const { code, stderr } = await runUnibus(["--config", file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${file}:5:1: client.users.0.password_file: expected a file only its owner can read (chmod 600 ${join(d.path, "app.pass")}); it has mode 0644`);
+    expect(stderr).not.toContain("readable-by-all-secret");
+    expect(readdirSync(d.path).sort()).toEqual(["app.pass", "node.toml"]);
+  });
+
   test("allow_anonymous = true opens a network listener and logs a warning at start", async () => {
     using d = tempDir();
     const port = await freePort("0.0.0.0");
@@ -172,10 +183,10 @@ describe("clients must sign in and stay within their permissions", () => {
     const nk = await client({ authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)) });
     const seen = violations(nk);
     const mine: string[] = [];
-    nk.subscribe("telemetry.>", { callback: (_e, m) => mine.push(m.subject) });
+    nk.subscribe("telemetry.>", { callback: (_e, m) => void mine.push(m.subject) });
     const admin = await client({ user: "admin", pass: ADMIN_PW });
     const got: string[] = [];
-    admin.subscribe("sensors.>", { callback: (_e, m) => got.push(m.subject) });
+    admin.subscribe("sensors.>", { callback: (_e, m) => void got.push(m.subject) });
     await admin.flush();
     nk.publish("telemetry.pump", "1");
     nk.publish("sensors.fake", "2");

@@ -42,7 +42,7 @@ function base(name: string, p: { client: number; monitor: number; admin: number 
 async function crossEdge(subject: string, timeoutMs = 30_000): Promise<number> {
   const t0 = Date.now();
   const got: string[] = [];
-  const sub = edge2.subscribe(subject, { callback: (_e, m) => got.push(m.string()) });
+  const sub = edge2.subscribe(subject, { callback: (_e, m) => void got.push(m.string()) });
   await edge2.flush();
   try {
     await waitFor(`${subject} from edge 1 at edge 2`, async () => {
@@ -127,7 +127,7 @@ describe("edge boxes hang off a hub through leaf nodes", () => {
     await localRoundTrip(edge2, "local.edge2");
     // and nothing crosses while the hub is away
     const got: string[] = [];
-    const sub = edge2.subscribe("fleet.offline", { callback: (_e, m) => got.push(m.string()) });
+    const sub = edge2.subscribe("fleet.offline", { callback: (_e, m) => void got.push(m.string()) });
     await edge2.flush();
     edge1.publish("fleet.offline", "lost");
     await edge1.flush();
@@ -146,7 +146,7 @@ describe("edge boxes hang off a hub through leaf nodes", () => {
     for (const e of edgeNodes) expect(e.proc.exitCode).toBeNull();
     // and the reverse direction
     const got: string[] = [];
-    const sub = edge1.subscribe("fleet.reverse", { callback: (_e, m) => got.push(m.string()) });
+    const sub = edge1.subscribe("fleet.reverse", { callback: (_e, m) => void got.push(m.string()) });
     await edge1.flush();
     await waitFor("edge 2 to edge 1", async () => {
       edge2.publish("fleet.reverse", "back");

@@ -19,6 +19,9 @@ const ready = prerequisite(existsSync(NATS), `${NATS} (npm run fetch)`);
 const dir = tempDir("unibus-render-");
 afterAll(() => dir[Symbol.dispose]());
 const ca = await makeCaDir(dir.path, "ca");
+/** HASH and NKEY are a real bcrypt hash and a real user public key, for the access configs. */
+const HASH = (await import("bcryptjs")).default.hashSync("render-test-password", 4);
+const NKEY = (await import("@nats-io/nkeys")).createUser().getPublicKey();
 
 /** GOOD_CONFIGS covers each key and each value form the schema allows. */
 const GOOD_CONFIGS: Record<string, string> = {
@@ -29,7 +32,11 @@ const GOOD_CONFIGS: Record<string, string> = {
   "jetstream off": `[jetstream]\nenabled = false`,
   "lame duck": `[node]\nlame_duck_duration = "45s"`,
   "ipv6 loopback": `[client]\nlisten = "[::1]:14222"\n[monitor]\nlisten = "[::1]:18222"`,
-  "all interfaces": `[client]\nlisten = "0.0.0.0:14222"`,
+  "all interfaces": `[client]\nlisten = "0.0.0.0:14222"\nallow_anonymous = true`,
+  "users and nkeys with permissions": `[client]\nlisten = "0.0.0.0:14222"\n[[client.users]]\nuser = "a"\npassword_hash = "${HASH}"\npublish = { allow = ["s.>"], deny = ["s.x"] }\nsubscribe = { allow = ["_INBOX.>"] }\n[[client.users]]\nuser = "b"\npassword_hash = "${HASH}"\n[[client.nkeys]]\npublic_key = "${NKEY}"\npublish = ["t.>"]`,
+  "leaf hub with tls and shared secret, mqtt and websocket over tls": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\n[[client.users]]\nuser = "a"\npassword_hash = "${HASH}"\n[leafnodes]\nlisten = "0.0.0.0:17422"\nsecret_env = "LEAF_SECRET"\n[mqtt]\nlisten = "0.0.0.0:11883"\n[websocket]\nlisten = "0.0.0.0:18080"`,
+  "leaf hub with users, edge remote with ca_file": `[leafnodes]\nlisten = "127.0.0.1:17422"\n[[leafnodes.users]]\nuser = "edge-1"\npassword_hash = "${HASH}"\n[[leafnodes.remotes]]\nurl = "tls://hub.example:7422"\nuser = "mid"\nsecret_env = "LEAF_SECRET"\nca_file = "${ca.cert}"`,
+  "websocket and mqtt in clear on loopback": `[mqtt]\nlisten = "127.0.0.1:11883"\nno_tls = true\n[websocket]\nlisten = "127.0.0.1:18080"\nno_tls = true`,
   "debug log": `[log]\nlevel = "debug"\nformat = "json"`,
   "name with underscore": `[node]\nname = "pi_kitchen-2"`,
   "tls issued by the node": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\nsans = ["pi.lan", "10.0.0.9"]\nlifetime_days = 90`,
@@ -43,7 +50,7 @@ describe.if(ready)("nats-server -t accepts every rendered config", () => {
       mkdirSync(folder, { recursive: true });
       const file = join(folder, "node.toml");
       writeFileSync(file, body);
-      const config = parseConfigText(body, file, {});
+      const config = parseConfigText(body, file, { LEAF_SECRET: "leaf-secret-for-render" });
       const identity = await prepareIdentity(config, new Logger({ sink: () => {} }), async () => {});
       const rendered = join(folder, "nats-server.conf");
       writeFileSync(rendered, natsConfigText(renderNatsConfig(config, identity?.files), file));
