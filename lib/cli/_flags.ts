@@ -24,3 +24,11 @@ export function configPath(value: string | undefined): string {
   if (existsSync(DEFAULT_CONFIG_FILE)) return DEFAULT_CONFIG_FILE;
   throw new UsageError(`--config FILE is required (no ${DEFAULT_CONFIG_FILE} either); try: unibus --config config/node.toml`);
 }
+
+/** parseDays reads a --days flag: a whole number of days, at least 1. */
+export function parseDays(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const days = Number(value);
+  if (!/^\d+$/.test(value) || days < 1) throw new UsageError(`--days ${JSON.stringify(value)} is invalid: expected a whole number of days >= 1`);
+  return days;
+}

@@ -4,7 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { DEFAULT_CA_DAYS, DEFAULT_CA_NAME, createCa, writeCaFiles } from "../pki/index.ts";
-import { parseFlags } from "./_flags.ts";
+import { parseDays, parseFlags } from "./_flags.ts";
 
 const USAGE = `usage: unibus ca create --out DIR [--name CN] [--days N] [--force]
   --out DIR    folder for ca.pem (0644) and ca-key.pem (0600); created if missing
@@ -39,11 +39,4 @@ export async function run(args: string[]): Promise<number> {
       `  private key  ${keyFile}  (0600: keep it secret and backed up; nodes holding it, [tls] ca_key, issue their own certificates)\n`,
   );
   return 0;
-}
-
-function parseDays(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const days = Number(value);
-  if (!/^\d+$/.test(value) || days < 1) throw new UsageError(`--days ${JSON.stringify(value)} is invalid: expected a whole number of days >= 1`);
-  return days;
 }

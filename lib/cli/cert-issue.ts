@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { CA_CERT_FILE, CA_KEY_FILE, DEFAULT_NODE_CERT_DAYS, describeCertificate, expectedSans, issueNodeCertificate, loadCa, writeNodeFiles } from "../pki/index.ts";
-import { parseFlags } from "./_flags.ts";
+import { parseDays, parseFlags } from "./_flags.ts";
 
 const USAGE = `usage: unibus cert issue --ca DIR --name NAME [--san S ...] [--days N] --out DIR [--force] [--no-host-sans]
   --ca DIR         folder holding ca.pem and ca-key.pem (from unibus ca create)
@@ -53,11 +53,4 @@ export async function run(args: string[]): Promise<number> {
       `  sans         ${report.sans.join(", ")}\n`,
   );
   return 0;
-}
-
-function parseDays(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const days = Number(value);
-  if (!/^\d+$/.test(value) || days < 1) throw new UsageError(`--days ${JSON.stringify(value)} is invalid: expected a whole number of days >= 1`);
-  return days;
 }

@@ -5,6 +5,7 @@
  * defaults are applied in load.ts from DEFAULTS.
  */
 import { z } from "zod";
+import { parsed } from "./_parsed.ts";
 import { adminSchema } from "./section-admin.ts";
 import { clusterSchema } from "./section-cluster.ts";
 import { clientAuthShape } from "./section-client-auth.ts";
@@ -14,17 +15,6 @@ import { LOG_LEVELS } from "../log.ts";
 import {
   DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseListen, parseSize, type HostPort,
 } from "./units.ts";
-
-function parsed<T>(parse: (v: unknown) => T | string) {
-  return z.unknown().transform((value, ctx): T => {
-    const result = parse(value);
-    if (typeof result === "string") {
-      ctx.addIssue({ code: "custom", message: `expected ${result}` });
-      return z.NEVER;
-    }
-    return result;
-  });
-}
 
 const listen = parsed<HostPort>(parseListen);
 const size = parsed<number>(parseSize);

@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { parsed } from "./_parsed.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
 import { isLoopback, isWildcard, parseListen, type HostPort } from "./units.ts";
@@ -16,14 +17,7 @@ export const ADMIN_TOKEN_ENV = "UNIBUS_ADMIN_TOKEN";
 /** ADMIN_TOKEN_MIN_LENGTH rejects tokens short enough to guess. */
 export const ADMIN_TOKEN_MIN_LENGTH = 16;
 
-const listen = z.unknown().transform((value, ctx): HostPort => {
-  const result = parseListen(value);
-  if (typeof result === "string") {
-    ctx.addIssue({ code: "custom", message: `expected ${result}` });
-    return z.NEVER;
-  }
-  return result;
-});
+const listen = parsed<HostPort>(parseListen);
 const bool = () => z.boolean({ error: "expected true or false" });
 
 /** adminSchema validates the [admin] table; schema.ts hooks it in as `admin`. */

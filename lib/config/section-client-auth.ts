@@ -7,6 +7,7 @@
  */
 import { fromPublic } from "@nats-io/nkeys";
 import { z } from "zod";
+import { parsed } from "./_parsed.ts";
 import { natsPasswordHash } from "../auth/bcrypt.ts";
 import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
 import { effectiveSecretValue, type ResolvedSecret } from "../auth/secret-source.ts";
@@ -15,14 +16,7 @@ import type { ConfigIssue, UnibusConfig } from "./load.ts";
 import { isLoopback, parseListen, type HostPort } from "./units.ts";
 
 /** listenValue is a bind address in a section schema (same rules as client.listen). */
-export const listenValue = z.unknown().transform((value, ctx): HostPort => {
-  const result = parseListen(value);
-  if (typeof result === "string") {
-    ctx.addIssue({ code: "custom", message: `expected ${result}` });
-    return z.NEVER;
-  }
-  return result;
-});
+export const listenValue = parsed<HostPort>(parseListen);
 
 const subject = z.string({ error: `expected ${SUBJECT_HINT}` }).superRefine((s, ctx) => {
   const problem = subjectProblem(s);

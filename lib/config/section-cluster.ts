@@ -11,6 +11,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { parsed } from "./_parsed.ts";
 import { isBcryptHash, natsPasswordHash } from "../auth/bcrypt.ts";
 import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
 import { currentHost, type HostInfo } from "../pki/index.ts";
@@ -21,17 +22,6 @@ import { NODE_NAME_HINT, isValidNodeName, isWildcard, parseListen, parsePeer, ty
 
 /** CLUSTER_SECRET_ENV names the environment variable that can carry the route secret instead of secret_file. */
 export const CLUSTER_SECRET_ENV = "UNIBUS_CLUSTER_SECRET";
-
-function parsed(parse: (v: unknown) => HostPort | string) {
-  return z.unknown().transform((value, ctx): HostPort => {
-    const result = parse(value);
-    if (typeof result === "string") {
-      ctx.addIssue({ code: "custom", message: `expected ${result}` });
-      return z.NEVER;
-    }
-    return result;
-  });
-}
 
 /** clusterSchema validates the [cluster] table; schema.ts hooks it in as `cluster`. */
 export const clusterSchema = z.strictObject({
