@@ -6,6 +6,9 @@
 import { loadConfig } from "../config/load.ts";
 import { gatherClusterStatus, type ClusterStatus } from "../cluster/status.ts";
 import { ExitCode } from "../errors.ts";
+import { NODE_CERT_FILE, describeCertificate, readCertificateFile } from "../pki/index.ts";
+import type { UnibusConfig } from "../config/load.ts";
+import { join } from "node:path";
 import { configPath, parseFlags } from "./_flags.ts";
 
 const USAGE = `usage: unibus status --config FILE [--json]
@@ -27,7 +30,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const config = loadConfig(configPath(values.config));
   const status = await gatherClusterStatus(config);
-  process.stdout.write(values.json ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status));
+  const certificate = await certificateLine(config);
+  process.stdout.write(values.json ? JSON.stringify({ ...status, certificate }, null, 2) + "\n" : formatStatus(status) + (certificate ? `  certificate   ${certificate}\n` : ""));
   return status.healthy ? ExitCode.ok : ExitCode.failure;
 }
 
@@ -36,7 +40,7 @@ export function formatStatus(s: ClusterStatus): string {
   const lines = [`node ${s.node}${s.cluster ? ` (cluster ${s.cluster})` : ""}: ${s.healthy ? "healthy" : "NOT healthy"}`];
   lines.push(`  nats-server   ${s.reachable ? (s.health.ok ? "ready" : `not ready: ${s.health.detail}`) : "not reachable"}`);
   if (s.jetstream) {
-    const meta = s.metaLeader ? `meta leader ${s.metaLeader}` : "no meta leader";
+    const meta = !s.cluster ? "standalone" : s.metaLeader ? `meta leader ${s.metaLeader}` : "no meta leader";
     const size = s.metaClusterSize !== undefined ? `, ${s.metaClusterSize} servers` : "";
     const off = s.metaOffline.length ? `, offline: ${s.metaOffline.join(", ")}` : "";
     lines.push(`  jetstream     ${meta}${size}${off}; ${s.jetstream.streams} streams, ${s.jetstream.messages} messages`);
@@ -53,4 +57,17 @@ export function formatStatus(s: ClusterStatus): string {
   }
   for (const p of s.problems) lines.push(`  problem: ${p}`);
   return lines.join("\n") + "\n";
+}
+
+/** certificateLine says whose certificate the node presents and how many days it has left. */
+async function certificateLine(config: UnibusConfig): Promise<string | undefined> {
+  if (!config.tls) return undefined;
+  const file = config.tls.caKey ? join(config.node.dataDir, "tls", NODE_CERT_FILE) : config.tls.cert!;
+  try {
+    const r = describeCertificate(await readCertificateFile(file, "node certificate"));
+    const warn = r.daysLeft < 30 ? " (renew soon)" : "";
+    return `${r.subject}, issued by ${r.issuer}, ${r.daysLeft} days left${warn}`;
+  } catch (err) {
+    return `unreadable: ${(err as Error).message}`;
+  }
 }
