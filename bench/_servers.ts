@@ -153,6 +153,13 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
+/** cpuTicks reads a process's user + system CPU time from /proc/PID/stat, in clock ticks (1/100 s). */
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** childPids lists the direct children of a process (all its threads). */
 export function childPids(pid: number): number[] {
   const out: number[] = [];

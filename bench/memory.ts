@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchContext } from "./_context.ts";
 import { withPair, type Pair } from "./_pair.ts";
-import { natsChildOf, rssKiB } from "./_servers.ts";
+import { cpuTicks, natsChildOf, rssKiB } from "./_servers.ts";
 import { MiB, row, type Row } from "./_stats.ts";
 
 const KiB_PER_MiB = MiB / 1024;
@@ -20,10 +20,16 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
   const child: number[] = [];
   const total: number[] = [];
   const bare: number[] = [];
+  let ticks = 0;
+  let idleMs = 0;
   for (let i = 0; i < ctx.reps; i++) {
     ctx.say(`idle RSS: repetition ${i + 1}/${ctx.reps} (settling ${settleMs / 1000} s)`);
     await withPair(ctx, `bench-rss-${i}`, {}, async (pair) => {
+      const t0 = cpuTicks(pair.unibus.proc.pid);
+      const w0 = performance.now();
       await Bun.sleep(settleMs);
+      ticks += cpuTicks(pair.unibus.proc.pid) - t0;
+      idleMs += performance.now() - w0;
       const u = rssKiB(pair.unibus.proc.pid) / KiB_PER_MiB;
       const c = rssKiB(natsChildOf(pair.unibus.proc.pid)) / KiB_PER_MiB;
       own.push(u);
@@ -34,7 +40,7 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
   }
   const unibusOnly = row({
     id: "rss_unibus_idle", name: "idle RSS, unibus process alone", unit: "MiB", better: "lower", unibus: own,
-    note: `supervisor only (Bun runtime${ctx.adminSupported ? " + admin page" : ""}), after ${settleMs / 1000} s idle; its nats-server child: median ${median(child).toFixed(1)} MiB`,
+    note: `supervisor only (Bun runtime${ctx.adminSupported ? " + admin page" : ""}), after ${settleMs / 1000} s idle; its nats-server child: median ${median(child).toFixed(1)} MiB; unibus CPU while idle: ${((ticks * 10 * 100) / idleMs).toFixed(2)}% of one core`,
     target: "≤ 60 MiB",
   });
   unibusOnly.pass = unibusOnly.unibus!.median <= 60;
