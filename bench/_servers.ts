@@ -153,6 +153,16 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
+/**
+ * rssAnonKiB reads RssAnon: the private memory (heap, stacks) a process really
+ * costs, without the clean executable pages it shares with the page cache.
+ */
+export function rssAnonKiB(pid: number): number {
+  const m = /^RssAnon:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no RssAnon for pid ${pid}`);
+  return Number(m[1]);
+}
+
 /** cpuTicks reads a process's user + system CPU time from /proc/PID/stat, in clock ticks (1/100 s). */
 export function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchContext } from "./_context.ts";
 import { withPair, type Pair } from "./_pair.ts";
-import { cpuTicks, natsChildOf, rssKiB } from "./_servers.ts";
+import { cpuTicks, natsChildOf, rssAnonKiB, rssKiB } from "./_servers.ts";
 import { MiB, row, type Row } from "./_stats.ts";
 
 const KiB_PER_MiB = MiB / 1024;
@@ -17,6 +17,7 @@ const KiB_PER_MiB = MiB / 1024;
 export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
   const settleMs = ctx.quick ? 1_000 : 5_000;
   const own: number[] = [];
+  const ownAnon: number[] = [];
   const child: number[] = [];
   const total: number[] = [];
   const bare: number[] = [];
@@ -33,6 +34,7 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
       const u = rssKiB(pair.unibus.proc.pid) / KiB_PER_MiB;
       const c = rssKiB(natsChildOf(pair.unibus.proc.pid)) / KiB_PER_MiB;
       own.push(u);
+      ownAnon.push(rssAnonKiB(pair.unibus.proc.pid) / KiB_PER_MiB);
       child.push(c);
       total.push(u + c);
       bare.push(rssKiB(pair.bare.proc.pid) / KiB_PER_MiB);
@@ -40,7 +42,7 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
   }
   const unibusOnly = row({
     id: "rss_unibus_idle", name: "idle RSS, unibus process alone", unit: "MiB", better: "lower", unibus: own,
-    note: `supervisor only (Bun runtime${ctx.adminSupported ? " + admin page" : ""}), after ${settleMs / 1000} s idle; its nats-server child: median ${median(child).toFixed(1)} MiB; unibus CPU while idle: ${((ticks * 10 * 100) / idleMs).toFixed(2)}% of one core`,
+    note: `supervisor only (Bun runtime${ctx.adminSupported ? " + admin page" : ""}), after ${settleMs / 1000} s idle; of it private (RssAnon) median ${median(ownAnon).toFixed(1)} MiB, the rest clean executable pages; its nats-server child: median ${median(child).toFixed(1)} MiB; unibus CPU while idle: ${((ticks * 10 * 100) / idleMs).toFixed(2)}% of one core`,
     target: "≤ 60 MiB",
   });
   unibusOnly.pass = unibusOnly.unibus!.median <= 60;
