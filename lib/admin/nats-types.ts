@@ -32,14 +32,8 @@ export interface Varz {
   [key: string]: unknown;
 }
 
-/** ConnInfo is one client connection in /connz. */
-export interface ConnInfo {
-  cid: number;
-  ip: string;
-  port: number;
-  name?: string;
-  lang?: string;
-  version?: string;
+/** PeerTraffic is what /connz and /routez both report for one connection. */
+export interface PeerTraffic {
   rtt?: string;
   uptime?: string;
   in_msgs: number;
@@ -47,6 +41,16 @@ export interface ConnInfo {
   in_bytes: number;
   out_bytes: number;
   subscriptions: number;
+}
+
+/** ConnInfo is one client connection in /connz. */
+export interface ConnInfo extends PeerTraffic {
+  cid: number;
+  ip: string;
+  port: number;
+  name?: string;
+  lang?: string;
+  version?: string;
   pending_bytes?: number;
   tls_version?: string;
 }
@@ -61,7 +65,7 @@ export interface Connz {
 }
 
 /** RouteInfo is one route to another cluster node in /routez. */
-export interface RouteInfo {
+export interface RouteInfo extends PeerTraffic {
   rid: number;
   remote_id: string;
   remote_name?: string;
@@ -69,13 +73,6 @@ export interface RouteInfo {
   is_configured?: boolean;
   ip: string;
   port: number;
-  rtt?: string;
-  uptime?: string;
-  in_msgs: number;
-  out_msgs: number;
-  in_bytes: number;
-  out_bytes: number;
-  subscriptions: number;
   compression?: string;
   account?: string;
 }
