@@ -13,22 +13,25 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 
 const [op, caFile, stream, countText] = process.argv.slice(2);
 const nc = await connect({ servers: "tls://127.0.0.1:4222", tls: { caFile: caFile! }, timeout: 5_000 });
-const jsm = await jetstreamManager(nc);
-let out: unknown;
-if (op === "setup") {
-  // Right after formation the meta group may not yet place three replicas: retry briefly.
+/**
+ * withRetry repeats a JetStream call for up to 30 s: right after a link is cut
+ * the meta leader may be the unreachable node until the survivors elect a new one.
+ */
+async function withRetry<T>(call: () => Promise<T>): Promise<{ value: T; tries: number }> {
   const until = Date.now() + 30_000;
-  let tries = 0;
-  for (;;) {
+  for (let tries = 1; ; tries++) {
     try {
-      tries++;
-      await jsm.streams.add({ name: stream!, subjects: [`${stream}.>`], num_replicas: 3 });
-      break;
+      return { value: await call(), tries };
     } catch (err) {
       if (Date.now() > until) throw err;
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+let out: unknown;
+if (op === "setup") {
+  // Right after formation the meta group may not yet place three replicas: retry briefly.
+  const { tries } = await withRetry(async () => (await jetstreamManager(nc)).streams.add({ name: stream!, subjects: [`${stream}.>`], num_replicas: 3 }));
   out = { ok: true, tries };
 } else if (op === "publish") {
   const js = jetstream(nc, { timeout: 2_000 });
@@ -39,7 +42,7 @@ if (op === "setup") {
     const until = Date.now() + 30_000;
     for (;;) {
       try {
-        await js.publish(`${stream}.w`, `${i}`);
+        await js.publish(`${stream}.w`, `${i}`, { msgID: `w-${countText}-${i}` }); // a retry after a lost ack is deduplicated
         acked++;
         break;
       } catch (err) {
@@ -51,7 +54,7 @@ if (op === "setup") {
   }
   out = { acked, retries, ms: Math.round(performance.now() - t0) };
 } else if (op === "info") {
-  const info = await jsm.streams.info(stream!);
+  const { value: info } = await withRetry(async () => (await jetstreamManager(nc)).streams.info(stream!));
   out = { messages: info.state.messages, leader: info.cluster?.leader, replicas: info.cluster?.replicas?.map((r) => ({ name: r.name, current: r.current })) };
 } else {
   throw new Error(`unknown op ${op}`);

@@ -148,7 +148,13 @@ describe.if(ready)("a three-namespace home lab from `unibus init cluster`", () =
       return mine.status?.jetstream?.messages === theirs.status?.jetstream?.messages && mine.status?.jetstream?.messages >= 50;
     }, 60_000, 250);
     timings.heal_and_catch_up_ms = Math.round(performance.now() - tHeal);
-    const info = await client(nodes[2]!, "info", "LAB");
+    // The stream's own view settles a moment after the server totals match: poll it, then assert.
+    let info = await client(nodes[2]!, "info", "LAB");
+    const until = performance.now() + 30_000;
+    while (!(info.messages === 50 && info.replicas.every((r: { current: boolean }) => r.current)) && performance.now() < until) {
+      await Bun.sleep(500);
+      info = await client(nodes[2]!, "info", "LAB");
+    }
     expect(info.messages).toBe(50);
     expect(info.replicas.every((r: { current: boolean }) => r.current)).toBe(true);
     const secret = (await Bun.file(join(nodes[0]!.dir, "cluster.secret")).text()).trim();
