@@ -25,7 +25,10 @@ beforeAll(async () => {
   const t0 = performance.now();
   for (const node of cluster.nodes) procs.push(startNode(node));
   await Promise.all(procs.map((p) => p.ready()));
-  await waitFor("a JetStream meta leader", async () => Boolean(await metaLeader(cluster.nodes[0]!.monitor)), 60_000, 50);
+  await waitFor("a JetStream meta leader that every node knows", async () => {
+    const leaders = await Promise.all(cluster.nodes.map((n) => metaLeader(n.monitor)));
+    return Boolean(leaders[0]) && leaders.every((l) => l === leaders[0]);
+  }, 60_000, 50);
   timings.formation_ms = ms(t0);
   await waitFor("full mesh of routes", async () => {
     const all = await Promise.all(cluster.nodes.map((n) => routeNames(n.monitor)));
@@ -144,7 +147,12 @@ describe("a loopback cluster of three nodes", () => {
     const victim = cluster.nodes.find((n) => n.name === leaderName)!;
     const survivors = cluster.nodes.filter((n) => n !== victim);
     const killedLog = victim.proc!;
+    // The node dies at once, as on a power cut: its nats-server first, then unibus
+    // (which would otherwise take the child down a few ms later via --no-orphans).
+    const natsPid = pidsOf(victim.dataDir)[0];
+    expect(natsPid).toBeDefined();
     const tKill = performance.now();
+    process.kill(natsPid!, "SIGKILL");
     victim.proc!.proc.kill("SIGKILL");
     const ackedBefore = acked.length;
     // Failover: from the kill to the first acknowledgement of a write sent after it.
@@ -194,7 +202,13 @@ describe("a loopback cluster of three nodes", () => {
     const info = await jsm.streams.info("ORDERS");
     expect(info.state.messages).toBeGreaterThanOrEqual(acked.length);
     expect(info.cluster?.replicas?.every((r) => r.current)).toBe(true);
-    const healthy = await runUnibus(["status", "--config", victim.config]);
+    // The meta group marks the returning server online a moment after its stream caught up.
+    let healthy = await runUnibus(["status", "--config", victim.config]);
+    for (const until = performance.now() + 30_000; healthy.code !== 0 && performance.now() < until; ) {
+      await Bun.sleep(250);
+      healthy = await runUnibus(["status", "--config", victim.config]);
+    }
+    expect(healthy.stdout).toContain("healthy");
     expect(healthy.code).toBe(0);
   });
 
