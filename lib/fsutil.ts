@@ -56,3 +56,19 @@ export function fsyncDir(dir: string): void {
     // some filesystems refuse fsync on directories; the rename is still atomic
   }
 }
+
+/** Ownership is the part of a stat that decides who can read a file. */
+export interface Ownership { mode: number; uid: number; gid: number }
+
+/**
+ * exposedBits returns the permission bits through which someone other than
+ * the file's owner can reach a secret file. Group read is forgiven in one
+ * layout only: root owns the file and the group is the one this (non-root)
+ * process runs as — how install.sh lays out /etc/unibus (0640 root:unibus),
+ * the way Debian keeps daemon keys (0640 root:ssl-cert).
+ */
+export function exposedBits(st: Ownership, self: { uid: number; gid: number } = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): number {
+  const bits = st.mode & 0o077;
+  const serviceGroupRead = st.uid === 0 && self.uid !== 0 && st.gid === self.gid;
+  return serviceGroupRead ? bits & ~0o040 : bits;
+}

@@ -80,10 +80,10 @@ export class RunningUnibus {
   log = "";
   #waiters: (() => void)[] = [];
 
-  constructor(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  constructor(args: string[], env: Record<string, string> = {}, cwd?: string, user?: { uid: number; gid: number }) {
     this.proc = Bun.spawn([BIN_X64, ...args], {
       stdin: "ignore", stdout: "pipe", stderr: "pipe",
-      env: { ...process.env, ...env }, cwd,
+      env: { ...process.env, ...env }, cwd, ...user,
     });
     const pump = async (s: ReadableStream<Uint8Array>) => {
       const dec = new TextDecoder();

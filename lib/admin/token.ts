@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { exposedBits, writeFileAtomic } from "../fsutil.ts";
 import { ADMIN_TOKEN_ENV, ADMIN_TOKEN_MIN_LENGTH, type AdminConfig } from "../config/section-admin.ts";
 
 /** AdminToken is the token and where it came from (never the token in `source`). */
@@ -38,10 +38,12 @@ export function loadAdminToken(admin: AdminConfig, env: Record<string, string | 
   if (fromEnv) return { value: checkValue(fromEnv, `$${ADMIN_TOKEN_ENV}`), generated: false, source: `$${ADMIN_TOKEN_ENV}` };
   const file = admin.tokenFile;
   let mode: number | undefined;
+  let owner = { uid: 0, gid: 0 };
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new ConfigError(`admin token file ${file} is not a regular file`);
     mode = st.mode & 0o777;
+    owner = { uid: st.uid, gid: st.gid };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`cannot read admin token file ${file}: ${(err as Error).message}`);
@@ -52,7 +54,7 @@ export function loadAdminToken(admin: AdminConfig, env: Record<string, string | 
     writeFileAtomic(file, `${value}\n`, 0o600);
     return { value, generated: true, source: file };
   }
-  if ((mode & 0o077) !== 0) {
+  if (exposedBits({ mode, uid: owner.uid, gid: owner.gid }) !== 0) {
     throw new ConfigError(`admin token file ${file} is readable by others (mode ${mode.toString(8).padStart(4, "0")}); expected 0600: run chmod 600 ${file}`);
   }
   let text: string;

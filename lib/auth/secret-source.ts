@@ -5,6 +5,7 @@
  * place it came from does.
  */
 import { readFileSync, statSync } from "node:fs";
+import { exposedBits } from "../fsutil.ts";
 
 /** MIN_SECRET_LENGTH keeps secrets guessable only by brute force and long enough to redact reliably. */
 export const MIN_SECRET_LENGTH = 8;
@@ -19,18 +20,20 @@ export interface ResolvedSecret {
   error?: string;
 }
 
-/** readSecretFile reads a secret from a file that must not be readable by group or others. */
+/** readSecretFile reads a secret from a file that must not be readable by group or others (see exposedBits). */
 export function readSecretFile(file: string, key: string): ResolvedSecret {
   const source = `file ${file}`;
   let mode: number;
+  let exposed: number;
   try {
     const st = statSync(file);
     if (!st.isFile()) return { source, key, error: `expected a file holding the secret, ${file} is not a regular file` };
     mode = st.mode & 0o777;
+    exposed = exposedBits(st);
   } catch {
     return { source, key, error: `file not found: ${file}` };
   }
-  if (mode & 0o077) {
+  if (exposed) {
     return { source, key, error: `expected a file only its owner can read (chmod 600 ${file}); it has mode ${mode.toString(8).padStart(4, "0")}` };
   }
   let text: string;

@@ -8,6 +8,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { parsed } from "./_parsed.ts";
+import { exposedBits } from "../fsutil.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
 import { isLoopback, isWildcard, parseListen, type HostPort } from "./units.ts";
@@ -85,7 +86,7 @@ export function checkAdmin(config: UnibusConfig): ConfigIssue[] {
     try {
       const st = statSync(admin.tokenFile);
       if (!st.isFile()) issues.push({ path: ["admin", "token_file"], message: `expected a file holding the admin token, ${admin.tokenFile} is not a regular file` });
-      else if ((st.mode & 0o077) !== 0) {
+      else if (exposedBits(st) !== 0) {
         issues.push({ path: ["admin", "token_file"], message: `expected a private file (mode 0600): ${admin.tokenFile} is readable by others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}); run chmod 600` });
       }
     } catch {
