@@ -35,10 +35,12 @@ usage:
                                  routes, JetStream meta leader, missing peers; exit 0 when healthy
   unibus init cluster --name NAME --node NAME=ADDR ... --out DIR [--force]
                                  make a cluster: CA, route secret, one config per node
-  unibus ca create --out DIR     create a cluster CA (ca.pem, ca-key.pem)
-  unibus cert issue --ca DIR --name NAME [--san S ...] --out DIR
+  unibus ca create --out DIR [--name CN] [--days N] [--force]
+                                 create a cluster CA (ca.pem, ca-key.pem 0600)
+  unibus cert issue --ca DIR --name NAME [--san S ...] [--no-host-sans] [--days N] --out DIR [--force]
                                  issue a node certificate from the CA
-  unibus cert inspect FILE       show subject, SANs, usages, issuer, days left
+  unibus cert inspect FILE [--ca CA.pem]
+                                 show subject, SANs, usages, issuer, days left, chain
   unibus passwd [--cost N]       read a password on stdin, print its bcrypt hash (password_hash)
   unibus nkey gen                print a new user nkey: seed (client) and public key ([[client.nkeys]])
   unibus nats-server (--config FILE | --data-dir DIR) [--] [ARGS...]
