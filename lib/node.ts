@@ -110,6 +110,7 @@ export class UnibusNode {
     const result = await this.#supervisor?.reload();
     if (result?.ok) this.#log.info("nats-server reloaded the renewed certificate");
     else if (result) this.#log.error("nats-server refused the renewed certificate", { reason: result.message });
+    await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the renewed certificate", { error: err.message }));
   }
 
   /**

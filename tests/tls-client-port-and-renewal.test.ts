@@ -8,6 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
+import { connect as tlsConnectRaw } from "node:tls";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { expectedSans, issueNodeCertificate, loadCa, writeNodeFiles } from "../lib/pki/index.ts";
 import { DAY, makeCaDir } from "./pki-fixtures.ts";
@@ -24,12 +26,23 @@ beforeAll(async () => {
 });
 afterAll(() => dir[Symbol.dispose]());
 
-async function tlsNode(name: string, tlsToml: string) {
+async function tlsNode(name: string, tlsToml: string, extra = "") {
   const folder = join(dir.path, name);
   require("node:fs").mkdirSync(folder, { recursive: true });
   const client = await freePort();
-  const config = writeConfig(folder, nodeToml({ name, client, monitor: await freePort(), extra: `[tls]\n${tlsToml}\n` }));
+  const config = writeConfig(folder, nodeToml({ name, client, monitor: await freePort(), extra: `[tls]\n${tlsToml}\n${extra}` }));
   return { folder, client, config, dataDir: join(folder, "data") };
+}
+
+/** servedSerial is the serial number of the certificate a TLS port presents. */
+function servedSerial(port: number, caFile: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnectRaw({ host: "127.0.0.1", port, ca: readFileSync(caFile), servername: "localhost" }, () => {
+      resolve(socket.getPeerCertificate().serialNumber.toUpperCase());
+      socket.end();
+    });
+    socket.once("error", reject);
+  });
 }
 
 function tlsConnect(port: number, caFile: string): Promise<NatsConnection> {
@@ -67,8 +80,9 @@ describe("client port TLS from the cluster CA", () => {
 });
 
 describe("certificate renewal while running", () => {
-  test("the certificate is replaced when its renewal window opens; nats reloads and a connected client keeps receiving", async () => {
-    const n = await tlsNode("tls-renew", `ca_cert = "${ca.cert}"\nca_key = "${ca.key}"\nlifetime_days = 3`);
+  test("the certificate is replaced when its renewal window opens; nats and the HTTPS admin page switch to it and a connected client keeps receiving", async () => {
+    const adminPort = await freePort();
+    const n = await tlsNode("tls-renew", `ca_cert = "${ca.cert}"\nca_key = "${ca.key}"\nlifetime_days = 3`, `[admin]\nlisten = "127.0.0.1:${adminPort}"\ntls = true\n`);
     // Plant a certificate whose renewal window (last third of its life) opens ~6 s after the node starts.
     const days = 3;
     const lifetime = days * DAY + CLOCK_SKEW_MS;
@@ -80,6 +94,7 @@ describe("certificate renewal while running", () => {
     await using node = new RunningUnibus(["--config", n.config]);
     await node.ready();
     expect(node.log).toContain("node certificate is valid"); // reused at start, not reissued
+    expect(await servedSerial(adminPort, ca.cert)).toBe(new X509Certificate(plantedPem).serialNumber.toUpperCase());
     expect(node.log).not.toContain("issued node certificate");
 
     const listener = await tlsConnect(n.client, ca.cert);
@@ -94,6 +109,9 @@ describe("certificate renewal while running", () => {
     await node.waitForLog(/nats-server reloaded the renewed certificate/, 15_000);
     const renewedPem = readFileSync(join(n.dataDir, "tls", "node.pem"), "utf8");
     expect(renewedPem).not.toBe(plantedPem);
+    // The HTTPS admin page switches to the renewed certificate too.
+    await node.waitForLog(/admin page serves the renewed certificate/, 10_000);
+    expect(await servedSerial(adminPort, ca.cert)).toBe(new X509Certificate(renewedPem).serialNumber.toUpperCase());
 
     // A new client sees the new certificate; the old connection still delivers.
     const publisher = await tlsConnect(n.client, ca.cert);

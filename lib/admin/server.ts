@@ -34,6 +34,7 @@ export class AdminServer {
   #source?: AdminSource;
   #url?: string;
   #token?: AdminToken;
+  #fetch?: (request: Request) => Response | Promise<Response>;
 
   constructor(options: AdminServerOptions) {
     this.#o = options;
@@ -95,6 +96,7 @@ export class AdminServer {
       versions: this.#o.versions,
       onError: (err, path) => log.error("admin request failed", { path, error: err.message }),
     });
+    this.#fetch = app.fetch;
     try {
       this.#server = serveHttp(app.fetch, { hostname: admin.listen.host, port: admin.listen.port, ...(tls ? { tls } : {}) });
     } catch (err) {
@@ -104,6 +106,20 @@ export class AdminServer {
     this.#source.start();
     this.#url = url;
     log.info("admin page ready", { url, token_file: token.source });
+  }
+
+  /**
+   * reloadCertificate serves HTTPS with the renewed node certificate: the
+   * listener is replaced (a gap of milliseconds, once in months); the app, its
+   * sampler and the rate history stay.
+   */
+  async reloadCertificate(): Promise<void> {
+    const admin = this.#o.config().admin;
+    const id = this.#o.identity();
+    if (!admin.tls || !this.#server || !this.#fetch || !id) return;
+    await this.#server.stop();
+    this.#server = serveHttp(this.#fetch, { hostname: admin.listen.host, port: admin.listen.port, tls: { certFile: id.certFile, keyFile: id.keyFile } });
+    this.#o.log.child({ component: "admin" }).info("admin page serves the renewed certificate", { url: this.#url });
   }
 
   /** stop closes the listener and ends sampling; idempotent. */
