@@ -2,10 +2,7 @@
  * ca.ts creates a cluster CA: a self-signed ECDSA P-256 certificate that may
  * sign node certificates only (pathlen 0), and writes it next to its key.
  */
-import { lstat, mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { ConfigError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { writePemPair } from "./_pem-pair.ts";
 import { CLOCK_SKEW_MS, DAY_MS, EC_P256, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509, type X509Certificate } from "./_x509.ts";
 
 /** CA_CERT_FILE is the CA certificate's file name inside a CA folder; nodes and `cert issue` look for it there. */
@@ -59,22 +56,5 @@ export async function createCa(options: CaOptions = {}): Promise<NewCa> {
  * set, because every certificate the old CA issued would stop verifying.
  */
 export async function writeCaFiles(dir: string, ca: NewCa, options: { force?: boolean } = {}): Promise<{ certFile: string; keyFile: string }> {
-  const certFile = join(dir, CA_CERT_FILE);
-  const keyFile = join(dir, CA_KEY_FILE);
-  if (!options.force) await refuseExisting([certFile, keyFile], "a CA (node certificates it issued would stop verifying)");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(keyFile, ca.keyPem, 0o600);
-  writeFileAtomic(certFile, ca.certPem, 0o644);
-  return { certFile, keyFile };
-}
-
-/** refuseExisting throws a ConfigError naming the first file that exists, with the --force hint. */
-export async function refuseExisting(files: string[], what: string): Promise<void> {
-  for (const file of files) {
-    const exists = await lstat(file).then(
-      () => true,
-      () => false,
-    );
-    if (exists) throw new ConfigError(`${file} already exists; refusing to overwrite ${what}. Use --force to replace it, or choose another --out folder`);
-  }
+  return writePemPair(dir, { cert: CA_CERT_FILE, key: CA_KEY_FILE }, ca, "a CA (node certificates it issued would stop verifying)", options.force);
 }

@@ -3,11 +3,8 @@
  * certificate for both TLS server and client use (nats-server presents it on
  * client, route and leaf ports and dials routes with it), signed by the CA.
  */
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { RuntimeError } from "../errors.ts";
-import { refuseExisting } from "./ca.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { writePemPair } from "./_pem-pair.ts";
 import type { LoadedCa } from "./ca-load.ts";
 import { sanExtension } from "./sans.ts";
 import { CLOCK_SKEW_MS, DAY_MS, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509, type AuthorityKeyIdentifierExtension, type X509Certificate } from "./_x509.ts";
@@ -72,13 +69,7 @@ export async function issueNodeCertificate(ca: LoadedCa, options: NodeCertOption
  * refuses to replace existing files.
  */
 export async function writeNodeFiles(dir: string, issued: IssuedCert, options: { force?: boolean } = {}): Promise<{ certFile: string; keyFile: string }> {
-  const certFile = join(dir, NODE_CERT_FILE);
-  const keyFile = join(dir, NODE_KEY_FILE);
-  if (!options.force) await refuseExisting([certFile, keyFile], "a node certificate");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(keyFile, issued.keyPem, 0o600);
-  writeFileAtomic(certFile, issued.certPem, 0o644);
-  return { certFile, keyFile };
+  return writePemPair(dir, { cert: NODE_CERT_FILE, key: NODE_KEY_FILE }, issued, "a node certificate", options.force);
 }
 
 /** authorityKeyId copies the CA's own subject key id, so chain builders match it even when the CA computed it differently. */
