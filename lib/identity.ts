@@ -20,6 +20,8 @@ export class IdentityManager {
   readonly #onRenewed: () => Promise<void>;
   #identity?: NodeIdentity;
   #timer?: ReturnType<typeof setTimeout>;
+  #stopped = false;
+  #announced = false;
 
   constructor(config: UnibusConfig, log: Logger, onRenewed: () => Promise<void>) {
     this.#config = config;
@@ -60,7 +62,9 @@ export class IdentityManager {
     });
     const id = this.#identity;
     if (id.issued) this.#log.info("issued node certificate", { reason: id.reason, not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
-    else this.#log.info("node certificate is valid", { not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
+    // Said once at info; the hourly re-checks after that stay at debug.
+    else this.#log.write(this.#announced ? "debug" : "info", "node certificate is valid", { not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
+    this.#announced = true;
     if (!tls.caKey && id.daysLeft < 30) this.#log.warn("node certificate expires soon and this node has no CA key to renew it", { days_left: id.daysLeft });
     return id.issued;
   }
@@ -75,19 +79,21 @@ export class IdentityManager {
   startRenewalTimer(): void {
     if (!this.#config.tls?.caKey) return;
     this.stopRenewalTimer();
+    this.#stopped = false;
     this.#timer = setTimeout(async () => {
       try {
-        if (await this.ensure()) await this.#onRenewed();
+        if ((await this.ensure()) && !this.#stopped) await this.#onRenewed();
       } catch (err) {
         this.#log.error("certificate renewal failed; will retry", { error: (err as Error).message });
       }
-      this.startRenewalTimer();
+      if (!this.#stopped) this.startRenewalTimer(); // stop() during the check must not re-arm it
     }, this.nextCheckDelay());
     this.#timer.unref?.();
   }
 
   /** stopRenewalTimer cancels the pending check. */
   stopRenewalTimer(): void {
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }

@@ -26,16 +26,15 @@ export const stderrSink: LogSink = (line) => {
  * redactor, so a registered secret cannot reach the log even by mistake.
  */
 export class Logger {
-  #level: number;
-  #format: LogFormat;
+  /** Level and format, shared with child loggers so configure() on a reload reaches them all. */
+  #settings: { level: number; format: LogFormat };
   /** Shared with child loggers, so a sink added later (the admin page's ring) sees every line. */
   #sinks: LogSink[];
   #secrets: Set<string>;
   #fields: LogFields;
 
   constructor(options: { level?: LogLevel; format?: LogFormat; sink?: LogSink; fields?: LogFields; secrets?: Set<string>; sinks?: LogSink[] } = {}) {
-    this.#level = LOG_LEVELS.indexOf(options.level ?? "info");
-    this.#format = options.format ?? "text";
+    this.#settings = { level: LOG_LEVELS.indexOf(options.level ?? "info"), format: options.format ?? "text" };
     this.#sinks = options.sinks ?? [options.sink ?? stderrSink];
     this.#secrets = options.secrets ?? new Set();
     this.#fields = options.fields ?? {};
@@ -43,8 +42,8 @@ export class Logger {
 
   /** configure changes level and format once the config file has been read. */
   configure(options: { level?: LogLevel; format?: LogFormat }): void {
-    if (options.level) this.#level = LOG_LEVELS.indexOf(options.level);
-    if (options.format) this.#format = options.format;
+    if (options.level) this.#settings.level = LOG_LEVELS.indexOf(options.level);
+    if (options.format) this.#settings.format = options.format;
   }
 
   /** addSecret registers a value that must never be printed; lines containing it are redacted. */
@@ -67,14 +66,13 @@ export class Logger {
   /** child returns a logger that adds fixed fields (e.g. component=nats) and shares sink and secrets. */
   child(fields: LogFields): Logger {
     const child = new Logger({ sinks: this.#sinks, secrets: this.#secrets, fields: { ...this.#fields, ...fields } });
-    child.#level = this.#level;
-    child.#format = this.#format;
+    child.#settings = this.#settings;
     return child;
   }
 
   /** enabled tells whether a level would be written, to skip costly formatting. */
   enabled(level: LogLevel): boolean {
-    return LOG_LEVELS.indexOf(level) >= this.#level;
+    return LOG_LEVELS.indexOf(level) >= this.#settings.level;
   }
 
   debug(msg: string, fields?: LogFields): void { this.write("debug", msg, fields); }
@@ -88,7 +86,7 @@ export class Logger {
     const all: LogFields = { ...this.#fields, ...fields };
     const time = new Date().toISOString();
     let line: string;
-    if (this.#format === "json") {
+    if (this.#settings.format === "json") {
       const record: Record<string, unknown> = { time, level, msg };
       for (const [k, v] of Object.entries(all)) if (v !== undefined) record[k] = v;
       line = JSON.stringify(record);

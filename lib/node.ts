@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { natsConfigText, natsPaths, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
 import type { UnibusConfig } from "./config/load.ts";
 import { writeFileAtomic } from "./fsutil.ts";
+import { RuntimeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { ensureNatsBinary } from "./natsd/binary.ts";
 import { MonitorClient } from "./natsd/monitor.ts";
@@ -37,6 +38,8 @@ export class UnibusNode {
   readonly #removeLogSink: () => void;
   readonly #startedAt = Date.now();
   #stopped = false;
+  #starting?: Promise<void>;
+  #changes: Promise<void> = Promise.resolve();
 
   constructor(config: UnibusConfig, log: Logger, hooks: NodeHooks = {}) {
     this.#config = config;
@@ -53,14 +56,27 @@ export class UnibusNode {
   /** identity exposes the node certificate's state, when TLS is configured. */
   get identity(): IdentityManager | undefined { return this.#identity; }
 
-  /** start brings the node up and resolves when nats-server is ready for clients. */
-  async start(): Promise<void> {
-    try {
-      await this.#start();
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
+  /**
+   * start brings the node up and resolves when nats-server is ready for
+   * clients. A stop() during start wins: start then resolves quietly with
+   * nothing left running.
+   */
+  start(): Promise<void> {
+    this.#starting = (async () => {
+      try {
+        await this.#start();
+      } catch (err) {
+        await this.#teardown({});
+        if (!this.#stopped) throw err;
+        this.#log.debug("start interrupted by stop", { reason: (err as Error).message.split("\n")[0] });
+      }
+    })();
+    return this.#starting;
+  }
+
+  /** #checkStop ends a start that a stop() overtook, between two of its steps. */
+  #checkStop(): void {
+    if (this.#stopped) throw new RuntimeError("stopped during start");
   }
 
   async #start(): Promise<void> {
@@ -71,7 +87,9 @@ export class UnibusNode {
     this.#lock = lockDataDir(paths.lockFile, config.node.dataDir);
     const stale = await stopStaleNats(paths.pidFile, paths.binDir);
     if (stale) log.warn("stopped a nats-server left running by an earlier unibus", { pid: stale });
-    this.#identity = await prepareIdentity(config, log, () => this.#onCertificateRenewed());
+    this.#checkStop();
+    this.#identity = await prepareIdentity(config, log, () => this.#serialized(() => this.#onCertificateRenewed()));
+    this.#checkStop();
     this.#writeNatsConfig(this.#identity?.files);
     const meta = await embeddedNatsMeta();
     this.#admin = new AdminServer({
@@ -95,9 +113,18 @@ export class UnibusNode {
       ...(config.node.lameDuckMs !== undefined ? { lameDuckMs: config.node.lameDuckMs } : {}),
       onReady: (info) => this.#hooks.onReady?.(info),
     });
+    this.#checkStop();
     await this.#supervisor.start();
+    this.#checkStop();
     this.#identity?.startRenewalTimer();
     await this.#admin.start();
+  }
+
+  /** #serialized runs one config change at a time: a SIGHUP reload and a certificate renewal never interleave. */
+  #serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(work, work);
+    this.#changes = run.then(() => {}, () => {});
+    return run;
   }
 
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
@@ -117,35 +144,49 @@ export class UnibusNode {
    * reload applies a new config: the caller has validated it; settings that
    * nats-server cannot change live are reported by nats and left as they were.
    */
-  async reload(next: UnibusConfig): Promise<ReloadResult> {
-    if (next.node.dataDir !== this.#config.node.dataDir) {
-      return { ok: false, message: "node.data_dir cannot change while running; restart unibus" };
-    }
-    if (next.monitor.listen.text !== this.#config.monitor.listen.text) {
-      return { ok: false, message: "monitor.listen cannot change while running; restart unibus" };
-    }
-    if (JSON.stringify(next.admin) !== JSON.stringify(this.#config.admin)) {
-      return { ok: false, message: "[admin] cannot change while running; restart unibus" };
-    }
+  reload(next: UnibusConfig): Promise<ReloadResult> {
+    return this.#serialized(() => this.#reload(next));
+  }
+
+  async #reload(next: UnibusConfig): Promise<ReloadResult> {
+    const refused = restartOnlyChange(this.#config, next);
+    if (refused) return { ok: false, message: `${refused} cannot change while running; restart unibus` };
     const previous = this.#config;
     this.#config = next;
     this.#identity?.update(next);
-    await this.#identity?.ensure();
-    this.#writeNatsConfig(this.#identity?.files);
-    const result = (await this.#supervisor?.reload()) ?? { ok: false, message: "not running" };
+    let result: ReloadResult;
+    let issued = false;
+    try {
+      issued = (await this.#identity?.ensure()) ?? false;
+      this.#writeNatsConfig(this.#identity?.files);
+      result = (await this.#supervisor?.reload()) ?? { ok: false, message: "not running" };
+    } catch (err) {
+      result = { ok: false, message: (err as Error).message };
+    }
     if (!result.ok) {
       // Keep the file in step with what nats-server is actually running.
       this.#config = previous;
       this.#identity?.update(previous);
       this.#writeNatsConfig(this.#identity?.files);
+    } else if (issued) {
+      await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
     }
     return result;
   }
 
-  /** stop ends the child gracefully (or at once with force) and releases the data dir. */
+  /**
+   * stop ends the child gracefully (or at once with force) and releases the
+   * data dir. During a start it waits for the start to notice and unwind.
+   */
   async stop(options: { force?: boolean } = {}): Promise<void> {
     if (this.#stopped && !options.force) return;
     this.#stopped = true;
+    if (options.force) this.#supervisor?.stop(options); // SIGKILL now, even mid-start
+    await this.#starting?.catch(() => {});
+    await this.#teardown(options);
+  }
+
+  async #teardown(options: { force?: boolean }): Promise<void> {
     this.#identity?.stopRenewalTimer();
     await this.#admin?.stop();
     await this.#supervisor?.stop(options);
@@ -157,4 +198,20 @@ export class UnibusNode {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * restartOnlyChange names the first setting that differs between two configs
+ * and that a running node cannot take over live (it is wired into processes,
+ * listeners or timers at start), or undefined when a reload can apply it.
+ */
+export function restartOnlyChange(current: UnibusConfig, next: UnibusConfig): string | undefined {
+  if (next.node.dataDir !== current.node.dataDir) return "node.data_dir";
+  if (next.node.lameDuckMs !== current.node.lameDuckMs) return "node.lame_duck_duration";
+  if (next.monitor.listen.text !== current.monitor.listen.text) return "monitor.listen";
+  if (JSON.stringify(next.admin) !== JSON.stringify(current.admin)) return "[admin]";
+  if (Boolean(next.tls) !== Boolean(current.tls)) return "[tls] (adding or removing it)";
+  if (Boolean(next.tls?.caKey) !== Boolean(current.tls?.caKey)) return "tls.ca_key (adding or removing it)";
+  if (Boolean(next.cluster) !== Boolean(current.cluster)) return "[cluster] (adding or removing it)";
+  return undefined;
 }

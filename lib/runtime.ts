@@ -7,6 +7,7 @@
 // `type: "file"` embeds them into the single executable.
 import embeddedNatsPath from "../build/embed/nats-server.zst" with { type: "file" };
 import embeddedMetaPath from "../build/embed/nats-server.meta" with { type: "file" };
+import { constants as osConstants } from "node:os";
 
 /** EmbeddedNatsMeta describes the nats-server binary compiled into this executable. */
 export interface EmbeddedNatsMeta {
@@ -78,6 +79,30 @@ export function spawnChild(cmd: string[], options: { env?: Record<string, string
       }
     },
   };
+}
+
+/**
+ * runForeground runs a program on unibus's own terminal (stdin, stdout and
+ * stderr inherited, no time limit) and resolves with its exit code.
+ */
+export async function runForeground(cmd: string[]): Promise<number> {
+  const proc = Bun.spawn(cmd, { stdin: "inherit", stdout: "inherit", stderr: "inherit" });
+  const forward = (signal: NodeJS.Signals) => () => proc.kill(signal);
+  const onInt = forward("SIGINT");
+  const onTerm = forward("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  try {
+    const code = await proc.exited;
+    return proc.signalCode ? 128 + (signalNumber(proc.signalCode) ?? 0) : code;
+  } finally {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  }
+}
+
+function signalNumber(name: string | number): number | undefined {
+  return typeof name === "number" ? name : (osConstants.signals as Record<string, number>)[name];
 }
 
 /** runCommand runs a program to completion and returns its output; used for `nats-server -t` and `--version`. */

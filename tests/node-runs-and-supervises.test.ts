@@ -141,6 +141,19 @@ describe("a single node runs nats-server with JetStream and supervises it", () =
     }
   });
 
+  test("SIGTERM during start-up stops cleanly: exit 0, no error, no nats-server left", async () => {
+    // Right after "starting unibus" (signal handlers are set in the same tick), and a little later.
+    for (const delayMs of [0, 15, 40]) {
+      const node = new RunningUnibus(["--config", config]);
+      await node.waitForLog(/starting unibus/, 10_000);
+      await Bun.sleep(delayMs);
+      expect(await node.stop("SIGTERM")).toBe(0);
+      expect(node.log).not.toContain("error:");
+      expect(node.log).not.toContain("unibus ready\"");
+      await waitFor("no nats-server", () => natsPids().length === 0, 10_000);
+    }
+  });
+
   test("a second SIGINT forces exit", async () => {
     const node = new RunningUnibus(["--config", config]);
     await node.ready();

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { natsPaths } from "../config/render.ts";
 import { ensureNatsBinary } from "../natsd/binary.ts";
-import { embeddedNatsBinary, embeddedNatsMeta, runCommand } from "../runtime.ts";
+import { embeddedNatsBinary, embeddedNatsMeta, runForeground } from "../runtime.ts";
 import { UsageError } from "../errors.ts";
 import { parseFlags } from "./_flags.ts";
 
@@ -27,8 +27,5 @@ export async function run(args: string[]): Promise<number> {
   else throw new UsageError("unibus nats-server needs --config FILE or --data-dir DIR (where the binary is extracted)");
   const meta = await embeddedNatsMeta();
   const binary = await ensureNatsBinary(natsPaths(dataDir).binDir, { sha256: meta.sha256, load: () => embeddedNatsBinary(meta) });
-  const res = await runCommand([binary.path, ...(passed.length ? passed : ["--version"])], { timeoutMs: 60_000 });
-  process.stdout.write(res.stdout);
-  process.stderr.write(res.stderr);
-  return res.code;
+  return runForeground([binary.path, ...(passed.length ? passed : ["--version"])]);
 }

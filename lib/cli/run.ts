@@ -93,10 +93,11 @@ export async function run(args: string[]): Promise<number> {
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
     process.off("SIGHUP", onHup);
+    // nats-server's own output may quote a secret: redact before main prints it.
+    if (err instanceof Error) err.message = log.redact(err.message);
     throw err;
   }
-  log.info("unibus ready", { node: config.node.name, client: `nats://${config.client.listen.text}`, monitor: `http://${config.monitor.listen.text}` });
-  if (stopping) return stopped;
+  if (!stopping) log.info("unibus ready", { node: config.node.name, client: `nats://${config.client.listen.text}`, monitor: `http://${config.monitor.listen.text}` });
   const code = await stopped;
   log.info("stopped", { code });
   return code;

@@ -2,7 +2,7 @@
  * stale.ts cleans up after a unibus that died without stopping its child
  * (SIGKILL, power loss), and keeps two unibus processes off one data dir.
  */
-import { existsSync, readFileSync, readlinkSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readlinkSync, unlinkSync, writeSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -74,16 +74,29 @@ export async function stopStaleNats(pidFile: string, binDir: string): Promise<nu
 /** DataDirLock marks a data dir as owned by this unibus process. */
 export interface DataDirLock { release(): void }
 
-/** lockDataDir refuses to run when another live unibus owns the data dir. */
+/**
+ * lockDataDir refuses to run when another live unibus owns the data dir. The
+ * lock file is created with O_EXCL, so two starts at the same moment cannot
+ * both win; a lock left by a dead process is taken over.
+ */
 export function lockDataDir(lockFile: string, dataDir: string): DataDirLock {
-  const pid = readPid(lockFile);
-  if (pid && pid !== process.pid && existsSync(`/proc/${pid}`)) {
-    const cmd = cmdlineOf(pid);
-    if (/unibus|main\.ts/.test(cmd) || exeOf(pid) === exeOf(process.pid)) {
-      throw new ConfigError(`data dir ${dataDir} is in use by another unibus (pid ${pid}); stop it first or choose another [node] data_dir`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(lockFile, "wx", 0o600);
+      try { writeSync(fd, `${process.pid}\n`); fsyncSync(fd); } finally { closeSync(fd); }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw err;
     }
+    const pid = readPid(lockFile);
+    if (pid && pid !== process.pid && existsSync(`/proc/${pid}`)) {
+      const cmd = cmdlineOf(pid);
+      if (/unibus|main\.ts/.test(cmd) || exeOf(pid) === exeOf(process.pid)) {
+        throw new ConfigError(`data dir ${dataDir} is in use by another unibus (pid ${pid}); stop it first or choose another [node] data_dir`);
+      }
+    }
+    try { unlinkSync(lockFile); } catch { /* taken over by another start meanwhile */ }
   }
-  writeFileAtomic(lockFile, `${process.pid}\n`, 0o600);
   return {
     release() {
       if (readPid(lockFile) === process.pid) {

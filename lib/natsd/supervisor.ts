@@ -72,7 +72,7 @@ export class NatsSupervisor {
   async #spawnAndWait(restart: boolean): Promise<void> {
     const { log } = this.#opts;
     this.#tail = [];
-    const child = spawnChild([this.#opts.binaryPath, "-c", this.#opts.configFile]);
+    const child = spawnChild([this.#opts.binaryPath, "-c", this.#opts.configFile], { env: childEnv(process.env) });
     this.#child = child;
     const natsLog = log.child({ component: "nats" });
     const relay = (line: string) => {
@@ -102,6 +102,8 @@ export class NatsSupervisor {
       }
       await sleep(this.#t.readyPollMs);
     }
+    // stop() overtook a (re)start: the child is being stopped, it must not be announced.
+    if (this.#state === "stopping" || this.#state === "stopped") return;
     this.#state = "ready";
     this.#startedAt = Date.now();
     log.info(restart ? "nats-server restarted and ready" : "nats-server ready", { pid: child.pid });
@@ -203,4 +205,18 @@ export class NatsSupervisor {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * childEnv is the environment nats-server gets: its rendered config holds
+ * every setting, so it needs none of unibus's variables — least of all the
+ * secrets that can arrive by env (UNIBUS_CLUSTER_SECRET, password_env, …).
+ * Only PATH, locale, time zone and Go runtime knobs (GOMAXPROCS, GOMEMLIMIT) pass.
+ */
+export function childEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && (/^(PATH|LANG|LC_[A-Z]+|TZ)$/.test(key) || /^GO[A-Z]+$/.test(key))) out[key] = value;
+  }
+  return out;
 }
