@@ -39,6 +39,8 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${adminPort(first.config)}`;
   token = readFileSync(join(first.dataDir, "admin.token"), "utf8").trim();
   await waitFor("lab-1 to have routes to both peers", async () => (await api<{ routesUp: number }>("/api/cluster")).routesUp === 2, 60_000, 250);
+  // Routes come up before the JetStream meta group elects a leader: the page's verdict waits for both.
+  await waitFor("lab-1 to be ready (/readyz 200)", async () => (await fetch(`${base}/readyz`)).status === 200, 60_000, 250);
   browser = await launchChromium();
 }, 180_000);
 

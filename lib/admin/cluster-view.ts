@@ -5,7 +5,6 @@
  * the config has a [cluster] table, so it does not depend on how that table
  * is modelled beyond `cluster.peers`, `cluster.listen` and `cluster.name`.
  */
-import { networkInterfaces } from "node:os";
 import type { UnibusConfig } from "../config/load.ts";
 import type { RouteInfo } from "./nats-types.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -51,48 +50,6 @@ export interface ClusterView {
   error?: string;
 }
 
-interface ClusterLike { name?: unknown; listen?: unknown; peers?: unknown }
-
-function addressText(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  if (value && typeof value === "object") {
-    const v = value as { text?: unknown; host?: unknown; port?: unknown };
-    if (typeof v.text === "string") return v.text;
-    if (typeof v.host === "string" && typeof v.port === "number") return v.host.includes(":") ? `[${v.host}]:${v.port}` : `${v.host}:${v.port}`;
-  }
-  return undefined;
-}
-
-function splitAddress(text: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-  return m ? { host: (m[1] ?? m[2])!, port: Number(m[3]) } : undefined;
-}
-
-/** clusterSettings reads name, listen and peers from whatever shape the [cluster] config has. */
-export function clusterSettings(config: UnibusConfig): { name?: string; listen?: string; peers: string[] } | undefined {
-  const cluster = (config as unknown as { cluster?: ClusterLike }).cluster;
-  if (!cluster || typeof cluster !== "object") return undefined;
-  const peers = Array.isArray(cluster.peers) ? cluster.peers.map(addressText).filter((p): p is string => Boolean(p)) : [];
-  const listen = addressText(cluster.listen);
-  return { ...(typeof cluster.name === "string" ? { name: cluster.name } : {}), ...(listen ? { listen } : {}), peers };
-}
-
-function localAddresses(): Set<string> {
-  const out = new Set<string>(["127.0.0.1", "::1", "0.0.0.0", "::"]);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
-  return out;
-}
-
-/** isOwnAddress tells whether a configured peer is this node (nats skips a route to itself). */
-export function isOwnAddress(peer: string, listen: string | undefined, locals: Set<string> = localAddresses()): boolean {
-  const p = splitAddress(peer);
-  const l = listen ? splitAddress(listen) : undefined;
-  if (!p || !l || p.port !== l.port) return false;
-  if (p.host === l.host) return true;
-  const wildcard = l.host === "0.0.0.0" || l.host === "::";
-  return wildcard && locals.has(p.host);
-}
-
 /** parseGoDuration reads Go durations like "1.234ms", "850µs", "2m3.5s" as milliseconds. */
 export function parseGoDuration(text: string | undefined): number | undefined {
   if (!text) return undefined;
@@ -126,7 +83,7 @@ export class ClusterTracker {
 
 /** buildClusterView combines routez, jsz, the configured peers and what was seen before. */
 export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, tracker = new ClusterTracker()): ClusterView {
-  const settings = clusterSettings(config);
+  const cluster = config.cluster;
   const self = snapshot.varz.ok ? snapshot.varz.data.server_name : config.node.name;
   const meta = snapshot.jsz.ok ? snapshot.jsz.data.meta_cluster : undefined;
   const metaLeader = meta?.leader || undefined;
@@ -140,7 +97,7 @@ export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, track
     const prev = live.get(name);
     if (!prev || (parseGoDuration(r.rtt) ?? Infinity) < (parseGoDuration(prev.rtt) ?? Infinity)) live.set(name, r);
   }
-  const nodes: ClusterNodeView[] = [{ name: self, self: true, up: true, metaLeader: metaLeader === self, ...(settings?.listen ? { address: settings.listen } : {}) }];
+  const nodes: ClusterNodeView[] = [{ name: self, self: true, up: true, metaLeader: metaLeader === self, ...(cluster ? { address: (cluster.self ?? cluster.listen).text } : {}) }];
   const out: RouteView[] = [];
   for (const [name, r] of [...live].sort(([a], [b]) => a.localeCompare(b))) {
     nodes.push({ name, self: false, up: true, address: `${r.ip}:${r.port}`, metaLeader: metaLeader === name });
@@ -156,7 +113,8 @@ export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, track
     out.push({ from: self, to: name, up: false, observed: true });
   }
   // Configured peers still unaccounted for: drawn red under their address.
-  const configured = (settings?.peers ?? []).filter((p) => !isOwnAddress(p, settings?.listen));
+  // config resolved which peer is this node (advertise, or matching this host): the rest are routes.
+  const configured = (cluster?.routes ?? []).map((p) => p.text);
   const matched = new Set<string>();
   for (const r of routes) matched.add(`${r.ip}:${r.port}`);
   for (const n of nodes) if (n.address) matched.add(n.address);
@@ -178,10 +136,10 @@ export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, track
     }
   }
   const expectedSize = Math.max(nodes.length, configured.length + 1, meta?.cluster_size ?? 1);
-  const clustered = Boolean(settings) || routes.length > 0 || expectedSize > 1;
+  const clustered = Boolean(cluster) || routes.length > 0 || expectedSize > 1;
   return {
     clustered,
-    ...(settings?.name ? { name: settings.name } : snapshot.varz.ok && snapshot.varz.data.cluster?.name ? { name: snapshot.varz.data.cluster.name } : {}),
+    ...(cluster ? { name: cluster.name } : snapshot.varz.ok && snapshot.varz.data.cluster?.name ? { name: snapshot.varz.data.cluster.name } : {}),
     self,
     nodes,
     routes: out,
