@@ -21,7 +21,7 @@ usage() {
 usage:
   install.sh --config FILE [--binary PATH] [--no-start] [--root DIR]
       install or update unibus with this config (copied to /etc/unibus/unibus.toml,
-      with certs/ and *.secret files found beside it)
+      with certs/, secrets/ and *.secret files found beside it)
   install.sh --upgrade [--binary PATH] [--config FILE] [--no-start] [--root DIR]
       replace the binary, keep /etc/unibus and /var/lib/unibus, restart
   install.sh --uninstall [--purge [--yes]] [--root DIR]
@@ -298,6 +298,14 @@ install_config() {
       mode=0644
       [[ "$name" != *-key.pem ]] || mode=0640
       put_file "$f" "$CONF_DIR/certs/$name" "$mode" "0:$GID_N"
+    done
+  fi
+  # Password and leaf-node secret files ([[client.users]] password_file, secret_file).
+  if [[ -d "$src_dir/secrets" ]]; then
+    put_dir "$CONF_DIR/secrets" 0750 "0:$GID_N"
+    for f in "$src_dir"/secrets/*; do
+      [[ -f "$f" ]] || continue
+      put_file "$f" "$CONF_DIR/secrets/$(basename "$f")" 0640 "0:$GID_N"
     done
   fi
 }

@@ -37,10 +37,6 @@ export async function embeddedNatsBinary(meta: EmbeddedNatsMeta): Promise<Uint8A
   return meta.compression === "zstd" ? Bun.zstdDecompressSync(raw) : raw;
 }
 
-/** zstdCompress compresses build inputs; the build uses it to shrink the embedded binary. */
-export function zstdCompress(data: Uint8Array, level: number): Uint8Array {
-  return Bun.zstdCompressSync(data, { level });
-}
 
 /** ChildProcess is the part of a spawned process the supervisor needs. */
 export interface ChildProcess {

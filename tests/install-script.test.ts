@@ -43,6 +43,8 @@ function fixture(name: string, toml: string): string {
   writeFileSync(join(dir, "cluster.secret"), "route-secret-for-tests\n");
   for (const f of ["ca.pem", "pi-1.pem"]) writeFileSync(join(dir, "certs", f), "-----BEGIN CERTIFICATE-----\n");
   for (const f of ["ca-key.pem", "pi-1-key.pem"]) writeFileSync(join(dir, "certs", f), "-----BEGIN PRIVATE KEY-----\n");
+  mkdirSync(join(dir, "secrets"), { recursive: true });
+  writeFileSync(join(dir, "secrets", "dashboard.pass"), "dashboard-password\n");
   return join(dir, "pi-1.toml");
 }
 
@@ -116,6 +118,8 @@ describe("install.sh --root", () => {
     expectFile(join(root, "etc/unibus/certs/pi-1-key.pem"), 0o640, 0, gid);
     expectFile(join(root, "etc/unibus/certs/ca.pem"), 0o644, 0, gid);
     expectFile(join(root, "etc/unibus/certs/pi-1.pem"), 0o644, 0, gid);
+    expectFile(join(root, "etc/unibus/secrets"), 0o750, 0, gid, "dir");
+    expectFile(join(root, "etc/unibus/secrets/dashboard.pass"), 0o640, 0, gid);
     expectFile(join(root, "var/lib/unibus"), 0o700, uid, gid, "dir");
     expectFile(join(root, "etc/systemd/system/unibus.service"), 0o644, 0, 0);
     expect(readlinkSync(join(root, "etc/systemd/system/multi-user.target.wants/unibus.service"))).toBe("/etc/systemd/system/unibus.service");
