@@ -176,6 +176,8 @@ function crossChecks(config: UnibusConfig, raw: NonNullable<ReturnType<typeof co
     ...(config.leafnodes?.listen ? [{ path: ["leafnodes", "listen"], hp: config.leafnodes.listen }] : []),
     ...(config.mqtt ? [{ path: ["mqtt", "listen"], hp: config.mqtt.listen }] : []),
     ...(config.websocket ? [{ path: ["websocket", "listen"], hp: config.websocket.listen }] : []),
+    ...(config.cluster ? [{ path: ["cluster", "listen"], hp: config.cluster.listen }] : []),
+    ...(config.admin.enabled ? [{ path: ["admin", "listen"], hp: config.admin.listen }] : []),
   ];
   for (let i = 0; i < listeners.length; i++) {
     for (let j = 0; j < i; j++) {

@@ -11,7 +11,7 @@ import { parsed } from "./_parsed.ts";
 import { exposedBits } from "../fsutil.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import { isLoopback, isWildcard, parseListen, type HostPort } from "./units.ts";
+import { isLoopback, parseListen, type HostPort } from "./units.ts";
 
 /** ADMIN_TOKEN_ENV names the environment variable that can carry the admin token instead of a file. */
 export const ADMIN_TOKEN_ENV = "UNIBUS_ADMIN_TOKEN";
@@ -75,12 +75,6 @@ export function checkAdmin(config: UnibusConfig): ConfigIssue[] {
   }
   if (admin.tls && !config.tls) {
     issues.push({ path: ["admin", "tls"], message: "expected a [tls] section: the admin page serves HTTPS with the node certificate" });
-  }
-  for (const [key, hp] of [["client", config.client.listen], ["monitor", config.monitor.listen]] as const) {
-    const overlap = hp.host === admin.listen.host || isWildcard(hp.host) || isWildcard(admin.listen.host);
-    if (hp.port === admin.listen.port && overlap) {
-      issues.push({ path: ["admin", "listen"], message: `port ${hp.port} is already used by ${key}.listen ("${hp.text}"); expected a free port` });
-    }
   }
   if (!admin.tokenGenerated && !admin.tokenFromEnv) {
     try {

@@ -124,13 +124,6 @@ export function checkCluster(config: UnibusConfig): ConfigIssue[] {
   } else if (isBcryptHash(secret.value!) || /[\s]/.test(secret.value!)) {
     issues.push({ path: ["cluster", "secret_file"], message: `expected the route secret itself on one line without spaces, not a hash (from ${secret.source}): nodes dial each other with it` });
   }
-  const listeners: [string, HostPort][] = [["client.listen", config.client.listen], ["monitor.listen", config.monitor.listen]];
-  for (const [key, hp] of listeners) {
-    const overlap = hp.host === cluster.listen.host || isWildcard(hp.host) || isWildcard(cluster.listen.host);
-    if (hp.port === cluster.listen.port && overlap) {
-      issues.push({ path: ["cluster", "listen"], message: `port ${hp.port} is already used by ${key} ("${hp.text}"); expected a free port` });
-    }
-  }
   return issues;
 }
 
