@@ -7,7 +7,8 @@
 import type { UnibusConfig } from "../config/load.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { NodeIdentity } from "../pki/index.ts";
-import { ClusterTracker } from "./cluster-view.ts";
+import { ClusterTracker, buildClusterView } from "./cluster-view.ts";
+import { evaluateReadiness, type Readiness } from "./readiness.ts";
 import { DiskUsageCache } from "./disk-usage.ts";
 import type { LogLine } from "./log-ring.ts";
 import { buildOverview, type Overview, type RatesView, type Versions } from "./model.ts";
@@ -19,6 +20,8 @@ import type { Varz } from "./nats-types.ts";
 export interface AdminSource {
   snapshot(): Promise<Snapshot>;
   overview(): Promise<Overview>;
+  /** readiness is what /readyz answers: monitoring only, without the dashboard's disk walk. */
+  readiness(): Promise<Readiness>;
   config(): UnibusConfig;
   logs(): LogLine[];
   /** redact removes every registered secret from text bound for a response. */
@@ -54,6 +57,11 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
       const [snapshot, usage] = await Promise.all([snapshots.get(), disk.get()]);
       const identity = o.identity?.();
       return buildOverview({ snapshot, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker });
+    },
+    async readiness() {
+      const snapshot = await snapshots.get();
+      const config = o.config();
+      return evaluateReadiness(snapshot, buildClusterView(snapshot, config, tracker), config.jetstream.enabled);
     },
     config: o.config,
     logs: () => o.logs?.() ?? [],
