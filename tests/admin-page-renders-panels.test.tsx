@@ -7,7 +7,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseConfigText } from "../lib/config/load.ts";
 import { Logger } from "../lib/log.ts";
-import { ClusterTracker, buildClusterView, parseGoDuration } from "../lib/admin/cluster-view.ts";
+import { ClusterTracker, buildClusterView } from "../lib/admin/cluster-view.ts";
+import { natsDurationMs as parseGoDuration } from "../lib/natsd/durations.ts";
 import { LogRing } from "../lib/admin/log-ring.ts";
 import { buildOverview, certView } from "../lib/admin/model.ts";
 import { Dashboard } from "../lib/admin/pages/dashboard.tsx";
@@ -151,5 +152,15 @@ describe("rates and logs", () => {
     const ring2 = new LogRing(10, (t) => log.redact(t));
     ring2.sink('time=x level=info msg="token is" token=sup3r-secret-token', "info");
     expect(ring2.lines()[0]!.text).toContain("token=[redacted]");
+  });
+});
+
+describe("nats duration texts", () => {
+  test("uptimes in nats's own format and Go durations read as milliseconds", () => {
+    expect(parseGoDuration("1y2d3h4m5s")).toBe((((365 + 2) * 24 + 3) * 60 + 4) * 60_000 + 5_000);
+    expect(parseGoDuration("412µs")).toBeCloseTo(0.412);
+    expect(parseGoDuration("1.5s")).toBe(1_500);
+    expect(parseGoDuration("3m")).toBe(180_000);
+    expect(parseGoDuration("5 parsecs")).toBeUndefined();
   });
 });

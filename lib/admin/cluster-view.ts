@@ -5,6 +5,7 @@
  * the config has a [cluster] table, so it does not depend on how that table
  * is modelled beyond `cluster.peers`, `cluster.listen` and `cluster.name`.
  */
+import { natsDurationMs } from "../natsd/durations.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { RouteInfo } from "./nats-types.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -50,19 +51,6 @@ export interface ClusterView {
   error?: string;
 }
 
-/** parseGoDuration reads Go durations like "1.234ms", "850µs", "2m3.5s" as milliseconds. */
-export function parseGoDuration(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
-  let total = 0;
-  let matched = "";
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    total += Number(m[1]) * units[m[2]!]!;
-    matched += m[0];
-  }
-  return matched === text && matched ? total : undefined;
-}
-
 /**
  * ClusterTracker remembers the peers this node has seen since it started, so
  * a peer that went away is drawn red under its name rather than vanishing.
@@ -95,13 +83,13 @@ export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, track
   for (const r of routes) {
     const name = r.remote_name || r.remote_id;
     const prev = live.get(name);
-    if (!prev || (parseGoDuration(r.rtt) ?? Infinity) < (parseGoDuration(prev.rtt) ?? Infinity)) live.set(name, r);
+    if (!prev || (natsDurationMs(r.rtt) ?? Infinity) < (natsDurationMs(prev.rtt) ?? Infinity)) live.set(name, r);
   }
   const nodes: ClusterNodeView[] = [{ name: self, self: true, up: true, metaLeader: metaLeader === self, ...(cluster ? { address: (cluster.self ?? cluster.listen).text } : {}) }];
   const out: RouteView[] = [];
   for (const [name, r] of [...live].sort(([a], [b]) => a.localeCompare(b))) {
     nodes.push({ name, self: false, up: true, address: `${r.ip}:${r.port}`, metaLeader: metaLeader === name });
-    const rttMs = parseGoDuration(r.rtt);
+    const rttMs = natsDurationMs(r.rtt);
     out.push({ from: self, to: name, up: true, observed: true, ...(r.rtt ? { rtt: r.rtt } : {}), ...(rttMs !== undefined ? { rttMs } : {}) });
   }
   // Peers known by name but without a route now: seen earlier, or listed by the JetStream meta group.

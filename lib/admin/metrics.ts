@@ -5,7 +5,7 @@
  * gnatsd_healthz_status, jetstream_server_*, jetstream_stream_*), so existing
  * Grafana dashboards work; unibus's own facts are unibus_*.
  */
-import { parseGoDuration } from "./cluster-view.ts";
+import { natsDurationMs } from "../natsd/durations.ts";
 import type { Overview, Versions } from "./model.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -73,25 +73,16 @@ function addRoutez(e: Exposition, s: Snapshot, id: string): void {
   for (const route of r.routes ?? []) {
     const base = { server_id: id, rid: String(route.rid) };
     e.add("gnatsd_routez_route_info", "route_info", 1, { ...base, remote_id: route.remote_id, remote_name: route.remote_name ?? "", account: route.account ?? "", ip: route.ip, compression: route.compression ?? "" });
-    const rtt = parseGoDuration(route.rtt);
+    const rtt = natsDurationMs(route.rtt);
     if (rtt !== undefined) e.add("gnatsd_routez_route_rtt_seconds", "rtt_seconds", rtt / 1000, base);
     e.add("gnatsd_routez_route_subscriptions", "subscriptions", route.subscriptions, base);
-    const up = parseNatsUptime(route.uptime);
-    if (up !== undefined) e.add("gnatsd_routez_route_uptime_seconds", "uptime_seconds", up, base);
+    const upMs = natsDurationMs(route.uptime);
+    if (upMs !== undefined) e.add("gnatsd_routez_route_uptime_seconds", "uptime_seconds", upMs / 1000, base);
     e.add("gnatsd_routez_route_in_msgs", "in_msgs", route.in_msgs, base);
     e.add("gnatsd_routez_route_out_msgs", "out_msgs", route.out_msgs, base);
     e.add("gnatsd_routez_route_in_bytes", "in_bytes", route.in_bytes, base);
     e.add("gnatsd_routez_route_out_bytes", "out_bytes", route.out_bytes, base);
   }
-}
-
-/** parseNatsUptime reads nats uptimes like "1y2d3h4m5s" (or Go durations) as seconds. */
-export function parseNatsUptime(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  const m = /^(?:(\d+)y)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(text);
-  if (!m || !m[0]) return undefined;
-  const [y, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number];
-  return (((y * 365 + d) * 24 + h) * 60 + mi) * 60 + s;
 }
 
 function addJsz(e: Exposition, s: Snapshot, id: string): void {

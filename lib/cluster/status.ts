@@ -5,6 +5,7 @@
  * `unibus status` prints it; the admin page serves it for /readyz and its
  * cluster picture. It only reads, and never throws for a node that is down.
  */
+import { natsDurationMs } from "../natsd/durations.ts";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { UnibusConfig } from "../config/load.ts";
@@ -139,7 +140,7 @@ async function matchRoutes(status: ClusterStatus, routes: RoutezRoute[], peers: 
       ...(route.remote_name ? { peerName: route.remote_name } : {}),
       address: isIP(route.ip) === 6 ? `[${route.ip}]:${route.port}` : `${route.ip}:${route.port}`,
       ...(i !== undefined ? { peer: peers[i]!.text } : {}),
-      ...(route.rtt ? { rtt: route.rtt, rttMs: parseRtt(route.rtt) } : {}),
+      ...(route.rtt ? { rtt: route.rtt, rttMs: natsDurationMs(route.rtt) } : {}),
       connected: true,
       solicited: Boolean(route.did_solicit),
     });
@@ -160,12 +161,4 @@ async function addressesOf(host: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/** parseRtt turns nats's Go duration text ("1.2ms", "412µs", "1.5s") into milliseconds. */
-export function parseRtt(text: string): number | undefined {
-  const m = /^([\d.]+)(ns|µs|us|ms|s)$/.exec(text.trim());
-  if (!m) return undefined;
-  const scale: Record<string, number> = { ns: 1e-6, "µs": 1e-3, us: 1e-3, ms: 1, s: 1000 };
-  return Number(m[1]) * scale[m[2]!]!;
 }
