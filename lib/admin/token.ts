@@ -5,9 +5,10 @@
  * and registers it as a secret so no later log line can carry it.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
-import { exposedBits, writeFileAtomic } from "../fsutil.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import { readSecretFile } from "../auth/secret-source.ts";
 import { ADMIN_TOKEN_ENV, ADMIN_TOKEN_MIN_LENGTH, type AdminConfig } from "../config/section-admin.ts";
 
 /** AdminToken is the token and where it came from (never the token in `source`). */
@@ -37,31 +38,14 @@ export function loadAdminToken(admin: AdminConfig, env: Record<string, string | 
   const fromEnv = env[ADMIN_TOKEN_ENV];
   if (fromEnv) return { value: checkValue(fromEnv, `$${ADMIN_TOKEN_ENV}`), generated: false, source: `$${ADMIN_TOKEN_ENV}` };
   const file = admin.tokenFile;
-  let mode: number | undefined;
-  let owner = { uid: 0, gid: 0 };
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new ConfigError(`admin token file ${file} is not a regular file`);
-    mode = st.mode & 0o777;
-    owner = { uid: st.uid, gid: st.gid };
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`cannot read admin token file ${file}: ${(err as Error).message}`);
-  }
-  if (mode === undefined) {
+  if (!existsSync(file)) {
     if (!admin.tokenGenerated) throw new ConfigError(`admin token file ${file} does not exist; expected a file holding the token (or remove [admin] token_file to have one generated)`);
     const value = generateToken();
     writeFileAtomic(file, `${value}\n`, 0o600);
     return { value, generated: true, source: file };
   }
-  if (exposedBits({ mode, uid: owner.uid, gid: owner.gid }) !== 0) {
-    throw new ConfigError(`admin token file ${file} is readable by others (mode ${mode.toString(8).padStart(4, "0")}); expected 0600: run chmod 600 ${file}`);
-  }
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigError(`cannot read admin token file ${file}: ${(err as Error).message}`);
-  }
-  return { value: checkValue(text, file), generated: false, source: file };
+  // The same rules as every other secret file: private to the node (see exposedBits), readable, one line.
+  const secret = readSecretFile(file, "token_file");
+  if (secret.error) throw new ConfigError(`admin token: ${secret.error}`);
+  return { value: checkValue(secret.value!, file), generated: false, source: file };
 }

@@ -4,11 +4,10 @@
  * reached over the network. It owns the schema, the defaults mapping, the
  * cross checks and the effective (redacted) view of the table.
  */
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { parsed } from "./_parsed.ts";
-import { exposedBits } from "../fsutil.ts";
+import { readSecretFile } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
 import { isLoopback, parseListen, type HostPort } from "./units.ts";
@@ -77,14 +76,10 @@ export function checkAdmin(config: UnibusConfig): ConfigIssue[] {
     issues.push({ path: ["admin", "tls"], message: "expected a [tls] section: the admin page serves HTTPS with the node certificate" });
   }
   if (!admin.tokenGenerated && !admin.tokenFromEnv) {
-    try {
-      const st = statSync(admin.tokenFile);
-      if (!st.isFile()) issues.push({ path: ["admin", "token_file"], message: `expected a file holding the admin token, ${admin.tokenFile} is not a regular file` });
-      else if (exposedBits(st) !== 0) {
-        issues.push({ path: ["admin", "token_file"], message: `expected a private file (mode 0600): ${admin.tokenFile} is readable by others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}); run chmod 600` });
-      }
-    } catch {
-      issues.push({ path: ["admin", "token_file"], message: `file not found: ${admin.tokenFile}; expected a file holding the admin token (or remove token_file to have one generated)` });
+    const secret = readSecretFile(admin.tokenFile, "token_file");
+    if (secret.error) {
+      const what = secret.error.startsWith("file not found") ? "" : "expected a private file (mode 0600): ";
+      issues.push({ path: ["admin", "token_file"], message: `${what}${secret.error} (or remove token_file to have a token generated)` });
     }
   }
   return issues;
