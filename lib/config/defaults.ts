@@ -30,6 +30,12 @@ export const DEFAULTS = {
   /** Node certificates live 397 days (the CA/Browser Forum maximum) and renew with a third left. */
   certLifetimeDays: 397,
   certRenewWhenRemaining: 1 / 3,
+  /**
+   * TLS handshake timeout in seconds on every port (client, route, leaf,
+   * MQTT, WebSocket): a cold Raspberry Pi 3 doing ECDSA under load needs more
+   * than nats's 2 s default.
+   */
+  tlsTimeoutS: 5,
 } as const;
 
 /** SUPERVISION holds the timings of the child-process supervisor. */
@@ -60,8 +66,6 @@ export const CLUSTER = {
   noAdvertise: true,
   /** Off: a LAN has bandwidth to spare and a Raspberry Pi has little CPU; s2 on every message costs more than it saves. */
   compression: "off",
-  /** Route TLS handshake timeout in seconds: a cold Pi 3 doing ECDSA under load needs more than nats's 2 s default. */
-  tlsTimeoutS: 5,
   /**
    * Route keep-alive: a pulled cable leaves the TCP connection "up", and
    * nats's 2-minute default would report the peer for ~4 minutes; 5 s x 3

@@ -3,6 +3,7 @@
  * file. nats-server's parser accepts JSON, so the file is rendered with
  * JSON.stringify: every value is quoted correctly by construction.
  */
+import { DEFAULTS } from "./defaults.ts";
 import { join } from "node:path";
 import type { UnibusConfig } from "./load.ts";
 import { renderCluster } from "./section-cluster.ts";
@@ -27,8 +28,6 @@ export function natsPaths(dataDir: string) {
 
 /** LAME_DUCK_GRACE is how long nats waits after entering lame duck before closing clients. */
 const LAME_DUCK_GRACE = "10s";
-/** TLS_HANDSHAKE_TIMEOUT_S is generous: a Raspberry Pi 3 under load is slow at ECDSA. */
-const TLS_HANDSHAKE_TIMEOUT_S = 5;
 
 /** renderNatsConfig builds the nats-server configuration object for a node. */
 export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles): Record<string, unknown> {
@@ -47,7 +46,7 @@ export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles): Reco
     out.lame_duck_grace_period = LAME_DUCK_GRACE;
   }
   if (tls && config.tls?.clientTls) {
-    out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: TLS_HANDSHAKE_TIMEOUT_S };
+    out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: DEFAULTS.tlsTimeoutS };
   }
   if (config.cluster) out.cluster = renderCluster(config.cluster, tls);
   Object.assign(out, renderClientAuth(config), renderLeafnodes(config, tls), renderEdge(config, tls));

@@ -152,7 +152,7 @@ export function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefi
     ...(cluster.self ? { advertise: cluster.self.text } : {}),
     routes: cluster.routes.map((peer) => `nats-route://${ROUTE_USER}:${password}@${peer.text}`),
     authorization: { user: ROUTE_USER, password: natsPasswordHash(secret), timeout: CLUSTER.authTimeoutS },
-    tls: { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, verify: true, timeout: CLUSTER.tlsTimeoutS },
+    tls: { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, verify: true, timeout: DEFAULTS.tlsTimeoutS },
     pool_size: CLUSTER.poolSize,
     no_advertise: CLUSTER.noAdvertise,
     compression: CLUSTER.compression,

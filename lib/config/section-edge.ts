@@ -4,6 +4,7 @@
  * WebSocket (browsers). Both are guarded by the same [[client.users]] as
  * the client port, and use the node certificate when [tls] is configured.
  */
+import { DEFAULTS } from "./defaults.ts";
 import { z } from "zod";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
 import type { NodeTlsFiles } from "./render.ts";
@@ -46,13 +47,11 @@ export function checkEdge(config: UnibusConfig): ConfigIssue[] {
   return issues;
 }
 
-/** EDGE_TLS_TIMEOUT_S matches the client port. */
-const EDGE_TLS_TIMEOUT_S = 5;
 
 /** renderEdge is the nats-server `mqtt` and `websocket` blocks. */
 export function renderEdge(config: UnibusConfig, tls?: NodeTlsFiles): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const tlsBlock = tls ? { cert_file: tls.certFile, key_file: tls.keyFile, timeout: EDGE_TLS_TIMEOUT_S } : undefined;
+  const tlsBlock = tls ? { cert_file: tls.certFile, key_file: tls.keyFile, timeout: DEFAULTS.tlsTimeoutS } : undefined;
   if (config.mqtt) out.mqtt = { listen: config.mqtt.listen.text, ...(config.mqtt.tls && tlsBlock ? { tls: tlsBlock } : {}) };
   if (config.websocket) {
     const ws = config.websocket;

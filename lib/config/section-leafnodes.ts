@@ -128,8 +128,6 @@ export function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
   return issues;
 }
 
-/** LEAF_TLS_TIMEOUT_S matches the client port: a Raspberry Pi is slow at ECDSA under load. */
-const LEAF_TLS_TIMEOUT_S = 5;
 
 /** renderLeafnodes is the nats-server `leafnodes` block; credentials go into the remote URL (the file is 0600). */
 export function renderLeafnodes(config: UnibusConfig, tls?: NodeTlsFiles): Record<string, unknown> {
@@ -138,7 +136,7 @@ export function renderLeafnodes(config: UnibusConfig, tls?: NodeTlsFiles): Recor
   const out: Record<string, unknown> = { reconnect: DEFAULTS.leafReconnect };
   if (leaf.listen) {
     out.listen = leaf.listen.text;
-    if (tls) out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, timeout: LEAF_TLS_TIMEOUT_S };
+    if (tls) out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, timeout: DEFAULTS.tlsTimeoutS };
     if (leaf.secret) out.authorization = { user: DEFAULTS.leafUser, password: natsPasswordHash(leaf.secret.value ?? "") };
     else if (leaf.users.length) out.authorization = { users: leaf.users.map((u) => ({ user: u.user, password: natsPasswordHash(u.password.value ?? "") })) };
   }
@@ -147,7 +145,7 @@ export function renderLeafnodes(config: UnibusConfig, tls?: NodeTlsFiles): Recor
       const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
       return {
         url: `${r.url.scheme}://${cred}${r.url.host.includes(":") ? `[${r.url.host}]` : r.url.host}:${r.url.port}`,
-        ...(r.caFile ? { tls: { ca_file: r.caFile, timeout: LEAF_TLS_TIMEOUT_S } } : {}),
+        ...(r.caFile ? { tls: { ca_file: r.caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
       };
     });
   }

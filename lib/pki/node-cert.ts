@@ -5,6 +5,7 @@
  */
 import { RuntimeError } from "../errors.ts";
 import { writePemPair } from "./_pem-pair.ts";
+import { DEFAULTS } from "../config/defaults.ts";
 import type { LoadedCa } from "./ca-load.ts";
 import { sanExtension } from "./sans.ts";
 import { CLOCK_SKEW_MS, DAY_MS, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509, type AuthorityKeyIdentifierExtension, type X509Certificate } from "./_x509.ts";
@@ -14,7 +15,7 @@ export const NODE_CERT_FILE = "node.pem";
 /** NODE_KEY_FILE is the node private key's file name in a TLS folder. */
 export const NODE_KEY_FILE = "node-key.pem";
 /** DEFAULT_NODE_CERT_DAYS is 397 days, the longest lifetime browsers and most TLS policies accept. */
-export const DEFAULT_NODE_CERT_DAYS = 397;
+export const DEFAULT_NODE_CERT_DAYS: number = DEFAULTS.certLifetimeDays;
 
 /** NodeCertOptions describe the certificate to issue; sans is the complete list (see expectedSans). */
 export interface NodeCertOptions {

@@ -4,6 +4,7 @@
  * or renewing it from the cluster CA when the node holds the CA key, checking
  * the provided pair when it does not. Nothing is started on a ConfigError.
  */
+import { DEFAULTS } from "../config/defaults.ts";
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
@@ -14,7 +15,7 @@ import { certificateSans, expectedSans, missingSans } from "./sans.ts";
 import { DAY_MS, type X509Certificate } from "./_x509.ts";
 
 /** DEFAULT_RENEW_WHEN_REMAINING renews a node certificate once a third of its lifetime is left (about 132 of 397 days). */
-export const DEFAULT_RENEW_WHEN_REMAINING = 1 / 3;
+export const DEFAULT_RENEW_WHEN_REMAINING: number = DEFAULTS.certRenewWhenRemaining;
 
 /** NodeIdentityOptions come from the [tls] and [node] sections of the config. */
 export interface NodeIdentityOptions {
