@@ -3,9 +3,8 @@
  * runs: it asks the PKI for a valid identity at start, and a timer renews it
  * when the renewal window opens, then tells the node to reload nats-server.
  */
-import { join } from "node:path";
 import type { UnibusConfig } from "./config/load.ts";
-import type { NodeTlsFiles } from "./config/render.ts";
+import { natsPaths, type NodeTlsFiles } from "./config/render.ts";
 import { clusterSans } from "./config/section-cluster.ts";
 import type { Logger } from "./log.ts";
 import { ensureNodeIdentity, type NodeIdentity } from "./pki/index.ts";
@@ -50,7 +49,7 @@ export class IdentityManager {
       return false;
     }
     this.#identity = await ensureNodeIdentity({
-      tlsDir: join(this.#config.node.dataDir, "tls"),
+      tlsDir: natsPaths(this.#config.node.dataDir).tlsDir,
       caCertFile: tls.caCert,
       ...(tls.caKey ? { caKeyFile: tls.caKey } : {}),
       ...(tls.cert ? { certFile: tls.cert } : {}),

@@ -10,11 +10,10 @@ import type { UnibusConfig } from "./config/load.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { RuntimeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import { ensureNatsBinary } from "./natsd/binary.ts";
+import { ensureEmbeddedNats } from "./natsd/binary.ts";
 import { MonitorClient } from "./natsd/monitor.ts";
 import { lockDataDir, stopStaleNats, type DataDirLock } from "./natsd/stale.ts";
 import { NatsSupervisor, type ReloadResult } from "./natsd/supervisor.ts";
-import { embeddedNatsBinary, embeddedNatsMeta } from "./runtime.ts";
 import { prepareIdentity, type IdentityManager } from "./identity.ts";
 import { AdminServer } from "./admin/server.ts";
 import { LogRing } from "./admin/log-ring.ts";
@@ -91,7 +90,10 @@ export class UnibusNode {
     this.#identity = await prepareIdentity(config, log, () => this.#serialized(() => this.#onCertificateRenewed()));
     this.#checkStop();
     this.#writeNatsConfig(this.#identity?.files);
-    const meta = await embeddedNatsMeta();
+    const binary = await ensureEmbeddedNats(paths.binDir);
+    const meta = binary.meta;
+    if (binary.replacedCorrupt) log.warn("replaced a corrupt cached nats-server binary", { path: binary.path });
+    else if (binary.extracted) log.info("extracted nats-server", { path: binary.path, version: meta.version });
     this.#admin = new AdminServer({
       config: () => this.#config,
       log,
@@ -102,9 +104,6 @@ export class UnibusNode {
       startedAt: this.#startedAt,
     });
     this.#admin.prepare();
-    const binary = await ensureNatsBinary(paths.binDir, { sha256: meta.sha256, load: () => embeddedNatsBinary(meta) });
-    if (binary.replacedCorrupt) log.warn("replaced a corrupt cached nats-server binary", { path: binary.path });
-    else if (binary.extracted) log.info("extracted nats-server", { path: binary.path, version: meta.version });
     this.#supervisor = new NatsSupervisor({
       binaryPath: binary.path,
       configFile: paths.configFile,

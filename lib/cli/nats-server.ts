@@ -7,8 +7,8 @@
 import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { natsPaths } from "../config/render.ts";
-import { ensureNatsBinary } from "../natsd/binary.ts";
-import { embeddedNatsBinary, embeddedNatsMeta, runForeground } from "../runtime.ts";
+import { ensureEmbeddedNats } from "../natsd/binary.ts";
+import { runForeground } from "../runtime.ts";
 import { UsageError } from "../errors.ts";
 import { parseFlags } from "./_flags.ts";
 
@@ -25,7 +25,6 @@ export async function run(args: string[]): Promise<number> {
   if (values["data-dir"]) dataDir = resolve(values["data-dir"]);
   else if (values.config) dataDir = loadConfig(values.config).node.dataDir;
   else throw new UsageError("unibus nats-server needs --config FILE or --data-dir DIR (where the binary is extracted)");
-  const meta = await embeddedNatsMeta();
-  const binary = await ensureNatsBinary(natsPaths(dataDir).binDir, { sha256: meta.sha256, load: () => embeddedNatsBinary(meta) });
+  const binary = await ensureEmbeddedNats(natsPaths(dataDir).binDir);
   return runForeground([binary.path, ...(passed.length ? passed : ["--version"])]);
 }

@@ -33,8 +33,6 @@ export async function run(args: string[]): Promise<number> {
   });
   for (const secret of clusterSecretForms(config)) log.addSecret(secret);
   for (const secret of accessSecrets(config)) log.addSecret(secret);
-  log.info("starting unibus", { config: config.file, node: config.node.name, data_dir: config.node.dataDir });
-  for (const warning of clientAuthWarnings(config)) log.warn(warning);
 
   const node = new UnibusNode(config, log, {
     onReady: ({ restart }) => {
@@ -87,6 +85,9 @@ export async function run(args: string[]): Promise<number> {
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   process.on("SIGHUP", onHup);
+  // Said once the signal handlers are in place: from here a SIGTERM stops the node gracefully.
+  log.info("starting unibus", { config: config.file, node: config.node.name, data_dir: config.node.dataDir });
+  for (const warning of clientAuthWarnings(config)) log.warn(warning);
   try {
     await node.start();
   } catch (err) {

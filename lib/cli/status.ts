@@ -8,6 +8,7 @@ import { gatherClusterStatus, type ClusterStatus } from "../cluster/status.ts";
 import { ExitCode } from "../errors.ts";
 import { NODE_CERT_FILE, describeCertificate, readCertificateFile } from "../pki/index.ts";
 import type { UnibusConfig } from "../config/load.ts";
+import { natsPaths } from "../config/render.ts";
 import { join } from "node:path";
 import { configPath, parseFlags } from "./_flags.ts";
 
@@ -62,7 +63,7 @@ export function formatStatus(s: ClusterStatus): string {
 /** certificateLine says whose certificate the node presents and how many days it has left. */
 async function certificateLine(config: UnibusConfig): Promise<string | undefined> {
   if (!config.tls) return undefined;
-  const file = config.tls.caKey ? join(config.node.dataDir, "tls", NODE_CERT_FILE) : config.tls.cert!;
+  const file = config.tls.caKey ? join(natsPaths(config.node.dataDir).tlsDir, NODE_CERT_FILE) : config.tls.cert!;
   try {
     const r = describeCertificate(await readCertificateFile(file, "node certificate"));
     const warn = r.daysLeft < 30 ? " (renew soon)" : "";

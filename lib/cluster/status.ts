@@ -2,8 +2,9 @@
  * status.ts gathers one node's view of its cluster from nats-server's
  * loopback monitoring (/healthz, /routez, /jsz): which routes are up, who
  * leads the JetStream meta group, and which configured peers are missing.
- * `unibus status` prints it; the admin page serves it for /readyz and its
- * cluster picture. It only reads, and never throws for a node that is down.
+ * `unibus status` prints it (the admin page draws its picture from the same
+ * endpoints in lib/admin/cluster-view.ts). It only reads, and never throws
+ * for a node that is down.
  */
 import { natsDurationMs } from "../natsd/durations.ts";
 import { lookup } from "node:dns/promises";

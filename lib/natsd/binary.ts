@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, unlinkSync, mkdirSync, chmodSync
 import { join } from "node:path";
 import { writeFileAtomic } from "../fsutil.ts";
 import { RuntimeError } from "../errors.ts";
+import { embeddedNatsBinary, embeddedNatsMeta, type EmbeddedNatsMeta } from "../runtime.ts";
 
 /** NatsBinarySource is where the bytes come from: the embedded payload in production. */
 export interface NatsBinarySource {
@@ -47,4 +48,15 @@ export async function ensureNatsBinary(binDir: string, source: NatsBinarySource)
     }
   }
   return { path, extracted: true, replacedCorrupt };
+}
+
+/**
+ * ensureEmbeddedNats extracts this executable's own nats-server into a data
+ * dir (content-addressed, verified): what a node start and `unibus
+ * nats-server` both need.
+ */
+export async function ensureEmbeddedNats(binDir: string): Promise<NatsBinary & { meta: EmbeddedNatsMeta }> {
+  const meta = await embeddedNatsMeta();
+  const binary = await ensureNatsBinary(binDir, { sha256: meta.sha256, load: () => embeddedNatsBinary(meta) });
+  return { ...binary, meta };
 }
