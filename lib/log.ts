@@ -48,7 +48,10 @@ export class Logger {
 
   /** addSecret registers a value that must never be printed; lines containing it are redacted. */
   addSecret(secret: string | undefined): void {
-    if (secret && secret.length >= 4) this.#secrets.add(secret);
+    if (!secret || secret.length < 4) return;
+    // Also as it appears inside JSON, HTML and URLs, so an escaped copy cannot slip past.
+    const html = secret.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+    for (const form of [secret, JSON.stringify(secret).slice(1, -1), html, encodeURIComponent(secret)]) this.#secrets.add(form);
   }
 
   /**
