@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { createAdminApp } from "../lib/admin/app.tsx";
+import { SESSION_MAX_AGE_S, sessionValue } from "../lib/admin/auth.ts";
 import { createAdminSource } from "../lib/admin/source.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { MonitorClient } from "../lib/natsd/monitor.ts";
@@ -157,6 +158,18 @@ describe("admin API and auth on a running node", () => {
     expect(js.kv.map((k) => k.name)).toContain("settings");
     const metrics = await app.request("/metrics", { headers: { authorization: "Bearer in-process-token-0123456789" } });
     expect(await metrics.text()).toContain('gnatsd_varz_server_name{server_id="');
+  });
+
+  test("a login cookie is honoured until it is older than the session lifetime, and never for another token", async () => {
+    const token = "in-process-token-0123456789";
+    const source = createAdminSource({ monitor: new MonitorClient(`127.0.0.1:${monitor}`), config: () => loadConfig(configFile), versions });
+    const app = createAdminApp({ source, token, versions });
+    const now = Math.floor(Date.now() / 1000);
+    const withCookie = (value: string) => app.request("/api/jetstream", { headers: { cookie: `unibus_session=${value}` } });
+    expect((await withCookie(sessionValue(token, now - 60))).status).toBe(200);
+    expect((await withCookie(sessionValue(token, now - SESSION_MAX_AGE_S - 60))).status).toBe(401);
+    expect((await withCookie(sessionValue("another-token-0123456789", now))).status).toBe(401);
+    expect((await withCookie("garbage")).status).toBe(401);
   });
 
   test("a nats-server that does not answer is a clear state on the page and a 503 with the reason, never a stack trace", async () => {

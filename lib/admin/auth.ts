@@ -27,9 +27,24 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
-/** sessionValue derives the cookie value from the token. */
-export function sessionValue(token: string): string {
-  return createHmac("sha256", token).update("unibus admin session v1").digest("base64url");
+/**
+ * sessionValue is the login cookie: when it was issued, and an HMAC of that
+ * time keyed by the token. The server checks the age itself, so a copied
+ * cookie stops working after SESSION_MAX_AGE_S (and at once when the token
+ * changes), whatever the browser does with Max-Age.
+ */
+export function sessionValue(token: string, issuedAtS = Math.floor(Date.now() / 1000)): string {
+  return `${issuedAtS}.${createHmac("sha256", token).update(`unibus admin session v2|${issuedAtS}`).digest("base64url")}`;
+}
+
+/** validSession checks a cookie's MAC and age. */
+function validSession(cookie: string, token: string, nowS = Math.floor(Date.now() / 1000)): boolean {
+  const m = /^(\d{1,12})\.[A-Za-z0-9_-]+$/.exec(cookie);
+  if (!m) return false;
+  const issuedAtS = Number(m[1]);
+  const age = nowS - issuedAtS;
+  if (age > SESSION_MAX_AGE_S || age < -60) return false;
+  return safeEqual(cookie, sessionValue(token, issuedAtS));
 }
 
 function bearer(c: Context): string | undefined {
@@ -43,7 +58,7 @@ export function isAuthorized(c: Context, token: string): boolean {
   const b = bearer(c);
   if (b !== undefined) return safeEqual(b, token);
   const cookie = getCookie(c, SESSION_COOKIE);
-  return cookie !== undefined && safeEqual(cookie, sessionValue(token));
+  return cookie !== undefined && validSession(cookie, token);
 }
 
 function wantsHtml(c: Context): boolean {
