@@ -5,14 +5,11 @@
  * users share it.
  */
 import { z } from "zod";
+import { envName, filePath } from "../config/_parsed.ts";
 import { BCRYPT_HINT, isBcryptHash } from "./bcrypt.ts";
 import { inlineSecret, readSecretEnv, readSecretFile, type ResolvedSecret } from "./secret-source.ts";
 
-/** ENV_NAME_HINT describes an environment variable name. */
-export const ENV_NAME_HINT = "an environment variable name like UNIBUS_SENSOR_PASSWORD";
 
-const envName = z.string({ error: `expected ${ENV_NAME_HINT}` }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: `expected ${ENV_NAME_HINT}` });
-const filePath = z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path");
 
 /** passwordFields are the keys a user entry may give its password with. */
 export const passwordFields = {

@@ -3,6 +3,7 @@
  * was expected) into a zod schema, so every table reports bad values alike.
  */
 import { z } from "zod";
+import { parseListen, type HostPort } from "./units.ts";
 
 /** parsed wraps `parse` as a zod transform whose error reads "expected …". */
 export function parsed<T>(parse: (v: unknown) => T | string) {
@@ -15,3 +16,15 @@ export function parsed<T>(parse: (v: unknown) => T | string) {
     return result;
   });
 }
+
+/** listenValue is a bind address ("127.0.0.1:4222", "[::1]:4222", "0.0.0.0:6222") in any table. */
+export const listenValue = parsed<HostPort>(parseListen);
+
+/** filePath is a path to a file; relative paths resolve against the config file's folder. */
+export const filePath = z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path");
+
+/** ENV_NAME_HINT describes an environment variable name. */
+export const ENV_NAME_HINT = "an environment variable name like UNIBUS_SENSOR_PASSWORD";
+
+/** envName is the name of an environment variable a secret is read from. */
+export const envName = z.string({ error: `expected ${ENV_NAME_HINT}` }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: `expected ${ENV_NAME_HINT}` });

@@ -5,7 +5,7 @@
  * defaults are applied in load.ts from DEFAULTS.
  */
 import { z } from "zod";
-import { parsed } from "./_parsed.ts";
+import { filePath, listenValue, parsed } from "./_parsed.ts";
 import { adminSchema } from "./section-admin.ts";
 import { clusterSchema } from "./section-cluster.ts";
 import { clientAuthShape } from "./section-client-auth.ts";
@@ -13,13 +13,13 @@ import { mqttSchema, websocketSchema } from "./section-edge.ts";
 import { leafnodesSchema } from "./section-leafnodes.ts";
 import { LOG_LEVELS } from "../log.ts";
 import {
-  DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseListen, parseSize, type HostPort,
+  DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseSize,
 } from "./units.ts";
 
-const listen = parsed<HostPort>(parseListen);
+const listen = listenValue;
 const size = parsed<number>(parseSize);
 const duration = parsed<number>(parseDuration);
-const path = z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path");
+const path = filePath;
 
 /** syncPolicy is "always" (fsync before every ack) or a flush interval. */
 const syncPolicy = z.unknown().transform((value, ctx): "always" | number => {

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { parsed } from "./_parsed.ts";
+import { filePath, listenValue } from "./_parsed.ts";
 import { readSecretFile } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
@@ -17,14 +17,14 @@ export const ADMIN_TOKEN_ENV = "UNIBUS_ADMIN_TOKEN";
 /** ADMIN_TOKEN_MIN_LENGTH rejects tokens short enough to guess. */
 export const ADMIN_TOKEN_MIN_LENGTH = 16;
 
-const listen = parsed<HostPort>(parseListen);
+const listen = listenValue;
 const bool = () => z.boolean({ error: "expected true or false" });
 
 /** adminSchema validates the [admin] table; schema.ts hooks it in as `admin`. */
 export const adminSchema = z.strictObject({
   enabled: bool().optional(),
   listen: listen.optional(),
-  token_file: z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path").optional(),
+  token_file: filePath.optional(),
   tls: bool().optional(),
   allow_insecure: bool().optional(),
 });

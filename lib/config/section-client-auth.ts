@@ -7,16 +7,14 @@
  */
 import { fromPublic } from "@nats-io/nkeys";
 import { z } from "zod";
-import { parsed } from "./_parsed.ts";
 import { natsPasswordHash } from "../auth/bcrypt.ts";
 import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
 import { effectiveSecretValue, type ResolvedSecret } from "../auth/secret-source.ts";
 import { SUBJECT_HINT, subjectProblem } from "../auth/subjects.ts";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import { isLoopback, parseListen, type HostPort } from "./units.ts";
+import { isLoopback, type HostPort } from "./units.ts";
 
-/** listenValue is a bind address in a section schema (same rules as client.listen). */
-export const listenValue = parsed<HostPort>(parseListen);
+export { listenValue } from "./_parsed.ts";
 
 const subject = z.string({ error: `expected ${SUBJECT_HINT}` }).superRefine((s, ctx) => {
   const problem = subjectProblem(s);

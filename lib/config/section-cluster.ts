@@ -11,7 +11,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { parsed } from "./_parsed.ts";
+import { filePath, listenValue, parsed } from "./_parsed.ts";
 import { isBcryptHash, natsPasswordHash } from "../auth/bcrypt.ts";
 import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
 import { currentHost, type HostInfo } from "../pki/index.ts";
@@ -26,10 +26,10 @@ export const CLUSTER_SECRET_ENV = "UNIBUS_CLUSTER_SECRET";
 /** clusterSchema validates the [cluster] table; schema.ts hooks it in as `cluster`. */
 export const clusterSchema = z.strictObject({
   name: z.string({ error: "expected a string" }).refine(isValidNodeName, { message: `expected ${NODE_NAME_HINT}` }),
-  listen: parsed(parseListen).optional(),
+  listen: listenValue.optional(),
   peers: z.array(parsed(parsePeer), { error: 'expected a list of peer addresses like ["10.0.0.11:6222", "10.0.0.12:6222"]' })
     .min(1, "expected at least one peer address (every node of the cluster, this one included)"),
-  secret_file: z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path").optional(),
+  secret_file: filePath.optional(),
   advertise: parsed(parsePeer).optional(),
 });
 

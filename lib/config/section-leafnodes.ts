@@ -9,19 +9,18 @@
 import { existsSync, statSync } from "node:fs";
 import { z } from "zod";
 import { natsPasswordHash } from "../auth/bcrypt.ts";
-import { ENV_NAME_HINT, passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
+import { passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
 import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { ConfigIssue, UnibusConfig } from "./load.ts";
 import type { NodeTlsFiles } from "./render.ts";
-import { listenValue } from "./section-client-auth.ts";
+import { envName, filePath, listenValue } from "./_parsed.ts";
 import { isLoopback, type HostPort } from "./units.ts";
 
 /** LEAF_URL_HINT describes a hub address an edge dials. */
 export const LEAF_URL_HINT = 'a hub address like "nats-leaf://hub.lan:7422" (schemes nats-leaf, nats or tls; no user or password in it: use secret_file or secret_env)';
 
-const path = z.string({ error: "expected a file path (string)" }).min(1, "expected a non-empty path");
-const envName = z.string({ error: `expected ${ENV_NAME_HINT}` }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: `expected ${ENV_NAME_HINT}` });
+const path = filePath;
 const userName = z.string({ error: "expected a user name (string)" }).regex(/^[A-Za-z0-9_.@-]+$/, { message: "expected a user name of letters, digits, '.', '_', '-' or '@'" });
 
 /** LeafUrl is a parsed hub address without credentials. */
