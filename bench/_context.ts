@@ -18,11 +18,6 @@ export interface BenchContext {
   dir: string;
   /** The cluster CA (ca.pem, ca-key.pem) created once for the run. */
   ca: { cert: string; key: string };
-  /**
-   * adminSupported is true when the built unibus accepts an [admin] table; then
-   * every node gets its admin page on a free port instead of the shared default.
-   */
-  adminSupported: boolean;
   /** say prints progress to stderr, so stdout carries only the table. */
   say(msg: string): void;
 }
@@ -39,20 +34,8 @@ export function makeContext(quick: boolean, repsOverride?: number): BenchContext
     reps: repsOverride ?? (quick ? 1 : 5),
     dir,
     ca: { cert: join(caDir, "ca.pem"), key: join(caDir, "ca-key.pem") },
-    adminSupported: accepts(dir, '[admin]\nlisten = "127.0.0.1:8480"\n'),
     say: (msg) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`),
   };
-}
-
-/** accepts tells whether `unibus config check` accepts a minimal node.toml plus the given TOML. */
-export function accepts(dir: string, extraToml: string): boolean {
-  const probe = join(dir, `probe-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(probe, { recursive: true });
-  const file = join(probe, "node.toml");
-  writeFileSync(file, `[node]\nname = "probe"\ndata_dir = "data"\n${extraToml}`);
-  const ok = runUnibusCommand(["config", "check", "--config", file]).code === 0;
-  rmSync(probe, { recursive: true, force: true });
-  return ok;
 }
 
 /** disposeContext removes the scratch folder. */
@@ -98,7 +81,7 @@ export async function writeNodeToml(ctx: BenchContext, folder: string, spec: Nod
   ];
   if (spec.sync) lines.push("[jetstream]", `sync = "${spec.sync}"`);
   if (spec.tls) lines.push("[tls]", `ca_cert = "${ctx.ca.cert}"`, `ca_key = "${ctx.ca.key}"`);
-  const admin = ctx.adminSupported ? spec.admin ?? (await freePort()) : undefined;
+  const admin = spec.admin ?? (await freePort()); // every node its own admin port: never the shared default
   if (admin !== undefined) lines.push("[admin]", `listen = "127.0.0.1:${admin}"`);
   if (spec.extra) lines.push(spec.extra);
   const file = join(folder, "node.toml");

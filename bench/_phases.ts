@@ -3,6 +3,7 @@
  * own log lines, so the report can name where start-up overhead goes
  * (runtime boot and config, certificate, binary check or extraction, nats-server).
  */
+import { summarize } from "./_stats.ts";
 import { readFileSync } from "node:fs";
 
 /** PHASES are the log lines that end each phase, in order. */
@@ -33,7 +34,6 @@ export function phasesOf(logFile: string, spawnedWall: number): Record<string, n
 export function describePhases(all: Record<string, number>[]): string {
   if (all.length === 0) return "";
   return PHASES.map(({ name }) => {
-    const v = all.map((p) => p[name]!).sort((a, b) => a - b);
-    return `${name} ${v[Math.floor((v.length - 1) / 2)]!.toFixed(0)}`;
+    return `${name} ${summarize(all.map((p) => p[name]!)).median.toFixed(0)}`;
   }).join(", ") + " ms";
 }

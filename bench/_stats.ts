@@ -35,8 +35,6 @@ export interface Row {
   pass?: boolean;
   /** Anything a reader needs to interpret the row (client, payload, what was polled). */
   note?: string;
-  /** Set when the row could not be measured in this build (e.g. a feature not there yet). */
-  pending?: string;
 }
 
 function quantile(sorted: number[], q: number): number {

@@ -21,7 +21,7 @@ export function formatTable(rows: Row[]): string {
   const head = ["measurement", "unit", "unibus median [min–max]", "bare nats-server", "ratio", "target", "ok"];
   const body = rows.map((r) => [
     r.name, r.unit,
-    r.pending ? `pending: ${r.pending.slice(0, 60)}` : cell(r.unibus, r.unit),
+    cell(r.unibus, r.unit),
     cell(r.bare, r.unit),
     r.ratio === null ? "—" : r.ratio.toFixed(3),
     r.target ?? "",
@@ -30,6 +30,6 @@ export function formatTable(rows: Row[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
   const out = [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
-  const notes = rows.filter((r) => r.note || r.pending).map((r) => `- ${r.name}: ${r.pending ? `PENDING (${r.pending})` : r.note}`);
+  const notes = rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`);
   return [...out, "", "notes:", ...notes].join("\n");
 }

@@ -12,7 +12,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { freePort, writeNodeToml, type BenchContext } from "./_context.ts";
 import { bareConfigFrom, clientOptions, firstRoundTrip, natsBinaryIn, natsChildOf, runUnibusCommand, startBare, startUnibus, stop, type Proc } from "./_servers.ts";
-import { row, type Row } from "./_stats.ts";
+import { row, summarize, type Row } from "./_stats.ts";
 
 interface ClusterNode { name: string; client: number; monitor: number; route: number; config: string; dataDir: string; bareDir: string }
 
@@ -118,23 +118,11 @@ async function failover(ctx: BenchContext, nodes: ClusterNode[], procs: Proc[], 
   }
 }
 
-function med(v: number[]): number {
-  const x = [...v].sort((a, b) => a - b);
-  return x[Math.floor((x.length - 1) / 2)] ?? 0;
-}
-
-function pendingRows(reason: string): Row[] {
-  return [
-    { ...row({ id: "cluster_formation", name: "3-node cluster: start → meta leader", unit: "ms", better: "lower" }), pending: reason },
-    { ...row({ id: "cluster_failover", name: "3-node cluster: SIGKILL stream leader → next acked publish", unit: "ms", better: "lower" }), pending: reason },
-  ];
-}
-
-/** measureCluster returns the formation and failover rows, or the same rows marked pending when [cluster] does not work in this build. */
+/** measureCluster returns the formation and failover rows; a cluster that does not form is an error of the run. */
 export async function measureCluster(ctx: BenchContext): Promise<Row[]> {
   const nodes = await writeCluster(ctx);
   const check = runUnibusCommand(["config", "check", "--config", nodes[0]!.config]);
-  if (check.code !== 0) return pendingRows(`[cluster] not accepted by this build: ${check.out.trim().split("\n")[0]}`);
+  if (check.code !== 0) throw new Error(`the generated cluster config is invalid: ${check.out.trim().split("\n")[0]}`);
   const logs = join(ctx.dir, "cluster", "logs");
   mkdirSync(logs, { recursive: true });
   const startAll = (tag: string) => nodes.map((n) => startUnibus(n.config, join(logs, `${tag}-${n.name}.log`)));
@@ -146,11 +134,9 @@ export async function measureCluster(ctx: BenchContext): Promise<Row[]> {
   try {
     await Promise.all(prime.map((p, i) => firstRoundTrip(p, nodes[i]!.client, ctx.ca.cert)));
     await formed(nodes, prime);
-  } catch (err) {
+  } finally {
     await stopAll(prime);
-    return pendingRows(`cluster did not form in this build: ${(err as Error).message.split("\n")[0]}`);
   }
-  await stopAll(prime);
   const binary = natsBinaryIn(nodes[0]!.dataDir);
 
   const s = { uForm: [] as number[], bForm: [] as number[], uFail: [] as number[], bFail: [] as number[], uFirst: [] as number[], bFirst: [] as number[] };
@@ -188,7 +174,7 @@ export async function measureCluster(ctx: BenchContext): Promise<Row[]> {
   return [
     row({
       id: "cluster_formation", name: "3-node cluster: start → meta leader", unit: "ms", better: "lower", unibus: s.uForm, bare: s.bForm,
-      note: `loopback, mutual-TLS routes with route secret; warm data dirs, fresh JetStream stores; until all three name the same leader (first node to name one: unibus ${med(s.uFirst).toFixed(0)} ms, bare ${med(s.bFirst).toFixed(0)} ms, medians)`,
+      note: `loopback, mutual-TLS routes with route secret; warm data dirs, fresh JetStream stores; until all three name the same leader (first node to name one: unibus ${summarize(s.uFirst).median.toFixed(0)} ms, bare ${summarize(s.bFirst).median.toFixed(0)} ms, medians)`,
     }),
     row({
       id: "cluster_failover", name: "3-node cluster: SIGKILL stream leader → next acked publish", unit: "ms", better: "lower", unibus: s.uFail, bare: s.bFail,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { BenchContext } from "./_context.ts";
 import { withPair, type Pair } from "./_pair.ts";
 import { cpuTicks, natsChildOf, rssAnonKiB, rssKiB } from "./_servers.ts";
-import { MiB, row, type Row } from "./_stats.ts";
+import { MiB, row, summarize, type Row } from "./_stats.ts";
 
 const KiB_PER_MiB = MiB / 1024;
 
@@ -42,7 +42,7 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
   }
   const unibusOnly = row({
     id: "rss_unibus_idle", name: "idle RSS, unibus process alone", unit: "MiB", better: "lower", unibus: own,
-    note: `supervisor only (Bun runtime${ctx.adminSupported ? " + admin page" : ""}), after ${settleMs / 1000} s idle; of it private (RssAnon) median ${median(ownAnon).toFixed(1)} MiB, the rest clean executable pages; its nats-server child: median ${median(child).toFixed(1)} MiB; unibus CPU while idle: ${((ticks * 10 * 100) / idleMs).toFixed(2)}% of one core`,
+    note: `supervisor only (Bun runtime + admin page), after ${settleMs / 1000} s idle; of it private (RssAnon) median ${summarize(ownAnon).median.toFixed(1)} MiB, the rest clean executable pages; its nats-server child: median ${summarize(child).median.toFixed(1)} MiB; unibus CPU while idle: ${((ticks * 10 * 100) / idleMs).toFixed(2)}% of one core`,
     target: "≤ 60 MiB",
   });
   unibusOnly.pass = unibusOnly.unibus!.median <= 60;
@@ -53,37 +53,22 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
   return [unibusOnly, node];
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-}
-
-/** Poller is what gets polled: the admin page with its token, or nats /healthz when the build has no admin page. */
+/** Poller is what gets polled: the admin page's paths, with its token. */
 interface Poller { what: string; urls: string[]; headers: Record<string, string> }
 
-async function adminPoller(ctx: BenchContext, pair: Pair): Promise<Poller> {
-  const healthz: Poller = { what: "nats /healthz on the monitor port (no admin page in this build)", urls: [`http://127.0.0.1:${pair.unibus.monitor}/healthz`], headers: {} };
-  if (!ctx.adminSupported || pair.unibus.admin === undefined) return healthz;
+async function adminPoller(pair: Pair): Promise<Poller> {
   const tokenFile = join(pair.unibus.dataDir, "admin.token");
   for (let i = 0; i < 50 && !existsSync(tokenFile); i++) await Bun.sleep(100);
-  const headers: Record<string, string> = existsSync(tokenFile) ? { authorization: `Bearer ${readFileSync(tokenFile, "utf8").trim()}` } : {};
+  const headers = { authorization: `Bearer ${readFileSync(tokenFile, "utf8").trim()}` };
   const base = `http://127.0.0.1:${pair.unibus.admin}`;
   // The admin page starts after nats-server is ready: give it a moment.
   for (let i = 0; i < 100; i++) {
     if (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.arrayBuffer(), () => null)) break;
     await Bun.sleep(100);
   }
-  const urls: string[] = [];
-  // The dashboard, its JSON API, Prometheus metrics, and the public probes: whatever this build serves.
-  for (const path of ["/", "/api/overview", "/metrics", "/healthz", "/readyz"]) {
-    try {
-      const res = await fetch(base + path, { headers, redirect: "manual", signal: AbortSignal.timeout(5_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) urls.push(base + path);
-    } catch { /* not served */ }
-  }
-  if (urls.length === 0) return { ...healthz, what: "nats /healthz (the admin page answered no known path with 200)" };
-  return { what: `admin page ${urls.map((u) => new URL(u).pathname).join(" ")}${headers.authorization ? " with the bearer token" : ""}`, urls, headers };
+  // The dashboard, its JSON API, Prometheus metrics, and the public probes.
+  const paths = ["/", "/api/overview", "/metrics", "/healthz", "/readyz"];
+  return { what: `admin page ${paths.join(" ")} with the bearer token`, urls: paths.map((p) => base + p), headers };
 }
 
 /**
@@ -95,7 +80,7 @@ export async function measurePolledRss(ctx: BenchContext): Promise<Row[]> {
   const durationMs = ctx.quick ? 4_000 : 600_000;
   const sampleEveryMs = ctx.quick ? 500 : 10_000;
   return withPair(ctx, "bench-rss-poll", {}, async (pair) => {
-    const poller = await adminPoller(ctx, pair);
+    const poller = await adminPoller(pair);
     ctx.say(`polled RSS: polling ${poller.what} for ${durationMs / 1000} s`);
     const pid = pair.unibus.proc.pid;
     const samples: number[] = [rssKiB(pid) / KiB_PER_MiB];
