@@ -48,7 +48,7 @@ function writeOrThrow(path: string, data: string | Uint8Array, mode: number): vo
 }
 
 /** fsyncDir makes a rename in `dir` durable across a power cut. */
-export function fsyncDir(dir: string): void {
+function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, constants.O_RDONLY);
     try { fsyncSync(fd); } finally { closeSync(fd); }

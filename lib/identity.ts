@@ -10,7 +10,7 @@ import type { Logger } from "./log.ts";
 import { ensureNodeIdentity, type NodeIdentity } from "./pki/index.ts";
 
 /** RENEWAL_CHECK_MAX_MS bounds how long the timer sleeps: clocks jump, hosts suspend. */
-export const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
+const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
 
 /** IdentityManager is the node's view of its certificate. */
 export class IdentityManager {

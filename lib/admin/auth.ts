@@ -10,13 +10,13 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 
 /** SESSION_COOKIE names the browser's login cookie. */
-export const SESSION_COOKIE = "unibus_session";
+const SESSION_COOKIE = "unibus_session";
 /** SESSION_MAX_AGE_S keeps a browser logged in for a week. */
 export const SESSION_MAX_AGE_S = 7 * 24 * 3600;
 /** PUBLIC_PATHS answer without a token: probes for load balancers and systemd. */
-export const PUBLIC_PATHS = new Set(["/healthz", "/readyz"]);
+const PUBLIC_PATHS = new Set(["/healthz", "/readyz"]);
 /** LOGIN_PATHS are reachable without a session so a browser can log in. */
-export const LOGIN_PATHS = new Set(["/login"]);
+const LOGIN_PATHS = new Set(["/login"]);
 /** FAILED_LOGIN_DELAY_MS slows down guessing through the form. */
 export const FAILED_LOGIN_DELAY_MS = 300;
 
@@ -54,7 +54,7 @@ function bearer(c: Context): string | undefined {
 }
 
 /** isAuthorized tells whether a request carries the token or a valid session cookie. */
-export function isAuthorized(c: Context, token: string): boolean {
+function isAuthorized(c: Context, token: string): boolean {
   const b = bearer(c);
   if (b !== undefined) return safeEqual(b, token);
   const cookie = getCookie(c, SESSION_COOKIE);

@@ -41,7 +41,7 @@ async function walk(dir: string, acc: { bytes: number; files: number; partial: b
 }
 
 /** measureDataDir walks a folder and asks its file system for free space. */
-export async function measureDataDir(dir: string): Promise<DiskUsage> {
+async function measureDataDir(dir: string): Promise<DiskUsage> {
   const acc = { bytes: 0, files: 0, partial: false };
   await walk(dir, acc);
   const out: DiskUsage = { usedBytes: acc.bytes, files: acc.files, partial: acc.partial };

@@ -10,7 +10,7 @@ import type { LogLevel, LogSink } from "../log.ts";
 export interface LogLine { level: LogLevel; text: string }
 
 /** LOG_RING_LINES is how many lines the admin page can show. */
-export const LOG_RING_LINES = 200;
+const LOG_RING_LINES = 200;
 
 /** LogRing is a fixed-size ring of log lines, fed as a Logger sink. */
 export class LogRing {

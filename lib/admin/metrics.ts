@@ -23,12 +23,12 @@ function formatValue(v: number): string {
 }
 
 /** metricName makes any key a valid Prometheus metric name part. */
-export function metricName(key: string): string {
+function metricName(key: string): string {
   return key.replace(/[^a-zA-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1");
 }
 
 /** Exposition collects samples grouped by family and prints them in the text format. */
-export class Exposition {
+class Exposition {
   readonly #families = new Map<string, { help: string; type: "gauge" | "counter" | "untyped"; lines: string[] }>();
 
   /** add appends one sample; the first call for a name fixes its HELP and TYPE. */

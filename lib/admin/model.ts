@@ -116,7 +116,7 @@ export interface OverviewInputs {
 }
 
 /** nodeView builds the node panel. */
-export function nodeView(i: OverviewInputs): NodeView {
+function nodeView(i: OverviewInputs): NodeView {
   const v = i.snapshot.varz.ok ? i.snapshot.varz.data : undefined;
   return {
     name: v?.server_name ?? i.config.node.name,
@@ -131,7 +131,7 @@ export function nodeView(i: OverviewInputs): NodeView {
 }
 
 /** clientsView builds the clients panel. */
-export function clientsView(s: Snapshot): ClientsView {
+function clientsView(s: Snapshot): ClientsView {
   if (!s.connz.ok) return { top: [], error: s.connz.error, ...(s.varz.ok ? { count: s.varz.data.connections } : {}) };
   const c = s.connz.data;
   return {
@@ -170,7 +170,7 @@ function streamRow(account: string, d: StreamDetail): StreamRow {
 }
 
 /** jetstreamView builds the JetStream panel; KV buckets are the streams named KV_<bucket>. */
-export function jetstreamView(s: Snapshot, enabled: boolean): JetStreamView {
+function jetstreamView(s: Snapshot, enabled: boolean): JetStreamView {
   const empty = { streams: 0, consumers: 0, messages: 0, bytes: 0, memoryBytes: 0, storageBytes: 0 };
   if (!enabled) return { enabled: false, totals: empty, streams: [], kv: [] };
   if (!s.jsz.ok) return { enabled, totals: empty, streams: [], kv: [], error: s.jsz.error };

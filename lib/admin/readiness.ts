@@ -13,7 +13,7 @@ export interface ReadyCheck { name: "nats" | "jetstream" | "routes"; ok: boolean
 export interface Readiness { ready: boolean; checks: ReadyCheck[] }
 
 /** peersNeeded is how many peers this node must reach so that it and they form a majority of `size` nodes. */
-export function peersNeeded(size: number): number {
+function peersNeeded(size: number): number {
   return Math.floor(size / 2);
 }
 

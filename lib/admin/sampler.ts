@@ -16,7 +16,7 @@ export interface RatePoint {
 }
 
 /** SAMPLER_DEFAULTS: a sample every 5 s, 10 minutes of history. */
-export const SAMPLER_DEFAULTS = { intervalMs: 5_000, capacity: 120 } as const;
+const SAMPLER_DEFAULTS = { intervalMs: 5_000, capacity: 120 } as const;
 
 type Counters = Pick<Varz, "in_msgs" | "out_msgs" | "in_bytes" | "out_bytes">;
 

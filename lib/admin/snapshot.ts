@@ -21,12 +21,12 @@ export interface Snapshot {
 }
 
 /** CONNZ_QUERY asks for the ten connections that received the most bytes. */
-export const CONNZ_QUERY = "sort=bytes_to&limit=10";
+const CONNZ_QUERY = "sort=bytes_to&limit=10";
 /** JSZ_QUERY asks for every stream with its config and replicas. */
-export const JSZ_QUERY = "accounts=true&streams=true&config=true";
+const JSZ_QUERY = "accounts=true&streams=true&config=true";
 
 /** describeFetchError turns a failed monitoring request into one plain sentence. */
-export function describeFetchError(monitor: MonitorClient, endpoint: string, err: unknown): string {
+function describeFetchError(monitor: MonitorClient, endpoint: string, err: unknown): string {
   const e = err as Error & { code?: string; name?: string };
   if (e?.name === "TimeoutError" || e?.name === "AbortError") return `nats-server did not answer /${endpoint} within ${monitor.timeoutMs} ms`;
   const msg = String(e?.message ?? err).split("\n")[0]!;
@@ -43,7 +43,7 @@ async function fetchDoc<T>(monitor: MonitorClient, endpoint: string, query = "")
 }
 
 /** takeSnapshot reads /healthz, /varz, /connz, /routez and /jsz in parallel. */
-export async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
+async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
   const [healthz, varz, connz, routez, jsz] = await Promise.all([
     monitor.healthy(),
     fetchDoc<Varz>(monitor, "varz"),

@@ -20,7 +20,7 @@ export interface AdminToken {
 }
 
 /** generateToken makes 256 random bits, URL-safe. */
-export function generateToken(): string {
+function generateToken(): string {
   return randomBytes(32).toString("base64url");
 }
 

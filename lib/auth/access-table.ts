@@ -17,7 +17,7 @@ function reach(host: string): string {
 }
 
 /** accessRows lists every listener clients, devices or edges can connect to. */
-export function accessRows(config: UnibusConfig): AccessRow[] {
+function accessRows(config: UnibusConfig): AccessRow[] {
   const users = config.client.users.length;
   const nkeys = config.client.nkeys.length;
   const clientAuth = (nkeysApply: boolean): string => {

@@ -22,11 +22,6 @@ export function hashPassword(password: string, cost = BCRYPT_COST): string {
   return bcrypt.hashSync(password, cost);
 }
 
-/** checkPassword compares a password with a bcrypt hash. */
-export function checkPassword(password: string, hash: string): boolean {
-  return bcrypt.compareSync(password, hash);
-}
-
 const cache = new Map<string, string>();
 
 /**

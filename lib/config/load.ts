@@ -52,7 +52,7 @@ export interface UnibusConfig {
 export interface ConfigIssue { path: readonly PropertyKey[]; message: string }
 
 /** formatIssues renders issues as `file:line:col: key.path: message`, ordered by position. */
-export function formatIssues(file: string, locate: KeyLocator, issues: ConfigIssue[]): string {
+function formatIssues(file: string, locate: KeyLocator, issues: ConfigIssue[]): string {
   const rows = issues.map((issue) => {
     const pos = locate(issue.path);
     const key = issue.path.map(String).join(".") || "(top level)";

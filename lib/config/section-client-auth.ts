@@ -91,7 +91,7 @@ export function resolveClientAuth(raw: RawClientAuth | undefined, at: (p: string
 }
 
 /** hasClientAuth tells whether clients must sign in (any user or nkey configured). */
-export function hasClientAuth(config: UnibusConfig): boolean {
+function hasClientAuth(config: UnibusConfig): boolean {
   return config.client.users.length > 0 || config.client.nkeys.length > 0;
 }
 

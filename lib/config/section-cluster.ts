@@ -162,7 +162,7 @@ export function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefi
 }
 
 /** clusterSecret returns the route secret of a checked config (load.ts has refused configs without one). */
-export function clusterSecret(cluster: ClusterConfig): string {
+function clusterSecret(cluster: ClusterConfig): string {
   if (cluster.secret.value === undefined) throw new Error(`cluster route secret is unavailable: ${cluster.secret.error ?? "not set"}`);
   return cluster.secret.value;
 }

@@ -7,7 +7,7 @@
 import type { Child } from "hono/jsx";
 
 /** REFRESH_MS is how often the dashboard refreshes itself when JavaScript is on. */
-export const REFRESH_MS = 5_000;
+const REFRESH_MS = 5_000;
 
 const CSS = `
 :root{color-scheme:light dark;--ok:#2e7d32;--bad:#c62828;--warn:#ef6c00;--muted:#777}
