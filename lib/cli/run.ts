@@ -10,7 +10,7 @@ import { clientAuthWarnings } from "../config/section-client-auth.ts";
 import { accessSecrets } from "../auth/secrets.ts";
 import { Logger, chooseLogFormat, LOG_LEVELS, type LogLevel } from "../log.ts";
 import { UnibusNode } from "../node.ts";
-import { notifySystemd } from "../systemd/notify.ts";
+import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 
@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
 
   const node = new UnibusNode(config, log, {
     onReady: ({ restart }) => {
-      notifySystemd(`READY=1\nSTATUS=nats-server ready on ${config.client.listen.text}${restart ? " (restarted)" : ""}`);
+      notifySystemd(`READY=1\n${notifyStatus(`nats-server ready on ${config.client.listen.text}${restart ? " (restarted)" : ""}`)}`);
     },
   });
 
