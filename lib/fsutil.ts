@@ -3,7 +3,7 @@
  * half-written or with a looser mode than intended: a temp file created with
  * its final mode, fsynced, renamed over the target, directory fsynced.
  */
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { RuntimeError } from "./errors.ts";
@@ -71,4 +71,14 @@ export function exposedBits(st: Ownership, self: { uid: number; gid: number } = 
   const bits = st.mode & 0o077;
   const serviceGroupRead = st.uid === 0 && self.uid !== 0 && st.gid === self.gid;
   return serviceGroupRead ? bits & ~0o040 : bits;
+}
+
+/** pathExists tells whether anything (file, folder, dangling symlink) sits at path; it never follows a link. */
+export function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

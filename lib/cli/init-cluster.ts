@@ -5,12 +5,12 @@
  * issues its own certificate from the CA at start, with its address as SAN.
  */
 import { randomBytes } from "node:crypto";
-import { lstatSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { DEFAULTS } from "../config/defaults.ts";
 import { CLUSTER_SECRET_ENV } from "../config/section-cluster.ts";
 import { NODE_NAME_HINT, PEER_HINT, isValidNodeName, parsePeer, type HostPort } from "../config/units.ts";
+import { pathExists } from "../fsutil.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { CA_CERT_FILE, CA_KEY_FILE, createCa, writeCaFiles } from "../pki/index.ts";
@@ -59,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
 
   if (!values.force) {
     for (const file of [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE), secretFile, ...configFiles]) {
-      if (exists(file)) throw new ConfigError(`${file} already exists; refusing to overwrite a cluster's files (nodes holding the old CA and secret could no longer join). Use --force to replace them, or choose another --out folder`);
+      if (pathExists(file)) throw new ConfigError(`${file} already exists; refusing to overwrite a cluster's files (nodes holding the old CA and secret could no longer join). Use --force to replace them, or choose another --out folder`);
     }
   }
   const ca = await createCa({ name: `${name} cluster CA` });
@@ -148,13 +148,4 @@ ca_key = ${q(`${CERTS_DIR}/${CA_KEY_FILE}`)}
 # Added to the automatic SANs (node name, host name, interface addresses).
 sans = [${q(node.address.host)}]
 `;
-}
-
-function exists(file: string): boolean {
-  try {
-    lstatSync(file);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,10 +4,10 @@
  * 0700. Existing files are kept unless forced: replacing a CA or a node
  * certificate by accident breaks every peer that trusts it.
  */
-import { lstat, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { pathExists, writeFileAtomic } from "../fsutil.ts";
 
 /** writePemPair writes DIR/names.key and DIR/names.cert and returns their paths. */
 export async function writePemPair(
@@ -29,7 +29,6 @@ export async function writePemPair(
 /** refuseExisting throws a ConfigError naming the first file that exists, with the --force hint. */
 async function refuseExisting(files: string[], what: string): Promise<void> {
   for (const file of files) {
-    const exists = await lstat(file).then(() => true, () => false);
-    if (exists) throw new ConfigError(`${file} already exists; refusing to overwrite ${what}. Use --force to replace it, or choose another --out folder`);
+    if (pathExists(file)) throw new ConfigError(`${file} already exists; refusing to overwrite ${what}. Use --force to replace it, or choose another --out folder`);
   }
 }

@@ -5,9 +5,9 @@
  * the provided pair when it does not. Nothing is started on a ConfigError.
  */
 import { DEFAULTS } from "../config/defaults.ts";
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { pathExists } from "../fsutil.ts";
 import { isIssuedBy, loadCa, type LoadedCa } from "./ca-load.ts";
 import { DEFAULT_NODE_CERT_DAYS, NODE_CERT_FILE, NODE_KEY_FILE, issueNodeCertificate, writeNodeFiles } from "./node-cert.ts";
 import { readCertificateFile, readKeyFile, sameSpki } from "./pem-files.ts";
@@ -89,7 +89,7 @@ async function reissueReason(
   now: Date,
   fraction: number,
 ): Promise<string | X509Certificate> {
-  if (!(await exists(certFile)) || !(await exists(keyFile))) return "missing";
+  if (!pathExists(certFile) || !pathExists(keyFile)) return "missing";
   const cert = await readCertificateFile(certFile, "node certificate");
   const key = await readKeyFile(keyFile, "node key", { strict: true });
   if (!(await isIssuedBy(cert, ca.cert))) return "not issued by the configured CA";
@@ -145,11 +145,4 @@ function identity(cert: X509Certificate, certFile: string, keyFile: string, caFi
     renewAt: renewAt(cert, fraction),
     issued,
   };
-}
-
-async function exists(file: string): Promise<boolean> {
-  return lstat(file).then(
-    () => true,
-    () => false,
-  );
 }
