@@ -5,8 +5,10 @@
  */
 import { describeError, ExitCode, UnibusError } from "./lib/errors.ts";
 import { COMMANDS, HELP, resolveCommand } from "./lib/cli/commands.ts";
+import { EXEC_CHILD_COMMAND, execChildWithParentDeathSignal } from "./lib/runtime-exec.ts";
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === EXEC_CHILD_COMMAND) execChildWithParentDeathSignal(argv.slice(1));
   const { name, args } = resolveCommand(argv);
   if (name === "help") {
     process.stdout.write(HELP);

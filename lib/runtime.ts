@@ -8,6 +8,7 @@
 import embeddedNatsPath from "../build/embed/nats-server.zst" with { type: "file" };
 import embeddedMetaPath from "../build/embed/nats-server.meta" with { type: "file" };
 import { constants as osConstants } from "node:os";
+import { execCommand } from "./runtime-exec.ts";
 
 /** EmbeddedNatsMeta describes the nats-server binary compiled into this executable. */
 export interface EmbeddedNatsMeta {
@@ -48,17 +49,20 @@ export interface ChildProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** spawnChild starts a supervised program in its own session, with piped output and no stdin. */
+/**
+ * spawnChild starts a supervised program in its own session, with piped
+ * output and no stdin. The program receives SIGTERM from the kernel if unibus
+ * dies (runtime-exec.ts), so it never outlives unibus, however unibus ends.
+ */
 export function spawnChild(cmd: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): ChildProcess {
-  const proc = Bun.spawn(cmd, {
+  const proc = Bun.spawn(execCommand(cmd), {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
     env: options.env ?? process.env,
     cwd: options.cwd,
     // Its own session: a Ctrl-C on the terminal reaches unibus only, which then
-    // stops the child its own way (lame duck) instead of racing it. --no-orphans
-    // still ends the child when unibus dies.
+    // stops the child its own way (lame duck) instead of racing it.
     detached: true,
   });
   const exited = proc.exited.then(() => ({ code: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode == null ? null : String(proc.signalCode) }));

@@ -72,7 +72,6 @@ async function buildTarget(target: BuildTarget, version: string): Promise<void> 
     [
       process.execPath, "build", "--compile", `--target=${target.bunTarget}`,
       "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
-      "--compile-exec-argv=--no-orphans",
       "--minify", "--keep-names",
       // Precompiled bytecode halves start-up (--version 39 -> 14 ms on x64; more on a
       // Pi, where parsing JavaScript is slow) for about 4 MB of executable.

@@ -148,7 +148,7 @@ describe("a loopback cluster of three nodes", () => {
     const survivors = cluster.nodes.filter((n) => n !== victim);
     const killedLog = victim.proc!;
     // The node dies at once, as on a power cut: its nats-server first, then unibus
-    // (which would otherwise take the child down a few ms later via --no-orphans).
+    // (which would otherwise take the child down at once through its parent-death signal).
     const natsPid = pidsOf(victim.dataDir)[0];
     expect(natsPid).toBeDefined();
     const tKill = performance.now();

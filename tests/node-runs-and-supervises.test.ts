@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } fr
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
-import { RunningUnibus, freePort, nodeToml, pidsOf, runUnibus, tempDir, waitFor, writeConfig } from "./_helpers.ts";
+import { BIN_X64, RunningUnibus, freePort, nodeToml, pidsOf, runUnibus, tempDir, waitFor, writeConfig } from "./_helpers.ts";
 
 const dir = tempDir("unibus-node-");
 afterAll(() => dir[Symbol.dispose]());
@@ -77,6 +77,25 @@ describe("a single node runs nats-server with JetStream and supervises it", () =
     node.proc.kill("SIGKILL");
     await node.proc.exited;
     await waitFor("nats-server to go away with its parent", () => natsPids().length === 0, 10_000);
+  });
+
+  test("unibus outlives the shell that started it with nohup, and its nats-server still dies with it", async () => {
+    // The way cron @reboot, rc.local and OpenRC start daemons: the launcher exits at once.
+    const log = join(dir.path, "nohup.log");
+    const launcher = Bun.spawnSync(["bash", "-c", `nohup ${BIN_X64} --config ${config} >${log} 2>&1 & echo $!`]);
+    const pid = Number(launcher.stdout.toString().trim());
+    expect(pid).toBeGreaterThan(1);
+    try {
+      await waitFor("unibus ready under nohup", () => existsSync(log) && readFileSync(log, "utf8").includes("unibus ready"), 30_000);
+      await Bun.sleep(4_000); // the launcher is long gone; a unibus tied to it would be too
+      expect(existsSync(`/proc/${pid}`)).toBe(true);
+      expect(natsPids()).toHaveLength(1);
+      expect(await kvRoundTrip("colour")).toBe("blue");
+      process.kill(pid, "SIGKILL");
+      await waitFor("nats-server to go away with its SIGKILLed parent", () => natsPids().length === 0, 10_000);
+    } finally {
+      try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+    }
   });
 
   test("a nats-server left by an earlier unibus is stopped before starting", async () => {
