@@ -5,6 +5,7 @@
  */
 import { describeError, ExitCode, UnibusError } from "./lib/errors.ts";
 import { COMMANDS, HELP, resolveCommand } from "./lib/cli/commands.ts";
+import { SYSLOG_PRIORITY, stderrIsJournal } from "./lib/log.ts";
 import { EXEC_CHILD_COMMAND, execChildWithParentDeathSignal } from "./lib/runtime-exec.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -27,7 +28,9 @@ let code: number;
 try {
   code = await main(process.argv.slice(2));
 } catch (err) {
-  process.stderr.write(`error: ${describeError(err)}\n`);
+  // Under journald the line carries priority 3 (err), so `journalctl -p err` shows it.
+  const text = `error: ${describeError(err)}`;
+  process.stderr.write(`${stderrIsJournal() ? text.split("\n").map((l) => `<${SYSLOG_PRIORITY.error}>${l}`).join("\n") : text}\n`);
   code = err instanceof UnibusError ? err.exitCode : ExitCode.failure;
 }
 // Exit explicitly: a pending timer or keep-alive socket must not hold a finished command open.

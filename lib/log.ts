@@ -1,3 +1,4 @@
+import { fstatSync } from "node:fs";
 /** LogLevel orders the levels a user can choose with `[log] level`. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -15,9 +16,38 @@ export type LogSink = (line: string, level: LogLevel) => void;
 
 const REDACTED = "[redacted]";
 
-/** stderrSink writes each line to standard error, the stream systemd and terminals both read. */
-export const stderrSink: LogSink = (line) => {
-  process.stderr.write(line + "\n");
+/**
+ * SYSLOG_PRIORITY maps a level to its syslog(3) priority, which journald reads
+ * from a `<N>` prefix on each line of a service's output stream.
+ */
+export const SYSLOG_PRIORITY: Readonly<Record<LogLevel, number>> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+/**
+ * stderrIsJournal tells whether standard error is connected to journald:
+ * systemd sets JOURNAL_STREAM to the stream's "device:inode", and the check
+ * against fd 2 keeps a redirected stderr (`unibus … 2>file`) free of prefixes.
+ */
+export function stderrIsJournal(env: Record<string, string | undefined> = process.env): boolean {
+  const stream = env.JOURNAL_STREAM;
+  if (!stream) return false;
+  try {
+    const st = fstatSync(2);
+    return stream === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
+let journalPrefixes: boolean | undefined;
+
+/**
+ * stderrSink writes each line to standard error, the stream systemd and
+ * terminals both read. Under journald each line carries its level as a
+ * `<N>` prefix, so `journalctl -p err` shows unibus's errors.
+ */
+export const stderrSink: LogSink = (line, level) => {
+  journalPrefixes ??= stderrIsJournal();
+  process.stderr.write(journalPrefixes ? `<${SYSLOG_PRIORITY[level]}>${line}\n` : `${line}\n`);
 };
 
 /**
