@@ -1,10 +1,11 @@
 #!/usr/bin/env bun
 /**
- * main.ts turns argv into one command and its exit code. It stays tiny: each
- * command lives in lib/cli/, errors are printed once here as `error: …`.
+ * main.ts turns argv into one command and its exit code. It stays tiny: the
+ * command table is lib/cli/commands.ts, each command lives in lib/cli/,
+ * errors are printed once here as `error: …`.
  */
-import { describeError, ExitCode, UnibusError } from "./lib/errors.ts";
-import { COMMANDS, HELP, resolveCommand } from "./lib/cli/commands.ts";
+import { describeError, ExitCode, UnibusError, UsageError } from "./lib/errors.ts";
+import { findCommand, helpText, resolveCommand, usageOf, wantsHelp, type CommandSpec } from "./lib/cli/commands.ts";
 import { SYSLOG_PRIORITY, stderrIsJournal } from "./lib/log.ts";
 import { EXEC_CHILD_COMMAND, execChildWithParentDeathSignal } from "./lib/runtime-exec.ts";
 
@@ -12,16 +13,28 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === EXEC_CHILD_COMMAND) execChildWithParentDeathSignal(argv.slice(1));
   const { name, args } = resolveCommand(argv);
   if (name === "help") {
-    process.stdout.write(HELP);
+    const topic = args.length ? findCommand(args.join(" ")) : undefined;
+    if (args.length && !topic) throw new UsageError(`unknown command "${args.join(" ")}"\n\n${helpText()}`);
+    process.stdout.write(topic ? usageOf(topic) : helpText());
     return ExitCode.ok;
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    process.stderr.write(`error: unknown command "${argv.join(" ")}"\n\n${HELP}`);
-    return ExitCode.usage;
+  const spec = findCommand(name);
+  if (!spec) throw new UsageError(`unknown command "${argv.join(" ")}"\n\n${helpText()}`);
+  if (wantsHelp(args)) {
+    process.stdout.write(usageOf(spec));
+    return ExitCode.ok;
   }
-  const command = await load();
-  return command.run(args);
+  return run(spec, args);
+}
+
+/** run loads and runs one command; a usage error ends with that command's usage. */
+async function run(spec: CommandSpec, args: string[]): Promise<number> {
+  try {
+    return await (await spec.load()).run(args);
+  } catch (err) {
+    if (err instanceof UsageError && !err.message.includes("usage: unibus")) err.message += `\n\n${usageOf(spec)}`;
+    throw err;
+  }
 }
 
 let code: number;

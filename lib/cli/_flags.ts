@@ -14,7 +14,7 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(ar
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}; see unibus help`);
+    throw new UsageError((err as Error).message);
   }
 }
 

@@ -6,12 +6,6 @@ import { UsageError } from "../errors.ts";
 import { DEFAULT_CA_DAYS, DEFAULT_CA_NAME, createCa, writeCaFiles } from "../pki/index.ts";
 import { parseDays, parseFlags } from "./_flags.ts";
 
-const USAGE = `usage: unibus ca create --out DIR [--name CN] [--days N] [--force]
-  --out DIR    folder for ca.pem (0644) and ca-key.pem (0600); created if missing
-  --name CN    common name of the CA (default "${DEFAULT_CA_NAME}")
-  --days N     lifetime in days (default ${DEFAULT_CA_DAYS}, ten years)
-  --force      replace an existing CA (certificates it issued stop verifying)
-`;
 
 /** run creates the CA files and prints where they are; exit 2 on bad flags or when a CA already exists there. */
 export async function run(args: string[]): Promise<number> {
@@ -20,13 +14,8 @@ export async function run(args: string[]): Promise<number> {
     name: { type: "string" },
     days: { type: "string" },
     force: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!values.out) throw new UsageError(`--out DIR is required\n${USAGE}`);
+  if (!values.out) throw new UsageError(`--out DIR is required`);
   const name = values.name ?? DEFAULT_CA_NAME;
   if (!name.trim()) throw new UsageError("--name must not be empty");
   const days = parseDays(values.days, DEFAULT_CA_DAYS);

@@ -8,20 +8,11 @@ import { UsageError } from "../errors.ts";
 import { CA_CERT_FILE, checkChain, describeCertificate, formatReport, readCertificateFile, type ChainCheck } from "../pki/index.ts";
 import { parseFlags } from "./_flags.ts";
 
-const USAGE = `usage: unibus cert inspect FILE [--ca CAFILE]
-  FILE         PEM certificate to describe (the first one in the file)
-  --ca CAFILE  CA certificate to verify against (default: ca.pem next to FILE, if present)
-exit status: 0 valid (and verified when a CA was found), 1 chain failed or outside its validity, 2 unreadable input
-`;
 
 /** run prints the certificate's subject, issuer, serial, validity, SANs, usages and chain status. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ca: { type: "string" }, help: { type: "boolean", short: "h", default: false } }, true);
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one certificate FILE, got ${positionals.length}\n${USAGE}`);
+  const { values, positionals } = parseFlags(args, { ca: { type: "string" } }, true);
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one certificate FILE, got ${positionals.length}`);
   const file = positionals[0]!;
   const now = new Date();
   const cert = await readCertificateFile(file, "certificate");

@@ -1,67 +1,182 @@
 /**
- * commands.ts is the table of unibus commands. Each entry loads its module on
+ * commands.ts is the one table of unibus commands: name, synopsis, summary,
+ * flag details and the module that runs it. `unibus help`, each command's
+ * `--help` and the usage appended to a usage error all come from here, so a
+ * command cannot be listed without its help. Each entry loads its module on
  * demand, so `unibus --version` does not pay for the admin page or the PKI.
  */
+import { DEFAULTS } from "../config/defaults.ts";
+import { NODE_NAME_HINT } from "../config/units.ts";
 
 /** Command is what every lib/cli module exports: run with the remaining argv, return an exit code. */
 export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-/** COMMANDS maps a command name (words joined by a space) to its module. */
-export const COMMANDS: Record<string, () => Promise<Command>> = {
-  run: () => import("./run.ts"),
-  version: () => import("./version.ts"),
-  "config check": () => import("./config-check.ts"),
-  "ca create": () => import("./ca.ts"),
-  "cert issue": () => import("./cert-issue.ts"),
-  "cert inspect": () => import("./cert-inspect.ts"),
-  "nats-server": () => import("./nats-server.ts"),
-  passwd: () => import("./passwd.ts"),
-  "nkey gen": () => import("./nkey.ts"),
-  "init cluster": () => import("./init-cluster.ts"),
-  status: () => import("./status.ts"),
-};
+/** CommandSpec is one row of the command table. */
+export interface CommandSpec {
+  /** Words after `unibus`, joined by a space ("cert issue"). */
+  name: string;
+  /** Arguments and flags, as printed after the name. */
+  synopsis: string;
+  /** One line saying what the command does. */
+  summary: string;
+  /** Flag explanations and examples for `--help`, each line indented. */
+  details?: string;
+  load: () => Promise<Command>;
+}
 
-/** HELP is the usage text printed by `unibus help` and on unknown commands. */
-export const HELP = `unibus: a NATS message-bus appliance in one executable
+/** COMMAND_TABLE lists every command in the order `unibus help` prints them. */
+export const COMMAND_TABLE: readonly CommandSpec[] = [
+  {
+    name: "run",
+    synopsis: "--config FILE [--log-format text|json|auto] [--log-level LEVEL]",
+    summary: "run the node (nats-server with JetStream, supervised); `unibus --config FILE` is the same",
+    details: `  --config FILE      node.toml (default /etc/unibus/unibus.toml when it exists)
+  --log-format F     text, json or auto (default: [log] format)
+  --log-level L      debug, info, warn or error (default: [log] level)
+signals: SIGHUP reloads the file, SIGTERM/SIGINT stop gracefully, a second SIGINT forces exit (130)
+`,
+    load: () => import("./run.ts"),
+  },
+  {
+    name: "config check",
+    synopsis: "--config FILE",
+    summary: "validate the config and print who may connect and the effective config, secrets redacted",
+    details: "exit status: 0 valid, 2 invalid (every problem named as file:line:column: key: expected …)\n",
+    load: () => import("./config-check.ts"),
+  },
+  {
+    name: "status",
+    synopsis: "--config FILE [--json]",
+    summary: "routes, JetStream meta leader, missing peers; exit 0 when healthy",
+    details: `  reports routes, the JetStream meta leader and missing peers of the node
+  running with FILE; exit 0 when healthy, 1 otherwise
+  --json   print the status as JSON (the same object the admin page serves)
+`,
+    load: () => import("./status.ts"),
+  },
+  {
+    name: "init cluster",
+    synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--force]",
+    summary: "make a cluster: CA, route secret, one config per node",
+    details: `  --name NAME      cluster name (${NODE_NAME_HINT})
+  --node N=ADDR    one per box: node name and the address the other boxes reach it at
+                   (IP or host name; route port default ${DEFAULTS.clusterListen.split(":")[1]})
+  --out DIR        where to write certs/ca.pem, certs/ca-key.pem, cluster.secret and NAME.toml per node
+  --force          replace files that already exist (a new CA and secret: every node must get the new files)
+example:
+  unibus init cluster --name homelab --node pi-1=10.0.0.11 --node pi-2=10.0.0.12 --node pi-3=10.0.0.13 --out homelab/
+`,
+    load: () => import("./init-cluster.ts"),
+  },
+  {
+    name: "ca create",
+    synopsis: "--out DIR [--name CN] [--days N] [--force]",
+    summary: "create a cluster CA (ca.pem, ca-key.pem 0600)",
+    details: `  --out DIR    folder for ca.pem (0644) and ca-key.pem (0600); created if missing
+  --name CN    common name of the CA (default "${DEFAULTS.caName}")
+  --days N     lifetime in days (default ${DEFAULTS.caLifetimeDays}, ten years)
+  --force      replace an existing CA (certificates it issued stop verifying)
+`,
+    load: () => import("./ca.ts"),
+  },
+  {
+    name: "cert issue",
+    synopsis: "--ca DIR --name NAME [--san S ...] [--no-host-sans] [--days N] --out DIR [--force]",
+    summary: "issue a node certificate from the CA",
+    details: `  --ca DIR         folder holding ca.pem and ca-key.pem (from unibus ca create)
+  --name NAME      node name: the certificate's CN and first DNS SAN
+  --san S          extra SAN, repeatable; IPv4/IPv6 addresses become IP SANs, anything else DNS
+  --days N         lifetime in days (default ${DEFAULTS.certLifetimeDays}; never beyond the CA's own expiry)
+  --out DIR        folder for node.pem (0644) and node-key.pem (0600)
+  --force          replace existing node.pem / node-key.pem
+  --no-host-sans   leave out this host's name and addresses (when issuing for another machine)
+`,
+    load: () => import("./cert-issue.ts"),
+  },
+  {
+    name: "cert inspect",
+    synopsis: "FILE [--ca CAFILE]",
+    summary: "show subject, SANs, usages, issuer, days left, chain",
+    details: `  FILE         PEM certificate to describe (the first one in the file)
+  --ca CAFILE  CA certificate to verify against (default: ca.pem next to FILE, if present)
+exit status: 0 valid (and verified when a CA was found), 1 chain failed or outside its validity, 2 unreadable input
+`,
+    load: () => import("./cert-inspect.ts"),
+  },
+  {
+    name: "passwd",
+    synopsis: "[--cost N]",
+    summary: "read a password on stdin, print its bcrypt hash (password_hash)",
+    details: `  --cost N     bcrypt cost from 4 to 16 (default ${DEFAULTS.bcryptCost})
+example: printf '%s' "$PASSWORD" | unibus passwd
+`,
+    load: () => import("./passwd.ts"),
+  },
+  {
+    name: "nkey gen",
+    synopsis: "",
+    summary: "print a new user nkey: seed (client) and public key ([[client.nkeys]])",
+    load: () => import("./nkey.ts"),
+  },
+  {
+    name: "nats-server",
+    synopsis: "(--config FILE | --data-dir DIR) [--] [ARGS...]",
+    summary: "run the embedded nats-server (default: --version)",
+    details: `  --config FILE    extract the binary into this node's data dir
+  --data-dir DIR   or into DIR
+  ARGS             passed to nats-server; put them after -- (e.g. -- --help, -- -t -c FILE)
+`,
+    load: () => import("./nats-server.ts"),
+  },
+  {
+    name: "version",
+    synopsis: "",
+    summary: "unibus version, nats-server version, target (also --version)",
+    load: () => import("./version.ts"),
+  },
+];
 
-usage:
-  unibus [run] --config FILE [--log-format text|json] [--log-level LEVEL]
-                                 run the node (nats-server with JetStream, supervised)
-  unibus config check --config FILE
-                                 validate the config and print it with secrets redacted
-  unibus status --config FILE [--json]
-                                 routes, JetStream meta leader, missing peers; exit 0 when healthy
-  unibus init cluster --name NAME --node NAME=ADDR ... --out DIR [--force]
-                                 make a cluster: CA, route secret, one config per node
-  unibus ca create --out DIR [--name CN] [--days N] [--force]
-                                 create a cluster CA (ca.pem, ca-key.pem 0600)
-  unibus cert issue --ca DIR --name NAME [--san S ...] [--no-host-sans] [--days N] --out DIR [--force]
-                                 issue a node certificate from the CA
-  unibus cert inspect FILE [--ca CA.pem]
-                                 show subject, SANs, usages, issuer, days left, chain
-  unibus passwd [--cost N]       read a password on stdin, print its bcrypt hash (password_hash)
-  unibus nkey gen                print a new user nkey: seed (client) and public key ([[client.nkeys]])
-  unibus nats-server (--config FILE | --data-dir DIR) [--] [ARGS...]
-                                 run the embedded nats-server (default: --version)
-  unibus --version               unibus version, nats-server version, target
-  unibus help                    this text
-`;
+/** findCommand returns the table row for a command name. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMAND_TABLE.find((c) => c.name === name);
+}
+
+/** usageOf is a command's `--help` text: synopsis, summary and flag details. */
+export function usageOf(spec: CommandSpec): string {
+  return `usage: unibus ${spec.name}${spec.synopsis ? ` ${spec.synopsis}` : ""}\n  ${spec.summary}\n${spec.details ?? ""}`;
+}
+
+/** helpText is what `unibus help` prints: every command with its synopsis and summary. */
+export function helpText(): string {
+  const rows = COMMAND_TABLE.map((c) => {
+    const head = `  unibus ${c.name}${c.synopsis ? ` ${c.synopsis}` : ""}`;
+    return head.length < 33 ? `${head.padEnd(33)}${c.summary}\n` : `${head}\n${" ".repeat(33)}${c.summary}\n`;
+  });
+  return `unibus: a NATS message-bus appliance in one executable\n\nusage:\n${rows.join("")}  unibus help [COMMAND]           this text, or one command's usage (also: unibus COMMAND --help)\n`;
+}
+
+/** wantsHelp tells whether argv asks for help: --help or -h before a `--`. */
+export function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
 
 /**
  * resolveCommand finds the longest command name at the start of argv; argv
  * that starts with a flag (or is empty) means `run`, and `--version`/`-v`
- * anywhere before a command word means `version`.
+ * alone means `version`. `help` (optionally followed by a command) is
+ * returned as name "help".
  */
 export function resolveCommand(argv: string[]): { name: string; args: string[] } {
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) return { name: "version", args: [] };
   if (argv.length === 0 || argv[0] === undefined || argv[0].startsWith("-")) {
-    if (argv.includes("--help") || argv.includes("-h")) return { name: "help", args: [] };
+    if (wantsHelp(argv)) return { name: "help", args: [] };
     return { name: "run", args: argv };
   }
-  if (argv[0] === "help" || argv[0] === "--help") return { name: "help", args: [] };
+  if (argv[0] === "help") return { name: "help", args: argv.slice(1) };
   const two = `${argv[0]} ${argv[1] ?? ""}`;
-  if (COMMANDS[two]) return { name: two, args: argv.slice(2) };
+  if (findCommand(two)) return { name: two, args: argv.slice(2) };
   return { name: argv[0], args: argv.slice(1) };
 }

@@ -16,15 +16,6 @@ import { writeFileAtomic } from "../fsutil.ts";
 import { CA_CERT_FILE, CA_KEY_FILE, createCa, writeCaFiles } from "../pki/index.ts";
 import { parseFlags } from "./_flags.ts";
 
-const USAGE = `usage: unibus init cluster --name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--force]
-  --name NAME      cluster name (${NODE_NAME_HINT})
-  --node N=ADDR    one per box: node name and the address the other boxes reach it at
-                   (IP or host name; route port default ${DEFAULTS.clusterListen.split(":")[1]})
-  --out DIR        where to write certs/ca.pem, certs/ca-key.pem, cluster.secret and NAME.toml per node
-  --force          replace files that already exist (a new CA and secret: every node must get the new files)
-example:
-  unibus init cluster --name homelab --node pi-1=10.0.0.11 --node pi-2=10.0.0.12 --node pi-3=10.0.0.13 --out homelab/
-`;
 
 /** SECRET_FILE is the route secret's file name in the output folder. */
 export const SECRET_FILE = "cluster.secret";
@@ -41,16 +32,11 @@ export async function run(args: string[]): Promise<number> {
     node: { type: "string", multiple: true },
     out: { type: "string", short: "o" },
     force: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   const name = values.name;
-  if (!name) throw new UsageError(`--name NAME is required\n${USAGE}`);
+  if (!name) throw new UsageError(`--name NAME is required`);
   if (!isValidNodeName(name)) throw new UsageError(`--name ${JSON.stringify(name)} is invalid: expected ${NODE_NAME_HINT}`);
-  if (!values.out) throw new UsageError(`--out DIR is required\n${USAGE}`);
+  if (!values.out) throw new UsageError(`--out DIR is required`);
   const nodes = parseNodes(values.node ?? []);
   const out = resolve(values.out);
   const certsDir = join(out, CERTS_DIR);
@@ -89,7 +75,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 function parseNodes(specs: string[]): ClusterNode[] {
-  if (specs.length === 0) throw new UsageError(`at least one --node NAME=ADDRESS is required\n${USAGE}`);
+  if (specs.length === 0) throw new UsageError(`at least one --node NAME=ADDRESS is required`);
   const port = DEFAULTS.clusterListen.split(":").at(-1)!;
   const nodes: ClusterNode[] = [];
   for (const spec of specs) {

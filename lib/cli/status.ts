@@ -12,23 +12,13 @@ import { natsPaths } from "../config/render.ts";
 import { join } from "node:path";
 import { configPath, parseFlags } from "./_flags.ts";
 
-const USAGE = `usage: unibus status --config FILE [--json]
-  reports routes, the JetStream meta leader and missing peers of the node
-  running with FILE; exit 0 when healthy, 1 otherwise
-  --json   print the status as JSON (the same object the admin page serves)
-`;
 
 /** run prints the node's cluster status and returns 0 when it is healthy. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     config: { type: "string", short: "c" },
     json: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return ExitCode.ok;
-  }
   const config = loadConfig(configPath(values.config));
   const status = await gatherClusterStatus(config);
   const certificate = await certificateLine(config);

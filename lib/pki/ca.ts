@@ -2,6 +2,7 @@
  * ca.ts creates a cluster CA: a self-signed ECDSA P-256 certificate that may
  * sign node certificates only (pathlen 0), and writes it next to its key.
  */
+import { DEFAULTS } from "../config/defaults.ts";
 import { writePemPair } from "./_pem-pair.ts";
 import { CLOCK_SKEW_MS, DAY_MS, EC_P256, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509, type X509Certificate } from "./_x509.ts";
 
@@ -10,9 +11,9 @@ export const CA_CERT_FILE = "ca.pem";
 /** CA_KEY_FILE is the CA private key's file name inside a CA folder. */
 export const CA_KEY_FILE = "ca-key.pem";
 /** DEFAULT_CA_NAME is the CA's common name when the user does not choose one. */
-export const DEFAULT_CA_NAME = "unibus cluster CA";
+export const DEFAULT_CA_NAME: string = DEFAULTS.caName;
 /** DEFAULT_CA_DAYS is a CA's lifetime: ten years, because replacing a CA means touching every node. */
-export const DEFAULT_CA_DAYS = 3650;
+export const DEFAULT_CA_DAYS: number = DEFAULTS.caLifetimeDays;
 
 /** CaOptions tune createCa; every field has a default. */
 export interface CaOptions {
