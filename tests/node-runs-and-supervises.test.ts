@@ -137,6 +137,33 @@ describe("a single node runs nats-server with JetStream and supervises it", () =
     writeFileSync(config, original);
   });
 
+  test("unibus reload waits for the outcome: exit 0 when applied, 1 with the reason when refused", async () => {
+    await using node = new RunningUnibus(["--config", config]);
+    await node.ready();
+    const original = readFileSync(config, "utf8");
+    try {
+      writeFileSync(config, original.replace("[client]", '[jetstream]\nmax_memory = "300MiB"\n[client]'));
+      const ok = await runUnibus(["reload", "--config", config]);
+      expect(ok.stdout).toContain("reloaded");
+      expect(ok.code).toBe(0);
+      expect(readFileSync(join(dataDir, "nats-server.conf"), "utf8")).toContain(`"max_memory_store": ${300 * 1024 * 1024}`);
+      // nats-server cannot move its monitoring port live: the node refuses, and so must the command.
+      writeFileSync(config, original.replace(`127.0.0.1:${monitor}`, `127.0.0.1:${await freePort()}`));
+      const refused = await runUnibus(["reload", "--config", config, "--pid", String(node.proc.pid)]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("reload refused");
+      expect(refused.stderr).toContain("monitor.listen");
+      // a file that does not parse is refused before the node is bothered, naming the key
+      writeFileSync(config, original.replace("[client]", '[jetstream]\nmax_memory = "plenty"\n[client]'));
+      const broken = await runUnibus(["reload", "--config", config]);
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toContain("jetstream.max_memory");
+      expect(await kvRoundTrip("colour")).toBe("blue");
+    } finally {
+      writeFileSync(config, original);
+    }
+  });
+
   test("a second unibus on the same data dir is refused", async () => {
     await using node = new RunningUnibus(["--config", config]);
     await node.ready();

@@ -57,6 +57,17 @@ signals: SIGHUP reloads the file, SIGTERM/SIGINT stop gracefully, a second SIGIN
     load: () => import("./status.ts"),
   },
   {
+    name: "reload",
+    synopsis: "[--config FILE] [--pid PID] [--timeout SECONDS]",
+    summary: "make the running node re-read its config and wait; exit 1 with the reason when it refused the change",
+    details: `  --config FILE    the running node's config (default /etc/unibus/unibus.toml)
+  --pid PID        the unibus process (default: the one holding the config's data dir); systemd passes $MAINPID
+  --timeout N      seconds to wait for the outcome (default 60)
+exit status: 0 applied, 1 refused (the node keeps running the previous config) or no answer, 2 the file is invalid
+`,
+    load: () => import("./reload.ts"),
+  },
+  {
     name: "init cluster",
     synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--force]",
     summary: "make a cluster: CA, route secret, one config per node",

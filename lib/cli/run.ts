@@ -13,6 +13,12 @@ import { UnibusNode } from "../node.ts";
 import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
+import { writeReloadOutcome } from "../reload-outcome.ts";
+
+/** monotonicMicros is CLOCK_MONOTONIC in microseconds, which systemd wants beside RELOADING=1. */
+function monotonicMicros(): string {
+  return String(process.hrtime.bigint() / 1000n);
+}
 
 /** run starts the node described by --config and returns its exit code when it stops. */
 export async function run(args: string[]): Promise<number> {
@@ -59,25 +65,45 @@ export async function run(args: string[]): Promise<number> {
       resolveStop(ExitCode.failure);
     });
   };
+  // One reload at a time; a SIGHUP during a reload runs one more afterwards, so
+  // every `unibus reload` waiting for an outcome that started after its signal gets one.
   let reloading = false;
+  let reloadAgain = false;
   const reload = async () => {
-    if (reloading || stopping) return;
-    reloading = true;
-    notifySystemd("RELOADING=1");
-    try {
-      const next = loadConfig(file);
-      for (const secret of clusterSecretForms(next)) log.addSecret(secret);
-      for (const secret of accessSecrets(next)) log.addSecret(secret);
-      log.configure({ level: (level as LogLevel | undefined) ?? next.log.level });
-      const result = await node.reload(next);
-      if (result.ok) log.info("configuration reloaded", { config: file });
-      else log.error("reload refused; still running the previous configuration", { reason: result.message });
-    } catch (err) {
-      log.error("reload refused; still running the previous configuration", { reason: describeError(err) });
-    } finally {
-      reloading = false;
-      notifySystemd("READY=1");
+    if (stopping) return;
+    if (reloading) {
+      reloadAgain = true;
+      return;
     }
+    reloading = true;
+    do {
+      reloadAgain = false;
+      const startedAt = Date.now();
+      notifySystemd(`RELOADING=1\nMONOTONIC_USEC=${monotonicMicros()}`);
+      let ok = false;
+      let message: string;
+      try {
+        const next = loadConfig(file);
+        for (const secret of clusterSecretForms(next)) log.addSecret(secret);
+        for (const secret of accessSecrets(next)) log.addSecret(secret);
+        log.configure({ level: (level as LogLevel | undefined) ?? next.log.level });
+        const result = await node.reload(next);
+        ok = result.ok;
+        message = result.ok ? "configuration reloaded" : result.message;
+      } catch (err) {
+        message = describeError(err);
+      }
+      message = log.redact(message);
+      if (ok) log.info("configuration reloaded", { config: file });
+      else log.error("reload refused; still running the previous configuration", { reason: message });
+      try {
+        writeReloadOutcome(node.config.node.dataDir, { startedAt, finishedAt: Date.now(), ok, message, config: file });
+      } catch (err) {
+        log.warn("could not record the reload outcome for unibus reload", { error: describeError(err) });
+      }
+      notifySystemd(`READY=1\n${notifyStatus(ok ? `nats-server ready on ${node.config.client.listen.text}` : `running the previous configuration: reload refused: ${message}`)}`);
+    } while (reloadAgain && !stopping);
+    reloading = false;
   };
   const onTerm = () => stop("SIGTERM");
   const onInt = () => stop("SIGINT");

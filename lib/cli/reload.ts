@@ -1,0 +1,72 @@
+/**
+ * reload.ts implements `unibus reload`: ask the running node to re-read its
+ * config and wait for the answer. systemd's ExecReload runs it, so
+ * `systemctl reload unibus` exits non-zero, with the reason in the journal,
+ * when unibus refuses the change (caddy reload is the model).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { loadConfig } from "../config/load.ts";
+import { natsPaths } from "../config/render.ts";
+import { ExitCode, RuntimeError, UsageError } from "../errors.ts";
+import { readReloadOutcome } from "../reload-outcome.ts";
+import { configPath, parseFlags } from "./_flags.ts";
+
+/** run sends SIGHUP to the node and returns 0 when the reload was applied. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    config: { type: "string", short: "c" },
+    pid: { type: "string" },
+    timeout: { type: "string" },
+  });
+  const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout ${JSON.stringify(values.timeout)} is invalid: expected a number of seconds > 0`);
+  const file = configPath(values.config);
+  // The running node's data dir; a file that no longer parses still names it in most cases,
+  // but then the node will refuse it too, and the load error here says why at once.
+  const config = loadConfig(file);
+  const dataDir = config.node.dataDir;
+  const pid = values.pid !== undefined ? parsePid(values.pid) : runningPid(natsPaths(dataDir).lockFile);
+  if (pid === undefined || !existsSync(`/proc/${pid}`)) {
+    throw new RuntimeError(`no unibus is running with data dir ${dataDir}${pid ? ` (pid ${pid} is gone)` : ""}; start it first (systemctl start unibus)`);
+  }
+  if (values.pid !== undefined && runningPid(natsPaths(dataDir).lockFile) !== pid) {
+    throw new RuntimeError(`unibus (pid ${pid}) does not run with data dir ${dataDir}: [node] data_dir changed, and that needs a restart (systemctl restart unibus)`);
+  }
+  const sentAt = Date.now();
+  try {
+    process.kill(pid, "SIGHUP");
+  } catch (err) {
+    throw new RuntimeError(`cannot signal unibus (pid ${pid}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const until = sentAt + timeoutS * 1000;
+  while (Date.now() < until) {
+    const outcome = readReloadOutcome(dataDir);
+    if (outcome && outcome.startedAt >= sentAt) {
+      if (outcome.ok) {
+        process.stdout.write(`reloaded ${outcome.config}\n`);
+        return ExitCode.ok;
+      }
+      process.stderr.write(`error: reload refused; still running the previous configuration: ${outcome.message}\n`);
+      return ExitCode.failure;
+    }
+    if (!existsSync(`/proc/${pid}`)) throw new RuntimeError(`unibus (pid ${pid}) exited during the reload; see its log (journalctl -u unibus)`);
+    await sleep(50);
+  }
+  throw new RuntimeError(`no reload outcome from unibus (pid ${pid}) within ${timeoutS} s; see its log (journalctl -u unibus)`);
+}
+
+function parsePid(text: string): number {
+  const pid = Number(text);
+  if (!/^\d+$/.test(text) || pid <= 1) throw new UsageError(`--pid ${JSON.stringify(text)} is invalid: expected a process id`);
+  return pid;
+}
+
+function runningPid(lockFile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lockFile, "utf8").trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
