@@ -3,7 +3,7 @@
  * half-written or with a looser mode than intended: a temp file created with
  * its final mode, fsynced, renamed over the target, directory fsynced.
  */
-import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
+import { closeSync, fchmodSync, readFileSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { RuntimeError } from "./errors.ts";
@@ -60,17 +60,65 @@ function fsyncDir(dir: string): void {
 /** Ownership is the part of a stat that decides who can read a file. */
 export interface Ownership { mode: number; uid: number; gid: number }
 
+/** ServiceIdentity is who a secret file is judged for: uid -1 means "the service user, uid unknown". */
+export interface ServiceIdentity { uid: number; gid: number; name?: string }
+
+/** INSTALLED_CONFIG_DIR is install.sh's config folder (DEFAULTS.installedConfigDir; fsutil sits below config). */
+const INSTALLED_CONFIG_DIR = "/etc/unibus";
+
+/** SERVICE_ACCOUNT is the system user and group install.sh creates and the unit runs as. */
+export const SERVICE_ACCOUNT = "unibus";
+
+/**
+ * serviceIdentity is whom a secret file is judged for. A non-root process
+ * judges for itself. Root (an operator's `sudo unibus config check`,
+ * install.sh) judges a file in the installed layout (/etc/unibus) for the
+ * service account when it exists, because the service, not root, will read
+ * it: a 0640 root:unibus secret is then fine, and a 0600 root:root one is an
+ * error, as they will be for the service.
+ */
+export function serviceIdentity(file?: string, accounts: { passwd?: string; group?: string } = {}): ServiceIdentity {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  if (uid !== 0 || !file?.startsWith(`${INSTALLED_CONFIG_DIR}/`)) return { uid, gid };
+  const gidOf = accountId(accounts.group ?? "/etc/group");
+  if (gidOf === undefined) return { uid, gid };
+  return { uid: accountId(accounts.passwd ?? "/etc/passwd") ?? -1, gid: gidOf, name: SERVICE_ACCOUNT };
+}
+
+function accountId(file: string): number | undefined {
+  try {
+    const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith(`${SERVICE_ACCOUNT}:`));
+    const id = line ? Number(line.split(":")[2]) : NaN;
+    return Number.isInteger(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * exposedBits returns the permission bits through which someone other than
  * the file's owner can reach a secret file. Group read is forgiven in one
- * layout only: root owns the file and the group is the one this (non-root)
- * process runs as — how install.sh lays out /etc/unibus (0640 root:unibus),
- * the way Debian keeps daemon keys (0640 root:ssl-cert).
+ * layout only: root owns the file and the group is the service's (the group
+ * this non-root process runs as, or the service account's when root judges
+ * for it) — how install.sh lays out /etc/unibus (0640 root:unibus), the way
+ * Debian keeps daemon keys (0640 root:ssl-cert).
  */
-export function exposedBits(st: Ownership, self: { uid: number; gid: number } = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): number {
+export function exposedBits(st: Ownership, self: ServiceIdentity = serviceIdentity()): number {
   const bits = st.mode & 0o077;
   const serviceGroupRead = st.uid === 0 && self.uid !== 0 && st.gid === self.gid;
   return serviceGroupRead ? bits & ~0o040 : bits;
+}
+
+/**
+ * unreadableByService names why the service account could not read a file
+ * that root can (root judging for the service), or returns undefined.
+ */
+export function unreadableByService(st: Ownership, file: string, self: ServiceIdentity = serviceIdentity(file)): string | undefined {
+  if (!self.name) return undefined;
+  const readable = st.uid === self.uid ? st.mode & 0o400 : st.gid === self.gid ? st.mode & 0o040 : st.mode & 0o004;
+  if (readable) return undefined;
+  return `the service user ${self.name} cannot read ${file} (owner uid ${st.uid}, group gid ${st.gid}, mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}); run: chown root:${self.name} ${file} && chmod 640 ${file}`;
 }
 
 /** pathExists tells whether anything (file, folder, dangling symlink) sits at path; it never follows a link. */

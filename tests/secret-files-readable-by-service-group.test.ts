@@ -8,7 +8,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { exposedBits } from "../lib/fsutil.ts";
+import { writeFileSync } from "node:fs";
+import { exposedBits, serviceIdentity, unreadableByService } from "../lib/fsutil.ts";
 import { BIN_X64, IN_CI, RunningUnibus, freePort, tempDir, writeConfig } from "./_helpers.ts";
 
 const SERVICE = { uid: 65534, gid: 65534 }; // nobody:nogroup stands in for unibus:unibus
@@ -29,6 +30,30 @@ describe("exposedBits", () => {
   test("group write and any access by others are never forgiven", () => {
     expect(exposedBits({ mode: 0o100660, uid: 0, gid: 1000 }, service)).toBe(0o020);
     expect(exposedBits({ mode: 0o100644, uid: 0, gid: 1000 }, service)).toBe(0o004);
+  });
+});
+
+describe("root judges installed files as the service will use them", () => {
+  // The fault: install.sh laid secrets out 0640 root:unibus and then checked the config as root,
+  // which refused them, though the service (running as unibus) accepts them.
+  const accounts = tempDir("unibus-accounts-");
+  afterAll(() => accounts[Symbol.dispose]());
+  const passwd = join(accounts.path, "passwd");
+  const group = join(accounts.path, "group");
+  writeFileSync(passwd, "root:x:0:0:root:/root:/bin/bash\nunibus:x:998:997:unibus:/nonexistent:/usr/sbin/nologin\n");
+  writeFileSync(group, "root:x:0:\nunibus:x:997:\n");
+  test.if(asRoot)("root judges a file in /etc/unibus for the unibus account, and anything else for itself", () => {
+    expect(serviceIdentity("/etc/unibus/cluster.secret", { passwd, group })).toEqual({ uid: 998, gid: 997, name: "unibus" });
+    expect(serviceIdentity("/tmp/x/cluster.secret", { passwd, group })).toEqual({ uid: 0, gid: 0 });
+    expect(serviceIdentity("/etc/unibus/cluster.secret", { passwd: join(accounts.path, "none"), group: join(accounts.path, "none") })).toEqual({ uid: 0, gid: 0 });
+  });
+  test("a 0640 root:unibus secret is fine for the service; a 0600 root:root one is unreadable to it", () => {
+    const svc = { uid: 998, gid: 997, name: "unibus" };
+    expect(exposedBits({ mode: 0o100640, uid: 0, gid: 997 }, svc)).toBe(0);
+    expect(unreadableByService({ mode: 0o100640, uid: 0, gid: 997 }, "/etc/unibus/cluster.secret", svc)).toBeUndefined();
+    expect(unreadableByService({ mode: 0o100600, uid: 998, gid: 997 }, "/etc/unibus/cluster.secret", svc)).toBeUndefined();
+    expect(unreadableByService({ mode: 0o100600, uid: 0, gid: 0 }, "/etc/unibus/cluster.secret", svc)).toMatch(/service user unibus cannot read \/etc\/unibus\/cluster.secret .*chown root:unibus .*chmod 640/);
+    expect(unreadableByService({ mode: 0o100600, uid: 0, gid: 0 }, "/etc/unibus/cluster.secret", { uid: 0, gid: 0 })).toBeUndefined();
   });
 });
 

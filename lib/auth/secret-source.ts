@@ -5,7 +5,7 @@
  * place it came from does.
  */
 import { readFileSync, statSync } from "node:fs";
-import { exposedBits } from "../fsutil.ts";
+import { exposedBits, serviceIdentity, unreadableByService } from "../fsutil.ts";
 
 /** MIN_SECRET_LENGTH keeps secrets guessable only by brute force and long enough to redact reliably. */
 export const MIN_SECRET_LENGTH = 8;
@@ -25,14 +25,18 @@ export function readSecretFile(file: string, key: string): ResolvedSecret {
   const source = `file ${file}`;
   let mode: number;
   let exposed: number;
+  let unreadable: string | undefined;
   try {
     const st = statSync(file);
     if (!st.isFile()) return { source, key, error: `expected a file holding the secret, ${file} is not a regular file` };
     mode = st.mode & 0o777;
-    exposed = exposedBits(st);
+    const service = serviceIdentity(file);
+    exposed = exposedBits(st, service);
+    unreadable = unreadableByService(st, file, service);
   } catch {
     return { source, key, error: `file not found: ${file}` };
   }
+  if (unreadable) return { source, key, error: unreadable };
   if (exposed) {
     return { source, key, error: `expected a file only its owner can read (chmod 600 ${file}); it has mode ${mode.toString(8).padStart(4, "0")}` };
   }

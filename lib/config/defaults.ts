@@ -5,6 +5,14 @@
 export const DEFAULTS = {
   /** Relative to the config file's folder; $STATE_DIRECTORY wins when systemd sets it. */
   dataDir: "data",
+  /** install.sh's layout: the config lives in installedConfigDir, its data in installedDataDir. */
+  installedConfigDir: "/etc/unibus",
+  /**
+   * The data dir of a config in installedConfigDir, so `sudo unibus status`
+   * and `config check` outside the service see the same data as the service
+   * (which gets it as $STATE_DIRECTORY).
+   */
+  installedDataDir: "/var/lib/unibus",
   clientListen: "127.0.0.1:4222",
   /** nats-server monitoring: unauthenticated, so it never leaves loopback. */
   monitorListen: "127.0.0.1:8222",

@@ -109,7 +109,8 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
   const dir = dirname(file);
   const at = (p: string) => resolve(dir, p);
   const stateDir = env.STATE_DIRECTORY?.split(":")[0];
-  const dataDir = raw.node?.data_dir ? at(raw.node.data_dir) : stateDir ? resolve(stateDir) : at(DEFAULTS.dataDir);
+  const installed = dir === DEFAULTS.installedConfigDir;
+  const dataDir = raw.node?.data_dir ? at(raw.node.data_dir) : stateDir ? resolve(stateDir) : installed ? DEFAULTS.installedDataDir : at(DEFAULTS.dataDir);
   const config: UnibusConfig = {
     file,
     node: {

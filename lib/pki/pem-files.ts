@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { ConfigError } from "../errors.ts";
-import { exposedBits } from "../fsutil.ts";
+import { exposedBits, serviceIdentity, unreadableByService } from "../fsutil.ts";
 import { x509, type X509Certificate } from "./_x509.ts";
 
 /** KeyFile is a private key read from disk, with the public half needed to match it to a certificate. */
@@ -71,13 +71,17 @@ export async function readKeyFile(file: string, what: string, options: { strict:
 export async function assertKeyFileMode(file: string, what: string, forbidden: number): Promise<void> {
   let mode: number;
   let exposed: number;
+  let unreadable: string | undefined;
   try {
     const st = await stat(file);
     mode = st.mode & 0o777;
-    exposed = exposedBits(st) | (mode & 0o007);
+    const service = serviceIdentity(file);
+    exposed = exposedBits(st, service) | (mode & 0o007);
+    unreadable = unreadableByService(st, file, service);
   } catch (err) {
     throw missingOrUnreadable(file, what, err);
   }
+  if (unreadable) throw new ConfigError(`${what}: ${unreadable}`);
   if ((exposed & forbidden) === 0) return;
   const who = forbidden & 0o070 ? "group/others" : "others";
   const verb = mode & forbidden & 0o044 ? "readable" : "accessible";
