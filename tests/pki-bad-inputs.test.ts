@@ -3,21 +3,22 @@ import { chmodSync, copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../lib/errors.ts";
 import { createCa, ensureNodeIdentity, expectedSans, issueNodeCertificate, loadCa, writeCaFiles, writeNodeFiles, type NodeIdentityOptions } from "../lib/pki/index.ts";
-import { DAY, TESTDATA, makeCaDir, tempDir, writeText } from "./pki-fixtures.ts";
+import { DAY, TESTDATA, makeCaDir, writeText } from "./pki-fixtures.ts";
+import { tempDir } from "./_helpers.ts";
 
-const tmp = tempDir();
+const tmp = tempDir("unibus-pki-");
 let ca: { dir: string; cert: string; key: string };
 let otherCa: { dir: string; cert: string; key: string };
 let node: { certFile: string; keyFile: string };
 let otherNode: { certFile: string; keyFile: string };
 
 beforeAll(async () => {
-  ca = await makeCaDir(tmp.dir, "ca");
-  otherCa = await makeCaDir(tmp.dir, "other-ca", { name: "some other CA" });
-  node = await writeNodeFiles(join(tmp.dir, "node"), await issueNodeCertificate(await loadCa(ca.cert, ca.key), { name: "n1", sans: expectedSans("n1", []) }));
-  otherNode = await writeNodeFiles(join(tmp.dir, "other-node"), await issueNodeCertificate(await loadCa(otherCa.cert, otherCa.key), { name: "n1", sans: ["n1"] }));
+  ca = await makeCaDir(tmp.path, "ca");
+  otherCa = await makeCaDir(tmp.path, "other-ca", { name: "some other CA" });
+  node = await writeNodeFiles(join(tmp.path, "node"), await issueNodeCertificate(await loadCa(ca.cert, ca.key), { name: "n1", sans: expectedSans("n1", []) }));
+  otherNode = await writeNodeFiles(join(tmp.path, "other-node"), await issueNodeCertificate(await loadCa(otherCa.cert, otherCa.key), { name: "n1", sans: ["n1"] }));
 });
-afterAll(() => tmp.cleanup());
+afterAll(() => tmp[Symbol.dispose]());
 
 /** rejection runs fn and returns the ConfigError it must throw. */
 async function rejection(fn: () => Promise<unknown>): Promise<ConfigError> {
@@ -32,11 +33,11 @@ async function rejection(fn: () => Promise<unknown>): Promise<ConfigError> {
 }
 
 function provided(extra: Partial<NodeIdentityOptions> = {}): NodeIdentityOptions {
-  return { tlsDir: join(tmp.dir, "unused"), caCertFile: ca.cert, certFile: node.certFile, keyFile: node.keyFile, nodeName: "n1", extraSans: [], ...extra };
+  return { tlsDir: join(tmp.path, "unused"), caCertFile: ca.cert, certFile: node.certFile, keyFile: node.keyFile, nodeName: "n1", extraSans: [], ...extra };
 }
 
 function managed(extra: Partial<NodeIdentityOptions> = {}): NodeIdentityOptions {
-  return { tlsDir: join(tmp.dir, "tls"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "n1", extraSans: [], ...extra };
+  return { tlsDir: join(tmp.path, "tls"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "n1", extraSans: [], ...extra };
 }
 
 describe("bad PKI inputs are refused with a ConfigError", () => {
@@ -47,7 +48,7 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("garbled node key PEM names the file and echoes no key bytes", async () => {
-    const file = join(tmp.dir, "garbled-key.pem");
+    const file = join(tmp.path, "garbled-key.pem");
     copyFileSync(join(TESTDATA, "garbled-key.pem"), file);
     chmodSync(file, 0o600);
     const err = await rejection(() => ensureNodeIdentity(provided({ keyFile: file })));
@@ -57,7 +58,7 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("a file without any PEM block says what was expected", async () => {
-    const file = join(tmp.dir, "empty.pem");
+    const file = join(tmp.path, "empty.pem");
     writeText(file, "hello\n");
     const err = await rejection(() => ensureNodeIdentity(provided({ certFile: file })));
     expect(err.message).toContain(`node certificate ${file} contains no PEM certificate: expected a "-----BEGIN CERTIFICATE-----" block`);
@@ -90,7 +91,7 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("provided certificate that is not yet valid is refused", async () => {
-    const dir = join(tmp.dir, "future");
+    const dir = join(tmp.path, "future");
     const future = await issueNodeCertificate(await loadCa(ca.cert, ca.key), { name: "n1", sans: ["n1"], now: new Date(Date.now() + 10 * DAY) });
     const files = await writeNodeFiles(dir, future);
     const err = await rejection(() => ensureNodeIdentity(provided({ ...files })));
@@ -98,7 +99,7 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("CA key readable by group/others is refused with the chmod fix", async () => {
-    const dir = join(tmp.dir, "open-ca");
+    const dir = join(tmp.path, "open-ca");
     const open = await makeCaDir(dir, "");
     chmodSync(open.key, 0o644);
     const err = await rejection(() => ensureNodeIdentity(managed({ caCertFile: open.cert, caKeyFile: open.key })));
@@ -106,7 +107,7 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("CA key with group write only is still refused", async () => {
-    const dir = join(tmp.dir, "group-ca");
+    const dir = join(tmp.path, "group-ca");
     const open = await makeCaDir(dir, "");
     chmodSync(open.key, 0o620);
     const err = await rejection(() => loadCa(open.cert, open.key));
@@ -114,7 +115,7 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("world-readable provided node key is refused", async () => {
-    const file = join(tmp.dir, "world-key.pem");
+    const file = join(tmp.path, "world-key.pem");
     writeText(file, readFileSync(node.keyFile, "utf8"));
     chmodSync(file, 0o644);
     const err = await rejection(() => ensureNodeIdentity(provided({ keyFile: file })));
@@ -127,13 +128,13 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("an expired CA is refused", async () => {
-    const old = await makeCaDir(tmp.dir, "old-ca", { days: 1, now: new Date(Date.now() - 3 * DAY) });
+    const old = await makeCaDir(tmp.path, "old-ca", { days: 1, now: new Date(Date.now() - 3 * DAY) });
     const err = await rejection(() => ensureNodeIdentity(managed({ caCertFile: old.cert, caKeyFile: old.key })));
     expect(err.message).toContain(`CA certificate ${old.cert} expired on`);
   });
 
   test("a missing CA certificate names the path", async () => {
-    const file = join(tmp.dir, "nope", "ca.pem");
+    const file = join(tmp.path, "nope", "ca.pem");
     const err = await rejection(() => ensureNodeIdentity(managed({ caCertFile: file })));
     expect(err.message).toContain(`CA certificate ${file} does not exist`);
   });
@@ -155,7 +156,7 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
   });
 
   test("nothing is written when the CA is refused", async () => {
-    const dir = join(tmp.dir, "tls-refused");
+    const dir = join(tmp.path, "tls-refused");
     await rejection(() => ensureNodeIdentity(managed({ tlsDir: dir, caKeyFile: otherCa.key })));
     expect(await Bun.file(join(dir, "node.pem")).exists()).toBe(false);
   });

@@ -3,19 +3,20 @@ import { readdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { expectedSans, issueNodeCertificate, loadCa, writeNodeFiles, type HostInfo } from "../lib/pki/index.ts";
-import { makeCaDir, mode, openssl, tempDir } from "./pki-fixtures.ts";
+import { makeCaDir, mode, openssl } from "./pki-fixtures.ts";
+import { tempDir } from "./_helpers.ts";
 
-const tmp = tempDir();
+const tmp = tempDir("unibus-pki-");
 let ca: { dir: string; cert: string; key: string };
 let node: { certFile: string; keyFile: string };
 
 beforeAll(async () => {
-  ca = await makeCaDir(tmp.dir, "ca", { name: "test cluster CA" });
+  ca = await makeCaDir(tmp.path, "ca", { name: "test cluster CA" });
   const loaded = await loadCa(ca.cert, ca.key);
   const issued = await issueNodeCertificate(loaded, { name: "pi-kitchen", sans: expectedSans("pi-kitchen", ["pi-kitchen.lan", "10.0.0.11", "fd00::11"]) });
-  node = await writeNodeFiles(join(tmp.dir, "node"), issued);
+  node = await writeNodeFiles(join(tmp.path, "node"), issued);
 });
-afterAll(() => tmp.cleanup());
+afterAll(() => tmp[Symbol.dispose]());
 
 describe("cluster CA", () => {
   test("CA certificate is a critical CA:TRUE with pathlen 0 that may sign certificates and CRLs", () => {
@@ -100,7 +101,7 @@ describe("node certificate", () => {
   });
 
   test("node certificate never outlives its CA", async () => {
-    const short = await makeCaDir(tmp.dir, "short-ca", { days: 30 });
+    const short = await makeCaDir(tmp.path, "short-ca", { days: 30 });
     const loaded = await loadCa(short.cert, short.key);
     const issued = await issueNodeCertificate(loaded, { name: "n", sans: ["n"], days: 397 });
     expect(issued.cert.notAfter.getTime()).toBeLessThanOrEqual(loaded.cert.notAfter.getTime());

@@ -1,12 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { TESTDATA, mode, openssl, tempDir, unibus } from "./pki-fixtures.ts";
+import { TESTDATA, mode, openssl, unibus } from "./pki-fixtures.ts";
+import { tempDir } from "./_helpers.ts";
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
-const caDir = join(tmp.dir, "certs");
-const nodeDir = join(tmp.dir, "node1");
+const tmp = tempDir("unibus-pki-");
+afterAll(() => tmp[Symbol.dispose]());
+const caDir = join(tmp.path, "certs");
+const nodeDir = join(tmp.path, "node1");
 
 describe("unibus ca create", () => {
   test("ca create writes ca.pem 0644 and ca-key.pem 0600 and exits 0", () => {
@@ -29,7 +30,7 @@ describe("unibus ca create", () => {
   });
 
   test("ca create --force replaces the CA", () => {
-    const other = join(tmp.dir, "forced");
+    const other = join(tmp.path, "forced");
     expect(unibus("ca", "create", "--out", other).code).toBe(0);
     const before = readFileSync(join(other, "ca.pem"), "utf8");
     const r = unibus("ca", "create", "--out", other, "--force");
@@ -40,11 +41,11 @@ describe("unibus ca create", () => {
 
   test("ca create without --out or with bad --days is a usage error (exit 2)", () => {
     expect(unibus("ca", "create").code).toBe(2);
-    const r = unibus("ca", "create", "--out", join(tmp.dir, "x"), "--days", "ten");
+    const r = unibus("ca", "create", "--out", join(tmp.path, "x"), "--days", "ten");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--days "ten" is invalid`);
     expect(unibus("ca", "create", "--bogus").code).toBe(2);
-    expect(existsSync(join(tmp.dir, "x"))).toBe(false);
+    expect(existsSync(join(tmp.path, "x"))).toBe(false);
   });
 });
 
@@ -63,7 +64,7 @@ describe("unibus cert issue", () => {
   });
 
   test("cert issue --no-host-sans leaves out this host's name and addresses", () => {
-    const dir = join(tmp.dir, "remote");
+    const dir = join(tmp.path, "remote");
     expect(unibus("cert", "issue", "--ca", caDir, "--name", "far", "--out", dir, "--no-host-sans", "--days", "30").code).toBe(0);
     const sans = openssl("x509", "-in", join(dir, "node.pem"), "-noout", "-ext", "subjectAltName").out.split("\n")[1]!.trim();
     expect(sans).toBe("DNS:far, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1");
@@ -77,17 +78,17 @@ describe("unibus cert issue", () => {
   });
 
   test("cert issue with a group-readable CA key exits 2 with the chmod fix", () => {
-    const dir = join(tmp.dir, "loose-ca");
+    const dir = join(tmp.path, "loose-ca");
     expect(unibus("ca", "create", "--out", dir).code).toBe(0);
     chmodSync(join(dir, "ca-key.pem"), 0o640);
-    const r = unibus("cert", "issue", "--ca", dir, "--name", "n", "--out", join(tmp.dir, "loose-node"));
+    const r = unibus("cert", "issue", "--ca", dir, "--name", "n", "--out", join(tmp.path, "loose-node"));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`run: chmod 600 ${join(dir, "ca-key.pem")}`);
-    expect(existsSync(join(tmp.dir, "loose-node"))).toBe(false);
+    expect(existsSync(join(tmp.path, "loose-node"))).toBe(false);
   });
 
   test("cert issue without --name is a usage error", () => {
-    const r = unibus("cert", "issue", "--ca", caDir, "--out", join(tmp.dir, "n"));
+    const r = unibus("cert", "issue", "--ca", caDir, "--out", join(tmp.path, "n"));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--name is required");
   });
@@ -118,7 +119,7 @@ describe("unibus cert inspect", () => {
   });
 
   test("cert inspect against another CA reports the failed chain and exits 1", () => {
-    const r = unibus("cert", "inspect", join(nodeDir, "node.pem"), "--ca", join(tmp.dir, "forced", "ca.pem"));
+    const r = unibus("cert", "inspect", join(nodeDir, "node.pem"), "--ca", join(tmp.path, "forced", "ca.pem"));
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^chain: +FAILED: not signed by CN=unibus cluster CA/m);
   });

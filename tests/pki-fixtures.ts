@@ -2,8 +2,7 @@
  * pki-fixtures.ts holds what the PKI tests share: temp folders, a CA on disk,
  * file modes and a thin openssl runner.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCa, writeCaFiles } from "../lib/pki/index.ts";
 
@@ -13,12 +12,6 @@ export const REPO = join(import.meta.dir, "..");
 export const TESTDATA = join(import.meta.dir, "testdata", "pki");
 /** DAY is one day in milliseconds. */
 export const DAY = 24 * 60 * 60 * 1000;
-
-/** tempDir makes a fresh folder under the OS temp dir and returns it with a cleanup function. */
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), "unibus-pki-"));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** makeCaDir creates a CA in DIR/<sub> and returns its file paths. */
 export async function makeCaDir(dir: string, sub: string, options: { name?: string; days?: number; now?: Date } = {}): Promise<{ dir: string; cert: string; key: string }> {

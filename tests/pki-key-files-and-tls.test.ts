@@ -3,19 +3,20 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { connect, createServer, type TLSSocket } from "node:tls";
 import { ensureNodeIdentity, type NodeIdentity } from "../lib/pki/index.ts";
-import { makeCaDir, mode, tempDir } from "./pki-fixtures.ts";
+import { makeCaDir, mode } from "./pki-fixtures.ts";
+import { tempDir } from "./_helpers.ts";
 
-const tmp = tempDir();
+const tmp = tempDir("unibus-pki-");
 let ca: { dir: string; cert: string; key: string };
 let a: NodeIdentity;
 let b: NodeIdentity;
 
 beforeAll(async () => {
-  ca = await makeCaDir(tmp.dir, "ca");
-  a = await ensureNodeIdentity({ tlsDir: join(tmp.dir, "a"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "node-a", extraSans: [] });
-  b = await ensureNodeIdentity({ tlsDir: join(tmp.dir, "b"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "node-b", extraSans: [] });
+  ca = await makeCaDir(tmp.path, "ca");
+  a = await ensureNodeIdentity({ tlsDir: join(tmp.path, "a"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "node-a", extraSans: [] });
+  b = await ensureNodeIdentity({ tlsDir: join(tmp.path, "b"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "node-b", extraSans: [] });
 });
-afterAll(() => tmp.cleanup());
+afterAll(() => tmp[Symbol.dispose]());
 
 /** handshake runs one mutual-TLS connection from client identity to server identity and returns the peer CNs. */
 async function handshake(server: NodeIdentity, client: NodeIdentity, servername: string | undefined, host: string): Promise<{ serverSaw: string; clientSaw: string }> {
@@ -56,8 +57,8 @@ describe("node certificates in real TLS", () => {
   });
 
   test("a node whose certificate comes from another CA is refused in the handshake", async () => {
-    const other = await makeCaDir(tmp.dir, "other-ca");
-    const stranger = await ensureNodeIdentity({ tlsDir: join(tmp.dir, "stranger"), caCertFile: other.cert, caKeyFile: other.key, nodeName: "stranger", extraSans: [] });
+    const other = await makeCaDir(tmp.path, "other-ca");
+    const stranger = await ensureNodeIdentity({ tlsDir: join(tmp.path, "stranger"), caCertFile: other.cert, caKeyFile: other.key, nodeName: "stranger", extraSans: [] });
     // As a server the stranger is refused by the client at once; as a client the server never accepts it.
     await expect(handshake(stranger, a, "localhost", "127.0.0.1")).rejects.toThrow(/certificate/i);
     const asClient = await handshake(a, stranger, "localhost", "127.0.0.1").catch(() => ({ serverSaw: "" }));
@@ -69,7 +70,7 @@ describe("key files", () => {
   test("keys are written 0600 and certificates 0644 even when the umask allows more", async () => {
     const old = process.umask(0);
     try {
-      const id = await ensureNodeIdentity({ tlsDir: join(tmp.dir, "umask"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "u", extraSans: [] });
+      const id = await ensureNodeIdentity({ tlsDir: join(tmp.path, "umask"), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "u", extraSans: [] });
       expect(mode(id.keyFile)).toBe(0o600);
       expect(mode(id.certFile)).toBe(0o644);
     } finally {
@@ -78,7 +79,7 @@ describe("key files", () => {
   });
 
   test("reissue replaces files atomically and leaves no temporary files", async () => {
-    const dir = join(tmp.dir, "atomic");
+    const dir = join(tmp.path, "atomic");
     const opts = { tlsDir: dir, caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "x", extraSans: [] };
     await ensureNodeIdentity(opts);
     const again = await ensureNodeIdentity({ ...opts, extraSans: ["x.lan"] });

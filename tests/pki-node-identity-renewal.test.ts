@@ -2,23 +2,24 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureNodeIdentity, expectedSans, issueNodeCertificate, loadCa, writeNodeFiles, type NodeIdentityOptions } from "../lib/pki/index.ts";
-import { DAY, makeCaDir, mode, openssl, tempDir } from "./pki-fixtures.ts";
+import { DAY, makeCaDir, mode, openssl } from "./pki-fixtures.ts";
+import { tempDir } from "./_helpers.ts";
 
-const tmp = tempDir();
+const tmp = tempDir("unibus-pki-");
 let ca: { dir: string; cert: string; key: string };
 let otherCa: { dir: string; cert: string; key: string };
 // Half a second past the second: certificate times are whole seconds, so daysLeft never lands on a boundary.
 const start = new Date(Math.floor(Date.now() / 1000) * 1000 + 500);
 
 beforeAll(async () => {
-  ca = await makeCaDir(tmp.dir, "ca");
-  otherCa = await makeCaDir(tmp.dir, "other-ca", { name: "some other CA" });
+  ca = await makeCaDir(tmp.path, "ca");
+  otherCa = await makeCaDir(tmp.path, "other-ca", { name: "some other CA" });
 });
-afterAll(() => tmp.cleanup());
+afterAll(() => tmp[Symbol.dispose]());
 
 const n = 1;
 function options(extra: Partial<NodeIdentityOptions> = {}): NodeIdentityOptions {
-  return { tlsDir: join(tmp.dir, `tls-${n}`), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "node-a", extraSans: ["node-a.lan"], now: start, ...extra };
+  return { tlsDir: join(tmp.path, `tls-${n}`), caCertFile: ca.cert, caKeyFile: ca.key, nodeName: "node-a", extraSans: ["node-a.lan"], now: start, ...extra };
 }
 function at(days: number): Date {
   return new Date(start.getTime() + days * DAY);
@@ -29,14 +30,14 @@ describe("node identity with the CA key", () => {
     const id = await ensureNodeIdentity(options());
     expect(id.issued).toBe(true);
     expect(id.reason).toBe("missing");
-    expect(id.certFile).toBe(join(tmp.dir, `tls-${n}`, "node.pem"));
+    expect(id.certFile).toBe(join(tmp.path, `tls-${n}`, "node.pem"));
     expect(id.caFile).toBe(ca.cert);
     expect(id.subject).toBe("CN=node-a");
     expect(id.sans).toEqual(expectedSans("node-a", ["node-a.lan"]));
     expect(id.daysLeft).toBe(396);
     expect(mode(id.keyFile)).toBe(0o600);
     expect(mode(id.certFile)).toBe(0o644);
-    expect(mode(join(tmp.dir, `tls-${n}`))).toBe(0o700);
+    expect(mode(join(tmp.path, `tls-${n}`))).toBe(0o700);
     expect(openssl("verify", "-CAfile", ca.cert, id.certFile).out).toContain(": OK");
   });
 
@@ -72,14 +73,14 @@ describe("node identity with the CA key", () => {
   });
 
   test("a renewal fraction of one half opens the window earlier", async () => {
-    const o = options({ tlsDir: join(tmp.dir, "tls-half"), renewWhenRemaining: 0.5 });
+    const o = options({ tlsDir: join(tmp.path, "tls-half"), renewWhenRemaining: 0.5 });
     await ensureNodeIdentity(o);
     expect((await ensureNodeIdentity({ ...o, now: at(150) })).issued).toBe(false);
     expect((await ensureNodeIdentity({ ...o, now: at(210) })).reason).toBe("inside renewal window");
   });
 
   test("a new extra SAN causes a reissue that covers it", async () => {
-    const dir = join(tmp.dir, "tls-sans");
+    const dir = join(tmp.path, "tls-sans");
     await ensureNodeIdentity(options({ tlsDir: dir }));
     const id = await ensureNodeIdentity(options({ tlsDir: dir, extraSans: ["node-a.lan", "10.0.0.5"] }));
     expect(id.issued).toBe(true);
@@ -88,12 +89,12 @@ describe("node identity with the CA key", () => {
   });
 
   test("a removed extra SAN does not force a reissue", async () => {
-    const id = await ensureNodeIdentity(options({ tlsDir: join(tmp.dir, "tls-sans"), extraSans: [] }));
+    const id = await ensureNodeIdentity(options({ tlsDir: join(tmp.path, "tls-sans"), extraSans: [] }));
     expect(id.issued).toBe(false);
   });
 
   test("a certificate from another CA is reissued from the configured CA", async () => {
-    const dir = join(tmp.dir, "tls-foreign");
+    const dir = join(tmp.path, "tls-foreign");
     const foreign = await loadCa(otherCa.cert, otherCa.key);
     await writeNodeFiles(dir, await issueNodeCertificate(foreign, { name: "node-a", sans: expectedSans("node-a", ["node-a.lan"]) }));
     const id = await ensureNodeIdentity(options({ tlsDir: dir }));
@@ -104,14 +105,14 @@ describe("node identity with the CA key", () => {
 
   test("a key left over from another certificate is replaced together with the certificate", async () => {
     const dir = options().tlsDir;
-    copyFileSync(join(tmp.dir, "tls-foreign", "node-key.pem"), join(dir, "node-key.pem"));
+    copyFileSync(join(tmp.path, "tls-foreign", "node-key.pem"), join(dir, "node-key.pem"));
     const id = await ensureNodeIdentity(options());
     expect(id.reason).toBe("key does not match certificate");
     expect((await ensureNodeIdentity(options())).issued).toBe(false);
   });
 
   test("a changed node name causes a reissue", async () => {
-    const id = await ensureNodeIdentity(options({ tlsDir: join(tmp.dir, "tls-sans"), nodeName: "node-b" }));
+    const id = await ensureNodeIdentity(options({ tlsDir: join(tmp.path, "tls-sans"), nodeName: "node-b" }));
     expect(id.reason).toBe("node name changed: node-a -> node-b");
     expect(id.subject).toBe("CN=node-b");
   });
@@ -120,12 +121,12 @@ describe("node identity with the CA key", () => {
 describe("node identity without the CA key", () => {
   let issuedDir: string;
   beforeAll(async () => {
-    issuedDir = join(tmp.dir, "provided");
+    issuedDir = join(tmp.path, "provided");
     const loaded = await loadCa(ca.cert, ca.key);
     await writeNodeFiles(issuedDir, await issueNodeCertificate(loaded, { name: "node-c", sans: ["node-c", "localhost"] }));
   });
   const provided = (extra: Partial<NodeIdentityOptions> = {}) =>
-    options({ tlsDir: join(tmp.dir, "tls-unused"), caKeyFile: undefined, certFile: join(issuedDir, "node.pem"), keyFile: join(issuedDir, "node-key.pem"), nodeName: "node-c", extraSans: [], ...extra });
+    options({ tlsDir: join(tmp.path, "tls-unused"), caKeyFile: undefined, certFile: join(issuedDir, "node.pem"), keyFile: join(issuedDir, "node-key.pem"), nodeName: "node-c", extraSans: [], ...extra });
 
   test("a provided certificate from the configured CA is used as is and reports missing SANs", async () => {
     const id = await ensureNodeIdentity(provided());

@@ -3,11 +3,10 @@
  * systemd, because neither Node nor Bun can bind an AF_UNIX datagram socket.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sendUnixDatagram, unixSockaddr } from "../lib/runtime.ts";
+import { sendUnixDatagram, unixSockaddr } from "../lib/runtime-datagram.ts";
 import { notifyStatus, notifySystemd } from "../lib/systemd/notify.ts";
+import { tempDir } from "./_helpers.ts";
 
 const CI = process.env.CI === "true";
 const missing = Bun.which("python3") ? undefined : "python3 (the datagram listener) is not installed";
@@ -52,15 +51,15 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "unibus-notify-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+function notifyDir(): string {
+  const dir = tempDir("unibus-notify-");
+  cleanups.push(() => dir[Symbol.dispose]());
+  return dir.path;
 }
 
 it("sendUnixDatagram delivers READY=1 to a socket bound to a path", async () => {
   if (missing) throw new Error(`missing prerequisite: ${missing}`);
-  const path = join(tempDir(), "notify.sock");
+  const path = join(notifyDir(), "notify.sock");
   const listener = await listen(path);
   expect(sendUnixDatagram(path, "READY=1")).toBe(true);
   expect(await listener.next()).toBe("READY=1");
@@ -92,7 +91,7 @@ test("notifySystemd does nothing when NOTIFY_SOCKET is unset or not a unix socke
 });
 
 test("sendUnixDatagram reports failure instead of throwing", () => {
-  const dir = tempDir();
+  const dir = notifyDir();
   expect(sendUnixDatagram(join(dir, "nobody-listens.sock"), "READY=1")).toBe(false);
   expect(sendUnixDatagram(`@unibus-nobody-${crypto.randomUUID()}`, "READY=1")).toBe(false);
   expect(sendUnixDatagram("/" + "x".repeat(200), "READY=1")).toBe(false);

@@ -9,7 +9,7 @@ import { RuntimeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { NodeIdentity } from "../pki/index.ts";
-import { serveHttp, type HttpServer } from "../runtime.ts";
+import { serveHttp, type HttpServer } from "../runtime-http.ts";
 import { createAdminApp } from "./app.tsx";
 import type { LogRing } from "./log-ring.ts";
 import type { Versions } from "./model.ts";

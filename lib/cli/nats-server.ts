@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { natsPaths } from "../config/render.ts";
 import { ensureEmbeddedNats } from "../natsd/binary.ts";
-import { runForeground } from "../runtime.ts";
+import { runForeground } from "../runtime-process.ts";
 import { UsageError } from "../errors.ts";
 import { parseFlags } from "./_flags.ts";
 

@@ -1,4 +1,4 @@
-import { embeddedNatsMeta } from "../runtime.ts";
+import { embeddedNatsMeta } from "../runtime-embedded.ts";
 
 /** run prints the unibus version, the embedded nats-server version and the build target. */
 export async function run(_args: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, unlinkSync, mkdirSync, chmodSync
 import { join } from "node:path";
 import { writeFileAtomic } from "../fsutil.ts";
 import { RuntimeError } from "../errors.ts";
-import { embeddedNatsBinary, embeddedNatsMeta, type EmbeddedNatsMeta } from "../runtime.ts";
+import { embeddedNatsBinary, embeddedNatsMeta, type EmbeddedNatsMeta } from "../runtime-embedded.ts";
 
 /** NatsBinarySource is where the bytes come from: the embedded payload in production. */
 export interface NatsBinarySource {

@@ -7,15 +7,38 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { RuntimeError } from "../errors.ts";
 import { SUPERVISION } from "../config/defaults.ts";
 import type { Logger } from "../log.ts";
-import { spawnChild, type ChildProcess } from "../runtime.ts";
+import { spawnChild, type ChildProcess } from "../runtime-process.ts";
 import type { MonitorClient } from "./monitor.ts";
 import { parseNatsLogLine, readLines } from "./nats-log.ts";
+
+/** Spawner starts the child; production passes spawnChild, unit tests a fake process. */
+export type Spawner = (cmd: string[], options: { env: Record<string, string> }) => ChildProcess;
+
+/**
+ * Clock is the supervisor's sense of time: now() for deadlines and uptime,
+ * sleep() for polls and back-off (rejecting when its signal aborts). Unit
+ * tests pass a virtual clock so back-off runs without waiting.
+ */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** systemClock is the real time: Date.now and timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),
+};
 
 /** SupervisorOptions wire the supervisor to one node's files. */
 export interface SupervisorOptions {
   binaryPath: string;
   configFile: string;
-  monitor: MonitorClient;
+  monitor: Pick<MonitorClient, "healthy">;
+  /** How to start the child; spawnChild by default. */
+  spawn?: Spawner;
+  /** Time source for deadlines, polls and back-off; systemClock by default. */
+  clock?: Clock;
   log: Logger;
   /** When set, stop uses nats lame-duck mode (SIGUSR2) and waits this long plus a grace. */
   lameDuckMs?: number;
@@ -38,6 +61,8 @@ export type SupervisorState = "idle" | "starting" | "ready" | "restarting" | "st
 export class NatsSupervisor {
   readonly #opts: SupervisorOptions;
   readonly #t: typeof SUPERVISION;
+  readonly #clock: Clock;
+  readonly #spawn: Spawner;
   #child?: ChildProcess;
   #state: SupervisorState = "idle";
   #tail: string[] = [];
@@ -51,6 +76,8 @@ export class NatsSupervisor {
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
     this.#t = { ...SUPERVISION, ...opts.timings };
+    this.#clock = opts.clock ?? systemClock;
+    this.#spawn = opts.spawn ?? spawnChild;
     this.#backoff = this.#t.restartBackoffInitialMs;
   }
 
@@ -72,7 +99,7 @@ export class NatsSupervisor {
   async #spawnAndWait(restart: boolean): Promise<void> {
     const { log } = this.#opts;
     this.#tail = [];
-    const child = spawnChild([this.#opts.binaryPath, "-c", this.#opts.configFile], { env: childEnv(process.env) });
+    const child = this.#spawn([this.#opts.binaryPath, "-c", this.#opts.configFile], { env: childEnv(process.env) });
     this.#child = child;
     const natsLog = log.child({ component: "nats" });
     const relay = (line: string) => {
@@ -86,26 +113,26 @@ export class NatsSupervisor {
     void readLines(child.stdout, relay).catch(() => {});
     let exited: { code: number | null; signal: string | null } | undefined;
     child.exited.then((e) => { exited = e; });
-    const deadline = Date.now() + this.#t.readyTimeoutMs;
+    const deadline = this.#clock.now() + this.#t.readyTimeoutMs;
     for (;;) {
       if (exited) {
-        await sleep(20); // let the last stderr lines arrive
+        await this.#clock.sleep(20); // let the last stderr lines arrive
         throw new RuntimeError(
           `nats-server exited during start (${exited.signal ? `signal ${exited.signal}` : `exit code ${exited.code}`}); last output:\n  ${this.#tail.join("\n  ") || "(none)"}`,
         );
       }
       const health = await this.#opts.monitor.healthy();
       if (health.ok) break;
-      if (Date.now() > deadline) {
+      if (this.#clock.now() > deadline) {
         child.kill("SIGKILL");
         throw new RuntimeError(`nats-server did not become ready within ${this.#t.readyTimeoutMs / 1000} s (last health answer: ${health.detail}); last output:\n  ${this.#tail.join("\n  ")}`);
       }
-      await sleep(this.#t.readyPollMs);
+      await this.#clock.sleep(this.#t.readyPollMs);
     }
     // stop() overtook a (re)start: the child is being stopped, it must not be announced.
     if (this.#state === "stopping" || this.#state === "stopped") return;
     this.#state = "ready";
-    this.#startedAt = Date.now();
+    this.#startedAt = this.#clock.now();
     log.info(restart ? "nats-server restarted and ready" : "nats-server ready", { pid: child.pid });
     this.#opts.onReady?.({ pid: child.pid, restart });
     child.exited.then((e) => this.#onExit(child, e));
@@ -114,7 +141,7 @@ export class NatsSupervisor {
   #onExit(child: ChildProcess, e: { code: number | null; signal: string | null }): void {
     if (child !== this.#child || this.#state === "stopping" || this.#state === "stopped") return;
     const { log } = this.#opts;
-    if (Date.now() - this.#startedAt > this.#t.restartStableMs) this.#backoff = this.#t.restartBackoffInitialMs;
+    if (this.#clock.now() - this.#startedAt > this.#t.restartStableMs) this.#backoff = this.#t.restartBackoffInitialMs;
     const delay = this.#backoff;
     this.#backoff = Math.min(this.#backoff * 2, this.#t.restartBackoffMaxMs);
     this.#state = "restarting";
@@ -128,7 +155,7 @@ export class NatsSupervisor {
     const abort = new AbortController();
     this.#restartTimer = abort;
     try {
-      await sleep(delay, undefined, { signal: abort.signal });
+      await this.#clock.sleep(delay, abort.signal);
     } catch {
       return; // stop() cancelled the restart
     }
@@ -153,18 +180,20 @@ export class NatsSupervisor {
     const child = this.#child;
     if (!child || this.#state !== "ready") return { ok: false, message: `nats-server is not running (${this.#state})` };
     let waiter: ((msg: string) => void) | undefined;
+    const gaveUp = new AbortController();
     const outcome = new Promise<ReloadResult>((resolve) => {
       waiter = (msg: string) => {
         if (/Reloaded server configuration/i.test(msg)) resolve({ ok: true, message: msg });
         else if (/(Failed to reload|reload not supported|Error reloading)/i.test(msg)) resolve({ ok: false, message: msg });
       };
       this.#lineWaiters.add(waiter);
-      setTimeout(() => resolve({ ok: false, message: "nats-server did not confirm the reload" }), this.#t.reloadReportMs).unref?.();
+      this.#clock.sleep(this.#t.reloadReportMs, gaveUp.signal).then(() => resolve({ ok: false, message: "nats-server did not confirm the reload" }), () => {});
     });
     child.kill("SIGHUP");
     try {
       return await outcome;
     } finally {
+      gaveUp.abort(); // never keep the process alive for a timer nobody waits on
       if (waiter) this.#lineWaiters.delete(waiter);
     }
   }
@@ -187,7 +216,7 @@ export class NatsSupervisor {
         const grace = new AbortController();
         const timedOut = await Promise.race([
           child.exited.then(() => false),
-          sleep(waitMs, true, { signal: grace.signal }).catch(() => false),
+          this.#clock.sleep(waitMs, grace.signal).then(() => true, () => false),
         ]);
         grace.abort(); // never keep the process alive for a timer nobody waits on
         if (timedOut) {

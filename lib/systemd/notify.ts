@@ -3,7 +3,7 @@
  * is Type=notify, so `systemctl start unibus` returns only once nats-server
  * accepts clients, and `systemctl reload`/`stop` show the right state.
  */
-import { sendUnixDatagram } from "../runtime.ts";
+import { sendUnixDatagram } from "../runtime-datagram.ts";
 
 /**
  * notifySystemd sends a state such as "READY=1\nSTATUS=serving" to the socket

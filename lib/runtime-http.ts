@@ -1,0 +1,32 @@
+/**
+ * runtime-http.ts serves a fetch handler with Bun.serve, over TLS when given
+ * PEM files: the admin page's listener.
+ */
+
+/** HttpServer is a running HTTP(S) listener; stop() closes it and its connections. */
+export interface HttpServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * serveHttp serves a fetch handler (the admin app) on one address, over TLS
+ * when given PEM files. It throws when the address cannot be bound.
+ */
+export function serveHttp(
+  fetch: (request: Request) => Response | Promise<Response>,
+  options: { hostname: string; port: number; tls?: { certFile: string; keyFile: string } },
+): HttpServer {
+  const server = Bun.serve({
+    hostname: options.hostname,
+    port: options.port,
+    development: false,
+    fetch,
+    error: () => new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain" } }),
+    ...(options.tls ? { tls: { cert: Bun.file(options.tls.certFile), key: Bun.file(options.tls.keyFile) } } : {}),
+  });
+  return {
+    port: server.port ?? options.port,
+    stop: async () => { await server.stop(true); },
+  };
+}
