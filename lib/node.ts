@@ -16,11 +16,18 @@ import { lockDataDir, stopStaleNats, type DataDirLock } from "./natsd/stale.ts";
 import { NatsSupervisor, type ReloadResult } from "./natsd/supervisor.ts";
 import { prepareIdentity, type IdentityManager } from "./identity.ts";
 import { AdminServer } from "./admin/server.ts";
+import { join } from "node:path";
+import { waitForSaneClock, type ClockFloor } from "./clock.ts";
+import { embeddedNatsMeta } from "./runtime-embedded.ts";
+import { pathExists } from "./fsutil.ts";
+import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
   onReady?: (info: { pid: number; restart: boolean }) => void;
+  /** The start is held (e.g. for the clock); message says why and what fixes it. */
+  onWaiting?: (message: string) => void;
 }
 
 /** UnibusNode is one running appliance: nats-server plus everything unibus keeps around it. */
@@ -87,6 +94,8 @@ export class UnibusNode {
     const stale = await stopStaleNats(paths.pidFile, paths.binDir);
     if (stale) log.warn("stopped a nats-server left running by an earlier unibus", { pid: stale });
     this.#checkStop();
+    await this.#waitForSaneClock();
+    this.#checkStop();
     this.#identity = await prepareIdentity(config, log, () => this.#serialized(() => this.#onCertificateRenewed()));
     this.#checkStop();
     this.#writeNatsConfig(this.#identity?.files);
@@ -117,6 +126,41 @@ export class UnibusNode {
     this.#checkStop();
     this.#identity?.startRenewalTimer();
     await this.#admin.start();
+  }
+
+  /**
+   * #waitForSaneClock holds the start while the clock is before this build or
+   * the start of a configured certificate (a Pi without a real-time clock,
+   * before NTP): certificate checks would fail, or a new certificate would be
+   * dated in the past. A stop() ends the wait.
+   */
+  async #waitForSaneClock(): Promise<void> {
+    const floors: ClockFloor[] = [];
+    const meta = await embeddedNatsMeta();
+    if (meta.builtAt) floors.push({ at: new Date(meta.builtAt), source: "the time this unibus was built" });
+    const tls = this.#config.tls;
+    const certs: [string | undefined, string][] = [
+      [tls?.caCert, "CA certificate"],
+      [tls?.cert, "node certificate"],
+      [tls ? join(natsPaths(this.#config.node.dataDir).tlsDir, NODE_CERT_FILE) : undefined, "node certificate"],
+    ];
+    for (const [file, what] of certs) {
+      if (!file || !pathExists(file)) continue;
+      try {
+        floors.push({ at: (await readCertificateFile(file, what)).notBefore, source: `the start of the ${what} ${file}` });
+      } catch {
+        // unreadable or garbled: the identity step reports it with the fix
+      }
+    }
+    const t0 = Date.now();
+    const ok = await waitForSaneClock(floors, {
+      stopped: () => this.#stopped,
+      onWait: (wait) => {
+        this.#log.warn(wait.message);
+        this.#hooks.onWaiting?.(wait.message);
+      },
+    });
+    if (ok && Date.now() - t0 > 1_500) this.#log.info("the system clock is set; starting", { waited_s: Math.round((Date.now() - t0) / 1000) });
   }
 
   /** #serialized runs one config change at a time: a SIGHUP reload and a certificate renewal never interleave. */

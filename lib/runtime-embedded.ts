@@ -25,6 +25,8 @@ export interface EmbeddedNatsMeta {
   /** unibus version and target this executable was built as. */
   unibusVersion: string;
   target: string;
+  /** When the executable was built (ISO 8601): the real time is certainly later. */
+  builtAt?: string;
 }
 
 /** embeddedNatsMeta returns what the build recorded about the embedded nats-server. */

@@ -63,6 +63,8 @@ async function buildTarget(target: BuildTarget, version: string): Promise<void> 
     compression: "zstd",
     unibusVersion: version,
     target: target.name,
+    // A floor for the clock at start (lib/clock.ts): a Pi without a real-time clock can boot in the past.
+    builtAt: new Date().toISOString(),
   };
   writeFileSync(join(embed, "nats-server.meta"), JSON.stringify(meta, null, 2) + "\n");
   const outfile = join(ROOT, "dist", `unibus-${target.name}`);

@@ -41,6 +41,8 @@ export async function run(args: string[]): Promise<number> {
   for (const secret of accessSecrets(config)) log.addSecret(secret);
 
   const node = new UnibusNode(config, log, {
+    // Keep systemd's start timeout from killing a node that waits for a good reason (the clock).
+    onWaiting: (message) => notifySystemd(`EXTEND_TIMEOUT_USEC=90000000\n${notifyStatus(message)}`),
     onReady: ({ restart }) => {
       notifySystemd(`READY=1\n${notifyStatus(`nats-server ready on ${config.client.listen.text}${restart ? " (restarted)" : ""}`)}`);
     },
