@@ -96,7 +96,7 @@ describe("a single node runs nats-server with JetStream and supervises it", () =
     } finally {
       try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
     }
-  });
+  }, 60_000);
 
   test("a nats-server left by an earlier unibus is stopped before starting", async () => {
     // Simulate an orphan that escaped: start the extracted binary by hand with the rendered config.
