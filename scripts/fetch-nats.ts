@@ -9,11 +9,11 @@
  * UNIBUS_DEBIAN_MIRROR overrides the mirror read from apt's configuration;
  * UNIBUS_NATS_SERVER_AMD64 / UNIBUS_NATS_SERVER_ARM64 use a local binary instead.
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { debianMirror } from "./_apt-mirror.ts";
+import { debMember, download, sha256, writeAtomic } from "./_deb.ts";
 import { Progress, formatBytes } from "./_progress.ts";
 
 /** ROOT is the repository's top folder. */
@@ -35,43 +35,12 @@ export interface FetchedBinary { arch: DebArch; path: string; sha256: string; pa
 
 const progress = new Progress();
 
-function sha256(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
 function readLock(): Lock {
   return JSON.parse(readFileSync(LOCK, "utf8")) as Lock;
 }
 
-async function download(url: string, label: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`download ${url} failed: HTTP ${res.status}`);
-  const total = Number(res.headers.get("content-length") ?? 0);
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  for await (const chunk of res.body) {
-    chunks.push(chunk);
-    got += chunk.length;
-    progress.update(`${label}: ${formatBytes(got)}${total ? ` / ${formatBytes(total)} (${Math.round((got / total) * 100)}%)` : ""}`);
-  }
-  const out = new Uint8Array(got);
-  let off = 0;
-  for (const c of chunks) { out.set(c, off); off += c.length; }
-  progress.done(`${label}: ${formatBytes(got)}`);
-  return out;
-}
-
-function writeAtomic(path: string, data: Uint8Array, mode = 0o644): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
-
 function extractBinary(debPath: string): Uint8Array {
-  // dpkg-deb ships with every Debian system; it reads any compression the archive uses.
-  const tar = execFileSync("dpkg-deb", ["--fsys-tarfile", debPath], { maxBuffer: 256 << 20 });
-  return execFileSync("tar", ["-xO", "./usr/sbin/nats-server"], { input: tar, maxBuffer: 256 << 20 });
+  return debMember(debPath, "./usr/sbin/nats-server");
 }
 
 function natsVersionOf(packageVersion: string): string {

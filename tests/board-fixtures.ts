@@ -1,0 +1,174 @@
+/**
+ * board-fixtures.ts boots an emulated Raspberry Pi with full-system qemu
+ * (`-machine virt`): Debian trixie's arm64 kernel with the board's page size,
+ * and an initramfs holding busybox-static, the aarch64 glibc from
+ * libc6-arm64-cross, the unibus arm64 executable and a bundled NATS client.
+ * The guest's /init starts a node, runs the client, `unibus status`, waits
+ * idle, reads RSS and CPU from /proc, sends SIGTERM and powers off; it prints
+ * `RESULT key=value` lines on the serial console, which bootBoard returns.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fetchBoardPart, type BoardPart } from "../scripts/fetch-boards.ts";
+
+/** Board is one emulated Raspberry Pi model. */
+export interface Board { name: string; cpu: string; memMiB: number; kernel: BoardPart; pageKiB: number }
+
+/** BOARDS are the Pis unibus is tested on: a Pi 5's Cortex-A76 with 16 KiB pages, a 1 GiB Pi 3's Cortex-A53 with 4 KiB. */
+export const BOARDS: Board[] = [
+  { name: "Pi 5", cpu: "cortex-a76", memMiB: 2048, kernel: "kernel-16k", pageKiB: 16 },
+  { name: "Pi 3", cpu: "cortex-a53", memMiB: 1024, kernel: "kernel-4k", pageKiB: 4 },
+];
+
+/** QEMU_SYSTEM is Debian's qemu-system-arm full-system emulator. */
+export const QEMU_SYSTEM = "/usr/bin/qemu-system-aarch64";
+/** CROSS_GLIBC is where libc6-arm64-cross installs the aarch64 glibc. */
+export const CROSS_GLIBC = "/usr/aarch64-linux-gnu/lib";
+
+const GUEST_CONFIG = `[node]
+name = "pi"
+data_dir = "/var/lib/unibus"
+[client]
+listen = "127.0.0.1:4222"
+[monitor]
+listen = "127.0.0.1:8222"
+[admin]
+listen = "127.0.0.1:8480"
+[jetstream]
+enabled = true
+max_memory = "64MiB"
+max_file = "256MiB"
+[log]
+format = "text"
+`;
+
+/** initScript is the guest's /init (busybox sh). idleSeconds is how long the node sits idle before RSS is read. */
+export function initScript(idleSeconds: number): string {
+  return `#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1
+/bin/busybox --install -s /bin
+export PATH=/bin HOME=/root
+mount -t proc proc /proc; mount -t sysfs sys /sys
+mkdir -p /tmp /root /var/lib
+ip link set lo up
+finish() { echo "RESULT done=$1"; sync; poweroff -f; }
+up() { cut -d' ' -f1 /proc/uptime; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+ticks() { awk '{ print $14 + $15 }' /proc/$1/stat; }
+rss() { awk '/^VmRSS:/ { print $2 }' /proc/$1/status; }
+echo "RESULT kernel=$(uname -r) page_kib=$(awk '/KernelPageSize/ { print $2; exit }' /proc/self/smaps) mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) cpus=$(grep -c ^processor /proc/cpuinfo)"
+t0=$(up)
+/unibus --config /etc/unibus/node.toml >/tmp/unibus.log 2>&1 &
+pid=$!
+until wget -q -O /dev/null http://127.0.0.1:8480/readyz 2>/dev/null; do
+  if ! kill -0 $pid 2>/dev/null; then wait $pid; echo "RESULT start_exit=$?"; sed 's/^/LOG /' /tmp/unibus.log; finish fail; fi
+  sleep 0.1
+done
+echo "RESULT ready_ms=$(ms $t0 $(up))"
+BUN_BE_BUN=1 /unibus /client.js nats://127.0.0.1:4222
+echo "RESULT client_exit=$?"
+/unibus status --config /etc/unibus/node.toml >/tmp/status.txt 2>&1
+echo "RESULT status_exit=$?"
+sed 's/^/STATUS /' /tmp/status.txt
+nats=$(for c in /proc/[0-9]*/comm; do case "$(cat $c 2>/dev/null)" in nats-server*) d=\${c%/comm}; echo \${d#/proc/};; esac; done | head -n1)
+echo "RESULT nats_pid=$nats"
+sleep 5
+u0=$(ticks $pid); n0=$(ticks $nats); t1=$(up)
+sleep ${idleSeconds}
+u1=$(ticks $pid); n1=$(ticks $nats); t2=$(up)
+echo "RESULT rss_unibus_kib=$(rss $pid) rss_nats_kib=$(rss $nats) rss_anon_unibus_kib=$(awk '/^RssAnon:/ { print $2 }' /proc/$pid/status)"
+echo "RESULT idle_cpu_unibus_pct=$(awk -v t=$((u1 - u0)) -v a=$t1 -v b=$t2 'BEGIN { printf "%.2f", t / (b - a) }') idle_cpu_nats_pct=$(awk -v t=$((n1 - n0)) -v a=$t1 -v b=$t2 'BEGIN { printf "%.2f", t / (b - a) }')"
+ts=$(up)
+kill -TERM $pid
+wait $pid
+code=$?
+echo "RESULT exit=$code stop_ms=$(ms $ts $(up)) nats_left=$(kill -0 $nats 2>/dev/null && echo yes || echo no)"
+# The log holds the admin token printed on first start: show it only when something failed.
+[ $code = 0 ] || sed 's/^/LOG /' /tmp/unibus.log
+finish ok
+`;
+}
+
+/** cpioNewc writes an uncompressed initramfs (cpio "newc") without root: device nodes are just header fields. */
+export function cpioNewc(entries: { path: string; mode: number; data?: Uint8Array; rdev?: [number, number] }[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const enc = new TextEncoder();
+  const pad = (n: number) => new Uint8Array((4 - (n % 4)) % 4);
+  const hex = (n: number) => n.toString(16).padStart(8, "0");
+  let ino = 1;
+  const add = (path: string, mode: number, data: Uint8Array, rdev: [number, number]) => {
+    const name = enc.encode(`${path}\0`);
+    const header = "070701" + [ino++, mode, 0, 0, 1, 0, data.length, 0, 0, rdev[0], rdev[1], name.length, 0].map(hex).join("");
+    parts.push(enc.encode(header), name, pad(110 + name.length), data, pad(data.length));
+  };
+  for (const e of entries) add(e.path, e.mode, e.data ?? new Uint8Array(), e.rdev ?? [0, 0]);
+  add("TRAILER!!!", 0, new Uint8Array(), [0, 0]);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+
+const DIR = 0o040755;
+const FILE = 0o100644;
+const EXEC = 0o100755;
+const CHAR = 0o020600;
+
+/** buildInitramfs writes the guest's initramfs into dir and returns its path. */
+export async function buildInitramfs(dir: string, unibus: string, idleSeconds: number): Promise<string> {
+  const busybox = await fetchBoardPart("busybox");
+  const client = await Bun.build({ entrypoints: [join(import.meta.dir, "board-client.ts")], target: "bun", minify: true });
+  if (!client.success) throw new Error(`bundling board-client.ts failed: ${client.logs.join("\n")}`);
+  const entries: Parameters<typeof cpioNewc>[0] = [
+    ...["bin", "dev", "etc", "etc/unibus", "lib", "proc", "sys", "tmp", "var"].map((path) => ({ path, mode: DIR })),
+    { path: "dev/console", mode: CHAR, rdev: [5, 1] },
+    { path: "dev/null", mode: CHAR | 0o066, rdev: [1, 3] },
+    { path: "init", mode: EXEC, data: new TextEncoder().encode(initScript(idleSeconds)) },
+    { path: "bin/busybox", mode: EXEC, data: readFileSync(busybox.path) },
+    { path: "unibus", mode: EXEC, data: readFileSync(unibus) },
+    { path: "client.js", mode: FILE, data: new Uint8Array(await client.outputs[0]!.arrayBuffer()) },
+    { path: "etc/unibus/node.toml", mode: FILE, data: new TextEncoder().encode(GUEST_CONFIG) },
+    ...readdirSync(CROSS_GLIBC).filter((n) => n.includes(".so")).map((n) => ({ path: `lib/${n}`, mode: EXEC, data: readFileSync(join(CROSS_GLIBC, n)) })),
+  ];
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "initramfs.cpio");
+  writeFileSync(path, cpioNewc(entries));
+  return path;
+}
+
+/** BoardRun is what one boot printed: the RESULT fields, the whole console, and how long it took. */
+export interface BoardRun { results: Record<string, string>; console: string; seconds: number; qemuExit: number | null }
+
+/** bootBoard boots one board on the initramfs, echoing the console to onLine, and returns its results. */
+export async function bootBoard(board: Board, initramfs: string, onLine: (line: string) => void = () => {}, timeoutMs = 600_000): Promise<BoardRun> {
+  const kernel = await fetchBoardPart(board.kernel);
+  const started = performance.now();
+  const proc = Bun.spawn([
+    QEMU_SYSTEM, "-machine", "virt", "-cpu", board.cpu, "-smp", "2", "-m", String(board.memMiB),
+    "-nographic", "-no-reboot", "-nic", "none", "-monitor", "none", "-serial", "stdio",
+    "-kernel", kernel.path, "-initrd", initramfs, "-append", "console=ttyAMA0 quiet panic=-1 rdinit=/init",
+  ], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  let text = "";
+  let pending = "";
+  const dec = new TextDecoder();
+  const stderr = new Response(proc.stderr).text();
+  for await (const chunk of proc.stdout) {
+    const s = dec.decode(chunk, { stream: true }).replaceAll("\r", "");
+    text += s;
+    pending += s;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  const qemuExit = await proc.exited;
+  text += await stderr;
+  const results: Record<string, string> = {};
+  for (const m of text.matchAll(/^RESULT (.*)$/gm)) {
+    for (const kv of m[1]!.trim().split(/\s+/)) {
+      const eq = kv.indexOf("=");
+      if (eq > 0) results[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+  }
+  return { results, console: text, seconds: (performance.now() - started) / 1000, qemuExit };
+}
