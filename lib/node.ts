@@ -22,6 +22,7 @@ import { embeddedNatsMeta } from "./runtime-embedded.ts";
 import { pathExists } from "./fsutil.ts";
 import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
+import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -39,6 +40,7 @@ export class UnibusNode {
   #supervisor?: NatsSupervisor;
   #identity?: IdentityManager;
   #admin?: AdminServer;
+  #systemCredential?: SystemCredential;
   /** The last log lines, for the admin page. */
   readonly #logRing: LogRing;
   readonly #removeLogSink: () => void;
@@ -59,6 +61,8 @@ export class UnibusNode {
   get config(): UnibusConfig { return this.#config; }
   /** supervisor exposes the child's state to status pages. */
   get supervisor(): NatsSupervisor | undefined { return this.#supervisor; }
+  /** systemCredential is unibus's own system-account nkey (lib/natsd/system-client.ts signs in with it). */
+  get systemCredential(): SystemCredential | undefined { return this.#systemCredential; }
   /** identity exposes the node certificate's state, when TLS is configured. */
   get identity(): IdentityManager | undefined { return this.#identity; }
 
@@ -98,6 +102,9 @@ export class UnibusNode {
     this.#checkStop();
     this.#identity = await prepareIdentity(config, log, () => this.#serialized(() => this.#onCertificateRenewed()));
     this.#checkStop();
+    this.#systemCredential = ensureSystemCredential(config.node.dataDir);
+    log.addSecret(this.#systemCredential.seed);
+    if (this.#systemCredential.generated) log.info("created the node's system-account credential", { file: this.#systemCredential.file });
     this.#writeNatsConfig(this.#identity?.files);
     const binary = await ensureEmbeddedNats(paths.binDir);
     const meta = binary.meta;
@@ -172,7 +179,7 @@ export class UnibusNode {
 
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
     const paths = natsPaths(this.#config.node.dataDir);
-    writeFileAtomic(paths.configFile, natsConfigText(renderNatsConfig(this.#config, tls), this.#config.file), 0o600);
+    writeFileAtomic(paths.configFile, natsConfigText(renderNatsConfig(this.#config, tls, this.#systemCredential?.publicKey), this.#config.file), 0o600);
   }
 
   async #onCertificateRenewed(): Promise<void> {

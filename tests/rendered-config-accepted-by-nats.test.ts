@@ -22,6 +22,9 @@ const ca = await makeCaDir(dir.path, "ca");
 /** HASH and NKEY are a real bcrypt hash and a real user public key, for the access configs. */
 const HASH = (await import("bcryptjs")).default.hashSync("render-test-password", 4);
 const NKEY = (await import("@nats-io/nkeys")).createUser().getPublicKey();
+const SYS_NKEY = (await import("@nats-io/nkeys")).createUser().getPublicKey();
+/** INTERNAL_KEY stands for the node's own system-account nkey, rendered into every config. */
+const INTERNAL_KEY = (await import("@nats-io/nkeys")).createUser().getPublicKey();
 
 /** GOOD_CONFIGS covers each key and each value form the schema allows. */
 const GOOD_CONFIGS: Record<string, string> = {
@@ -41,6 +44,7 @@ const GOOD_CONFIGS: Record<string, string> = {
   "name with underscore": `[node]\nname = "pi_kitchen-2"`,
   "tls issued by the node": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\nsans = ["pi.lan", "10.0.0.9"]\nlifetime_days = 90`,
   "tls without client tls": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\nclient_tls = false`,
+  "system account beside client users and nkeys": `[[client.users]]\nuser = "a"\npassword_hash = "${HASH}"\n[[client.nkeys]]\npublic_key = "${NKEY}"\n[[system_account.users]]\nuser = "ops"\npassword_hash = "${HASH}"\n[[system_account.nkeys]]\npublic_key = "${SYS_NKEY}"`,
 };
 
 describe.if(ready)("nats-server -t accepts every rendered config", () => {
@@ -53,7 +57,7 @@ describe.if(ready)("nats-server -t accepts every rendered config", () => {
       const config = parseConfigText(body, file, { LEAF_SECRET: "leaf-secret-for-render" });
       const identity = await prepareIdentity(config, new Logger({ sink: () => {} }), async () => {});
       const rendered = join(folder, "nats-server.conf");
-      writeFileSync(rendered, natsConfigText(renderNatsConfig(config, identity?.files), file));
+      writeFileSync(rendered, natsConfigText(renderNatsConfig(config, identity?.files, INTERNAL_KEY), file));
       const proc = Bun.spawnSync([NATS, "-t", "-c", rendered], { stdout: "pipe", stderr: "pipe" });
       const out = proc.stdout.toString() + proc.stderr.toString();
       expect(out).toMatch(/configuration file .* is valid/);

@@ -25,12 +25,15 @@ function accessRows(config: UnibusConfig): AccessRow[] {
     if (parts.length) return parts.join(", ");
     return users || nkeys ? "nobody (nkeys cannot sign in over MQTT)" : "anonymous";
   };
+  const sys = config.systemAccount;
+  // The system account signs in on the client port: operators' users and nkeys, and the node's own key.
+  const system = `system account (${[sys.users.length ? `users(${sys.users.length})` : "", sys.nkeys.length ? `nkeys(${sys.nkeys.length})` : "", "the node's key"].filter(Boolean).join(", ")})`;
   const rows: AccessRow[] = clientListeners(config).map((l) => ({
     listener: l.name,
     address: l.listen.text,
     from: reach(l.listen.host),
     tls: l.tls ? "yes" : "no",
-    auth: clientAuth(l.name !== "mqtt"),
+    auth: l.name === "client" ? `${clientAuth(true)}; ${system}` : clientAuth(l.name !== "mqtt"),
   }));
   const leaf = config.leafnodes;
   if (leaf?.listen) {

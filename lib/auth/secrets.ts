@@ -5,8 +5,9 @@
 import type { UnibusConfig } from "../config/load.ts";
 import { clientAuthSecrets } from "../config/section-client-auth.ts";
 import { leafnodeSecrets } from "../config/section-leafnodes.ts";
+import { systemAccountSecrets } from "../config/section-system-account.ts";
 
 /** accessSecrets are the client and leaf-node secrets the logger must never print. */
 export function accessSecrets(config: UnibusConfig): string[] {
-  return [...clientAuthSecrets(config), ...leafnodeSecrets(config)];
+  return [...clientAuthSecrets(config), ...leafnodeSecrets(config), ...systemAccountSecrets(config)];
 }

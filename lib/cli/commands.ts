@@ -68,6 +68,20 @@ exit status: 0 applied, 1 refused (the node keeps running the previous config) o
     load: () => import("./reload.ts"),
   },
   {
+    name: "context",
+    synopsis: "[--config FILE] [--user NAME] [--out FILE]",
+    summary: "print a nats CLI context (URL, CA, credentials) for the node's system account",
+    details: `  --config FILE   the node's config (default /etc/unibus/unibus.toml)
+  --user NAME     an operator of [[system_account.users]] (default: the node's own nkey,
+                  <data_dir>/system-account.nk, readable by the service user only)
+  --out FILE      write the JSON there (mode 0600) instead of printing it
+examples:
+  unibus context --user ops --out ~/.config/nats/context/pi-1.json && nats --context pi-1 server ping
+  sudo unibus context > /root/.config/nats/context/pi-1.json    # the node's own key: root or the service user
+`,
+    load: () => import("./context.ts"),
+  },
+  {
     name: "init cluster",
     synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--force]",
     summary: "make a cluster: CA, route secret, one config per node",

@@ -10,6 +10,7 @@ import { effectiveCluster } from "./section-cluster.ts";
 import { effectiveClientAuth } from "./section-client-auth.ts";
 import { effectiveEdge } from "./section-edge.ts";
 import { effectiveLeafnodes } from "./section-leafnodes.ts";
+import { effectiveSystemAccount } from "./section-system-account.ts";
 
 /** effectiveConfigObject is the config as plain TOML-shaped data, secrets redacted. */
 export function effectiveConfigObject(config: UnibusConfig): Record<string, unknown> {
@@ -31,7 +32,7 @@ export function effectiveConfigObject(config: UnibusConfig): Record<string, unkn
     admin: effectiveAdmin(config),
   };
   if (config.cluster) out.cluster = effectiveCluster(config.cluster);
-  Object.assign(out, effectiveLeafnodes(config), effectiveEdge(config));
+  Object.assign(out, effectiveLeafnodes(config), effectiveEdge(config), effectiveSystemAccount(config));
   if (config.tls) {
     out.tls = {
       ca_cert: config.tls.caCert,

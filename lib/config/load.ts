@@ -19,6 +19,7 @@ import { checkCluster, resolveCluster, type ClusterConfig } from "./section-clus
 import { checkClientAuth, resolveClientAuth, type ClientAuthConfig } from "./section-client-auth.ts";
 import { checkEdge, resolveEdge, type EdgeListener } from "./section-edge.ts";
 import { checkLeafnodes, resolveLeafnodes, type LeafnodesConfig } from "./section-leafnodes.ts";
+import { checkSystemAccount, resolveSystemAccount, type SystemAccountConfig } from "./section-system-account.ts";
 import { isLoopback, isWildcard, nodeNameFromHost, parseListen, parseSize, type HostPort } from "./units.ts";
 
 /** UnibusConfig is the effective configuration every other module reads. */
@@ -31,6 +32,8 @@ export interface UnibusConfig {
   leafnodes?: LeafnodesConfig;
   mqtt?: EdgeListener;
   websocket?: EdgeListener;
+  /** Operators and tools allowed into nats-server's system account. */
+  systemAccount: SystemAccountConfig;
   monitor: { listen: HostPort };
   jetstream: { enabled: boolean; maxMemory: number; maxFile: number; sync: "always" | number };
   log: { level: LogLevel; format: "auto" | "text" | "json" };
@@ -120,6 +123,7 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
     },
     client: { listen: raw.client?.listen ?? (parseListen(DEFAULTS.clientListen) as HostPort), ...resolveClientAuth(raw.client, at, env) },
     ...resolveEdge(raw, Boolean(raw.tls)),
+    systemAccount: resolveSystemAccount(raw.system_account, at, env),
     monitor: { listen: raw.monitor?.listen ?? (parseListen(DEFAULTS.monitorListen) as HostPort) },
     jetstream: {
       enabled: raw.jetstream?.enabled ?? DEFAULTS.jetstreamEnabled,
@@ -209,6 +213,6 @@ function crossChecks(config: UnibusConfig, raw: NonNullable<ReturnType<typeof co
   }
   issues.push(...checkAdmin(config));
   issues.push(...checkCluster(config));
-  issues.push(...checkClientAuth(config), ...checkLeafnodes(config), ...checkEdge(config));
+  issues.push(...checkClientAuth(config), ...checkLeafnodes(config), ...checkEdge(config), ...checkSystemAccount(config));
   return issues;
 }

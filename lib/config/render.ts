@@ -10,6 +10,7 @@ import { renderCluster } from "./section-cluster.ts";
 import { renderClientAuth } from "./section-client-auth.ts";
 import { renderEdge } from "./section-edge.ts";
 import { renderLeafnodes } from "./section-leafnodes.ts";
+import { renderSystemAccount } from "./section-system-account.ts";
 
 /** NodeTlsFiles are the certificate files the node presents, decided by the PKI at start. */
 export interface NodeTlsFiles { certFile: string; keyFile: string; caFile: string }
@@ -29,8 +30,12 @@ export function natsPaths(dataDir: string) {
 /** LAME_DUCK_GRACE is how long nats waits after entering lame duck before closing clients. */
 const LAME_DUCK_GRACE = "10s";
 
-/** renderNatsConfig builds the nats-server configuration object for a node. */
-export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles): Record<string, unknown> {
+/**
+ * renderNatsConfig builds the nats-server configuration object for a node;
+ * systemKey is the public nkey unibus itself uses in the system account
+ * (lib/natsd/system-credential.ts).
+ */
+export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, systemKey?: string): Record<string, unknown> {
   const paths = natsPaths(config.node.dataDir);
   const out: Record<string, unknown> = {
     server_name: config.node.name,
@@ -49,7 +54,7 @@ export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles): Reco
     out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: DEFAULTS.tlsTimeoutS };
   }
   if (config.cluster) out.cluster = renderCluster(config.cluster, tls);
-  Object.assign(out, renderClientAuth(config), renderLeafnodes(config, tls), renderEdge(config, tls));
+  Object.assign(out, renderClientAuth(config), renderSystemAccount(config, systemKey), renderLeafnodes(config, tls), renderEdge(config, tls));
   if (config.jetstream.enabled) {
     const sync = config.jetstream.sync;
     out.jetstream = {

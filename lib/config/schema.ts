@@ -11,6 +11,7 @@ import { clusterSchema } from "./section-cluster.ts";
 import { clientAuthShape } from "./section-client-auth.ts";
 import { mqttSchema, websocketSchema } from "./section-edge.ts";
 import { leafnodesSchema } from "./section-leafnodes.ts";
+import { systemAccountSchema } from "./section-system-account.ts";
 import { LOG_LEVELS } from "../log.ts";
 import {
   DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseSize,
@@ -70,6 +71,7 @@ export const configSchema = z.strictObject({
   leafnodes: leafnodesSchema.optional(),
   mqtt: mqttSchema.optional(),
   websocket: websocketSchema.optional(),
+  system_account: systemAccountSchema.optional(),
 });
 
 /** RawConfig is the validated file before defaults and path resolution. */

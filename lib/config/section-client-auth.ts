@@ -66,7 +66,8 @@ export interface ClientNkey { publicKey: string; publish: string[]; subscribe: s
 /** ClientAuthConfig is the effective client access policy. */
 export interface ClientAuthConfig { allowAnonymous: boolean; users: ClientUser[]; nkeys: ClientNkey[] }
 
-function isUserPublicKey(key: string): boolean {
+/** isUserPublicKey tells whether key is a valid user public nkey (checksum included). */
+export function isUserPublicKey(key: string): boolean {
   if (!/^U[A-Z2-7]{55}$/.test(key)) return false;
   try {
     fromPublic(key);
