@@ -246,6 +246,72 @@ render_unit() {
     { print }' "$UNIT_TEMPLATE"
 }
 
+# ---- preflight: can this host run unibus at all? ---------------------------
+# Runs before anything is written. Each check says what is wrong and what to
+# install. The requirements were measured on the binaries (objdump -T, readelf):
+# the embedded nats-server (Debian 2.15) needs glibc 2.34; the Bun runtime
+# needs a 64-bit glibc loader, /proc/self/exe, Linux 5.1, and on x86-64 AVX2.
+# UNIBUS_PREFLIGHT_ROOT, _MACHINE and _KERNEL fake the host for tests only.
+
+readonly PREFLIGHT_GLIBC_MIN=2.34
+readonly PREFLIGHT_KERNEL_MIN=5.1
+readonly PREFLIGHT_SUPPORTED="Raspberry Pi OS (64-bit) 12 bookworm or later on a Pi 3, 4, 5 or Zero 2 W; Debian 12 or later; Ubuntu 22.04 or later (x86-64 or arm64)"
+
+# version_lt A B: true when dotted version A is older than B.
+version_lt() {
+  local -a a b
+  local i
+  IFS=. read -r -a a <<<"$1"
+  IFS=. read -r -a b <<<"$2"
+  for i in 0 1 2; do
+    ((10#${a[i]:-0} == 10#${b[i]:-0})) || { ((10#${a[i]:-0} < 10#${b[i]:-0})); return; }
+  done
+  return 1
+}
+
+preflight_fail() {
+  printf 'install.sh: error: this machine cannot run unibus: %s\n  supported: %s\n' "$*" "$PREFLIGHT_SUPPORTED" >&2
+  exit 1
+}
+
+# preflight_host checks the host before anything is written or started.
+preflight_host() {
+  local r="${UNIBUS_PREFLIGHT_ROOT:-}" machine kernel loader glibc
+  machine="${UNIBUS_PREFLIGHT_MACHINE:-$(uname -m)}"
+  kernel="${UNIBUS_PREFLIGHT_KERNEL:-$(uname -r)}"
+  case "$machine" in
+    x86_64 | amd64) loader=/lib64/ld-linux-x86-64.so.2 ;;
+    aarch64 | arm64) loader=/lib/ld-linux-aarch64.so.1 ;;
+    armv6l | armv7l | armv8l | arm*)
+      preflight_fail "it runs a 32-bit ARM kernel ($machine). unibus needs a 64-bit OS: on a Raspberry Pi 3, 4, 5 or Zero 2 W install Raspberry Pi OS (64-bit); a Pi 1, 2 or Zero (first model) cannot run it" ;;
+    *) preflight_fail "unsupported architecture $machine; unibus ships for x86-64 and arm64 (aarch64) Linux only" ;;
+  esac
+  [[ -e "$r/proc/self/exe" ]] \
+    || preflight_fail "/proc is not mounted, and the unibus executable reads itself through /proc/self/exe. Mount it (mount -t proc proc /proc), or give the container a /proc"
+  if [[ ! -e "$r$loader" ]]; then
+    if [[ -e "$r/lib/ld-linux-armhf.so.3" || -e "$r/lib/ld-linux.so.3" || -e "$r/lib/ld-linux.so.2" ]]; then
+      preflight_fail "this is a 32-bit OS on a 64-bit kernel ($machine): its programs are 32-bit (no 64-bit loader $loader), so the 64-bit unibus executable cannot start. Install the 64-bit OS — on a Raspberry Pi, Raspberry Pi OS (64-bit) from Raspberry Pi Imager — and run install.sh again"
+    fi
+    if compgen -G "$r/lib/ld-musl-*.so.1" >/dev/null; then
+      preflight_fail "this is a musl-based system (such as Alpine Linux); unibus and its nats-server need glibc ($loader)"
+    fi
+    preflight_fail "the 64-bit glibc loader $loader is missing; unibus needs a glibc-based 64-bit Linux"
+  fi
+  # The loader answers --version from glibc 2.33 on; older ones are named ld-2.NN.so.
+  glibc="$("$r$loader" --version 2>/dev/null | sed -n '1s/.*version \([0-9][0-9]*\.[0-9][0-9]*\)\.$/\1/p' || true)"
+  [[ -n "$glibc" ]] || glibc="$(readlink -f "$r$loader" | sed -n 's/.*ld-\([0-9][0-9]*\.[0-9][0-9]*\)\.so$/\1/p')"
+  [[ -n "$glibc" ]] || glibc="$(getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc \([0-9.]*\)$/\1/p' || true)"
+  if [[ -n "$glibc" ]] && version_lt "$glibc" "$PREFLIGHT_GLIBC_MIN"; then
+    preflight_fail "its glibc is $glibc, older than $PREFLIGHT_GLIBC_MIN, which the embedded nats-server needs (Debian 11, Ubuntu 20.04 and Raspberry Pi OS 11 bullseye are too old). Upgrade the OS"
+  fi
+  if version_lt "${kernel%%[-+]*}" "$PREFLIGHT_KERNEL_MIN"; then
+    preflight_fail "its Linux kernel is $kernel, older than $PREFLIGHT_KERNEL_MIN, the oldest the Bun runtime inside unibus supports. Upgrade the kernel or the OS"
+  fi
+  if [[ "$loader" == /lib64/* ]] && ! grep -qw avx2 "$r/proc/cpuinfo" 2>/dev/null; then
+    preflight_fail "its CPU lacks AVX2, which the x86-64 build of unibus needs (Intel Haswell, AMD Excavator or Zen, 2013 or later)"
+  fi
+}
+
 # ---- commands ---------------------------------------------------------------
 
 host_binary_name() {
@@ -374,6 +440,7 @@ start_service() {
 }
 
 do_install() {
+  preflight_host
   check_config
   check_binary
   ensure_user
@@ -385,6 +452,7 @@ do_install() {
 }
 
 do_upgrade() {
+  preflight_host
   [[ -f "$CONF_FILE" && -e "$BIN_PATH" ]] || die "unibus is not installed under ${ROOT:-/}; install it first with --config FILE"
   if [[ -n "$CONFIG" ]] && ! cmp -s "$CONFIG" "$CONF_FILE"; then
     say "note: keeping the installed $CONF_FILE; $CONFIG is not copied on --upgrade (run without --upgrade to replace the config)"

@@ -7,12 +7,16 @@
  * idle, reads RSS and CPU from /proc, sends SIGTERM and powers off; it prints
  * `RESULT key=value` lines on the serial console, which bootBoard returns.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { fetchBoardPart, type BoardPart } from "../scripts/fetch-boards.ts";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { execFileSync } from "node:child_process";
+import { fetchBoardPart, fetchUserlandDeb, type BoardPart, type UserlandDeb } from "../scripts/fetch-boards.ts";
 
 /** Board is one emulated Raspberry Pi model. */
 export interface Board { name: string; cpu: string; memMiB: number; kernel: BoardPart; pageKiB: number }
+
+/** PI4_32BIT_OS is a Pi 4 running the 32-bit Raspberry Pi OS: a 64-bit (4 KiB) kernel under an armhf userland. */
+export const PI4_32BIT_OS: Board = { name: "Pi 4 with a 32-bit OS", cpu: "cortex-a72", memMiB: 1024, kernel: "kernel-4k", pageKiB: 4 };
 
 /** BOARDS are the Pis unibus is tested on: a Pi 5's Cortex-A76 with 16 KiB pages, a 1 GiB Pi 3's Cortex-A53 with 4 KiB. */
 export const BOARDS: Board[] = [
@@ -111,6 +115,7 @@ export function cpioNewc(entries: { path: string; mode: number; data?: Uint8Arra
 }
 
 const DIR = 0o040755;
+const SYMLINK = 0o120777;
 const FILE = 0o100644;
 const EXEC = 0o100755;
 const CHAR = 0o020600;
@@ -133,6 +138,69 @@ export async function buildInitramfs(dir: string, unibus: string, idleSeconds: n
   ];
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "initramfs.cpio");
+  writeFileSync(path, cpioNewc(entries));
+  return path;
+}
+
+/** treeEntries lists a folder's files, folders and symlinks as initramfs entries under the same paths. */
+function treeEntries(root: string): Parameters<typeof cpioNewc>[0] {
+  const out: Parameters<typeof cpioNewc>[0] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      const path = relative(root, full);
+      const st = lstatSync(full);
+      if (st.isSymbolicLink()) out.push({ path, mode: SYMLINK, data: new TextEncoder().encode(readlinkSync(full)) });
+      else if (st.isDirectory()) { out.push({ path, mode: DIR }); walk(full); }
+      else out.push({ path, mode: 0o100000 | (st.mode & 0o7777), data: readFileSync(full) });
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/**
+ * buildArmhfInitramfs makes the userland of the 32-bit Raspberry Pi OS on a
+ * 64-bit kernel: armhf bash, glibc and busybox from Debian (no 64-bit loader),
+ * with install.sh and the arm64 executable. Its /init runs both and powers off.
+ */
+export async function buildArmhfInitramfs(dir: string, unibus: string, installSh: string): Promise<string> {
+  const staging = join(dir, "armhf-root");
+  mkdirSync(staging, { recursive: true });
+  for (const part of ["armhf-busybox", "armhf-bash", "armhf-libc6", "armhf-libtinfo6"] as UserlandDeb[]) {
+    execFileSync("dpkg-deb", ["-x", await fetchUserlandDeb(part), staging]);
+  }
+  const init = `#!/usr/bin/busybox sh
+/usr/bin/busybox mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1
+/usr/bin/busybox mkdir -p /usr/local/bin /tmp /proc /etc/unibus
+/usr/bin/busybox --install -s /usr/local/bin
+export PATH=/usr/local/bin:/usr/bin
+mount -t proc proc /proc
+echo "RESULT uname_m=$(uname -m) armhf_loader=$([ -e /lib/ld-linux-armhf.so.3 ] && echo yes) arm64_loader=$([ -e /lib/ld-linux-aarch64.so.1 ] && echo yes || echo no)"
+bash -c '/unibus --version' >/tmp/exec.txt 2>&1
+echo "RESULT exec_exit=$?"
+sed 's/^/EXEC /' /tmp/exec.txt
+bash /install.sh --config /etc/unibus/node.toml --binary /unibus --no-start >/tmp/install.txt 2>&1
+echo "RESULT install_exit=$?"
+sed 's/^/INSTALL /' /tmp/install.txt
+echo "RESULT written=$(ls -d /var/lib/unibus /usr/local/bin/unibus /etc/systemd/system/unibus.service 2>/dev/null | wc -l)"
+echo "RESULT done=ok"
+poweroff -f
+`;
+  const entries: Parameters<typeof cpioNewc>[0] = [
+    { path: "bin", mode: SYMLINK, data: new TextEncoder().encode("usr/bin") },
+    { path: "sbin", mode: SYMLINK, data: new TextEncoder().encode("usr/sbin") },
+    { path: "lib", mode: SYMLINK, data: new TextEncoder().encode("usr/lib") },
+    ...treeEntries(staging).filter((e) => !["bin", "sbin", "lib"].includes(e.path)),
+    ...["dev", "etc", "etc/unibus", "proc", "tmp"].map((path) => ({ path, mode: DIR })),
+    { path: "dev/console", mode: CHAR, rdev: [5, 1] },
+    { path: "init", mode: EXEC, data: new TextEncoder().encode(init) },
+    { path: "install.sh", mode: EXEC, data: readFileSync(installSh) },
+    { path: "unibus", mode: EXEC, data: readFileSync(unibus) },
+    { path: "etc/unibus/node.toml", mode: FILE, data: new TextEncoder().encode(GUEST_CONFIG) },
+  ];
+  const path = join(dir, "initramfs-armhf.cpio");
   writeFileSync(path, cpioNewc(entries));
   return path;
 }

@@ -251,7 +251,7 @@ describe("install.sh --root", () => {
     writeFileSync(join(fakeBin, "uname"), "#!/bin/sh\necho armv7l\n", { mode: 0o755 });
     const result = run(["--config", fixture("arch", CONFIG), "--root", newRoot("arch"), "--no-start"], { PATH: `${fakeBin}:${process.env.PATH}` });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("unsupported architecture armv7l");
+    expect(result.stderr).toContain("it runs a 32-bit ARM kernel (armv7l). unibus needs a 64-bit OS");
   });
 
   it("refuses a binary that does not run", () => {

@@ -10,6 +10,7 @@ import { clientAuthWarnings } from "../config/section-client-auth.ts";
 import { accessSecrets } from "../auth/secrets.ts";
 import { Logger, chooseLogFormat, LOG_LEVELS, type LogLevel } from "../log.ts";
 import { UnibusNode } from "../node.ts";
+import { assertHostCanRun } from "../preflight.ts";
 import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
@@ -33,6 +34,7 @@ export async function run(args: string[]): Promise<number> {
   if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
   const file = configPath(values.config);
   const config = loadConfig(file);
+  assertHostCanRun(config.node.dataDir);
   const log = new Logger({
     level: (level as LogLevel | undefined) ?? config.log.level,
     format: chooseLogFormat((format as "text" | "json" | "auto" | undefined) ?? config.log.format, process.env, Boolean(process.stderr.isTTY)),
