@@ -23,6 +23,8 @@ import { pathExists } from "./fsutil.ts";
 import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
+import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
+import { preflightWarnings } from "./diagnosis/preflight.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -41,6 +43,8 @@ export class UnibusNode {
   #identity?: IdentityManager;
   #admin?: AdminServer;
   #systemCredential?: SystemCredential;
+  /** The causes nats-server names in its log, shared with `unibus status` through a file. */
+  #events?: NatsEventBook;
   /** The last log lines, for the admin page. */
   readonly #logRing: LogRing;
   readonly #removeLogSink: () => void;
@@ -97,6 +101,9 @@ export class UnibusNode {
     this.#lock = lockDataDir(paths.lockFile, config.node.dataDir);
     const stale = await stopStaleNats(paths.pidFile, paths.binDir);
     if (stale) log.warn("stopped a nats-server left running by an earlier unibus", { pid: stale });
+    for (const w of preflightWarnings(config)) log.warn(w.message, { key: w.key, ...w.fields });
+    this.#events = new NatsEventBook({ file: join(config.node.dataDir, NATS_EVENTS_FILE) });
+    this.#events.flush();
     this.#checkStop();
     await this.#waitForSaneClock();
     this.#checkStop();
@@ -116,6 +123,7 @@ export class UnibusNode {
       monitor: new MonitorClient(config.monitor.listen.text),
       identity: () => this.#identity?.identity,
       ring: this.#logRing,
+      events: () => this.#events?.events() ?? [],
       versions: { unibus: meta.unibusVersion, nats: meta.version, target: meta.target },
       startedAt: this.#startedAt,
     });
@@ -125,10 +133,12 @@ export class UnibusNode {
       configFile: paths.configFile,
       monitor: new MonitorClient(config.monitor.listen.text, undefined, config.cluster && config.jetstream.enabled ? "js-enabled-only=true" : ""),
       log,
+      onLine: (msg) => this.#events?.observe(msg),
       ...(config.node.lameDuckMs !== undefined ? { lameDuckMs: config.node.lameDuckMs } : {}),
       onReady: (info) => this.#hooks.onReady?.(info),
     });
     this.#checkStop();
+    this.#events.start();
     await this.#supervisor.start();
     this.#checkStop();
     this.#identity?.startRenewalTimer();
@@ -240,6 +250,7 @@ export class UnibusNode {
     this.#identity?.stopRenewalTimer();
     await this.#admin?.stop();
     await this.#supervisor?.stop(options);
+    this.#events?.stop();
     this.#removeLogSink();
     this.#lock?.release();
   }

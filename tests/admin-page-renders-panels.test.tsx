@@ -32,6 +32,8 @@ function snapshot(routes: ReturnType<typeof route>[], replicas: { name: string; 
   return {
     at: Date.now(),
     healthz: { ok: true, detail: "ok" },
+    metaHealthz: { ok: true, detail: "ok" },
+    leafz: { ok: true, data: { server_id: "ID_n1", leafnodes: 0, leafs: [] } },
     varz: { ok: true, data: varz("n1") },
     connz: { ok: true, data: { num_connections: 1, total: 1, offset: 0, limit: 10, connections: [{ cid: 7, ip: "127.0.0.1", port: 5000, name: "sensor-hub", lang: "nats.js", version: "3", in_msgs: 1, out_msgs: 2, in_bytes: 3, out_bytes: 4, subscriptions: 1 }] } },
     routez: { ok: true, data: { server_id: "ID_n1", server_name: "n1", num_routes: routes.length, routes } },
@@ -111,7 +113,7 @@ describe("the dashboard page", () => {
 
   test("an unreachable nats-server shows as a clear state on every panel", async () => {
     const err = { ok: false as const, error: "nats-server monitoring at http://127.0.0.1:1 is not reachable (is nats-server running?)" };
-    const s: Snapshot = { at: Date.now(), healthz: { ok: false, detail: err.error }, varz: err, connz: err, routez: err, jsz: err };
+    const s: Snapshot = { at: Date.now(), healthz: { ok: false, detail: err.error }, metaHealthz: { ok: false, detail: err.error }, varz: err, connz: err, routez: err, jsz: err, leafz: err };
     const o = buildOverview({ snapshot: s, config, versions, startedAt: Date.now(), disk, rates, tracker: new ClusterTracker() });
     expect(o.readiness.ready).toBe(false);
     const html = String(await (<Dashboard nonce="n" overview={o} configToml="" logs={[]} />).toString());

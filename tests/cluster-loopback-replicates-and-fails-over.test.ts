@@ -161,9 +161,9 @@ describe("a loopback cluster of three nodes", () => {
     await waitFor("nats-server of the killed node to be gone", () => pidsOf(victim.dataDir).length === 0, 10_000);
     await waitFor("100 more acknowledged writes", () => acked.length >= ackedBefore + 100, 30_000, 20);
 
-    // A survivor reports the missing peer and exits 1.
+    // A survivor reports the missing peer and exits 3: degraded, the two survivors are still a majority.
     const down = await runUnibus(["status", "--json", "--config", survivors[0]!.config]);
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(3);
     expect(JSON.parse(down.stdout).missingPeers).toHaveLength(1);
 
     running = false;

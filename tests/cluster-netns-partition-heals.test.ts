@@ -131,7 +131,7 @@ describe.if(ready)("a three-namespace home lab from `unibus init cluster`", () =
     expect(during.acked).toBe(30);
     await waitFor("node 1 to report node 3 missing", async () => {
       const s = await statusOf(nodes[0]!);
-      return s.code === 1 && s.status?.missingPeers?.join() === `${nodes[2]!.ip}:6222`;
+      return s.code === 3 && s.status?.missingPeers?.join() === `${nodes[2]!.ip}:6222`;
     }, 60_000, 250);
     timings.cut_detected_ms = Math.round(performance.now() - tCut);
     const info = await client(nodes[1]!, "info", "LAB");

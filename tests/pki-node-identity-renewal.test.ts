@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureNodeIdentity, expectedSans, issueNodeCertificate, loadCa, writeNodeFiles, type NodeIdentityOptions } from "../lib/pki/index.ts";
 import { DAY, makeCaDir, mode, openssl } from "./pki-fixtures.ts";
@@ -93,14 +93,25 @@ describe("node identity with the CA key", () => {
     expect(id.issued).toBe(false);
   });
 
-  test("a certificate from another CA is reissued from the configured CA", async () => {
+  test("a certificate from another CA is not silently replaced: the node refuses and says the CA changed", async () => {
     const dir = join(tmp.path, "tls-foreign");
     const foreign = await loadCa(otherCa.cert, otherCa.key);
     await writeNodeFiles(dir, await issueNodeCertificate(foreign, { name: "node-a", sans: expectedSans("node-a", ["node-a.lan"]) }));
+    const before = readFileSync(join(dir, "node.pem"), "utf8");
+    const err = await ensureNodeIdentity(options({ tlsDir: dir })).then(() => undefined, (e: Error) => e);
+    expect(err?.name).toBe("ConfigError");
+    expect(err?.message).toContain("was issued by another CA");
+    expect(err?.message).toContain("this node's CA changed");
+    expect(err?.message).toContain(`delete ${join(dir, "node.pem")}`);
+    expect(err?.message).toMatch(/SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    expect(readFileSync(join(dir, "node.pem"), "utf8")).toBe(before); // nothing rewritten
+    // The operator's way to move this node to the new CA: delete the pair, start again.
+    rmSync(join(dir, "node.pem"));
+    rmSync(join(dir, "node-key.pem"));
     const id = await ensureNodeIdentity(options({ tlsDir: dir }));
     expect(id.issued).toBe(true);
-    expect(id.reason).toBe("not issued by the configured CA");
     expect(openssl("verify", "-CAfile", ca.cert, id.certFile).code).toBe(0);
+    await writeNodeFiles(dir, await issueNodeCertificate(foreign, { name: "node-a", sans: expectedSans("node-a", ["node-a.lan"]) }), { force: true });
   });
 
   test("a key left over from another certificate is replaced together with the certificate", async () => {

@@ -18,6 +18,7 @@ export function apiRoutes(source: AdminSource): Hono {
   api.get("/jetstream", async (c) => c.json((await source.overview()).jetstream));
   api.get("/certificate", async (c) => c.json((await source.overview()).certificate));
   api.get("/readiness", async (c) => c.json((await source.overview()).readiness));
+  api.get("/health", async (c) => c.json(await source.health()));
   api.get("/config", (c) => {
     const config = source.config();
     return c.json({ file: config.file, toml: effectiveConfigToml(config), config: effectiveConfigObject(config) });

@@ -7,6 +7,7 @@
  */
 import { natsDurationMs } from "../natsd/durations.ts";
 import type { Overview, Versions } from "./model.ts";
+import { PROBLEM_KINDS } from "../diagnosis/problem.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 type Labels = Record<string, string>;
@@ -118,6 +119,13 @@ function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions):
   e.add("unibus_info", "unibus build information", 1, { version: versions.unibus, nats_version: versions.nats, target: versions.target });
   e.add("unibus_uptime_seconds", "Seconds since unibus started", o.node.unibusUptimeSeconds);
   e.add("unibus_ready", "1 when /readyz answers 200", o.readiness.ready ? 1 : 0);
+  for (const v of ["healthy", "degraded", "broken"] as const) e.add("unibus_health_verdict", "1 for the node's verdict (healthy, degraded or broken), as unibus status says it", o.health.verdict === v ? 1 : 0, { verdict: v });
+  for (const kind of PROBLEM_KINDS) {
+    const n = o.health.problems.filter((p) => p.kind === kind).length;
+    e.add("unibus_problems", "Problems of this kind now (0 when none): alert on > 0; the page and unibus status name the cause and fix", n, { kind });
+  }
+  for (const p of o.health.problems) e.add("unibus_problem", "1 for each current problem, labelled with its kind, severity and the node that must change", 1, { kind: p.kind, severity: p.severity, node: p.node });
+  for (const l of o.leafs) e.add("unibus_leaf_uplink_up", "1 when this leaf uplink ([[leafnodes.remotes]] url) is connected", l.up ? 1 : 0, { url: l.url });
   for (const c of o.readiness.checks) e.add("unibus_readiness_check", "1 when this readiness condition holds", c.ok ? 1 : 0, { check: c.name });
   for (const [endpoint, doc] of [["varz", s.varz], ["connz", s.connz], ["routez", s.routez], ["jsz", s.jsz]] as const) {
     e.add("unibus_nats_monitor_up", "1 when nats-server's monitoring endpoint answered", doc.ok ? 1 : 0, { endpoint });

@@ -8,7 +8,9 @@ import type { NodeIdentity } from "../pki/index.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { buildClusterView, type ClusterTracker, type ClusterView } from "./cluster-view.ts";
 import type { DiskUsage } from "./disk-usage.ts";
-import type { PeerInfo, StreamDetail } from "./nats-types.ts";
+import type { StreamDetail } from "./nats-types.ts";
+import { groupMembers, type ReplicaState } from "../diagnosis/meta-view.ts";
+import type { Diagnosis } from "../diagnosis/problem.ts";
 import { evaluateReadiness, type Readiness } from "./readiness.ts";
 import type { RatePoint } from "./sampler.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -60,8 +62,12 @@ export interface StreamRow {
   messages: number;
   bytes: number;
   leader?: string;
-  /** Every replica and whether it is current; this node's own replica included. */
-  peers: { name: string; current: boolean; leader: boolean }[];
+  /**
+   * Every replica once, this node's own included, with what this node can
+   * vouch for: only the stream leader knows whether followers are current,
+   * so on a follower the other followers are "unknown", never red.
+   */
+  peers: { name: string; leader: boolean; self: boolean; state: ReplicaState }[];
 }
 
 /** JetStreamView is the JetStream panel. */
@@ -85,6 +91,10 @@ export interface CertView {
   daysLeft?: number;
   renewAt?: string;
   warning?: string;
+  /** True once notAfter has passed. */
+  expired?: boolean;
+  /** SHA-256 fingerprint of the CA this node trusts; the same on every node of a cluster. */
+  caFingerprint?: string;
 }
 
 /** RatesView is the message-rate chart: points, oldest first. */
@@ -93,6 +103,8 @@ export interface RatesView { intervalMs: number; points: RatePoint[]; error?: st
 /** Overview is everything on the dashboard except config and logs. */
 export interface Overview {
   generatedAt: string;
+  /** The verdict and every problem with its cause and fix: the same as `unibus status`. */
+  health: Diagnosis;
   readiness: Readiness;
   node: NodeView;
   clients: ClientsView;
@@ -100,6 +112,17 @@ export interface Overview {
   rates: RatesView;
   jetstream: JetStreamView;
   certificate: CertView;
+  /** Leaf uplinks ([[leafnodes.remotes]]) and whether each is connected. */
+  leafs: LeafUplinkView[];
+}
+
+/** LeafUplinkView is one [[leafnodes.remotes]] entry and whether its connection is up. */
+export interface LeafUplinkView { url: string; up: boolean; rtt?: string }
+
+/** leafView pairs the configured remotes with the solicited connections in /leafz, in order. */
+function leafView(s: Snapshot, config: UnibusConfig): LeafUplinkView[] {
+  const up = s.leafz.ok ? (s.leafz.data.leafs ?? []).filter((l) => l.is_spoke) : [];
+  return (config.leafnodes?.remotes ?? []).map((r, i) => ({ url: r.url.text, up: i < up.length, ...(up[i]?.rtt ? { rtt: up[i]!.rtt } : {}) }));
 }
 
 /** OverviewInputs are the facts an Overview is computed from. */
@@ -112,6 +135,9 @@ export interface OverviewInputs {
   disk: DiskUsage;
   rates: RatesView;
   tracker?: ClusterTracker;
+  /** The diagnosis (lib/diagnosis/assess.ts); without it, one is derived from readiness alone. */
+  health?: Diagnosis;
+  caFingerprint?: string;
   now?: number;
 }
 
@@ -153,11 +179,10 @@ function clientsView(s: Snapshot): ClientsView {
   };
 }
 
-function streamRow(account: string, d: StreamDetail): StreamRow {
+function streamRow(self: string, account: string, d: StreamDetail): StreamRow {
   const leader = d.cluster?.leader;
-  const peers: StreamRow["peers"] = [];
-  if (leader) peers.push({ name: leader, current: true, leader: true });
-  for (const r of d.cluster?.replicas ?? ([] as PeerInfo[])) peers.push({ name: r.name, current: r.current && !r.offline, leader: false });
+  // /jsz lists the streams this node holds a replica of, so it is a member.
+  const peers: StreamRow["peers"] = groupMembers(self, d.cluster);
   return {
     name: d.name,
     account,
@@ -170,12 +195,12 @@ function streamRow(account: string, d: StreamDetail): StreamRow {
 }
 
 /** jetstreamView builds the JetStream panel; KV buckets are the streams named KV_<bucket>. */
-function jetstreamView(s: Snapshot, enabled: boolean): JetStreamView {
+function jetstreamView(s: Snapshot, enabled: boolean, self: string): JetStreamView {
   const empty = { streams: 0, consumers: 0, messages: 0, bytes: 0, memoryBytes: 0, storageBytes: 0 };
   if (!enabled) return { enabled: false, totals: empty, streams: [], kv: [] };
   if (!s.jsz.ok) return { enabled, totals: empty, streams: [], kv: [], error: s.jsz.error };
   const j = s.jsz.data;
-  const rows = (j.account_details ?? []).flatMap((a) => (a.stream_detail ?? []).map((d) => streamRow(a.name, d)));
+  const rows = (j.account_details ?? []).flatMap((a) => (a.stream_detail ?? []).map((d) => streamRow(self, a.name, d)));
   rows.sort((a, b) => a.name.localeCompare(b.name));
   return {
     enabled: !j.disabled,
@@ -195,7 +220,7 @@ function jetstreamView(s: Snapshot, enabled: boolean): JetStreamView {
 export function certView(id: NodeIdentity | undefined, now = Date.now()): CertView {
   if (!id) return { present: false };
   const daysLeft = Math.floor((id.notAfter.getTime() - now) / 86_400_000);
-  const warning = daysLeft < 0 ? "the certificate has expired"
+  const warning = daysLeft < 0 || id.notAfter.getTime() <= now ? `EXPIRED on ${id.notAfter.toISOString().slice(0, 10)} (${Math.max(0, -daysLeft)} days ago)`
     : daysLeft < CERT_WARN_DAYS ? `the certificate expires in ${daysLeft} days` : undefined;
   return {
     present: true,
@@ -205,6 +230,7 @@ export function certView(id: NodeIdentity | undefined, now = Date.now()): CertVi
     notAfter: id.notAfter.toISOString(),
     daysLeft,
     renewAt: id.renewAt.toISOString(),
+    ...(daysLeft < 0 || id.notAfter.getTime() <= now ? { expired: true } : {}),
     ...(warning ? { warning } : {}),
   };
 }
@@ -212,14 +238,28 @@ export function certView(id: NodeIdentity | undefined, now = Date.now()): CertVi
 /** buildOverview computes every panel from one set of inputs. */
 export function buildOverview(i: OverviewInputs): Overview {
   const cluster = buildClusterView(i.snapshot, i.config, i.tracker);
+  const readiness = evaluateReadiness(i.snapshot, cluster, i.config.jetstream.enabled);
+  const generatedAt = new Date(i.now ?? Date.now()).toISOString();
+  const certificate = certView(i.identity, i.now);
   return {
-    generatedAt: new Date(i.now ?? Date.now()).toISOString(),
-    readiness: evaluateReadiness(i.snapshot, cluster, i.config.jetstream.enabled),
+    generatedAt,
+    health: i.health ?? healthFromReadiness(cluster.self, readiness, generatedAt),
+    readiness,
     node: nodeView(i),
     clients: clientsView(i.snapshot),
     cluster,
     rates: i.rates,
-    jetstream: jetstreamView(i.snapshot, i.config.jetstream.enabled),
-    certificate: certView(i.identity, i.now),
+    jetstream: jetstreamView(i.snapshot, i.config.jetstream.enabled, cluster.self),
+    certificate: i.caFingerprint ? { ...certificate, caFingerprint: i.caFingerprint } : certificate,
+    leafs: leafView(i.snapshot, i.config),
   };
+}
+
+/** healthFromReadiness is the fallback diagnosis when none was computed: each failed readiness check is a broken problem. */
+function healthFromReadiness(node: string, r: Readiness, at: string): Diagnosis {
+  const problems = r.checks.filter((c) => !c.ok).map((c) => ({
+    kind: c.name === "nats" ? "nats_not_running" as const : c.name === "jetstream" ? "meta_no_leader" as const : "peer_unreachable" as const,
+    severity: "broken" as const, node, cause: c.detail, fix: "see `unibus status` on this node",
+  }));
+  return { verdict: problems.length ? "broken" : "healthy", node, problems, checkedAt: at };
 }

@@ -117,3 +117,19 @@ export interface Jsz {
   meta_cluster?: { name?: string; leader?: string; peer?: string; cluster_size?: number; replicas?: PeerInfo[] };
   account_details?: { name: string; id: string; stream_detail?: StreamDetail[] }[];
 }
+
+/** LeafInfo is one leaf-node connection in /leafz. */
+export interface LeafInfo {
+  name?: string;
+  /** True on the side that dialed (an edge's uplink). */
+  is_spoke?: boolean;
+  account?: string;
+  ip: string;
+  port: number;
+  rtt?: string;
+  in_msgs?: number;
+  out_msgs?: number;
+}
+
+/** Leafz is /leafz: this node's leaf-node connections, both directions. */
+export interface Leafz { server_id: string; leafnodes: number; leafs: LeafInfo[] | null }

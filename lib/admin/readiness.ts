@@ -1,7 +1,14 @@
 /**
- * readiness.ts decides /readyz: nats-server answers its health check,
- * JetStream is current (and has a meta leader in a cluster), and routes to
- * enough peers are up for this node to be part of a majority.
+ * readiness.ts decides /readyz: can this node take writes now? nats-server
+ * answers, JetStream is current with a known meta leader (nats's
+ * /healthz?js-meta-only=true, which a rejoining node fails until it has
+ * caught up), and routes to enough peers are up for a majority. A stream
+ * catching up after it was created or a peer rejoined is not a readiness
+ * failure (it made `unibus_ready` flap); it shows as a degraded problem once
+ * it lasts. A leaf uplink is not part of readiness either: an edge whose hub
+ * is away still serves its own clients, and failing readiness would take
+ * every edge out of service during one hub outage; status exits 3 and the
+ * page and /metrics say so instead.
  */
 import type { ClusterView } from "./cluster-view.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -20,15 +27,20 @@ function peersNeeded(size: number): number {
 /** evaluateReadiness applies the three checks to one snapshot. */
 export function evaluateReadiness(snapshot: Snapshot, cluster: ClusterView, jetstreamEnabled: boolean): Readiness {
   const checks: ReadyCheck[] = [];
-  checks.push(snapshot.healthz.ok
-    ? { name: "nats", ok: true, detail: "nats-server answers /healthz" }
+  const clustered = cluster.clustered && cluster.expectedSize > 1;
+  const up = snapshot.varz.ok;
+  checks.push(up
+    ? { name: "nats", ok: true, detail: "nats-server answers" }
     : { name: "nats", ok: false, detail: `nats-server is not ready: ${snapshot.healthz.detail || "no answer"}` });
   if (jetstreamEnabled) {
+    const current = clustered ? snapshot.metaHealthz : snapshot.healthz;
     if (!snapshot.jsz.ok) checks.push({ name: "jetstream", ok: false, detail: snapshot.jsz.error });
     else if (snapshot.jsz.data.disabled) checks.push({ name: "jetstream", ok: false, detail: "JetStream is disabled in nats-server" });
-    else if (cluster.clustered && cluster.expectedSize > 1 && !cluster.metaLeader) checks.push({ name: "jetstream", ok: false, detail: "JetStream has no meta leader (no quorum yet)" });
-    else if (!snapshot.healthz.ok) checks.push({ name: "jetstream", ok: false, detail: "JetStream is not current (nats /healthz fails)" });
+    else if (clustered && !cluster.metaLeader) checks.push({ name: "jetstream", ok: false, detail: "JetStream has no meta leader (no quorum yet)" });
+    else if (!current.ok) checks.push({ name: "jetstream", ok: false, detail: `JetStream is not current: ${current.detail || "nats /healthz fails"}` });
     else checks.push({ name: "jetstream", ok: true, detail: cluster.metaLeader ? `JetStream is current; meta leader ${cluster.metaLeader}` : "JetStream is current" });
+  } else if (up && !snapshot.healthz.ok) {
+    checks[0] = { name: "nats", ok: false, detail: `nats-server is not ready: ${snapshot.healthz.detail || "no answer"}` };
   }
   if (cluster.clustered && cluster.expectedSize > 1) {
     const others = cluster.expectedSize - 1;

@@ -12,6 +12,7 @@ import type { NodeIdentity } from "../pki/index.ts";
 import { serveHttp, type HttpServer } from "../runtime-http.ts";
 import { createAdminApp } from "./app.tsx";
 import type { LogRing } from "./log-ring.ts";
+import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { Versions } from "./model.ts";
 import { createAdminSource, type AdminSource } from "./source.ts";
 import { loadAdminToken, type AdminToken } from "./token.ts";
@@ -23,6 +24,8 @@ export interface AdminServerOptions {
   monitor: MonitorClient;
   identity: () => NodeIdentity | undefined;
   ring: LogRing;
+  /** The causes nats-server logged, for the page's problems. */
+  events?: () => NatsEvent[];
   versions: Versions;
   startedAt?: number;
 }
@@ -86,6 +89,7 @@ export class AdminServer {
       config: this.#o.config,
       identity: this.#o.identity,
       logs: () => this.#o.ring.lines(),
+      ...(this.#o.events ? { events: this.#o.events } : {}),
       redact: (t) => this.#o.log.redact(t),
       versions: this.#o.versions,
       ...(this.#o.startedAt !== undefined ? { startedAt: this.#o.startedAt } : {}),

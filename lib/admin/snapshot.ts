@@ -4,7 +4,7 @@
  * sentence for the page, never an exception or a stack trace.
  */
 import type { MonitorClient } from "../natsd/monitor.ts";
-import type { Connz, Jsz, Routez, Varz } from "./nats-types.ts";
+import type { Connz, Jsz, Leafz, Routez, Varz } from "./nats-types.ts";
 
 /** Fetched is one monitoring document, or why it could not be read. */
 export type Fetched<T> = { ok: true; data: T } | { ok: false; error: string };
@@ -13,11 +13,15 @@ export type Fetched<T> = { ok: true; data: T } | { ok: false; error: string };
 export interface Snapshot {
   /** When it was taken (ms since the epoch). */
   at: number;
+  /** Full /healthz: every stream and consumer on this node is current. */
   healthz: { ok: boolean; detail: string };
+  /** /healthz?js-meta-only=true: JetStream is in contact with, and current with, the meta leader (can take writes). */
+  metaHealthz: { ok: boolean; detail: string };
   varz: Fetched<Varz>;
   connz: Fetched<Connz>;
   routez: Fetched<Routez>;
   jsz: Fetched<Jsz>;
+  leafz: Fetched<Leafz>;
 }
 
 /** CONNZ_QUERY asks for the ten connections that received the most bytes. */
@@ -42,17 +46,20 @@ async function fetchDoc<T>(monitor: MonitorClient, endpoint: string, query = "")
   }
 }
 
-/** takeSnapshot reads /healthz, /varz, /connz, /routez and /jsz in parallel. */
-async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
-  const [healthz, varz, connz, routez, jsz] = await Promise.all([
+/** takeSnapshot reads /healthz (full and meta-only), /varz, /connz, /routez, /jsz and /leafz in parallel. */
+export async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
+  const [healthz, metaHealthz, varz, connz, routez, jsz, leafz] = await Promise.all([
     monitor.healthy(),
+    monitor.healthy("js-meta-only=true"),
     fetchDoc<Varz>(monitor, "varz"),
     fetchDoc<Connz>(monitor, "connz", CONNZ_QUERY),
     fetchDoc<Routez>(monitor, "routez"),
     fetchDoc<Jsz>(monitor, "jsz", JSZ_QUERY),
+    fetchDoc<Leafz>(monitor, "leafz"),
   ]);
   const health = healthz.ok ? healthz : { ok: false, detail: varz.ok ? healthDetail(healthz.detail) : varz.error };
-  return { at: Date.now(), healthz: health, varz, connz, routez, jsz };
+  const meta = metaHealthz.ok ? metaHealthz : { ok: false, detail: varz.ok ? healthDetail(metaHealthz.detail) : varz.error };
+  return { at: Date.now(), healthz: health, metaHealthz: meta, varz, connz, routez, jsz, leafz };
 }
 
 function healthDetail(body: string): string {

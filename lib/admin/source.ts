@@ -4,7 +4,9 @@
  * the certificate, the log ring and the rate sampler. The app never reaches
  * around it, so tests can point it at any real nats monitoring port.
  */
+import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
+import { caFingerprint as caFingerprintOf } from "../diagnosis/peer-probe.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { NodeIdentity } from "../pki/index.ts";
 import { ClusterTracker, buildClusterView } from "./cluster-view.ts";
@@ -15,6 +17,13 @@ import { buildOverview, type Overview, type RatesView, type Versions } from "./m
 import { RateSampler } from "./sampler.ts";
 import { SnapshotCache, type Snapshot } from "./snapshot.ts";
 import type { Varz } from "./nats-types.ts";
+import { assess, probeMissing } from "../diagnosis/assess.ts";
+import type { NatsEvent } from "../diagnosis/nats-events.ts";
+import type { PeerProbe } from "../diagnosis/peer-probe.ts";
+import type { Diagnosis } from "../diagnosis/problem.ts";
+
+/** PROBE_TTL_MS is how long the answer of a missing peer's route port is reused. */
+const PROBE_TTL_MS = 15_000;
 
 /** AdminSource is everything the admin app reads. */
 export interface AdminSource {
@@ -22,6 +31,8 @@ export interface AdminSource {
   overview(): Promise<Overview>;
   /** readiness is what /readyz answers: monitoring only, without the dashboard's disk walk. */
   readiness(): Promise<Readiness>;
+  /** health is the verdict and problems, the same as `unibus status` prints. */
+  health(): Promise<Diagnosis>;
   config(): UnibusConfig;
   logs(): LogLine[];
   /** redact removes every registered secret from text bound for a response. */
@@ -37,6 +48,8 @@ export interface AdminSourceOptions {
   config: () => UnibusConfig;
   identity?: () => NodeIdentity | undefined;
   logs?: () => LogLine[];
+  /** The causes nats-server logged (lib/diagnosis/nats-events.ts). */
+  events?: () => NatsEvent[];
   redact?: (text: string) => string;
   versions: Versions;
   startedAt?: number;
@@ -51,12 +64,47 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
   const sampler = new RateSampler(() => o.monitor.get<Varz>("varz"), o.sampleIntervalMs ? { intervalMs: o.sampleIntervalMs } : {});
   const startedAt = o.startedAt ?? Date.now();
   const rates = (): RatesView => ({ intervalMs: sampler.intervalMs, points: sampler.points(), ...(sampler.error ? { error: sampler.error } : {}) });
+  // Missing peers are probed at most every PROBE_TTL_MS: the page refreshes every few seconds.
+  let probed: { at: number; key: string; probes: PeerProbe[] } | undefined;
+  const probe = async (config: UnibusConfig, missing: string[]): Promise<PeerProbe[]> => {
+    const key = missing.join(",");
+    if (probed && probed.key === key && Date.now() - probed.at < PROBE_TTL_MS) return probed.probes;
+    const probes = await probeMissing(config, missing);
+    probed = { at: Date.now(), key, probes };
+    return probes;
+  };
+  // Since when full /healthz has failed while the meta layer is current: streams catching up get a grace.
+  let behindSince: number | undefined;
+  let lastHealth: { at: number; diagnosis: Diagnosis } | undefined;
+  const health = async (snapshot: Snapshot): Promise<Diagnosis> => {
+    if (lastHealth && lastHealth.at === snapshot.at) return lastHealth.diagnosis;
+    const config = o.config();
+    const behind = !snapshot.healthz.ok && (snapshot.metaHealthz.ok || !config.cluster);
+    if (!behind) behindSince = undefined;
+    else behindSince ??= snapshot.at;
+    const { diagnosis } = await assess(config, snapshot, { events: o.events?.() ?? [], probe, streamsBehindMs: behindSince === undefined ? 0 : snapshot.at - behindSince });
+    lastHealth = { at: snapshot.at, diagnosis };
+    return diagnosis;
+  };
+  const caFingerprint = (): string | undefined => {
+    const file = o.config().tls?.caCert;
+    if (!file) return undefined;
+    try {
+      return caFingerprintOf(readFileSync(file, "utf8"));
+    } catch {
+      return undefined;
+    }
+  };
   return {
     snapshot: () => snapshots.get(),
     async overview() {
       const [snapshot, usage] = await Promise.all([snapshots.get(), disk.get()]);
       const identity = o.identity?.();
-      return buildOverview({ snapshot, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker });
+      const fp = caFingerprint();
+      return buildOverview({ snapshot, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker, health: await health(snapshot), ...(fp ? { caFingerprint: fp } : {}) });
+    },
+    async health() {
+      return health(await snapshots.get());
     },
     async readiness() {
       const snapshot = await snapshots.get();

@@ -42,17 +42,19 @@ signals: SIGHUP reloads the file, SIGTERM/SIGINT stop gracefully, a second SIGIN
   {
     name: "config check",
     synopsis: "--config FILE",
-    summary: "validate the config and print who may connect and the effective config, secrets redacted",
-    details: "exit status: 0 valid, 2 invalid (every problem named as file:line:column: key: expected …)\n",
+    summary: "validate the config, warn about what will fail at run time, print who may connect and the effective config, secrets redacted",
+    details: "warnings (stderr): a clustered node named after its host, a bcrypt hash where a secret is sent, a leaf uplink without ca_file, max_file larger than the disk, a 2-node cluster\nexit status: 0 valid (warnings included), 2 invalid (every problem named as file:line:column: key: expected …)\n",
     load: () => import("./config-check.ts"),
   },
   {
     name: "status",
     synopsis: "--config FILE [--json]",
-    summary: "routes, JetStream meta leader, missing peers; exit 0 when healthy",
-    details: `  reports routes, the JetStream meta leader and missing peers of the node
-  running with FILE; exit 0 when healthy, 1 otherwise
-  --json   print the status as JSON (the same object the admin page serves)
+    summary: "one verdict line, then every problem with its node, cause and fix; exit 0 healthy, 3 degraded, 4 broken",
+    details: `  says whether the node running with FILE is healthy and, when it is not,
+  what is wrong, on which node, and how to fix it (routes, JetStream meta
+  group, leaf uplinks, certificate and CA fingerprint, disk)
+  --json   print the status as JSON (the same diagnosis the admin page serves)
+exit status: 0 healthy, 3 degraded (the bus works, something needs attention), 4 broken, 2 the config is invalid
 `,
     load: () => import("./status.ts"),
   },

@@ -1,16 +1,23 @@
 /**
  * config-check.ts validates a config without starting anything or writing
- * any file, and prints the effective config (defaults filled, secrets redacted).
+ * any file, prints what will probably fail at run time (lib/diagnosis/
+ * preflight.ts: a clustered node named after its host, a bcrypt hash where a
+ * secret is needed, max_file larger than the disk…) and the effective config
+ * (defaults filled, secrets redacted).
  */
 import { loadConfig } from "../config/load.ts";
 import { effectiveConfigToml } from "../config/effective.ts";
 import { accessTable } from "../auth/access-table.ts";
+import { preflightWarnings } from "../diagnosis/preflight.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 
-/** run validates --config and prints the effective config; exit 2 on any error. */
+/** run validates --config and prints warnings and the effective config; exit 2 on any error, 0 otherwise (warnings included). */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { config: { type: "string", short: "c" } });
   const config = loadConfig(configPath(values.config));
-  process.stdout.write(`# ${config.file}: valid.\n#\n# Who may connect:\n${accessTable(config, "#   ")}#\n# Effective configuration (defaults filled in, secrets redacted):\n\n${effectiveConfigToml(config)}`);
+  const warnings = preflightWarnings(config);
+  for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);
+  const head = warnings.length ? `valid, with ${warnings.length} warning${warnings.length === 1 ? "" : "s"} (on stderr).` : "valid.";
+  process.stdout.write(`# ${config.file}: ${head}\n#\n# Who may connect:\n${accessTable(config, "#   ")}#\n# Effective configuration (defaults filled in, secrets redacted):\n\n${effectiveConfigToml(config)}`);
   return 0;
 }

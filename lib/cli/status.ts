@@ -1,34 +1,42 @@
 /**
  * status.ts implements `unibus status --config FILE`: ask the running node's
- * nats-server (monitoring on loopback) whether its cluster is whole. Exit 0
- * when healthy, 1 otherwise, so scripts and probes can use it directly.
+ * nats-server (monitoring on loopback), the causes nats-server logged (kept
+ * by the node in <data_dir>/nats-events.json) and the missing peers' route
+ * ports what is wrong, and say it. The first line is the verdict; each
+ * problem names the node, the cause and the fix. Exit 0 healthy, 3 degraded,
+ * 4 broken, so scripts and probes can use it directly.
  */
+import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { gatherClusterStatus, type ClusterStatus } from "../cluster/status.ts";
 import { ExitCode } from "../errors.ts";
-import { NODE_CERT_FILE, describeCertificate, readCertificateFile } from "../pki/index.ts";
-import type { UnibusConfig } from "../config/load.ts";
-import { natsPaths } from "../config/render.ts";
-import { join } from "node:path";
+import { NATS_EVENTS_FILE, readNatsEvents } from "../diagnosis/nats-events.ts";
+import { STATUS_EXIT, repeatText, verdictLine } from "../diagnosis/problem.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 
 
-/** run prints the node's cluster status and returns 0 when it is healthy. */
+/** run prints the node's status and returns the verdict's exit code. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     config: { type: "string", short: "c" },
     json: { type: "boolean", default: false },
   });
   const config = loadConfig(configPath(values.config));
-  const status = await gatherClusterStatus(config);
-  const certificate = await certificateLine(config);
-  process.stdout.write(values.json ? JSON.stringify({ ...status, certificate }, null, 2) + "\n" : formatStatus(status) + (certificate ? `  certificate   ${certificate}\n` : ""));
-  return status.healthy ? ExitCode.ok : ExitCode.failure;
+  const events = readNatsEvents(join(config.node.dataDir, NATS_EVENTS_FILE));
+  const status = await gatherClusterStatus(config, { events });
+  process.stdout.write(values.json ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status));
+  return STATUS_EXIT[status.verdict];
 }
 
-/** formatStatus renders a ClusterStatus for a terminal. */
-export function formatStatus(s: ClusterStatus): string {
-  const lines = [`node ${s.node}${s.cluster ? ` (cluster ${s.cluster})` : ""}: ${s.healthy ? "healthy" : "NOT healthy"}`];
+/** formatStatus renders a ClusterStatus for a terminal: the verdict line first, then problems, then details. */
+export function formatStatus(s: ClusterStatus, now = Date.now()): string {
+  const lines = [verdictLine({ verdict: s.verdict, node: s.node, problems: s.problems, checkedAt: s.checkedAt })];
+  s.problems.forEach((p, i) => {
+    lines.push(`  problem ${i + 1} [${p.severity}] on ${p.node}: ${p.cause}`);
+    lines.push(`    fix: ${p.fix}`);
+    if (p.evidence) lines.push(`    nats-server said: ${p.evidence}${p.count ? ` (${repeatText(p, now)})` : ""}`);
+  });
+  lines.push(`  node          ${s.node}${s.cluster ? ` (cluster ${s.cluster})` : ""}`);
   lines.push(`  nats-server   ${s.reachable ? (s.health.ok ? "ready" : `not ready: ${s.health.detail}`) : "not reachable"}`);
   if (s.jetstream) {
     const meta = !s.cluster ? "standalone" : s.metaLeader ? `meta leader ${s.metaLeader}` : "no meta leader";
@@ -46,19 +54,15 @@ export function formatStatus(s: ClusterStatus): string {
     }
     lines.push(`  missing peers ${s.missingPeers.length ? s.missingPeers.join(", ") : "none"}`);
   }
-  for (const p of s.problems) lines.push(`  problem: ${p}`);
-  return lines.join("\n") + "\n";
-}
-
-/** certificateLine says whose certificate the node presents and how many days it has left. */
-async function certificateLine(config: UnibusConfig): Promise<string | undefined> {
-  if (!config.tls) return undefined;
-  const file = config.tls.caKey ? join(natsPaths(config.node.dataDir).tlsDir, NODE_CERT_FILE) : config.tls.cert!;
-  try {
-    const r = describeCertificate(await readCertificateFile(file, "node certificate"));
-    const warn = r.daysLeft < 30 ? " (renew soon)" : "";
-    return `${r.subject}, issued by ${r.issuer}, ${r.daysLeft} days left${warn}`;
-  } catch (err) {
-    return `unreadable: ${(err as Error).message}`;
+  for (const l of s.leafs) lines.push(`  leaf uplink   ${l.url} ${l.up ? "connected" : "DOWN"}`);
+  const c = s.certificate;
+  if (c) {
+    if (c.error) lines.push(`  certificate   unreadable: ${c.error}`);
+    else {
+      const left = c.daysLeft! < 0 ? `EXPIRED ${-c.daysLeft!} days ago` : `${c.daysLeft} days left${c.daysLeft! < 30 ? " (renew soon)" : ""}`;
+      lines.push(`  certificate   ${c.subject}, until ${c.notAfter!.slice(0, 10)}, ${left}`);
+    }
+    if (c.caFingerprint) lines.push(`  CA            SHA-256 ${c.caFingerprint} (${c.caFile}); must be the same on every node`);
   }
+  return lines.join("\n") + "\n";
 }

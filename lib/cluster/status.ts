@@ -1,10 +1,9 @@
 /**
  * status.ts gathers one node's view of its cluster from nats-server's
- * loopback monitoring (/healthz, /routez, /jsz): which routes are up, who
- * leads the JetStream meta group, and which configured peers are missing.
- * `unibus status` prints it (the admin page draws its picture from the same
- * endpoints in lib/admin/cluster-view.ts). It only reads, and never throws
- * for a node that is down.
+ * loopback monitoring (/healthz, /routez, /jsz, /leafz): which routes are up,
+ * who leads the JetStream meta group, which configured peers are missing and
+ * why (lib/diagnosis). `unibus status` prints it; the admin page shows the
+ * same diagnosis. It only reads, and never throws for a node that is down.
  */
 import { natsDurationMs } from "../natsd/durations.ts";
 import { lookup } from "node:dns/promises";
@@ -12,6 +11,11 @@ import { isIP } from "node:net";
 import type { UnibusConfig } from "../config/load.ts";
 import type { HostPort } from "../config/units.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
+import { takeSnapshot } from "../admin/snapshot.ts";
+import { assess, probeMissing } from "../diagnosis/assess.ts";
+import type { CertFacts } from "../diagnosis/facts.ts";
+import type { NatsEvent } from "../diagnosis/nats-events.ts";
+import type { Problem, Verdict } from "../diagnosis/problem.ts";
 
 /** RouteStatus is one route of this node, or a configured peer with no route (connected: false). */
 export interface RouteStatus {
@@ -29,7 +33,12 @@ export interface RouteStatus {
   solicited?: boolean;
 }
 
-/** ClusterStatus is a typed snapshot of the node's cluster health. */
+interface RoutezRoute { remote_name?: string; ip: string; port: number; did_solicit?: boolean; rtt?: string }
+
+/** LeafStatus is one [[leafnodes.remotes]] uplink and whether it is connected. */
+export interface LeafStatus { url: string; up: boolean }
+
+/** ClusterStatus is a typed snapshot of the node's health: its cluster, uplinks, certificate and the diagnosis. */
 export interface ClusterStatus {
   node: string;
   /** Cluster name; undefined for a node without [cluster]. */
@@ -47,73 +56,79 @@ export interface ClusterStatus {
   metaLeader?: string;
   /** Servers the meta group knows about, this one included. */
   metaClusterSize?: number;
-  /** Meta-group members that are offline or lagging. */
+  /** Meta-group members that are offline (or, seen from the leader, behind). A follower cannot tell whether other followers are current. */
   metaOffline: string[];
   /** This node's JetStream usage, when JetStream is enabled. */
   jetstream?: { streams: number; consumers: number; messages: number; bytes: number };
-  /** Problems worth a human's attention, one sentence each. */
-  problems: string[];
-  /** True when every expected route is up, the meta group knows every server and has a leader (JetStream on), and /healthz is ok. */
+  /** Leaf uplinks ([[leafnodes.remotes]]) and whether each is connected. */
+  leafs: LeafStatus[];
+  /** The node certificate and the CA it trusts (its SHA-256 fingerprint must be the same on every node). */
+  certificate?: CertFacts;
+  /** healthy, degraded or broken. */
+  verdict: Verdict;
+  /** Every problem with its node, cause and fix. */
+  problems: Problem[];
+  /** True when the verdict is healthy. */
   healthy: boolean;
   checkedAt: string;
 }
 
-interface RoutezRoute { remote_name?: string; ip: string; port: number; did_solicit?: boolean; rtt?: string }
-interface Routez { server_name?: string; routes?: RoutezRoute[] }
-interface MetaReplica { name: string; current?: boolean; offline?: boolean }
-interface Jsz {
-  disabled?: boolean;
-  streams?: number; consumers?: number; messages?: number; bytes?: number;
-  meta_cluster?: { leader?: string; cluster_size?: number; replicas?: MetaReplica[] };
-}
+/** GatherOptions let callers pass the nats error book and choose whether to probe missing peers. */
+export interface GatherOptions { monitor?: MonitorClient; events?: NatsEvent[]; probe?: boolean }
 
 /** gatherClusterStatus asks the node's nats-server and matches what it says against the config. */
-export async function gatherClusterStatus(config: UnibusConfig, monitor = new MonitorClient(config.monitor.listen.text)): Promise<ClusterStatus> {
-  const status: ClusterStatus = {
-    node: config.node.name,
+export async function gatherClusterStatus(config: UnibusConfig, options: GatherOptions = {}): Promise<ClusterStatus> {
+  const monitor = options.monitor ?? new MonitorClient(config.monitor.listen.text);
+  const snapshot = await takeSnapshot(monitor);
+  const { diagnosis, facts } = await assess(config, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) });
+  const routez = snapshot.routez.ok ? (snapshot.routez.data.routes ?? []) : [];
+  const paired = await pairRoutes(routez, config.cluster?.routes ?? []);
+  const jsz = snapshot.jsz.ok && !snapshot.jsz.data.disabled ? snapshot.jsz.data : undefined;
+  const meta = facts.meta;
+  const missingPeers = facts.missingPeers;
+  const lost = (meta?.peers ?? []).filter((p) => p.offline && !paired.routes.some((r) => r.peerName === p.name)).map((p) => p.name);
+  const routes = facts.reachable ? paired.routes : [];
+  for (const address of missingPeers) {
+    const probe = facts.probes.find((p) => p.address === address);
+    const name = probe?.serverName ?? (missingPeers.length === 1 && lost.length === 1 ? lost[0] : undefined);
+    routes.push({ ...(name ? { peerName: name } : {}), address, peer: address, connected: false });
+  }
+  const remotes = config.leafnodes?.remotes ?? [];
+  const uplinks = facts.leafs.filter((l) => l.solicited).length;
+  return {
+    node: facts.node,
     ...(config.cluster ? { cluster: config.cluster.name } : {}),
-    reachable: false,
-    health: { ok: false, detail: "" },
-    routes: [],
+    reachable: facts.reachable,
+    health: snapshot.healthz,
+    routes,
     expectedPeers: (config.cluster?.routes ?? []).map((p) => p.text),
-    missingPeers: [],
-    metaOffline: [],
-    problems: [],
-    healthy: false,
-    checkedAt: new Date().toISOString(),
+    missingPeers,
+    ...(meta?.leader ? { metaLeader: meta.leader } : {}),
+    ...(meta?.clusterSize !== undefined ? { metaClusterSize: meta.clusterSize } : {}),
+    metaOffline: (meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name),
+    ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
+    leafs: remotes.map((r, i) => ({ url: r.url.text, up: i < uplinks })),
+    ...(facts.certificate ? { certificate: facts.certificate } : {}),
+    verdict: diagnosis.verdict,
+    problems: diagnosis.problems,
+    healthy: diagnosis.verdict === "healthy",
+    checkedAt: diagnosis.checkedAt,
   };
-  status.health = await monitor.healthy();
-  const [routez, jsz] = await Promise.all([
-    monitor.get<Routez>("routez").catch(() => undefined),
-    config.jetstream.enabled ? monitor.get<Jsz>("jsz").catch(() => undefined) : Promise.resolve(undefined),
-  ]);
-  status.reachable = routez !== undefined;
-  if (!status.reachable) {
-    status.missingPeers = [...status.expectedPeers];
-    status.routes = status.expectedPeers.map((address) => ({ address, peer: address, connected: false }));
-    status.problems.push(`nats-server monitoring at http://${config.monitor.listen.text} does not answer: is unibus running? (${status.health.detail})`);
-    return status;
-  }
-  if (jsz && !jsz.disabled) {
-    status.jetstream = { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 };
-    const meta = jsz.meta_cluster;
-    if (meta?.leader) status.metaLeader = meta.leader;
-    if (meta?.cluster_size !== undefined) status.metaClusterSize = meta.cluster_size;
-    status.metaOffline = (meta?.replicas ?? []).filter((r) => r.offline || r.current === false).map((r) => r.name);
-  }
-  await matchRoutes(status, routez?.routes ?? [], config.cluster?.routes ?? []);
-  for (const r of status.routes) {
-    if (r.connected && r.peerName === config.node.name) status.problems.push(`a peer at ${r.address} uses this node's name "${config.node.name}": every node needs its own [node] name`);
-    if (r.connected && !r.peer) status.problems.push(`route to ${r.peerName ?? "?"} at ${r.address} is not one of cluster.peers`);
-  }
-  if (status.missingPeers.length) status.problems.push(`no route to ${status.missingPeers.join(", ")}`);
-  if (config.jetstream.enabled && config.cluster && !status.metaLeader) status.problems.push("JetStream has no meta leader (fewer than a majority of nodes can see each other)");
-  const servers = (config.cluster?.routes.length ?? 0) + 1;
-  const metaShort = Boolean(config.cluster && status.jetstream && status.metaClusterSize !== undefined && status.metaClusterSize < servers);
-  if (metaShort) status.problems.push(`the JetStream meta group knows ${status.metaClusterSize} of ${servers} servers (still forming)`);
-  if (!status.health.ok) status.problems.push(`nats-server /healthz: ${status.health.detail || "not ok"}`);
-  status.healthy = status.health.ok && status.missingPeers.length === 0 && !metaShort && (!config.cluster || !config.jetstream.enabled || Boolean(status.metaLeader));
-  return status;
+}
+
+/** RoutePairing is routes matched with configured peers, and the peers left without a route. */
+export interface RoutePairing { routes: RouteStatus[]; missing: string[] }
+
+/**
+ * pairRoutes pairs routes with configured peers: a route this node dialed
+ * carries the peer's address exactly; a route the peer dialed carries its IP
+ * only (the port is ephemeral), so it is matched by IP. Several peers on one
+ * IP (a test on loopback) are told apart by count, not identity.
+ */
+export async function pairRoutes(routes: RoutezRoute[], peers: HostPort[]): Promise<RoutePairing> {
+  const status = { routes: [] as RouteStatus[], missingPeers: [] as string[] };
+  await matchRoutes(status, routes, peers);
+  return { routes: status.routes, missing: status.missingPeers };
 }
 
 /**
@@ -122,7 +137,7 @@ export async function gatherClusterStatus(config: UnibusConfig, monitor = new Mo
  * only (the port is ephemeral), so it is matched by IP. Several peers on one
  * IP (a test on loopback) are told apart by count, not identity.
  */
-async function matchRoutes(status: ClusterStatus, routes: RoutezRoute[], peers: HostPort[]): Promise<void> {
+async function matchRoutes(status: { routes: RouteStatus[]; missingPeers: string[] }, routes: RoutezRoute[], peers: HostPort[]): Promise<void> {
   const ips = await Promise.all(peers.map((p) => addressesOf(p.host)));
   const unmatched = new Set(peers.map((_, i) => i));
   const take = (route: RoutezRoute, exactPort: boolean): number | undefined => {
@@ -146,13 +161,7 @@ async function matchRoutes(status: ClusterStatus, routes: RoutezRoute[], peers: 
       solicited: Boolean(route.did_solicit),
     });
   }
-  const missing = [...unmatched].map((i) => peers[i]!.text);
-  status.missingPeers = missing;
-  // JetStream names the servers it lost; with one missing peer the pairing is certain.
-  const lost = status.metaOffline.filter((name) => !status.routes.some((r) => r.peerName === name));
-  for (const address of missing) {
-    status.routes.push({ ...(missing.length === 1 && lost.length === 1 ? { peerName: lost[0] } : {}), address, peer: address, connected: false });
-  }
+  status.missingPeers = [...unmatched].map((i) => peers[i]!.text);
 }
 
 async function addressesOf(host: string): Promise<string[]> {

@@ -21,10 +21,10 @@ export class MonitorClient {
     this.healthQuery = healthQuery;
   }
 
-  /** healthy asks /healthz, which nats answers 200 only when JetStream is ready too. */
-  async healthy(): Promise<{ ok: boolean; detail: string }> {
+  /** healthy asks /healthz, which nats answers 200 only when JetStream is ready too; `query` overrides healthQuery. */
+  async healthy(query = this.healthQuery): Promise<{ ok: boolean; detail: string }> {
     try {
-      const res = await fetch(`${this.baseUrl}/healthz${this.healthQuery ? `?${this.healthQuery}` : ""}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await fetch(`${this.baseUrl}/healthz${query ? `?${query}` : ""}`, { signal: AbortSignal.timeout(this.timeoutMs) });
       const body = await res.text();
       return { ok: res.status === 200, detail: body.trim() };
     } catch (err) {

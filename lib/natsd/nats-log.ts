@@ -38,3 +38,44 @@ export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (lin
   }
   if (buffered) onLine(buffered);
 }
+
+/** REPEAT_WINDOW_MS: an identical warning or error is logged once per window, then as one line with its count. */
+export const REPEAT_WINDOW_MS = 60_000;
+
+/** repeatKey is a line without what changes between repeats: connection ports and ids, attempt counters. */
+export function repeatKey(msg: string): string {
+  return msg
+    .replace(/^(\[[0-9a-fA-F:.]+\]|[^\s]+?):\d+ - (rid|lid|cid|gid|wid|mid):\d+ - /, "$1 - $2 - ")
+    .replace(/\(attempt \d+\)/g, "(attempt N)");
+}
+
+/**
+ * RepeatFolder keeps nats-server's retry loops (a refused route every second,
+ * a leaf that cannot verify its hub) from filling the journal: the first
+ * warning or error of a kind passes, repeats within REPEAT_WINDOW_MS are held
+ * back and counted, and the next one after the window passes as one line
+ * saying how often it happened and since when.
+ */
+export class RepeatFolder {
+  readonly #seen = new Map<string, { loggedAt: number; held: number; since: number }>();
+  readonly #windowMs: number;
+
+  constructor(windowMs = REPEAT_WINDOW_MS) {
+    this.#windowMs = windowMs;
+  }
+
+  /** fold returns the line to log (possibly with a count), or undefined to hold it back. */
+  fold(level: LogLevel, msg: string, now = Date.now()): NatsLogLine | undefined {
+    if (level !== "warn" && level !== "error") return { level, msg };
+    const key = repeatKey(msg);
+    const seen = this.#seen.get(key);
+    if (!seen || now - seen.loggedAt >= this.#windowMs) {
+      if (this.#seen.size > 256) this.#seen.clear();
+      this.#seen.set(key, { loggedAt: now, held: 0, since: now });
+      if (seen?.held) return { level, msg: `${msg} (repeated ${seen.held + 1} times since ${new Date(seen.since).toISOString().slice(11, 19)} UTC; unibus status shows the cause)` };
+      return { level, msg };
+    }
+    seen.held++;
+    return undefined;
+  }
+}

@@ -9,7 +9,7 @@ import { SUPERVISION } from "../config/defaults.ts";
 import type { Logger } from "../log.ts";
 import { spawnChild, type ChildProcess } from "../runtime-process.ts";
 import type { MonitorClient } from "./monitor.ts";
-import { parseNatsLogLine, readLines } from "./nats-log.ts";
+import { RepeatFolder, parseNatsLogLine, readLines } from "./nats-log.ts";
 
 /** Spawner starts the child; production passes spawnChild, unit tests a fake process. */
 export type Spawner = (cmd: string[], options: { env: Record<string, string> }) => ChildProcess;
@@ -42,6 +42,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** When set, stop uses nats lame-duck mode (SIGUSR2) and waits this long plus a grace. */
   lameDuckMs?: number;
+  /** Sees every nats-server log message (before repeats are folded), e.g. to keep the causes it names. */
+  onLine?: (msg: string) => void;
   /** Called after every successful (re)start, e.g. to tell systemd. */
   onReady?: (info: { pid: number; restart: boolean }) => void;
   timings?: Partial<typeof SUPERVISION>;
@@ -102,11 +104,14 @@ export class NatsSupervisor {
     const child = this.#spawn([this.#opts.binaryPath, "-c", this.#opts.configFile], { env: childEnv(process.env) });
     this.#child = child;
     const natsLog = log.child({ component: "nats" });
+    const folder = new RepeatFolder();
     const relay = (line: string) => {
       const { level, msg } = parseNatsLogLine(line);
       this.#tail.push(line);
       if (this.#tail.length > this.#t.stderrTailLines) this.#tail.shift();
-      natsLog.write(level, msg);
+      this.#opts.onLine?.(msg);
+      const folded = folder.fold(level, msg);
+      if (folded) natsLog.write(folded.level, folded.msg);
       for (const waiter of this.#lineWaiters) waiter(msg);
     };
     void readLines(child.stderr, relay).catch(() => {});

@@ -5,6 +5,7 @@
  * the provided pair when it does not. Nothing is started on a ConfigError.
  */
 import { DEFAULTS } from "../config/defaults.ts";
+import { X509Certificate as NodeX509 } from "node:crypto";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { pathExists } from "../fsutil.ts";
@@ -74,6 +75,7 @@ async function ensureIssued(opts: NodeIdentityOptions, ca: LoadedCa, wanted: str
   const keyFile = join(opts.tlsDir, NODE_KEY_FILE);
   const reason = await reissueReason(certFile, keyFile, opts.nodeName, ca, wanted, now, fraction);
   if (typeof reason !== "string") return identity(reason, certFile, keyFile, opts.caCertFile, now, fraction, false);
+  if (reason === FOREIGN_CA) await refuseForeignCa(certFile, keyFile, opts.caCertFile, ca);
   const fresh = await issueNodeCertificate(ca, { name: opts.nodeName, sans: wanted, days, now });
   await writeNodeFiles(opts.tlsDir, fresh, { force: true });
   return { ...identity(fresh.cert, certFile, keyFile, opts.caCertFile, now, fraction, true), reason };
@@ -92,7 +94,7 @@ async function reissueReason(
   if (!pathExists(certFile) || !pathExists(keyFile)) return "missing";
   const cert = await readCertificateFile(certFile, "node certificate");
   const key = await readKeyFile(keyFile, "node key", { strict: true });
-  if (!(await isIssuedBy(cert, ca.cert))) return "not issued by the configured CA";
+  if (!(await isIssuedBy(cert, ca.cert))) return FOREIGN_CA;
   // Two renames are not one: a crash between them leaves a mismatched pair, which this repairs.
   if (!sameSpki(cert, key)) return "key does not match certificate";
   if (now > cert.notAfter) return "expired";
@@ -103,6 +105,24 @@ async function reissueReason(
   if (lacking.length > 0) return `sans changed: ${lacking.map((s) => "+" + s).join(" ")}`;
   if (now >= renewAt(cert, fraction)) return "inside renewal window";
   return cert;
+}
+
+/** FOREIGN_CA is the reissue reason for a node certificate from another CA than tls.ca_cert. */
+const FOREIGN_CA = "not issued by the configured CA";
+
+/**
+ * refuseForeignCa stops a node whose CA changed under it. Issuing itself a
+ * certificate from the new CA would look fine here and then fail every route
+ * to peers that trust the old one ("unknown authority"); the operator decides.
+ */
+async function refuseForeignCa(certFile: string, keyFile: string, caCertFile: string, ca: LoadedCa): Promise<never> {
+  const old = await readCertificateFile(certFile, "node certificate");
+  const fp = new NodeX509(Buffer.from(ca.cert.rawData)).fingerprint256;
+  throw new ConfigError(
+    `node certificate ${certFile} was issued by another CA (${old.issuer}) than tls.ca_cert ${caCertFile} (SHA-256 ${fp}): this node's CA changed. ` +
+    `A certificate from the new CA would make every peer that trusts the old one refuse this node's routes (x509: certificate signed by unknown authority). ` +
+    `If the whole cluster moves to this CA on purpose, delete ${certFile} and ${keyFile} and start again; otherwise point tls.ca_cert and tls.ca_key back at the cluster's CA (every node must use the same one; unibus status prints its fingerprint)`,
+  );
 }
 
 async function checkProvided(opts: NodeIdentityOptions, ca: LoadedCa, wanted: string[], now: Date, fraction: number): Promise<NodeIdentity> {

@@ -5,6 +5,7 @@
  */
 import type { LogLine } from "../log-ring.ts";
 import type { Overview, StreamRow } from "../model.ts";
+import { repeatText } from "../../diagnosis/problem.ts";
 import { formatBytes, formatCount, formatSeconds } from "../format.ts";
 import { ClusterSvg } from "./cluster-svg.tsx";
 import { Layout } from "./layout.tsx";
@@ -16,6 +17,30 @@ function ErrorLine({ text }: { text?: string }) {
 
 function Row({ k, children }: { k: string; children?: unknown }) {
   return <tr><th>{k}</th><td>{children as string}</td></tr>;
+}
+
+/** HealthPanel is the verdict and every problem, at the top, in the words `unibus status` uses. */
+function HealthPanel({ o }: { o: Overview }) {
+  const h = o.health;
+  const now = Date.parse(o.generatedAt);
+  return (
+    <section id="health" class={`wide verdict-${h.verdict}`} data-verdict={h.verdict}>
+      <h2 id="verdict" class={h.verdict === "healthy" ? "ok" : h.verdict === "degraded" ? "warn" : "bad"}>
+        {h.verdict === "healthy" ? "Healthy" : h.verdict === "degraded" ? "Degraded" : "Broken"}: {h.problems.length ? `${h.problems.length} problem${h.problems.length === 1 ? "" : "s"}` : "no problems"}
+      </h2>
+      {h.problems.length ? (
+        <ol id="problems">
+          {h.problems.map((p) => (
+            <li class={`problem ${p.severity === "broken" ? "bad" : "warn"}`} data-kind={p.kind} data-severity={p.severity}>
+              <strong>[{p.severity}] on {p.node}:</strong> <span class="cause">{p.cause}</span>
+              <div class="fix"><strong>Fix:</strong> {p.fix}</div>
+              {p.evidence ? <div class="evidence muted">nats-server said: <code>{p.evidence}</code>{p.count ? ` (${repeatText(p, now)})` : ""}</div> : null}
+            </li>
+          ))}
+        </ol>
+      ) : null}
+    </section>
+  );
 }
 
 function NodePanel({ o }: { o: Overview }) {
@@ -45,6 +70,12 @@ function ClusterPanel({ o }: { o: Overview }) {
     <section id="cluster">
       <h2>Cluster{c.name ? ` ${c.name}` : ""}</h2>
       <ErrorLine text={c.error} />
+      {o.leafs.length ? (
+        <table id="leafs">
+          <thead><tr><th>leaf uplink</th><th>state</th><th class="num">RTT</th></tr></thead>
+          <tbody>{o.leafs.map((l) => <tr data-leaf={l.url} data-state={l.up ? "up" : "down"}><td>{l.url}</td><td class={l.up ? "ok" : "bad"}>{l.up ? "up" : "DOWN"}</td><td class="num">{l.rtt ?? "–"}</td></tr>)}</tbody>
+        </table>
+      ) : null}
       {c.clustered ? <p>{c.routesUp} of {c.expectedSize - 1} peers reachable{c.metaLeader ? ` · JetStream meta leader ${c.metaLeader}` : ""}</p> : <p class="muted">Single node: no [cluster] configured.</p>}
       <ClusterSvg view={c} />
       {c.routes.length ? (
@@ -94,6 +125,15 @@ function ClientsPanel({ o }: { o: Overview }) {
   );
 }
 
+const REPLICA_CLASS = { current: "ok", behind: "bad", offline: "bad", unknown: "muted" } as const;
+const REPLICA_MARK = { current: " ✓", behind: " ✗", offline: " offline", unknown: " ?" } as const;
+const REPLICA_TITLE = {
+  current: "current",
+  behind: "behind the stream leader",
+  offline: "offline",
+  unknown: "only the stream leader knows whether this replica is current; open the leader's page",
+} as const;
+
 function StreamTable({ rows, label }: { rows: StreamRow[]; label: string }) {
   if (!rows.length) return <p class="muted">No {label}.</p>;
   return (
@@ -103,7 +143,7 @@ function StreamTable({ rows, label }: { rows: StreamRow[]; label: string }) {
         {rows.map((s) => (
           <tr>
             <td>{s.name}</td><td class="num">{s.replicas}</td><td class="num">{formatCount(s.messages)}</td><td class="num">{formatBytes(s.bytes)}</td>
-            <td>{s.peers.map((p) => <span class={p.current ? "ok" : "bad"}>{p.name}{p.leader ? "*" : ""}{p.current ? " ✓" : " ✗"} </span>)}</td>
+            <td>{s.peers.map((p) => <span class={REPLICA_CLASS[p.state]} data-replica={p.name} data-state={p.state} title={REPLICA_TITLE[p.state]}>{p.name}{p.leader ? "*" : ""}{p.self ? " (this node)" : ""}{REPLICA_MARK[p.state]} </span>)}</td>
           </tr>
         ))}
       </tbody>
@@ -147,8 +187,9 @@ function CertPanel({ o }: { o: Overview }) {
             <Row k="subject">{c.subject}</Row>
             <Row k="issuer">{c.issuer}</Row>
             <Row k="SANs">{(c.sans ?? []).join(", ")}</Row>
-            <Row k="expires">{c.notAfter} <span class={c.warning ? "bad" : "ok"}>({c.daysLeft} days left)</span></Row>
+            <Row k="expires">{c.notAfter} <span id="cert-days" class={c.warning ? "bad" : "ok"}>{c.expired ? `(EXPIRED ${-(c.daysLeft ?? 0)} days ago)` : `(${c.daysLeft} days left)`}</span></Row>
             <Row k="renews from">{c.renewAt}</Row>
+            {c.caFingerprint ? <Row k="CA (SHA-256)"><code id="ca-fingerprint">{c.caFingerprint}</code> <span class="muted">the same on every node</span></Row> : null}
           </table>
         </>
       )}
@@ -176,6 +217,7 @@ export function DashBody({ overview: o, configToml, logs }: DashboardProps) {
         <header>
           <h1>unibus · {o.node.name}</h1>
           <div>
+            <span id="verdict-badge" class={`badge ${o.health.verdict === "healthy" ? "ok" : o.health.verdict === "degraded" ? "warn" : "bad"}`}>{o.health.verdict}</span>{" "}
             <span id="readiness" class={`badge ${ready ? "ok" : "bad"}`}>{ready ? "ready" : "not ready"}</span>{" "}
             <span class="muted">updated {o.generatedAt.slice(11, 19)} UTC</span>{" "}
             <form class="inline" method="post" action="/logout"><button type="submit">Log out</button></form>
@@ -187,6 +229,7 @@ export function DashBody({ overview: o, configToml, logs }: DashboardProps) {
           </ul>
         )}
         <main>
+          <HealthPanel o={o} />
           <NodePanel o={o} />
           <ClusterPanel o={o} />
           <RatesPanel o={o} />

@@ -21,7 +21,8 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:2px 6px;
 th{font-weight:600}td.num,th.num{text-align:right}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;color:#fff;font-weight:600}
-.badge.ok{background:var(--ok);color:#fff}.badge.bad{background:var(--bad);color:#fff}
+.badge.ok{background:var(--ok);color:#fff}.badge.bad{background:var(--bad);color:#fff}.badge.warn{background:var(--warn);color:#fff}
+#problems{margin:.3rem 0;padding-left:1.4rem}#problems li{margin:.4rem 0}#problems .fix{color:inherit}#problems code{white-space:normal}
 .error{border-left:4px solid var(--bad);padding:.3rem .6rem;background:#c6282812}
 pre{white-space:pre-wrap;word-break:break-all;font-size:12px;margin:0;max-height:28rem;overflow:auto}
 .in{color:#1565c0}.out{color:#ef6c00}figure{margin:.3rem 0}

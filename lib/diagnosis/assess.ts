@@ -1,0 +1,92 @@
+/**
+ * assess.ts is the one path from a nats monitoring snapshot to a Diagnosis,
+ * shared by `unibus status` and the admin page: pair routes with configured
+ * peers, read the JetStream meta group the way a follower must (see
+ * meta-view.ts), probe the peers that are missing, and add the certificate
+ * and disk facts.
+ */
+import { readFileSync } from "node:fs";
+import type { UnibusConfig } from "../config/load.ts";
+import type { Snapshot } from "../admin/snapshot.ts";
+import { pairRoutes } from "../cluster/status.ts";
+import { certFacts, diskFacts, nameFromHost, type HealthFacts, type LeafFact, type RouteFact } from "./facts.ts";
+import { diagnose } from "./diagnose.ts";
+import { metaPeers } from "./meta-view.ts";
+import type { NatsEvent } from "./nats-events.ts";
+import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.ts";
+import type { Diagnosis } from "./problem.ts";
+
+/** AssessOptions are the facts beyond the snapshot. */
+export interface AssessOptions {
+  events: NatsEvent[];
+  /** Probe missing peers' route ports (status does; the page uses a cache). */
+  probe?: (config: UnibusConfig, missing: string[]) => Promise<PeerProbe[]>;
+  streamsBehindMs?: number;
+  now?: number;
+}
+
+/** Assessment is a diagnosis with the facts it came from (status prints both). */
+export interface Assessment { diagnosis: Diagnosis; facts: HealthFacts }
+
+/** probeCredentials reads the CA and node certificate the probe presents; undefined without [tls]. */
+export function probeCredentials(config: UnibusConfig): ProbeCredentials | undefined {
+  if (!config.tls) return undefined;
+  try {
+    const caPem = readFileSync(config.tls.caCert, "utf8");
+    const certFile = config.tls.caKey ? `${config.node.dataDir}/tls/node.pem` : config.tls.cert;
+    const keyFile = config.tls.caKey ? `${config.node.dataDir}/tls/node-key.pem` : config.tls.key;
+    try {
+      return { caPem, certPem: readFileSync(certFile!, "utf8"), keyPem: readFileSync(keyFile!, "utf8") };
+    } catch {
+      return { caPem };
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** probeMissing asks each missing peer's route port who it is. */
+export async function probeMissing(config: UnibusConfig, missing: string[]): Promise<PeerProbe[]> {
+  const creds = probeCredentials(config);
+  const peers = (config.cluster?.routes ?? []).filter((p) => missing.includes(p.text));
+  return Promise.all(peers.map(async (p) => ({ ...(await probePeer(p.host, p.port, creds)), address: p.text })));
+}
+
+/** assess computes the node's diagnosis from one snapshot and the extra facts. */
+export async function assess(config: UnibusConfig, s: Snapshot, o: AssessOptions): Promise<Assessment> {
+  const now = o.now ?? Date.now();
+  const reachable = s.varz.ok || s.routez.ok;
+  const node = s.varz.ok ? s.varz.data.server_name : config.node.name;
+  const routes = s.routez.ok ? (s.routez.data.routes ?? []) : [];
+  const paired = await pairRoutes(routes.map((r) => ({ ip: r.ip, port: r.port, did_solicit: r.did_solicit, ...(r.remote_name ? { remote_name: r.remote_name } : {}) })), config.cluster?.routes ?? []);
+  const routeFacts: RouteFact[] = paired.routes.map((r) => ({ ...(r.peerName ? { name: r.peerName } : {}), address: r.address, solicited: Boolean(r.solicited), ...(r.peer ? { peer: r.peer } : {}) }));
+  const strangers = routeFacts.filter((_, i) => !paired.routes[i]!.peer);
+  const missingPeers = reachable ? paired.missing : (config.cluster?.routes ?? []).map((p) => p.text);
+  const jsz = s.jsz.ok && !s.jsz.data.disabled ? s.jsz.data : undefined;
+  const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: l.ip.includes(":") ? `[${l.ip}]:${l.port}` : `${l.ip}:${l.port}`, solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}) })) : [];
+  const probes = reachable && missingPeers.length && o.probe ? await o.probe(config, missingPeers) : [];
+  const facts: HealthFacts = {
+    config,
+    node,
+    now,
+    reachable,
+    ...(!reachable ? { monitorError: s.varz.ok ? "" : s.varz.error } : {}),
+    health: s.healthz,
+    ...(config.cluster ? { metaHealth: s.metaHealthz } : {}),
+    ...(o.streamsBehindMs !== undefined ? { streamsBehindMs: o.streamsBehindMs } : {}),
+    routes: routeFacts,
+    missingPeers,
+    strangers,
+    ...(jsz ? { meta: { ...(jsz.meta_cluster?.leader ? { leader: jsz.meta_cluster.leader } : {}), ...(jsz.meta_cluster?.cluster_size !== undefined ? { clusterSize: jsz.meta_cluster.cluster_size } : {}), peers: metaPeers(node, jsz.meta_cluster) } } : {}),
+    jetstreamEnabled: config.jetstream.enabled,
+    leafs,
+    events: o.events,
+    probes,
+    nameFromHost: nameFromHost(config),
+  };
+  const cert = certFacts(config, now);
+  if (cert) facts.certificate = cert;
+  const disk = diskFacts(config, jsz?.storage ?? 0);
+  if (disk) facts.disk = disk;
+  return { diagnosis: diagnose(facts), facts };
+}

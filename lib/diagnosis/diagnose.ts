@@ -1,0 +1,326 @@
+/**
+ * diagnose.ts turns HealthFacts into a Diagnosis: every problem the node can
+ * see, each naming the node that must change, the cause in plain words (from
+ * nats-server's own errors and the peers' own INFO, never a guess when those
+ * say more) and the fix (which key, which file, which command). A pure
+ * function of its facts, so every surface agrees and tests need no network.
+ */
+import { formatBytes } from "../admin/format.ts";
+import type { HealthFacts } from "./facts.ts";
+import type { NatsEvent, NatsEventKind } from "./nats-events.ts";
+import { verdictOf, type Diagnosis, type Problem, type Severity } from "./problem.ts";
+
+/** EVENT_FRESH_MS: a nats error older than this no longer describes the present. */
+export const EVENT_FRESH_MS = 30_000;
+/** STREAM_CATCHUP_GRACE_MS: streams may lag this long (a new stream, a rejoin) before it counts as a problem. */
+export const STREAM_CATCHUP_GRACE_MS = 20_000;
+/** CERT_WARN_DAYS: fewer days left than this is worth a warning. */
+export const CERT_WARN_DAYS = 30;
+
+/** diagnose computes the verdict and the problems behind it. */
+export function diagnose(f: HealthFacts): Diagnosis {
+  const problems: Problem[] = [];
+  const events = f.events.filter((e) => f.now - e.lastSeen <= EVENT_FRESH_MS);
+  if (!f.reachable) {
+    problems.push({
+      kind: "nats_not_running", severity: "broken", node: f.node,
+      cause: `nats-server on this node does not answer at ${f.config.monitor.listen.text} (${f.monitorError ?? "no answer"}): unibus is not running or is still starting`,
+      fix: `start it (systemctl start unibus, or unibus --config ${f.config.file}); if it does not stay up: journalctl -u unibus`,
+    });
+  } else {
+    routeProblems(f, events, problems);
+    jetstreamProblems(f, problems);
+  }
+  leafProblems(f, events, problems);
+  certificateProblems(f, problems);
+  diskProblems(f, problems);
+  // Found in cause-before-consequence order (routes, then JetStream): the first is the headline.
+  const sorted = problems;
+  return { verdict: verdictOf(sorted), node: f.node, problems: sorted, checkedAt: new Date(f.now).toISOString() };
+}
+
+function fileOf(f: HealthFacts): string {
+  return f.config.file;
+}
+
+/** withEvidence copies nats-server's words and repeat count onto a problem. */
+function withEvidence(p: Problem, evs: NatsEvent[]): Problem {
+  if (!evs.length) return p;
+  // The line that names the cause (with its facts) speaks better than "connection closed".
+  const telling = evs.filter((e) => Object.keys(e.detail).length);
+  const latest = (telling.length ? telling : evs).reduce((a, b) => (b.lastSeen > a.lastSeen ? b : a));
+  return { ...p, evidence: latest.text, count: evs.reduce((n, e) => n + e.count, 0), lastSeen: new Date(latest.lastSeen).toISOString() };
+}
+
+function eventsOf(events: NatsEvent[], ...kinds: NatsEventKind[]): NatsEvent[] {
+  return events.filter((e) => kinds.includes(e.kind));
+}
+
+/** peersNamedBy lists the configured missing peers a set of events was seen with (solicited routes carry the peer's address). */
+function peersNamedBy(f: HealthFacts, evs: NatsEvent[]): string[] {
+  const addrs = new Set(evs.flatMap((e) => e.addresses));
+  return f.missingPeers.filter((p) => addrs.has(p));
+}
+
+function routeSeverity(f: HealthFacts): Severity {
+  const size = (f.config.cluster?.routes.length ?? 0) + 1;
+  const need = Math.floor(size / 2);
+  return f.routes.filter((r) => !f.strangers.includes(r)).length >= need ? "degraded" : "broken";
+}
+
+function routeProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void {
+  const cluster = f.config.cluster;
+  if (!cluster) return;
+  const severity = routeSeverity(f);
+  const explained = new Set<string>();
+  const file = fileOf(f);
+  const probeOf = (peer: string) => f.probes.find((p) => p.address === peer);
+
+  // Cluster name: the peer's own INFO says its name; nats's rejections say the same.
+  const nameEvents = eventsOf(events, "cluster_name_mismatch");
+  const otherName = f.missingPeers.filter((p) => probeOf(p)?.cluster !== undefined && probeOf(p)!.cluster !== cluster.name);
+  if (nameEvents.length || otherName.length) {
+    const remoteNames = new Set([...nameEvents.map((e) => e.detail.remote).filter((n): n is string => Boolean(n) && n !== cluster.name), ...otherName.map((p) => probeOf(p)!.cluster!)]);
+    const peers = [...new Set([...otherName, ...peersNamedBy(f, nameEvents)])];
+    const thisNodeAlone = f.routes.length === 0 && f.missingPeers.length === (cluster.routes.length) && cluster.routes.length > 1;
+    if (thisNodeAlone && remoteNames.size === 1) {
+      const theirs = [...remoteNames][0]!;
+      out.push(withEvidence({
+        kind: "cluster_name_mismatch", severity: "broken", node: f.node,
+        cause: `cluster name mismatch: this node's cluster is "${cluster.name}" but its peers' is "${theirs}", so every peer refuses its routes`,
+        fix: `set cluster.name = "${theirs}" in the [cluster] table of ${file} (the same name on every node), then restart unibus on this node`,
+      }, nameEvents));
+    } else {
+      const who = peers.length ? peers.map((p) => describePeer(f, p)).join(", ") : f.missingPeers.length ? f.missingPeers.join(", ") : "a peer";
+      const theirs = remoteNames.size ? [...remoteNames].map((n) => `"${n}"`).join(" or ") : "another name";
+      out.push(withEvidence({
+        kind: "cluster_name_mismatch", severity, node: who,
+        cause: `cluster name mismatch: ${who} calls its cluster ${theirs}, this node calls it "${cluster.name}", so nats-server refuses the route`,
+        fix: `on ${who}, set cluster.name = "${cluster.name}" in the [cluster] table of its node.toml (the same name on every node), then restart unibus there`,
+      }, nameEvents));
+      for (const p of peers.length ? peers : f.missingPeers.length === 1 ? f.missingPeers : []) explained.add(p);
+    }
+    if (thisNodeAlone) for (const p of f.missingPeers) explained.add(p);
+  }
+
+  // Duplicate names: the route handshake refuses a second server with the same name.
+  const dupEvents = eventsOf(events, "duplicate_node_name");
+  const sameNameRoutes = f.routes.filter((r) => r.name === f.node);
+  const sameNameProbes = f.missingPeers.filter((p) => probeOf(p)?.serverName === f.node);
+  if (dupEvents.length || sameNameRoutes.length || sameNameProbes.length) {
+    const name = dupEvents.find((e) => e.detail.name)?.detail.name ?? f.node;
+    const hostHint = f.nameFromHost
+      ? ` (${file} has no [node] name, so the node takes the host name "${f.node}", and the hosts share it: a Raspberry Pi is "raspberrypi" unless renamed)`
+      : "";
+    out.push(withEvidence({
+      kind: "duplicate_node_name", severity: "broken", node: f.node,
+      cause: `duplicate node name: this node and ${others(sameNameProbes, sameNameRoutes)} are all named "${name}"${hostHint}; nats-server refuses the second route and JetStream cannot count them`,
+      fix: `give every node its own name: set [node] name = "…" (e.g. "pi-1", "pi-2", "pi-3") in each node's node.toml (this one: ${file}), then restart unibus on each`,
+    }, dupEvents));
+    for (const p of sameNameProbes) explained.add(p);
+    if (!sameNameProbes.length && dupEvents.length) for (const p of peersNamedBy(f, dupEvents)) explained.add(p);
+    if (dupEvents.length && !f.missingPeers.some((p) => !explained.has(p) && probeOf(p)?.reachable)) for (const p of f.missingPeers) explained.add(p);
+  }
+
+  // Certificates from another CA: this node distrusts the peer's, or the peer distrusts this node's.
+  const untrusted = eventsOf(events, "route_tls_untrusted");
+  const rejected = eventsOf(events, "route_tls_rejected");
+  const otherCa = f.missingPeers.filter((p) => probeOf(p)?.trusted === false);
+  if (untrusted.length || rejected.length || otherCa.length) {
+    const subjects = [...new Set(untrusted.map((e) => /\((CN=[^ ;,)]+)/.exec(e.text)?.[1]).filter(Boolean))];
+    const peers = [...new Set([...otherCa, ...peersNamedBy(f, [...untrusted, ...rejected])])];
+    const who = peers.length ? peers.map((p) => describePeer(f, p)).join(", ") : subjects.length ? subjects.join(", ") : f.missingPeers.join(", ") || "a peer";
+    const fp = f.certificate?.caFingerprint ? ` (this node's CA: SHA-256 ${f.certificate.caFingerprint})` : "";
+    const alone = f.routes.length === 0 && cluster.routes.length > 1;
+    out.push(withEvidence({
+      kind: "ca_mismatch", severity: alone ? "broken" : severity, node: alone ? f.node : who,
+      cause: alone
+        ? `certificate authority mismatch: this node's CA differs from its peers'${fp}; every route fails TLS (x509: certificate signed by unknown authority)`
+        : `certificate authority mismatch: ${who} presents a certificate from a different CA than this node's${fp}; the route fails TLS (unknown authority)`,
+      fix: alone
+        ? `give this node the cluster's CA: copy ca.pem (and ca-key.pem) from a working node to the files named by tls.ca_cert / tls.ca_key in ${file}, delete ${f.config.node.dataDir}/tls/node.pem and node-key.pem, restart unibus; 'unibus status' shows each node's CA fingerprint, which must match`
+        : `on ${who}, set tls.ca_cert (and tls.ca_key) to the cluster's CA, delete its <data_dir>/tls/node.pem and node-key.pem so a certificate is issued from the right CA, and restart unibus there; 'unibus status' on each node shows the CA fingerprint, which must match${fp ? ` ${f.certificate!.caFingerprint!.slice(0, 23)}…` : ""}`,
+    }, [...untrusted, ...rejected]));
+    for (const p of peers.length ? peers : alone ? f.missingPeers : f.missingPeers.length === 1 ? f.missingPeers : []) explained.add(p);
+  }
+
+  // Route secret refused.
+  const auth = eventsOf(events, "route_auth_failed");
+  if (auth.length) {
+    const peers = peersNamedBy(f, auth);
+    const who = peers.length ? peers.map((p) => describePeer(f, p)).join(", ") : f.missingPeers.join(", ") || `a node at ${auth[0]!.addresses.at(-1) ?? "?"}`;
+    out.push(withEvidence({
+      kind: "route_auth_failed", severity, node: who,
+      cause: `route secret mismatch: ${who} and this node do not share the route secret, so nats-server refuses the route (authentication error)`,
+      fix: `put the same secret on every node: copy the file named by cluster.secret_file in ${file} to ${who} (or set $UNIBUS_CLUSTER_SECRET the same everywhere), then restart unibus there`,
+    }, auth));
+    for (const p of peers.length ? peers : f.missingPeers.length === 1 ? f.missingPeers : []) explained.add(p);
+  }
+
+  // What is left: peers nothing answers for.
+  const connectErrors = eventsOf(events, "route_connect_failed");
+  for (const peer of f.missingPeers.filter((p) => !explained.has(p))) {
+    const probe = probeOf(peer);
+    const evs = connectErrors.filter((e) => e.addresses.includes(peer));
+    const why = probe && !probe.reachable ? `: ${probe.error}` : probe?.reachable ? " (its route port answers, but no route formed yet)" : evs[0]?.detail.error ? `: ${evs[0].detail.error}` : "";
+    out.push(withEvidence({
+      kind: "peer_unreachable", severity, node: describePeer(f, peer),
+      cause: `no route to peer ${describePeer(f, peer)}${why}`,
+      fix: `make sure unibus runs there (systemctl status unibus), that its route port ${peer.replace(/^.*:/, "")} is reachable from this node, and that cluster.peers in ${file} lists its right address`,
+    }, evs));
+  }
+  for (const r of f.strangers) {
+    out.push({
+      kind: "stranger_route", severity: "degraded", node: r.name ?? r.address,
+      cause: `a route to ${r.name ?? "?"} at ${r.address} is up, but that address is not in cluster.peers`,
+      fix: `add its address to cluster.peers in ${file} (every node lists every node), or remove that node if it should not be here`,
+    });
+  }
+}
+
+function others(probed: string[], routes: { peer?: string; address: string }[]): string {
+  const all = [...new Set([...probed, ...routes.map((r) => r.peer ?? r.address)])];
+  return all.length ? `the peer${all.length === 1 ? "" : "s"} at ${all.join(", ")}` : "another node";
+}
+
+function describePeer(f: HealthFacts, peer: string): string {
+  const name = f.probes.find((p) => p.address === peer)?.serverName;
+  return name && name !== f.node ? `${name} (${peer})` : peer;
+}
+
+function jetstreamProblems(f: HealthFacts, out: Problem[]): void {
+  if (!f.jetstreamEnabled) {
+    if (!f.health.ok) out.push({ kind: "nats_not_running", severity: "broken", node: f.node, cause: `nats-server is not ready: ${f.health.detail}`, fix: "see the log: journalctl -u unibus" });
+    return;
+  }
+  const cluster = f.config.cluster;
+  const file = fileOf(f);
+  if (cluster) {
+    const servers = cluster.routes.length + 1;
+    if (!f.meta?.leader) {
+      out.push({
+        kind: "meta_no_leader", severity: "broken", node: f.node,
+        cause: `JetStream has no meta leader: fewer than a majority (${Math.floor(servers / 2) + 1} of ${servers}) of the nodes can reach each other, so no stream can be written or changed`,
+        fix: out.length ? "fix the problems above; the meta group elects a leader as soon as a majority of nodes are connected" : "start the missing nodes or reconnect them (unibus status on each node says why it is missing)",
+      });
+      return;
+    }
+    if (f.metaHealth && !f.metaHealth.ok) {
+      out.push({
+        kind: "jetstream_not_current", severity: "broken", node: f.node,
+        cause: `JetStream on this node is not current with the meta leader ${f.meta.leader} (${f.metaHealth.detail}): writes through this node wait until it catches up`,
+        fix: "usually it catches up within seconds after a partition heals; if it stays, check the routes to the meta leader and the log (journalctl -u unibus)",
+      });
+      return;
+    }
+    const known = f.meta.clusterSize;
+    if (known !== undefined && known < servers && !f.missingPeers.length && !out.length) {
+      out.push({
+        kind: "meta_incomplete", severity: "degraded", node: f.node,
+        cause: `the JetStream meta group knows ${known} of the ${servers} servers in cluster.peers`,
+        fix: `start the missing nodes; if one will never return, remove it from cluster.peers in every node.toml and from JetStream (nats server raft peer-remove)`,
+      });
+    }
+  }
+  if (!f.health.ok && (f.streamsBehindMs === undefined || f.streamsBehindMs >= STREAM_CATCHUP_GRACE_MS)) {
+    out.push({
+      kind: "jetstream_not_current", severity: "degraded", node: f.node,
+      cause: `JetStream on this node is catching up: ${f.health.detail}${f.streamsBehindMs ? ` (for ${Math.round(f.streamsBehindMs / 1000)} s)` : ""}`,
+      fix: `wait for the replicas to catch up; if it lasts, check the routes and disk of this node and the log (journalctl -u unibus); ${file}`,
+    });
+  }
+}
+
+function leafProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void {
+  const leaf = f.config.leafnodes;
+  if (!leaf) return;
+  const file = fileOf(f);
+  const solicited = f.leafs.filter((l) => l.solicited);
+  const down = Math.max(0, leaf.remotes.length - solicited.length);
+  if (f.reachable && down > 0) {
+    const tlsEvs = eventsOf(events, "leaf_tls_untrusted");
+    const authEvs = eventsOf(events, "leaf_auth_failed").filter((e) => !e.addresses.length || e.detail.url);
+    const connEvs = eventsOf(events, "leaf_connect_failed");
+    const up = new Set(solicited.map((l) => l.address));
+    const candidates = leaf.remotes.filter((r) => ![...up].some((a) => a.endsWith(`:${r.url.port}`) && (a.startsWith(r.url.host) || a.startsWith(`[${r.url.host}]`))));
+    for (const r of (candidates.length ? candidates : leaf.remotes).slice(0, down)) {
+      const mine = (evs: NatsEvent[]) => evs.filter((e) => !e.detail.url || e.detail.url.includes(r.url.host));
+      const tls = mine(tlsEvs);
+      const auth = mine(authEvs);
+      const conn = mine(connEvs);
+      if (tls.length) {
+        out.push(withEvidence({
+          kind: "leaf_tls_untrusted", severity: "degraded", node: f.node,
+          cause: `the leaf uplink to ${r.url.text} is down: this node does not trust the hub's certificate (x509: certificate signed by unknown authority)${r.caFile ? `; ${r.caFile} is not the CA that issued it` : "; this remote has no ca_file"}`,
+          fix: `copy the hub cluster's CA certificate (its ca.pem) to this node and set ca_file = "/path/to/hub-ca.pem" in the [[leafnodes.remotes]] entry for ${r.url.text} in ${file}, then reload: systemctl reload unibus`,
+        }, tls));
+      } else if (auth.length) {
+        out.push(withEvidence({
+          kind: "leaf_auth_failed", severity: "degraded", node: f.node,
+          cause: `the leaf uplink to ${r.url.text} is down: the hub refuses this node's user "${r.user}" or secret`,
+          fix: `use the hub's leaf secret: set secret_file (or secret_env) in the [[leafnodes.remotes]] entry for ${r.url.text} in ${file} to the hub's [leafnodes] secret, then reload: systemctl reload unibus`,
+        }, auth));
+      } else {
+        const why = conn.at(-1)?.detail.error;
+        out.push(withEvidence({
+          kind: "leaf_down", severity: "degraded", node: f.node,
+          cause: `the leaf uplink to ${r.url.text} is down${why ? `: ${why}` : ""}; local clients still work, messages to and from the hub wait`,
+          fix: `check that the hub runs and that ${r.url.host}:${r.url.port} is reachable from this node (url in the [[leafnodes.remotes]] entry of ${file})`,
+        }, conn));
+      }
+    }
+  }
+  if (leaf.listen) {
+    const refused = eventsOf(events, "leaf_auth_failed").filter((e) => e.addresses.length && !e.detail.url);
+    if (refused.length) {
+      const who = [...new Set(refused.flatMap((e) => e.addresses.map((a) => a.replace(/:\d+$/, ""))))].join(", ");
+      out.push(withEvidence({
+        kind: "leaf_auth_failed", severity: "degraded", node: who,
+        cause: `an edge at ${who} tries to connect as a leaf node with a secret or user this hub does not accept`,
+        fix: `on that edge, set the [[leafnodes.remotes]] secret to this hub's [leafnodes] secret (from ${file}) and reload it`,
+      }, refused));
+    }
+  }
+}
+
+function certificateProblems(f: HealthFacts, out: Problem[]): void {
+  const c = f.certificate;
+  if (!c) return;
+  const file = fileOf(f);
+  if (c.error) {
+    out.push({ kind: "certificate_unreadable", severity: "broken", node: f.node, cause: c.error, fix: `check [tls] in ${file}; with ca_key, restarting unibus issues a new node certificate` });
+    return;
+  }
+  if (c.daysLeft === undefined) return;
+  const renew = c.selfRenewing
+    ? `restart unibus on this node: it issues a new certificate from the CA in ${c.caFile} (the CA key is configured)`
+    : `issue a new one where the CA key is (unibus cert issue --ca DIR --name ${f.node} --out DIR), copy it here and point tls.cert / tls.key in ${file} at it, then restart unibus`;
+  if (c.daysLeft < 0 || Date.parse(c.notAfter!) <= f.now) {
+    out.push({
+      kind: "certificate_expired", severity: "broken", node: f.node,
+      cause: `the node certificate ${c.file} EXPIRED on ${c.notAfter!.slice(0, 10)} (${-c.daysLeft} days ago): peers and TLS clients refuse it`,
+      fix: renew,
+    });
+  } else if (c.daysLeft < CERT_WARN_DAYS) {
+    out.push({
+      kind: "certificate_expiring", severity: "degraded", node: f.node,
+      cause: `the node certificate ${c.file} expires on ${c.notAfter!.slice(0, 10)} (${c.daysLeft} days left)${c.selfRenewing ? " and has not been renewed" : " and this node cannot renew it (no ca_key)"}`,
+      fix: renew,
+    });
+  }
+}
+
+function diskProblems(f: HealthFacts, out: Problem[]): void {
+  const d = f.disk;
+  if (!d || !f.jetstreamEnabled) return;
+  const max = f.config.jetstream.maxFile;
+  const room = d.freeBytes + d.storeBytes;
+  if (max > room) {
+    const suggested = Math.max(64 * 1024 * 1024, Math.floor((room * 0.75) / (1024 * 1024)) * 1024 * 1024);
+    out.push({
+      kind: "disk_too_small", severity: "degraded", node: f.node,
+      cause: `jetstream.max_file is ${formatBytes(max)} but the disk of ${d.dir} has only ${formatBytes(d.freeBytes)} free${d.storeBytes ? ` (plus ${formatBytes(d.storeBytes)} JetStream already stores)` : ""}: streams can fill the disk to 100 % before JetStream's limit stops them`,
+      fix: `set jetstream.max_file = "${Math.floor(suggested / (1024 * 1024))}MiB" (or less) in ${fileOf(f)}, or move node.data_dir to a bigger disk, then restart unibus`,
+    });
+  }
+}

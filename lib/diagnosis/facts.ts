@@ -1,0 +1,123 @@
+/**
+ * facts.ts names everything a diagnosis is computed from, and gathers the
+ * parts that are not nats-server's monitoring: the node certificate and its
+ * CA, the data dir's disk, and whether [node] name was written or taken from
+ * the host name. `unibus status` and the admin page feed the same facts to
+ * diagnose(), so they say the same thing.
+ */
+import { readFileSync, statfsSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import type { UnibusConfig } from "../config/load.ts";
+import type { NatsEvent } from "./nats-events.ts";
+import type { PeerProbe } from "./peer-probe.ts";
+
+/** RouteFact is one live route as /routez reports it. */
+export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string }
+
+/** LeafFact is one live leaf-node connection as /leafz reports it. */
+export interface LeafFact { name?: string; address: string; solicited: boolean; account?: string }
+
+/** MetaPeerFact is one JetStream meta-group member as this node sees it. */
+export interface MetaPeerFact { name: string; offline: boolean; current?: boolean }
+
+/** CertFacts describe the node certificate and the CA it trusts. */
+export interface CertFacts {
+  file: string;
+  subject?: string;
+  notAfter?: string;
+  daysLeft?: number;
+  caFile: string;
+  caFingerprint?: string;
+  /** True when the node holds the CA key and renews its own certificate. */
+  selfRenewing: boolean;
+  error?: string;
+}
+
+/** DiskFacts compare the JetStream file limit with the data dir's disk. */
+export interface DiskFacts { dir: string; freeBytes: number; totalBytes: number; storeBytes: number }
+
+/** HealthFacts is the input of diagnose(). */
+export interface HealthFacts {
+  config: UnibusConfig;
+  node: string;
+  now: number;
+  reachable: boolean;
+  monitorError?: string;
+  /** nats-server /healthz (every stream and consumer current). */
+  health: { ok: boolean; detail: string };
+  /** /healthz?js-meta-only=true: the node is in contact with, and current with, the meta leader. */
+  metaHealth?: { ok: boolean; detail: string };
+  /** How long the full /healthz has been failing while the meta layer is fine (ms); undefined when not tracked. */
+  streamsBehindMs?: number;
+  routes: RouteFact[];
+  /** Configured peers (cluster.peers minus this node) with no route. */
+  missingPeers: string[];
+  /** Live routes to servers that are not in cluster.peers. */
+  strangers: RouteFact[];
+  meta?: { leader?: string; clusterSize?: number; peers: MetaPeerFact[] };
+  jetstreamEnabled: boolean;
+  leafs: LeafFact[];
+  events: NatsEvent[];
+  probes: PeerProbe[];
+  certificate?: CertFacts;
+  disk?: DiskFacts;
+  /** True when [node] name is not written and the name came from the host name. */
+  nameFromHost: boolean;
+}
+
+/** nodeNameIsExplicit tells whether the config file sets [node] name (rather than taking the host name). */
+export function nodeNameIsExplicit(configText: string): boolean {
+  const table = /^\s*\[node\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/m.exec(configText);
+  return Boolean(table && /^\s*name\s*=/m.test(table[1]!));
+}
+
+/** nameFromHost reads the config file again to tell whether [node] name was left to the host name. */
+export function nameFromHost(config: UnibusConfig): boolean {
+  try {
+    return !nodeNameIsExplicit(readFileSync(config.file, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** NODE_CERT_NAME is the node certificate's file name in <data_dir>/tls (pki's NODE_CERT_FILE). */
+const NODE_CERT_NAME = "node.pem";
+
+/** nodeCertificatePath is where the node's certificate is: issued into the data dir, or [tls] cert. */
+export function nodeCertificatePath(config: UnibusConfig): string | undefined {
+  if (!config.tls) return undefined;
+  return config.tls.caKey ? join(config.node.dataDir, "tls", NODE_CERT_NAME) : config.tls.cert;
+}
+
+/** certFacts reads the node certificate and the CA from disk; unreadable files become `error`. */
+export function certFacts(config: UnibusConfig, now = Date.now()): CertFacts | undefined {
+  const file = nodeCertificatePath(config);
+  if (!config.tls || !file) return undefined;
+  const out: CertFacts = { file, caFile: config.tls.caCert, selfRenewing: Boolean(config.tls.caKey) };
+  try {
+    out.caFingerprint = new X509Certificate(readFileSync(config.tls.caCert)).fingerprint256;
+  } catch (err) {
+    out.error = `cannot read the CA certificate ${config.tls.caCert}: ${(err as Error).message}`;
+  }
+  try {
+    const cert = new X509Certificate(readFileSync(file));
+    const notAfter = new Date(cert.validTo);
+    out.subject = cert.subject.replace(/\n/g, ", ");
+    out.notAfter = notAfter.toISOString();
+    out.daysLeft = Math.floor((notAfter.getTime() - now) / 86_400_000);
+  } catch (err) {
+    out.error ??= `cannot read the node certificate ${file}: ${(err as Error).message}`;
+  }
+  return out;
+}
+
+/** diskFacts reads free space on the data dir's file system; storeBytes is what JetStream already stores there. */
+export function diskFacts(config: UnibusConfig, storeBytes: number): DiskFacts | undefined {
+  try {
+    const fs = statfsSync(config.node.dataDir);
+    return { dir: config.node.dataDir, freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize, storeBytes };
+  } catch {
+    return undefined;
+  }
+}
