@@ -25,6 +25,7 @@ import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
 import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
+import { limitsRestartOnlyChange } from "./config/section-limits.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -274,5 +275,5 @@ export function restartOnlyChange(current: UnibusConfig, next: UnibusConfig): st
   if (Boolean(next.tls) !== Boolean(current.tls)) return "[tls] (adding or removing it)";
   if (Boolean(next.tls?.caKey) !== Boolean(current.tls?.caKey)) return "tls.ca_key (adding or removing it)";
   if (Boolean(next.cluster) !== Boolean(current.cluster)) return "[cluster] (adding or removing it)";
-  return undefined;
+  return limitsRestartOnlyChange(current, next);
 }

@@ -44,6 +44,7 @@ const GOOD_CONFIGS: Record<string, string> = {
   "name with underscore": `[node]\nname = "pi_kitchen-2"`,
   "tls issued by the node": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\nsans = ["pi.lan", "10.0.0.9"]\nlifetime_days = 90`,
   "tls without client tls": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\nclient_tls = false`,
+  "every limit": `[limits]\nmax_payload = "8MiB"\nmax_pending = "128MiB"\nmax_connections = 500\nmax_control_line = "8KiB"\nwrite_deadline = "1500ms"\nping_interval = "45s"`,
   "system account beside client users and nkeys": `[[client.users]]\nuser = "a"\npassword_hash = "${HASH}"\n[[client.nkeys]]\npublic_key = "${NKEY}"\n[[system_account.users]]\nuser = "ops"\npassword_hash = "${HASH}"\n[[system_account.nkeys]]\npublic_key = "${SYS_NKEY}"`,
 };
 

@@ -11,6 +11,7 @@ import { effectiveClientAuth } from "./section-client-auth.ts";
 import { effectiveEdge } from "./section-edge.ts";
 import { effectiveLeafnodes } from "./section-leafnodes.ts";
 import { effectiveSystemAccount } from "./section-system-account.ts";
+import { effectiveLimits } from "./section-limits.ts";
 
 /** effectiveConfigObject is the config as plain TOML-shaped data, secrets redacted. */
 export function effectiveConfigObject(config: UnibusConfig): Record<string, unknown> {
@@ -32,7 +33,7 @@ export function effectiveConfigObject(config: UnibusConfig): Record<string, unkn
     admin: effectiveAdmin(config),
   };
   if (config.cluster) out.cluster = effectiveCluster(config.cluster);
-  Object.assign(out, effectiveLeafnodes(config), effectiveEdge(config), effectiveSystemAccount(config));
+  Object.assign(out, effectiveLeafnodes(config), effectiveEdge(config), effectiveSystemAccount(config), effectiveLimits(config));
   if (config.tls) {
     out.tls = {
       ca_cert: config.tls.caCert,

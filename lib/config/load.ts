@@ -20,6 +20,7 @@ import { checkClientAuth, resolveClientAuth, type ClientAuthConfig } from "./sec
 import { checkEdge, resolveEdge, type EdgeListener } from "./section-edge.ts";
 import { checkLeafnodes, resolveLeafnodes, type LeafnodesConfig } from "./section-leafnodes.ts";
 import { checkSystemAccount, resolveSystemAccount, type SystemAccountConfig } from "./section-system-account.ts";
+import { checkLimits, resolveLimits, type LimitsConfig } from "./section-limits.ts";
 import { isLoopback, isWildcard, nodeNameFromHost, parseListen, parseSize, type HostPort } from "./units.ts";
 
 /** UnibusConfig is the effective configuration every other module reads. */
@@ -34,6 +35,8 @@ export interface UnibusConfig {
   websocket?: EdgeListener;
   /** Operators and tools allowed into nats-server's system account. */
   systemAccount: SystemAccountConfig;
+  /** nats-server's per-connection limits; only the keys the file sets. */
+  limits: LimitsConfig;
   monitor: { listen: HostPort };
   jetstream: { enabled: boolean; maxMemory: number; maxFile: number; sync: "always" | number };
   log: { level: LogLevel; format: "auto" | "text" | "json" };
@@ -124,6 +127,7 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
     client: { listen: raw.client?.listen ?? (parseListen(DEFAULTS.clientListen) as HostPort), ...resolveClientAuth(raw.client, at, env) },
     ...resolveEdge(raw, Boolean(raw.tls)),
     systemAccount: resolveSystemAccount(raw.system_account, at, env),
+    limits: resolveLimits(raw.limits),
     monitor: { listen: raw.monitor?.listen ?? (parseListen(DEFAULTS.monitorListen) as HostPort) },
     jetstream: {
       enabled: raw.jetstream?.enabled ?? DEFAULTS.jetstreamEnabled,
@@ -213,6 +217,6 @@ function crossChecks(config: UnibusConfig, raw: NonNullable<ReturnType<typeof co
   }
   issues.push(...checkAdmin(config));
   issues.push(...checkCluster(config));
-  issues.push(...checkClientAuth(config), ...checkLeafnodes(config), ...checkEdge(config), ...checkSystemAccount(config));
+  issues.push(...checkClientAuth(config), ...checkLeafnodes(config), ...checkEdge(config), ...checkSystemAccount(config), ...checkLimits(config));
   return issues;
 }

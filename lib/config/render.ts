@@ -11,6 +11,7 @@ import { renderClientAuth } from "./section-client-auth.ts";
 import { renderEdge } from "./section-edge.ts";
 import { renderLeafnodes } from "./section-leafnodes.ts";
 import { renderSystemAccount } from "./section-system-account.ts";
+import { renderLimits } from "./section-limits.ts";
 
 /** NodeTlsFiles are the certificate files the node presents, decided by the PKI at start. */
 export interface NodeTlsFiles { certFile: string; keyFile: string; caFile: string }
@@ -54,7 +55,7 @@ export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, syste
     out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: DEFAULTS.tlsTimeoutS };
   }
   if (config.cluster) out.cluster = renderCluster(config.cluster, tls);
-  Object.assign(out, renderClientAuth(config), renderSystemAccount(config, systemKey), renderLeafnodes(config, tls), renderEdge(config, tls));
+  Object.assign(out, renderLimits(config), renderClientAuth(config), renderSystemAccount(config, systemKey), renderLeafnodes(config, tls), renderEdge(config, tls));
   if (config.jetstream.enabled) {
     const sync = config.jetstream.sync;
     out.jetstream = {

@@ -12,6 +12,7 @@ import { clientAuthShape } from "./section-client-auth.ts";
 import { mqttSchema, websocketSchema } from "./section-edge.ts";
 import { leafnodesSchema } from "./section-leafnodes.ts";
 import { systemAccountSchema } from "./section-system-account.ts";
+import { limitsSchema } from "./section-limits.ts";
 import { LOG_LEVELS } from "../log.ts";
 import {
   DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseSize,
@@ -72,6 +73,7 @@ export const configSchema = z.strictObject({
   mqtt: mqttSchema.optional(),
   websocket: websocketSchema.optional(),
   system_account: systemAccountSchema.optional(),
+  limits: limitsSchema.optional(),
 });
 
 /** RawConfig is the validated file before defaults and path resolution. */
