@@ -1,0 +1,130 @@
+/**
+ * The bed: real Debian hosts booted with systemd in systemd-nspawn, on a
+ * bridge of their own, for the journeys a user takes with unibus (install.sh,
+ * systemctl, journalctl, unibus status, a NATS client on the LAN).
+ *
+ *   await using bed = await Bed.create(3);   // bridge + three booted boxes
+ *   await bed.boxes[0].mustSh("systemctl is-active unibus");
+ *
+ * Never start systemd on the machine itself: only inside nspawn on the bed's
+ * own root (its boot clean-up would empty the machine's /tmp).
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN_X64, IN_CI, ROOT } from "../_helpers.ts";
+import { Box, BOX_DIR_PREFIX } from "./box.ts";
+import { Bridge, BRIDGE_PREFIX } from "./bridge.ts";
+import { run } from "./exec.ts";
+import { bedRoot } from "./root.ts";
+
+export { Box } from "./box.ts";
+export { Bridge } from "./bridge.ts";
+
+/** BOX_SRC is where a box gets unibus's files, as a user copies them from a release or a PC. */
+export const BOX_SRC = "/root/unibus";
+
+/** bedMissing names what this machine lacks to run the bed, or undefined when it has it all. */
+export function bedMissing(): string | undefined {
+  if (process.platform !== "linux" || process.arch !== "x64") return `the bed boots x86-64 Debian hosts (this is ${process.platform} ${process.arch})`;
+  if (process.getuid?.() !== 0) return "the bed must run as root (overlays, bridges, systemd-nspawn)";
+  for (const [tool, pkg] of [["systemd-nspawn", "systemd-container"], ["debootstrap", "debootstrap"], ["nsenter", "util-linux"], ["ip", "iproute2"]] as const) {
+    if (!Bun.which(tool)) return `${tool} is not installed (apt-get install ${pkg})`;
+  }
+  if (!readFileSync("/proc/filesystems", "utf8").includes("overlay")) return "the kernel has no overlay file system";
+  if (!existsSync(BIN_X64)) return `${BIN_X64} is missing: run npm run build`;
+  return undefined;
+}
+
+/**
+ * bedTest is `test` when the bed can run; otherwise, with CI=true, a test that
+ * fails naming what is missing, and elsewhere a skipped test with a printed note.
+ */
+export function bedTest(): (name: string, fn: () => Promise<void>, timeoutMs?: number) => void {
+  const { test } = require("bun:test") as typeof import("bun:test");
+  const missing = bedMissing();
+  if (!missing) return test;
+  if (IN_CI) return (name, _fn, timeoutMs) => test(name, () => { throw new Error(`the bed cannot run in CI: ${missing}`); }, timeoutMs);
+  console.log(`skipping bed tests (real hosts under systemd-nspawn): ${missing}`);
+  return test.skip;
+}
+
+/** Bed is one test's bridge and boxes; dispose tears all of it down, also after a failure. */
+export class Bed {
+  private constructor(readonly bridge: Bridge, readonly boxes: Box[]) {}
+
+  /** create builds (once) the cached root, makes a bridge and boots `count` boxes named box-1… */
+  static async create(count: number, names?: string[]): Promise<Bed> {
+    await removeStale();
+    const root = await bedRoot();
+    const bridge = await Bridge.create();
+    const bed = new Bed(bridge, []);
+    try {
+      const t0 = performance.now();
+      const boxes = await Promise.all(Array.from({ length: count }, (_, i) => Box.boot({ root, bridge, name: names?.[i] ?? `box-${i + 1}`, index: i })
+        .then((box) => (bed.boxes[i] = box))));
+      console.log(`bed: ${count} box${count === 1 ? "" : "es"} booted to running in ${Math.round(performance.now() - t0)} ms (${boxes.map((b) => `${b.name} ${b.bootMs} ms`).join(", ")})`);
+    } catch (err) {
+      await bed.dispose();
+      throw err;
+    }
+    return bed;
+  }
+
+  /** dispose powers off every box, removes their overlays and the bridge; safe to call twice. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.boxes.filter(Boolean).map((b) => b.dispose().catch((err) => console.error(`bed: cannot remove box ${b.name}: ${err}`))));
+    await this.bridge.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+/**
+ * copyUnibus puts what a user copies onto a box into BOX_SRC: the executable
+ * (renamed as a release names it) and install.sh.
+ */
+export function copyUnibus(box: Box, binary = BIN_X64): void {
+  const dest = box.path(BOX_SRC);
+  mkdirSync(dest, { recursive: true });
+  copyFileSync(binary, join(dest, "unibus-linux-x64"));
+  copyFileSync(join(ROOT, "install.sh"), join(dest, "install.sh"));
+  for (const f of ["unibus-linux-x64", "install.sh"]) Bun.spawnSync(["chmod", "0755", join(dest, f)]);
+}
+
+/**
+ * removeStale removes what an earlier, killed test run left: bridges and
+ * overlays whose owning process is gone.
+ */
+async function removeStale(): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n");
+  for (const entry of readdirSync(tmpdir())) {
+    const owner = new RegExp(`^${BOX_DIR_PREFIX}(\\d+)-`).exec(entry)?.[1];
+    if (!owner || alive(Number(owner))) continue;
+    const merged = join(tmpdir(), entry, "merged");
+    // A box whose test runner was killed may still run: its nspawn's command line names the folder.
+    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`--directory=${merged}`)) process.kill(Number(pid), "SIGTERM");
+      } catch {
+        // gone
+      }
+    }
+    if (mounts.some((m) => m.split(" ")[1] === merged)) await run(["umount", "--lazy", merged]);
+    await run(["rm", "-rf", join(tmpdir(), entry)]);
+  }
+  const links = (await run(["ip", "-o", "link", "show", "type", "bridge"])).stdout;
+  for (const m of links.matchAll(new RegExp(`^\\d+: (${BRIDGE_PREFIX}([0-9a-z]+)x[0-9a-z]+)[:@]`, "gm"))) {
+    if (!alive(Number.parseInt(m[2]!, 36))) await run(["ip", "link", "del", m[1]!]);
+  }
+}
