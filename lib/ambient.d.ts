@@ -7,3 +7,8 @@ declare module "*.meta" {
   const path: string;
   export default path;
 }
+// Text files the build inlines with `with { type: "text" }` import as their content.
+declare module "*.service" {
+  const text: string;
+  export default text;
+}

@@ -33,6 +33,7 @@ function newestInput(): number {
     }
   };
   walk(join(ROOT, "lib"));
+  walk(join(ROOT, "packaging")); // the unit template is compiled in (lib/runtime-unit.ts)
   for (const f of ["main.ts", "package.json", "package-lock.json", "vendor/nats-server.lock.json", "scripts/build.ts"]) {
     if (existsSync(join(ROOT, f))) newest = Math.max(newest, statSync(join(ROOT, f)).mtimeMs);
   }

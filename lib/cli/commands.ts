@@ -84,6 +84,17 @@ examples:
     load: () => import("./context.ts"),
   },
   {
+    name: "unit",
+    synopsis: "[--config FILE]",
+    summary: "print the systemd unit for this config (install.sh installs what it prints)",
+    details: `  --config FILE    the config the service will run (default /etc/unibus/unibus.toml)
+  adjusts the embedded packaging/unibus.service: CAP_NET_BIND_SERVICE for a listen port below 1024,
+  TimeoutStopSec= beyond [node] lame_duck_duration, ReadWritePaths= for a data_dir outside /var/lib/unibus
+exit status: 0 printed, 2 the config is invalid or its data_dir is inside the config's folder
+`,
+    load: () => import("./unit.ts"),
+  },
+  {
     name: "init cluster",
     synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--force]",
     summary: "make a cluster: CA, route secret, one config per node",
