@@ -9,6 +9,13 @@
 #
 # --root DIR installs into a throwaway root (DESTDIR-style): no systemctl, and
 # the user is added to DIR/etc/passwd and DIR/etc/group instead of the host's.
+#
+# Nothing is half-applied: the new config and its files are staged beside
+# /etc/unibus, checked by the new executable as the service user (the files
+# judged as the service will read them), and only then swapped into place.
+# A refused config leaves the installed one, and the running service, as
+# they were. The unit comes from the executable (`unibus unit`), which reads
+# the config with the node's own parser.
 set -euo pipefail
 
 readonly SERVICE=unibus
@@ -94,10 +101,17 @@ readonly STATE_DIR="$ROOT/var/lib/unibus"
 readonly UNIT_DIR="$ROOT/etc/systemd/system"
 readonly UNIT_PATH="$UNIT_DIR/$UNIT_NAME"
 readonly WANTS_LINK="$UNIT_DIR/multi-user.target.wants/$UNIT_NAME"
-readonly UNIT_TEMPLATE="$SCRIPT_DIR/packaging/unibus.service"
+# Staging beside /etc/unibus (same file system, so the swap is two renames).
+readonly STAGE_DIR="$ROOT/etc/.unibus.staged"
+readonly PREVIOUS_DIR="$ROOT/etc/.unibus.previous"
+readonly STAGED_BIN="$ROOT/usr/local/bin/.unibus.staged"
 
 # CHANGED is set when a file the running service reads was replaced.
 CHANGED=0
+# CREATED_ACCOUNT is set when this run added the unibus user or group;
+# COMMITTED once checked files start to replace installed ones.
+CREATED_ACCOUNT=0
+COMMITTED=0
 
 # ---- systemd ----------------------------------------------------------------
 
@@ -132,6 +146,7 @@ ensure_user() {
   [[ -z "$ROOT" ]] || prefix=(--prefix "$ROOT")
   if ! id_of group "$SERVICE" >/dev/null; then
     groupadd "${prefix[@]}" --system "$SERVICE"
+    CREATED_ACCOUNT=1
     say "created group $SERVICE"
   fi
   if ! id_of passwd "$SERVICE" >/dev/null; then
@@ -139,6 +154,7 @@ ensure_user() {
     [[ -x "$nologin" ]] || nologin=/sbin/nologin
     useradd "${prefix[@]}" --system --gid "$SERVICE" --no-create-home --home-dir /nonexistent \
       --shell "$nologin" --comment "unibus NATS message bus" "$SERVICE"
+    CREATED_ACCOUNT=1
     say "created system user $SERVICE"
   fi
   UID_N="$(id_of passwd "$SERVICE")"
@@ -173,6 +189,8 @@ put_file() {
   tmp="$(dirname "$dest")/.$(basename "$dest").new.$$"
   install -m "$mode" -o "${owner%%:*}" -g "${owner##*:}" "$src" "$tmp"
   mv -f "$tmp" "$dest"
+  # Staged files count when the staged folder is swapped in (swap_config).
+  [[ "$dest" == "$STAGE_DIR"/* ]] && return 0
   CHANGED=1
   say "installed $dest"
 }
@@ -184,66 +202,141 @@ put_dir() {
   chown "$owner" "$dir"
 }
 
-# ---- config inspection ------------------------------------------------------
-# A small reader for the few keys the unit depends on; unibus validates the file.
+# ---- checks as the service ------------------------------------------------
 
-# config_get FILE SECTION KEY prints a quoted string value of [SECTION] KEY.
-config_get() {
-  awk -v want_section="$2" -v want_key="$3" '
-    /^[[:space:]]*\[/ { line = $0; sub(/#.*/, "", line); gsub(/[[:space:]\[\]]/, "", line); section = line; next }
-    section == want_section && $0 ~ ("^[[:space:]]*" want_key "[[:space:]]*=") {
-      if (match($0, /"[^"]*"/)) { print substr($0, RSTART + 1, RLENGTH - 2); exit }
-    }' "$1"
+# as_service CMD... runs a command as the service will run: as the unibus
+# user and group (setpriv, no other groups) with the unit's $STATE_DIRECTORY.
+# With --root the ids are the account's inside DIR, so DIR must be
+# reachable by that uid (not under a 0700 folder).
+as_service() {
+  setpriv --reuid="$UID_N" --regid="$GID_N" --clear-groups -- env STATE_DIRECTORY=/var/lib/unibus "$@"
 }
 
-# low_ports FILE prints every `listen = "...:PORT"` port below 1024.
-low_ports() {
-  sed -nE 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"[^"]*:([0-9]+)".*/\1/p' "$1" |
-    awk '$1 + 0 < 1024 { print $1 + 0 }'
-}
-
-# seconds_of DURATION converts "90s", "2m", "1h30m" (the config's duration
-# syntax) to whole seconds; prints nothing for anything else.
-seconds_of() {
-  local rest="$1" total=0 n unit
-  [[ "$rest" =~ ^([0-9]+(ms|s|m|h))+$ ]] || return 0
-  while [[ "$rest" =~ ^([0-9]+)(ms|s|m|h)(.*)$ ]]; do
-    n="${BASH_REMATCH[1]}" unit="${BASH_REMATCH[2]}" rest="${BASH_REMATCH[3]}"
-    case "$unit" in
-      ms) total=$((total + n / 1000)) ;;
-      s) total=$((total + n)) ;;
-      m) total=$((total + n * 60)) ;;
-      h) total=$((total + n * 3600)) ;;
-    esac
-  done
-  echo "$total"
-}
-
-# ---- unit -------------------------------------------------------------------
-
-# render_unit CONFIG prints the unit for this config: capabilities when a port
-# is below 1024, a stop timeout above the lame-duck duration, and write
-# access to a data_dir outside /var/lib/unibus.
-render_unit() {
-  local config="$1" ports caps=0 stop_timeout=180 lame data_dir
-  [[ -f "$UNIT_TEMPLATE" ]] || die "unit template $UNIT_TEMPLATE is missing (run install.sh from the unibus checkout)"
-  ports="$(low_ports "$config" | sort -nu | paste -sd ' ' -)"
-  [[ -z "$ports" ]] || caps=1
-  lame="$(config_get "$config" node lame_duck_duration)"
-  if [[ -n "$lame" ]]; then
-    lame="$(seconds_of "$lame")"
-    # unibus waits lame duck + 30 s for nats-server; leave it room beyond that.
-    [[ -z "$lame" ]] || ((lame + 60 <= stop_timeout)) || stop_timeout=$((lame + 60))
+# check_staged BINARY CONFIG asks the new executable whether the service
+# will accept CONFIG; on refusal nothing has been changed yet.
+check_staged() {
+  local binary="$1" config="$2" problem
+  if ! problem="$(as_service "$binary" config check --config "$config" 2>&1 >/dev/null)"; then
+    problem="${problem#error: }"
+    die "$(config_shown) is not valid for unibus.service, so nothing was changed (the installed config and the running service are as they were): ${problem:-unibus config check failed}"
   fi
-  data_dir="$(config_get "$config" node data_dir)"
-  awk -v caps="$caps" -v ports="$ports" -v stop="$stop_timeout" -v data_dir="$data_dir" '
-    caps && /^CapabilityBoundingSet=/ { print "# A listen port below 1024 (" ports ") needs CAP_NET_BIND_SERVICE; nats-server inherits it."; print "CapabilityBoundingSet=CAP_NET_BIND_SERVICE"; next }
-    caps && /^AmbientCapabilities=/ { print "AmbientCapabilities=CAP_NET_BIND_SERVICE"; next }
-    # a capability from the host namespace is void inside a private user namespace
-    caps && /^PrivateUsers=/ { print "PrivateUsers=no"; next }
-    /^TimeoutStopSec=/ { print "TimeoutStopSec=" stop "s"; next }
-    /^StateDirectoryMode=/ { print; if (data_dir != "" && data_dir != "/var/lib/unibus") print "ReadWritePaths=" data_dir; next }
-    { print }' "$UNIT_TEMPLATE"
+}
+
+# config_shown names the config being installed as the operator gave it.
+config_shown() {
+  if [[ -n "$CONFIG" ]]; then echo "$CONFIG"; else echo "$CONF_FILE"; fi
+}
+
+# render_unit BINARY CONFIG OUT writes the unit for CONFIG, as the executable
+# renders it (low ports, lame duck, data_dir all read by its real parser).
+render_unit() {
+  local binary="$1" config="$2" out="$3" problem
+  if ! problem="$(as_service "$binary" unit --config "$config" 2>&1 >"$out")"; then
+    problem="${problem#error: }"
+    die "cannot render the unit for $(config_shown), so nothing was changed: ${problem:-unibus unit failed}"
+  fi
+}
+
+# ---- staging and swapping ---------------------------------------------------
+
+# recover_interrupted puts back a config that an interrupted swap left aside.
+recover_interrupted() {
+  if [[ ! -e "$CONF_DIR" && -d "$PREVIOUS_DIR" ]]; then
+    mv "$PREVIOUS_DIR" "$CONF_DIR"
+    say "restored $CONF_DIR from an interrupted install"
+  fi
+  rm -rf "$STAGE_DIR" "$PREVIOUS_DIR"
+  rm -f "$STAGED_BIN"
+}
+
+# discard_stage removes whatever was staged and not swapped in (EXIT trap).
+# A refused first install also takes back the account it created.
+discard_stage() {
+  rm -rf "$STAGE_DIR"
+  rm -f "$STAGED_BIN" "${UNIT_STAGED:-}"
+  if ((CREATED_ACCOUNT && !COMMITTED)); then
+    remove_user >/dev/null
+  fi
+}
+
+# stage_binary copies the new executable next to the installed one.
+stage_binary() {
+  mkdir -p "$(dirname "$BIN_PATH")"
+  install -m 0755 -o 0 -g 0 "$BINARY" "$STAGED_BIN"
+}
+
+# stage_config lays out the new /etc/unibus in STAGE_DIR: a copy of the
+# installed one, with the config and the files beside it (certs/, secrets/,
+# *.secret) copied over it, every file with the owner and mode the service
+# expects.
+stage_config() {
+  local src_dir f name mode
+  src_dir="$(cd "$(dirname "$CONFIG")" && pwd)"
+  rm -rf "$STAGE_DIR"
+  if [[ -d "$CONF_DIR" ]]; then
+    cp -a "$CONF_DIR" "$STAGE_DIR"
+  fi
+  put_dir "$STAGE_DIR" 0750 "0:$GID_N"
+  put_file "$CONFIG" "$STAGE_DIR/unibus.toml" 0640 "0:$GID_N"
+  for f in "$src_dir"/*.secret; do
+    [[ -f "$f" ]] || continue
+    put_file "$f" "$STAGE_DIR/$(basename "$f")" 0640 "0:$GID_N"
+  done
+  if [[ -d "$src_dir/certs" ]]; then
+    put_dir "$STAGE_DIR/certs" 0750 "0:$GID_N"
+    for f in "$src_dir"/certs/*; do
+      [[ -f "$f" ]] || continue
+      name="$(basename "$f")"
+      mode=0644
+      [[ "$name" != *-key.pem ]] || mode=0640
+      put_file "$f" "$STAGE_DIR/certs/$name" "$mode" "0:$GID_N"
+    done
+  fi
+  # Password and leaf-node secret files ([[client.users]] password_file, secret_file).
+  if [[ -d "$src_dir/secrets" ]]; then
+    put_dir "$STAGE_DIR/secrets" 0750 "0:$GID_N"
+    for f in "$src_dir"/secrets/*; do
+      [[ -f "$f" ]] || continue
+      put_file "$f" "$STAGE_DIR/secrets/$(basename "$f")" 0640 "0:$GID_N"
+    done
+  fi
+}
+
+# tree_listing prints every path under DIR with its mode, owner and content hash.
+tree_listing() {
+  (cd "$1" && find . -printf '%p %y %m %U %G\n' | sort && find . -type f -print0 | sort -z | xargs -0r sha256sum)
+}
+
+# swap_config moves the staged folder into place: the installed folder is
+# renamed aside, the staged one renamed to /etc/unibus, the old one removed.
+# Nothing reads /etc/unibus between the two renames (the service reads it
+# only when it starts or reloads, after this), and an interrupted swap is
+# undone by the next run (recover_interrupted).
+swap_config() {
+  if [[ -d "$CONF_DIR" ]] && [[ "$(tree_listing "$CONF_DIR")" == "$(tree_listing "$STAGE_DIR")" ]]; then
+    rm -rf "$STAGE_DIR"
+    return 0
+  fi
+  if [[ -e "$CONF_DIR" ]]; then
+    mv "$CONF_DIR" "$PREVIOUS_DIR"
+  fi
+  mv "$STAGE_DIR" "$CONF_DIR"
+  rm -rf "$PREVIOUS_DIR"
+  CHANGED=1
+  say "installed $CONF_DIR (config $CONF_FILE)"
+}
+
+# swap_binary replaces the executable by rename: a running unibus keeps the old file.
+swap_binary() {
+  if [[ -f "$BIN_PATH" ]] && cmp -s "$STAGED_BIN" "$BIN_PATH"; then
+    rm -f "$STAGED_BIN"
+    chmod 0755 "$BIN_PATH"
+    chown 0:0 "$BIN_PATH"
+    return 0
+  fi
+  mv -f "$STAGED_BIN" "$BIN_PATH"
+  CHANGED=1
+  say "installed $BIN_PATH"
 }
 
 # ---- preflight: can this host run unibus at all? ---------------------------
@@ -339,41 +432,12 @@ check_binary() {
 
 check_config() {
   [[ -f "$CONFIG" ]] || die "config file $CONFIG not found"
-  local data_dir
-  data_dir="$(config_get "$CONFIG" node data_dir)"
-  if [[ -n "$data_dir" && "$data_dir" != /* ]]; then
-    die "$CONFIG: [node] data_dir = \"$data_dir\" is relative; it would resolve inside /etc/unibus, which the service cannot write. Remove it (the service then uses /var/lib/unibus) or make it absolute."
-  fi
 }
 
-# install_config copies the config and the files beside it that it refers to.
-install_config() {
-  local src_dir f name mode
-  src_dir="$(cd "$(dirname "$CONFIG")" && pwd)"
-  put_dir "$CONF_DIR" 0750 "0:$GID_N"
-  put_file "$CONFIG" "$CONF_FILE" 0640 "0:$GID_N"
-  for f in "$src_dir"/*.secret; do
-    [[ -f "$f" ]] || continue
-    put_file "$f" "$CONF_DIR/$(basename "$f")" 0640 "0:$GID_N"
-  done
-  if [[ -d "$src_dir/certs" ]]; then
-    put_dir "$CONF_DIR/certs" 0750 "0:$GID_N"
-    for f in "$src_dir"/certs/*; do
-      [[ -f "$f" ]] || continue
-      name="$(basename "$f")"
-      mode=0644
-      [[ "$name" != *-key.pem ]] || mode=0640
-      put_file "$f" "$CONF_DIR/certs/$name" "$mode" "0:$GID_N"
-    done
-  fi
-  # Password and leaf-node secret files ([[client.users]] password_file, secret_file).
-  if [[ -d "$src_dir/secrets" ]]; then
-    put_dir "$CONF_DIR/secrets" 0750 "0:$GID_N"
-    for f in "$src_dir"/secrets/*; do
-      [[ -f "$f" ]] || continue
-      put_file "$f" "$CONF_DIR/secrets/$(basename "$f")" 0640 "0:$GID_N"
-    done
-  fi
+# data_dir_of_unit prints the ReadWritePaths= of a rendered unit: a data_dir
+# outside /var/lib/unibus, which install.sh creates for the service user.
+data_dir_of_unit() {
+  sed -n 's/^ReadWritePaths=//p' "$1" | head -n 1
 }
 
 install_state_dir() {
@@ -384,20 +448,22 @@ install_state_dir() {
   fi
   chmod 0700 "$STATE_DIR"
   local data_dir
-  data_dir="$(config_get "$CONF_FILE" node data_dir)"
-  if [[ -n "$data_dir" && "$data_dir" != /var/lib/unibus ]]; then
+  data_dir="$(data_dir_of_unit "$UNIT_STAGED")"
+  if [[ -n "$data_dir" ]]; then
     put_dir "$ROOT$data_dir" 0700 "$UID_N:$GID_N"
   fi
 }
 
+# stage_unit renders the unit for CONFIG with the staged executable.
+stage_unit() {
+  local config="$1"
+  UNIT_STAGED="$(mktemp)"
+  render_unit "$STAGED_BIN" "$config" "$UNIT_STAGED"
+}
+
 install_unit() {
-  local rendered
-  rendered="$(mktemp)"
-  # shellcheck disable=SC2064 # expand now: the path is fixed
-  trap "rm -f '$rendered'" EXIT
-  render_unit "$CONF_FILE" >"$rendered"
   mkdir -p "$UNIT_DIR"
-  put_file "$rendered" "$UNIT_PATH" 0644 0:0
+  put_file "$UNIT_STAGED" "$UNIT_PATH" 0644 0:0
   if systemd_running; then
     systemctl daemon-reload
     systemctl enable --quiet "$UNIT_NAME"
@@ -420,15 +486,10 @@ start_service() {
     say "systemd is not running here; installed and enabled, but not started"
     return 0
   fi
-  # A config the node rejects would only crash-loop the unit: say why now.
-  local problem
-  if ! problem="$("$BIN_PATH" config check --config "$CONF_FILE" 2>&1 >/dev/null)"; then
-    die "$CONF_FILE is not valid, so $UNIT_NAME was not (re)started: ${problem:-unibus config check failed}"
-  fi
   if service_active; then
     if ((CHANGED)); then
       say "restarting $UNIT_NAME"
-      systemctl restart "$UNIT_NAME"
+      systemctl restart "$UNIT_NAME" || die "$UNIT_NAME did not restart; see: journalctl -u $UNIT_NAME -n 50"
     else
       say "$UNIT_NAME is running and nothing changed"
     fi
@@ -444,8 +505,16 @@ do_install() {
   check_config
   check_binary
   ensure_user
-  put_file "$BINARY" "$BIN_PATH" 0755 0:0
-  install_config
+  recover_interrupted
+  trap discard_stage EXIT
+  stage_binary
+  stage_config
+  check_staged "$STAGED_BIN" "$STAGE_DIR/unibus.toml"
+  stage_unit "$STAGE_DIR/unibus.toml"
+  # Checked: from here on, swap in.
+  COMMITTED=1
+  swap_binary
+  swap_config
   install_state_dir
   install_unit
   start_service
@@ -459,7 +528,14 @@ do_upgrade() {
   fi
   check_binary
   ensure_user
-  put_file "$BINARY" "$BIN_PATH" 0755 0:0
+  recover_interrupted
+  trap discard_stage EXIT
+  stage_binary
+  # The new executable must accept the installed config before it replaces the old one.
+  check_staged "$STAGED_BIN" "$CONF_FILE"
+  stage_unit "$CONF_FILE"
+  COMMITTED=1
+  swap_binary
   install_state_dir
   install_unit
   start_service

@@ -28,21 +28,33 @@ const needPrerequisites = () => {
 };
 
 let work: string;
+let caDir: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "unibus-install-"));
+  // install.sh checks the staged files as the root's unibus uid: it must reach them.
+  chmodSync(work, 0o755);
+  if (missing) return;
+  caDir = join(work, "ca");
+  const made = Bun.spawnSync([BINARY, "ca", "create", "--out", caDir, "--name", "install test CA"]);
+  if (made.exitCode !== 0) throw new Error(`unibus ca create failed: ${made.stderr.toString()}`);
 });
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** fixture writes a config folder like an operator's: node.toml, certs/, a secret. */
+/**
+ * fixture writes a config folder like an operator's: node.toml, certs/ (a real
+ * CA, since install.sh has the executable check the config), a secret, and a
+ * node key pair the config does not use.
+ */
 function fixture(name: string, toml: string): string {
   const dir = join(work, name, "homelab");
   mkdirSync(join(dir, "certs"), { recursive: true });
   writeFileSync(join(dir, "pi-1.toml"), toml);
-  writeFileSync(join(dir, "cluster.secret"), "route-secret-for-tests\n");
-  for (const f of ["ca.pem", "pi-1.pem"]) writeFileSync(join(dir, "certs", f), "-----BEGIN CERTIFICATE-----\n");
-  for (const f of ["ca-key.pem", "pi-1-key.pem"]) writeFileSync(join(dir, "certs", f), "-----BEGIN PRIVATE KEY-----\n");
+  writeFileSync(join(dir, "cluster.secret"), "route-secret-for-tests\n", { mode: 0o600 });
+  for (const f of ["ca.pem", "ca-key.pem"]) writeFileSync(join(dir, "certs", f), readFileSync(join(caDir, f)), { mode: 0o600 });
+  writeFileSync(join(dir, "certs", "pi-1.pem"), "-----BEGIN CERTIFICATE-----\n");
+  writeFileSync(join(dir, "certs", "pi-1-key.pem"), "-----BEGIN PRIVATE KEY-----\n");
   mkdirSync(join(dir, "secrets"), { recursive: true });
   writeFileSync(join(dir, "secrets", "dashboard.pass"), "dashboard-password\n");
   return join(dir, "pi-1.toml");
@@ -52,9 +64,12 @@ const CONFIG = `[node]
 name = "pi-1"
 
 [client]
-listen = "0.0.0.0:4222"
+listen = "127.0.0.1:4222"
 
 [cluster]
+name = "lab"
+peers = ["10.0.0.11:6222", "10.0.0.12:6222", "10.0.0.13:6222"]
+advertise = "10.0.0.11:6222"
 secret_file = "cluster.secret"
 
 [tls]
@@ -164,7 +179,7 @@ describe("install.sh --root", () => {
   it("grants CAP_NET_BIND_SERVICE only when a listen port is below 1024, and outlasts a long lame duck", () => {
     needPrerequisites();
     const root = newRoot("lowport");
-    const config = fixture("lowport", `[node]\nlame_duck_duration = "4m"\n[client]\nlisten = "0.0.0.0:443"\n[admin]\nlisten = "127.0.0.1:8480"\n`);
+    const config = fixture("lowport", `[node]\nlame_duck_duration = "4m"\n[client]\nlisten = "0.0.0.0:443"\nallow_anonymous = true\n[admin]\nlisten = "127.0.0.1:8480"\n`);
     mustRun(["--config", config, "--root", root, "--no-start"]);
     const unit = readFileSync(join(root, "etc/systemd/system/unibus.service"), "utf8");
     expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
@@ -173,12 +188,48 @@ describe("install.sh --root", () => {
     expect(unit).toMatch(/^TimeoutStopSec=300s$/m);
   });
 
+  it("reads the unit's facts with the real TOML parser: dotted keys and single quotes", () => {
+    needPrerequisites();
+    const root = newRoot("dotted");
+    const toml = `node.name = 'pi-1'\nnode.data_dir = '/srv/unibus'\nnode.lame_duck_duration = '5m'\nclient.listen = '0.0.0.0:853'\nclient.allow_anonymous = true\n`;
+    mustRun(["--config", fixture("dotted", toml), "--root", root, "--no-start"]);
+    const unit = readFileSync(join(root, "etc/systemd/system/unibus.service"), "utf8");
+    expect(unit).toMatch(/^ReadWritePaths=\/srv\/unibus$/m);
+    expect(unit).toMatch(/^TimeoutStopSec=360s$/m);
+    expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    expectFile(join(root, "srv/unibus"), 0o700, idOf(root, "passwd", "unibus")!, idOf(root, "group", "unibus")!, "dir");
+  });
+
+  it("a refused config changes nothing: the installed config stays, and a first install leaves no user or binary", () => {
+    needPrerequisites();
+    const root = newRoot("refused");
+    const good = fixture("refused", CONFIG);
+    const bad = join(work, "refused", "homelab", "bad.toml");
+    writeFileSync(bad, CONFIG.replace('name = "lab"', 'name = "lab"\nlisten = "0.0.0.0:99999"'));
+    const first = run(["--config", bad, "--root", root, "--no-start"]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain("is not valid for unibus.service, so nothing was changed");
+    expect(first.stderr).toContain("cluster.listen");
+    expect(existsSync(join(root, "usr/local/bin/unibus"))).toBe(false);
+    expect(existsSync(join(root, "etc/unibus"))).toBe(false);
+    expect(idOf(root, "passwd", "unibus")).toBeUndefined();
+
+    mustRun(["--config", good, "--root", root, "--no-start"]);
+    const second = run(["--config", bad, "--root", root, "--no-start"]);
+    expect(second.code).toBe(1);
+    expect(readFileSync(join(root, "etc/unibus/unibus.toml"), "utf8")).toBe(CONFIG);
+    expect(idOf(root, "passwd", "unibus")).toBeGreaterThan(0);
+    expect(existsSync(join(root, "etc/.unibus.staged"))).toBe(false);
+    expect(existsSync(join(root, "usr/local/bin/.unibus.staged"))).toBe(false);
+  });
+
   it("refuses a relative data_dir, which would land in read-only /etc/unibus", () => {
     needPrerequisites();
     const root = newRoot("reldata");
     const result = run(["--config", fixture("reldata", `[node]\ndata_dir = "data"\n`), "--root", root, "--no-start"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('data_dir = "data" is relative');
+    expect(result.stderr).toContain("node.data_dir resolves to");
+    expect(result.stderr).toContain("inside the config's folder, which the service cannot write");
     expect(existsSync(join(root, "usr/local/bin/unibus"))).toBe(false);
   });
 
