@@ -4,7 +4,7 @@
  * `systemctl reload unibus` exits non-zero, with the reason in the journal,
  * when unibus refuses the change (caddy reload is the model).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.ts";
 import { natsPaths } from "../config/render.ts";
@@ -27,7 +27,7 @@ export async function run(args: string[]): Promise<number> {
   const config = loadConfig(file);
   const dataDir = config.node.dataDir;
   const pid = values.pid !== undefined ? parsePid(values.pid) : runningPid(natsPaths(dataDir).lockFile);
-  if (pid === undefined || !existsSync(`/proc/${pid}`)) {
+  if (pid === undefined || !isRunning(pid)) {
     throw new RuntimeError(`no unibus is running with data dir ${dataDir}${pid ? ` (pid ${pid} is gone)` : ""}; start it first (systemctl start unibus)`);
   }
   if (values.pid !== undefined && runningPid(natsPaths(dataDir).lockFile) !== pid) {
@@ -50,10 +50,24 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`error: reload refused; still running the previous configuration: ${outcome.message}\n`);
       return ExitCode.failure;
     }
-    if (!existsSync(`/proc/${pid}`)) throw new RuntimeError(`unibus (pid ${pid}) exited during the reload; see its log (journalctl -u unibus)`);
+    if (!isRunning(pid)) throw new RuntimeError(`unibus (pid ${pid}) exited during the reload; see its log (journalctl -u unibus)`);
     await sleep(50);
   }
   throw new RuntimeError(`no reload outcome from unibus (pid ${pid}) within ${timeoutS} s; see its log (journalctl -u unibus)`);
+}
+
+/**
+ * isRunning asks the kernel (signal 0) whether pid exists. Under systemd's
+ * ExecReload=, /proc cannot tell: PrivateUsers= gives the reload command a user
+ * namespace of its own, and ProtectProc=invisible hides the main process from it.
+ */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function parsePid(text: string): number {
