@@ -76,7 +76,9 @@ describe("a loopback cluster of three nodes", () => {
     expect(c.tls.verify).toBe(true);
     expect(c.tls.timeout).toBeGreaterThanOrEqual(5);
     expect(c.pool_size).toBe(-1);
-    expect(c.no_advertise).toBe(true);
+    // Clients learn the other nodes: this node advertises the address its client port listens on.
+    expect(c.no_advertise).toBe(false);
+    expect(conf.client_advertise).toBe(`127.0.0.1:${cluster.nodes[0]!.client}`);
     expect(conf.server_name).toBe("loop-a");
   });
 

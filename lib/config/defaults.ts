@@ -76,8 +76,6 @@ export const SUPERVISION = {
 export const CLUSTER = {
   /** One route connection per pair of nodes (no pooling): fewer TLS handshakes on a Pi, simpler to reason about when links flap. */
   poolSize: -1,
-  /** Do not gossip route/client URLs to clients: home-lab clients list the nodes they may use, and Docker/NAT addresses must not leak to them. */
-  noAdvertise: true,
   /** Off: a LAN has bandwidth to spare and a Raspberry Pi has little CPU; s2 on every message costs more than it saves. */
   compression: "off",
   /**

@@ -21,7 +21,7 @@ export function effectiveConfigObject(config: UnibusConfig): Record<string, unkn
       data_dir: config.node.dataDir,
       ...(config.node.lameDuckMs !== undefined ? { lame_duck_duration: `${config.node.lameDuckMs / 1000}s` } : {}),
     },
-    client: { listen: config.client.listen.text, ...effectiveClientAuth(config) },
+    client: { listen: config.client.listen.text, ...(config.client.advertise ? { advertise: config.client.advertise.text } : {}), ...effectiveClientAuth(config) },
     monitor: { listen: config.monitor.listen.text },
     jetstream: {
       enabled: config.jetstream.enabled,

@@ -21,6 +21,7 @@ import { checkEdge, resolveEdge, type EdgeListener } from "./section-edge.ts";
 import { checkLeafnodes, resolveLeafnodes, type LeafnodesConfig } from "./section-leafnodes.ts";
 import { checkSystemAccount, resolveSystemAccount, type SystemAccountConfig } from "./section-system-account.ts";
 import { checkLimits, resolveLimits, type LimitsConfig } from "./section-limits.ts";
+import { checkDiscovery } from "./section-discovery.ts";
 import { isLoopback, isWildcard, nodeNameFromHost, parseListen, parseSize, type HostPort } from "./units.ts";
 
 /** UnibusConfig is the effective configuration every other module reads. */
@@ -28,7 +29,8 @@ export interface UnibusConfig {
   /** Absolute path of the file it came from. */
   file: string;
   node: { name: string; dataDir: string; lameDuckMs?: number };
-  client: { listen: HostPort } & ClientAuthConfig;
+  /** advertise: the address other nodes' clients should dial, when not the cluster address (section-discovery.ts). */
+  client: { listen: HostPort; advertise?: HostPort } & ClientAuthConfig;
   /** Hub side (listen) and/or edge side (remotes) of leaf-node connections. */
   leafnodes?: LeafnodesConfig;
   mqtt?: EdgeListener;
@@ -124,7 +126,11 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
       dataDir,
       ...(raw.node?.lame_duck_duration !== undefined ? { lameDuckMs: raw.node.lame_duck_duration } : {}),
     },
-    client: { listen: raw.client?.listen ?? (parseListen(DEFAULTS.clientListen) as HostPort), ...resolveClientAuth(raw.client, at, env) },
+    client: {
+      listen: raw.client?.listen ?? (parseListen(DEFAULTS.clientListen) as HostPort),
+      ...(raw.client?.advertise ? { advertise: raw.client.advertise } : {}),
+      ...resolveClientAuth(raw.client, at, env),
+    },
     ...resolveEdge(raw, Boolean(raw.tls)),
     systemAccount: resolveSystemAccount(raw.system_account, at, env),
     limits: resolveLimits(raw.limits),
@@ -217,6 +223,6 @@ function crossChecks(config: UnibusConfig, raw: NonNullable<ReturnType<typeof co
   }
   issues.push(...checkAdmin(config));
   issues.push(...checkCluster(config));
-  issues.push(...checkClientAuth(config), ...checkLeafnodes(config), ...checkEdge(config), ...checkSystemAccount(config), ...checkLimits(config));
+  issues.push(...checkClientAuth(config), ...checkLeafnodes(config), ...checkEdge(config), ...checkSystemAccount(config), ...checkLimits(config), ...checkDiscovery(config));
   return issues;
 }

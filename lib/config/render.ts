@@ -12,6 +12,7 @@ import { renderEdge } from "./section-edge.ts";
 import { renderLeafnodes } from "./section-leafnodes.ts";
 import { renderSystemAccount } from "./section-system-account.ts";
 import { renderLimits } from "./section-limits.ts";
+import { renderDiscovery } from "./section-discovery.ts";
 
 /** NodeTlsFiles are the certificate files the node presents, decided by the PKI at start. */
 export interface NodeTlsFiles { certFile: string; keyFile: string; caFile: string }
@@ -54,7 +55,9 @@ export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, syste
   if (tls && config.tls?.clientTls) {
     out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: DEFAULTS.tlsTimeoutS };
   }
-  if (config.cluster) out.cluster = renderCluster(config.cluster, tls);
+  const discovery = renderDiscovery(config);
+  if (discovery.clientAdvertise) out.client_advertise = discovery.clientAdvertise;
+  if (config.cluster) out.cluster = { ...renderCluster(config.cluster, tls), no_advertise: discovery.noAdvertise };
   Object.assign(out, renderLimits(config), renderClientAuth(config), renderSystemAccount(config, systemKey), renderLeafnodes(config, tls), renderEdge(config, tls));
   if (config.jetstream.enabled) {
     const sync = config.jetstream.sync;

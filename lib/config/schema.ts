@@ -13,6 +13,7 @@ import { mqttSchema, websocketSchema } from "./section-edge.ts";
 import { leafnodesSchema } from "./section-leafnodes.ts";
 import { systemAccountSchema } from "./section-system-account.ts";
 import { limitsSchema } from "./section-limits.ts";
+import { clientAdvertiseValue } from "./section-discovery.ts";
 import { LOG_LEVELS } from "../log.ts";
 import {
   DURATION_HINT, NODE_NAME_HINT, isValidNodeName, parseDuration, parseSize,
@@ -43,6 +44,7 @@ export const configSchema = z.strictObject({
   }).optional(),
   client: z.strictObject({
     listen: listen.optional(),
+    advertise: clientAdvertiseValue.optional(),
     ...clientAuthShape,
   }).optional(),
   monitor: z.strictObject({

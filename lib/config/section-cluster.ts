@@ -140,7 +140,8 @@ export const ROUTE_USER = "unibus-route";
  * renderCluster builds nats-server's `cluster {}` block: full-mesh routes
  * carrying the secret (the file is 0600), the bcrypt hash of the secret for
  * incoming routes, mutual TLS with the node certificate, and the small-cluster
- * tuning in CLUSTER (see defaults.ts for why).
+ * tuning in CLUSTER (see defaults.ts for why). Whether client URLs are
+ * gossiped (no_advertise) is section-discovery.ts's decision.
  */
 export function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): Record<string, unknown> {
   if (!tls) throw new Error("renderCluster needs the node certificate: [cluster] requires [tls]");
@@ -154,7 +155,6 @@ export function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefi
     authorization: { user: ROUTE_USER, password: natsPasswordHash(secret), timeout: CLUSTER.authTimeoutS },
     tls: { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, verify: true, timeout: DEFAULTS.tlsTimeoutS },
     pool_size: CLUSTER.poolSize,
-    no_advertise: CLUSTER.noAdvertise,
     compression: CLUSTER.compression,
     ping_interval: CLUSTER.pingInterval,
     ping_max: CLUSTER.pingMax,
