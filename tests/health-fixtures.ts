@@ -76,3 +76,47 @@ export async function pageHealth(browser: Browser, node: NodeFiles, screenshot?:
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   return { verdict, problems, firstSection, page };
 }
+
+/** AS_HOST runs a command in its own UTS namespace under another host name (root only), as on a fresh Raspberry Pi. */
+export function asHost(hostname: string): string[] {
+  return ["unshare", "--uts", "--", "sh", "-c", `hostname ${hostname} && exec "$0" "$@"`];
+}
+
+/** canUnshareUts tells whether this machine lets a test give a process its own host name. */
+export function canUnshareUts(): boolean {
+  const p = Bun.spawnSync([...asHost("probe-host"), "hostname"], { stdout: "pipe", stderr: "pipe" });
+  return p.exitCode === 0 && p.stdout.toString().trim() === "probe-host";
+}
+
+/** HostedNode is a unibus started under its own host name, its output collected. */
+export class HostedNode {
+  readonly proc: import("bun").Subprocess<"ignore", "pipe", "pipe">;
+  log = "";
+
+  constructor(hostname: string, config: string, cwd?: string) {
+    this.proc = Bun.spawn([...asHost(hostname), BIN_X64, "--config", config], { stdin: "ignore", stdout: "pipe", stderr: "pipe", ...(cwd ? { cwd } : {}) });
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      const dec = new TextDecoder();
+      for await (const chunk of s) this.log += dec.decode(chunk, { stream: true });
+    };
+    void pump(this.proc.stdout);
+    void pump(this.proc.stderr);
+  }
+
+  /** ready waits for "unibus ready" or fails with the log. */
+  async ready(timeoutMs = 120_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!/msg="?unibus ready/.test(this.log)) {
+      if (this.proc.exitCode !== null) throw new Error(`unibus exited (${this.proc.exitCode}):\n${this.log}`);
+      if (Date.now() > until) throw new Error(`not ready in time:\n${this.log}`);
+      await Bun.sleep(100);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null) this.proc.kill("SIGTERM");
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), 60_000);
+    await this.proc.exited;
+    clearTimeout(t);
+  }
+}

@@ -22,6 +22,9 @@ import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { PeerProbe } from "../diagnosis/peer-probe.ts";
 import type { Diagnosis } from "../diagnosis/problem.ts";
 
+/** META_LAG_GRACE_MS is how long a node that was current may lag the meta leader and stay ready (normal churn). */
+export const META_LAG_GRACE_MS = 10_000;
+
 /** PROBE_TTL_MS is how long the answer of a missing peer's route port is reused. */
 const PROBE_TTL_MS = 15_000;
 
@@ -73,6 +76,32 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
     probed = { at: Date.now(), key, probes };
     return probes;
   };
+  // A node that was current and lags the meta leader for a moment (streams created and deleted
+  // in a burst) stays ready for META_LAG_GRACE_MS; one that was not current (starting, or
+  // rejoining after a partition) becomes ready only once it is current.
+  let metaOkBefore = false;
+  let metaOkAt = 0;
+  let metaLagSince: number | undefined;
+  let smoothed: { at: number; snapshot: Snapshot } | undefined;
+  const smooth = (snap: Snapshot): Snapshot => {
+    if (smoothed?.at === snap.at) return smoothed.snapshot;
+    let out = snap;
+    if (snap.metaHealthz.ok || !snap.varz.ok) {
+      metaLagSince = undefined;
+      metaOkBefore = snap.metaHealthz.ok;
+      if (metaOkBefore) metaOkAt = snap.at;
+    } else {
+      if (metaOkBefore && snap.at - metaOkAt < META_LAG_GRACE_MS) metaLagSince ??= snap.at;
+      metaOkBefore = false;
+      const lag = metaLagSince === undefined ? undefined : snap.at - metaLagSince;
+      if (lag !== undefined && lag < META_LAG_GRACE_MS) {
+        out = { ...snap, metaHealthz: { ok: true, detail: `catching up with the meta leader (${Math.round(lag / 1000)} s; allowed ${META_LAG_GRACE_MS / 1000} s)` } };
+      }
+    }
+    smoothed = { at: snap.at, snapshot: out };
+    return out;
+  };
+  const snapshot = async (): Promise<Snapshot> => smooth(await snapshots.get());
   // Since when full /healthz has failed while the meta layer is current: streams catching up get a grace.
   let behindSince: number | undefined;
   let lastHealth: { at: number; diagnosis: Diagnosis } | undefined;
@@ -96,20 +125,21 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
     }
   };
   return {
-    snapshot: () => snapshots.get(),
+    snapshot,
     async overview() {
-      const [snapshot, usage] = await Promise.all([snapshots.get(), disk.get()]);
+      const [snap, usage] = await Promise.all([snapshot(), disk.get()]);
+      const snapshot_ = snap;
       const identity = o.identity?.();
       const fp = caFingerprint();
-      return buildOverview({ snapshot, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker, health: await health(snapshot), ...(fp ? { caFingerprint: fp } : {}) });
+      return buildOverview({ snapshot: snapshot_, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker, health: await health(snapshot_), ...(fp ? { caFingerprint: fp } : {}) });
     },
     async health() {
-      return health(await snapshots.get());
+      return health(await snapshot());
     },
     async readiness() {
-      const snapshot = await snapshots.get();
+      const snap = await snapshot();
       const config = o.config();
-      return evaluateReadiness(snapshot, buildClusterView(snapshot, config, tracker), config.jetstream.enabled);
+      return evaluateReadiness(snap, buildClusterView(snap, config, tracker), config.jetstream.enabled);
     },
     config: o.config,
     logs: () => o.logs?.() ?? [],

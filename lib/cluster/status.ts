@@ -11,7 +11,7 @@ import { isIP } from "node:net";
 import type { UnibusConfig } from "../config/load.ts";
 import type { HostPort } from "../config/units.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
-import { takeSnapshot } from "../admin/snapshot.ts";
+import { takeSnapshot, type Snapshot } from "../admin/snapshot.ts";
 import { assess, probeMissing } from "../diagnosis/assess.ts";
 import type { CertFacts } from "../diagnosis/facts.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
@@ -79,7 +79,7 @@ export interface GatherOptions { monitor?: MonitorClient; events?: NatsEvent[]; 
 /** gatherClusterStatus asks the node's nats-server and matches what it says against the config. */
 export async function gatherClusterStatus(config: UnibusConfig, options: GatherOptions = {}): Promise<ClusterStatus> {
   const monitor = options.monitor ?? new MonitorClient(config.monitor.listen.text);
-  const snapshot = await takeSnapshot(monitor);
+  const snapshot = await settle(monitor, await takeSnapshot(monitor));
   const { diagnosis, facts } = await assess(config, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) });
   const routez = snapshot.routez.ok ? (snapshot.routez.data.routes ?? []) : [];
   const paired = await pairRoutes(routez, config.cluster?.routes ?? []);
@@ -114,6 +114,26 @@ export async function gatherClusterStatus(config: UnibusConfig, options: GatherO
     healthy: diagnosis.verdict === "healthy",
     checkedAt: diagnosis.checkedAt,
   };
+}
+
+/** SETTLE_MS is how long status re-asks a failing /healthz: a lag of a moment (streams created and deleted) is not a problem. */
+const SETTLE_MS = 3_000;
+
+/**
+ * settle re-asks /healthz (full and meta-only) for up to SETTLE_MS when they
+ * fail on a node that answers, and keeps the answer once it is ok: one
+ * status call has no history to smooth over, so it looks twice instead.
+ */
+async function settle(monitor: MonitorClient, s: Snapshot): Promise<Snapshot> {
+  if (!s.varz.ok || (s.healthz.ok && s.metaHealthz.ok)) return s;
+  let { healthz, metaHealthz } = s;
+  for (const until = Date.now() + SETTLE_MS; Date.now() < until && !(healthz.ok && metaHealthz.ok);) {
+    await new Promise((r) => setTimeout(r, 300));
+    const [full, meta] = await Promise.all([healthz.ok ? healthz : monitor.healthy(), metaHealthz.ok ? metaHealthz : monitor.healthy("js-meta-only=true")]);
+    healthz = full.ok ? full : healthz;
+    metaHealthz = meta.ok ? meta : metaHealthz;
+  }
+  return { ...s, healthz, metaHealthz };
 }
 
 /** RoutePairing is routes matched with configured peers, and the peers left without a route. */
