@@ -5,7 +5,7 @@
  */
 import type { UnibusConfig } from "./config/load.ts";
 import { natsPaths, type NodeTlsFiles } from "./config/render.ts";
-import { clusterSans } from "./config/section-cluster.ts";
+import { certificateSans } from "./config/sections.ts";
 import type { Logger } from "./log.ts";
 import { ensureNodeIdentity, type NodeIdentity } from "./pki/index.ts";
 
@@ -55,7 +55,7 @@ export class IdentityManager {
       ...(tls.cert ? { certFile: tls.cert } : {}),
       ...(tls.key ? { keyFile: tls.key } : {}),
       nodeName: this.#config.node.name,
-      extraSans: [...tls.sans, ...clusterSans(this.#config)],
+      extraSans: certificateSans(this.#config),
       lifetimeDays: tls.lifetimeDays,
       ...(now ? { now } : {}),
     });

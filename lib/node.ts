@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { natsConfigText, natsPaths, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
-import type { UnibusConfig } from "./config/load.ts";
+import { restartOnlyChange, type UnibusConfig } from "./config/sections.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { RuntimeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
@@ -25,7 +25,6 @@ import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
 import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
-import { limitsRestartOnlyChange } from "./config/section-limits.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -260,20 +259,4 @@ export class UnibusNode {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-/**
- * restartOnlyChange names the first setting that differs between two configs
- * and that a running node cannot take over live (it is wired into processes,
- * listeners or timers at start), or undefined when a reload can apply it.
- */
-export function restartOnlyChange(current: UnibusConfig, next: UnibusConfig): string | undefined {
-  if (next.node.dataDir !== current.node.dataDir) return "node.data_dir";
-  if (next.node.lameDuckMs !== current.node.lameDuckMs) return "node.lame_duck_duration";
-  if (next.monitor.listen.text !== current.monitor.listen.text) return "monitor.listen";
-  if (JSON.stringify(next.admin) !== JSON.stringify(current.admin)) return "[admin]";
-  if (Boolean(next.tls) !== Boolean(current.tls)) return "[tls] (adding or removing it)";
-  if (Boolean(next.tls?.caKey) !== Boolean(current.tls?.caKey)) return "tls.ca_key (adding or removing it)";
-  if (Boolean(next.cluster) !== Boolean(current.cluster)) return "[cluster] (adding or removing it)";
-  return limitsRestartOnlyChange(current, next);
 }

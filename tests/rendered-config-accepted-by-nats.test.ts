@@ -39,6 +39,7 @@ const GOOD_CONFIGS: Record<string, string> = {
   "users and nkeys with permissions": `[client]\nlisten = "0.0.0.0:14222"\n[[client.users]]\nuser = "a"\npassword_hash = "${HASH}"\npublish = { allow = ["s.>"], deny = ["s.x"] }\nsubscribe = { allow = ["_INBOX.>"] }\n[[client.users]]\nuser = "b"\npassword_hash = "${HASH}"\n[[client.nkeys]]\npublic_key = "${NKEY}"\npublish = ["t.>"]`,
   "leaf hub with tls and shared secret, mqtt and websocket over tls": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\n[[client.users]]\nuser = "a"\npassword_hash = "${HASH}"\n[leafnodes]\nlisten = "0.0.0.0:17422"\nsecret_env = "LEAF_SECRET"\n[mqtt]\nlisten = "0.0.0.0:11883"\n[websocket]\nlisten = "0.0.0.0:18080"`,
   "leaf hub with users, edge remote with ca_file": `[leafnodes]\nlisten = "127.0.0.1:17422"\n[[leafnodes.users]]\nuser = "edge-1"\npassword_hash = "${HASH}"\n[[leafnodes.remotes]]\nurl = "tls://hub.example:7422"\nuser = "mid"\nsecret_env = "LEAF_SECRET"\nca_file = "${ca.cert}"`,
+  "edge remote at an IPv6 hub address": `[[leafnodes.remotes]]\nurl = "nats-leaf://[fd00::1]:7422"\nuser = "edge"\nsecret_env = "LEAF_SECRET"\n[[leafnodes.remotes]]\nurl = "tls://[fd00::2]"`,
   "websocket and mqtt in clear on loopback": `[mqtt]\nlisten = "127.0.0.1:11883"\nno_tls = true\n[websocket]\nlisten = "127.0.0.1:18080"\nno_tls = true`,
   "debug log": `[log]\nlevel = "debug"\nformat = "json"`,
   "name with underscore": `[node]\nname = "pi_kitchen-2"`,

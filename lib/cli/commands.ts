@@ -100,7 +100,7 @@ exit status: 0 printed, 2 the config is invalid or its data_dir is inside the co
     summary: "make a cluster: CA, route secret, one config per node",
     details: `  --name NAME      cluster name (${NODE_NAME_HINT})
   --node N=ADDR    one per box: node name and the address the other boxes reach it at
-                   (IP or host name; route port default ${DEFAULTS.clusterListen.split(":")[1]})
+                   (IP or host name; route port default ${DEFAULTS.clusterListen.port})
   --out DIR        where to write certs/ca.pem, certs/ca-key.pem, cluster.secret and NAME.toml per node
   --force          replace files that already exist (a new CA and secret: every node must get the new files)
 example:

@@ -7,7 +7,7 @@
  */
 import { loadConfig } from "../config/load.ts";
 import { effectiveConfigToml } from "../config/effective.ts";
-import { accessTable } from "../auth/access-table.ts";
+import { accessTable } from "../config/access-table.ts";
 import { preflightWarnings } from "../diagnosis/preflight.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 

@@ -76,7 +76,7 @@ export async function run(args: string[]): Promise<number> {
 
 function parseNodes(specs: string[]): ClusterNode[] {
   if (specs.length === 0) throw new UsageError(`at least one --node NAME=ADDRESS is required`);
-  const port = DEFAULTS.clusterListen.split(":").at(-1)!;
+  const port = String(DEFAULTS.clusterListen.port);
   const nodes: ClusterNode[] = [];
   for (const spec of specs) {
     const eq = spec.indexOf("=");
@@ -114,7 +114,7 @@ name = ${q(node.name)}
 [client]
 # NATS clients. Loopback until client authentication is configured; then e.g. "0.0.0.0:4222".
 # With [tls] below, clients connect with TLS and verify the node against certs/ca.pem.
-listen = ${q(DEFAULTS.clientListen)}
+listen = ${q(DEFAULTS.clientListen.text)}
 
 [cluster]
 name = ${q(cluster)}

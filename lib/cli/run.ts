@@ -4,10 +4,9 @@
  * (exit 0); a second SIGINT forces exit.
  */
 import { ExitCode, describeError } from "../errors.ts";
-import { loadConfig } from "../config/load.ts";
-import { clusterSecretForms } from "../config/section-cluster.ts";
-import { clientAuthWarnings } from "../config/section-client-auth.ts";
-import { accessSecrets } from "../auth/secrets.ts";
+import { loadConfig, type UnibusConfig } from "../config/load.ts";
+import { clientAuthWarnings } from "../config/section-client.ts";
+import { configSecrets } from "../config/sections.ts";
 import { Logger, chooseLogFormat, LOG_LEVELS, type LogLevel } from "../log.ts";
 import { UnibusNode } from "../node.ts";
 import { assertHostCanRun } from "../preflight.ts";
@@ -35,12 +34,13 @@ export async function run(args: string[]): Promise<number> {
   const file = configPath(values.config);
   const config = loadConfig(file);
   assertHostCanRun(config.node.dataDir);
-  const log = new Logger({
-    level: (level as LogLevel | undefined) ?? config.log.level,
-    format: chooseLogFormat((format as "text" | "json" | "auto" | undefined) ?? config.log.format, process.env, Boolean(process.stderr.isTTY)),
+  // --log-level and --log-format win over [log], at start and on every reload.
+  const logSettings = (next: UnibusConfig) => ({
+    level: (level as LogLevel | undefined) ?? next.log.level,
+    format: chooseLogFormat((format as "text" | "json" | "auto" | undefined) ?? next.log.format, process.env, Boolean(process.stderr.isTTY)),
   });
-  for (const secret of clusterSecretForms(config)) log.addSecret(secret);
-  for (const secret of accessSecrets(config)) log.addSecret(secret);
+  const log = new Logger(logSettings(config));
+  for (const secret of configSecrets(config)) log.addSecret(secret);
 
   const node = new UnibusNode(config, log, {
     // Keep systemd's start timeout from killing a node that waits for a good reason (the clock).
@@ -88,9 +88,8 @@ export async function run(args: string[]): Promise<number> {
       let message: string;
       try {
         const next = loadConfig(file);
-        for (const secret of clusterSecretForms(next)) log.addSecret(secret);
-        for (const secret of accessSecrets(next)) log.addSecret(secret);
-        log.configure({ level: (level as LogLevel | undefined) ?? next.log.level });
+        for (const secret of configSecrets(next)) log.addSecret(secret);
+        log.configure(logSettings(next));
         const result = await node.reload(next);
         ok = result.ok;
         message = result.ok ? "configuration reloaded" : result.message;

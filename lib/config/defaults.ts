@@ -1,7 +1,23 @@
 /**
- * DEFAULTS holds every default of the appliance config in one place, so the
- * schema, the annotated sample files and the README agree on one value each.
+ * defaults.ts holds every default of the appliance config in one place, each
+ * as a typed value (an address is a HostPort, a size a number of bytes), so
+ * the schema uses them as they are and the annotated sample files and the
+ * README agree on one value each.
  */
+import type { LogLevel } from "../log.ts";
+import { parseListen, type HostPort } from "./units.ts";
+
+/** address turns a default listen address into its HostPort once, at load time. */
+function address(text: string): HostPort {
+  const hp = parseListen(text);
+  if (typeof hp === "string") throw new Error(`bad default address ${text}: ${hp}`);
+  return hp;
+}
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+/** DEFAULTS holds the defaults of node.toml and of the commands that write one. */
 export const DEFAULTS = {
   /** Relative to the config file's folder; $STATE_DIRECTORY wins when systemd sets it. */
   dataDir: "data",
@@ -13,10 +29,10 @@ export const DEFAULTS = {
    * (which gets it as $STATE_DIRECTORY).
    */
   installedDataDir: "/var/lib/unibus",
-  clientListen: "127.0.0.1:4222",
+  clientListen: address("127.0.0.1:4222"),
   /** nats-server monitoring: unauthenticated, so it never leaves loopback. */
-  monitorListen: "127.0.0.1:8222",
-  adminListen: "127.0.0.1:8480",
+  monitorListen: address("127.0.0.1:8222"),
+  adminListen: address("127.0.0.1:8480"),
   /** Leaf-node port a hub listens on and an edge dials when the URL has no port (nats's default). */
   leafPort: 7422,
   /** User name edges sign in with when a hub uses one shared leaf secret. */
@@ -24,17 +40,31 @@ export const DEFAULTS = {
   /** How soon an edge redials a lost hub; nats adds jitter, so a fleet does not stampede. */
   leafReconnect: "1s",
   /** Route port, used only when [cluster] is present. */
-  clusterListen: "0.0.0.0:6222",
+  clusterListen: address("0.0.0.0:6222"),
+  /** Gateway port, used only when [gateway] is present (nats's default gateway port). */
+  gatewayListen: address("0.0.0.0:7222"),
+  /** User name gateways of other clusters sign in with; the gateway secret is what matters. */
+  gatewayUser: "unibus-gateway",
   adminEnabled: true,
   /** Inside the data dir; generated (0600) on first start when [admin] token_file is not set. */
   adminTokenFile: "admin.token",
   jetstreamEnabled: true,
-  jetstreamMaxMemory: "256MiB",
-  jetstreamMaxFile: "8GiB",
+  jetstreamMaxMemory: 256 * MiB,
+  jetstreamMaxFile: 8 * GiB,
   /** fsync on every acknowledged write: one power circuit in a home lab must not lose acked data. */
-  jetstreamSync: "always",
-  logLevel: "info",
-  logFormat: "auto",
+  jetstreamSync: "always" as "always" | number,
+  logLevel: "info" as LogLevel,
+  logFormat: "auto" as "auto" | "text" | "json",
+  allowAnonymous: false,
+  /** TLS on the client port whenever a CA is configured. */
+  clientTls: true,
+  adminTls: false,
+  adminAllowInsecure: false,
+  /** How long nats waits after entering lame duck before closing clients. */
+  lameDuckGrace: "10s",
+  /** The admin page samples message rates every 5 s and keeps 10 minutes of them. */
+  rateSampleIntervalMs: 5_000,
+  rateSampleCapacity: 120,
   /** Node certificates live 397 days (the CA/Browser Forum maximum) and renew with a third left. */
   certLifetimeDays: 397,
   certRenewWhenRemaining: 1 / 3,

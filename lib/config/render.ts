@@ -1,21 +1,14 @@
 /**
  * render.ts turns the effective UnibusConfig into the nats-server config
- * file. nats-server's parser accepts JSON, so the file is rendered with
- * JSON.stringify: every value is quoted correctly by construction.
+ * file: every section renders its own top-level keys. nats-server's parser
+ * accepts JSON, so the file is rendered with JSON.stringify: every value is
+ * quoted correctly by construction.
  */
-import { DEFAULTS } from "./defaults.ts";
 import { join } from "node:path";
-import type { UnibusConfig } from "./load.ts";
-import { renderCluster } from "./section-cluster.ts";
-import { renderClientAuth } from "./section-client-auth.ts";
-import { renderEdge } from "./section-edge.ts";
-import { renderLeafnodes } from "./section-leafnodes.ts";
-import { renderSystemAccount } from "./section-system-account.ts";
-import { renderLimits } from "./section-limits.ts";
-import { renderDiscovery } from "./section-discovery.ts";
+import { SECTIONS, type UnibusConfig } from "./sections.ts";
+import type { NodeTlsFiles } from "./section.ts";
 
-/** NodeTlsFiles are the certificate files the node presents, decided by the PKI at start. */
-export interface NodeTlsFiles { certFile: string; keyFile: string; caFile: string }
+export type { NodeTlsFiles } from "./section.ts";
 
 /** natsPaths names the files unibus keeps in the data dir for nats-server. */
 export function natsPaths(dataDir: string) {
@@ -29,45 +22,14 @@ export function natsPaths(dataDir: string) {
   };
 }
 
-/** LAME_DUCK_GRACE is how long nats waits after entering lame duck before closing clients. */
-const LAME_DUCK_GRACE = "10s";
-
 /**
  * renderNatsConfig builds the nats-server configuration object for a node;
  * systemKey is the public nkey unibus itself uses in the system account
  * (lib/natsd/system-credential.ts).
  */
 export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, systemKey?: string): Record<string, unknown> {
-  const paths = natsPaths(config.node.dataDir);
-  const out: Record<string, unknown> = {
-    server_name: config.node.name,
-    listen: config.client.listen.text,
-    http: config.monitor.listen.text,
-    pid_file: paths.pidFile,
-    // unibus adds its own timestamps when it relays nats-server's log lines.
-    logtime: false,
-    debug: config.log.level === "debug",
-  };
-  if (config.node.lameDuckMs !== undefined) {
-    out.lame_duck_duration = `${Math.round(config.node.lameDuckMs / 1000)}s`;
-    out.lame_duck_grace_period = LAME_DUCK_GRACE;
-  }
-  if (tls && config.tls?.clientTls) {
-    out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: DEFAULTS.tlsTimeoutS };
-  }
-  const discovery = renderDiscovery(config);
-  if (discovery.clientAdvertise) out.client_advertise = discovery.clientAdvertise;
-  if (config.cluster) out.cluster = { ...renderCluster(config.cluster, tls), no_advertise: discovery.noAdvertise };
-  Object.assign(out, renderLimits(config), renderClientAuth(config), renderSystemAccount(config, systemKey), renderLeafnodes(config, tls), renderEdge(config, tls));
-  if (config.jetstream.enabled) {
-    const sync = config.jetstream.sync;
-    out.jetstream = {
-      store_dir: paths.storeDir,
-      max_memory_store: config.jetstream.maxMemory,
-      max_file_store: config.jetstream.maxFile,
-      sync_interval: sync === "always" ? "always" : `${sync}ms`,
-    };
-  }
+  const out: Record<string, unknown> = { pid_file: natsPaths(config.node.dataDir).pidFile };
+  for (const section of SECTIONS) Object.assign(out, section.render(config, { tls, systemKey }));
   return out;
 }
 

@@ -9,28 +9,24 @@ import { z } from "zod";
 import { filePath, listenValue } from "./_parsed.ts";
 import { readSecretFile } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import { isLoopback, parseListen, type HostPort } from "./units.ts";
+import { differs, noSans, noSecrets, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
+import type { UnibusConfig } from "./sections.ts";
+import { isLoopback, type HostPort } from "./units.ts";
 
 /** ADMIN_TOKEN_ENV names the environment variable that can carry the admin token instead of a file. */
 export const ADMIN_TOKEN_ENV = "UNIBUS_ADMIN_TOKEN";
 /** ADMIN_TOKEN_MIN_LENGTH rejects tokens short enough to guess. */
 export const ADMIN_TOKEN_MIN_LENGTH = 16;
 
-const listen = listenValue;
 const bool = () => z.boolean({ error: "expected true or false" });
 
-/** adminSchema validates the [admin] table; schema.ts hooks it in as `admin`. */
-export const adminSchema = z.strictObject({
-  enabled: bool().optional(),
-  listen: listen.optional(),
+const table = z.strictObject({
+  enabled: bool().default(DEFAULTS.adminEnabled),
+  listen: listenValue.default(DEFAULTS.adminListen),
   token_file: filePath.optional(),
-  tls: bool().optional(),
-  allow_insecure: bool().optional(),
-});
-
-/** RawAdmin is the validated [admin] table before defaults. */
-export type RawAdmin = z.output<typeof adminSchema>;
+  tls: bool().default(DEFAULTS.adminTls),
+  allow_insecure: bool().default(DEFAULTS.adminAllowInsecure),
+}).prefault({});
 
 /** AdminConfig is the effective [admin] setting every other module reads. */
 export interface AdminConfig {
@@ -48,21 +44,21 @@ export interface AdminConfig {
   allowInsecure: boolean;
 }
 
-/** resolveAdmin applies DEFAULTS to the raw table; relative paths resolve with `at`. */
-export function resolveAdmin(raw: RawAdmin | undefined, at: (p: string) => string, env: Record<string, string | undefined>, dataDir: string): AdminConfig {
-  return {
-    enabled: raw?.enabled ?? DEFAULTS.adminEnabled,
-    listen: raw?.listen ?? (parseListen(DEFAULTS.adminListen) as HostPort),
-    tokenFile: raw?.token_file ? at(raw.token_file) : join(dataDir, DEFAULTS.adminTokenFile),
-    tokenGenerated: !raw?.token_file,
-    tokenFromEnv: Boolean(env[ADMIN_TOKEN_ENV]),
-    tls: raw?.tls ?? false,
-    allowInsecure: raw?.allow_insecure ?? false,
-  };
+/** schema resolves the token file against the config's folder (default: in the data dir). */
+function schema(ctx: ResolveContext) {
+  return table.transform((raw): AdminConfig => ({
+    enabled: raw.enabled,
+    listen: raw.listen,
+    tokenFile: raw.token_file ? ctx.at(raw.token_file) : join(ctx.dataDir, DEFAULTS.adminTokenFile),
+    tokenGenerated: !raw.token_file,
+    tokenFromEnv: Boolean(ctx.env[ADMIN_TOKEN_ENV]),
+    tls: raw.tls,
+    allowInsecure: raw.allow_insecure,
+  }));
 }
 
-/** checkAdmin finds what spans several keys: clear text on the network, TLS without a certificate, port clashes, token files. */
-export function checkAdmin(config: UnibusConfig): ConfigIssue[] {
+/** checkAdmin finds what spans several keys: clear text on the network, TLS without a certificate, token files. */
+function checkAdmin(config: UnibusConfig): ConfigIssue[] {
   const admin = config.admin;
   const issues: ConfigIssue[] = [];
   if (!admin.enabled) return issues;
@@ -86,7 +82,7 @@ export function checkAdmin(config: UnibusConfig): ConfigIssue[] {
 }
 
 /** effectiveAdmin is the [admin] table for `config check` and the admin page; the token itself never appears. */
-export function effectiveAdmin(config: UnibusConfig): Record<string, unknown> {
+function effectiveAdmin(config: UnibusConfig): Record<string, unknown> {
   const admin = config.admin;
   return {
     enabled: admin.enabled,
@@ -97,3 +93,20 @@ export function effectiveAdmin(config: UnibusConfig): Record<string, unknown> {
     allow_insecure: admin.allowInsecure,
   };
 }
+
+/**
+ * adminSection is the [admin] table. Its token is a secret, but it is not in
+ * the config: the admin server reads it at start and registers it with the
+ * logger itself (admin/server.ts), so secrets() has nothing to add here.
+ */
+export const adminSection: Section<"admin", AdminConfig> = {
+  key: "admin",
+  schema,
+  checks: checkAdmin,
+  listeners: ({ admin }) => (admin.enabled ? [{ path: ["admin", "listen"], listen: admin.listen }] : []),
+  secrets: noSecrets,
+  sans: noSans,
+  render: () => ({}),
+  effective: effectiveAdmin,
+  restartOnly: (a, b) => (differs("[admin]", a.admin, b.admin)),
+};

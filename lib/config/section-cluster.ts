@@ -3,7 +3,8 @@
  * that joins several unibus nodes into one bus. It owns the schema, the
  * effective value (own address found among the peers, route secret read from
  * a private file or $UNIBUS_CLUSTER_SECRET), the cross checks, the rendered
- * nats-server `cluster {}` block and the redacted view for `config check`.
+ * nats-server `cluster {}` block and the redacted view for `config check`,
+ * registered as clusterSection.
  *
  * Routes are mutual TLS (both ends present a certificate from the cluster CA)
  * AND authenticated with the route secret: a box needs both to join. The
@@ -14,27 +15,28 @@ import { z } from "zod";
 import { filePath, listenValue, parsed } from "./_parsed.ts";
 import { isBcryptHash, natsPasswordHash } from "../auth/bcrypt.ts";
 import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
-import { currentHost, type HostInfo } from "../pki/index.ts";
+import type { HostInfo } from "../host.ts";
 import { CLUSTER, DEFAULTS } from "./defaults.ts";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import type { NodeTlsFiles } from "./render.ts";
-import { NODE_NAME_HINT, isValidNodeName, isWildcard, parseListen, parsePeer, type HostPort } from "./units.ts";
+import { presence, secretForms, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
+import type { UnibusConfig } from "./sections.ts";
+import { renderDiscovery } from "./section-discovery.ts";
+import { NODE_NAME_HINT, isValidNodeName, isWildcard, parsePeer, type HostPort } from "./units.ts";
 
 /** CLUSTER_SECRET_ENV names the environment variable that can carry the route secret instead of secret_file. */
 export const CLUSTER_SECRET_ENV = "UNIBUS_CLUSTER_SECRET";
 
-/** clusterSchema validates the [cluster] table; schema.ts hooks it in as `cluster`. */
-export const clusterSchema = z.strictObject({
+/** clusterTable validates the [cluster] table. */
+const clusterTable = z.strictObject({
   name: z.string({ error: "expected a string" }).refine(isValidNodeName, { message: `expected ${NODE_NAME_HINT}` }),
-  listen: listenValue.optional(),
+  listen: listenValue.default(DEFAULTS.clusterListen),
   peers: z.array(parsed(parsePeer), { error: 'expected a list of peer addresses like ["10.0.0.11:6222", "10.0.0.12:6222"]' })
     .min(1, "expected at least one peer address (every node of the cluster, this one included)"),
   secret_file: filePath.optional(),
   advertise: parsed(parsePeer).optional(),
 });
 
-/** RawCluster is the validated [cluster] table before defaults. */
-export type RawCluster = z.output<typeof clusterSchema>;
+/** RawCluster is the validated [cluster] table. */
+export type RawCluster = z.output<typeof clusterTable>;
 
 /** ClusterConfig is the effective [cluster] setting every other module reads. */
 export interface ClusterConfig {
@@ -59,13 +61,8 @@ export interface ClusterConfig {
  * wins over secret_file) and finds this node among the peers. It never
  * throws: what is wrong is kept for checkCluster, which reports it at its key.
  */
-export function resolveCluster(
-  raw: RawCluster,
-  at: (p: string) => string,
-  env: Record<string, string | undefined>,
-  host: HostInfo = currentHost(),
-): ClusterConfig {
-  const listen = raw.listen ?? (parseListen(DEFAULTS.clusterListen) as HostPort);
+function resolveCluster(raw: RawCluster, at: (p: string) => string, env: Record<string, string | undefined>, host: HostInfo): ClusterConfig {
+  const listen = raw.listen;
   const problems: ConfigIssue[] = [];
   const seen = new Map<string, number>();
   raw.peers.forEach((peer, i) => {
@@ -108,8 +105,8 @@ export function resolveCluster(
   return { name: raw.name, listen, peers: raw.peers, ...(self ? { self } : {}), selfFrom, routes, secret, problems };
 }
 
-/** checkCluster reports what spans several keys: missing [tls], unreadable or weak secret, own address, port clashes. */
-export function checkCluster(config: UnibusConfig): ConfigIssue[] {
+/** checkCluster reports what spans several keys: missing [tls], unreadable or weak secret, own address. */
+function checkCluster(config: UnibusConfig): ConfigIssue[] {
   const cluster = config.cluster;
   if (!cluster) return [];
   const issues: ConfigIssue[] = [...cluster.problems];
@@ -127,12 +124,6 @@ export function checkCluster(config: UnibusConfig): ConfigIssue[] {
   return issues;
 }
 
-/** clusterSans are the names and addresses the node certificate must cover so peers can verify it when they dial. */
-export function clusterSans(config: UnibusConfig): string[] {
-  const self = config.cluster?.self;
-  return self ? [self.host] : [];
-}
-
 /** ROUTE_USER is the user name routes authenticate as; the secret is what matters. */
 export const ROUTE_USER = "unibus-route";
 
@@ -143,7 +134,7 @@ export const ROUTE_USER = "unibus-route";
  * tuning in CLUSTER (see defaults.ts for why). Whether client URLs are
  * gossiped (no_advertise) is section-discovery.ts's decision.
  */
-export function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): Record<string, unknown> {
+function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): Record<string, unknown> {
   if (!tls) throw new Error("renderCluster needs the node certificate: [cluster] requires [tls]");
   const secret = clusterSecret(cluster);
   const password = encodeURIComponent(secret);
@@ -167,14 +158,8 @@ function clusterSecret(cluster: ClusterConfig): string {
   return cluster.secret.value;
 }
 
-/** clusterSecretForms lists every spelling of the secret that could reach a log line, for Logger.addSecret. */
-export function clusterSecretForms(config: UnibusConfig): string[] {
-  const value = config.cluster?.secret.value;
-  return value ? [...new Set([value, encodeURIComponent(value)])] : [];
-}
-
 /** effectiveCluster is the [cluster] table for `config check` and the admin page; the secret never appears. */
-export function effectiveCluster(cluster: ClusterConfig): Record<string, unknown> {
+function effectiveCluster(cluster: ClusterConfig): Record<string, unknown> {
   return {
     name: cluster.name,
     listen: cluster.listen.text,
@@ -201,3 +186,17 @@ function sameHost(a: string, b: string): boolean {
   if (isIP(a) === 6 && isIP(b) === 6) return new URL(`http://[${a}]/`).hostname === new URL(`http://[${b}]/`).hostname;
   return a.toLowerCase() === b.toLowerCase();
 }
+
+/** clusterSection is the [cluster] table: routes between the nodes of one cluster. */
+export const clusterSection: Section<"cluster", ClusterConfig | undefined> = {
+  key: "cluster",
+  schema: (ctx: ResolveContext) => clusterTable.optional().transform((raw) => raw && resolveCluster(raw, ctx.at, ctx.env, ctx.host)),
+  checks: checkCluster,
+  listeners: ({ cluster }) => (cluster ? [{ path: ["cluster", "listen"], listen: cluster.listen }] : []),
+  secrets: ({ cluster }) => secretForms(cluster?.secret.value),
+  // Peers dial this node at its own address: the certificate must name it.
+  sans: ({ cluster }) => (cluster?.self ? [cluster.self.host] : []),
+  render: (config, { tls }) => (config.cluster ? { cluster: { ...renderCluster(config.cluster, tls), no_advertise: renderDiscovery(config).noAdvertise } } : {}),
+  effective: ({ cluster }) => cluster && effectiveCluster(cluster),
+  restartOnly: (a, b) => presence("cluster", a.cluster, b.cluster),
+};

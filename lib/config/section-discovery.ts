@@ -1,5 +1,5 @@
 /**
- * section-discovery.ts decides which client URL a node of a cluster tells
+ * section-discovery.ts (a helper of the [client] and [cluster] sections, not a table) decides which client URL a node of a cluster tells
  * clients about, so a client given one node's address learns the others
  * (nats's INFO `connect_urls`) and survives that node going down.
  *
@@ -13,18 +13,15 @@
  * reached by other hosts' clients, so it advertises nothing.
  */
 import { parsed } from "./_parsed.ts";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import { isLoopback, isWildcard, parsePeer, type HostPort } from "./units.ts";
+import type { ConfigIssue } from "./section.ts";
+import type { UnibusConfig } from "./sections.ts";
+import { isLoopback, isWildcard, joinHostPort, parsePeer, type HostPort } from "./units.ts";
 
 /** clientAdvertiseValue is `[client] advertise = "host:port"`: the address clients of other nodes should dial. */
 export const clientAdvertiseValue = parsed<HostPort>(parsePeer);
 
 /** ClientDiscovery is what the node advertises to clients: a host:port, or nothing. */
 export interface ClientDiscovery { advertise?: string; why: string }
-
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** clientDiscovery computes the advertised client URL of a node (undefined outside a cluster means nats's default). */
 export function clientDiscovery(config: UnibusConfig): ClientDiscovery {
@@ -34,10 +31,10 @@ export function clientDiscovery(config: UnibusConfig): ClientDiscovery {
   if (!config.cluster) return { why: "no [cluster]: there are no other nodes to tell clients about" };
   if (!isWildcard(listen.host)) {
     if (isLoopback(listen.host) && self && !isLoopback(self.host)) return { why: `client.listen is on loopback (${listen.text}): clients of other hosts cannot reach this node` };
-    return { advertise: hostPort(listen.host, listen.port), why: "client.listen" };
+    return { advertise: joinHostPort(listen.host, listen.port), why: "client.listen" };
   }
   if (!self) return { why: "this node's own address is unknown (see cluster.peers / cluster.advertise)" };
-  return { advertise: hostPort(self.host, listen.port), why: `the node's cluster address (${config.cluster.selfFrom === "advertise" ? "cluster.advertise" : "its cluster.peers entry"}) with the client port` };
+  return { advertise: joinHostPort(self.host, listen.port), why: `the node's cluster address (${config.cluster.selfFrom === "advertise" ? "cluster.advertise" : "its cluster.peers entry"}) with the client port` };
 }
 
 /** checkDiscovery: client.advertise must name a port clients can dial. */

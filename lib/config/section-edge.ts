@@ -1,70 +1,76 @@
 /**
- * section-edge.ts opens the bus to devices that do not speak NATS: MQTT
- * (nats-server's built-in broker, which keeps sessions in JetStream) and
- * WebSocket (browsers). Both are guarded by the same [[client.users]] as
- * the client port, and use the node certificate when [tls] is configured.
+ * section-edge.ts opens the bus to devices that do not speak NATS: the
+ * [mqtt] table (nats-server's built-in broker, which keeps sessions in
+ * JetStream) and the [websocket] table (browsers). Both are guarded by the
+ * same [[client.users]] as the client port, and use the node certificate
+ * when [tls] is configured.
  */
-import { DEFAULTS } from "./defaults.ts";
 import { z } from "zod";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import type { NodeTlsFiles } from "./render.ts";
-import { listenValue } from "./section-client-auth.ts";
+import { DEFAULTS } from "./defaults.ts";
+import { listenValue } from "./_parsed.ts";
+import { noSans, noSecrets, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
+import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
-
-const noTls = z.boolean({ error: "expected true or false" }).optional();
-
-/** mqttSchema is the [mqtt] table. */
-export const mqttSchema = z.strictObject({ listen: listenValue, no_tls: noTls });
-/** websocketSchema is the [websocket] table. */
-export const websocketSchema = z.strictObject({ listen: listenValue, no_tls: noTls });
 
 /** EdgeListener is an effective MQTT or WebSocket listener. */
 export interface EdgeListener { listen: HostPort; tls: boolean; noTls: boolean }
 
-/** resolveEdge maps [mqtt] and [websocket]; TLS is on when [tls] is configured and no_tls is not set. */
-export function resolveEdge(raw: { mqtt?: z.output<typeof mqttSchema> | undefined; websocket?: z.output<typeof websocketSchema> | undefined }, hasTls: boolean): { mqtt?: EdgeListener; websocket?: EdgeListener } {
-  const one = (r: { listen: HostPort; no_tls?: boolean | undefined } | undefined): EdgeListener | undefined =>
-    r ? { listen: r.listen, noTls: r.no_tls ?? false, tls: hasTls && !(r.no_tls ?? false) } : undefined;
-  const mqtt = one(raw.mqtt);
-  const websocket = one(raw.websocket);
-  return { ...(mqtt ? { mqtt } : {}), ...(websocket ? { websocket } : {}) };
+/** schema maps one table; TLS is on when [tls] is configured and no_tls is not set. */
+function schema(ctx: ResolveContext): z.ZodType<EdgeListener | undefined> {
+  return z.strictObject({ listen: listenValue, no_tls: z.boolean({ error: "expected true or false" }).default(false) })
+    .optional()
+    .transform((r) => (r ? { listen: r.listen, noTls: r.no_tls, tls: ctx.hasTls && !r.no_tls } : undefined));
 }
 
-/** checkEdge: MQTT needs JetStream; WebSocket needs TLS except on loopback. */
-export function checkEdge(config: UnibusConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (config.mqtt && !config.jetstream.enabled) {
-    issues.push({ path: ["mqtt", "listen"], message: "expected [jetstream] enabled = true: nats-server's MQTT keeps sessions and QoS 1 messages in JetStream" });
-  }
+function tlsBlock(tls: NodeTlsFiles | undefined) {
+  return tls ? { cert_file: tls.certFile, key_file: tls.keyFile, timeout: DEFAULTS.tlsTimeoutS } : undefined;
+}
+
+/** checkMqtt: MQTT keeps its sessions in JetStream. */
+function checkMqtt(config: UnibusConfig): ConfigIssue[] {
+  if (!config.mqtt || config.jetstream.enabled) return [];
+  return [{ path: ["mqtt", "listen"], message: "expected [jetstream] enabled = true: nats-server's MQTT keeps sessions and QoS 1 messages in JetStream" }];
+}
+
+/** checkWebsocket: browsers send passwords over it, so clear text only on loopback. */
+function checkWebsocket(config: UnibusConfig): ConfigIssue[] {
   const ws = config.websocket;
-  if (ws && !ws.tls) {
-    if (!ws.noTls) {
-      issues.push({ path: ["websocket", "listen"], message: "expected [tls] (WebSocket uses the node certificate) or no_tls = true on a loopback address" });
-    } else if (!isLoopback(ws.listen.host)) {
-      issues.push({ path: ["websocket", "no_tls"], message: `expected no_tls only on a loopback address (browsers send passwords over it); websocket.listen is "${ws.listen.text}"` });
-    }
-  }
-  return issues;
+  if (!ws || ws.tls) return [];
+  if (!ws.noTls) return [{ path: ["websocket", "listen"], message: "expected [tls] (WebSocket uses the node certificate) or no_tls = true on a loopback address" }];
+  if (!isLoopback(ws.listen.host)) return [{ path: ["websocket", "no_tls"], message: `expected no_tls only on a loopback address (browsers send passwords over it); websocket.listen is "${ws.listen.text}"` }];
+  return [];
 }
 
+/** mqttSection is the [mqtt] table. */
+export const mqttSection: Section<"mqtt", EdgeListener | undefined> = {
+  key: "mqtt",
+  schema,
+  checks: checkMqtt,
+  listeners: ({ mqtt }) => (mqtt ? [{ path: ["mqtt", "listen"], listen: mqtt.listen }] : []),
+  secrets: noSecrets,
+  sans: noSans,
+  render: ({ mqtt }, { tls }) => {
+    const block = tlsBlock(tls);
+    return mqtt ? { mqtt: { listen: mqtt.listen.text, ...(mqtt.tls && block ? { tls: block } : {}) } } : {};
+  },
+  effective: ({ mqtt }) => (mqtt ? { listen: mqtt.listen.text, no_tls: mqtt.noTls } : undefined),
+  restartOnly: () => undefined,
+};
 
-/** renderEdge is the nats-server `mqtt` and `websocket` blocks. */
-export function renderEdge(config: UnibusConfig, tls?: NodeTlsFiles): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const tlsBlock = tls ? { cert_file: tls.certFile, key_file: tls.keyFile, timeout: DEFAULTS.tlsTimeoutS } : undefined;
-  if (config.mqtt) out.mqtt = { listen: config.mqtt.listen.text, ...(config.mqtt.tls && tlsBlock ? { tls: tlsBlock } : {}) };
-  if (config.websocket) {
-    const ws = config.websocket;
+/** websocketSection is the [websocket] table. */
+export const websocketSection: Section<"websocket", EdgeListener | undefined> = {
+  key: "websocket",
+  schema,
+  checks: checkWebsocket,
+  listeners: ({ websocket }) => (websocket ? [{ path: ["websocket", "listen"], listen: websocket.listen }] : []),
+  secrets: noSecrets,
+  sans: noSans,
+  render: ({ websocket: ws }, { tls }) => {
+    if (!ws) return {};
+    const block = tlsBlock(tls);
     // TLS expected but no certificate yet: render neither, so nats-server refuses rather than serve in clear.
-    out.websocket = { listen: ws.listen.text, ...(ws.tls ? (tlsBlock ? { tls: tlsBlock } : {}) : { no_tls: true }) };
-  }
-  return out;
-}
-
-/** effectiveEdge is the [mqtt] and [websocket] tables for `config check`. */
-export function effectiveEdge(config: UnibusConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (config.mqtt) out.mqtt = { listen: config.mqtt.listen.text, no_tls: config.mqtt.noTls };
-  if (config.websocket) out.websocket = { listen: config.websocket.listen.text, no_tls: config.websocket.noTls };
-  return out;
-}
+    return { websocket: { listen: ws.listen.text, ...(ws.tls ? (block ? { tls: block } : {}) : { no_tls: true }) } };
+  },
+  effective: ({ websocket }) => (websocket ? { listen: websocket.listen.text, no_tls: websocket.noTls } : undefined),
+  restartOnly: () => undefined,
+};

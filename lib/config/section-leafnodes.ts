@@ -9,13 +9,13 @@
 import { existsSync, statSync } from "node:fs";
 import { z } from "zod";
 import { natsPasswordHash } from "../auth/bcrypt.ts";
-import { passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
 import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import type { NodeTlsFiles } from "./render.ts";
+import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { envName, filePath, listenValue } from "./_parsed.ts";
-import { isLoopback, type HostPort } from "./units.ts";
+import { noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
+import type { UnibusConfig } from "./sections.ts";
+import { isLoopback, joinHostPort, type HostPort } from "./units.ts";
 
 /** LEAF_URL_HINT describes a hub address an edge dials. */
 export const LEAF_URL_HINT = 'a hub address like "nats-leaf://hub.lan:7422" (schemes nats-leaf, nats or tls; no user or password in it: use secret_file or secret_env)';
@@ -23,7 +23,7 @@ export const LEAF_URL_HINT = 'a hub address like "nats-leaf://hub.lan:7422" (sch
 const path = filePath;
 const userName = z.string({ error: "expected a user name (string)" }).regex(/^[A-Za-z0-9_.@-]+$/, { message: "expected a user name of letters, digits, '.', '_', '-' or '@'" });
 
-/** LeafUrl is a parsed hub address without credentials. */
+/** LeafUrl is a parsed hub address without credentials; host is bare (an IPv6 address without brackets). */
 export interface LeafUrl { scheme: string; host: string; port: number; text: string }
 
 const leafUrl = z.unknown().transform((value, ctx): LeafUrl => {
@@ -44,7 +44,9 @@ const leafUrl = z.unknown().transform((value, ctx): LeafUrl => {
   if (!url.hostname) return fail(`, got ${JSON.stringify(value)}`);
   if ((url.pathname && url.pathname !== "/") || url.search || url.hash) return fail(`, got ${JSON.stringify(value)}`);
   const port = url.port ? Number(url.port) : DEFAULTS.leafPort;
-  return { scheme, host: url.hostname, port, text: `${scheme}://${url.hostname}:${port}` };
+  // WHATWG URL keeps IPv6 hosts in brackets; store the bare address and bracket it once, when writing.
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { scheme, host, port, text: `${scheme}://${joinHostPort(host, port)}` };
 });
 
 const remoteSchema = z.strictObject({
@@ -65,8 +67,8 @@ const leafUserSchema = z.strictObject({ user: userName, ...passwordFields }).sup
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
-/** leafnodesSchema is the [leafnodes] table. */
-export const leafnodesSchema = z.strictObject({
+/** leafnodesTable is the [leafnodes] table. */
+const leafnodesTable = z.strictObject({
   listen: listenValue.optional(),
   secret_file: path.optional(),
   secret_env: envName.optional(),
@@ -91,9 +93,8 @@ export interface LeafnodesConfig {
   remotes: LeafRemote[];
 }
 
-/** resolveLeafnodes reads the secrets and resolves paths; undefined when there is no [leafnodes]. */
-export function resolveLeafnodes(raw: z.output<typeof leafnodesSchema> | undefined, at: (p: string) => string, env: Record<string, string | undefined>): LeafnodesConfig | undefined {
-  if (!raw) return undefined;
+/** resolveLeafnodes reads the secrets and resolves paths. */
+function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) => string, env: Record<string, string | undefined>): LeafnodesConfig {
   const secret = raw.secret_file !== undefined ? readSecretFile(at(raw.secret_file), "secret_file")
     : raw.secret_env !== undefined ? readSecretEnv(raw.secret_env, "secret_env", env) : undefined;
   return {
@@ -109,7 +110,7 @@ export function resolveLeafnodes(raw: z.output<typeof leafnodesSchema> | undefin
 }
 
 /** checkLeafnodes refuses an open hub on the network and unreadable secrets or CA files. */
-export function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
+function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
   const leaf = config.leafnodes;
   if (!leaf) return [];
   const issues: ConfigIssue[] = [];
@@ -129,7 +130,7 @@ export function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
 
 
 /** renderLeafnodes is the nats-server `leafnodes` block; credentials go into the remote URL (the file is 0600). */
-export function renderLeafnodes(config: UnibusConfig, tls?: NodeTlsFiles): Record<string, unknown> {
+function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<string, unknown> {
   const leaf = config.leafnodes;
   if (!leaf) return {};
   const out: Record<string, unknown> = { reconnect: DEFAULTS.leafReconnect };
@@ -143,7 +144,7 @@ export function renderLeafnodes(config: UnibusConfig, tls?: NodeTlsFiles): Recor
     out.remotes = leaf.remotes.map((r) => {
       const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
       return {
-        url: `${r.url.scheme}://${cred}${r.url.host.includes(":") ? `[${r.url.host}]` : r.url.host}:${r.url.port}`,
+        url: `${r.url.scheme}://${cred}${joinHostPort(r.url.host, r.url.port)}`,
         ...(r.caFile ? { tls: { ca_file: r.caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
       };
     });
@@ -151,18 +152,8 @@ export function renderLeafnodes(config: UnibusConfig, tls?: NodeTlsFiles): Recor
   return { leafnodes: out };
 }
 
-/** leafnodeSecrets are the values the logger must redact. */
-export function leafnodeSecrets(config: UnibusConfig): string[] {
-  const leaf = config.leafnodes;
-  if (!leaf) return [];
-  const all = [leaf.secret?.value, ...leaf.users.map((u) => u.password.value), ...leaf.remotes.flatMap((r) => [r.secret?.value, r.secret?.value ? encodeURIComponent(r.secret.value) : undefined])];
-  return all.filter((v): v is string => Boolean(v));
-}
-
 /** effectiveLeafnodes is the [leafnodes] table for `config check`, secrets redacted. */
-export function effectiveLeafnodes(config: UnibusConfig): Record<string, unknown> {
-  const leaf = config.leafnodes;
-  if (!leaf) return {};
+function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (leaf.listen) out.listen = leaf.listen.text;
   if (leaf.secret) out[leaf.secret.key] = effectiveSecretValue(leaf.secret);
@@ -174,5 +165,18 @@ export function effectiveLeafnodes(config: UnibusConfig): Record<string, unknown
       ...(r.caFile ? { ca_file: r.caFile } : {}),
     }));
   }
-  return { leafnodes: out };
+  return out;
 }
+
+/** leafnodesSection is the [leafnodes] table: hub side (listen) and edge side (remotes). */
+export const leafnodesSection: Section<"leafnodes", LeafnodesConfig | undefined> = {
+  key: "leafnodes",
+  schema: (ctx: ResolveContext) => leafnodesTable.optional().transform((raw) => raw && resolveLeafnodes(raw, ctx.at, ctx.env)),
+  checks: checkLeafnodes,
+  listeners: ({ leafnodes }) => (leafnodes?.listen ? [{ path: ["leafnodes", "listen"], listen: leafnodes.listen }] : []),
+  secrets: ({ leafnodes: l }) => secretForms(l?.secret?.value, ...(l?.users ?? []).map((u) => u.password.value), ...(l?.remotes ?? []).map((r) => r.secret?.value)),
+  sans: noSans,
+  render: renderLeafnodes,
+  effective: ({ leafnodes }) => leafnodes && effectiveLeafnodes(leafnodes),
+  restartOnly: () => undefined,
+};

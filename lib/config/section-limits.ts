@@ -11,7 +11,8 @@
  */
 import { z } from "zod";
 import { parsed } from "./_parsed.ts";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
+import { noListeners, noSans, noSecrets, type ConfigIssue, type Section } from "./section.ts";
+import type { UnibusConfig } from "./sections.ts";
 import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.ts";
 
 const KiB = 1024;
@@ -51,8 +52,8 @@ function ranged(parse: (v: unknown) => number | string, hint: string, bound: { m
 
 const ms = (n: number) => (n % 3_600_000 === 0 ? `"${n / 3_600_000}h"` : n % 60_000 === 0 ? `"${n / 60_000}m"` : n % 1000 === 0 ? `"${n / 1000}s"` : `"${n}ms"`);
 
-/** limitsSchema is the [limits] table. */
-export const limitsSchema = z.strictObject({
+/** limitsTable is the [limits] table. */
+const limitsTable = z.strictObject({
   max_payload: ranged(parseSize, SIZE_HINT, BOUNDS.maxPayload, human).optional(),
   max_pending: ranged(parseSize, SIZE_HINT, BOUNDS.maxPending, human).optional(),
   max_connections: z.number({ error: "expected a whole number of connections" }).int({ message: "expected a whole number of connections" })
@@ -73,7 +74,7 @@ export interface LimitsConfig {
 }
 
 /** resolveLimits maps the raw table; absent keys stay absent so nats-server's defaults apply. */
-export function resolveLimits(raw: z.output<typeof limitsSchema> | undefined): LimitsConfig {
+function resolveLimits(raw: z.output<typeof limitsTable> | undefined): LimitsConfig {
   if (!raw) return {};
   const out: LimitsConfig = {};
   if (raw.max_payload !== undefined) out.maxPayload = raw.max_payload;
@@ -86,7 +87,7 @@ export function resolveLimits(raw: z.output<typeof limitsSchema> | undefined): L
 }
 
 /** checkLimits: a message must fit in what a client may have pending (nats-server refuses to start otherwise). */
-export function checkLimits(config: UnibusConfig): ConfigIssue[] {
+function checkLimits(config: UnibusConfig): ConfigIssue[] {
   const l = config.limits;
   const payload = l.maxPayload ?? LIMIT_DEFAULTS.maxPayload;
   const pending = l.maxPending ?? LIMIT_DEFAULTS.maxPending;
@@ -96,7 +97,7 @@ export function checkLimits(config: UnibusConfig): ConfigIssue[] {
 }
 
 /** renderLimits is the nats-server top-level limit keys that the file sets. */
-export function renderLimits(config: UnibusConfig): Record<string, unknown> {
+function renderLimits(config: UnibusConfig): Record<string, unknown> {
   const l = config.limits;
   return {
     ...(l.maxPayload !== undefined ? { max_payload: l.maxPayload } : {}),
@@ -108,26 +109,34 @@ export function renderLimits(config: UnibusConfig): Record<string, unknown> {
   };
 }
 
-/** LIMITS_RESTART_ONLY are the [limits] keys nats-server cannot change while running. */
-export const LIMITS_RESTART_ONLY = ["max_pending"] as const;
-
-/** limitsRestartOnlyChange names a restart-only [limits] key whose value changed, or undefined. */
-export function limitsRestartOnlyChange(current: UnibusConfig, next: UnibusConfig): string | undefined {
+/** limitsRestartOnlyChange names a restart-only [limits] key whose value changed (nats-server cannot change max_pending live), or undefined. */
+function limitsRestartOnlyChange(current: UnibusConfig, next: UnibusConfig): string | undefined {
   if (current.limits.maxPending !== next.limits.maxPending) return "limits.max_pending";
   return undefined;
 }
 
 /** effectiveLimits is the [limits] table for `config check`, every key with its effective value. */
-export function effectiveLimits(config: UnibusConfig): Record<string, unknown> {
+function effectiveLimits(config: UnibusConfig): Record<string, unknown> {
   const l = config.limits;
   return {
-    limits: {
-      max_payload: l.maxPayload ?? LIMIT_DEFAULTS.maxPayload,
-      max_pending: l.maxPending ?? LIMIT_DEFAULTS.maxPending,
-      max_connections: l.maxConnections ?? LIMIT_DEFAULTS.maxConnections,
-      max_control_line: l.maxControlLine ?? LIMIT_DEFAULTS.maxControlLine,
-      write_deadline: ms(l.writeDeadlineMs ?? LIMIT_DEFAULTS.writeDeadlineMs).replace(/"/g, ""),
-      ping_interval: ms(l.pingIntervalMs ?? LIMIT_DEFAULTS.pingIntervalMs).replace(/"/g, ""),
-    },
+    max_payload: l.maxPayload ?? LIMIT_DEFAULTS.maxPayload,
+    max_pending: l.maxPending ?? LIMIT_DEFAULTS.maxPending,
+    max_connections: l.maxConnections ?? LIMIT_DEFAULTS.maxConnections,
+    max_control_line: l.maxControlLine ?? LIMIT_DEFAULTS.maxControlLine,
+    write_deadline: ms(l.writeDeadlineMs ?? LIMIT_DEFAULTS.writeDeadlineMs).replace(/"/g, ""),
+    ping_interval: ms(l.pingIntervalMs ?? LIMIT_DEFAULTS.pingIntervalMs).replace(/"/g, ""),
   };
 }
+
+/** limitsSection is the [limits] table. */
+export const limitsSection: Section<"limits", LimitsConfig> = {
+  key: "limits",
+  schema: () => limitsTable.optional().transform(resolveLimits),
+  checks: checkLimits,
+  listeners: noListeners,
+  secrets: noSecrets,
+  sans: noSans,
+  render: renderLimits,
+  effective: effectiveLimits,
+  restartOnly: limitsRestartOnlyChange,
+};

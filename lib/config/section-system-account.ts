@@ -16,10 +16,11 @@
  */
 import { z } from "zod";
 import { natsPasswordHash } from "../auth/bcrypt.ts";
-import { passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
 import { effectiveSecretValue, type ResolvedSecret } from "../auth/secret-source.ts";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
-import { clientListeners, isUserPublicKey, NKEY_HINT } from "./section-client-auth.ts";
+import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
+import { noListeners, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
+import { clientListeners, isUserPublicKey, NKEY_HINT } from "./section-client.ts";
+import type { UnibusConfig } from "./sections.ts";
 import { isLoopback } from "./units.ts";
 
 /** SYSTEM_ACCOUNT is nats-server's default system account name, kept so mixed-version clusters agree. */
@@ -40,11 +41,10 @@ const nkeySchema = z.strictObject({
   public_key: z.string({ error: `expected ${NKEY_HINT}` }).refine(isUserPublicKey, { message: `expected ${NKEY_HINT}` }),
 });
 
-/** systemAccountSchema is the [system_account] table. */
-export const systemAccountSchema = z.strictObject({
-  users: z.array(userSchema, { error: "expected [[system_account.users]] tables" }).optional(),
-  nkeys: z.array(nkeySchema, { error: "expected [[system_account.nkeys]] tables" }).optional(),
-});
+const table = z.strictObject({
+  users: z.array(userSchema, { error: "expected [[system_account.users]] tables" }).default([]),
+  nkeys: z.array(nkeySchema, { error: "expected [[system_account.nkeys]] tables" }).default([]),
+}).prefault({});
 
 /** SystemUser is an operator or tool signing in to the system account with a password. */
 export interface SystemUser { user: string; password: ResolvedSecret }
@@ -52,12 +52,12 @@ export interface SystemUser { user: string; password: ResolvedSecret }
 /** SystemAccountConfig is the effective [system_account] table (empty lists when absent). */
 export interface SystemAccountConfig { users: SystemUser[]; nkeys: string[] }
 
-/** resolveSystemAccount reads the password sources; an absent table is no operator users. */
-export function resolveSystemAccount(raw: z.output<typeof systemAccountSchema> | undefined, at: (p: string) => string, env: Record<string, string | undefined>): SystemAccountConfig {
-  return {
-    users: (raw?.users ?? []).map((u) => ({ user: u.user, password: resolvePassword(u, at, env) })),
-    nkeys: (raw?.nkeys ?? []).map((n) => n.public_key),
-  };
+/** schema reads the password sources; an absent table is no operator users. */
+function schema(ctx: ResolveContext) {
+  return table.transform((raw): SystemAccountConfig => ({
+    users: raw.users.map((u) => ({ user: u.user, password: resolvePassword(u, ctx.at, ctx.env) })),
+    nkeys: raw.nkeys.map((n) => n.public_key),
+  }));
 }
 
 /**
@@ -65,7 +65,7 @@ export function resolveSystemAccount(raw: z.output<typeof systemAccountSchema> |
  * with client users (nats-server keeps one table of user names across
  * accounts) and inline passwords on a node reachable from the network.
  */
-export function checkSystemAccount(config: UnibusConfig): ConfigIssue[] {
+function checkSystemAccount(config: UnibusConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const sys = config.systemAccount;
   const clientNames = new Set(config.client.users.map((u) => u.user));
@@ -94,30 +94,41 @@ export function checkSystemAccount(config: UnibusConfig): ConfigIssue[] {
 
 /**
  * renderSystemAccount is the nats-server `accounts` and `system_account`
- * keys: the operator users and nkeys plus unibus's own nkey (internalKey,
+ * keys: the operator users and nkeys plus unibus's own nkey (systemKey,
  * the public half of the node-local credential), when given.
  */
-export function renderSystemAccount(config: UnibusConfig, internalKey?: string): Record<string, unknown> {
+function renderSystemAccount(config: UnibusConfig, { systemKey }: NodeFacts): Record<string, unknown> {
   const sys = config.systemAccount;
   const users: Record<string, unknown>[] = sys.users.map((u) => ({ user: u.user, password: natsPasswordHash(u.password.value ?? "") }));
-  for (const key of [...sys.nkeys, ...(internalKey ? [internalKey] : [])]) users.push({ nkey: key });
+  for (const key of [...sys.nkeys, ...(systemKey ? [systemKey] : [])]) users.push({ nkey: key });
   if (users.length === 0) return {};
   return { accounts: { [SYSTEM_ACCOUNT]: { users } }, system_account: SYSTEM_ACCOUNT };
 }
 
-/** systemAccountSecrets are the values the logger must redact. */
-export function systemAccountSecrets(config: UnibusConfig): string[] {
-  return config.systemAccount.users.map((u) => u.password.value).filter((v): v is string => Boolean(v));
-}
-
-/** effectiveSystemAccount is the [system_account] table for `config check`, secrets redacted. */
-export function effectiveSystemAccount(config: UnibusConfig): Record<string, unknown> {
+/** effectiveSystemAccount is the [system_account] table for `config check`, secrets redacted; undefined when empty. */
+function effectiveSystemAccount(config: UnibusConfig): Record<string, unknown> | undefined {
   const sys = config.systemAccount;
-  if (!sys.users.length && !sys.nkeys.length) return {};
+  if (!sys.users.length && !sys.nkeys.length) return undefined;
   return {
-    system_account: {
-      ...(sys.users.length ? { users: sys.users.map((u) => ({ user: u.user, [u.password.key]: effectiveSecretValue(u.password) })) } : {}),
-      ...(sys.nkeys.length ? { nkeys: sys.nkeys.map((k) => ({ public_key: k })) } : {}),
-    },
+    ...(sys.users.length ? { users: sys.users.map((u) => ({ user: u.user, [u.password.key]: effectiveSecretValue(u.password) })) } : {}),
+    ...(sys.nkeys.length ? { nkeys: sys.nkeys.map((k) => ({ public_key: k })) } : {}),
   };
 }
+
+/**
+ * systemAccountSection is the [system_account] table (config key
+ * systemAccount). It opens no port of its own: operators sign in on the
+ * client port.
+ */
+export const systemAccountSection: Section<"systemAccount", SystemAccountConfig> = {
+  key: "systemAccount",
+  table: "system_account",
+  schema,
+  checks: checkSystemAccount,
+  listeners: noListeners,
+  secrets: ({ systemAccount }) => secretForms(...systemAccount.users.map((u) => u.password.value)),
+  sans: noSans,
+  render: renderSystemAccount,
+  effective: effectiveSystemAccount,
+  restartOnly: () => undefined,
+};

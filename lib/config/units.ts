@@ -77,7 +77,12 @@ function splitHostPort(value: unknown, hint: string): HostPort | string {
   if (m[1] !== undefined && isIP(host) !== 6) return `${hint}; only IPv6 addresses go in brackets, got ${JSON.stringify(value)}`;
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return `${hint}; port must be 1-65535, got ${port}`;
-  return { host, port, text: isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}` };
+  return { host, port, text: joinHostPort(host, port) };
+}
+
+/** joinHostPort writes host and port the way URLs and nats-server read them: IPv6 addresses in brackets. */
+export function joinHostPort(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** isLoopback tells whether a bind host only accepts local connections. */

@@ -4,7 +4,7 @@
  * DNS names case-insensitively.
  */
 import { isIP } from "node:net";
-import { hostname, networkInterfaces } from "node:os";
+import { currentHost, type HostInfo } from "../host.ts";
 import { ConfigError } from "../errors.ts";
 import { x509, type SubjectAlternativeNameExtension, type X509Certificate } from "./_x509.ts";
 
@@ -14,24 +14,10 @@ export interface San {
   value: string;
 }
 
-/** HostInfo is what expectedSans needs to know about a host; tests pass a fake one. */
-export interface HostInfo {
-  hostname: string;
-  /** Every address of every interface, loopback included; expectedSans filters. */
-  addresses: string[];
-}
+export { currentHost, type HostInfo };
 
 const DNS_LABEL = "[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?";
 const DNS_NAME = new RegExp(`^(?:\\*\\.)?${DNS_LABEL}(?:\\.${DNS_LABEL})*\\.?$`);
-
-/** currentHost reads this host's name and interface addresses. */
-export function currentHost(): HostInfo {
-  const addresses: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) addresses.push(info.address);
-  }
-  return { hostname: hostname(), addresses };
-}
 
 /**
  * expectedSans lists what the node certificate should cover on this host: the

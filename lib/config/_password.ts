@@ -1,13 +1,13 @@
 /**
- * password.ts is the one way a user entry's password is given in node.toml:
+ * _password.ts is the one way a user entry's password is given in node.toml:
  * exactly one of password_hash (bcrypt), password_file (0600), password_env
  * or, on loopback-only nodes, an inline password. Client users and leaf-node
  * users share it.
  */
 import { z } from "zod";
-import { envName, filePath } from "../config/_parsed.ts";
-import { BCRYPT_HINT, isBcryptHash } from "./bcrypt.ts";
-import { inlineSecret, readSecretEnv, readSecretFile, type ResolvedSecret } from "./secret-source.ts";
+import { envName, filePath } from "./_parsed.ts";
+import { BCRYPT_HINT, isBcryptHash } from "../auth/bcrypt.ts";
+import { inlineSecret, readSecretEnv, readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 
 
 

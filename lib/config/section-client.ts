@@ -1,20 +1,23 @@
 /**
- * section-client-auth.ts is who may use the client port (and the MQTT and
- * WebSocket listeners, which share it): [[client.users]] with passwords and
- * subject permissions, [[client.nkeys]] with allow-lists, and the explicit
- * `allow_anonymous` escape hatch. nats-server enforces all of it; unibus
- * validates it and renders `authorization { users: [...] }`.
+ * section-client.ts is the [client] table: the NATS client port and who may
+ * use it (and the MQTT and WebSocket listeners, which share it):
+ * [[client.users]] with passwords and subject permissions, [[client.nkeys]]
+ * with allow-lists, and the explicit `allow_anonymous` escape hatch.
+ * nats-server enforces all of it; unibus validates it and renders `listen`
+ * and `authorization { users: [...] }`.
  */
 import { fromPublic } from "@nats-io/nkeys";
 import { z } from "zod";
 import { natsPasswordHash } from "../auth/bcrypt.ts";
-import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword } from "../auth/password.ts";
 import { effectiveSecretValue, type ResolvedSecret } from "../auth/secret-source.ts";
 import { SUBJECT_HINT, subjectProblem } from "../auth/subjects.ts";
-import type { ConfigIssue, UnibusConfig } from "./load.ts";
+import { DEFAULTS } from "./defaults.ts";
+import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
+import { listenValue } from "./_parsed.ts";
+import { checkDiscovery, clientAdvertiseValue, renderDiscovery } from "./section-discovery.ts";
+import { noSans, secretForms, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
+import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
-
-export { listenValue } from "./_parsed.ts";
 
 const subject = z.string({ error: `expected ${SUBJECT_HINT}` }).superRefine((s, ctx) => {
   const problem = subjectProblem(s);
@@ -45,14 +48,13 @@ const nkeySchema = z.strictObject({
   subscribe: subjects.optional(),
 });
 
-/** clientAuthShape adds the access keys to the [client] table of schema.ts. */
-export const clientAuthShape = {
-  allow_anonymous: z.boolean({ error: "expected true or false" }).optional(),
-  users: z.array(userSchema, { error: "expected [[client.users]] tables" }).optional(),
-  nkeys: z.array(nkeySchema, { error: "expected [[client.nkeys]] tables" }).optional(),
-};
-
-type RawClientAuth = { [K in keyof typeof clientAuthShape]?: z.output<(typeof clientAuthShape)[K]> };
+const table = z.strictObject({
+  listen: listenValue.default(DEFAULTS.clientListen),
+  advertise: clientAdvertiseValue.optional(),
+  allow_anonymous: z.boolean({ error: "expected true or false" }).default(DEFAULTS.allowAnonymous),
+  users: z.array(userSchema, { error: "expected [[client.users]] tables" }).default([]),
+  nkeys: z.array(nkeySchema, { error: "expected [[client.nkeys]] tables" }).default([]),
+}).prefault({});
 
 /** SubjectRule is an allow list and a deny list of subjects, as nats-server takes them. */
 export interface SubjectRule { allow?: string[]; deny?: string[] }
@@ -63,8 +65,12 @@ export interface ClientUser { user: string; password: ResolvedSecret; publish?: 
 /** ClientNkey is one nkey client; it may only use the subjects listed (allow-list model). */
 export interface ClientNkey { publicKey: string; publish: string[]; subscribe: string[] }
 
-/** ClientAuthConfig is the effective client access policy. */
-export interface ClientAuthConfig { allowAnonymous: boolean; users: ClientUser[]; nkeys: ClientNkey[] }
+/**
+ * ClientConfig is the effective [client] table: the port, the address other
+ * nodes' clients should dial when it is not the cluster address
+ * (section-discovery.ts), and the access policy.
+ */
+export interface ClientConfig { listen: HostPort; advertise?: HostPort; allowAnonymous: boolean; users: ClientUser[]; nkeys: ClientNkey[] }
 
 /** isUserPublicKey tells whether key is a valid user public nkey (checksum included). */
 export function isUserPublicKey(key: string): boolean {
@@ -77,18 +83,20 @@ export function isUserPublicKey(key: string): boolean {
   }
 }
 
-/** resolveClientAuth reads the password sources and fills the defaults. */
-export function resolveClientAuth(raw: RawClientAuth | undefined, at: (p: string) => string, env: Record<string, string | undefined>): ClientAuthConfig {
-  return {
-    allowAnonymous: raw?.allow_anonymous ?? false,
-    users: (raw?.users ?? []).map((u) => ({
+/** schema reads the password sources; every default comes from DEFAULTS. */
+function schema(ctx: ResolveContext) {
+  return table.transform((raw): ClientConfig => ({
+    listen: raw.listen,
+    ...(raw.advertise ? { advertise: raw.advertise } : {}),
+    allowAnonymous: raw.allow_anonymous,
+    users: raw.users.map((u) => ({
       user: u.user,
-      password: resolvePassword(u, at, env),
+      password: resolvePassword(u, ctx.at, ctx.env),
       ...(u.publish ? { publish: u.publish } : {}),
       ...(u.subscribe ? { subscribe: u.subscribe } : {}),
     })),
-    nkeys: (raw?.nkeys ?? []).map((n) => ({ publicKey: n.public_key, publish: n.publish ?? [], subscribe: n.subscribe ?? [] })),
-  };
+    nkeys: raw.nkeys.map((n) => ({ publicKey: n.public_key, publish: n.publish ?? [], subscribe: n.subscribe ?? [] })),
+  }));
 }
 
 /** hasClientAuth tells whether clients must sign in (any user or nkey configured). */
@@ -107,8 +115,8 @@ export function clientListeners(config: UnibusConfig): ClientListener[] {
   return out;
 }
 
-/** checkClientAuth refuses anonymous network listeners, unreadable passwords and inline passwords off loopback. */
-export function checkClientAuth(config: UnibusConfig): ConfigIssue[] {
+/** checkClient refuses anonymous network listeners, unreadable passwords and inline passwords off loopback. */
+function checkClient(config: UnibusConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const auth = hasClientAuth(config);
   const exposed = clientListeners(config).filter((l) => !isLoopback(l.listen.host));
@@ -155,9 +163,11 @@ function allowOnly(list: string[]): Record<string, string[]> {
   return list.length ? { allow: list } : { deny: [">"] };
 }
 
-/** renderClientAuth is the nats-server `authorization` block, passwords as bcrypt hashes. */
-export function renderClientAuth(config: UnibusConfig): Record<string, unknown> {
-  if (!hasClientAuth(config)) return {};
+/** renderClient is the client `listen` and the nats-server `authorization` block, passwords as bcrypt hashes. */
+function renderClient(config: UnibusConfig): Record<string, unknown> {
+  const advertise = renderDiscovery(config).clientAdvertise;
+  const listen = { listen: config.client.listen.text, ...(advertise ? { client_advertise: advertise } : {}) };
+  if (!hasClientAuth(config)) return listen;
   const users: Record<string, unknown>[] = config.client.users.map((u) => {
     const publish = renderRule(u.publish);
     const subscribe = renderRule(u.subscribe);
@@ -170,17 +180,16 @@ export function renderClientAuth(config: UnibusConfig): Record<string, unknown> 
   for (const n of config.client.nkeys) {
     users.push({ nkey: n.publicKey, permissions: { publish: allowOnly(n.publish), subscribe: allowOnly(n.subscribe) } });
   }
-  return { authorization: { users } };
+  return { ...listen, authorization: { users } };
 }
 
-/** clientAuthSecrets are the values the logger must redact. */
-export function clientAuthSecrets(config: UnibusConfig): string[] {
-  return config.client.users.map((u) => u.password.value).filter((v): v is string => Boolean(v));
-}
-
-/** effectiveClientAuth is the [client] access keys for `config check`, secrets redacted. */
-export function effectiveClientAuth(config: UnibusConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = { allow_anonymous: config.client.allowAnonymous };
+/** effectiveClient is the [client] table for `config check`, secrets redacted. */
+function effectiveClient(config: UnibusConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    listen: config.client.listen.text,
+    ...(config.client.advertise ? { advertise: config.client.advertise.text } : {}),
+    allow_anonymous: config.client.allowAnonymous,
+  };
   if (config.client.users.length) {
     out.users = config.client.users.map((u) => ({
       user: u.user,
@@ -194,3 +203,16 @@ export function effectiveClientAuth(config: UnibusConfig): Record<string, unknow
   }
   return out;
 }
+
+/** clientSection is the [client] table. */
+export const clientSection: Section<"client", ClientConfig> = {
+  key: "client",
+  schema,
+  checks: (config) => [...checkClient(config), ...checkDiscovery(config)],
+  listeners: ({ client }) => [{ path: ["client", "listen"], listen: client.listen }],
+  secrets: ({ client }) => secretForms(...client.users.map((u) => u.password.value)),
+  sans: noSans,
+  render: renderClient,
+  effective: effectiveClient,
+  restartOnly: () => undefined,
+};

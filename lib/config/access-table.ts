@@ -3,9 +3,9 @@
  * `config check`: one row per listener with its address, whether it speaks
  * TLS and how clients sign in.
  */
-import type { UnibusConfig } from "../config/load.ts";
-import { clientListeners } from "../config/section-client-auth.ts";
-import { isLoopback, isWildcard } from "../config/units.ts";
+import type { UnibusConfig } from "./sections.ts";
+import { clientListeners } from "./section-client.ts";
+import { isLoopback, isWildcard } from "./units.ts";
 
 /** AccessRow is one listener of the table. */
 export interface AccessRow { listener: string; address: string; from: string; tls: "yes" | "no"; auth: string }

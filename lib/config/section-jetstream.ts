@@ -1,0 +1,49 @@
+/**
+ * section-jetstream.ts is the [jetstream] table: persistence limits and how
+ * often the store is synced to disk.
+ */
+import { z } from "zod";
+import { DEFAULTS } from "./defaults.ts";
+import { parsed } from "./_parsed.ts";
+import { noChecks, noListeners, noSans, noSecrets, type Section } from "./section.ts";
+import { DURATION_HINT, parseDuration, parseSize } from "./units.ts";
+
+const size = parsed<number>(parseSize);
+
+/** syncPolicy is "always" (fsync before every ack) or a flush interval. */
+const syncPolicy = z.unknown().transform((value, ctx): "always" | number => {
+  if (value === "always") return "always";
+  const ms = parseDuration(value);
+  if (typeof ms === "string") {
+    ctx.addIssue({ code: "custom", message: `expected "always" or ${DURATION_HINT}, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const schema = () => z.strictObject({
+  enabled: z.boolean({ error: "expected true or false" }).default(DEFAULTS.jetstreamEnabled),
+  max_memory: size.default(DEFAULTS.jetstreamMaxMemory),
+  max_file: size.default(DEFAULTS.jetstreamMaxFile),
+  sync: syncPolicy.default(DEFAULTS.jetstreamSync),
+}).prefault({}).transform((t) => ({ enabled: t.enabled, maxMemory: t.max_memory, maxFile: t.max_file, sync: t.sync }));
+
+/** JetstreamConfig is the effective [jetstream] table. */
+export type JetstreamConfig = z.output<ReturnType<typeof schema>>;
+
+const syncText = (sync: "always" | number) => (sync === "always" ? "always" : `${sync}ms`);
+
+/** jetstreamSection is the [jetstream] table. */
+export const jetstreamSection: Section<"jetstream", JetstreamConfig> = {
+  key: "jetstream",
+  schema,
+  checks: noChecks,
+  listeners: noListeners,
+  secrets: noSecrets,
+  sans: noSans,
+  render: ({ jetstream, node }) => jetstream.enabled ? {
+    jetstream: { store_dir: node.dataDir, max_memory_store: jetstream.maxMemory, max_file_store: jetstream.maxFile, sync_interval: syncText(jetstream.sync) },
+  } : {},
+  effective: ({ jetstream }) => ({ enabled: jetstream.enabled, max_memory: jetstream.maxMemory, max_file: jetstream.maxFile, sync: syncText(jetstream.sync) }),
+  restartOnly: () => undefined,
+};
