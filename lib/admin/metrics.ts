@@ -9,6 +9,7 @@ import { natsDurationMs } from "../natsd/durations.ts";
 import type { Overview, Versions } from "./model.ts";
 import { PROBLEM_KINDS } from "../diagnosis/problem.ts";
 import type { Snapshot } from "./snapshot.ts";
+import { addExporterJsz, addExporterVarz } from "./metrics-exporter.ts";
 
 type Labels = Record<string, string>;
 
@@ -21,11 +22,6 @@ function formatValue(v: number): string {
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
   return String(v);
-}
-
-/** metricName makes any key a valid Prometheus metric name part. */
-function metricName(key: string): string {
-  return key.replace(/[^a-zA-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1");
 }
 
 /** Exposition collects samples grouped by family and prints them in the text format. */
@@ -54,15 +50,8 @@ class Exposition {
   }
 }
 
-const VARZ_LABEL_KEYS = ["server_id", "server_name", "version"];
-
 function addVarz(e: Exposition, s: Snapshot, id: string): void {
-  if (!s.varz.ok) return;
-  const v = s.varz.data as Record<string, unknown>;
-  for (const [k, value] of Object.entries(v)) {
-    if (typeof value === "number") e.add(`gnatsd_varz_${metricName(k)}`, k, value, { server_id: id });
-    else if (typeof value === "string" && VARZ_LABEL_KEYS.includes(k)) e.add(`gnatsd_varz_${k}`, k, 1, { server_id: id, value });
-  }
+  if (s.varz.ok) addExporterVarz(e, s.varz.data, id);
 }
 
 function addRoutez(e: Exposition, s: Snapshot, id: string): void {
@@ -87,32 +76,7 @@ function addRoutez(e: Exposition, s: Snapshot, id: string): void {
 }
 
 function addJsz(e: Exposition, s: Snapshot, id: string): void {
-  if (!s.jsz.ok) return;
-  const j = s.jsz.data;
-  const name = s.varz.ok ? s.varz.data.server_name : "";
-  const meta = j.meta_cluster;
-  const server = {
-    server_id: id, server_name: name, cluster: meta?.name ?? "", domain: j.config?.domain ?? "",
-    meta_leader: meta?.leader ?? "", is_meta_leader: meta ? String(meta.leader === name) : "true",
-  };
-  e.add("jetstream_server_jetstream_disabled", "JetStream disabled or not", j.disabled ? 1 : 0, server);
-  e.add("jetstream_server_max_memory", "JetStream Max Memory", j.config?.max_memory ?? 0, server);
-  e.add("jetstream_server_max_storage", "JetStream Max Storage", j.config?.max_storage ?? 0, server);
-  e.add("jetstream_server_total_streams", "Total number of streams in JetStream", j.streams, server);
-  e.add("jetstream_server_total_consumers", "Total number of consumers in JetStream", j.consumers, server);
-  e.add("jetstream_server_total_messages", "Total number of stored messages in JetStream", j.messages, server);
-  e.add("jetstream_server_total_message_bytes", "Total number of bytes stored in JetStream", j.bytes, server);
-  for (const account of j.account_details ?? []) {
-    for (const st of account.stream_detail ?? []) {
-      const leader = st.cluster?.leader ?? "";
-      const labels = { ...server, account: account.name, account_id: account.id, stream_name: st.name, stream_leader: leader, is_stream_leader: st.cluster ? String(leader === name) : "true" };
-      e.add("jetstream_stream_total_messages", "Total number of messages from a stream", st.state.messages, labels);
-      e.add("jetstream_stream_total_bytes", "Total stored bytes from a stream", st.state.bytes, labels);
-      e.add("jetstream_stream_first_seq", "First sequence from a stream", st.state.first_seq, labels);
-      e.add("jetstream_stream_last_seq", "Last sequence from a stream", st.state.last_seq, labels);
-      e.add("jetstream_stream_consumer_count", "Total number of consumers from a stream", st.state.consumer_count, labels);
-    }
-  }
+  if (s.jsz.ok) addExporterJsz(e, s.jsz.data, { serverId: id, serverName: s.varz.ok ? s.varz.data.server_name : "" });
 }
 
 function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions): void {

@@ -95,15 +95,38 @@ export interface PeerInfo {
   peer?: string;
 }
 
+/** SequenceInfo is a consumer's delivered or ack-floor position. */
+export interface SequenceInfo { consumer_seq: number; stream_seq: number; last_active?: string }
+
+/** ConsumerDetail is one consumer in /jsz?consumers=true (nats's ConsumerInfo). */
+export interface ConsumerDetail {
+  stream_name: string;
+  name: string;
+  created?: string;
+  config?: { durable_name?: string; description?: string; ack_policy?: string; deliver_subject?: string; filter_subject?: string };
+  delivered: SequenceInfo;
+  ack_floor: SequenceInfo;
+  num_ack_pending: number;
+  num_redelivered: number;
+  num_waiting: number;
+  num_pending: number;
+  cluster?: { name?: string; leader?: string; replicas?: PeerInfo[] };
+  push_bound?: boolean;
+  /** When the server took this view (the exporter measures "seconds since" from it). */
+  ts?: string;
+}
+
 /** StreamDetail is one stream in /jsz?streams=true. */
 export interface StreamDetail {
   name: string;
   cluster?: { name?: string; leader?: string; replicas?: PeerInfo[] };
-  config?: { num_replicas?: number; storage?: string; subjects?: string[] };
-  state: { messages: number; bytes: number; first_seq: number; last_seq: number; consumer_count: number };
+  config?: { num_replicas?: number; storage?: string; subjects?: string[]; max_bytes?: number; max_msgs?: number; description?: string };
+  state: { messages: number; bytes: number; first_seq: number; last_seq: number; consumer_count: number; num_subjects?: number };
+  consumer_detail?: ConsumerDetail[];
+  stream_raft_group?: string;
 }
 
-/** Jsz is /jsz?accounts=true&streams=true&config=true. */
+/** Jsz is /jsz?accounts=true&streams=true&consumers=true&config=true. */
 export interface Jsz {
   server_id: string;
   disabled?: boolean;
@@ -115,7 +138,7 @@ export interface Jsz {
   bytes: number;
   config?: { max_memory?: number; max_storage?: number; store_dir?: string; domain?: string };
   meta_cluster?: { name?: string; leader?: string; peer?: string; cluster_size?: number; replicas?: PeerInfo[] };
-  account_details?: { name: string; id: string; stream_detail?: StreamDetail[] }[];
+  account_details?: { name: string; id: string; memory?: number; storage?: number; reserved_memory?: number; reserved_storage?: number; stream_detail?: StreamDetail[] }[];
 }
 
 /** LeafInfo is one leaf-node connection in /leafz. */

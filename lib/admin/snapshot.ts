@@ -26,8 +26,8 @@ export interface Snapshot {
 
 /** CONNZ_QUERY asks for the ten connections that received the most bytes. */
 const CONNZ_QUERY = "sort=bytes_to&limit=10";
-/** JSZ_QUERY asks for every stream with its config and replicas. */
-const JSZ_QUERY = "accounts=true&streams=true&config=true";
+/** JSZ_QUERY asks for every stream and consumer with its config and replicas (metrics and the page's consumers). */
+const JSZ_QUERY = "accounts=true&streams=true&consumers=true&config=true";
 
 /** describeFetchError turns a failed monitoring request into one plain sentence. */
 function describeFetchError(monitor: MonitorClient, endpoint: string, err: unknown): string {
