@@ -31,7 +31,9 @@ export function diagnose(f: HealthFacts): Diagnosis {
     routeProblems(f, events, problems);
     jetstreamProblems(f, problems);
   }
-  leafProblems(f, events, problems);
+  // nats-server says some leaf causes once, then only "connection closed": while an uplink
+  // is down, its cause stays known for as long as this node runs.
+  leafProblems(f, f.events, problems);
   certificateProblems(f, problems);
   diskProblems(f, problems);
   // Found in cause-before-consequence order (routes, then JetStream): the first is the headline.
@@ -239,7 +241,9 @@ function leafProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void
   const down = Math.max(0, leaf.remotes.length - solicited.length);
   if (f.reachable && down > 0) {
     const tlsEvs = eventsOf(events, "leaf_tls_untrusted");
-    const authEvs = eventsOf(events, "leaf_auth_failed").filter((e) => !e.addresses.length || e.detail.url);
+    // The freshest cause wins: an uplink that failed one way and now fails another says the latter.
+    const newest = (evs: NatsEvent[]) => Math.max(0, ...evs.map((e) => e.lastSeen));
+    const authEvs = eventsOf(events, "leaf_auth_failed").filter((e) => e.detail.side !== "accepting");
     const connEvs = eventsOf(events, "leaf_connect_failed");
     const up = new Set(solicited.map((l) => l.address));
     const candidates = leaf.remotes.filter((r) => ![...up].some((a) => a.endsWith(`:${r.url.port}`) && (a.startsWith(r.url.host) || a.startsWith(`[${r.url.host}]`))));
@@ -248,13 +252,14 @@ function leafProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void
       const tls = mine(tlsEvs);
       const auth = mine(authEvs);
       const conn = mine(connEvs);
-      if (tls.length) {
+      const newestTls = newest(tls), newestAuth = newest(auth), newestConn = newest(conn);
+      if (tls.length && newestTls >= newestAuth && newestTls >= newestConn) {
         out.push(withEvidence({
           kind: "leaf_tls_untrusted", severity: "degraded", node: f.node,
           cause: `the leaf uplink to ${r.url.text} is down: this node does not trust the hub's certificate (x509: certificate signed by unknown authority)${r.caFile ? `; ${r.caFile} is not the CA that issued it` : "; this remote has no ca_file"}`,
           fix: `copy the hub cluster's CA certificate (its ca.pem) to this node and set ca_file = "/path/to/hub-ca.pem" in the [[leafnodes.remotes]] entry for ${r.url.text} in ${file}, then reload: systemctl reload unibus`,
         }, tls));
-      } else if (auth.length) {
+      } else if (auth.length && newestAuth >= newestConn) {
         out.push(withEvidence({
           kind: "leaf_auth_failed", severity: "degraded", node: f.node,
           cause: `the leaf uplink to ${r.url.text} is down: the hub refuses this node's user "${r.user}" or secret`,
@@ -271,7 +276,7 @@ function leafProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void
     }
   }
   if (leaf.listen) {
-    const refused = eventsOf(events, "leaf_auth_failed").filter((e) => e.addresses.length && !e.detail.url);
+    const refused = eventsOf(events, "leaf_auth_failed").filter((e) => e.detail.side === "accepting" && f.now - e.lastSeen <= EVENT_FRESH_MS);
     if (refused.length) {
       const who = [...new Set(refused.flatMap((e) => e.addresses.map((a) => a.replace(/:\d+$/, ""))))].join(", ");
       out.push(withEvidence({

@@ -51,8 +51,10 @@ const RULES: { re: RegExp; kind: (m: RegExpExecArray, conn?: string) => NatsEven
   { re: /TLS route handshake error: (.*)$/, kind: (m) => tlsKind("route", m[1]!), detail: (m) => ({ error: m[1]! }) },
   { re: /TLS leafnode handshake error: (.*)$/, kind: (m) => (/unknown authority/.test(m[1]!) ? "leaf_tls_untrusted" : "leaf_connect_failed"), detail: (m) => ({ error: m[1]! }) },
   { re: /Error trying to connect as leafnode to remote server "([^"]*)" \(attempt \d+\): (.*)$/, kind: (m) => leafConnectKind(m[2]!), detail: (m) => ({ url: m[1]!, error: m[2]! }) },
-  { re: /^authentication error/, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined) },
-  { re: /Authorization Violation|Authorization Error|Authentication Error/i, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined) },
+  // The side that checks the secret says "authentication error" and closes with "Authentication Failure"…
+  { re: /^authentication error|connection closed: Authentication Failure/, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined), detail: () => ({ side: "accepting" }) },
+  // …the side that dialed hears "Authorization Violation" back.
+  { re: /Authorization Violation|Authorization Error/i, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined), detail: () => ({ side: "dialing" }) },
   { re: /Error trying to connect to route(?: \(attempt \d+\))?: (.*)$/, kind: (m) => (/unknown authority/.test(m[1]!) ? "route_tls_untrusted" : "route_connect_failed"), detail: (m) => ({ error: m[1]! }) },
 ];
 
