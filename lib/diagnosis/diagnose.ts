@@ -186,7 +186,9 @@ function others(probed: string[], routes: { peer?: string; address: string }[]):
 }
 
 function describePeer(f: HealthFacts, peer: string): string {
-  const name = f.probes.find((p) => p.address === peer)?.serverName;
+  const probe = f.probes.find((p) => p.address === peer);
+  // A peer that refuses this node's certificate never sends its INFO; its own certificate still names it.
+  const name = probe?.serverName ?? /CN=([^,\s]+)/.exec(probe?.certSubject ?? "")?.[1];
   return name && name !== f.node ? `${name} (${peer})` : peer;
 }
 
