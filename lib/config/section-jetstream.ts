@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import { parsed } from "./_parsed.ts";
-import { noChecks, noListeners, noSans, noSecrets, type Section } from "./section.ts";
+import { noChecks, noListeners, noSans, noSecrets, type ResolveContext, type Section } from "./section.ts";
+import { diskAwareMaxFile } from "../diagnosis/disk-room.ts";
 import { DURATION_HINT, parseDuration, parseSize } from "./units.ts";
 
 const size = parsed<number>(parseSize);
@@ -21,12 +22,24 @@ const syncPolicy = z.unknown().transform((value, ctx): "always" | number => {
   return ms;
 });
 
-const schema = () => z.strictObject({
+/**
+ * Without max_file the limit is disk-aware: DEFAULTS.jetstreamMaxFile, or
+ * three quarters of what the data dir's disk can hold when that is less
+ * (lib/diagnosis/disk-room.ts), so a small SD card is never promised 8 GiB.
+ */
+const schema = (ctx: ResolveContext) => z.strictObject({
   enabled: z.boolean({ error: "expected true or false" }).default(DEFAULTS.jetstreamEnabled),
   max_memory: size.default(DEFAULTS.jetstreamMaxMemory),
-  max_file: size.default(DEFAULTS.jetstreamMaxFile),
+  max_file: size.optional(),
   sync: syncPolicy.default(DEFAULTS.jetstreamSync),
-}).prefault({}).transform((t) => ({ enabled: t.enabled, maxMemory: t.max_memory, maxFile: t.max_file, sync: t.sync }));
+}).prefault({}).transform((t) => ({
+  enabled: t.enabled,
+  maxMemory: t.max_memory,
+  maxFile: t.max_file ?? diskAwareMaxFile(ctx.dataDir, parseSize(DEFAULTS.jetstreamMaxFile) as number),
+  /** True when max_file was not written and came from the disk-aware default. */
+  maxFileFromDisk: t.max_file === undefined,
+  sync: t.sync,
+}));
 
 /** JetstreamConfig is the effective [jetstream] table. */
 export type JetstreamConfig = z.output<ReturnType<typeof schema>>;

@@ -323,11 +323,11 @@ function diskProblems(f: HealthFacts, out: Problem[]): void {
   const max = f.config.jetstream.maxFile;
   const room = d.freeBytes + d.storeBytes;
   if (max > room) {
-    const suggested = Math.max(64 * 1024 * 1024, Math.floor((room * 0.75) / (1024 * 1024)) * 1024 * 1024);
+    const suggested = Math.max(1024 * 1024, Math.floor((room * 0.75) / (1024 * 1024)) * 1024 * 1024);
     out.push({
       kind: "disk_too_small", severity: "degraded", node: f.node,
       cause: `jetstream.max_file is ${formatBytes(max)} but the disk of ${d.dir} has only ${formatBytes(d.freeBytes)} free${d.storeBytes ? ` (plus ${formatBytes(d.storeBytes)} JetStream already stores)` : ""}: streams can fill the disk to 100 % before JetStream's limit stops them`,
-      fix: `set jetstream.max_file = "${Math.floor(suggested / (1024 * 1024))}MiB" (or less) in ${fileOf(f)}, or move node.data_dir to a bigger disk, then restart unibus`,
+      fix: `set jetstream.max_file = "${Math.floor(suggested / (1024 * 1024))}MiB" (or less) in ${fileOf(f)}, or leave max_file out (unibus then takes 75 % of what the disk can hold), or move node.data_dir to a bigger disk, then restart unibus`,
     });
   }
 }

@@ -5,8 +5,7 @@
  * where the plaintext is needed, a leaf uplink that cannot verify its hub, a
  * JetStream file limit larger than the disk, a two-node cluster.
  */
-import { readdirSync, lstatSync, statfsSync } from "node:fs";
-import { join } from "node:path";
+import { diskRoom } from "./disk-room.ts";
 import { isBcryptHash } from "../auth/bcrypt.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { formatBytes } from "../admin/format.ts";
@@ -15,57 +14,19 @@ import { nameFromHost } from "./facts.ts";
 /** PreflightWarning is one thing that will probably fail, with the key it is about. */
 export interface PreflightWarning { key: string; message: string; fields: Record<string, string | number> }
 
-const MAX_WALK = 50_000;
-
-/** storedBytes adds up the files under a folder (bounded), for what JetStream already holds. */
-function storedBytes(dir: string): number {
-  let total = 0;
-  let seen = 0;
-  const walk = (d: string) => {
-    let entries;
-    try { entries = readdirSync(d, { withFileTypes: true }); } catch { return; }
-    for (const e of entries) {
-      if (++seen > MAX_WALK) return;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        try { const st = lstatSync(p); total += st.blocks ? st.blocks * 512 : st.size; } catch { /* gone */ }
-      }
-    }
-  };
-  walk(dir);
-  return total;
-}
-
-/** nearestExisting walks up from a path that may not exist yet to the folder whose disk it will be on. */
-function nearestExisting(path: string): string {
-  let p = path;
-  for (;;) {
-    try { statfsSync(p); return p; } catch { /* not yet */ }
-    const up = join(p, "..");
-    if (up === p) return p;
-    p = up;
-  }
-}
-
 /** diskRoomWarning says when jetstream.max_file exceeds the free disk plus what JetStream already stores. */
 export function diskRoomWarning(config: UnibusConfig): PreflightWarning | undefined {
   if (!config.jetstream.enabled) return undefined;
-  let free: number;
-  const dir = nearestExisting(config.node.dataDir);
-  try {
-    const fs = statfsSync(dir);
-    free = fs.bavail * fs.bsize;
-  } catch {
-    return undefined;
-  }
-  const stored = storedBytes(join(config.node.dataDir, "jetstream"));
+  const room = diskRoom(config.node.dataDir);
+  if (!room) return undefined;
+  const free = room.freeBytes;
+  const stored = room.storedBytes;
   const max = config.jetstream.maxFile;
   if (max <= free + stored) return undefined;
-  const suggest = Math.max(64, Math.floor(((free + stored) * 0.75) / (1024 * 1024)));
+  const suggest = Math.max(1, Math.floor(((free + stored) * 0.75) / (1024 * 1024)));
   return {
     key: "jetstream.max_file",
-    message: `jetstream.max_file is ${formatBytes(max)} but the disk of ${config.node.dataDir} has only ${formatBytes(free)} free${stored ? ` (plus ${formatBytes(stored)} already stored)` : ""}: streams can fill the disk to 100 %; set jetstream.max_file = "${suggest}MiB" or less in ${config.file}, or move node.data_dir to a bigger disk`,
+    message: `jetstream.max_file is ${formatBytes(max)} but the disk of ${config.node.dataDir} has only ${formatBytes(free)} free${stored ? ` (plus ${formatBytes(stored)} already stored)` : ""}: streams can fill the disk to 100 %; set jetstream.max_file = "${suggest}MiB" or less in ${config.file}, or leave max_file out (unibus then takes 75 % of what the disk can hold), or move node.data_dir to a bigger disk`,
     fields: { max_file: max, free_bytes: free, stored_bytes: stored, data_dir: config.node.dataDir },
   };
 }
