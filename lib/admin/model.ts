@@ -12,6 +12,8 @@ import type { StreamDetail } from "./nats-types.ts";
 import { groupMembers, type ReplicaState } from "../diagnosis/meta-view.ts";
 import type { Diagnosis } from "../diagnosis/problem.ts";
 import { evaluateReadiness, type Readiness } from "./readiness.ts";
+import { consumerRows, displayName, streamKind, type ConsumerRow, type StreamKind } from "./streams-view.ts";
+import { connectionsView, type ConnectionsView } from "./connections-view.ts";
 import type { RatePoint } from "./sampler.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -36,27 +38,16 @@ export interface NodeView {
   error?: string;
 }
 
-/** ClientRow is one connection in the clients panel. */
-export interface ClientRow {
-  cid: number;
-  name: string;
-  address: string;
-  lang: string;
-  inMsgs: number;
-  outMsgs: number;
-  inBytes: number;
-  outBytes: number;
-  subscriptions: number;
-  uptime?: string;
-  rtt?: string;
-}
+/** ClientsView is the connections panel (connections-view.ts). */
+export type ClientsView = ConnectionsView;
 
-/** ClientsView is the clients panel: how many, and the busiest. */
-export interface ClientsView { count?: number; totalEver?: number; top: ClientRow[]; error?: string }
-
-/** StreamRow is one stream or KV bucket. */
+/** StreamRow is one stream, KV bucket or object store. */
 export interface StreamRow {
+  /** The name users gave (a bucket or store without nats's KV_/OBJ_ prefix). */
   name: string;
+  kind: StreamKind;
+  /** Its consumers with pending, ack pending and redelivered counts (user streams). */
+  consumers: ConsumerRow[];
   account: string;
   replicas: number;
   messages: number;
@@ -78,6 +69,9 @@ export interface JetStreamView {
   totals: { streams: number; consumers: number; messages: number; bytes: number; memoryBytes: number; storageBytes: number; maxMemoryBytes?: number; maxStorageBytes?: number };
   streams: StreamRow[];
   kv: StreamRow[];
+  objectStores: StreamRow[];
+  /** nats's own streams ($MQTT_* sessions and retained messages), not listed among the user's. */
+  internal: string[];
   error?: string;
 }
 
@@ -156,27 +150,9 @@ function nodeView(i: OverviewInputs): NodeView {
   };
 }
 
-/** clientsView builds the clients panel. */
+/** clientsView builds the connections panel. */
 function clientsView(s: Snapshot): ClientsView {
-  if (!s.connz.ok) return { top: [], error: s.connz.error, ...(s.varz.ok ? { count: s.varz.data.connections } : {}) };
-  const c = s.connz.data;
-  return {
-    count: c.num_connections,
-    ...(s.varz.ok ? { totalEver: s.varz.data.total_connections } : {}),
-    top: (c.connections ?? []).map((x) => ({
-      cid: x.cid,
-      name: x.name ?? "",
-      address: x.ip.includes(":") ? `[${x.ip}]:${x.port}` : `${x.ip}:${x.port}`,
-      lang: [x.lang, x.version].filter(Boolean).join(" "),
-      inMsgs: x.in_msgs,
-      outMsgs: x.out_msgs,
-      inBytes: x.in_bytes,
-      outBytes: x.out_bytes,
-      subscriptions: x.subscriptions,
-      ...(x.uptime ? { uptime: x.uptime } : {}),
-      ...(x.rtt ? { rtt: x.rtt } : {}),
-    })),
-  };
+  return connectionsView(s.varz, s.connz, s.leafz, s.closedConnz);
 }
 
 function streamRow(self: string, account: string, d: StreamDetail): StreamRow {
@@ -184,7 +160,9 @@ function streamRow(self: string, account: string, d: StreamDetail): StreamRow {
   // /jsz lists the streams this node holds a replica of, so it is a member.
   const peers: StreamRow["peers"] = groupMembers(self, d.cluster);
   return {
-    name: d.name,
+    name: displayName(d),
+    kind: streamKind(d),
+    consumers: consumerRows(d.consumer_detail),
     account,
     replicas: d.config?.num_replicas ?? 1,
     messages: d.state.messages,
@@ -194,11 +172,12 @@ function streamRow(self: string, account: string, d: StreamDetail): StreamRow {
   };
 }
 
-/** jetstreamView builds the JetStream panel; KV buckets are the streams named KV_<bucket>. */
+/** jetstreamView builds the JetStream panel: user streams, KV buckets, object stores; nats's plumbing counted apart. */
 function jetstreamView(s: Snapshot, enabled: boolean, self: string): JetStreamView {
   const empty = { streams: 0, consumers: 0, messages: 0, bytes: 0, memoryBytes: 0, storageBytes: 0 };
-  if (!enabled) return { enabled: false, totals: empty, streams: [], kv: [] };
-  if (!s.jsz.ok) return { enabled, totals: empty, streams: [], kv: [], error: s.jsz.error };
+  const none = { streams: [], kv: [], objectStores: [], internal: [] };
+  if (!enabled) return { enabled: false, totals: empty, ...none };
+  if (!s.jsz.ok) return { enabled, totals: empty, ...none, error: s.jsz.error };
   const j = s.jsz.data;
   const rows = (j.account_details ?? []).flatMap((a) => (a.stream_detail ?? []).map((d) => streamRow(self, a.name, d)));
   rows.sort((a, b) => a.name.localeCompare(b.name));
@@ -211,8 +190,10 @@ function jetstreamView(s: Snapshot, enabled: boolean, self: string): JetStreamVi
       ...(j.config?.max_memory !== undefined ? { maxMemoryBytes: j.config.max_memory } : {}),
       ...(j.config?.max_storage !== undefined ? { maxStorageBytes: j.config.max_storage } : {}),
     },
-    streams: rows.filter((r) => !r.name.startsWith("KV_")),
-    kv: rows.filter((r) => r.name.startsWith("KV_")).map((r) => ({ ...r, name: r.name.slice(3) })),
+    streams: rows.filter((r) => r.kind === "stream"),
+    kv: rows.filter((r) => r.kind === "kv"),
+    objectStores: rows.filter((r) => r.kind === "object"),
+    internal: rows.filter((r) => r.kind === "internal").map((r) => r.name),
   };
 }
 

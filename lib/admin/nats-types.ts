@@ -53,6 +53,20 @@ export interface ConnInfo extends PeerTraffic {
   version?: string;
   pending_bytes?: number;
   tls_version?: string;
+  /** "Client" for client connections. */
+  kind?: string;
+  /** "nats", "mqtt" or "websocket". */
+  type?: string;
+  /** Times this connection stalled its publishers (it could not keep up). */
+  stalls?: number;
+  /** With auth=true: the user or nkey it signed in as, and its account. */
+  authorized_user?: string;
+  account?: string;
+  /** An MQTT connection's client id. */
+  mqtt_client?: string;
+  /** Closed connections: when and why. */
+  stop?: string;
+  reason?: string;
 }
 
 /** Connz is /connz: the client connections, sorted and limited by the query. */
@@ -143,6 +157,7 @@ export interface Jsz {
 
 /** LeafInfo is one leaf-node connection in /leafz. */
 export interface LeafInfo {
+  id?: number;
   name?: string;
   /** True on the side that dialed (an edge's uplink). */
   is_spoke?: boolean;
@@ -152,6 +167,9 @@ export interface LeafInfo {
   rtt?: string;
   in_msgs?: number;
   out_msgs?: number;
+  in_bytes?: number;
+  out_bytes?: number;
+  subscriptions?: number;
 }
 
 /** Leafz is /leafz: this node's leaf-node connections, both directions. */

@@ -22,10 +22,14 @@ export interface Snapshot {
   routez: Fetched<Routez>;
   jsz: Fetched<Jsz>;
   leafz: Fetched<Leafz>;
+  /** The last connections nats-server closed (slow consumers among them), for the connections panel. */
+  closedConnz?: Fetched<Connz>;
 }
 
-/** CONNZ_QUERY asks for the ten connections that received the most bytes. */
-const CONNZ_QUERY = "sort=bytes_to&limit=10";
+/** CONNZ_QUERY asks for the 25 connections that received the most bytes, with the user each signed in as. */
+const CONNZ_QUERY = "sort=bytes_to&limit=25&auth=true";
+/** CLOSED_CONNZ_QUERY asks for the last closed connections, to name the slow consumers nats cut off. */
+const CLOSED_CONNZ_QUERY = "state=closed&sort=stop&limit=50&auth=true";
 /** JSZ_QUERY asks for every stream and consumer with its config and replicas (metrics and the page's consumers). */
 const JSZ_QUERY = "accounts=true&streams=true&consumers=true&config=true";
 
@@ -46,9 +50,9 @@ async function fetchDoc<T>(monitor: MonitorClient, endpoint: string, query = "")
   }
 }
 
-/** takeSnapshot reads /healthz (full and meta-only), /varz, /connz, /routez, /jsz and /leafz in parallel. */
+/** takeSnapshot reads /healthz (full and meta-only), /varz, /connz (open and closed), /routez, /jsz and /leafz in parallel. */
 export async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
-  const [healthz, metaHealthz, varz, connz, routez, jsz, leafz] = await Promise.all([
+  const [healthz, metaHealthz, varz, connz, routez, jsz, leafz, closedConnz] = await Promise.all([
     monitor.healthy(),
     monitor.healthy("js-meta-only=true"),
     fetchDoc<Varz>(monitor, "varz"),
@@ -56,10 +60,11 @@ export async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
     fetchDoc<Routez>(monitor, "routez"),
     fetchDoc<Jsz>(monitor, "jsz", JSZ_QUERY),
     fetchDoc<Leafz>(monitor, "leafz"),
+    fetchDoc<Connz>(monitor, "connz", CLOSED_CONNZ_QUERY),
   ]);
   const health = healthz.ok ? healthz : { ok: false, detail: varz.ok ? healthDetail(healthz.detail) : varz.error };
   const meta = metaHealthz.ok ? metaHealthz : { ok: false, detail: varz.ok ? healthDetail(metaHealthz.detail) : varz.error };
-  return { at: Date.now(), healthz: health, metaHealthz: meta, varz, connz, routez, jsz, leafz };
+  return { at: Date.now(), healthz: health, metaHealthz: meta, varz, connz, routez, jsz, leafz, closedConnz };
 }
 
 function healthDetail(body: string): string {

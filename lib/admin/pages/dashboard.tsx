@@ -5,6 +5,8 @@
  */
 import type { LogLine } from "../log-ring.ts";
 import type { Overview, StreamRow } from "../model.ts";
+import type { ConnectionRow } from "../connections-view.ts";
+import { logEntries } from "../log-view.ts";
 import { repeatText } from "../../diagnosis/problem.ts";
 import { formatBytes, formatCount, formatSeconds } from "../format.ts";
 import { ClusterSvg } from "./cluster-svg.tsx";
@@ -105,22 +107,55 @@ function RatesPanel({ o }: { o: Overview }) {
   );
 }
 
+const KIND_CLASS = { NATS: "kind-nats", MQTT: "kind-mqtt", WebSocket: "kind-ws", leaf: "kind-leaf" } as const;
+
+function ConnectionCells({ x }: { x: ConnectionRow }) {
+  return (
+    <>
+      <td><span class={`kind ${KIND_CLASS[x.kind]}`}>{x.kind}</span></td>
+      <td class="name">{x.name ? <strong>{x.name}</strong> : <span class="muted">unnamed #{x.cid}</span>}{x.slow ? <div class="bad slow" data-slow="1">slow consumer: {x.slow}</div> : null}</td>
+      <td data-label="user">{x.user ?? <span class="muted">{x.kind === "leaf" ? `account ${x.account ?? "?"}` : "anonymous"}</span>}</td>
+      <td>{x.address}{x.lang ? <span class="muted"> {x.lang}</span> : null}</td>
+      <td class="num" data-label="msgs in/out">{formatCount(x.inMsgs)} / {formatCount(x.outMsgs)}</td>
+      <td class="num" data-label="bytes in/out">{formatBytes(x.inBytes)} / {formatBytes(x.outBytes)}</td>
+      <td class="num" data-label="subs">{x.subscriptions}</td>
+    </>
+  );
+}
+
 function ClientsPanel({ o }: { o: Overview }) {
   const c = o.clients;
+  const slow = c.slowConsumers ?? 0;
   return (
-    <section id="clients">
-      <h2>Clients: {c.count ?? "?"}{c.totalEver !== undefined ? <span class="muted"> ({c.totalEver} since start)</span> : null}</h2>
+    <section id="clients" class="wide">
+      <h2>Connections: {c.count ?? "?"}{c.totalEver !== undefined ? <span class="muted"> ({c.totalEver} since start)</span> : null}</h2>
       <ErrorLine text={c.error} />
-      {c.top.length ? (
-        <table>
-          <thead><tr><th>name</th><th>address</th><th>lib</th><th class="num">msgs in/out</th><th class="num">bytes in/out</th><th class="num">subs</th></tr></thead>
-          <tbody>
-            {c.top.map((x) => (
-              <tr><td>{x.name || `#${x.cid}`}</td><td>{x.address}</td><td>{x.lang}</td><td class="num">{formatCount(x.inMsgs)} / {formatCount(x.outMsgs)}</td><td class="num">{formatBytes(x.inBytes)} / {formatBytes(x.outBytes)}</td><td class="num">{x.subscriptions}</td></tr>
-            ))}
-          </tbody>
-        </table>
-      ) : <p class="muted">No client connections.</p>}
+      <p id="slow-consumers" class={slow ? "bad" : "muted"} data-count={slow}>
+        {slow ? `${slow} slow consumer${slow === 1 ? "" : "s"} since nats-server started` : "No slow consumers since nats-server started."}
+        {slow && c.slowByKind ? ` (clients ${c.slowByKind.clients}, routes ${c.slowByKind.routes}, leaf nodes ${c.slowByKind.leafs})` : ""}
+        {slow ? ": a client read too slowly and nats cut it off. Make it read faster, or raise [limits] max_pending / write_deadline." : ""}
+      </p>
+      {c.rows.length ? (
+        <div class="scroll">
+          <table id="connections" class="cards">
+            <thead><tr><th>kind</th><th>name / client id</th><th>user</th><th>address</th><th class="num">msgs in/out</th><th class="num">bytes in/out</th><th class="num">subs</th></tr></thead>
+            <tbody>
+              {c.rows.map((x) => <tr data-kind={x.kind} data-name={x.name} class={x.slow ? "slow-row" : undefined}><ConnectionCells x={x} /></tr>)}
+            </tbody>
+          </table>
+        </div>
+      ) : <p class="muted">No connections.</p>}
+      {c.slowClosed.length ? (
+        <>
+          <h3>Cut off as slow consumers</h3>
+          <div class="scroll">
+            <table id="slow-closed" class="cards">
+              <thead><tr><th>kind</th><th>name / client id</th><th>user</th><th>address</th><th class="num">msgs in/out</th><th class="num">bytes in/out</th><th class="num">subs</th></tr></thead>
+              <tbody>{c.slowClosed.map((x) => <tr data-kind={x.kind} data-name={x.name} data-reason={x.closed?.reason}><ConnectionCells x={{ ...x, slow: `${x.closed?.reason ?? "slow consumer"}${x.closed?.at ? ` at ${x.closed.at.slice(11, 19)} UTC` : ""}` }} /></tr>)}</tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
     </section>
   );
 }
@@ -134,27 +169,48 @@ const REPLICA_TITLE = {
   unknown: "only the stream leader knows whether this replica is current; open the leader's page",
 } as const;
 
-function StreamTable({ rows, label }: { rows: StreamRow[]; label: string }) {
+const STREAM_HEAD = { stream: "stream", kv: "bucket", object: "object store", internal: "stream" } as const;
+
+function StreamTable({ rows, label, id }: { rows: StreamRow[]; label: string; id: string }) {
   if (!rows.length) return <p class="muted">No {label}.</p>;
   return (
-    <table>
-      <thead><tr><th>{label === "streams" ? "stream" : "bucket"}</th><th class="num">replicas</th><th class="num">messages</th><th class="num">bytes</th><th>replicas current</th></tr></thead>
-      <tbody>
-        {rows.map((s) => (
-          <tr>
-            <td>{s.name}</td><td class="num">{s.replicas}</td><td class="num">{formatCount(s.messages)}</td><td class="num">{formatBytes(s.bytes)}</td>
-            <td>{s.peers.map((p) => <span class={REPLICA_CLASS[p.state]} data-replica={p.name} data-state={p.state} title={REPLICA_TITLE[p.state]}>{p.name}{p.leader ? "*" : ""}{p.self ? " (this node)" : ""}{REPLICA_MARK[p.state]} </span>)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div class="scroll">
+      <table id={id}>
+        <thead><tr><th>{STREAM_HEAD[rows[0]!.kind]}</th><th class="num">replicas</th><th class="num">messages</th><th class="num">bytes</th><th>replicas current</th></tr></thead>
+        <tbody>
+          {rows.map((s) => (
+            <>
+              <tr data-stream={s.name} data-kind={s.kind}>
+                <td><strong>{s.name}</strong>{s.kind === "stream" ? <span class="muted"> · {s.consumers.length} consumer{s.consumers.length === 1 ? "" : "s"}</span> : null}</td><td class="num">{s.replicas}</td><td class="num">{formatCount(s.messages)}</td><td class="num">{formatBytes(s.bytes)}</td>
+                <td>{s.peers.map((p) => <span class={REPLICA_CLASS[p.state]} data-replica={p.name} data-state={p.state} title={REPLICA_TITLE[p.state]}>{p.name}{p.leader ? "*" : ""}{p.self ? " (this node)" : ""}{REPLICA_MARK[p.state]} </span>)}</td>
+              </tr>
+              {s.kind === "stream" && s.consumers.length ? (
+                <tr class="consumers"><td colspan={5}>
+                  <table class="inner">
+                    <thead><tr><th>consumer</th><th class="num">pending</th><th class="num">ack pending</th><th class="num">redelivered</th></tr></thead>
+                    <tbody>{s.consumers.map((c) => (
+                      <tr data-consumer={`${s.name}/${c.name}`} data-pending={c.pending} data-ack-pending={c.ackPending} data-redelivered={c.redelivered}>
+                        <td>{c.name}{c.durable ? "" : <span class="muted"> (ephemeral)</span>}</td>
+                        <td class={`num${c.pending ? " warn" : ""}`}>{formatCount(c.pending)}</td>
+                        <td class={`num${c.ackPending ? " warn" : ""}`}>{formatCount(c.ackPending)}</td>
+                        <td class={`num${c.redelivered ? " bad" : ""}`}>{formatCount(c.redelivered)}</td>
+                      </tr>
+                    ))}</tbody>
+                  </table>
+                </td></tr>
+              ) : null}
+            </>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
 function JetStreamPanel({ o }: { o: Overview }) {
   const j = o.jetstream;
   return (
-    <section id="jetstream">
+    <section id="jetstream" class="wide">
       <h2>JetStream</h2>
       <ErrorLine text={j.error} />
       {!j.enabled ? <p class="muted">JetStream is disabled.</p> : (
@@ -166,9 +222,12 @@ function JetStreamPanel({ o }: { o: Overview }) {
             {j.totals.maxMemoryBytes !== undefined ? ` · memory ${formatBytes(j.totals.memoryBytes)} of ${formatBytes(j.totals.maxMemoryBytes)}` : ""}
           </p>
           <h3>Streams</h3>
-          <StreamTable rows={j.streams} label="streams" />
+          <StreamTable rows={j.streams} label="streams" id="streams" />
           <h3>KV buckets</h3>
-          <StreamTable rows={j.kv} label="KV buckets" />
+          <StreamTable rows={j.kv} label="KV buckets" id="kv-buckets" />
+          <h3>Object stores</h3>
+          <StreamTable rows={j.objectStores} label="object stores" id="object-stores" />
+          {j.internal.length ? <p id="internal-streams" class="muted">Not listed: {j.internal.length} stream{j.internal.length === 1 ? "" : "s"} nats keeps for itself ({j.internal.join(", ")}: MQTT sessions and retained messages).</p> : null}
         </>
       )}
     </section>
@@ -241,8 +300,15 @@ export function DashBody({ overview: o, configToml, logs }: DashboardProps) {
             <pre>{configToml}</pre>
           </section>
           <section id="log" class="wide">
-            <h2>Log <span class="muted">(last {logs.length} lines)</span></h2>
-            <pre>{logs.map((l) => l.text).join("\n")}</pre>
+            <h2>Log <span class="muted">(last {logs.length} lines, newest first, times in UTC)</span></h2>
+            <ol id="log-lines">
+              {logEntries(logs).map((e) => (
+                <li class={`log-${e.level}`} data-level={e.level}>
+                  <time>{e.time}</time> <span class={`level ${e.level === "error" ? "bad" : e.level === "warn" ? "warn" : "muted"}`}>{e.level}</span> <span class="msg">{e.message}</span>
+                  {e.fields.length ? <span class="fields muted"> {e.fields.map(([k, v]) => `${k}=${v}`).join(" ")}</span> : null}
+                </li>
+              ))}
+            </ol>
           </section>
         </main>
       </div>
