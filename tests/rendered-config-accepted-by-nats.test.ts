@@ -40,6 +40,7 @@ const GOOD_CONFIGS: Record<string, string> = {
   "leaf hub with tls and shared secret, mqtt and websocket over tls": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\n[[client.users]]\nuser = "a"\npassword_hash = "${HASH}"\n[leafnodes]\nlisten = "0.0.0.0:17422"\nsecret_env = "LEAF_SECRET"\n[mqtt]\nlisten = "0.0.0.0:11883"\n[websocket]\nlisten = "0.0.0.0:18080"`,
   "leaf hub with users, edge remote with ca_file": `[leafnodes]\nlisten = "127.0.0.1:17422"\n[[leafnodes.users]]\nuser = "edge-1"\npassword_hash = "${HASH}"\n[[leafnodes.remotes]]\nurl = "tls://hub.example:7422"\nuser = "mid"\nsecret_env = "LEAF_SECRET"\nca_file = "${ca.cert}"`,
   "edge remote at an IPv6 hub address": `[[leafnodes.remotes]]\nurl = "nats-leaf://[fd00::1]:7422"\nuser = "edge"\nsecret_env = "LEAF_SECRET"\n[[leafnodes.remotes]]\nurl = "tls://[fd00::2]"`,
+  "gateway to another site": `[tls]\nca_cert = "${ca.cert}"\nca_key = "${ca.key}"\n[cluster]\nname = "site-a"\nlisten = "127.0.0.1:16222"\npeers = ["127.0.0.1:16222", "127.0.0.1:16223"]\n[gateway]\nlisten = "127.0.0.1:17222"\nadvertise = "127.0.0.1:17222"\nsecret_env = "GATEWAY_SECRET"\n[[gateway.remotes]]\nname = "site-b"\nurls = ["127.0.0.1:17223", "[::1]:17224"]`,
   "websocket and mqtt in clear on loopback": `[mqtt]\nlisten = "127.0.0.1:11883"\nno_tls = true\n[websocket]\nlisten = "127.0.0.1:18080"\nno_tls = true`,
   "debug log": `[log]\nlevel = "debug"\nformat = "json"`,
   "name with underscore": `[node]\nname = "pi_kitchen-2"`,
@@ -56,7 +57,7 @@ describe.if(ready)("nats-server -t accepts every rendered config", () => {
       mkdirSync(folder, { recursive: true });
       const file = join(folder, "node.toml");
       writeFileSync(file, body);
-      const config = parseConfigText(body, file, { LEAF_SECRET: "leaf-secret-for-render" });
+      const config = parseConfigText(body, file, { LEAF_SECRET: "leaf-secret-for-render", UNIBUS_CLUSTER_SECRET: "route-secret-for-render-0123", GATEWAY_SECRET: "gateway-secret-for-render-4567" });
       const identity = await prepareIdentity(config, new Logger({ sink: () => {} }), async () => {});
       const rendered = join(folder, "nats-server.conf");
       writeFileSync(rendered, natsConfigText(renderNatsConfig(config, identity?.files, INTERNAL_KEY), file));

@@ -9,6 +9,7 @@ import { adminSection } from "./section-admin.ts";
 import { clientSection } from "./section-client.ts";
 import { clusterSection } from "./section-cluster.ts";
 import { mqttSection, websocketSection } from "./section-edge.ts";
+import { gatewaySection } from "./section-gateway.ts";
 import { jetstreamSection } from "./section-jetstream.ts";
 import { leafnodesSection } from "./section-leafnodes.ts";
 import { limitsSection } from "./section-limits.ts";
@@ -28,6 +29,7 @@ export const SECTIONS = [
   logSection,
   adminSection,
   clusterSection,
+  gatewaySection,
   leafnodesSection,
   mqttSection,
   websocketSection,
