@@ -250,6 +250,8 @@ export class UnibusNode {
     this.#identity?.stopRenewalTimer();
     await this.#admin?.stop();
     await this.#supervisor?.stop(options);
+    // A stopped node's causes are history: `unibus status` must not present them as the present.
+    this.#events?.clear();
     this.#events?.stop();
     this.#removeLogSink();
     this.#lock?.release();

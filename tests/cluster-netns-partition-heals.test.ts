@@ -143,19 +143,24 @@ describe.if(ready)("a three-namespace home lab from `unibus init cluster`", () =
     const tHeal = performance.now();
     await waitFor("all three nodes healthy again", async () => (await Promise.all(nodes.map(statusOf))).every((s) => s.code === 0), 120_000, 250);
     timings.heal_ms = Math.round(performance.now() - tHeal);
-    await waitFor("node 3 to hold all 50 messages", async () => {
+    // Healthy means it: R3 writes through the healed node go through at once, without a stall.
+    const right = await client(nodes[2]!, "publish", "LAB", "10");
+    timings.writes_after_healthy_ms = right.ms;
+    expect(right.acked).toBe(10);
+    expect(right.retries).toBe(0);
+    await waitFor("node 3 to hold all 60 messages", async () => {
       const [mine, theirs] = await Promise.all([statusOf(nodes[2]!), statusOf(nodes[0]!)]);
-      return mine.status?.jetstream?.messages === theirs.status?.jetstream?.messages && mine.status?.jetstream?.messages >= 50;
+      return mine.status?.jetstream?.messages === theirs.status?.jetstream?.messages && mine.status?.jetstream?.messages >= 60;
     }, 60_000, 250);
     timings.heal_and_catch_up_ms = Math.round(performance.now() - tHeal);
     // The stream's own view settles a moment after the server totals match: poll it, then assert.
     let info = await client(nodes[2]!, "info", "LAB");
     const until = performance.now() + 30_000;
-    while (!(info.messages === 50 && info.replicas.every((r: { current: boolean }) => r.current)) && performance.now() < until) {
+    while (!(info.messages === 60 && info.replicas.every((r: { current: boolean }) => r.current)) && performance.now() < until) {
       await Bun.sleep(500);
       info = await client(nodes[2]!, "info", "LAB");
     }
-    expect(info.messages).toBe(50);
+    expect(info.messages).toBe(60);
     expect(info.replicas.every((r: { current: boolean }) => r.current)).toBe(true);
     const secret = (await Bun.file(join(nodes[0]!.dir, "cluster.secret")).text()).trim();
     for (const n of nodes) expect(n.log).not.toContain(secret);
