@@ -23,6 +23,7 @@ import { pathExists } from "./fsutil.ts";
 import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
+import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 
@@ -220,6 +221,7 @@ export class UnibusNode {
       issued = (await this.#identity?.ensure()) ?? false;
       this.#writeNatsConfig(this.#identity?.files);
       result = (await this.#supervisor?.reload()) ?? { ok: false, message: "not running" };
+      if (!result.ok) result = { ok: false, message: explainReloadRefusal(result.message) };
     } catch (err) {
       result = { ok: false, message: (err as Error).message };
     }

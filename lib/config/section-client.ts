@@ -15,7 +15,7 @@ import { DEFAULTS } from "./defaults.ts";
 import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { listenValue } from "./_parsed.ts";
 import { checkDiscovery, clientAdvertiseValue, renderDiscovery } from "./section-discovery.ts";
-import { noSans, secretForms, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
+import { differs, noSans, secretForms, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
 
@@ -214,5 +214,6 @@ export const clientSection: Section<"client", ClientConfig> = {
   sans: noSans,
   render: renderClient,
   effective: effectiveClient,
-  restartOnly: () => undefined,
+  // nats-server binds the client port once; a new address needs a restart.
+  restartOnly: (a, b) => differs("client.listen", a.client.listen.text, b.client.listen.text),
 };

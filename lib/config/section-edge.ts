@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import { listenValue } from "./_parsed.ts";
-import { noSans, noSecrets, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
+import { differs, noSans, noSecrets, presence, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
 
@@ -54,7 +54,8 @@ export const mqttSection: Section<"mqtt", EdgeListener | undefined> = {
     return mqtt ? { mqtt: { listen: mqtt.listen.text, ...(mqtt.tls && block ? { tls: block } : {}) } } : {};
   },
   effective: ({ mqtt }) => (mqtt ? { listen: mqtt.listen.text, no_tls: mqtt.noTls } : undefined),
-  restartOnly: () => undefined,
+  // nats-server cannot change its MQTT listener live (reload.go refuses any change but ack/replica tuning).
+  restartOnly: (a, b) => presence("mqtt", a.mqtt, b.mqtt) ?? differs("[mqtt] listen / no_tls", a.mqtt, b.mqtt),
 };
 
 /** websocketSection is the [websocket] table. */
@@ -72,5 +73,6 @@ export const websocketSection: Section<"websocket", EdgeListener | undefined> = 
     return { websocket: { listen: ws.listen.text, ...(ws.tls ? (block ? { tls: block } : {}) : { no_tls: true }) } };
   },
   effective: ({ websocket }) => (websocket ? { listen: websocket.listen.text, no_tls: websocket.noTls } : undefined),
-  restartOnly: () => undefined,
+  // nats-server refuses any change to its WebSocket listener on reload.
+  restartOnly: (a, b) => presence("websocket", a.websocket, b.websocket) ?? differs("[websocket] listen / no_tls", a.websocket, b.websocket),
 };

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import { parsed } from "./_parsed.ts";
-import { noChecks, noListeners, noSans, noSecrets, type ResolveContext, type Section } from "./section.ts";
+import { differs, noChecks, noListeners, noSans, noSecrets, type ResolveContext, type Section } from "./section.ts";
 import { diskAwareMaxFile } from "../diagnosis/disk-room.ts";
 import { DURATION_HINT, parseDuration, parseSize } from "./units.ts";
 
@@ -58,5 +58,6 @@ export const jetstreamSection: Section<"jetstream", JetstreamConfig> = {
     jetstream: { store_dir: node.dataDir, max_memory_store: jetstream.maxMemory, max_file_store: jetstream.maxFile, sync_interval: syncText(jetstream.sync) },
   } : {},
   effective: ({ jetstream }) => ({ enabled: jetstream.enabled, max_memory: jetstream.maxMemory, max_file: jetstream.maxFile, sync: syncText(jetstream.sync) }),
-  restartOnly: () => undefined,
+  // nats-server keeps its sync policy from the start (reload.go refuses SyncInterval/SyncAlways).
+  restartOnly: (a, b) => (a.jetstream.enabled && b.jetstream.enabled ? differs("jetstream.sync", a.jetstream.sync, b.jetstream.sync) : undefined),
 };

@@ -13,7 +13,7 @@ import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecre
 import { DEFAULTS } from "./defaults.ts";
 import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { envName, filePath, listenValue } from "./_parsed.ts";
-import { noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
+import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, joinHostPort, type HostPort } from "./units.ts";
 
@@ -168,6 +168,21 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
   return out;
 }
 
+/**
+ * leafnodesRestartOnly names the hub-side keys nats-server cannot change on
+ * reload (its leafnodes block's address and authorization); remotes (the
+ * edge side) are added and removed live.
+ */
+function leafnodesRestartOnly(a: UnibusConfig, b: UnibusConfig): string | undefined {
+  const x = a.leafnodes;
+  const y = b.leafnodes;
+  if (Boolean(x?.listen) !== Boolean(y?.listen)) return "leafnodes.listen (adding or removing the hub side)";
+  if (!x?.listen || !y?.listen) return undefined;
+  return differs("leafnodes.listen", x.listen.text, y.listen.text)
+    ?? differs("leafnodes.secret_file / secret_env (the shared leaf secret)", x.secret?.value, y.secret?.value)
+    ?? differs("leafnodes.users (an edge's user added, removed or changed)", x.users.map((u) => [u.user, u.password.value]), y.users.map((u) => [u.user, u.password.value]));
+}
+
 /** leafnodesSection is the [leafnodes] table: hub side (listen) and edge side (remotes). */
 export const leafnodesSection: Section<"leafnodes", LeafnodesConfig | undefined> = {
   key: "leafnodes",
@@ -178,5 +193,5 @@ export const leafnodesSection: Section<"leafnodes", LeafnodesConfig | undefined>
   sans: noSans,
   render: renderLeafnodes,
   effective: ({ leafnodes }) => leafnodes && effectiveLeafnodes(leafnodes),
-  restartOnly: () => undefined,
+  restartOnly: leafnodesRestartOnly,
 };

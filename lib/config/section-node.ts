@@ -56,5 +56,6 @@ export const nodeSection: Section<"node", NodeConfig> = {
     data_dir: node.dataDir,
     ...(node.lameDuckMs !== undefined ? { lame_duck_duration: `${node.lameDuckMs / 1000}s` } : {}),
   }),
-  restartOnly: (a, b) => differs("node.data_dir", a.node.dataDir, b.node.dataDir) ?? differs("node.lame_duck_duration", a.node.lameDuckMs, b.node.lameDuckMs),
+  // nats-server's server_name is fixed at start (reload.go refuses ServerName).
+  restartOnly: (a, b) => differs("node.name", a.node.name, b.node.name) ?? differs("node.data_dir", a.node.dataDir, b.node.dataDir) ?? differs("node.lame_duck_duration", a.node.lameDuckMs, b.node.lameDuckMs),
 };
