@@ -104,6 +104,8 @@ describe("a node with another cluster name", () => {
     const p = h.problems.find((x) => x.kind === "cluster_name_mismatch");
     expect(p?.text).toContain(`calls its cluster "lab2", this node calls it "lab"`);
     expect(p?.text).toContain(`Fix: on lab-3 (127.0.0.1:${cluster.nodes[2]!.route}), set cluster.name = "lab"`);
+    // The picture names the refused peer as its own route port did, red.
+    expect(await h.page.getAttribute('#cluster svg g.node[data-node="lab-3"]', "data-state")).toBe("down");
     await h.page.close();
   }, 60_000);
 });

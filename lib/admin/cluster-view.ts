@@ -70,7 +70,7 @@ export class ClusterTracker {
 }
 
 /** buildClusterView combines routez, jsz, the configured peers and what was seen before. */
-export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, tracker = new ClusterTracker()): ClusterView {
+export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, tracker = new ClusterTracker(), probedNames: ReadonlyMap<string, string> = new Map()): ClusterView {
   const cluster = config.cluster;
   const self = snapshot.varz.ok ? snapshot.varz.data.server_name : config.node.name;
   const meta = snapshot.jsz.ok ? snapshot.jsz.data.meta_cluster : undefined;
@@ -110,8 +110,10 @@ export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, track
   const unmatched = configured.filter((p) => !matched.has(p));
   for (let i = 0; i < missing && i < unmatched.length; i++) {
     const address = unmatched[i]!;
-    nodes.push({ name: address, self: false, up: false, metaLeader: false, address, unnamed: true });
-    out.push({ from: self, to: address, up: false, observed: true });
+    // A missing peer's own route port may have said its name (lib/diagnosis/peer-probe.ts).
+    const name = probedNames.get(address);
+    nodes.push({ name: name ?? address, self: false, up: false, metaLeader: false, address, ...(name ? {} : { unnamed: true }) });
+    out.push({ from: self, to: name ?? address, up: false, observed: true });
   }
   // nats meshes fully: draw the routes between peers too, inferred from both ends being up.
   const offline = new Set((meta?.replicas ?? []).filter((p) => p.offline).map((p) => p.name));

@@ -131,6 +131,8 @@ export interface OverviewInputs {
   tracker?: ClusterTracker;
   /** The diagnosis (lib/diagnosis/assess.ts); without it, one is derived from readiness alone. */
   health?: Diagnosis;
+  /** Names missing peers gave on their route ports, by configured address. */
+  probedNames?: ReadonlyMap<string, string>;
   caFingerprint?: string;
   now?: number;
 }
@@ -218,7 +220,7 @@ export function certView(id: NodeIdentity | undefined, now = Date.now()): CertVi
 
 /** buildOverview computes every panel from one set of inputs. */
 export function buildOverview(i: OverviewInputs): Overview {
-  const cluster = buildClusterView(i.snapshot, i.config, i.tracker);
+  const cluster = buildClusterView(i.snapshot, i.config, i.tracker, i.probedNames);
   const readiness = evaluateReadiness(i.snapshot, cluster, i.config.jetstream.enabled);
   const generatedAt = new Date(i.now ?? Date.now()).toISOString();
   const certificate = certView(i.identity, i.now);

@@ -105,13 +105,19 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
   // Since when full /healthz has failed while the meta layer is current: streams catching up get a grace.
   let behindSince: number | undefined;
   let lastHealth: { at: number; diagnosis: Diagnosis } | undefined;
+  const probedNames = new Map<string, string>();
   const health = async (snapshot: Snapshot): Promise<Diagnosis> => {
     if (lastHealth && lastHealth.at === snapshot.at) return lastHealth.diagnosis;
     const config = o.config();
     const behind = !snapshot.healthz.ok && (snapshot.metaHealthz.ok || !config.cluster);
     if (!behind) behindSince = undefined;
     else behindSince ??= snapshot.at;
-    const { diagnosis } = await assess(config, snapshot, { events: o.events?.() ?? [], probe, streamsBehindMs: behindSince === undefined ? 0 : snapshot.at - behindSince });
+    const { diagnosis, facts } = await assess(config, snapshot, { events: o.events?.() ?? [], probe, streamsBehindMs: behindSince === undefined ? 0 : snapshot.at - behindSince });
+    probedNames.clear();
+    for (const p of facts.probes) {
+      const name = p.serverName ?? /CN=([^,\s]+)/.exec(p.certSubject ?? "")?.[1];
+      if (name && name !== facts.node) probedNames.set(p.address, name);
+    }
     lastHealth = { at: snapshot.at, diagnosis };
     return diagnosis;
   };
@@ -131,7 +137,7 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
       const snapshot_ = snap;
       const identity = o.identity?.();
       const fp = caFingerprint();
-      return buildOverview({ snapshot: snapshot_, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker, health: await health(snapshot_), ...(fp ? { caFingerprint: fp } : {}) });
+      return buildOverview({ snapshot: snapshot_, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker, health: await health(snapshot_), probedNames, ...(fp ? { caFingerprint: fp } : {}) });
     },
     async health() {
       return health(await snapshot());

@@ -52,7 +52,7 @@ export function repeatKey(msg: string): string {
 /**
  * RepeatFolder keeps nats-server's retry loops (a refused route every second,
  * a leaf that cannot verify its hub) from filling the journal: the first
- * warning or error of a kind passes, repeats within REPEAT_WINDOW_MS are held
+ * warning or error of a kind (or route/leaf connection line) passes, repeats within REPEAT_WINDOW_MS are held
  * back and counted, and the next one after the window passes as one line
  * saying how often it happened and since when.
  */
@@ -66,7 +66,9 @@ export class RepeatFolder {
 
   /** fold returns the line to log (possibly with a count), or undefined to hold it back. */
   fold(level: LogLevel, msg: string, now = Date.now()): NatsLogLine | undefined {
-    if (level !== "warn" && level !== "error") return { level, msg };
+    // Warnings and errors, and the route/leaf connection churn around them ("connection created/closed" every second).
+    const churn = level === "info" && /^(\[[0-9a-fA-F:.]+\]|\S+?):\d+ - (rid|lid):\d+ - /.test(msg);
+    if (level !== "warn" && level !== "error" && !churn) return { level, msg };
     const key = repeatKey(msg);
     const seen = this.#seen.get(key);
     if (!seen || now - seen.loggedAt >= this.#windowMs) {

@@ -23,6 +23,7 @@ th{font-weight:600}td.num,th.num{text-align:right}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;color:#fff;font-weight:600}
 .badge.ok{background:var(--ok);color:#fff}.badge.bad{background:var(--bad);color:#fff}.badge.warn{background:var(--warn);color:#fff}
+#ca-fingerprint{white-space:normal;word-break:break-all}
 #problems{margin:.3rem 0;padding-left:1.4rem}#problems li{margin:.4rem 0}#problems .fix{color:inherit}#problems code{white-space:normal}
 .error{border-left:4px solid var(--bad);padding:.3rem .6rem;background:#c6282812}
 pre{white-space:pre-wrap;word-break:break-all;font-size:12px;margin:0;max-height:28rem;overflow:auto}
