@@ -37,8 +37,7 @@ export function diagnose(f: HealthFacts): Diagnosis {
   certificateProblems(f, problems);
   diskProblems(f, problems);
   // Found in cause-before-consequence order (routes, then JetStream): the first is the headline.
-  const sorted = problems;
-  return { verdict: verdictOf(sorted), node: f.node, problems: sorted, checkedAt: new Date(f.now).toISOString() };
+  return { verdict: verdictOf(problems), node: f.node, problems, checkedAt: new Date(f.now).toISOString() };
 }
 
 function fileOf(f: HealthFacts): string {

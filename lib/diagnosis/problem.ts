@@ -20,8 +20,6 @@ export type ProblemKind =
   | "nats_not_running"
   | "cluster_name_mismatch"
   | "duplicate_node_name"
-  | "route_tls_untrusted"
-  | "route_tls_rejected"
   | "route_auth_failed"
   | "peer_unreachable"
   | "stranger_route"
@@ -39,8 +37,7 @@ export type ProblemKind =
 
 /** PROBLEM_KINDS lists every kind, so /metrics can report 0 for the ones that are absent. */
 export const PROBLEM_KINDS: readonly ProblemKind[] = [
-  "nats_not_running", "cluster_name_mismatch", "duplicate_node_name", "route_tls_untrusted", "route_tls_rejected",
-  "route_auth_failed", "peer_unreachable", "stranger_route", "meta_no_leader", "meta_incomplete", "jetstream_not_current",
+  "nats_not_running", "cluster_name_mismatch", "duplicate_node_name", "route_auth_failed", "peer_unreachable", "stranger_route", "meta_no_leader", "meta_incomplete", "jetstream_not_current",
   "leaf_down", "leaf_tls_untrusted", "leaf_auth_failed", "certificate_expired", "certificate_expiring",
   "certificate_unreadable", "ca_mismatch", "disk_too_small",
 ];
@@ -92,9 +89,4 @@ export function repeatText(p: Problem, now = Date.now()): string {
   if (!p.count) return "";
   const ago = p.lastSeen ? Math.max(0, Math.round((now - Date.parse(p.lastSeen)) / 1000)) : undefined;
   return `${p.count} time${p.count === 1 ? "" : "s"}${ago !== undefined ? `, last ${ago} s ago` : ""}`;
-}
-
-/** sortProblems puts broken before degraded and keeps the order they were found in otherwise. */
-export function sortProblems(problems: Problem[]): Problem[] {
-  return [...problems].sort((a, b) => Number(b.severity === "broken") - Number(a.severity === "broken"));
 }
