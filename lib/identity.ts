@@ -16,16 +16,23 @@ const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
 export class IdentityManager {
   #config: UnibusConfig;
   readonly #log: Logger;
-  readonly #onRenewed: () => Promise<void>;
+  readonly #renew: (check: () => Promise<boolean>) => Promise<void>;
   #identity?: NodeIdentity;
   #timer?: ReturnType<typeof setTimeout>;
   #stopped = false;
   #announced = false;
 
-  constructor(config: UnibusConfig, log: Logger, onRenewed: () => Promise<void>) {
+  /**
+   * renew runs one timer check: it is handed the check (ensure) and must run
+   * it inside the node's serialized changes, then reload nats-server when the
+   * check issued a new certificate. The timer never calls ensure() itself, so
+   * a renewal cannot interleave with a SIGHUP reload and leave nats-server
+   * with a key and a certificate from two different issues.
+   */
+  constructor(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>) {
     this.#config = config;
     this.#log = log;
-    this.#onRenewed = onRenewed;
+    this.#renew = renew;
   }
 
   /** identity is the current certificate's description (admin page, status). */
@@ -75,18 +82,18 @@ export class IdentityManager {
   }
 
   /** startRenewalTimer checks the certificate when its renewal window opens (and hourly). */
-  startRenewalTimer(): void {
+  startRenewalTimer(delayMs = this.nextCheckDelay()): void {
     if (!this.#config.tls?.caKey) return;
     this.stopRenewalTimer();
     this.#stopped = false;
     this.#timer = setTimeout(async () => {
       try {
-        if ((await this.ensure()) && !this.#stopped) await this.#onRenewed();
+        await this.#renew(async () => !this.#stopped && (await this.ensure()));
       } catch (err) {
         this.#log.error("certificate renewal failed; will retry", { error: (err as Error).message });
       }
       if (!this.#stopped) this.startRenewalTimer(); // stop() during the check must not re-arm it
-    }, this.nextCheckDelay());
+    }, delayMs);
     this.#timer.unref?.();
   }
 
@@ -99,9 +106,9 @@ export class IdentityManager {
 }
 
 /** prepareIdentity makes sure a node with [tls] has a valid certificate before nats-server starts. */
-export async function prepareIdentity(config: UnibusConfig, log: Logger, onRenewed: () => Promise<void>): Promise<IdentityManager | undefined> {
+export async function prepareIdentity(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>): Promise<IdentityManager | undefined> {
   if (!config.tls) return undefined;
-  const manager = new IdentityManager(config, log, onRenewed);
+  const manager = new IdentityManager(config, log, renew);
   await manager.ensure();
   return manager;
 }

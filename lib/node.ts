@@ -108,7 +108,10 @@ export class UnibusNode {
     this.#checkStop();
     await this.#waitForSaneClock();
     this.#checkStop();
-    this.#identity = await prepareIdentity(config, log, () => this.#serialized(() => this.#onCertificateRenewed()));
+    // The renewal check runs inside the serialized changes: it and a SIGHUP reload never interleave.
+    this.#identity = await prepareIdentity(config, log, (check) => this.#serialized(async () => {
+      if (await check()) await this.#onCertificateRenewed();
+    }));
     this.#checkStop();
     this.#systemCredential = ensureSystemCredential(config.node.dataDir);
     log.addSecret(this.#systemCredential.seed);

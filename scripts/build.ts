@@ -79,7 +79,6 @@ async function buildTarget(target: BuildTarget, version: string): Promise<void> 
       // Precompiled bytecode halves start-up (--version 39 -> 14 ms on x64; more on a
       // Pi, where parsing JavaScript is slow) for about 4 MB of executable.
       "--bytecode", "--format=esm",
-      `--define=UNIBUS_VERSION="${version}"`,
       join(ROOT, "main.ts"), "--outfile", `${outfile}.tmp`,
     ],
     { cwd: ROOT, stdout: "pipe", stderr: "inherit" },

@@ -2,9 +2,9 @@
  * stale.ts cleans up after a unibus that died without stopping its child
  * (SIGKILL, power loss), and keeps two unibus processes off one data dir.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readlinkSync, unlinkSync, writeSync } from "node:fs";
-import { ConfigError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { existsSync, readFileSync, readlinkSync, unlinkSync } from "node:fs";
+import { ConfigError, RuntimeError } from "../errors.ts";
+import { tryLockFile } from "../runtime-flock.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 function readPid(file: string): number | undefined {
@@ -21,14 +21,6 @@ function exeOf(pid: number): string | undefined {
     return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
   } catch {
     return undefined;
-  }
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-  } catch {
-    return "";
   }
 }
 
@@ -54,7 +46,7 @@ function statusOf(pid: number): string {
  * data dir: only a process whose executable is one of our extracted binaries.
  * It returns the pid it stopped, if any.
  */
-export async function stopStaleNats(pidFile: string, binDir: string): Promise<number | undefined> {
+export async function stopStaleNats(pidFile: string, binDir: string, kill: (pid: number, signal: NodeJS.Signals) => void = process.kill): Promise<number | undefined> {
   const pid = readPid(pidFile);
   if (!pid) return undefined;
   const exe = exeOf(pid);
@@ -62,10 +54,20 @@ export async function stopStaleNats(pidFile: string, binDir: string): Promise<nu
     try { unlinkSync(pidFile); } catch { /* gone */ }
     return undefined;
   }
-  process.kill(pid, "SIGTERM");
-  if (!(await waitGone(pid, 10_000))) {
-    process.kill(pid, "SIGKILL");
-    await waitGone(pid, 5_000);
+  // The process can end between the check above and each signal (ESRCH: fine); EPERM is a real refusal.
+  const signal = (sig: NodeJS.Signals): boolean => {
+    try {
+      kill(pid, sig);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ESRCH") return false;
+      const why = code === "EPERM" ? "permission denied" : (err as Error).message;
+      throw new RuntimeError(`cannot stop the nats-server (pid ${pid}) that an earlier unibus left running on this data dir: ${why}; stop it as its owner, then start unibus again`);
+    }
+  };
+  if (signal("SIGTERM") && !(await waitGone(pid, 10_000))) {
+    if (signal("SIGKILL")) await waitGone(pid, 5_000);
   }
   try { unlinkSync(pidFile); } catch { /* nats removed it */ }
   return pid;
@@ -75,33 +77,23 @@ export async function stopStaleNats(pidFile: string, binDir: string): Promise<nu
 export interface DataDirLock { release(): void }
 
 /**
- * lockDataDir refuses to run when another live unibus owns the data dir. The
- * lock file is created with O_EXCL, so two starts at the same moment cannot
- * both win; a lock left by a dead process is taken over.
+ * lockDataDir refuses to run when another live unibus owns the data dir. It
+ * holds flock(2) on the lock file for as long as the node runs, so the
+ * kernel decides who owns it: a lock left by a crash or a power loss is free
+ * at once, and a pid reused since then cannot block a start. The file names
+ * the owner's pid (for `unibus reload` and for people) and is emptied on release.
  */
 export function lockDataDir(lockFile: string, dataDir: string): DataDirLock {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(lockFile, "wx", 0o600);
-      try { writeSync(fd, `${process.pid}\n`); fsyncSync(fd); } finally { closeSync(fd); }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw err;
-    }
+  const lock = tryLockFile(lockFile);
+  if (!lock) {
     const pid = readPid(lockFile);
-    if (pid && pid !== process.pid && existsSync(`/proc/${pid}`)) {
-      const cmd = cmdlineOf(pid);
-      if (/unibus|main\.ts/.test(cmd) || exeOf(pid) === exeOf(process.pid)) {
-        throw new ConfigError(`data dir ${dataDir} is in use by another unibus (pid ${pid}); stop it first or choose another [node] data_dir`);
-      }
-    }
-    try { unlinkSync(lockFile); } catch { /* taken over by another start meanwhile */ }
+    throw new ConfigError(`data dir ${dataDir} is in use by another unibus${pid ? ` (pid ${pid})` : ""}; stop it first or choose another [node] data_dir`);
   }
+  lock.write(`${process.pid}\n`);
   return {
     release() {
-      if (readPid(lockFile) === process.pid) {
-        try { unlinkSync(lockFile); } catch { /* gone */ }
-      }
+      try { lock.write(""); } catch { /* the file is gone */ }
+      lock.release();
     },
   };
 }
