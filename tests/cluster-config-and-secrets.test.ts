@@ -129,6 +129,14 @@ describe("unibus init cluster", () => {
       expect(c.stdout).not.toContain(secret);
     }
 
+    // One install layout, told the same way as install.sh and README tell it.
+    for (const [what, text] of [["printed next steps", res.stdout], ["pi-1.toml header", pi1]] as const) {
+      expect({ what, installs: text.includes("/etc/unibus/unibus.toml"), installSh: text.includes("install.sh --binary ./unibus-linux-arm64 --config") })
+        .toEqual({ what, installs: true, installSh: true });
+      expect({ what, perNodePath: /\/etc\/unibus\/(pi-\d|NODE)\.toml/.test(text) }).toEqual({ what, perNodePath: false });
+    }
+    expect(res.stdout).toContain("open between the boxes: tcp 6222, 7222 (routes, mutual TLS)");
+
     const again = await runUnibus(args);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("already exists; refusing to overwrite");
