@@ -94,7 +94,9 @@ export class Box {
       if (text === "running") break;
       if (text === "degraded") {
         const failed = await this.exec(["systemctl", "--failed", "--no-legend", "--plain"]);
-        throw new Error(`box ${this.name} booted degraded; failed units:\n${failed.stdout}`);
+        const units = failed.stdout.split("\n").map((l) => l.split(/\s+/)[0]).filter(Boolean);
+        const journal = await this.exec(["journalctl", "-b", "--no-pager", "-n", "40", ...units.flatMap((u) => ["-u", u!])]);
+        throw new Error(`box ${this.name} booted degraded; failed units:\n${failed.stdout}\ntheir journal:\n${journal.stdout}`);
       }
       if (Date.now() > until) throw new Error(`box ${this.name} did not finish booting in ${timeoutMs} ms (${text || state.stderr.trim()}):\n${this.console()}`);
       await Bun.sleep(100); // the bus socket may not exist yet
