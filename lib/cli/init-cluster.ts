@@ -73,7 +73,7 @@ export async function run(args: string[]): Promise<number> {
       `next: copy this folder, the unibus executable and install.sh to each box, then run there (NODE: that box's name):\n` +
       `  sudo ./install.sh --binary ./unibus-linux-arm64 --config ${basename(out)}/NODE.toml   # unibus-linux-x64 on a PC\n` +
       `it installs NODE.toml as ${INSTALLED_CONFIG_FILE} with certs/ and ${SECRET_FILE} beside it; then check with: sudo unibus status\n` +
-      `open between the boxes: tcp ${[...new Set(nodes.map((n) => n.address.port))].join(", ")} (routes, mutual TLS); for clients: tcp ${DEFAULTS.clientListen.split(":").at(-1)} once [client] listens on the network\n` +
+      `open between the boxes: tcp ${[...new Set(nodes.map((n) => n.address.port))].join(", ")} (routes, mutual TLS); for clients: tcp ${DEFAULTS.clientListen.port} once [client] listens on the network\n` +
       (nodes.length < 3 ? `note: JetStream needs 3 nodes to keep replicated streams writable when one box is down\n` : ""),
   );
   return 0;

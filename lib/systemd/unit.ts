@@ -6,6 +6,7 @@
  */
 import type { UnibusConfig } from "../config/load.ts";
 import { DEFAULTS } from "../config/defaults.ts";
+import { SECTIONS } from "../config/sections.ts";
 
 /** MIN_STOP_TIMEOUT_S is the template's TimeoutStopSec=: room for JetStream to flush and nats-server to exit. */
 const MIN_STOP_TIMEOUT_S = 180;
@@ -24,16 +25,10 @@ export interface UnitFacts {
 
 /** unitFacts reads from an effective config what the unit depends on. */
 export function unitFacts(config: UnibusConfig): UnitFacts {
-  const listeners: [string, { port: number } | undefined][] = [
-    ["client.listen", config.client.listen],
-    ["monitor.listen", config.monitor.listen],
-    ["cluster.listen", config.cluster?.listen],
-    ["leafnodes.listen", config.leafnodes?.listen],
-    ["mqtt.listen", config.mqtt?.listen],
-    ["websocket.listen", config.websocket?.listen],
-    ["admin.listen", config.admin.enabled ? config.admin.listen : undefined],
-  ];
-  const lowPorts = listeners.flatMap(([key, hp]) => (hp && hp.port > 0 && hp.port < 1024 ? [{ key, port: hp.port }] : []));
+  // Every table's listeners, as the config registry knows them (port clashes use the same list).
+  const lowPorts = SECTIONS.flatMap((s) => s.listeners(config))
+    .filter((l) => l.listen.port > 0 && l.listen.port < 1024)
+    .map((l) => ({ key: l.path.join("."), port: l.listen.port }));
   const lameS = config.node.lameDuckMs === undefined ? 0 : Math.ceil(config.node.lameDuckMs / 1000);
   const stopTimeoutS = Math.max(MIN_STOP_TIMEOUT_S, lameS + STOP_MARGIN_S);
   const dataDir = config.node.dataDir.replace(/\/+$/, "");
