@@ -24,6 +24,8 @@ import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
 import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
+import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
+import { SystemClient } from "./natsd/system-client.ts";
 import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 
@@ -233,10 +235,24 @@ export class UnibusNode {
       this.#config = previous;
       this.#identity?.update(previous);
       this.#writeNatsConfig(this.#identity?.files);
-    } else if (issued) {
-      await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
+    } else {
+      if (issued) await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
+      await this.#disconnectRevokedEdges(previous, next);
     }
     return result;
+  }
+
+  /** #disconnectRevokedEdges closes the leaf connections of edges whose sign-in the reload removed (nats leaves them up). */
+  async #disconnectRevokedEdges(previous: UnibusConfig, next: UnibusConfig): Promise<void> {
+    const revoked = revokedEdgeUsers(previous, next);
+    if (revoked.length === 0 || !this.#systemCredential) return;
+    const credential = this.#systemCredential;
+    try {
+      const kicked = await kickRevokedEdges(revoked, new MonitorClient(next.monitor.listen.text), () => SystemClient.connect(next, { credential }));
+      if (kicked.length) this.#log.info("disconnected edges whose sign-in was removed", { users: kicked.join(",") });
+    } catch (err) {
+      this.#log.warn("could not disconnect edges whose sign-in was removed; they stay connected until they drop", { users: revoked.join(","), error: (err as Error).message });
+    }
   }
 
   /**

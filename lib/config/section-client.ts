@@ -15,6 +15,7 @@ import { DEFAULTS } from "./defaults.ts";
 import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { listenValue } from "./_parsed.ts";
 import { checkDiscovery, clientAdvertiseValue, renderDiscovery } from "./section-discovery.ts";
+import { edgeUsersTable } from "./_edge-sign-in.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
@@ -163,11 +164,16 @@ function allowOnly(list: string[]): Record<string, string[]> {
   return list.length ? { allow: list } : { deny: [">"] };
 }
 
-/** renderClient is the client `listen` and the nats-server `authorization` block, passwords as bcrypt hashes. */
+/**
+ * renderClient is the client `listen` and the nats-server `authorization`
+ * block, passwords as bcrypt hashes; on a hub it also carries the edge users.
+ */
 function renderClient(config: UnibusConfig): Record<string, unknown> {
   const advertise = renderDiscovery(config).clientAdvertise;
   const listen = { listen: config.client.listen.text, ...(advertise ? { client_advertise: advertise } : {}) };
-  if (!hasClientAuth(config)) return listen;
+  const edges = edgeUsersTable(config, hasClientAuth(config));
+  if (!hasClientAuth(config) && !edges) return listen;
+  const only = edges?.clientRestriction ?? {};
   const users: Record<string, unknown>[] = config.client.users.map((u) => {
     const publish = renderRule(u.publish);
     const subscribe = renderRule(u.subscribe);
@@ -175,12 +181,15 @@ function renderClient(config: UnibusConfig): Record<string, unknown> {
       user: u.user,
       password: natsPasswordHash(u.password.value ?? ""),
       ...(publish || subscribe ? { permissions: { ...(publish ? { publish } : {}), ...(subscribe ? { subscribe } : {}) } } : {}),
+      ...only,
     };
   });
   for (const n of config.client.nkeys) {
-    users.push({ nkey: n.publicKey, permissions: { publish: allowOnly(n.publish), subscribe: allowOnly(n.subscribe) } });
+    users.push({ nkey: n.publicKey, permissions: { publish: allowOnly(n.publish), subscribe: allowOnly(n.subscribe) }, ...only });
   }
-  return { ...listen, authorization: { users } };
+  // Edge users of a hub live in the same table, for leaf connections only (see _edge-sign-in.ts).
+  if (edges) users.push(...edges.users);
+  return { ...listen, authorization: { users }, ...(edges?.noAuthUser ? { no_auth_user: edges.noAuthUser } : {}) };
 }
 
 /** effectiveClient is the [client] table for `config check`, secrets redacted. */

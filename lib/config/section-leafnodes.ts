@@ -8,9 +8,9 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { z } from "zod";
-import { natsPasswordHash } from "../auth/bcrypt.ts";
 import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { edgeSignIns } from "./_edge-sign-in.ts";
 import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { envName, filePath, listenValue } from "./_parsed.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
@@ -118,9 +118,15 @@ function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
     issues.push({ path: ["leafnodes", "listen"], message: `expected a loopback address, or secret_file, secret_env or [[leafnodes.users]] so that only your edges can join the bus at "${leaf.listen.text}"` });
   }
   if (leaf.secret?.error) issues.push({ path: ["leafnodes", leaf.secret.key], message: leaf.secret.error });
+  // Edges sign in through the same users table as clients (_edge-sign-in.ts): names must not clash.
+  const clientNames = new Set(config.client.users.map((u) => u.user));
   leaf.users.forEach((u, i) => {
     if (u.password.error) issues.push({ path: ["leafnodes", "users", i, u.password.key], message: u.password.error });
+    if (clientNames.has(u.user)) issues.push({ path: ["leafnodes", "users", i, "user"], message: `expected a name no client user has: "${u.user}" is also in [[client.users]], and nats-server keeps one list of user names` });
   });
+  if (leaf.listen && leaf.secret && clientNames.has(DEFAULTS.leafUser)) {
+    issues.push({ path: ["leafnodes", leaf.secret.key], message: `edges sign in with the shared secret as user "${DEFAULTS.leafUser}", which is also a [[client.users]] name; rename that client user` });
+  }
   leaf.remotes.forEach((r, i) => {
     if (r.secret?.error) issues.push({ path: ["leafnodes", "remotes", i, r.secret.key], message: r.secret.error });
     if (r.caFile && !(existsSync(r.caFile) && statSync(r.caFile).isFile())) issues.push({ path: ["leafnodes", "remotes", i, "ca_file"], message: `file not found: ${r.caFile}` });
@@ -137,8 +143,7 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
   if (leaf.listen) {
     out.listen = leaf.listen.text;
     if (tls) out.tls = { cert_file: tls.certFile, key_file: tls.keyFile, timeout: DEFAULTS.tlsTimeoutS };
-    if (leaf.secret) out.authorization = { user: DEFAULTS.leafUser, password: natsPasswordHash(leaf.secret.value ?? "") };
-    else if (leaf.users.length) out.authorization = { users: leaf.users.map((u) => ({ user: u.user, password: natsPasswordHash(u.password.value ?? "") })) };
+    // No authorization block here: edges sign in through the main users table, which reloads live (_edge-sign-in.ts).
   }
   if (leaf.remotes.length) {
     out.remotes = leaf.remotes.map((r) => {
@@ -170,17 +175,23 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
 
 /**
  * leafnodesRestartOnly names the hub-side keys nats-server cannot change on
- * reload (its leafnodes block's address and authorization); remotes (the
- * edge side) are added and removed live.
+ * reload (the leaf port's address); edge users, the leaf secret and remotes
+ * (the edge side) change live.
  */
 function leafnodesRestartOnly(a: UnibusConfig, b: UnibusConfig): string | undefined {
   const x = a.leafnodes;
   const y = b.leafnodes;
   if (Boolean(x?.listen) !== Boolean(y?.listen)) return "leafnodes.listen (adding or removing the hub side)";
   if (!x?.listen || !y?.listen) return undefined;
-  return differs("leafnodes.listen", x.listen.text, y.listen.text)
-    ?? differs("leafnodes.secret_file / secret_env (the shared leaf secret)", x.secret?.value, y.secret?.value)
-    ?? differs("leafnodes.users (an edge's user added, removed or changed)", x.users.map((u) => [u.user, u.password.value]), y.users.map((u) => [u.user, u.password.value]));
+  const changed = differs("leafnodes.listen", x.listen.text, y.listen.text);
+  if (changed) return changed;
+  // Edge users and the leaf secret reload live, except the very first on a node whose clients are anonymous:
+  // that moves anonymous clients from nats's own no-auth user to unibus's, which nats only does at a start.
+  const anonymous = (c: UnibusConfig) => c.client.users.length === 0 && c.client.nkeys.length === 0;
+  if (anonymous(a) && anonymous(b) && (edgeSignIns(a).length === 0) !== (edgeSignIns(b).length === 0)) {
+    return "leafnodes.secret_file / secret_env / [[leafnodes.users]] (the first or last way for edges to sign in, on a node whose clients are anonymous)";
+  }
+  return undefined;
 }
 
 /** leafnodesSection is the [leafnodes] table: hub side (listen) and edge side (remotes). */

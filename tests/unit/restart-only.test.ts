@@ -41,6 +41,13 @@ test("each restart-only change is named by its key", () => {
   expect(restartOnlyChange(current, load(`${BASE}[websocket]\nlisten = "127.0.0.1:18080"\nno_tls = true\n`))).toBe("[websocket] (adding or removing it)");
   expect(restartOnlyChange(current, load(`${BASE}[leafnodes]\nlisten = "127.0.0.1:17422"\n`))).toBe("leafnodes.listen (adding or removing the hub side)");
   expect(restartOnlyChange(current, load(`${BASE}[jetstream]\nsync = "2m"\n`))).toBe("jetstream.sync");
+  // Edge users reload live (_edge-sign-in.ts), except the first one on a hub whose clients are anonymous.
+  const HUB = `${BASE}[leafnodes]\nlisten = "127.0.0.1:17422"\n`;
+  const edgeUser = (name: string) => `[[leafnodes.users]]\nuser = "${name}"\npassword_env = "EDGE_PW"\n`;
+  const hubLoad = (text: string) => parseConfigText(text, join(dir.path, "node.toml"), { EDGE_PW: "edge-password-1" }, HOST);
+  expect(restartOnlyChange(hubLoad(HUB + edgeUser("e1")), hubLoad(HUB + edgeUser("e1") + edgeUser("e2")))).toBeUndefined();
+  expect(restartOnlyChange(hubLoad(HUB + edgeUser("e1") + edgeUser("e2")), hubLoad(HUB + edgeUser("e2")))).toBeUndefined();
+  expect(restartOnlyChange(hubLoad(HUB), hubLoad(HUB + edgeUser("e1")))).toContain("the first or last way for edges to sign in");
   expect(restartOnlyChange(current, load(`${BASE}[limits]\nmax_pending = "128MiB"\n`))).toBe("limits.max_pending");
   expect(restartOnlyChange(current, load(`${BASE}[admin]\nenabled = false\n`))).toBe("[admin]");
   expect(restartOnlyChange(current, load(`${BASE}${TLS}`))).toBe("[tls] (adding or removing it)");
