@@ -4,6 +4,8 @@
  * /etc/unibus/unibus.toml, and `unibus` itself without flags.
  */
 import { afterAll, expect } from "bun:test";
+import { connect } from "@nats-io/transport-node";
+import { BIN_X64 } from "./_helpers.ts";
 import { Bed, BOX_SRC, bedTest, copyUnibus } from "./bed/index.ts";
 import type { Box } from "./bed/box.ts";
 
@@ -13,18 +15,27 @@ afterAll(async () => {
   await bed?.dispose();
 });
 
-const CONFIG = `# one box, written by hand
+const PASSWORD = "one-box-password";
+
+/** config is the node.toml a user writes by hand: a LAN client port with one user, and a lame duck. */
+function config(passwordHash: string): string {
+  return `# one box, written by hand
 [node]
 name = "box-1"
 # nats-server's minimum; systemd's TimeoutStopSec must outlast it
 lame_duck_duration = "30s"
 
 [client]
-listen = "127.0.0.1:4222"
+listen = "0.0.0.0:4222"
+
+[[client.users]]
+user = "app"
+password_hash = "${passwordHash}"
 
 [log]
 level = "info"
 `;
+}
 
 /** show reads one property of the unibus unit. */
 async function show(box: Box, property: string): Promise<string> {
@@ -55,7 +66,8 @@ it("one box: install, status, reload, stop, kill -9, a broken config, and uninst
   bed = await step("boot", () => Bed.create(1));
   const box = bed.boxes[0]!;
   copyUnibus(box);
-  await box.mustSh(`mkdir -p /root/node && cat > /root/node/node.toml`, { stdin: CONFIG });
+  const hash = Bun.spawnSync([BIN_X64, "passwd"], { stdin: new TextEncoder().encode(PASSWORD) }).stdout.toString().trim();
+  await box.mustSh(`mkdir -p /root/node && cat > /root/node/node.toml`, { stdin: config(hash) });
 
   // install.sh --config: active, enabled, and a Status= that says something.
   const installed = await step("install.sh --config", () => box.sh(`cd ${BOX_SRC} && ./install.sh --binary ./unibus-linux-x64 --config /root/node/node.toml`));
@@ -63,7 +75,7 @@ it("one box: install, status, reload, stop, kill -9, a broken config, and uninst
   expect(installed.stdout).toContain("starting unibus.service");
   expect((await box.sh("systemctl is-active unibus")).stdout.trim()).toBe("active");
   expect((await box.sh("systemctl is-enabled unibus")).stdout.trim()).toBe("enabled");
-  expect(await show(box, "StatusText")).toBe("nats-server ready on 127.0.0.1:4222");
+  expect(await show(box, "StatusText")).toBe("nats-server ready on 0.0.0.0:4222");
   expect(await show(box, "TimeoutStopUSec")).toBe("3min"); // lame duck 30 s + margin, at least 180 s
 
   // The installed paths are the defaults: no flags needed.
@@ -94,13 +106,24 @@ it("one box: install, status, reload, stop, kill -9, a broken config, and uninst
   await box.mustSh(`printf '%s' "$(head -n -3 /etc/unibus/unibus.toml)" > /etc/unibus/unibus.toml.new && echo >> /etc/unibus/unibus.toml.new && mv /etc/unibus/unibus.toml.new /etc/unibus/unibus.toml && chown root:unibus /etc/unibus/unibus.toml && chmod 640 /etc/unibus/unibus.toml`);
   expect((await box.sh("systemctl reload unibus")).code).toBe(0);
 
-  // systemctl stop with a lame duck: a clean exit, well inside TimeoutStopSec.
+  // systemctl stop with a lame duck and a client connected from the LAN: nats-server tells the
+  // client (lame duck mode), closes it after its grace period, and the unit ends cleanly,
+  // inside TimeoutStopSec.
+  const client = await connect({ servers: `nats://${box.address}:4222`, user: "app", pass: PASSWORD, reconnect: false, timeout: 10_000 });
+  let lameDuckSeen = false;
+  void (async () => {
+    for await (const s of client.status()) if (s.type === "ldm") lameDuckSeen = true;
+  })();
+  const closed = client.closed();
   const stopStart = performance.now();
-  const stopped = await step("systemctl stop (lame duck 30s)", () => box.sh("systemctl stop unibus"));
+  const stopped = await step("systemctl stop (lame duck 30s, one client)", () => box.sh("systemctl stop unibus", { timeoutMs: 200_000 }));
   const stopMs = performance.now() - stopStart;
+  await closed;
   expect(stopped.code).toBe(0);
+  expect(lameDuckSeen).toBe(true);
   expect({ result: await show(box, "Result"), status: await show(box, "ExecMainStatus"), active: (await box.sh("systemctl is-active unibus")).stdout.trim() })
     .toEqual({ result: "success", status: "0", active: "inactive" });
+  expect(stopMs).toBeGreaterThan(5_000); // the lame duck ran: nats-server waits a grace period before closing clients
   expect(stopMs).toBeLessThan(180_000);
   expect((await box.sh("pgrep '^nats-server'")).code).toBe(1); // nothing left behind
   expect((await box.sh("systemctl start unibus")).code).toBe(0);
@@ -123,7 +146,7 @@ it("one box: install, status, reload, stop, kill -9, a broken config, and uninst
   expect((await box.mustSh(`ps -o ppid= -p ${natsPids[0]}`)).trim()).toBe(restartedPid);
 
   // A config broken by hand: one failed start, no retries, and systemctl status says why.
-  await box.mustSh(`cp -p /etc/unibus/unibus.toml /root/good.toml && sed -i 's/^listen = "127.0.0.1:4222"/listen = "127.0.0.1:99999"/' /etc/unibus/unibus.toml`);
+  await box.mustSh(`cp -p /etc/unibus/unibus.toml /root/good.toml && sed -i 's/^listen = "0.0.0.0:4222"/listen = "0.0.0.0:99999"/' /etc/unibus/unibus.toml`);
   const restarted = await step("restart with a broken config", () => box.sh("systemctl restart unibus"));
   expect(restarted.code).not.toBe(0);
   await Bun.sleep(7_000); // RestartSec=5s: a retry would have happened by now
