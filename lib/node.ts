@@ -26,6 +26,7 @@ import { ensureSystemCredential, type SystemCredential } from "./natsd/system-cr
 import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
 import { SystemClient } from "./natsd/system-client.ts";
+import { StatzSurvey } from "./admin/metrics-surveyor.ts";
 import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 
@@ -46,6 +47,8 @@ export class UnibusNode {
   #identity?: IdentityManager;
   #admin?: AdminServer;
   #systemCredential?: SystemCredential;
+  /** Every server's statsz over the system account, for surveyor's families in /metrics. */
+  #survey?: StatzSurvey;
   /** The causes nats-server names in its log, shared with `unibus status` through a file. */
   #events?: NatsEventBook;
   /** The last log lines, for the admin page. */
@@ -123,6 +126,11 @@ export class UnibusNode {
     const meta = binary.meta;
     if (binary.replacedCorrupt) log.warn("replaced a corrupt cached nats-server binary", { path: binary.path });
     else if (binary.extracted) log.info("extracted nats-server", { path: binary.path, version: meta.version });
+    const credential = this.#systemCredential;
+    this.#survey = new StatzSurvey(
+      () => SystemClient.connect(this.#config, { credential, name: "unibus-survey" }),
+      () => this.#config.cluster?.peers.length ?? 1,
+    );
     this.#admin = new AdminServer({
       config: () => this.#config,
       log,
@@ -132,6 +140,7 @@ export class UnibusNode {
       events: () => this.#events?.events() ?? [],
       versions: { unibus: meta.unibusVersion, nats: meta.version, target: meta.target },
       startedAt: this.#startedAt,
+      survey: () => this.#survey!.survey(),
     });
     this.#admin.prepare();
     this.#supervisor = new NatsSupervisor({
@@ -270,6 +279,7 @@ export class UnibusNode {
   async #teardown(options: { force?: boolean }): Promise<void> {
     this.#identity?.stopRenewalTimer();
     await this.#admin?.stop();
+    await this.#survey?.close();
     await this.#supervisor?.stop(options);
     // A stopped node's causes are history: `unibus status` must not present them as the present.
     this.#events?.clear();

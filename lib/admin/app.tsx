@@ -14,6 +14,7 @@ import { effectiveConfigToml } from "../config/effective.ts";
 import { apiRoutes } from "./api.ts";
 import { endSession, FAILED_LOGIN_DELAY_MS, requireToken, safeEqual, startSession } from "./auth.ts";
 import { renderMetrics } from "./metrics.ts";
+import type { Survey } from "./metrics-surveyor.ts";
 import type { Versions } from "./model.ts";
 import { DashBody, Dashboard } from "./pages/dashboard.tsx";
 import { LoginPage } from "./pages/login.tsx";
@@ -26,6 +27,8 @@ export interface AdminAppOptions {
   versions: Versions;
   /** onError reports an unexpected failure (the response only says "internal error"). */
   onError?: (err: Error, path: string) => void;
+  /** survey is every server's statsz over the system account, for surveyor's families in /metrics. */
+  survey?: () => Promise<Survey>;
 }
 
 /** LOG_LINES_ON_PAGE is how many log lines the dashboard shows. */
@@ -114,8 +117,8 @@ export function createAdminApp(o: AdminAppOptions): Hono {
   });
   app.route("/api", apiRoutes(source));
   app.get("/metrics", async (c) => {
-    const [snapshot, overview] = await Promise.all([source.snapshot(), source.overview()]);
-    return c.body(renderMetrics(snapshot, overview, o.versions), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+    const [snapshot, overview, survey] = await Promise.all([source.snapshot(), source.overview(), o.survey?.()]);
+    return c.body(renderMetrics(snapshot, overview, o.versions, survey), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   });
   return app;
 }

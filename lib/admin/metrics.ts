@@ -10,6 +10,7 @@ import type { Overview, Versions } from "./model.ts";
 import { PROBLEM_KINDS } from "../diagnosis/problem.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { addExporterJsz, addExporterVarz } from "./metrics-exporter.ts";
+import { addSurveyorStatz, type Survey } from "./metrics-surveyor.ts";
 
 type Labels = Record<string, string>;
 
@@ -109,7 +110,7 @@ function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions):
 }
 
 /** renderMetrics builds the whole /metrics body from one snapshot and its overview. */
-export function renderMetrics(s: Snapshot, o: Overview, versions: Versions): string {
+export function renderMetrics(s: Snapshot, o: Overview, versions: Versions, survey?: Survey): string {
   const e = new Exposition();
   const id = s.varz.ok ? s.varz.data.server_id : (o.node.serverId ?? o.node.name);
   addVarz(e, s, id);
@@ -121,5 +122,6 @@ export function renderMetrics(s: Snapshot, o: Overview, versions: Versions): str
   e.add("gnatsd_healthz_status", "status", s.healthz.ok ? 0 : 1, { server_id: id });
   addJsz(e, s, id);
   addUnibus(e, s, o, versions);
+  if (survey) addSurveyorStatz(e, survey);
   return e.text();
 }

@@ -13,6 +13,7 @@ import { serveHttp, type HttpServer } from "../runtime-http.ts";
 import { createAdminApp } from "./app.tsx";
 import type { LogRing } from "./log-ring.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
+import type { Survey } from "./metrics-surveyor.ts";
 import type { Versions } from "./model.ts";
 import { createAdminSource, type AdminSource } from "./source.ts";
 import { loadAdminToken, type AdminToken } from "./token.ts";
@@ -28,6 +29,8 @@ export interface AdminServerOptions {
   events?: () => NatsEvent[];
   versions: Versions;
   startedAt?: number;
+  /** survey is every server's statsz over the system account (metrics-surveyor.ts). */
+  survey?: () => Promise<Survey>;
 }
 
 /** AdminServer is the admin page and API of one running node. */
@@ -98,6 +101,7 @@ export class AdminServer {
       source: this.#source,
       token: token.value,
       versions: this.#o.versions,
+      ...(this.#o.survey ? { survey: this.#o.survey } : {}),
       onError: (err, path) => log.error("admin request failed", { path, error: err.message }),
     });
     this.#fetch = app.fetch;

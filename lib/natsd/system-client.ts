@@ -102,6 +102,11 @@ export class SystemClient {
     return out;
   }
 
+  /** isClosed tells whether the connection has ended (nats-server restarted, or close was called). */
+  isClosed(): boolean {
+    return this.#nc.isClosed();
+  }
+
   /** close ends the connection. */
   async close(): Promise<void> {
     await this.#nc.close();
