@@ -7,7 +7,9 @@ import type { UnibusConfig } from "./config/load.ts";
 import { natsPaths, type NodeTlsFiles } from "./config/render.ts";
 import { certificateSans } from "./config/sections.ts";
 import type { Logger } from "./log.ts";
-import { ensureNodeIdentity, type NodeIdentity } from "./pki/index.ts";
+import { join } from "node:path";
+import { pathExists } from "./fsutil.ts";
+import { ensureNodeIdentity, NODE_CERT_FILE, NODE_KEY_FILE, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
 
 /** RENEWAL_CHECK_MAX_MS bounds how long the timer sleeps: clocks jump, hosts suspend. */
 const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
@@ -55,23 +57,24 @@ export class IdentityManager {
       this.#identity = undefined;
       return false;
     }
-    this.#identity = await ensureNodeIdentity({
-      tlsDir: natsPaths(this.#config.node.dataDir).tlsDir,
+    const tlsDir = natsPaths(this.#config.node.dataDir).tlsDir;
+    const base = {
+      tlsDir,
       caCertFile: tls.caCert,
-      ...(tls.caKey ? { caKeyFile: tls.caKey } : {}),
-      ...(tls.cert ? { certFile: tls.cert } : {}),
-      ...(tls.key ? { keyFile: tls.key } : {}),
       nodeName: this.#config.node.name,
       extraSans: certificateSans(this.#config),
       lifetimeDays: tls.lifetimeDays,
       ...(now ? { now } : {}),
-    });
+    };
+    this.#identity = tls.caKey
+      ? await ensureNodeIdentity({ ...base, caKeyFile: tls.caKey })
+      : await newestProvided(base, tls.cert, tls.key);
     const id = this.#identity;
     if (id.issued) this.#log.info("issued node certificate", { reason: id.reason, not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
     // Said once at info; the hourly re-checks after that stay at debug.
     else this.#log.write(this.#announced ? "debug" : "info", "node certificate is valid", { not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
     this.#announced = true;
-    if (!tls.caKey && id.daysLeft < 30) this.#log.warn("node certificate expires soon and this node has no CA key to renew it", { days_left: id.daysLeft });
+    if (!tls.caKey && !this.#config.cluster && id.daysLeft < 30) this.#log.warn("node certificate expires soon and this node has no CA key to renew it", { days_left: id.daysLeft });
     return id.issued;
   }
 
@@ -102,6 +105,28 @@ export class IdentityManager {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+}
+
+/**
+ * newestProvided picks the certificate of a node without the CA key: the one
+ * configured (from `unibus join` or `cert issue`) or the one the membership
+ * agent renewed through a CA holder into <data_dir>/tls, whichever is valid
+ * and lives longer. The service cannot write /etc, so renewals land there.
+ */
+async function newestProvided(base: Omit<NodeIdentityOptions, "certFile" | "keyFile">, certFile?: string, keyFile?: string): Promise<NodeIdentity> {
+  const renewedCert = join(base.tlsDir, NODE_CERT_FILE);
+  const renewedKey = join(base.tlsDir, NODE_KEY_FILE);
+  let renewed: NodeIdentity | undefined;
+  if (pathExists(renewedCert) && pathExists(renewedKey) && renewedCert !== certFile) {
+    renewed = await ensureNodeIdentity({ ...base, certFile: renewedCert, keyFile: renewedKey }).catch(() => undefined);
+  }
+  try {
+    const configured = await ensureNodeIdentity({ ...base, ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) });
+    return renewed && renewed.notAfter > configured.notAfter ? renewed : configured;
+  } catch (err) {
+    if (renewed) return renewed;
+    throw err;
   }
 }
 

@@ -29,6 +29,7 @@ import { SystemClient } from "./natsd/system-client.ts";
 import { StatzSurvey } from "./admin/metrics-surveyor.ts";
 import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
+import { NodeMembership } from "./membership/node-membership.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -51,6 +52,7 @@ export class UnibusNode {
   #survey?: StatzSurvey;
   /** The causes nats-server names in its log, shared with `unibus status` through a file. */
   #events?: NatsEventBook;
+  #membership?: NodeMembership;
   /** The last log lines, for the admin page. */
   readonly #logRing: LogRing;
   readonly #removeLogSink: () => void;
@@ -121,6 +123,18 @@ export class UnibusNode {
     this.#systemCredential = ensureSystemCredential(config.node.dataDir);
     log.addSecret(this.#systemCredential.seed);
     if (this.#systemCredential.generated) log.info("created the node's system-account credential", { file: this.#systemCredential.file });
+    if (config.cluster && config.tls) {
+      this.#membership = new NodeMembership({
+        config: () => this.#config,
+        identity: () => this.#identity,
+        monitor: new MonitorClient(config.monitor.listen.text),
+        log,
+        onRenewed: () => this.#serialized(async () => {
+          await this.#identity?.ensure();
+          await this.#onCertificateRenewed();
+        }),
+      });
+    }
     this.#writeNatsConfig(this.#identity?.files);
     const binary = await ensureEmbeddedNats(paths.binDir);
     const meta = binary.meta;
@@ -157,6 +171,7 @@ export class UnibusNode {
     await this.#supervisor.start();
     this.#checkStop();
     this.#identity?.startRenewalTimer();
+    await this.#membership?.start();
     await this.#admin.start();
   }
 
@@ -204,12 +219,14 @@ export class UnibusNode {
 
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
     const paths = natsPaths(this.#config.node.dataDir);
-    writeFileAtomic(paths.configFile, natsConfigText(renderNatsConfig(this.#config, tls, this.#systemCredential?.publicKey), this.#config.file), 0o600);
+    const config = this.#membership?.routed(this.#config) ?? this.#config;
+    writeFileAtomic(paths.configFile, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey), this.#config.file), 0o600);
   }
 
   async #onCertificateRenewed(): Promise<void> {
     this.#writeNatsConfig(this.#identity?.files);
     const result = await this.#supervisor?.reload();
+    this.#membership?.reloadCertificate();
     if (result?.ok) this.#log.info("nats-server reloaded the renewed certificate");
     else if (result) this.#log.error("nats-server refused the renewed certificate", { reason: result.message });
     await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the renewed certificate", { error: err.message }));
@@ -245,7 +262,10 @@ export class UnibusNode {
       this.#identity?.update(previous);
       this.#writeNatsConfig(this.#identity?.files);
     } else {
-      if (issued) await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
+      if (issued) {
+        this.#membership?.reloadCertificate();
+        await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
+      }
       await this.#disconnectRevokedEdges(previous, next);
     }
     return result;
@@ -278,6 +298,7 @@ export class UnibusNode {
 
   async #teardown(options: { force?: boolean }): Promise<void> {
     this.#identity?.stopRenewalTimer();
+    await this.#membership?.stop();
     await this.#admin?.stop();
     await this.#survey?.close();
     await this.#supervisor?.stop(options);

@@ -109,6 +109,48 @@ example:
     load: () => import("./init-cluster.ts"),
   },
   {
+    name: "token create",
+    synopsis: "[--config FILE] [--ttl DURATION] [--quiet]",
+    summary: "on a node holding the CA key: make a join token and print the `unibus join` line for a new box",
+    details: `  --config FILE    this node's config (default /etc/unibus/unibus.toml); it must hold [tls] ca_key
+  --ttl DURATION   how long the token admits boxes (default 24h; e.g. 30m, 7d is not a duration: use 168h)
+  --quiet          print only the join line
+the token is UB1-<sha256 of the CA certificate>-<id>-<secret>; it is kept in join-tokens.secret beside the config
+`,
+    load: async () => ({ run: (await import("./token.ts")).create }),
+  },
+  {
+    name: "token list",
+    synopsis: "[--config FILE] [--json]",
+    summary: "list join tokens: id, valid/expired/revoked, dates (never the secrets)",
+    load: async () => ({ run: (await import("./token.ts")).list }),
+  },
+  {
+    name: "token revoke",
+    synopsis: "ID [--config FILE]",
+    summary: "stop a join token from admitting anyone, at once",
+    load: async () => ({ run: (await import("./token.ts")).revoke }),
+  },
+  {
+    name: "join",
+    synopsis: "ADDRESS --token TOKEN [--name NAME] [--replace] [--out DIR] [--data-dir DIR] [--listen HOST:PORT] [--advertise HOST] [--force]",
+    summary: "make this box a member of a running cluster: certificate, route secret, config, in one step",
+    details: `  ADDRESS          a CA holder's join port, as printed by unibus token create (e.g. 10.0.0.11:6223)
+  --token TOKEN    the join token (or $UNIBUS_JOIN_TOKEN); its CA digest pins the cluster CA
+  --name NAME      this node's name (default: the host name); must be new to the cluster
+  --replace        take over the name of a dead member (a box whose disk is gone), keeping its place
+  --out DIR        write DIR/unibus.toml, DIR/certs/, DIR/cluster.secret (default: /etc/unibus, data in /var/lib/unibus)
+  --data-dir DIR   where the node's data dir will be (default /var/lib/unibus, or DIR/data with --out)
+  --listen H:P     route listen address on this box (default ${DEFAULTS.clusterListen.text})
+  --advertise HOST the address the other boxes reach this one at (default: the one facing the CA holder)
+  --force          overwrite the files of an earlier node on this box
+the CA private key is never sent; this box's key is made here and never leaves it
+example (or in one step with install: sudo ./install.sh --join 10.0.0.11:6223 --token UB1-...):
+  sudo unibus join 10.0.0.11:6223 --token UB1-...
+`,
+    load: () => import("./join.ts"),
+  },
+  {
     name: "ca create",
     synopsis: "--out DIR [--name CN] [--days N] [--force]",
     summary: "create a cluster CA (ca.pem, ca-key.pem 0600)",

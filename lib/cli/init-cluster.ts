@@ -14,6 +14,10 @@ import { pathExists } from "../fsutil.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { CA_CERT_FILE, CA_KEY_FILE, createCa, writeCaFiles } from "../pki/index.ts";
+import { createToken, TOKEN_STORE_FILE } from "../membership/token-store.ts";
+import { caDigest, formatToken } from "../membership/token.ts";
+import { parseDuration } from "../config/units.ts";
+import { DEFAULT_TOKEN_TTL } from "./token.ts";
 import { parseFlags } from "./_flags.ts";
 
 
@@ -47,7 +51,7 @@ export async function run(args: string[]): Promise<number> {
   const configFiles = nodes.map((n) => join(out, `${n.name}.toml`));
 
   if (!values.force) {
-    for (const file of [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE), secretFile, ...configFiles]) {
+    for (const file of [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE), secretFile, join(out, TOKEN_STORE_FILE), ...configFiles]) {
       if (pathExists(file)) throw new ConfigError(`${file} already exists; refusing to overwrite a cluster's files (nodes holding the old CA and secret could no longer join). Use --force to replace them, or choose another --out folder`);
     }
   }
@@ -64,17 +68,25 @@ export async function run(args: string[]): Promise<number> {
       throw new RuntimeError(`generated ${file} does not validate (a unibus bug)`, { cause: err });
     }
   }
+  // A join token for the boxes that come next: they join instead of getting the CA key.
+  const first = nodes[0]!;
+  const { token, record } = createToken(join(out, TOKEN_STORE_FILE), caDigest(new Uint8Array(ca.cert.rawData)), parseDuration(DEFAULT_TOKEN_TTL) as number, secretFile);
+  const joinAt = `${first.address.host.includes(":") ? `[${first.address.host}]` : first.address.host}:${first.address.port + 1}`;
   process.stdout.write(
     `created cluster "${name}" with ${nodes.length} node${nodes.length === 1 ? "" : "s"} in ${out}\n` +
       `  ${join(certsDir, CA_CERT_FILE)}      CA certificate (0644)\n` +
       `  ${join(certsDir, CA_KEY_FILE)}  CA private key (0600): nodes issue their own certificates with it\n` +
       `  ${secretFile}    route secret (0600), or set ${CLUSTER_SECRET_ENV} instead\n` +
+      `  ${join(out, TOKEN_STORE_FILE)}  join tokens (0600); ${nodes.map((n) => n.name).join(", ")} serve${nodes.length === 1 ? "s" : ""} joins on the route port + 1\n` +
       configFiles.map((f, i) => `  ${f}  for ${nodes[i]!.name} (${nodes[i]!.address.host})\n`).join("") +
-      `next: copy this folder, the unibus executable and install.sh to each box, then run there (NODE: that box's name):\n` +
-      `  sudo ./install.sh --binary ./unibus-linux-arm64 --config ${basename(out)}/NODE.toml   # unibus-linux-x64 on a PC\n` +
-      `it installs NODE.toml as ${INSTALLED_CONFIG_FILE} with certs/ and ${SECRET_FILE} beside it; then check with: sudo unibus status\n` +
-      `open between the boxes: tcp ${[...new Set(nodes.map((n) => n.address.port))].join(", ")} (routes, mutual TLS); for clients: tcp ${DEFAULTS.clientListen.port} once [client] listens on the network\n` +
-      (nodes.length < 3 ? `note: JetStream needs 3 nodes to keep replicated streams writable when one box is down\n` : ""),
+      `next: copy this folder, the unibus executable and install.sh to ${first.name}, then run there:\n` +
+      `  sudo ./install.sh --binary ./unibus-linux-arm64 --config ${basename(out)}/${first.name}.toml   # unibus-linux-x64 on a PC\n` +
+      (nodes.length > 1 ? `  (and the same with NODE.toml on ${nodes.slice(1).map((n) => n.name).join(", ")}: boxes made here hold the CA key too)\n` : "") +
+      `it installs the config as ${INSTALLED_CONFIG_FILE} with certs/ and the *.secret files beside it; then check with: sudo unibus status\n` +
+      `then add boxes without copying the CA key: once ${first.name} runs, on each new box run (token valid until ${record.expiresAt}; more with: sudo unibus token create on ${first.name}):\n` +
+      `  sudo ./install.sh --binary ./unibus-linux-arm64 --join ${joinAt} --token ${formatToken(token)}\n` +
+      `open between the boxes: tcp ${[...new Set(nodes.flatMap((n) => [n.address.port, n.address.port + 1]))].join(", ")} (routes and the join port, mutual TLS); for clients: tcp ${DEFAULTS.clientListen.port} once [client] listens on the network\n` +
+      (nodes.length < 3 ? `note: JetStream needs 3 nodes to keep replicated streams writable when one box is down: join ${3 - nodes.length} more\n` : ""),
   );
   return 0;
 }
@@ -133,6 +145,9 @@ peers = [${peers.map(q).join(", ")}]
 advertise = ${q(node.address.text)}
 # The route secret (0600, never logged). ${CLUSTER_SECRET_ENV} in the environment overrides it.
 secret_file = ${q(SECRET_FILE)}
+# Holding the CA key, this node admits new boxes (unibus token create, unibus join)
+# and renews the certificates of members without the key, on this port:
+# join_listen = ${q(`0.0.0.0:${node.address.port + 1}`)}
 
 [tls]
 ca_cert = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}

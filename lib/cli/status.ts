@@ -64,5 +64,13 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     }
     if (c.caFingerprint) lines.push(`  CA            SHA-256 ${c.caFingerprint} (${c.caFile}); must be the same on every node`);
   }
+  if (s.members?.length) {
+    const active = s.members.filter((m) => !m.removed);
+    lines.push(`  members       ${active.length} (${active.filter((m) => m.caHolder).length} holding the CA key)`);
+    for (const m of s.members) {
+      const cert = m.certDaysLeft !== undefined ? `cert ${m.certDaysLeft} d` : "cert ?";
+      lines.push(`    ${m.name.padEnd(16)} ${m.route.padEnd(22)} ${(m.removed ? "REMOVED" : m.caHolder ? "ca-holder" : "member").padEnd(9)}  ${cert.padEnd(11)} joined ${m.joinedAt.slice(0, 16).replace("T", " ")}  meta ${m.meta}`);
+    }
+  }
   return lines.join("\n") + "\n";
 }

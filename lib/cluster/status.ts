@@ -10,6 +10,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { UnibusConfig } from "../config/load.ts";
 import type { HostPort } from "../config/units.ts";
+import { memberViews, withMembers, type MemberView } from "../membership/status-view.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../admin/snapshot.ts";
 import { assess, probeMissing } from "../diagnosis/assess.ts";
@@ -64,6 +65,8 @@ export interface ClusterStatus {
   leafs: LeafStatus[];
   /** The node certificate and the CA it trusts (its SHA-256 fingerprint must be the same on every node). */
   certificate?: CertFacts;
+  /** The cluster's members as this node knows them (lib/membership). */
+  members?: MemberView[];
   /** healthy, degraded or broken. */
   verdict: Verdict;
   /** Every problem with its node, cause and fix. */
@@ -77,7 +80,9 @@ export interface ClusterStatus {
 export interface GatherOptions { monitor?: MonitorClient; events?: NatsEvent[]; probe?: boolean }
 
 /** gatherClusterStatus asks the node's nats-server and matches what it says against the config. */
-export async function gatherClusterStatus(config: UnibusConfig, options: GatherOptions = {}): Promise<ClusterStatus> {
+export async function gatherClusterStatus(given: UnibusConfig, options: GatherOptions = {}): Promise<ClusterStatus> {
+  // The members list (lib/membership) adds the members that joined later and drops removed ones.
+  const config = withMembers(given);
   const monitor = options.monitor ?? new MonitorClient(config.monitor.listen.text);
   const snapshot = await settle(monitor, await takeSnapshot(monitor));
   const { diagnosis, facts } = await assess(config, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) });
@@ -109,6 +114,7 @@ export async function gatherClusterStatus(config: UnibusConfig, options: GatherO
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
     leafs: remotes.map((r, i) => ({ url: r.url.text, up: i < uplinks })),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
+    ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster) } : {}),
     verdict: diagnosis.verdict,
     problems: diagnosis.problems,
     healthy: diagnosis.verdict === "healthy",

@@ -13,14 +13,14 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { filePath, listenValue, parsed } from "./_parsed.ts";
-import { isBcryptHash, natsPasswordHash } from "../auth/bcrypt.ts";
+import { isBcryptHash } from "../auth/bcrypt.ts";
 import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
 import type { HostInfo } from "../host.ts";
 import { CLUSTER, DEFAULTS } from "./defaults.ts";
 import { presence, secretForms, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { renderDiscovery } from "./section-discovery.ts";
-import { NODE_NAME_HINT, isValidNodeName, isWildcard, parsePeer, type HostPort } from "./units.ts";
+import { NODE_NAME_HINT, isValidNodeName, isWildcard, parseListen, parsePeer, type HostPort } from "./units.ts";
 
 /** CLUSTER_SECRET_ENV names the environment variable that can carry the route secret instead of secret_file. */
 export const CLUSTER_SECRET_ENV = "UNIBUS_CLUSTER_SECRET";
@@ -33,6 +33,7 @@ const clusterTable = z.strictObject({
     .min(1, "expected at least one peer address (every node of the cluster, this one included)"),
   secret_file: filePath.optional(),
   advertise: parsed(parsePeer).optional(),
+  join_listen: listenValue.optional(),
 });
 
 /** RawCluster is the validated [cluster] table. */
@@ -42,6 +43,11 @@ export type RawCluster = z.output<typeof clusterTable>;
 export interface ClusterConfig {
   name: string;
   listen: HostPort;
+  /**
+   * Where a node holding the CA key serves joins, renewals and check-ins
+   * (lib/membership): join_listen, or the route listen address with the next port.
+   */
+  joinListen: HostPort;
   /** Every peer as written, this node included. */
   peers: HostPort[];
   /** This node's own address: `advertise`, or the one peer that is this host. Undefined when none was found. */
@@ -102,7 +108,8 @@ function resolveCluster(raw: RawCluster, at: (p: string) => string, env: Record<
     : raw.secret_file
       ? readSecretFile(at(raw.secret_file), "secret_file")
       : { source: "none", key: "secret_file", error: `expected secret_file = "FILE" (a private file holding the route secret) or the environment variable ${CLUSTER_SECRET_ENV}` };
-  return { name: raw.name, listen, peers: raw.peers, ...(self ? { self } : {}), selfFrom, routes, secret, problems };
+  const joinListen = raw.join_listen ?? (parseListen(`${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port < 65535 ? listen.port + 1 : listen.port - 1}`) as HostPort);
+  return { name: raw.name, listen, joinListen, peers: raw.peers, ...(self ? { self } : {}), selfFrom, routes, secret, problems };
 }
 
 /** checkCluster reports what spans several keys: missing [tls], unreadable or weak secret, own address. */
@@ -142,8 +149,15 @@ function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): R
     name: cluster.name,
     listen: cluster.listen.text,
     ...(cluster.self ? { advertise: cluster.self.text } : {}),
-    routes: cluster.routes.map((peer) => `nats-route://${ROUTE_USER}:${password}@${peer.text}`),
-    authorization: { user: ROUTE_USER, password: natsPasswordHash(secret), timeout: CLUSTER.authTimeoutS },
+    // A cluster of one (the first box, before others join) dials itself: nats
+    // ignores a route to itself, but clustered JetStream refuses to start
+    // without at least one configured route.
+    routes: (cluster.routes.length || !cluster.self ? cluster.routes : [cluster.self]).map((peer) => `nats-route://${ROUTE_USER}:${password}@${peer.text}`),
+    // The secret itself, not a hash: nats dials gossiped (implicit) routes with
+    // this password, so a hash here made every route to a member that was not
+    // in cluster.peers fail authentication. The file is 0600 and already
+    // carries the secret in the route URLs above.
+    authorization: { user: ROUTE_USER, password: secret, timeout: CLUSTER.authTimeoutS },
     tls: { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, verify: true, timeout: DEFAULTS.tlsTimeoutS },
     pool_size: CLUSTER.poolSize,
     compression: CLUSTER.compression,
@@ -165,6 +179,7 @@ function effectiveCluster(cluster: ClusterConfig): Record<string, unknown> {
     listen: cluster.listen.text,
     peers: cluster.peers.map((p) => p.text),
     ...(cluster.self ? { advertise: cluster.self.text } : {}),
+    join_listen: cluster.joinListen.text,
     ...(cluster.secret.source.startsWith("file ") ? { secret_file: cluster.secret.source.slice(5) } : {}),
     secret: redactedSecret(cluster.secret),
   };

@@ -14,7 +14,9 @@ import { diagnose } from "./diagnose.ts";
 import { metaPeers } from "./meta-view.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.ts";
-import type { Diagnosis } from "./problem.ts";
+import { verdictOf, type Diagnosis } from "./problem.ts";
+import { membershipProblems, withMembers } from "../membership/status-view.ts";
+import { presentedCertificate } from "../membership/cert-files.ts";
 
 /** AssessOptions are the facts beyond the snapshot. */
 export interface AssessOptions {
@@ -33,8 +35,7 @@ export function probeCredentials(config: UnibusConfig): ProbeCredentials | undef
   if (!config.tls) return undefined;
   try {
     const caPem = readFileSync(config.tls.caCert, "utf8");
-    const certFile = config.tls.caKey ? `${config.node.dataDir}/tls/node.pem` : config.tls.cert;
-    const keyFile = config.tls.caKey ? `${config.node.dataDir}/tls/node-key.pem` : config.tls.key;
+    const { certFile, keyFile } = presentedCertificate(config) ?? {};
     try {
       return { caPem, certPem: readFileSync(certFile!, "utf8"), keyPem: readFileSync(keyFile!, "utf8") };
     } catch {
@@ -53,7 +54,9 @@ export async function probeMissing(config: UnibusConfig, missing: string[]): Pro
 }
 
 /** assess computes the node's diagnosis from one snapshot and the extra facts. */
-export async function assess(config: UnibusConfig, s: Snapshot, o: AssessOptions): Promise<Assessment> {
+export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions): Promise<Assessment> {
+  // Members that joined after the config was written are peers too; removed ones are not.
+  const config = withMembers(given);
   const now = o.now ?? Date.now();
   const reachable = s.varz.ok || s.routez.ok;
   const node = s.varz.ok ? s.varz.data.server_name : config.node.name;
@@ -88,5 +91,12 @@ export async function assess(config: UnibusConfig, s: Snapshot, o: AssessOptions
   if (cert) facts.certificate = cert;
   const disk = diskFacts(config, jsz?.storage ?? 0);
   if (disk) facts.disk = disk;
-  return { diagnosis: diagnose(facts), facts };
+  const diagnosis = diagnose(facts);
+  const membership = membershipProblems(config, node);
+  if (membership.length) {
+    // Broken first, as the verdict line names the first problem.
+    diagnosis.problems = [...diagnosis.problems, ...membership].sort((a, b) => Number(b.severity === "broken") - Number(a.severity === "broken"));
+    diagnosis.verdict = verdictOf(diagnosis.problems);
+  }
+  return { diagnosis, facts };
 }

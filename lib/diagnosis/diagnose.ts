@@ -298,7 +298,9 @@ function certificateProblems(f: HealthFacts, out: Problem[]): void {
     return;
   }
   if (c.daysLeft === undefined) return;
-  const renew = c.selfRenewing
+  const renew = c.selfRenewing && !f.config.tls?.caKey
+    ? "this member renews it through a CA holder by itself (a third of its lifetime before expiry); if it does not, make a CA holder reachable on its join port (route port + 1)"
+    : c.selfRenewing
     ? `restart unibus on this node: it issues a new certificate from the CA in ${c.caFile} (the CA key is configured)`
     : `issue a new one where the CA key is (unibus cert issue --ca DIR --name ${f.node} --out DIR), copy it here and point tls.cert / tls.key in ${file} at it, then restart unibus`;
   if (c.daysLeft < 0 || Date.parse(c.notAfter!) <= f.now) {

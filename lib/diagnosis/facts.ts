@@ -7,7 +7,7 @@
  */
 import { readFileSync, statfsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
-import { join } from "node:path";
+import { presentedCertificate } from "../membership/cert-files.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import type { PeerProbe } from "./peer-probe.ts";
@@ -81,20 +81,18 @@ export function nameFromHost(config: UnibusConfig): boolean {
   }
 }
 
-/** NODE_CERT_NAME is the node certificate's file name in <data_dir>/tls (pki's NODE_CERT_FILE). */
-const NODE_CERT_NAME = "node.pem";
 
 /** nodeCertificatePath is where the node's certificate is: issued into the data dir, or [tls] cert. */
 export function nodeCertificatePath(config: UnibusConfig): string | undefined {
-  if (!config.tls) return undefined;
-  return config.tls.caKey ? join(config.node.dataDir, "tls", NODE_CERT_NAME) : config.tls.cert;
+  return presentedCertificate(config)?.certFile;
 }
 
 /** certFacts reads the node certificate and the CA from disk; unreadable files become `error`. */
 export function certFacts(config: UnibusConfig, now = Date.now()): CertFacts | undefined {
   const file = nodeCertificatePath(config);
   if (!config.tls || !file) return undefined;
-  const out: CertFacts = { file, caFile: config.tls.caCert, selfRenewing: Boolean(config.tls.caKey) };
+  // A cluster member without the CA key renews through a CA holder (lib/membership).
+  const out: CertFacts = { file, caFile: config.tls.caCert, selfRenewing: Boolean(config.tls.caKey || config.cluster) };
   try {
     out.caFingerprint = new X509Certificate(readFileSync(config.tls.caCert)).fingerprint256;
   } catch (err) {

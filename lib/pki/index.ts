@@ -18,3 +18,4 @@ export {
 export { DEFAULT_RENEW_WHEN_REMAINING, ensureNodeIdentity, type NodeIdentity, type NodeIdentityOptions } from "./node-identity.ts";
 export { assertKeyFileMode, readCertificateFile, readKeyFile, sameSpki, type KeyFile } from "./pem-files.ts";
 export { certificateSans, currentHost, expectedSans, missingSans, parseSan, type HostInfo, type San } from "./sans.ts";
+export { createCertificateRequest, issueFromRequest, parseCertificateRequest, type NewRequest } from "./csr.ts";

@@ -139,6 +139,11 @@ async function checkProvided(opts: NodeIdentityOptions, ca: LoadedCa, wanted: st
   if (!(await isIssuedBy(cert, ca.cert))) {
     throw new ConfigError(`node certificate ${certFile} was not issued by the CA in ${opts.caCertFile} (its issuer is ${cert.issuer}); ${reissue}`);
   }
+  const cn = cert.subjectName.getField("CN")[0];
+  if (cn !== opts.nodeName) {
+    // The name is the node's identity in every RAFT group; the certificate is what binds it.
+    throw new ConfigError(`node certificate ${certFile} is for "${cn ?? "(no CN)"}", but [node] name is "${opts.nodeName}": a node's name is bound to its certificate; set name = "${cn ?? ""}", or give this box a certificate for "${opts.nodeName}" (unibus join ... --name ${opts.nodeName})`);
+  }
   if (now > cert.notAfter) throw new ConfigError(`node certificate ${certFile} expired on ${cert.notAfter.toISOString()}; ${reissue}`);
   if (now < cert.notBefore) throw new ConfigError(`node certificate ${certFile} is not valid until ${cert.notBefore.toISOString()}; check this host's clock`);
   const lacking = missingSans(wanted, certificateSans(cert));

@@ -1,0 +1,149 @@
+/**
+ * join.ts implements `unibus join ADDRESS --token TOKEN`: make this box a
+ * member of a running cluster with one command. It checks everything
+ * (token shape, files it would overwrite, the CA against the token, the CA
+ * holder's answer) before it writes anything, then writes the config, the CA
+ * certificate, its own certificate and key, and the route secret in the
+ * installed layout (/etc/unibus, /var/lib/unibus) or under --out DIR.
+ */
+import { chownSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { DEFAULTS } from "../config/defaults.ts";
+import { SECRET_FILE, CERTS_DIR } from "./init-cluster.ts";
+import { NODE_NAME_HINT, isValidNodeName, nodeNameFromHost, parseListen, parsePeer, type HostPort } from "../config/units.ts";
+import { ConfigError, UsageError } from "../errors.ts";
+import { pathExists, writeFileAtomic } from "../fsutil.ts";
+import { loadConfig } from "../config/load.ts";
+import { CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
+import { joinCluster, type JoinResult } from "../membership/join.ts";
+import { MEMBERS_FILE, NODE_ID_FILE } from "../membership/members.ts";
+import { parseToken } from "../membership/token.ts";
+import { parseFlags } from "./_flags.ts";
+import { randomBytes } from "node:crypto";
+
+/** JOIN_TOKEN_ENV can carry the token instead of --token (keeps it out of `ps`). */
+export const JOIN_TOKEN_ENV = "UNIBUS_JOIN_TOKEN";
+/** CONFIG_FILE_NAME is the config's name in the installed layout and under --out. */
+const CONFIG_FILE_NAME = "unibus.toml";
+
+/** run joins this box and writes its files. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    token: { type: "string" },
+    name: { type: "string" },
+    replace: { type: "boolean", default: false },
+    out: { type: "string", short: "o" },
+    "data-dir": { type: "string" },
+    listen: { type: "string" },
+    advertise: { type: "string" },
+    force: { type: "boolean", default: false },
+  }, true);
+  if (positionals.length !== 1) throw new UsageError(`expected one ADDRESS (a CA holder's join port, e.g. 10.0.0.11:6223), got ${positionals.length ? positionals.join(" ") : "none"}`);
+  const address = parsePeer(positionals[0]!.includes(":") && !positionals[0]!.startsWith("[") && positionals[0]!.split(":").length === 2 ? positionals[0] : `${positionals[0]}:${DEFAULTS.clusterListen.port + 1}`);
+  if (typeof address === "string") throw new UsageError(`ADDRESS ${JSON.stringify(positionals[0])} is invalid: expected ${address}`);
+  const tokenText = values.token ?? process.env[JOIN_TOKEN_ENV];
+  if (!tokenText) throw new UsageError(`--token TOKEN is required (or $${JOIN_TOKEN_ENV}): run \`unibus token create\` on a node that holds the CA key`);
+  const token = parseToken(tokenText);
+  const name = values.name ?? nodeNameFromHost(hostname());
+  if (!isValidNodeName(name)) throw new UsageError(`--name ${JSON.stringify(name)} is invalid: expected ${NODE_NAME_HINT}`);
+  const listen = values.listen ? parseListen(values.listen) : DEFAULTS.clusterListen;
+  if (typeof listen === "string") throw new UsageError(`--listen ${JSON.stringify(values.listen)} is invalid: expected ${listen}`);
+  const layout = values.out
+    ? { dir: resolve(values.out), dataDir: resolve(values["data-dir"] ?? join(resolve(values.out), DEFAULTS.dataDir)), installed: false }
+    : { dir: DEFAULTS.installedConfigDir, dataDir: resolve(values["data-dir"] ?? DEFAULTS.installedDataDir), installed: true };
+  const files = {
+    config: join(layout.dir, CONFIG_FILE_NAME),
+    ca: join(layout.dir, CERTS_DIR, CA_CERT_FILE),
+    cert: join(layout.dir, CERTS_DIR, NODE_CERT_FILE),
+    key: join(layout.dir, CERTS_DIR, NODE_KEY_FILE),
+    secret: join(layout.dir, SECRET_FILE),
+    nodeId: join(layout.dataDir, NODE_ID_FILE),
+    members: join(layout.dataDir, MEMBERS_FILE),
+  };
+  if (!values.force) {
+    for (const file of [files.config, files.cert, files.key, files.secret, files.nodeId]) {
+      if (pathExists(file)) {
+        throw new ConfigError(`${file} already exists: this box already is (or was) a unibus node. Refusing to overwrite it; remove the old files, choose another --out folder, or add --force`);
+      }
+    }
+  }
+  const id = randomBytes(16).toString("hex");
+  const progress = (line: string) => process.stderr.write(`join: ${line}\n`);
+  const result = await joinCluster({
+    address, token, name, replace: values.replace, listen, id, sans: [],
+    ...(values.advertise ? { advertiseHost: values.advertise.replace(/^\[(.*)\]$/, "$1") } : {}),
+  }, progress);
+  const owner = layout.installed ? serviceOwner() : undefined;
+  const dirMode = owner ? 0o640 : 0o600;
+  writeFileAtomic(files.ca, result.caPem, 0o644);
+  writeFileAtomic(files.key, result.keyPem, dirMode);
+  writeFileAtomic(files.cert, result.certPem, 0o644);
+  writeFileAtomic(files.secret, result.secret + "\n", dirMode);
+  writeFileAtomic(files.nodeId, id + "\n", 0o600);
+  writeFileAtomic(files.members, JSON.stringify({ members: result.members }, null, 2) + "\n", 0o600);
+  writeFileAtomic(files.config, configText(name, result, listen, address), owner ? 0o640 : 0o644);
+  if (owner) {
+    for (const f of [files.key, files.secret, files.config]) chownSync(f, 0, owner.gid);
+    for (const f of [files.nodeId, files.members]) chownSync(f, owner.uid, owner.gid);
+  }
+  try {
+    loadConfig(files.config, {});
+  } catch (err) {
+    throw new ConfigError(`the written ${files.config} does not validate (a unibus bug): ${(err as Error).message}`);
+  }
+  const peers = result.members.filter((m) => !m.removed && m.name !== name);
+  process.stdout.write(
+    `joined cluster "${result.cluster}" as "${name}" (route ${result.route}); ${peers.length} other member${peers.length === 1 ? "" : "s"}: ${peers.map((m) => m.name).join(", ") || "none"}\n` +
+      `  ${files.config}\n  ${files.ca}\n  ${files.cert}\n  ${files.key}  (the key was made here and never left this box)\n  ${files.secret}  (route secret)\n` +
+      (layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}   (or install it: sudo ./install.sh --config ${files.config})\n`),
+  );
+  return 0;
+}
+
+/** serviceOwner is the unibus service account, when install.sh created it: installed files are then root:unibus 0640. */
+function serviceOwner(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("unibus:"));
+    if (!line) return undefined;
+    const [, , uid, gid] = line.split(":");
+    return { uid: Number(uid), gid: Number(gid) };
+  } catch {
+    return undefined;
+  }
+}
+
+function configText(name: string, r: JoinResult, listen: HostPort, via: HostPort): string {
+  const q = (s: string) => JSON.stringify(s);
+  const peers = [...new Set([...r.members.filter((m) => !m.removed && m.name !== name).map((m) => m.route), r.route])];
+  return `# unibus node ${q(name)} of cluster ${q(r.cluster)}, written by \`unibus join ${via.text}\` on ${new Date().toISOString()}.
+# Paths are relative to this file. Check the cluster: unibus status --config THIS_FILE
+
+[node]
+# nats server_name; bound to this node's certificate (certs/node.pem is for ${q(name)}).
+name = ${q(name)}
+
+[client]
+# NATS clients. Loopback until client authentication is configured.
+listen = ${q(DEFAULTS.clientListen.text)}
+
+[cluster]
+name = ${q(r.cluster)}
+listen = ${q(listen.text)}
+# The members when this box joined. Members that join later are learned from the
+# CA holders (kept in the data dir's members.json) and dialed too; nothing to edit.
+peers = [${peers.map(q).join(", ")}]
+# The address the other members reach this box at.
+advertise = ${q(r.route)}
+secret_file = ${q(SECRET_FILE)}
+
+[tls]
+ca_cert = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}
+# Issued by a CA holder for this box's own key; renewed through a CA holder
+# before it expires (renewals are kept in the data dir's tls/). No CA key here.
+cert = ${q(`${CERTS_DIR}/${NODE_CERT_FILE}`)}
+key = ${q(`${CERTS_DIR}/${NODE_KEY_FILE}`)}
+sans = [${q(r.advertiseHost)}]
+`;
+}

@@ -1,0 +1,220 @@
+/**
+ * agent.ts is what every member runs beside nats-server: it checks in with
+ * the CA holders (saying who it is, merging what they know about the
+ * members into members.json) and, on a node without the CA key, renews the
+ * node certificate through a CA holder over mutual TLS before it expires.
+ * Its findings (last check-in, renewal failing, duplicate name, removed)
+ * go to `<data_dir>/membership-state.json` for `unibus status`.
+ */
+import { writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parsePeer, type HostPort } from "../config/units.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import type { Logger } from "../log.ts";
+import { createCertificateRequest, expectedSans, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
+import type { MemberRecord, MemberRegistry } from "./members.ts";
+import { wireRequest } from "./wire.ts";
+
+/** CHECKIN_INTERVAL_MS is how often a member checks in with the CA holders. */
+export const CHECKIN_INTERVAL_MS = 15_000;
+/** STATE_FILE is where the agent leaves its findings in the data dir. */
+export const STATE_FILE = "membership-state.json";
+
+/** MembershipState is what `unibus status` reads. */
+export interface MembershipState {
+  updatedAt: string;
+  lastCheckin?: { at: string; with: string };
+  checkinError?: string;
+  /** Set while renewal through a CA holder fails: since when and why. */
+  renewalFailing?: { since: string; error: string };
+  lastRenewal?: string;
+  /** Set when a CA holder refused this node because another box has its name. */
+  duplicate?: string;
+  /** Set when the cluster removed this member. */
+  removed?: boolean;
+  /** Duplicate names a CA holder saw at check-in. */
+  conflicts?: { name: string; address: string; at: string }[];
+}
+
+/** readMembershipState reads the agent's findings; undefined when there are none. */
+export function readMembershipState(dataDir: string): MembershipState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, STATE_FILE), "utf8")) as MembershipState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** MembershipAgentOptions connect the agent to its node. */
+export interface MembershipAgentOptions {
+  dataDir: string;
+  registry: MemberRegistry;
+  /** This node's own record as it stands now. */
+  self: () => MemberRecord;
+  /** Addresses of CA holders from the config (peer host, route port + 1), tried besides the members list. */
+  fallbackServices: () => HostPort[];
+  /** The node's current certificate files and the CA file. */
+  tls: () => { certFile: string; keyFile: string; caFile: string } | undefined;
+  /** When the node's certificate should be renewed; undefined on a CA holder (it renews itself). */
+  renewAt: () => Date | undefined;
+  /** Extra SANs to keep in a renewed certificate. */
+  sans: () => string[];
+  nodeName: () => string;
+  /** Called after a renewed certificate was written to <data_dir>/tls. */
+  onRenewed: () => Promise<void>;
+  /** Called when the members list changed. */
+  onMembersChanged?: () => void;
+  /** Conflicts the local membership service saw (CA holders only). */
+  conflicts?: () => { name: string; address: string; at: string }[];
+  log: Logger;
+  intervalMs?: number;
+}
+
+/** MembershipAgent runs the check-in loop; start() and stop() bracket it. */
+export class MembershipAgent {
+  readonly #o: MembershipAgentOptions;
+  #timer?: ReturnType<typeof setTimeout>;
+  #stopped = true;
+  #state: MembershipState = { updatedAt: new Date().toISOString() };
+  #running?: Promise<void>;
+
+  constructor(options: MembershipAgentOptions) {
+    this.#o = options;
+  }
+
+  get state(): MembershipState { return this.#state; }
+
+  /** start checks in at once, then every interval. */
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running?.catch(() => {});
+  }
+
+  /** checkInNow runs one round (tests and `unibus status` freshness). */
+  checkInNow(): Promise<void> {
+    this.#running = this.#round();
+    return this.#running;
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(async () => {
+      await this.checkInNow().catch((err: Error) => this.#o.log.error("membership check-in failed", { error: err.message }));
+      this.#schedule(this.#o.intervalMs ?? CHECKIN_INTERVAL_MS);
+    }, ms);
+    this.#timer.unref?.();
+  }
+
+  /** services lists the CA holders to talk to: members with a join port, then the config's peers. */
+  #services(): HostPort[] {
+    const self = this.#o.self();
+    const seen = new Set<string>();
+    const out: HostPort[] = [];
+    const add = (text: string | undefined) => {
+      if (!text) return;
+      const hp = parsePeer(text);
+      if (typeof hp === "string" || seen.has(hp.text) || hp.text === self.service) return;
+      seen.add(hp.text);
+      out.push(hp);
+    };
+    for (const m of this.#o.registry.active()) if (m.name !== self.name) add(m.service);
+    for (const hp of this.#o.fallbackServices()) add(hp.text);
+    return out;
+  }
+
+  async #round(): Promise<void> {
+    const tls = this.#o.tls();
+    if (!tls) return;
+    const material = { ca: readFileSync(tls.caFile, "utf8"), cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") };
+    const self = this.#o.self();
+    const own = this.#o.registry.get(self.name);
+    const removedHere = Boolean(self.removed);
+    let changed = false;
+    if (!removedHere && (!own || own.updatedAt < self.updatedAt)) {
+      this.#o.registry.put(self);
+      changed = true;
+    }
+    const errors: string[] = [];
+    let reached: string | undefined;
+    let duplicate: string | undefined;
+    let removed = removedHere;
+    for (const service of this.#services()) {
+      try {
+        const reply = (await wireRequest(service, { op: "checkin", self, members: this.#o.registry.all() }, { ...material, timeoutMs: 5_000 })).body;
+        if (reply.ok !== true) {
+          if (reply.duplicate) duplicate = String(reply.error);
+          errors.push(`${service.text}: ${String(reply.error)}`);
+          continue;
+        }
+        reached ??= service.text;
+        if (Array.isArray(reply.members) && this.#o.registry.merge(reply.members)) changed = true;
+        if (reply.removed) removed = true;
+      } catch (err) {
+        errors.push(`${service.text}: ${(err as Error).message}`);
+      }
+    }
+    if (changed) {
+      this.#o.registry.save();
+      this.#o.onMembersChanged?.();
+    }
+    const now = new Date().toISOString();
+    if (duplicate && duplicate !== this.#state.duplicate) this.#o.log.error("a CA holder refused this node: its name is taken", { reason: duplicate });
+    if (removed && !this.#state.removed) this.#o.log.warn("this node was removed from the cluster (unibus remove); it keeps running until stopped. To make it a member again, join it: unibus join ADDR --token TOKEN");
+    this.#state = {
+      ...this.#state,
+      updatedAt: now,
+      ...(reached ? { lastCheckin: { at: now, with: reached } } : {}),
+      checkinError: reached || errors.length === 0 ? undefined : errors.join("; "),
+      duplicate,
+      removed,
+      conflicts: this.#o.conflicts?.() ?? [],
+    };
+    await this.#renewIfDue(material);
+    this.#saveState();
+  }
+
+  async #renewIfDue(material: { ca: string; cert: string; key: string }): Promise<void> {
+    const due = this.#o.renewAt();
+    if (!due || Date.now() < due.getTime() || this.#state.removed) return;
+    const name = this.#o.nodeName();
+    const errors: string[] = [];
+    for (const service of this.#services()) {
+      try {
+        const request = await createCertificateRequest(name);
+        const sans = expectedSans(name, this.#o.sans());
+        const reply = (await wireRequest(service, { op: "renew", csr: request.csrPem, sans }, { ...material, timeoutMs: 10_000 })).body;
+        if (reply.ok !== true || typeof reply.cert !== "string") {
+          errors.push(`${service.text}: ${String(reply.error ?? "no certificate in the answer")}`);
+          continue;
+        }
+        const dir = join(this.#o.dataDir, "tls");
+        writeFileAtomic(join(dir, NODE_KEY_FILE), request.keyPem, 0o600);
+        writeFileAtomic(join(dir, NODE_CERT_FILE), reply.cert, 0o644);
+        this.#o.log.info("renewed the node certificate through a CA holder", { ca_holder: service.text });
+        this.#state = { ...this.#state, renewalFailing: undefined, lastRenewal: new Date().toISOString() };
+        await this.#o.onRenewed();
+        return;
+      } catch (err) {
+        errors.push(`${service.text}: ${(err as Error).message}`);
+      }
+    }
+    const error = errors.length ? errors.join("; ") : "no CA holder is known (members.json is empty and no peer answers on its join port)";
+    this.#state = { ...this.#state, renewalFailing: { since: this.#state.renewalFailing?.since ?? new Date().toISOString(), error } };
+    this.#o.log.error("certificate renewal through a CA holder failed; will retry", { error });
+  }
+
+  #saveState(): void {
+    try {
+      writeFileSync(join(this.#o.dataDir, STATE_FILE), JSON.stringify(this.#state, null, 2) + "\n", { mode: 0o600 });
+    } catch (err) {
+      this.#o.log.warn("could not record the membership state for unibus status", { error: (err as Error).message });
+    }
+  }
+}

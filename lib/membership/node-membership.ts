@@ -1,0 +1,157 @@
+/**
+ * node-membership.ts wires membership into a running node: the members
+ * list that extends the routes nats-server dials, the membership service on
+ * a node that holds the CA key, and the check-in/renewal agent on every
+ * clustered node. A join port that cannot be opened is reported, not fatal:
+ * the bus matters more than admitting new boxes.
+ */
+import { readFileSync } from "node:fs";
+import type { UnibusConfig } from "../config/load.ts";
+import { certificateSans } from "../config/sections.ts";
+import { parsePeer, type HostPort } from "../config/units.ts";
+import type { IdentityManager } from "../identity.ts";
+import type { Logger } from "../log.ts";
+import type { MonitorClient } from "../natsd/monitor.ts";
+import { loadCa } from "../pki/index.ts";
+import { MembershipAgent } from "./agent.ts";
+import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
+import { withMemberRoutes } from "./routes.ts";
+import { MembershipService } from "./service.ts";
+import { tokenStorePath } from "./token-store.ts";
+import { caDigest } from "./token.ts";
+
+/** NodeMembershipOptions connect membership to its node. */
+export interface NodeMembershipOptions {
+  config: () => UnibusConfig;
+  identity: () => IdentityManager | undefined;
+  monitor: MonitorClient;
+  log: Logger;
+  /** Re-read the certificate and reload nats-server (the agent renewed it). */
+  onRenewed: () => Promise<void>;
+}
+
+/** NodeMembership is one node's part in the cluster's membership. */
+export class NodeMembership {
+  readonly registry: MemberRegistry;
+  readonly #o: NodeMembershipOptions;
+  readonly #id: string;
+  #service?: MembershipService;
+  #agent?: MembershipAgent;
+  #serviceError?: string;
+
+  constructor(options: NodeMembershipOptions) {
+    this.#o = options;
+    const dataDir = options.config().node.dataDir;
+    this.registry = new MemberRegistry(dataDir);
+    this.#id = nodeId(dataDir);
+  }
+
+  /** serviceError says why this CA holder does not serve joins, when it does not. */
+  get serviceError(): string | undefined { return this.#serviceError; }
+
+  /** routed is the config with the members list folded into the routes. */
+  routed(config: UnibusConfig): UnibusConfig {
+    return withMemberRoutes(config, this.registry.all());
+  }
+
+  /** self is this node's member record as of now. */
+  self(): MemberRecord {
+    const config = this.#o.config();
+    const cluster = config.cluster!;
+    const route = cluster.self?.text ?? cluster.listen.text;
+    const host = parsePeer(route);
+    const service = config.tls?.caKey && typeof host !== "string" ? `${host.host.includes(":") ? `[${host.host}]` : host.host}:${cluster.joinListen.port}` : undefined;
+    const notAfter = this.#o.identity()?.identity?.notAfter.toISOString();
+    return selfRecord(this.registry, { name: config.node.name, id: this.#id, route, ...(service ? { service } : {}), ...(notAfter ? { certNotAfter: notAfter } : {}) });
+  }
+
+  /** start opens the join port (CA holders) and starts checking in. */
+  async start(): Promise<void> {
+    const config = this.#o.config();
+    const log = this.#o.log.child({ component: "membership" });
+    if (!config.cluster || !config.tls) return;
+    const identity = this.#o.identity();
+    if (config.tls.caKey && identity?.files) {
+      const caPem = readFileSync(config.tls.caCert, "utf8");
+      const ca = await loadCa(config.tls.caCert, config.tls.caKey);
+      const service = new MembershipService({
+        listen: config.cluster.joinListen,
+        cluster: config.cluster.name,
+        selfName: config.node.name,
+        ca,
+        caPem,
+        caDigest: caDigest(new Uint8Array(ca.cert.rawData)),
+        tokensFile: tokenStorePath(config.file),
+        routeSecret: () => this.#o.config().cluster!.secret.value ?? "",
+        registry: this.registry,
+        material: () => {
+          const f = this.#o.identity()!.files!;
+          return { cert: readFileSync(f.certFile, "utf8"), key: readFileSync(f.keyFile, "utf8"), ca: readFileSync(f.caFile, "utf8") };
+        },
+        liveNames: () => this.#liveNames(),
+        lifetimeDays: config.tls.lifetimeDays,
+        log,
+      });
+      try {
+        await service.start();
+        this.#service = service;
+        log.info("join port open", { listen: config.cluster.joinListen.text });
+      } catch (err) {
+        this.#serviceError = `cannot open the join port ${config.cluster.joinListen.text}: ${(err as Error).message} (set [cluster] join_listen to a free address)`;
+        log.error("this CA holder cannot admit new members or renew certificates", { reason: this.#serviceError });
+      }
+    }
+    this.#agent = new MembershipAgent({
+      dataDir: config.node.dataDir,
+      registry: this.registry,
+      self: () => this.self(),
+      fallbackServices: () => this.#fallbackServices(),
+      tls: () => this.#o.identity()?.files,
+      renewAt: () => (this.#o.config().tls?.caKey ? undefined : this.#o.identity()?.identity?.renewAt),
+      sans: () => certificateSans(this.#o.config()),
+      nodeName: () => this.#o.config().node.name,
+      onRenewed: () => this.#o.onRenewed(),
+      conflicts: () => this.#service?.conflicts ?? [],
+      log,
+    });
+    this.#agent.start();
+  }
+
+  /** reloadCertificate makes the join port serve a renewed certificate. */
+  reloadCertificate(): void {
+    this.#service?.reloadCertificate();
+  }
+
+  async stop(): Promise<void> {
+    await this.#agent?.stop();
+    await this.#service?.stop();
+  }
+
+  /** #fallbackServices guesses CA holders from the config's peers: same host, route port + 1 (the default join port). */
+  #fallbackServices(): HostPort[] {
+    const cluster = this.#o.config().cluster;
+    if (!cluster) return [];
+    const out: HostPort[] = [];
+    for (const peer of cluster.routes) {
+      const hp = parsePeer(`${peer.host.includes(":") ? `[${peer.host}]` : peer.host}:${peer.port + 1}`);
+      if (typeof hp !== "string") out.push(hp);
+    }
+    return out;
+  }
+
+  async #liveNames(): Promise<{ known: Set<string>; connected: Set<string> }> {
+    const known = new Set<string>();
+    const connected = new Set<string>();
+    const [routez, jsz] = await Promise.all([
+      this.#o.monitor.get<{ routes?: { remote_name?: string }[] }>("routez").catch(() => undefined),
+      this.#o.monitor.get<{ meta_cluster?: { leader?: string; replicas?: { name: string }[] } }>("jsz").catch(() => undefined),
+    ]);
+    for (const r of routez?.routes ?? []) if (r.remote_name) {
+      known.add(r.remote_name);
+      connected.add(r.remote_name);
+    }
+    for (const r of jsz?.meta_cluster?.replicas ?? []) known.add(r.name);
+    if (jsz?.meta_cluster?.leader) known.add(jsz.meta_cluster.leader);
+    return { known, connected };
+  }
+}

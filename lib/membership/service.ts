@@ -1,0 +1,215 @@
+/**
+ * service.ts is the membership service a CA holder runs on its join port. It
+ * hands out the CA certificate (a joiner checks it against its token), admits
+ * a box that proves a join token and signs its certificate request, renews
+ * members' certificates, takes members' check-ins (who they are, what they
+ * know) and records removals. The CA key is used here and never sent.
+ */
+import { createHash } from "node:crypto";
+import { isValidNodeName, parsePeer } from "../config/units.ts";
+import type { Logger } from "../log.ts";
+import { issueFromRequest, parseCertificateRequest, parseSan, type LoadedCa } from "../pki/index.ts";
+import { isMemberRecord, type MemberRecord, type MemberRegistry } from "./members.ts";
+import { readTokens, tokenState } from "./token-store.ts";
+import { joinProof, proofMatches } from "./token.ts";
+import { serveWire, type PeerIdentity, type TlsMaterial, type WireServer } from "./wire.ts";
+import type { HostPort } from "../config/units.ts";
+
+/** JOIN_CLOCK_SKEW_MS is how far a joiner's clock may be off: a proof older than this is a replay. */
+const JOIN_CLOCK_SKEW_MS = 10 * 60 * 1000;
+/** MAX_SANS bounds what one request may ask for. */
+const MAX_SANS = 32;
+
+/** MembershipServiceOptions connect the service to its node. */
+export interface MembershipServiceOptions {
+  listen: HostPort;
+  cluster: string;
+  selfName: string;
+  ca: LoadedCa;
+  caPem: string;
+  caDigest: string;
+  tokensFile: string;
+  routeSecret: () => string;
+  registry: MemberRegistry;
+  /** Called after the registry changed and was saved. */
+  onMembersChanged?: () => void;
+  /** The node's own certificate, for the listener. */
+  material: () => TlsMaterial;
+  /** Names nats-server knows right now (routes and JetStream meta group), and which of them are connected. */
+  liveNames: () => Promise<{ known: Set<string>; connected: Set<string> }>;
+  lifetimeDays: number;
+  log: Logger;
+}
+
+/** Conflict is a second box using a member's name, seen at check-in. */
+export interface NameConflict { name: string; address: string; at: string }
+
+/** MembershipService is the listening service; start() and stop() bracket it. */
+export class MembershipService {
+  readonly #o: MembershipServiceOptions;
+  #server?: WireServer;
+  readonly #conflicts = new Map<string, NameConflict>();
+
+  constructor(options: MembershipServiceOptions) {
+    this.#o = options;
+  }
+
+  /** conflicts are the duplicate names seen recently, for status. */
+  get conflicts(): NameConflict[] {
+    const cutoff = Date.now() - 5 * 60 * 1000;
+    return [...this.#conflicts.values()].filter((c) => Date.parse(c.at) > cutoff);
+  }
+
+  async start(): Promise<void> {
+    this.#server = await serveWire(this.#o.listen, this.#o.material(), (req, peer) => this.#handle(req, peer));
+  }
+
+  /** reloadCertificate serves the renewed node certificate. */
+  reloadCertificate(): void {
+    this.#server?.setCertificate(this.#o.material());
+  }
+
+  async stop(): Promise<void> {
+    const s = this.#server;
+    this.#server = undefined;
+    await s?.stop();
+  }
+
+  async #handle(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    switch (req.op) {
+      case "hello":
+        return { ok: true, v: 1, cluster: this.#o.cluster, ca: this.#o.caPem };
+      case "join":
+        return this.#join(req, peer);
+      case "renew":
+        return this.#renew(req, peer);
+      case "checkin":
+        return this.#checkin(req, peer);
+      case "remove":
+        return this.#remove(req, peer);
+      default:
+        return { ok: false, error: `unknown request ${JSON.stringify(req.op)}: is this unibus older than the one asking?` };
+    }
+  }
+
+  #refuse(peer: PeerIdentity, what: string, error: string): Record<string, unknown> {
+    this.#o.log.warn(`${what} refused`, { from: peer.address, reason: error });
+    return { ok: false, error };
+  }
+
+  async #join(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    const { tokenId, name, route, at, csr, proof, id } = req as Record<string, string & number>;
+    const replace = req.replace === true;
+    if (typeof tokenId !== "string" || typeof name !== "string" || typeof route !== "string" || typeof at !== "number" || typeof csr !== "string" || typeof proof !== "string" || typeof id !== "string") {
+      return this.#refuse(peer, "join", "malformed join request");
+    }
+    const token = readTokens(o.tokensFile).find((t) => t.id === tokenId);
+    if (!token) return this.#refuse(peer, "join", `join token ${tokenId} is not known to ${o.selfName}: create one there with \`unibus token create\``);
+    const state = tokenState(token);
+    if (state === "revoked") return this.#refuse(peer, "join", `join token ${tokenId} was revoked on ${token.revokedAt}; ask for a new one (unibus token create on a CA holder)`);
+    if (state === "expired") return this.#refuse(peer, "join", `join token ${tokenId} expired on ${token.expiresAt}; ask for a new one (unibus token create on a CA holder)`);
+    const parsedCsr = await parseCertificateRequest(csr).catch((err: Error) => err);
+    if (parsedCsr instanceof Error) return this.#refuse(peer, "join", parsedCsr.message);
+    const expected = joinProof(token.secret, { caDigest: o.caDigest, tokenId, name, route, at, csrDigest: createHash("sha256").update(parsedCsr.der).digest("hex"), replace });
+    if (!proofMatches(expected, proof)) return this.#refuse(peer, "join", `the proof for join token ${tokenId} is wrong: the token's secret part does not match (mistyped or tampered token)`);
+    if (Math.abs(Date.now() - at) > JOIN_CLOCK_SKEW_MS) return this.#refuse(peer, "join", `the join request is dated ${new Date(at).toISOString()}, more than 10 minutes from ${o.selfName}'s clock; set both clocks (NTP) and try again`);
+    if (!isValidNodeName(name)) return this.#refuse(peer, "join", `node name ${JSON.stringify(name)} is invalid: use letters, digits, '-' or '_'`);
+    const routeHp = parsePeer(route);
+    if (typeof routeHp === "string") return this.#refuse(peer, "join", `route address ${JSON.stringify(route)} is invalid: expected ${routeHp}`);
+    const sans = Array.isArray(req.sans) ? (req.sans as unknown[]).filter((s): s is string => typeof s === "string").slice(0, MAX_SANS) : [];
+    try {
+      sans.forEach(parseSan);
+    } catch (err) {
+      return this.#refuse(peer, "join", (err as Error).message);
+    }
+    const live = await o.liveNames();
+    const record = o.registry.get(name);
+    const taken = name === o.selfName || (record && !record.removed) || live.known.has(name);
+    if (taken && !replace) {
+      const where = record && !record.removed ? ` (route ${record.route}, joined ${record.joinedAt})` : "";
+      return this.#refuse(peer, "join", `node name "${name}" is already a member of cluster "${o.cluster}"${where}. Give this box another name with --name NAME; or, if ${name} is dead and this box replaces it (same name, empty disk), add --replace`);
+    }
+    if (replace) {
+      if (name === o.selfName || live.connected.has(name)) {
+        return this.#refuse(peer, "join", `"${name}" is running and connected to the cluster right now; --replace is for a member that is dead. Stop it first, or pick another --name`);
+      }
+      if (!taken) return this.#refuse(peer, "join", `there is no member "${name}" to replace in cluster "${o.cluster}"; join without --replace`);
+    }
+    const issued = await issueFromRequest(o.ca, csr, { name, sans: [...new Set([name, ...sans])], days: o.lifetimeDays });
+    const now = new Date();
+    const member: MemberRecord = { name, id, route: routeHp.text, joinedAt: now.toISOString(), updatedAt: now.getTime(), certNotAfter: issued.notAfter.toISOString() };
+    o.registry.put(member);
+    o.registry.save();
+    o.onMembersChanged?.();
+    o.log.info(replace ? "member replaced" : "member joined", { name, route: member.route, from: peer.address, token: tokenId });
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: o.caPem, secret: o.routeSecret(), members: o.registry.all() };
+  }
+
+  async #renew(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    if (!peer.verified || !peer.name) return this.#refuse(peer, "renewal", "renewal needs the member's current certificate (mutual TLS); a box without one must join");
+    const record = o.registry.get(peer.name);
+    if (record?.removed) return this.#refuse(peer, "renewal", `"${peer.name}" was removed from cluster "${o.cluster}"; it must join again`);
+    if (typeof req.csr !== "string") return this.#refuse(peer, "renewal", "malformed renewal request");
+    const sans = Array.isArray(req.sans) ? (req.sans as unknown[]).filter((s): s is string => typeof s === "string").slice(0, MAX_SANS) : [];
+    try {
+      sans.forEach(parseSan);
+      const issued = await issueFromRequest(o.ca, req.csr, { name: peer.name, sans: [...new Set([peer.name, ...sans])], days: o.lifetimeDays });
+      o.log.info("renewed a member's certificate", { name: peer.name, not_after: issued.notAfter.toISOString() });
+      return { ok: true, cert: issued.certPem };
+    } catch (err) {
+      return this.#refuse(peer, "renewal", (err as Error).message);
+    }
+  }
+
+  async #checkin(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    if (!peer.verified || !peer.name) return { ok: false, error: "check-in needs a member certificate (mutual TLS)" };
+    const self = req.self;
+    if (!isMemberRecord(self)) return { ok: false, error: "malformed check-in" };
+    if (self.name !== peer.name) {
+      return this.#conflict(peer, self.name, `this box calls itself "${self.name}" but its certificate is for "${peer.name}": a node's name is bound to its certificate; set [node] name = "${peer.name}" or join again under the new name`);
+    }
+    let changed = false;
+    const have = o.registry.get(self.name);
+    if (self.name === o.selfName && have && have.id !== self.id) {
+      return this.#conflict(peer, self.name, `"${self.name}" is the name of the CA holder answering at ${o.listen.text}; two boxes use one name`);
+    }
+    if (have && !have.removed && have.id !== self.id) {
+      return this.#conflict(peer, self.name, `another box already is member "${self.name}" of cluster "${o.cluster}" (route ${have.route}); names must be unique. If this box replaces a dead ${self.name}, run on it: unibus join ADDR --token TOKEN --name ${self.name} --replace; otherwise give it its own name and join it`);
+    }
+    if (have?.removed && have.updatedAt >= self.updatedAt) {
+      return { ok: true, removed: true, members: o.registry.all() };
+    }
+    if (Array.isArray(req.members)) changed = o.registry.merge((req.members as unknown[]).filter((r) => (r as MemberRecord)?.name !== self.name));
+    if (!have || have.updatedAt < self.updatedAt || have.removed) {
+      o.registry.put({ ...self, joinedAt: have?.joinedAt ?? self.joinedAt });
+      changed = true;
+    }
+    if (changed) {
+      o.registry.save();
+      o.onMembersChanged?.();
+    }
+    return { ok: true, members: o.registry.all() };
+  }
+
+  #conflict(peer: PeerIdentity, name: string, error: string): Record<string, unknown> {
+    this.#conflicts.set(name, { name, address: peer.address, at: new Date().toISOString() });
+    return { ...this.#refuse(peer, "check-in", error), duplicate: true };
+  }
+
+  async #remove(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    if (!peer.verified || !peer.name) return this.#refuse(peer, "remove", "remove needs a member certificate (mutual TLS): run it on a member");
+    const name = req.name;
+    if (typeof name !== "string") return this.#refuse(peer, "remove", "malformed remove request");
+    const have = o.registry.get(name);
+    const now = Date.now();
+    o.registry.put({ ...(have ?? { name, id: "", route: typeof req.route === "string" ? req.route : "", joinedAt: new Date(now).toISOString() }), removed: true, updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1) });
+    o.registry.save();
+    o.onMembersChanged?.();
+    o.log.info("member removed", { name, by: peer.name });
+    return { ok: true, members: o.registry.all() };
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * token-store.ts keeps the join tokens a CA holder has handed out, in
+ * `join-tokens.secret` beside its config: root writes it (`unibus token
+ * create`/`revoke`), the running node only reads it when a box asks to join,
+ * so a revoke takes effect at once and without a reload. The file holds the
+ * secrets (the node must check proofs), so it is private like the route secret.
+ */
+import { chownSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { ConfigError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import { newTokenParts, type JoinToken } from "./token.ts";
+
+/** TOKEN_STORE_FILE is the store's name beside the config file. */
+export const TOKEN_STORE_FILE = "join-tokens.secret";
+
+/** TokenRecord is one issued token. */
+export interface TokenRecord {
+  id: string;
+  secret: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt?: string;
+}
+
+/** TokenState is what list shows for a token. */
+export type TokenState = "valid" | "expired" | "revoked";
+
+/** tokenStorePath is where a node's tokens live: beside its config. */
+export function tokenStorePath(configFile: string): string {
+  return join(dirname(configFile), TOKEN_STORE_FILE);
+}
+
+/** readTokens returns the stored tokens; a missing file is an empty store. */
+export function readTokens(file: string): TokenRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new ConfigError(`cannot read the join token store ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const doc = JSON.parse(text) as { tokens?: TokenRecord[] };
+    return Array.isArray(doc.tokens) ? doc.tokens : [];
+  } catch {
+    throw new ConfigError(`join token store ${file} is not valid JSON; remove it (every token in it stops working) and create new tokens with: unibus token create`);
+  }
+}
+
+/** tokenState says whether a token can still be used at now. */
+export function tokenState(t: TokenRecord, now = new Date()): TokenState {
+  if (t.revokedAt) return "revoked";
+  return Date.parse(t.expiresAt) <= now.getTime() ? "expired" : "valid";
+}
+
+/**
+ * createToken adds a token valid for ttlMs and returns it. Tokens that
+ * expired or were revoked more than a week ago are dropped from the file.
+ * `like` is a file whose owner, group and mode the store copies (the route
+ * secret): root writing /etc/unibus keeps it readable by the service group.
+ */
+export function createToken(file: string, caDigest: string, ttlMs: number, like?: string, now = new Date()): { token: JoinToken; record: TokenRecord } {
+  const { id, secret } = newTokenParts();
+  const record: TokenRecord = { id, secret, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttlMs).toISOString() };
+  const weekAgo = now.getTime() - 7 * 24 * 3600 * 1000;
+  const kept = readTokens(file).filter((t) => tokenState(t, now) === "valid" || Date.parse(t.revokedAt ?? t.expiresAt) > weekAgo);
+  writeTokens(file, [...kept, record], like);
+  return { token: { caDigest, id, secret }, record };
+}
+
+/** revokeToken marks a token revoked; unknown ids are a usage error listing the known ones. */
+export function revokeToken(file: string, id: string, like?: string, now = new Date()): TokenRecord {
+  const tokens = readTokens(file);
+  const t = tokens.find((x) => x.id === id || `${x.id}` === id.replace(/^UB1-[0-9a-f]{64}-/, "").slice(0, 6));
+  if (!t) throw new UsageError(`no join token with id ${JSON.stringify(id)} in ${file}; known: ${tokens.map((x) => x.id).join(", ") || "none"} (see: unibus token list)`);
+  if (!t.revokedAt) t.revokedAt = now.toISOString();
+  writeTokens(file, tokens, like);
+  return t;
+}
+
+function writeTokens(file: string, tokens: TokenRecord[], like?: string): void {
+  let mode = 0o600;
+  let owner: { uid: number; gid: number } | undefined;
+  if (like) {
+    try {
+      const st = statSync(like);
+      mode = st.mode & 0o640;
+      if (process.getuid?.() === 0) owner = { uid: st.uid, gid: st.gid };
+    } catch {
+      // no reference file: keep 0600
+    }
+  }
+  writeFileAtomic(file, JSON.stringify({ tokens }, null, 2) + "\n", mode | 0o600);
+  if (owner) chownSync(file, owner.uid, owner.gid);
+}

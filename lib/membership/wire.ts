@@ -1,0 +1,169 @@
+/**
+ * wire.ts is the membership service's transport: one JSON request line and
+ * one JSON answer line over TLS, on the CA holders' join port. The server
+ * asks every client for a certificate but lets a client without one in, so a
+ * box that has no certificate yet can fetch the CA and join; requests that
+ * need a member (renewal, check-in, remove) read the verified peer identity
+ * that comes with each request. Plain node:tls, because the handler must see
+ * the client certificate.
+ */
+import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import tls from "node:tls";
+import type { HostPort } from "../config/units.ts";
+
+/** MAX_REQUEST_BYTES bounds one request line: a CSR and a member list fit many times over. */
+const MAX_REQUEST_BYTES = 256 * 1024;
+/** REQUEST_TIMEOUT_MS bounds how long one exchange may take on either side. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/** PeerIdentity is who sent a request: its address and, when it presented one, its verified certificate. */
+export interface PeerIdentity {
+  address: string;
+  /** True only when the client presented a certificate that chains to the cluster CA. */
+  verified: boolean;
+  /** The certificate's common name (a member's node name) when verified. */
+  name?: string;
+  /** sha256 of the peer certificate (DER, hex) when verified. */
+  fingerprint?: string;
+}
+
+/** WireHandler answers one request; what it returns is sent back as the answer line. */
+export type WireHandler = (request: Record<string, unknown>, peer: PeerIdentity) => Promise<Record<string, unknown>>;
+
+/** TlsMaterial is a certificate chain, its key and the CA that client certificates must chain to (all PEM text). */
+export interface TlsMaterial { cert: string; key: string; ca: string }
+
+/** WireServer is the listening side; stop() closes it and is idempotent. */
+export interface WireServer {
+  readonly address: string;
+  /** setCertificate swaps in a renewed certificate for new connections. */
+  setCertificate(material: TlsMaterial): void;
+  stop(): Promise<void>;
+}
+
+/** serveWire listens on listen and answers each connection's one request with handler. */
+export function serveWire(listen: HostPort, material: TlsMaterial, handler: WireHandler): Promise<WireServer> {
+  const server = tls.createServer({ ...material, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, (socket) => {
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => socket.destroy());
+    let buffer = "";
+    let done = false;
+    socket.setEncoding("utf8");
+    socket.on("error", () => socket.destroy());
+    socket.on("data", (chunk: string) => {
+      if (done) return;
+      buffer += chunk;
+      const nl = buffer.indexOf("\n");
+      if (nl < 0) {
+        if (buffer.length > MAX_REQUEST_BYTES) {
+          done = true;
+          socket.end(JSON.stringify({ ok: false, error: "request too large" }) + "\n");
+        }
+        return;
+      }
+      done = true;
+      void answer(socket, buffer.slice(0, nl), handler);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host.replace(/^\[|\]$/g, ""), () => {
+      server.off("error", reject);
+      server.on("error", () => {});
+      resolve({
+        address: listen.text,
+        setCertificate: (m) => server.setSecureContext({ ...m, minVersion: "TLSv1.2" } as tls.SecureContextOptions),
+        stop: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+async function answer(socket: tls.TLSSocket, line: string, handler: WireHandler): Promise<void> {
+  let reply: Record<string, unknown>;
+  try {
+    const request = JSON.parse(line) as unknown;
+    if (!request || typeof request !== "object" || Array.isArray(request)) throw new Error("expected a JSON object");
+    reply = await handler(request as Record<string, unknown>, peerIdentity(socket));
+  } catch (err) {
+    reply = { ok: false, error: err instanceof SyntaxError ? "request is not JSON" : (err as Error).message };
+  }
+  socket.end(JSON.stringify(reply) + "\n");
+}
+
+function peerIdentity(socket: tls.TLSSocket): PeerIdentity {
+  const address = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+  if (!socket.authorized) return { address, verified: false };
+  const cert = socket.getPeerCertificate();
+  const cn = cert?.subject?.CN;
+  const raw = cert?.raw;
+  return {
+    address,
+    verified: true,
+    ...(typeof cn === "string" ? { name: cn } : {}),
+    ...(raw ? { fingerprint: createHash("sha256").update(raw).digest("hex") } : {}),
+  };
+}
+
+/** WireClientOptions say how the client trusts the server and whether it shows a certificate. */
+export interface WireClientOptions {
+  /** The CA the server's certificate must chain to; without it the server is not verified (first contact only). */
+  ca?: string;
+  /** The client's own certificate and key, for requests that need a member. */
+  cert?: string;
+  key?: string;
+  timeoutMs?: number;
+}
+
+/** WireReply is the server's answer and what the connection revealed. */
+export interface WireReply {
+  body: Record<string, unknown>;
+  /** The server's leaf certificate (DER). */
+  serverCertDer?: Uint8Array;
+  /** The address of this host on the connection: the interface that faces the server. */
+  localAddress?: string;
+}
+
+/**
+ * wireRequest sends one request and returns the answer. With `ca` the server
+ * must present a certificate from that CA (any member's name will do: every
+ * certificate the cluster CA signed belongs to a member).
+ */
+export function wireRequest(to: HostPort, request: Record<string, unknown>, options: WireClientOptions = {}): Promise<WireReply> {
+  const host = to.host.replace(/^\[|\]$/g, "");
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host,
+      port: to.port,
+      ...(options.ca ? { ca: options.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false }),
+      ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}),
+      ...(isIP(host) ? {} : { servername: host }),
+      minVersion: "TLSv1.2",
+    });
+    let buffer = "";
+    const fail = (err: Error) => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.setTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS, () => fail(new Error(`no answer from ${to.text} within ${Math.round((options.timeoutMs ?? REQUEST_TIMEOUT_MS) / 1000)} s`)));
+    socket.setEncoding("utf8");
+    socket.on("error", (err) => fail(err));
+    socket.on("secureConnect", () => socket.write(JSON.stringify(request) + "\n"));
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.indexOf("\n");
+      if (nl < 0) return;
+      const raw = socket.getPeerCertificate()?.raw;
+      const localAddress = socket.localAddress;
+      socket.end();
+      try {
+        resolve({ body: JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>, ...(raw ? { serverCertDer: new Uint8Array(raw) } : {}), ...(localAddress ? { localAddress } : {}) });
+      } catch {
+        reject(new Error(`${to.text} answered something that is not JSON: is it a unibus join port?`));
+      }
+    });
+    socket.on("end", () => {
+      if (!buffer.includes("\n")) fail(new Error(`${to.text} closed the connection without an answer`));
+    });
+  });
+}

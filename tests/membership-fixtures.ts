@@ -1,0 +1,130 @@
+/**
+ * membership-fixtures.ts builds a small LAN of network namespaces on one
+ * bridge, one per box, each running unibus with default ports on its own
+ * address, the way boxes in a home lab do. The membership tests use it to
+ * join, remove and replace boxes with the commands a user types.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { BIN_X64, ROOT, prerequisite } from "./_helpers.ts";
+
+/** Box is one namespace: its address, folder and (when started) unibus process. */
+export interface Box {
+  name: string;
+  ns: string;
+  ip: string;
+  hostVeth: string;
+  dir: string;
+  config: string;
+  proc?: Subprocess<"ignore", "pipe", "pipe">;
+  log: string;
+}
+
+/** sh runs a command and throws with its output when it fails (unless allowFail). */
+export function sh(cmd: string[], allowFail = false): { code: number; out: string } {
+  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  const out = p.stdout.toString() + p.stderr.toString();
+  if (p.exitCode !== 0 && !allowFail) throw new Error(`${cmd.join(" ")} failed (${p.exitCode}): ${out}`);
+  return { code: p.exitCode ?? -1, out };
+}
+
+/** Lab is the bridge and its boxes. */
+export class Lab {
+  readonly run = Math.random().toString(16).slice(2, 6);
+  readonly subnet = `10.97.${1 + Math.floor(Math.random() * 250)}`;
+  readonly bridge = `ubm${this.run}`;
+  readonly boxes: Box[] = [];
+  #created = false;
+
+  constructor(readonly root: string, names: string[]) {
+    names.forEach((name, i) => {
+      const dir = join(root, name);
+      this.boxes.push({ name, ns: `ubm-${this.run}-${name}`, ip: `${this.subnet}.${i + 1}`, hostVeth: `ubm${this.run}${i}`, dir, config: join(dir, "unibus.toml"), log: "" });
+    });
+  }
+
+  /** available tells whether namespaces can be made here (root, iproute2); in CI a missing one fails. */
+  static available(what: string): boolean {
+    const probe = `ubm-probe-${Math.random().toString(16).slice(2, 6)}`;
+    const ok = sh(["ip", "netns", "add", probe], true).code === 0;
+    if (ok) sh(["ip", "netns", "del", probe], true);
+    return prerequisite(ok, `ip netns (root and iproute2) for ${what}`);
+  }
+
+  box(name: string): Box {
+    const b = this.boxes.find((x) => x.name === name);
+    if (!b) throw new Error(`no box ${name}`);
+    return b;
+  }
+
+  create(): void {
+    this.#created = true;
+    sh(["ip", "link", "add", this.bridge, "type", "bridge"]);
+    sh(["ip", "link", "set", this.bridge, "up"]);
+    for (const b of this.boxes) {
+      mkdirSync(b.dir, { recursive: true });
+      const inner = `${b.hostVeth}n`;
+      sh(["ip", "netns", "add", b.ns]);
+      sh(["ip", "link", "add", b.hostVeth, "type", "veth", "peer", "name", inner]);
+      sh(["ip", "link", "set", inner, "netns", b.ns]);
+      sh(["ip", "link", "set", b.hostVeth, "master", this.bridge]);
+      sh(["ip", "link", "set", b.hostVeth, "up"]);
+      sh(["ip", "netns", "exec", b.ns, "ip", "addr", "add", `${b.ip}/24`, "dev", inner]);
+      sh(["ip", "netns", "exec", b.ns, "ip", "link", "set", inner, "up"]);
+      sh(["ip", "netns", "exec", b.ns, "ip", "link", "set", "lo", "up"]);
+    }
+  }
+
+  /** unibus runs a unibus command inside a box's namespace. */
+  async unibus(b: Box, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const p = Bun.spawn(["ip", "netns", "exec", b.ns, BIN_X64, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  }
+
+  /** start runs `unibus --config` in the box's namespace and collects its log. */
+  start(b: Box): void {
+    b.proc = Bun.spawn(["ip", "netns", "exec", b.ns, BIN_X64, "--config", b.config], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      const dec = new TextDecoder();
+      for await (const c of s) b.log += dec.decode(c, { stream: true });
+    };
+    void pump(b.proc.stdout);
+    void pump(b.proc.stderr);
+  }
+
+  /** stop signals the box's unibus and waits for it. */
+  async stop(b: Box, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    if (!b.proc) return;
+    b.proc.kill(signal);
+    await b.proc.exited;
+    b.proc = undefined;
+  }
+
+  /** status runs `unibus status --json` in the box's namespace. */
+  async status(b: Box): Promise<{ code: number; status?: any }> {
+    const r = await this.unibus(b, ["status", "--json", "--config", b.config]);
+    try {
+      return { code: r.code, status: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
+    } catch {
+      return { code: r.code };
+    }
+  }
+
+  /** client runs tests/cluster-netns-client.ts in the box's namespace (a NATS client on its loopback). */
+  async client(b: Box, caFile: string, ...args: string[]): Promise<any> {
+    const p = Bun.spawn(["ip", "netns", "exec", b.ns, process.execPath, join(ROOT, "tests", "cluster-netns-client.ts"), args[0]!, caFile, ...args.slice(1)], { stdout: "pipe", stderr: "pipe", cwd: ROOT });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    if (code !== 0) throw new Error(`client ${args.join(" ")} in ${b.ns} failed: ${err}`);
+    return JSON.parse(out.trim().split("\n").at(-1)!);
+  }
+
+  async destroy(): Promise<void> {
+    for (const b of this.boxes) b.proc?.kill("SIGKILL");
+    await Promise.all(this.boxes.map((b) => b.proc?.exited));
+    if (!this.#created) return;
+    for (const b of this.boxes) sh(["ip", "netns", "del", b.ns], true);
+    sh(["ip", "link", "del", this.bridge], true);
+  }
+}
