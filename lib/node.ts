@@ -134,6 +134,7 @@ export class UnibusNode {
           await this.#onCertificateRenewed();
         }),
       });
+      this.#membership.assertMember();
     }
     this.#writeNatsConfig(this.#identity?.files);
     const binary = await ensureEmbeddedNats(paths.binDir);

@@ -4,10 +4,10 @@
  * address, the way boxes in a home lab do. The membership tests use it to
  * join, remove and replace boxes with the commands a user types.
  */
-import { mkdirSync } from "node:fs";
+import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { BIN_X64, ROOT, prerequisite } from "./_helpers.ts";
+import { BIN_X64, ROOT, prerequisite, waitFor } from "./_helpers.ts";
 
 /** Box is one namespace: its address, folder and (when started) unibus process. */
 export interface Box {
@@ -112,6 +112,29 @@ export class Lab {
     }
   }
 
+  /** monitor reads one nats monitoring endpoint inside the box's namespace (curl: lighter than a status run). */
+  monitor(b: Box, endpoint: string): any {
+    const r = Bun.spawnSync(["ip", "netns", "exec", b.ns, "curl", "-s", "--max-time", "2", `http://127.0.0.1:8222/${endpoint}`], { stdout: "pipe", stderr: "pipe" });
+    try {
+      return JSON.parse(r.stdout.toString());
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** formed tells whether every box routes to every other and the meta group counts them all with one leader. */
+  formed(boxes: Box[] = this.boxes): boolean {
+    const leaders = new Set<string>();
+    for (const b of boxes) {
+      const jsz = this.monitor(b, "jsz");
+      const routez = this.monitor(b, "routez");
+      const peers = new Set((routez?.routes ?? []).map((r: { remote_name: string }) => r.remote_name));
+      if (jsz?.meta_cluster?.cluster_size !== boxes.length || !jsz.meta_cluster.leader || peers.size !== boxes.length - 1) return false;
+      leaders.add(jsz.meta_cluster.leader);
+    }
+    return leaders.size === 1;
+  }
+
   /** client runs tests/cluster-netns-client.ts in the box's namespace (a NATS client on its loopback). */
   async client(b: Box, caFile: string, ...args: string[]): Promise<any> {
     const p = Bun.spawn(["ip", "netns", "exec", b.ns, process.execPath, join(ROOT, "tests", "cluster-netns-client.ts"), args[0]!, caFile, ...args.slice(1)], { stdout: "pipe", stderr: "pipe", cwd: ROOT });
@@ -127,4 +150,35 @@ export class Lab {
     for (const b of this.boxes) sh(["ip", "netns", "del", b.ns], true);
     sh(["ip", "link", "del", this.bridge], true);
   }
+}
+
+/**
+ * growCluster makes the first box the cluster's only CA holder with `init
+ * cluster`, starts it, and joins every other box with a token from it, the
+ * way a user grows a lab; it resolves when all report `servers` in the
+ * JetStream meta group. It returns the CA certificate file.
+ */
+export async function growCluster(lab: Lab, root: string, clusterName: string): Promise<{ caFile: string; caKeyFile: string }> {
+  const [first, ...rest] = lab.boxes;
+  const gen = join(root, "generated");
+  const init = Bun.spawnSync([BIN_X64, "init", "cluster", "--name", clusterName, "--node", `${first!.name}=${first!.ip}`, "--out", gen], { stdout: "pipe", stderr: "pipe" });
+  if (init.exitCode !== 0) throw new Error(`init cluster failed: ${init.stderr.toString()}`);
+  cpSync(join(gen, "certs"), join(first!.dir, "certs"), { recursive: true });
+  for (const f of ["cluster.secret", "join-tokens.secret"]) cpSync(join(gen, f), join(first!.dir, f));
+  cpSync(join(gen, `${first!.name}.toml`), first!.config);
+  lab.start(first!);
+  await waitFor(`${first!.name} to open its join port`, () => first!.log.includes("join port open"), 60_000);
+  const line = await lab.unibus(first!, ["token", "create", "--config", first!.config, "--quiet"]);
+  const m = /^unibus join (\S+) --token (UB1-\S+)$/.exec(line.stdout.trim());
+  if (!m) throw new Error(`token create printed no join line: ${line.stdout}${line.stderr}`);
+  for (const b of rest) {
+    const r = await lab.unibus(b, ["join", m[1]!, "--token", m[2]!, "--name", b.name, "--out", b.dir]);
+    if (r.code !== 0) throw new Error(`join of ${b.name} failed: ${r.stderr}`);
+    lab.start(b);
+  }
+  await waitFor(`all ${lab.boxes.length} in the meta group`, async () => {
+    const all = await Promise.all(lab.boxes.map((b) => lab.status(b)));
+    return all.every((s) => s.code === 0 && s.status?.metaClusterSize === lab.boxes.length && s.status?.metaLeader);
+  }, 120_000, 250);
+  return { caFile: join(first!.dir, "certs", "ca.pem"), caKeyFile: join(first!.dir, "certs", "ca-key.pem") };
 }

@@ -151,6 +151,23 @@ example (or in one step with install: sudo ./install.sh --join 10.0.0.11:6223 --
     load: () => import("./join.ts"),
   },
   {
+    name: "remove",
+    synopsis: "NAME [--config FILE] [--force]",
+    summary: "take a stopped or dead member out of the cluster: JetStream meta group and members list",
+    details: `  NAME           the member to remove (unibus status lists them)
+  --config FILE  this node's config (default /etc/unibus/unibus.toml); run it on any member
+  --force        remove a member that is still running, or the only CA holder
+refuses to remove the last quorum member: the remaining servers must keep a majority
+`,
+    load: async () => ({ run: (await import("./remove.ts")).remove }),
+  },
+  {
+    name: "leave",
+    synopsis: "[--config FILE] [--force]",
+    summary: "on the box that goes: leave the JetStream meta group and the members list, then stop",
+    load: async () => ({ run: (await import("./remove.ts")).leave }),
+  },
+  {
     name: "ca create",
     synopsis: "--out DIR [--name CN] [--days N] [--force]",
     summary: "create a cluster CA (ca.pem, ca-key.pem 0600)",

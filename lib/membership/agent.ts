@@ -17,7 +17,7 @@ import type { MemberRecord, MemberRegistry } from "./members.ts";
 import { wireRequest } from "./wire.ts";
 
 /** CHECKIN_INTERVAL_MS is how often a member checks in with the CA holders. */
-export const CHECKIN_INTERVAL_MS = 15_000;
+export const CHECKIN_INTERVAL_MS = 5_000;
 /** STATE_FILE is where the agent leaves its findings in the data dir. */
 export const STATE_FILE = "membership-state.json";
 

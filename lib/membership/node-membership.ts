@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateSans } from "../config/sections.ts";
+import { ConfigError } from "../errors.ts";
 import { parsePeer, type HostPort } from "../config/units.ts";
 import type { IdentityManager } from "../identity.ts";
 import type { Logger } from "../log.ts";
@@ -44,6 +45,18 @@ export class NodeMembership {
     const dataDir = options.config().node.dataDir;
     this.registry = new MemberRegistry(dataDir);
     this.#id = nodeId(dataDir);
+  }
+
+  /**
+   * assertMember refuses to start a node that left or was removed: it would
+   * rejoin the JetStream meta group on its own and undo the remove.
+   */
+  assertMember(): void {
+    const config = this.#o.config();
+    const own = this.registry.get(config.node.name);
+    if (own?.removed && own.id === this.#id) {
+      throw new ConfigError(`node "${config.node.name}" left cluster "${config.cluster?.name}" (unibus leave / remove; recorded in ${this.registry.file}) and does not start as a member again. To make this box a member again: unibus join ADDR --token TOKEN --name ${config.node.name} --replace --force; to uninstall it: sudo ./install.sh --uninstall --purge`);
+    }
   }
 
   /** serviceError says why this CA holder does not serve joins, when it does not. */

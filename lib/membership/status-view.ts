@@ -77,7 +77,7 @@ export function membershipProblems(config: UnibusConfig, node = config.node.name
     out.push({ kind: "member_removed", severity: "broken", node, cause: `this node "${node}" was removed from cluster "${config.cluster.name}" (unibus remove / leave)`, fix: `stop it (systemctl disable --now unibus); to make it a member again: unibus join ADDR --token TOKEN --name ${node} --replace` });
   }
   if (state.renewalFailing) {
-    out.push({ kind: "certificate_renewal_failing", severity: "degraded", node, cause: `renewing the node certificate through a CA holder fails since ${state.renewalFailing.since}: ${state.renewalFailing.error}`, fix: "make sure a CA holder runs and its join port (route port + 1) is reachable from this box; the node retries every 15 s" });
+    out.push({ kind: "certificate_renewal_failing", severity: "degraded", node, cause: `renewing the node certificate through a CA holder fails since ${state.renewalFailing.since}: ${state.renewalFailing.error}`, fix: "make sure a CA holder runs and its join port (route port + 1) is reachable from this box; the node retries every 5 s" });
   }
   if (state.checkinError && !state.lastCheckin) {
     out.push({ kind: "no_ca_holder", severity: "degraded", node, cause: `no CA holder answered this node's check-in: ${state.checkinError}`, fix: "start a node that holds the CA key, or open its join port (route port + 1); members learn of new boxes through it" });

@@ -1,0 +1,77 @@
+/**
+ * remove.ts implements `unibus remove NAME` (on any member, for a box that
+ * is gone or stopped) and `unibus leave` (on the box that goes): the server
+ * leaves the JetStream meta group and the members list, so the remaining
+ * boxes count their quorum without it and no longer dial it.
+ */
+import { readFileSync } from "node:fs";
+import { loadConfig, type UnibusConfig } from "../config/load.ts";
+import { natsPaths } from "../config/render.ts";
+import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
+import { MemberRegistry } from "../membership/members.ts";
+import { planRetire, recordRemoval, removeFromMeta, waitForMetaSize } from "../membership/retire.ts";
+import { configPath, parseFlags } from "./_flags.ts";
+
+function clusterConfig(file: string | undefined): UnibusConfig {
+  const config = loadConfig(configPath(file));
+  if (!config.cluster || !config.tls) throw new ConfigError(`${config.file} has no [cluster] and [tls]: there are no members to remove`);
+  return config;
+}
+
+/** remove takes another member out of the cluster. */
+export async function remove(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { config: { type: "string", short: "c" }, force: { type: "boolean", default: false } }, true);
+  if (positionals.length !== 1) throw new UsageError("expected one NAME: the member to remove (see: unibus status)");
+  const name = positionals[0]!;
+  const config = clusterConfig(values.config);
+  if (name === config.node.name) throw new UsageError(`"${name}" is this node: run \`unibus leave\` to take it out of the cluster`);
+  const t0 = Date.now();
+  const plan = await planRetire(config, name, { self: false, force: values.force });
+  if (plan.inMeta) await removeFromMeta(config, name);
+  const waited = plan.inMeta ? await waitForMetaSize(config, plan.meta.size - 1) : 0;
+  await recordRemoval(config, name);
+  process.stdout.write(`removed "${name}" from cluster "${config.cluster!.name}" in ${Date.now() - t0} ms: the JetStream meta group counts ${plan.inMeta ? plan.meta.size - 1 : plan.meta.size} servers (settled in ${waited} ms) and the members list marks it removed; no member dials it any more.\n` +
+    `If ${name} comes back it will not start as a member; to bring that box (or a new one) back under this name: unibus join ADDR --token TOKEN --name ${name} --replace\n`);
+  return 0;
+}
+
+/** leave takes this node out of the cluster and stops it. */
+export async function leave(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, force: { type: "boolean", default: false } });
+  const config = clusterConfig(values.config);
+  const name = config.node.name;
+  const pid = runningPid(config);
+  if (!pid) throw new RuntimeError(`unibus is not running with ${config.file}: leave needs the running node (its system account and certificate). On another member, run: unibus remove ${name}`);
+  const t0 = Date.now();
+  const plan = await planRetire(config, name, { self: true, force: values.force });
+  if (plan.inMeta) await removeFromMeta(config, name);
+  const members = await recordRemoval(config, name);
+  process.kill(pid, "SIGTERM");
+  const until = Date.now() + 120_000;
+  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  // The node is stopped: record the removal here too, so it refuses to start as a member again.
+  const registry = new MemberRegistry(config.node.dataDir);
+  registry.merge(members);
+  registry.save();
+  process.stdout.write(`"${name}" left cluster "${config.cluster!.name}" in ${Date.now() - t0} ms and its unibus (pid ${pid}) is stopped; it will not start as a member again.\n` +
+    `To uninstall it: sudo ./install.sh --uninstall --purge. To join again later: unibus join ADDR --token TOKEN --name ${name} --replace\n`);
+  return 0;
+}
+
+function runningPid(config: UnibusConfig): number | undefined {
+  try {
+    const pid = Number(readFileSync(natsPaths(config.node.dataDir).lockFile, "utf8").trim());
+    return Number.isInteger(pid) && pid > 1 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Shrinking and repairing a home lab, on a LAN of network namespaces grown
+ * by join (a holds the CA key; b..e joined): e leaves by itself, d is
+ * stopped and removed from b, and the three that remain survive one more
+ * failure (c SIGKILLed) with R3 streams writable. c's disk is then lost and
+ * a new box takes its place with one command; b renews a certificate that
+ * is about to expire through the CA holder, without the CA key, and says so
+ * while it cannot. Timings are printed.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { issueNodeCertificate, loadCa, writeNodeFiles } from "../lib/pki/index.ts";
+import { tempDir, waitFor } from "./_helpers.ts";
+import { growCluster, Lab, type Box } from "./membership-fixtures.ts";
+
+const ready = Lab.available("the membership shrink/replace test");
+const dir = tempDir("unibus-shrink-");
+const lab = new Lab(dir.path, ["a", "b", "c", "d", "e"]);
+const timings: Record<string, number> = {};
+let ca = { caFile: "", caKeyFile: "" };
+
+const box = (n: string) => lab.box(n);
+
+async function metaSize(b: Box): Promise<number | undefined> {
+  return lab.monitor(b, "jsz")?.meta_cluster?.cluster_size;
+}
+
+async function healthy(boxes: Box[]): Promise<boolean> {
+  const all = await Promise.all(boxes.map((b) => lab.status(b)));
+  return all.every((s) => s.code === 0);
+}
+
+async function joinLine(): Promise<{ address: string; token: string }> {
+  const r = await lab.unibus(box("a"), ["token", "create", "--config", box("a").config, "--quiet"]);
+  const m = /^unibus join (\S+) --token (UB1-\S+)$/.exec(r.stdout.trim());
+  if (!m) throw new Error(`no join line: ${r.stdout}${r.stderr}`);
+  return { address: m[1]!, token: m[2]! };
+}
+
+beforeAll(async () => {
+  if (!ready) return;
+  lab.create();
+  const t0 = performance.now();
+  ca = await growCluster(lab, dir.path, "shrinklab");
+  timings.five_grown_ms = Math.round(performance.now() - t0);
+  expect((await lab.client(box("a"), ca.caFile, "setup", "KEEP")).ok).toBe(true);
+  expect((await lab.client(box("b"), ca.caFile, "publish", "KEEP", "20")).acked).toBe(20);
+});
+
+afterAll(async () => {
+  await lab.destroy();
+  console.log(`membership timings (netns): ${JSON.stringify(timings)}`);
+  dir[Symbol.dispose]();
+});
+
+describe.if(ready)("shrinking and repairing a cluster", () => {
+  test("unibus leave on e takes it out of the meta group and the members, stops it, and it will not start as a member again", async () => {
+    const e = box("e");
+    const t0 = performance.now();
+    const r = await lab.unibus(e, ["leave", "--config", e.config]);
+    timings.leave_ms = Math.round(performance.now() - t0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`"e" left cluster "shrinklab"`);
+    expect(r.code).toBe(0);
+    await e.proc?.exited;
+    e.proc = undefined;
+    for (const b of lab.boxes.slice(0, 4)) await waitFor(`${b.name} to count 4 servers`, async () => (await metaSize(b)) === 4, 30_000, 200);
+    const again = await lab.unibus(e, ["--config", e.config]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`node "e" left cluster "shrinklab"`);
+    expect(again.stderr).toContain("--replace");
+  });
+
+  test("remove refuses a member that is still running", async () => {
+    const r = await lab.unibus(box("b"), ["remove", "c", "--config", box("b").config]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`"c" is running and connected`);
+    expect(await metaSize(box("b"))).toBe(4);
+  });
+
+  test("4 → 3: d stopped and removed from b; the others stop counting and dialing it", async () => {
+    await lab.stop(box("d"));
+    const t0 = performance.now();
+    const r = await lab.unibus(box("b"), ["remove", "d", "--config", box("b").config]);
+    timings.remove_ms = Math.round(performance.now() - t0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`removed "d" from cluster "shrinklab"`);
+    expect(r.code).toBe(0);
+    for (const b of lab.boxes.slice(0, 3)) await waitFor(`${b.name} to count 3 servers`, async () => (await metaSize(b)) === 3, 30_000, 200);
+    // Every remaining member learns the removal (members.json) and stops reporting d as missing.
+    await waitFor("a, b and c healthy without d", () => healthy(lab.boxes.slice(0, 3)), 60_000, 500);
+    timings.remove_to_healthy_ms = Math.round(performance.now() - t0);
+    const { status } = await lab.status(box("c"));
+    expect(status.members.find((m: any) => m.name === "d").removed).toBe(true);
+    expect(status.expectedPeers).not.toContain(`${box("d").ip}:6222`);
+  });
+
+  test("then SIGKILL c: the stream stays writable on a and b, and the last quorum member cannot be removed", async () => {
+    await lab.stop(box("c"), "SIGKILL");
+    const t0 = performance.now();
+    const w = await lab.client(box("a"), ca.caFile, "publish", "KEEP", "30");
+    timings.writes_after_kill_ms = Math.round(performance.now() - t0);
+    expect(w.acked).toBe(30);
+    expect((await lab.client(box("b"), ca.caFile, "info", "KEEP")).messages).toBe(50);
+    const r = await lab.unibus(box("a"), ["remove", "b", "--config", box("a").config, "--force"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/would leave the JetStream meta group without a majority \(1 of 2 remaining servers reachable, 2 needed\)/);
+  });
+
+  test("replace the dead c (disk gone, same name and address) with one command", async () => {
+    const c = box("c");
+    rmSync(c.dir, { recursive: true, force: true });
+    const { address, token } = await joinLine();
+    const t0 = performance.now();
+    const r = await lab.unibus(c, ["join", address, "--token", token, "--name", "c", "--replace", "--out", c.dir]);
+    expect(r.stderr).toContain(`asking to join as "c"`);
+    expect(r.code).toBe(0);
+    lab.start(c);
+    await waitFor("a, b and c in one mesh again", () => lab.formed(lab.boxes.slice(0, 3)), 90_000, 200);
+    timings.replace_to_formed_ms = Math.round(performance.now() - t0);
+    await waitFor("c to hold the stream's 50 messages", async () => {
+      try {
+        return (await lab.client(c, ca.caFile, "info", "KEEP")).messages === 50;
+      } catch {
+        return false;
+      }
+    }, 90_000, 1000);
+    await waitFor("a, b and c healthy", () => healthy(lab.boxes.slice(0, 3)), 90_000, 500);
+    timings.replace_to_healthy_ms = Math.round(performance.now() - t0);
+  });
+
+  test("b renews a certificate about to expire through the CA holder, without the CA key; status says when it cannot", async () => {
+    const b = box("b");
+    // Plant a certificate in its last day (issued 300 days ago for 301), as if b had run for ten months.
+    const issued = await issueNodeCertificate(await loadCa(ca.caFile, ca.caKeyFile), { name: "b", sans: ["b", b.ip], days: 301, now: new Date(Date.now() - 300 * 86_400_000) });
+    await lab.stop(b);
+    await writeNodeFiles(join(b.dir, "certs"), issued, { force: true });
+    rmSync(join(b.dir, "data", "tls"), { recursive: true, force: true });
+    // First with the only CA holder down: the renewal fails, and status says so.
+    await lab.stop(box("a"));
+    lab.start(b);
+    await waitFor("b's status to report the failing renewal", async () => {
+      const { status } = await lab.status(b);
+      return Boolean(status?.problems?.some((p: any) => p.kind === "certificate_renewal_failing"));
+    }, 60_000, 1000);
+    const failing = await lab.unibus(b, ["status", "--config", b.config]);
+    expect(failing.code).not.toBe(0);
+    expect(failing.stdout).toMatch(/renewing the node certificate through a CA holder fails since/);
+    // Then a is back: b renews at its next check-in, and nats-server serves the new certificate.
+    lab.start(box("a"));
+    const t0 = performance.now();
+    await waitFor("b to renew", () => b.log.includes("renewed the node certificate through a CA holder"), 90_000, 250);
+    timings.renewal_after_ca_holder_back_ms = Math.round(performance.now() - t0);
+    await waitFor("b's status to show a fresh certificate", async () => (await lab.status(b)).status?.certificate?.daysLeft > 300, 30_000, 500);
+    expect(existsSync(join(b.dir, "certs", "ca-key.pem"))).toBe(false);
+    expect(readFileSync(join(b.dir, "data", "tls", "node.pem"), "utf8")).toContain("BEGIN CERTIFICATE");
+    await waitFor("a, b and c healthy after the renewal", () => healthy(lab.boxes.slice(0, 3)), 90_000, 500);
+  });
+});
