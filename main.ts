@@ -8,10 +8,12 @@ import { describeError, ExitCode, UnibusError, UsageError } from "./lib/errors.t
 import { findCommand, helpText, resolveCommand, usageOf, wantsHelp, type CommandSpec } from "./lib/cli/commands.ts";
 import { SYSLOG_PRIORITY, stderrIsJournal } from "./lib/log.ts";
 import { EXEC_CHILD_COMMAND, execChildWithParentDeathSignal } from "./lib/runtime-exec.ts";
+import { reexecLean } from "./lib/runtime-memory.ts";
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === EXEC_CHILD_COMMAND) execChildWithParentDeathSignal(argv.slice(1));
   const { name, args } = resolveCommand(argv);
+  if (name === "run") reexecLean(argv); // a long-running node idles smaller without the JIT tiers
   if (name === "help") {
     const topic = args.length ? findCommand(args.join(" ")) : undefined;
     if (args.length && !topic) throw new UsageError(`unknown command "${args.join(" ")}"\n\n${helpText()}`);

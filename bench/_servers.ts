@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from "node:path";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
+import { LEAN_JSC_ENV } from "../lib/runtime-memory.ts";
 
 /** ROOT is the repository folder. */
 export const ROOT = join(import.meta.dir, "..");
@@ -27,12 +28,12 @@ export interface Proc {
   logFile: string;
 }
 
-function spawnLogged(kind: Proc["kind"], cmd: string[], logFile: string, cwd?: string): Proc {
+function spawnLogged(kind: Proc["kind"], cmd: string[], logFile: string, cwd?: string, env: Record<string, string> = {}): Proc {
   const fd = openSync(logFile, "a");
   try {
     const spawnedWall = Date.now();
     const spawnedAt = performance.now();
-    const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: fd, stderr: fd, cwd, env: { ...process.env } });
+    const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: fd, stderr: fd, cwd, env: { ...process.env, ...env } });
     live.add(proc);
     void proc.exited.then(() => live.delete(proc));
     return { kind, proc, pid: proc.pid, spawnedAt, spawnedWall, logFile };
@@ -43,7 +44,9 @@ function spawnLogged(kind: Proc["kind"], cmd: string[], logFile: string, cwd?: s
 
 /** startUnibus spawns `unibus --config FILE`; its output goes to logFile. */
 export function startUnibus(configFile: string, logFile: string): Proc {
-  return spawnLogged("unibus", [BIN, "--config", configFile], logFile);
+  // As installed: the unit's JSC options, unless the bench's own environment chose some.
+  const chose = Object.keys(process.env).some((k) => k.startsWith("BUN_JSC_"));
+  return spawnLogged("unibus", [BIN, "--config", configFile], logFile, undefined, chose ? {} : LEAN_JSC_ENV);
 }
 
 /** startBare spawns nats-server directly with a config file. */

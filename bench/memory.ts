@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { BenchContext } from "./_context.ts";
 import { withPair, type Pair } from "./_pair.ts";
 import { cpuTicks, natsChildOf, rssAnonKiB, rssKiB } from "./_servers.ts";
+import { bunFloorRssKiB } from "./_bun-floor.ts";
 import { MiB, row, summarize, type Row } from "./_stats.ts";
 
 const KiB_PER_MiB = MiB / 1024;
@@ -21,6 +22,7 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
   const child: number[] = [];
   const total: number[] = [];
   const bare: number[] = [];
+  const floor: number[] = [];
   let ticks = 0;
   let idleMs = 0;
   for (let i = 0; i < ctx.reps; i++) {
@@ -39,18 +41,23 @@ export async function measureIdleRss(ctx: BenchContext): Promise<Row[]> {
       total.push(u + c);
       bare.push(rssKiB(pair.bare.proc.pid) / KiB_PER_MiB);
     });
+    floor.push((await bunFloorRssKiB(settleMs)) / KiB_PER_MiB);
   }
   const unibusOnly = row({
     id: "rss_unibus_idle", name: "idle RSS, unibus process alone", unit: "MiB", better: "lower", unibus: own,
-    note: `supervisor only (Bun runtime + admin page), after ${settleMs / 1000} s idle; of it private (RssAnon) median ${summarize(ownAnon).median.toFixed(1)} MiB, the rest clean executable pages; its nats-server child: median ${summarize(child).median.toFixed(1)} MiB; unibus CPU while idle: ${((ticks * 10 * 100) / idleMs).toFixed(2)}% of one core`,
-    target: "≤ 60 MiB",
+    note: `supervisor only (Bun runtime + admin page), after ${settleMs / 1000} s idle${process.env.BUN_JSC_useJIT ? ` with BUN_JSC_useJIT=${process.env.BUN_JSC_useJIT} (all JIT tiers)` : ", JIT tiers off (lib/runtime-memory.ts)"}; of it private (RssAnon) median ${summarize(ownAnon).median.toFixed(1)} MiB, the rest executable pages; its nats-server child: median ${summarize(child).median.toFixed(1)} MiB; unibus CPU while idle: ${((ticks * 10 * 100) / idleMs).toFixed(2)}% of one core; floor = a Bun --compile hello world, median ${summarize(floor).median.toFixed(1)} MiB`,
+    target: "≤ 45 MiB",
   });
-  unibusOnly.pass = unibusOnly.unibus!.median <= 60;
+  unibusOnly.pass = unibusOnly.unibus!.median <= 45;
+  const bunFloor = row({
+    id: "rss_bun_floor", name: "idle RSS, Bun --compile hello world (the floor)", unit: "MiB", better: "lower", unibus: floor,
+    note: "the runtime every Bun executable pays, compiled with dist/'s flags (bench/_bun-floor.ts)",
+  });
   const node = row({
     id: "rss_node_idle", name: "idle RSS, whole node (unibus + nats-server)", unit: "MiB", better: "lower", unibus: total, bare,
     note: "bare = the nats-server process alone with the same config",
   });
-  return [unibusOnly, node];
+  return [unibusOnly, bunFloor, node];
 }
 
 /** Poller is what gets polled: the admin page's paths, with its token. */
@@ -89,6 +96,7 @@ export async function measurePolledRss(ctx: BenchContext): Promise<Row[]> {
     let failures = 0;
     let nextSample = start + sampleEveryMs;
     let baseline: number | undefined;
+    const ticks0 = cpuTicks(pid);
     while (performance.now() - start < durationMs) {
       // One round of every path each 250 ms (~20 requests/s for 5 paths), one request at a time:
       // far more than a person's browser, so a leak shows within minutes.
@@ -111,11 +119,12 @@ export async function measurePolledRss(ctx: BenchContext): Promise<Row[]> {
       }
     }
     const end = rssKiB(pid) / KiB_PER_MiB;
+    const cpuPct = ((cpuTicks(pid) - ticks0) * 10 * 100) / (performance.now() - start);
     samples.push(end);
     const growth = end - (baseline ?? samples[0]!);
     const r = row({
       id: "rss_unibus_polled", name: `unibus RSS during ${durationMs / 60_000 >= 1 ? `${durationMs / 60_000} min` : `${durationMs / 1000} s`} of polling`, unit: "MiB", better: "lower", unibus: samples,
-      note: `${requests} requests to ${poller.what} (${failures} failed); RSS ${samples[0]!.toFixed(1)} at start, ${end.toFixed(1)} at end, growth after warm-up ${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MiB`,
+      note: `${requests} requests to ${poller.what} (${failures} failed); RSS ${samples[0]!.toFixed(1)} at start, ${end.toFixed(1)} at end, growth after warm-up ${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MiB; unibus CPU while polled ${cpuPct.toFixed(1)}% of one core`,
       target: "growth ≤ 5 MiB, no failures",
     });
     r.pass = growth <= 5 && failures === 0;

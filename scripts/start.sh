@@ -9,4 +9,6 @@ case "$(uname -m)" in
   aarch64|arm64) target=linux-arm64 ;;
   *) target=linux-x64 ;;
 esac
+# The unit's JSC options (lib/runtime-memory.ts), so unibus need not re-execute itself.
+export BUN_JSC_useBaselineJIT=0 BUN_JSC_useDFGJIT=0 BUN_JSC_useFTLJIT=0
 exec "./dist/unibus-$target" --config config/node.toml "$@"

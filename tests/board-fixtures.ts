@@ -11,6 +11,10 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFil
 import { join, relative } from "node:path";
 import { execFileSync } from "node:child_process";
 import { fetchBoardPart, fetchUserlandDeb, type BoardPart, type UserlandDeb } from "../scripts/fetch-boards.ts";
+import { LEAN_JSC_ENV } from "../lib/runtime-memory.ts";
+
+/** UNIT_ENV is the environment the systemd unit gives unibus, so the boards run it as installed. */
+export const UNIT_ENV = Object.entries(LEAN_JSC_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
 
 /** Board is one emulated Raspberry Pi model. */
 export interface Board { name: string; cpu: string; memMiB: number; kernel: BoardPart; pageKiB: number }
@@ -41,13 +45,13 @@ listen = "127.0.0.1:8480"
 [jetstream]
 enabled = true
 max_memory = "64MiB"
-max_file = "256MiB"
+max_file = "64MiB"
 [log]
 format = "text"
 `;
 
 /** initScript is the guest's /init (busybox sh). idleSeconds is how long the node sits idle before RSS is read. */
-export function initScript(idleSeconds: number): string {
+export function initScript(idleSeconds: number, unibusEnv = UNIT_ENV): string {
   return `#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs dev /dev
 exec </dev/console >/dev/console 2>&1
@@ -63,7 +67,7 @@ ticks() { awk '{ print $14 + $15 }' /proc/$1/stat; }
 rss() { awk '/^VmRSS:/ { print $2 }' /proc/$1/status; }
 echo "RESULT kernel=$(uname -r) page_kib=$(awk '/KernelPageSize/ { print $2; exit }' /proc/self/smaps) mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) cpus=$(grep -c ^processor /proc/cpuinfo)"
 t0=$(up)
-/unibus --config /etc/unibus/node.toml >/tmp/unibus.log 2>&1 &
+${unibusEnv ? `env ${unibusEnv} ` : ""}/unibus --config /etc/unibus/node.toml >/tmp/unibus.log 2>&1 &
 pid=$!
 until wget -q -O /dev/null http://127.0.0.1:8480/readyz 2>/dev/null; do
   if ! kill -0 $pid 2>/dev/null; then wait $pid; echo "RESULT start_exit=$?"; sed 's/^/LOG /' /tmp/unibus.log; finish fail; fi
@@ -121,7 +125,7 @@ const EXEC = 0o100755;
 const CHAR = 0o020600;
 
 /** buildInitramfs writes the guest's initramfs into dir and returns its path. */
-export async function buildInitramfs(dir: string, unibus: string, idleSeconds: number): Promise<string> {
+export async function buildInitramfs(dir: string, unibus: string, idleSeconds: number, unibusEnv = UNIT_ENV): Promise<string> {
   const busybox = await fetchBoardPart("busybox");
   const client = await Bun.build({ entrypoints: [join(import.meta.dir, "board-client.ts")], target: "bun", minify: true });
   if (!client.success) throw new Error(`bundling board-client.ts failed: ${client.logs.join("\n")}`);
@@ -129,7 +133,7 @@ export async function buildInitramfs(dir: string, unibus: string, idleSeconds: n
     ...["bin", "dev", "etc", "etc/unibus", "lib", "proc", "sys", "tmp", "var"].map((path) => ({ path, mode: DIR })),
     { path: "dev/console", mode: CHAR, rdev: [5, 1] },
     { path: "dev/null", mode: CHAR | 0o066, rdev: [1, 3] },
-    { path: "init", mode: EXEC, data: new TextEncoder().encode(initScript(idleSeconds)) },
+    { path: "init", mode: EXEC, data: new TextEncoder().encode(initScript(idleSeconds, unibusEnv)) },
     { path: "bin/busybox", mode: EXEC, data: readFileSync(busybox.path) },
     { path: "unibus", mode: EXEC, data: readFileSync(unibus) },
     { path: "client.js", mode: FILE, data: new Uint8Array(await client.outputs[0]!.arrayBuffer()) },

@@ -10,6 +10,7 @@ import { configSecrets } from "../config/sections.ts";
 import { Logger, chooseLogFormat, LOG_LEVELS, type LogLevel } from "../log.ts";
 import { UnibusNode } from "../node.ts";
 import { assertHostCanRun } from "../preflight.ts";
+import { jscTiers, trimStartupMemory } from "../runtime-memory.ts";
 import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
@@ -127,7 +128,10 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof Error) err.message = log.redact(err.message);
     throw err;
   }
-  if (!stopping) log.info("unibus ready", { node: config.node.name, client: `nats://${config.client.listen.text}`, monitor: `http://${config.monitor.listen.text}` });
+  if (!stopping) {
+    log.info("unibus ready", { node: config.node.name, client: `nats://${config.client.listen.text}`, monitor: `http://${config.monitor.listen.text}` });
+    log.debug("released start-up memory", { kib: trimStartupMemory(), jsc: jscTiers() });
+  }
   const code = await stopped;
   log.info("stopped", { code });
   return code;
