@@ -17,6 +17,9 @@ if (build.exitCode !== 0) {
   console.log("0 passed, 1 failed");
   process.exit(1);
 }
+// Cached inputs (bed root, board kernels) are made here, outside every test's time limit.
+const prepare = Bun.spawnSync([process.execPath, "scripts/_prepare-tests.ts"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+if (prepare.exitCode !== 0) console.error("prepare: failed; the tests that need its inputs will say why");
 const proc = Bun.spawn(
   [process.execPath, "test", "--timeout", "180000", "--reporter=junit", `--reporter-outfile=${REPORT}`, ...process.argv.slice(2)],
   { cwd: ROOT, stdout: "inherit", stderr: "inherit", env: { ...process.env } },
