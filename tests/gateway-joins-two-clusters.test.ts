@@ -47,11 +47,13 @@ beforeAll(async () => {
   for (const node of [...a.nodes, ...b.nodes]) startNode(node);
   await Promise.all([...a.nodes, ...b.nodes].map((n) => n.proc!.ready()));
   await waitFor("every node's gateway connected to the other site", async () => {
+    // Every server dials one server of each other cluster (nats picks which), so each node has an
+    // outbound gateway, and a site's nodes together hold one inbound per node of the other site.
     const views = await Promise.all([...a.nodes, ...b.nodes].map((n) => monitorJson<{ outbound_gateways?: Record<string, unknown>; inbound_gateways?: Record<string, unknown[]> }>(n.monitor, "gatewayz")));
-    return views.every((g, i) => {
-      const remote = i < a.nodes.length ? "site-b" : "site-a";
-      return Boolean(g?.outbound_gateways?.[remote]) && (g?.inbound_gateways?.[remote]?.length ?? 0) > 0;
-    });
+    const remoteOf = (i: number) => (i < a.nodes.length ? "site-b" : "site-a");
+    /** inbound counts the gateway connections that `from`'s nodes hold open into the other site. */
+    const inbound = (from: "site-a" | "site-b") => views.reduce((sum, g, i) => sum + (remoteOf(i) === from ? (g?.inbound_gateways?.[from]?.length ?? 0) : 0), 0);
+    return views.every((g, i) => Boolean(g?.outbound_gateways?.[remoteOf(i)])) && inbound("site-b") >= b.nodes.length && inbound("site-a") >= a.nodes.length;
   }, 90_000, 200).catch(async (err) => {
     for (const n of [...a.nodes, ...b.nodes]) {
       const g = await monitorJson<any>(n.monitor, "gatewayz");

@@ -7,6 +7,7 @@
  */
 import type { ConnInfo, Connz, LeafInfo, Varz } from "./nats-types.ts";
 import type { Fetched } from "./snapshot.ts";
+import { joinHostPort } from "../config/units.ts";
 
 /** ConnectionKind is how a connection reached the node. */
 export type ConnectionKind = "NATS" | "MQTT" | "WebSocket" | "leaf";
@@ -54,7 +55,7 @@ export interface ConnectionsView {
 const SLOW_PENDING_SHARE = 0.25;
 
 function address(ip: string, port: number): string {
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return joinHostPort(ip, port);
 }
 
 function kindOf(c: ConnInfo): ConnectionKind {

@@ -5,10 +5,9 @@
  * plaintext passwords.
  */
 import bcrypt from "bcryptjs";
-import { DEFAULTS } from "../config/defaults.ts";
 
 /** BCRYPT_COST is the work factor: nats-server pays it at every client connect, so it stays modest for a Raspberry Pi. */
-export const BCRYPT_COST: number = DEFAULTS.bcryptCost;
+export const BCRYPT_COST = 10;
 
 /** BCRYPT_HINT describes a hash nats-server accepts. */
 export const BCRYPT_HINT = 'a bcrypt hash like "$2a$10$…" (make one with: unibus passwd)';

@@ -5,6 +5,7 @@
  * command cannot be listed without its help. Each entry loads its module on
  * demand, so `unibus --version` does not pay for the admin page or the PKI.
  */
+import { BCRYPT_COST } from "../auth/bcrypt.ts";
 import { DEFAULTS } from "../config/defaults.ts";
 import { NODE_NAME_HINT } from "../config/units.ts";
 
@@ -206,7 +207,7 @@ exit status: 0 valid (and verified when a CA was found), 1 chain failed or outsi
     name: "passwd",
     synopsis: "[--cost N]",
     summary: "read a password on stdin, print its bcrypt hash (password_hash)",
-    details: `  --cost N     bcrypt cost from 4 to 16 (default ${DEFAULTS.bcryptCost})
+    details: `  --cost N     bcrypt cost from 4 to 16 (default ${BCRYPT_COST})
 example: printf '%s' "$PASSWORD" | unibus passwd
 `,
     load: () => import("./passwd.ts"),

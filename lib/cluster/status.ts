@@ -17,6 +17,7 @@ import { assess, probeMissing } from "../diagnosis/assess.ts";
 import type { CertFacts } from "../diagnosis/facts.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { Problem, Verdict } from "../diagnosis/problem.ts";
+import { joinHostPort } from "../config/units.ts";
 
 /** RouteStatus is one route of this node, or a configured peer with no route (connected: false). */
 export interface RouteStatus {
@@ -180,7 +181,7 @@ async function matchRoutes(status: { routes: RouteStatus[]; missingPeers: string
     const i = take(route, Boolean(route.did_solicit)) ?? take(route, false);
     status.routes.push({
       ...(route.remote_name ? { peerName: route.remote_name } : {}),
-      address: isIP(route.ip) === 6 ? `[${route.ip}]:${route.port}` : `${route.ip}:${route.port}`,
+      address: joinHostPort(route.ip, route.port),
       ...(i !== undefined ? { peer: peers[i]!.text } : {}),
       ...(route.rtt ? { rtt: route.rtt, rttMs: natsDurationMs(route.rtt) } : {}),
       connected: true,

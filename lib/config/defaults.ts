@@ -72,8 +72,6 @@ export const DEFAULTS = {
   caName: "unibus cluster CA",
   /** A CA lives ten years: replacing it means touching every node. */
   caLifetimeDays: 3650,
-  /** bcrypt work factor: nats-server pays it at every client connect, so it stays modest for a Raspberry Pi. */
-  bcryptCost: 10,
   /**
    * TLS handshake timeout in seconds on every port (client, route, leaf,
    * MQTT, WebSocket): a cold Raspberry Pi 3 doing ECDSA under load needs more

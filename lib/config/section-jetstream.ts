@@ -6,7 +6,7 @@ import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import { parsed } from "./_parsed.ts";
 import { differs, noChecks, noListeners, noSans, noSecrets, type ResolveContext, type Section } from "./section.ts";
-import { diskAwareMaxFile } from "../diagnosis/disk-room.ts";
+import { diskAwareMaxFile } from "../disk-room.ts";
 import { DURATION_HINT, parseDuration, parseSize } from "./units.ts";
 
 const size = parsed<number>(parseSize);
@@ -25,7 +25,7 @@ const syncPolicy = z.unknown().transform((value, ctx): "always" | number => {
 /**
  * Without max_file the limit is disk-aware: DEFAULTS.jetstreamMaxFile, or
  * three quarters of what the data dir's disk can hold when that is less
- * (lib/diagnosis/disk-room.ts), so a small SD card is never promised 8 GiB.
+ * (lib/disk-room.ts), so a small SD card is never promised 8 GiB.
  */
 const schema = (ctx: ResolveContext) => z.strictObject({
   enabled: z.boolean({ error: "expected true or false" }).default(DEFAULTS.jetstreamEnabled),

@@ -17,6 +17,7 @@ import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.t
 import { verdictOf, type Diagnosis } from "./problem.ts";
 import { membershipProblems, withMembers } from "../membership/status-view.ts";
 import { presentedCertificate } from "../membership/cert-files.ts";
+import { joinHostPort } from "../config/units.ts";
 
 /** AssessOptions are the facts beyond the snapshot. */
 export interface AssessOptions {
@@ -66,7 +67,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   const strangers = routeFacts.filter((_, i) => !paired.routes[i]!.peer);
   const missingPeers = reachable ? paired.missing : (config.cluster?.routes ?? []).map((p) => p.text);
   const jsz = s.jsz.ok && !s.jsz.data.disabled ? s.jsz.data : undefined;
-  const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: l.ip.includes(":") ? `[${l.ip}]:${l.port}` : `${l.ip}:${l.port}`, solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}) })) : [];
+  const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: joinHostPort(l.ip, l.port), solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}) })) : [];
   const probes = reachable && missingPeers.length && o.probe ? await o.probe(config, missingPeers) : [];
   const facts: HealthFacts = {
     config,

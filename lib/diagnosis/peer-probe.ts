@@ -8,6 +8,7 @@
 import { X509Certificate } from "node:crypto";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { joinHostPort } from "../config/units.ts";
 
 /** PeerProbe is what a peer's route port said. */
 export interface PeerProbe {
@@ -76,7 +77,7 @@ function connectTcp(host: string, port: number, timeoutMs: number): Promise<Sock
  * it), one without sends INFO in clear at once.
  */
 export async function probePeer(host: string, port: number, creds: ProbeCredentials | undefined, timeoutMs = 2_000): Promise<PeerProbe> {
-  const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const address = joinHostPort(host, port);
   let socket: Socket | undefined;
   let secure: TLSSocket | undefined;
   try {

@@ -5,7 +5,7 @@
  * where the plaintext is needed, a leaf uplink that cannot verify its hub, a
  * JetStream file limit larger than the disk, a two-node cluster.
  */
-import { diskRoom } from "./disk-room.ts";
+import { diskRoom } from "../disk-room.ts";
 import { isBcryptHash } from "../auth/bcrypt.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { formatBytes } from "../admin/format.ts";

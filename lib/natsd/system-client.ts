@@ -12,7 +12,7 @@
  */
 import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import type { UnibusConfig } from "../config/load.ts";
-import { isWildcard } from "../config/units.ts";
+import { isWildcard, joinHostPort } from "../config/units.ts";
 import { RuntimeError } from "../errors.ts";
 import { loadSystemCredential, type SystemCredential } from "./system-credential.ts";
 
@@ -28,7 +28,7 @@ export interface SystemEndpoint {
 export function systemEndpoint(config: UnibusConfig): SystemEndpoint {
   const { host, port } = config.client.listen;
   const local = isWildcard(host) ? (host.includes(":") ? "::1" : "127.0.0.1") : host;
-  const hostPort = local.includes(":") ? `[${local}]:${port}` : `${local}:${port}`;
+  const hostPort = joinHostPort(local, port);
   return { hostPort, ...(config.tls?.clientTls ? { caFile: config.tls.caCert } : {}) };
 }
 

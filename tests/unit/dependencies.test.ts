@@ -1,0 +1,83 @@
+/**
+ * The dependency rules of lib/, checked on the source: runtime dependencies
+ * are exactly what the executable imports (test-only packages are
+ * devDependencies), lower layers never import higher ones, Bun-specific APIs
+ * stay in lib/runtime-*.ts, and value imports form no cycles.
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { ROOT } from "../_helpers.ts";
+
+const LIB = join(ROOT, "lib");
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return /\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name) && !name.endsWith(".d.ts") ? [path] : [];
+  });
+}
+
+/** valueImports lists what a file imports at run time (`import type` and `export type` are erased). */
+function valueImports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?["']([^"']+)["']/gm)) out.push(m[1]!);
+  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) out.push(m[1]!);
+  return out;
+}
+
+const FILES = [join(ROOT, "main.ts"), ...sources(LIB)];
+const rel = (f: string) => relative(ROOT, f);
+const graph = new Map<string, string[]>();
+for (const file of FILES) {
+  graph.set(rel(file), valueImports(file).filter((s) => s.startsWith(".")).map((s) => rel(resolve(dirname(file), s))).filter((t) => t.startsWith("lib/")));
+}
+
+describe("dependencies", () => {
+  test("runtime dependencies are exactly the packages the executable imports", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    const used = new Set<string>();
+    for (const file of FILES) {
+      for (const spec of valueImports(file)) {
+        if (spec.startsWith(".") || spec.startsWith("node:") || spec.startsWith("bun:") || spec === "bun") continue;
+        used.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+      }
+    }
+    const declared = Object.keys(pkg.dependencies);
+    expect([...used].sort()).toEqual(declared.sort());
+  });
+
+  test("Bun-specific APIs are used only in lib/runtime-*.ts", () => {
+    const offenders = FILES.filter((f) => !/\/lib\/runtime-[a-z]+\.ts$/.test(f) && (/\bBun\.(spawn|serve|file|zstd|which)/.test(readFileSync(f, "utf8")) || valueImports(f).some((s) => s.startsWith("bun:"))));
+    expect(offenders.map(rel)).toEqual([]);
+  });
+
+  test("config, auth, pki and the runtime modules never import the node, the commands, the admin page or nats supervision", () => {
+    const lower = /^lib\/(config|auth|pki)\/|^lib\/(runtime-[a-z]+|host|disk-room|errors|fsutil|log)\.ts$/;
+    const higher = /^lib\/(cli|admin|natsd|cluster|diagnosis|systemd)\/|^lib\/(node|identity)\.ts$/;
+    const bad: string[] = [];
+    for (const [from, tos] of graph) if (lower.test(from)) for (const to of tos) if (higher.test(to)) bad.push(`${from} -> ${to}`);
+    expect(bad).toEqual([]);
+  });
+
+  test("value imports form no cycles (the known one belongs to the health diagnosis and is listed)", () => {
+    const KNOWN = new Set(["lib/diagnosis/assess.ts -> lib/cluster/status.ts -> lib/diagnosis/assess.ts"]);
+    const cycles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const stack: string[] = [];
+    const visit = (n: string) => {
+      state.set(n, "open");
+      stack.push(n);
+      for (const m of graph.get(n) ?? []) {
+        if (state.get(m) === "open") cycles.push([...stack.slice(stack.indexOf(m)), m].join(" -> "));
+        else if (!state.has(m)) visit(m);
+      }
+      stack.pop();
+      state.set(n, "done");
+    };
+    for (const n of [...graph.keys()].sort()) if (!state.has(n)) visit(n);
+    expect(cycles.filter((c) => !KNOWN.has(c))).toEqual([]);
+  });
+});
