@@ -253,7 +253,7 @@ recover_interrupted() {
 # A refused first install also takes back the account it created.
 discard_stage() {
   rm -rf "$STAGE_DIR"
-  rm -f "$STAGED_BIN" "${UNIT_STAGED:-}"
+  rm -f "$STAGED_BIN" "${UNIT_STAGED:-}" "${UNPACKED:-}"
   if ((CREATED_ACCOUNT && !COMMITTED)); then
     remove_user >/dev/null
   fi
@@ -405,6 +405,31 @@ preflight_host() {
   fi
 }
 
+# ---- release download -------------------------------------------------------
+# `npm run release` ships unibus-linux-<arch>.xz beside its .sha256 and this
+# script. unpack_release_binary checks the sum and unpacks the executable to a
+# temporary file (removed on exit) that the rest of the install uses.
+
+UNPACKED=""
+
+unpack_release_binary() {
+  [[ "$BINARY" == *.xz ]] || return 0
+  [[ -f "$BINARY" ]] || die "--binary $BINARY is not a file"
+  local sums="$BINARY.sha256" want got
+  [[ -f "$sums" ]] || die "$sums is missing: each release .xz comes with its .sha256; download both"
+  want="$(awk 'NR == 1 { print $1 }' "$sums")"
+  [[ "$want" =~ ^[0-9a-f]{64}$ ]] || die "$sums does not hold a sha256 sum"
+  got="$(sha256sum "$BINARY" | awk '{ print $1 }')"
+  [[ "$got" == "$want" ]] || die "$BINARY is damaged or incomplete: its sha256 is $got, $sums says $want; download it again"
+  command -v xz >/dev/null || die "unpacking $BINARY needs xz: install xz-utils (apt install xz-utils), or pass the unpacked executable with --binary"
+  UNPACKED="$(mktemp "${TMPDIR:-/tmp}/unibus.XXXXXX")"
+  trap 'rm -f "$UNPACKED"' EXIT
+  xz -dc "$BINARY" >"$UNPACKED" || die "cannot unpack $BINARY"
+  chmod 0755 "$UNPACKED"
+  say "verified $BINARY (sha256 $got)"
+  BINARY="$UNPACKED"
+}
+
 # ---- commands ---------------------------------------------------------------
 
 host_binary_name() {
@@ -420,8 +445,11 @@ host_binary_name() {
 check_binary() {
   if [[ -z "$BINARY" ]]; then
     BINARY="$SCRIPT_DIR/dist/$(host_binary_name)"
+    # A release download: the .xz and its .sha256 beside install.sh.
+    [[ -e "$BINARY" || ! -e "$SCRIPT_DIR/$(host_binary_name).xz" ]] || BINARY="$SCRIPT_DIR/$(host_binary_name).xz"
     [[ -e "$BINARY" ]] || die "no binary at $BINARY: build it (bun scripts/build.ts --target host) or pass --binary PATH"
   fi
+  unpack_release_binary
   [[ -f "$BINARY" ]] || die "--binary $BINARY is not a file"
   local version
   if ! version="$("$BINARY" --version 2>&1)"; then
