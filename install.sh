@@ -6,6 +6,8 @@
 #   sudo ./install.sh --config homelab/pi-1.toml [--binary PATH] [--no-start]
 #   sudo ./install.sh --upgrade [--binary PATH]     new binary, same config and data
 #   sudo ./install.sh --uninstall [--purge [--yes]]
+#   sudo ./install.sh --join 10.0.0.11:6223 --token UB1-... [--name NAME]
+#                                                   join a running cluster, install, start
 #
 # --root DIR installs into a throwaway root (DESTDIR-style): no systemctl, and
 # the user is added to DIR/etc/passwd and DIR/etc/group instead of the host's.
@@ -31,6 +33,10 @@ usage:
       with certs/, secrets/ and *.secret files found beside it)
   install.sh --upgrade [--binary PATH] [--config FILE] [--no-start] [--root DIR]
       replace the binary, keep /etc/unibus and /var/lib/unibus, restart
+  install.sh --join ADDRESS --token TOKEN [--name NAME] [--replace] [--binary PATH] [--no-start] [--root DIR]
+      join a running cluster (the line `unibus token create` prints on a CA holder),
+      then install and start with the files the join wrote; the CA key never comes here;
+      --replace takes the place of a dead member of that name (its disk gone)
   install.sh --uninstall [--purge [--yes]] [--root DIR]
       stop and remove the service, binary and user; --purge also deletes
       /etc/unibus and /var/lib/unibus (asks first unless --yes)
@@ -66,6 +72,10 @@ ROOT=""
 START=1
 PURGE=0
 YES=0
+JOIN_ADDRESS=""
+JOIN_TOKEN=""
+JOIN_NAME=""
+JOIN_REPLACE=0
 
 while (($# > 0)); do
   case "$1" in
@@ -80,6 +90,10 @@ while (($# > 0)); do
     --purge) PURGE=1; shift ;;
     --yes | -y) YES=1; shift ;;
     --no-start) START=0; shift ;;
+    --join) (($# >= 2)) || usage_error "--join needs a CA holder's ADDRESS (e.g. 10.0.0.11:6223)"; MODE="join"; JOIN_ADDRESS="$2"; shift 2 ;;
+    --token) (($# >= 2)) || usage_error "--token needs the join token"; JOIN_TOKEN="$2"; shift 2 ;;
+    --name) (($# >= 2)) || usage_error "--name needs a node name"; JOIN_NAME="$2"; shift 2 ;;
+    --replace) JOIN_REPLACE=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage_error "unknown argument: $1" ;;
   esac
@@ -92,6 +106,11 @@ if [[ -n "$ROOT" ]]; then
 fi
 ((PURGE == 0)) || [[ "$MODE" == uninstall ]] || usage_error "--purge only goes with --uninstall"
 [[ "$MODE" != install ]] || [[ -n "$CONFIG" ]] || usage_error "--config FILE is required"
+[[ "$MODE" != join ]] || [[ -n "$JOIN_TOKEN" || -n "${UNIBUS_JOIN_TOKEN:-}" ]] || usage_error "--join needs --token TOKEN (from unibus token create on a CA holder)"
+[[ "$MODE" != join ]] || [[ -z "$CONFIG" ]] || usage_error "--join writes its own config; leave out --config"
+if [[ "$MODE" != join && ( -n "$JOIN_TOKEN$JOIN_NAME" || "$JOIN_REPLACE" == 1 ) ]]; then
+  usage_error "--token, --name and --replace go with --join"
+fi
 [[ "$(id -u)" == 0 ]] || die "run as root (sudo $0 ...): it creates a user and writes /etc and /usr/local"
 
 readonly BIN_PATH="$ROOT/usr/local/bin/unibus"
@@ -252,7 +271,7 @@ recover_interrupted() {
 # discard_stage removes whatever was staged and not swapped in (EXIT trap).
 # A refused first install also takes back the account it created.
 discard_stage() {
-  rm -rf "$STAGE_DIR"
+  rm -rf "$STAGE_DIR" "${JOIN_WORK:-}"
   rm -f "$STAGED_BIN" "${UNIT_STAGED:-}" "${UNPACKED:-}"
   if ((CREATED_ACCOUNT && !COMMITTED)); then
     remove_user >/dev/null
@@ -569,6 +588,28 @@ do_upgrade() {
   start_service
 }
 
+# do_join makes this box a member with `unibus join` (it checks the CA
+# against the token, proves the token and gets its certificate for a key made
+# here), staged in a temp folder with its data-dir files in /var/lib/unibus,
+# then installs that config as --config would. A refused join changes nothing.
+do_join() {
+  preflight_host
+  [[ ! -e "$CONF_FILE" ]] || die "unibus is already installed here ($CONF_FILE): this box is a node already. To join it anew, uninstall first (install.sh --uninstall --purge)"
+  check_binary
+  # JOIN_WORK holds the new key and the route secret until they are staged: discard_stage removes it.
+  JOIN_WORK="$(mktemp -d)"
+  trap discard_stage EXIT
+  mkdir -p "$STATE_DIR"
+  chmod 0700 "$STATE_DIR"
+  local args=(join "$JOIN_ADDRESS" --out "$JOIN_WORK" --data-dir "$STATE_DIR")
+  [[ -z "$JOIN_NAME" ]] || args+=(--name "$JOIN_NAME")
+  ((JOIN_REPLACE == 0)) || args+=(--replace)
+  # The token goes through the environment, not the command line of a process that runs for seconds.
+  UNIBUS_JOIN_TOKEN="${JOIN_TOKEN:-${UNIBUS_JOIN_TOKEN:-}}" "$BINARY" "${args[@]}" || die "joining through $JOIN_ADDRESS failed (see above); nothing was installed"
+  CONFIG="$JOIN_WORK/unibus.toml"
+  do_install
+}
+
 confirm_purge() {
   ((YES == 0)) || return 0
   if [[ ! -t 0 ]]; then
@@ -608,6 +649,7 @@ do_uninstall() {
 
 case "$MODE" in
   install) do_install ;;
+  join) do_join ;;
   upgrade) do_upgrade ;;
   uninstall) do_uninstall ;;
 esac

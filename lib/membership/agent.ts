@@ -18,6 +18,8 @@ import { wireRequest } from "./wire.ts";
 
 /** CHECKIN_INTERVAL_MS is how often a member checks in with the CA holders. */
 export const CHECKIN_INTERVAL_MS = 5_000;
+/** RENEWAL_LOG_EVERY_MS spaces the error lines of a renewal that keeps failing. */
+const RENEWAL_LOG_EVERY_MS = 10 * 60 * 1000;
 /** STATE_FILE is where the agent leaves its findings in the data dir. */
 export const STATE_FILE = "membership-state.json";
 
@@ -58,6 +60,8 @@ export interface MembershipAgentOptions {
   tls: () => { certFile: string; keyFile: string; caFile: string } | undefined;
   /** When the node's certificate should be renewed; undefined on a CA holder (it renews itself). */
   renewAt: () => Date | undefined;
+  /** When the current certificate expires (for the log line of a failing renewal). */
+  notAfter?: () => Date | undefined;
   /** Extra SANs to keep in a renewed certificate. */
   sans: () => string[];
   nodeName: () => string;
@@ -78,6 +82,7 @@ export class MembershipAgent {
   #stopped = true;
   #state: MembershipState = { updatedAt: new Date().toISOString() };
   #running?: Promise<void>;
+  #lastRenewalLog = 0;
 
   constructor(options: MembershipAgentOptions) {
     this.#o = options;
@@ -206,8 +211,13 @@ export class MembershipAgent {
       }
     }
     const error = errors.length ? errors.join("; ") : "no CA holder is known (members.json is empty and no peer answers on its join port)";
+    const first = !this.#state.renewalFailing;
     this.#state = { ...this.#state, renewalFailing: { since: this.#state.renewalFailing?.since ?? new Date().toISOString(), error } };
-    this.#o.log.error("certificate renewal through a CA holder failed; will retry", { error });
+    // Said when it starts failing and every 10 minutes after, not at every 5 s retry.
+    if (first || Date.now() - this.#lastRenewalLog > RENEWAL_LOG_EVERY_MS) {
+      this.#lastRenewalLog = Date.now();
+      this.#o.log.error("certificate renewal through a CA holder failed; retrying every few seconds", { error, not_after: this.#o.notAfter?.()?.toISOString() });
+    }
   }
 
   #saveState(): void {

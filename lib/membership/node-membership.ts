@@ -121,6 +121,7 @@ export class NodeMembership {
       fallbackServices: () => this.#fallbackServices(),
       tls: () => this.#o.identity()?.files,
       renewAt: () => (this.#o.config().tls?.caKey ? undefined : this.#o.identity()?.identity?.renewAt),
+      notAfter: () => this.#o.identity()?.identity?.notAfter,
       sans: () => certificateSans(this.#o.config()),
       nodeName: () => this.#o.config().node.name,
       onRenewed: () => this.#o.onRenewed(),
