@@ -228,6 +228,7 @@ put_dir() {
 # With --root the ids are the account's inside DIR, so DIR must be
 # reachable by that uid (not under a 0700 folder).
 as_service() {
+  command -v setpriv >/dev/null || die "setpriv is missing (Debian package util-linux): install.sh checks the config as the unibus user with it"
   setpriv --reuid="$UID_N" --regid="$GID_N" --clear-groups -- env STATE_DIRECTORY=/var/lib/unibus "$@"
 }
 

@@ -27,8 +27,17 @@ export class Box {
   #pid1?: number;
   #boots = 0;
 
-  private constructor(readonly name: string, readonly address: string, readonly bridge: Bridge, readonly dir: string) {
+  /**
+   * machine is the name systemd-nspawn knows the box by. The machine's side of
+   * the box's network link is named after it ("vb-" + machine), in the
+   * machine's one network namespace, so it is unique per process and box:
+   * two beds at once (two checkouts testing) must not both make "vb-pi-3".
+   */
+  readonly machine: string;
+
+  private constructor(readonly name: string, readonly address: string, readonly bridge: Bridge, readonly dir: string, index: number) {
     this.merged = join(dir, "merged");
+    this.machine = `bed${process.pid.toString(36)}${index.toString(36)}${Math.floor(Math.random() * 36 * 36).toString(36)}`;
   }
 
   /**
@@ -37,7 +46,7 @@ export class Box {
    */
   static async boot(opts: { root: string; bridge: Bridge; name: string; index: number }): Promise<Box> {
     const dir = mkdtempSync(join(tmpdir(), `${BOX_DIR_PREFIX}${process.pid}-${opts.name}-`));
-    const box = new Box(opts.name, opts.bridge.boxAddress(opts.index), opts.bridge, dir);
+    const box = new Box(opts.name, opts.bridge.boxAddress(opts.index), opts.bridge, dir, opts.index);
     try {
       for (const d of ["upper", "work", "merged"]) mkdirSync(join(dir, d));
       await run(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${opts.root},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`, box.merged], { check: true });
@@ -78,7 +87,7 @@ export class Box {
     const consoleFd = openSync(join(this.dir, `console-${this.#boots}.log`), "w");
     this.#nspawn = Bun.spawn([
       "systemd-nspawn", "--quiet", "--register=no", "--keep-unit", `--network-bridge=${this.bridge.name}`,
-      "--boot", `--directory=${this.merged}`, `--machine=${this.name}`, "--console=read-only", "--link-journal=no",
+      "--boot", `--directory=${this.merged}`, `--machine=${this.machine}`, `--hostname=${this.name}`, "--console=read-only", "--link-journal=no",
     ], { stdin: "ignore", stdout: consoleFd, stderr: consoleFd });
     closeSync(consoleFd);
     const until = Date.now() + timeoutMs;
