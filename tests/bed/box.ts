@@ -85,10 +85,14 @@ export class Box {
     const t0 = performance.now();
     this.#boots++;
     const consoleFd = openSync(join(this.dir, `console-${this.#boots}.log`), "w");
+    // Its own cgroup first: with --keep-unit, nspawn puts the container below its own cgroup,
+    // and boxes started from one process would otherwise share one tree (one unibus.service).
+    const cgroups = boxCgroups(this.machine);
     this.#nspawn = Bun.spawn([
+      "sh", "-c", 'for d in $BED_CGROUPS; do mkdir -p "$d" && echo $$ > "$d/cgroup.procs" || exit 1; done; exec "$@"', "sh",
       "systemd-nspawn", "--quiet", "--register=no", "--keep-unit", `--network-bridge=${this.bridge.name}`,
       "--boot", `--directory=${this.merged}`, `--machine=${this.machine}`, `--hostname=${this.name}`, "--console=read-only", "--link-journal=no",
-    ], { stdin: "ignore", stdout: consoleFd, stderr: consoleFd });
+    ], { stdin: "ignore", stdout: consoleFd, stderr: consoleFd, env: { ...process.env, BED_CGROUPS: cgroups.join(" ") } });
     closeSync(consoleFd);
     const until = Date.now() + timeoutMs;
     while (!this.#pid1) {
@@ -189,6 +193,7 @@ export class Box {
     await this.#nspawn.exited;
     this.#nspawn = undefined;
     this.#pid1 = undefined;
+    await removeCgroups(boxCgroups(this.machine));
   }
 
   /** dispose cuts the power if the box runs, unmounts its overlay and deletes its folder; safe to call twice. */
@@ -203,5 +208,39 @@ export class Box {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
+  }
+}
+
+/** BED_CGROUP is the folder, in each cgroup hierarchy nspawn uses, that holds the bed's boxes: BED_CGROUP/<pid>/<machine>. */
+export const BED_CGROUP = "unibus-bed";
+
+/**
+ * cgroupRoots are the mounted hierarchies systemd-nspawn and the box's systemd
+ * use: the unified (v2) one and, on a hybrid host, the v1 name=systemd one.
+ */
+export function cgroupRoots(): string[] {
+  const roots: string[] = [];
+  for (const line of readFileSync("/proc/self/mounts", "utf8").split("\n")) {
+    const [, path, type, options] = line.split(" ");
+    if (!path) continue;
+    if (type === "cgroup2" || (type === "cgroup" && options?.split(",").includes("name=systemd"))) roots.push(path);
+  }
+  return roots;
+}
+
+/** boxCgroups are the cgroups one box runs in, one per hierarchy. */
+function boxCgroups(machine: string): string[] {
+  return cgroupRoots().map((root) => join(root, BED_CGROUP, String(process.pid), machine));
+}
+
+/** removeCgroups removes cgroup folders depth first, once their processes are gone (they may take a moment to be reaped). */
+export async function removeCgroups(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const r = await run(["find", dir, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
+      if (r.code === 0 || !existsSync(dir)) break;
+      await Bun.sleep(100);
+    }
   }
 }

@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN_X64, IN_CI, ROOT } from "../_helpers.ts";
-import { Box, BOX_DIR_PREFIX } from "./box.ts";
+import { BED_CGROUP, Box, BOX_DIR_PREFIX, cgroupRoots, removeCgroups } from "./box.ts";
 import { Bridge, BRIDGE_PREFIX } from "./bridge.ts";
 import { run } from "./exec.ts";
 import { bedRoot } from "./root.ts";
@@ -75,6 +75,8 @@ export class Bed {
   async dispose(): Promise<void> {
     await Promise.all(this.boxes.filter(Boolean).map((b) => b.dispose().catch((err) => console.error(`bed: cannot remove box ${b.name}: ${err}`))));
     await this.bridge.dispose();
+    // This process's cgroup folder, when no other bed of it still has boxes there.
+    for (const root of cgroupRoots()) await run(["rmdir", join(root, BED_CGROUP, String(process.pid))]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -122,6 +124,13 @@ async function removeStale(): Promise<void> {
     }
     if (mounts.some((m) => m.split(" ")[1] === merged)) await run(["umount", "--lazy", merged]);
     await run(["rm", "-rf", join(tmpdir(), entry)]);
+  }
+  for (const root of cgroupRoots()) {
+    const dir = join(root, BED_CGROUP);
+    if (!existsSync(dir)) continue;
+    for (const owner of readdirSync(dir)) {
+      if (/^\d+$/.test(owner) && !alive(Number(owner))) await removeCgroups([join(dir, owner)]);
+    }
   }
   const links = (await run(["ip", "-o", "link", "show", "type", "bridge"])).stdout;
   for (const m of links.matchAll(new RegExp(`^\\d+: (${BRIDGE_PREFIX}([0-9a-z]+)x[0-9a-z]+)[:@]`, "gm"))) {
