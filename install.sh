@@ -238,6 +238,9 @@ check_staged() {
   local binary="$1" config="$2" problem
   if ! problem="$(as_service "$binary" config check --config "$config" 2>&1 >/dev/null)"; then
     problem="${problem#error: }"
+    # Name the files as the operator knows them, not the staging copies (gone after this).
+    problem="${problem//"$STAGE_DIR/unibus.toml"/"$(config_shown)"}"
+    problem="${problem//"$STAGE_DIR"/"$CONF_DIR"}"
     die "$(config_shown) is not valid for unibus.service, so nothing was changed (the installed config and the running service are as they were): ${problem:-unibus config check failed}"
   fi
 }
@@ -300,6 +303,12 @@ stage_config() {
   put_file "$CONFIG" "$STAGE_DIR/unibus.toml" 0640 "0:$GID_N"
   for f in "$src_dir"/*.secret; do
     [[ -f "$f" ]] || continue
+    # The box's join tokens are its own state (token create/revoke change them
+    # here): a re-install must not bring back revoked tokens or drop new ones.
+    if [[ "$(basename "$f")" == join-tokens.secret && -f "$STAGE_DIR/join-tokens.secret" ]]; then
+      say "keeping the installed join-tokens.secret (tokens created or revoked on this box)"
+      continue
+    fi
     put_file "$f" "$STAGE_DIR/$(basename "$f")" 0640 "0:$GID_N"
   done
   if [[ -d "$src_dir/certs" ]]; then

@@ -200,6 +200,21 @@ describe("install.sh --root", () => {
     expectFile(join(root, "srv/unibus"), 0o700, idOf(root, "passwd", "unibus")!, idOf(root, "group", "unibus")!, "dir");
   });
 
+  it("a re-install keeps the box's own join tokens: revoked ones stay revoked, new ones stay", () => {
+    needPrerequisites();
+    const root = newRoot("tokens");
+    const config = fixture("tokens", CONFIG);
+    const source = join(work, "tokens", "homelab", "join-tokens.secret");
+    writeFileSync(source, "as made by init cluster\n", { mode: 0o600 });
+    mustRun(["--config", config, "--root", root, "--no-start"]);
+    const installed = join(root, "etc/unibus/join-tokens.secret");
+    expect(readFileSync(installed, "utf8")).toBe("as made by init cluster\n");
+    writeFileSync(installed, "after token create and token revoke on the box\n");
+    const again = mustRun(["--config", config.replace(/$/, ""), "--root", root, "--no-start"]);
+    expect(again.stdout).toContain("keeping the installed join-tokens.secret");
+    expect(readFileSync(installed, "utf8")).toBe("after token create and token revoke on the box\n");
+  });
+
   it("a refused config changes nothing: the installed config stays, and a first install leaves no user or binary", () => {
     needPrerequisites();
     const root = newRoot("refused");
@@ -210,6 +225,9 @@ describe("install.sh --root", () => {
     expect(first.code).toBe(1);
     expect(first.stderr).toContain("is not valid for unibus.service, so nothing was changed");
     expect(first.stderr).toContain("cluster.listen");
+    // the error names the operator's file and line, not the staging copy that is gone afterwards
+    expect(first.stderr).toMatch(/bad\.toml:\d+:\d+: cluster\.listen/);
+    expect(first.stderr).not.toContain(".unibus.staged");
     expect(existsSync(join(root, "usr/local/bin/unibus"))).toBe(false);
     expect(existsSync(join(root, "etc/unibus"))).toBe(false);
     expect(idOf(root, "passwd", "unibus")).toBeUndefined();
