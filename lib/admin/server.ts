@@ -59,8 +59,15 @@ export class AdminServer {
     if (!admin.enabled || this.#token) return;
     const token = loadAdminToken(admin);
     if (token.generated) {
-      // Printed once, at creation; registered as a secret right after, so no later line carries it.
-      this.#o.log.child({ component: "admin" }).warn("admin token generated; it is printed only this once (also kept in the token file)", { url: this.#baseUrl(), token: token.value, token_file: token.source });
+      const log = this.#o.log.child({ component: "admin" });
+      if (process.stderr.isTTY) {
+        // On the operator's terminal: printed once, at creation; registered as a secret right
+        // after, so no later line carries it.
+        log.warn("admin token generated; it is printed only this once (also kept in the token file)", { url: this.#baseUrl(), token: token.value, token_file: token.source });
+      } else {
+        // journald and log files keep lines for long and are read by more people: only where it is.
+        log.warn(`admin token generated; read it with: sudo cat ${token.source.replace(/^file /, "")}`, { url: this.#baseUrl(), token_file: token.source });
+      }
     }
     this.#o.log.addSecret(token.value);
     this.#token = token;
