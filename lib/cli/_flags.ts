@@ -2,7 +2,7 @@
  * Shared flag parsing for commands that read a config file, so every command
  * says the same thing about a missing --config.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
 
@@ -22,6 +22,14 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(ar
 export function configPath(value: string | undefined): string {
   if (value) return value;
   if (existsSync(DEFAULT_CONFIG_FILE)) return DEFAULT_CONFIG_FILE;
+  // /etc/unibus is 0750 root:unibus: another user cannot even see that the file is there.
+  try {
+    statSync(DEFAULT_CONFIG_FILE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EACCES") {
+      throw new UsageError(`cannot read ${DEFAULT_CONFIG_FILE}: permission denied (it is root:unibus 0640); run it with sudo, or pass --config FILE`);
+    }
+  }
   throw new UsageError(`--config FILE is required (no ${DEFAULT_CONFIG_FILE} either); try: unibus --config config/node.toml`);
 }
 

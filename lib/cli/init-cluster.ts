@@ -85,7 +85,7 @@ export async function run(args: string[]): Promise<number> {
       `it installs the config as ${INSTALLED_CONFIG_FILE} with certs/ and the *.secret files beside it; then check with: sudo unibus status\n` +
       `then add boxes without copying the CA key: once ${first.name} runs, on each new box run (token valid until ${record.expiresAt}; more with: sudo unibus token create on ${first.name}):\n` +
       `  sudo ./install.sh --binary ./unibus-linux-arm64 --join ${joinAt} --token ${formatToken(token)}\n` +
-      `open between the boxes: tcp ${[...new Set(nodes.flatMap((n) => [n.address.port, n.address.port + 1]))].join(", ")} (routes and the join port, mutual TLS); for clients: tcp ${DEFAULTS.clientListen.port} once [client] listens on the network\n` +
+      `open between the boxes: tcp ${[...new Set(nodes.flatMap((n) => [n.address.port, n.address.port + 1]))].join(", ")} (routes: mutual TLS; the join port: TLS, a new box proves its token); for clients: tcp ${DEFAULTS.clientListen.port} once [client] listens on the network\n` +
       (nodes.length < 3 ? `note: JetStream needs 3 nodes to keep replicated streams writable when one box is down: join ${3 - nodes.length} more\n` : ""),
   );
   return 0;

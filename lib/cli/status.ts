@@ -40,7 +40,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
   lines.push(`  nats-server   ${s.reachable ? (s.health.ok ? "ready" : `not ready: ${s.health.detail}`) : "not reachable"}`);
   if (s.jetstream) {
     const meta = !s.cluster ? "standalone" : s.metaLeader ? `meta leader ${s.metaLeader}` : "no meta leader";
-    const size = s.metaClusterSize !== undefined ? `, ${s.metaClusterSize} servers` : "";
+    const size = s.metaClusterSize !== undefined ? `, ${s.metaClusterSize} ${s.metaClusterSize === 1 ? "server" : "servers"}` : "";
     const off = s.metaOffline.length ? `, offline: ${s.metaOffline.join(", ")}` : "";
     lines.push(`  jetstream     ${meta}${size}${off}; ${s.jetstream.streams} streams, ${s.jetstream.messages} messages`);
   }
