@@ -135,7 +135,7 @@ describe("unibus init cluster", () => {
         .toEqual({ what, installs: true, installSh: true });
       expect({ what, perNodePath: /\/etc\/unibus\/(pi-\d|NODE)\.toml/.test(text) }).toEqual({ what, perNodePath: false });
     }
-    expect(res.stdout).toContain("open between the boxes: tcp 6222, 6223, 7222, 7223 (routes and the join port, mutual TLS)");
+    expect(res.stdout).toContain("open between the boxes: tcp 6222, 6223, 7222, 7223 (routes: mutual TLS; the join port: TLS, a new box proves its token)");
 
     const again = await runUnibus(args);
     expect(again.code).toBe(2);
