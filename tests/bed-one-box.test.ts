@@ -85,6 +85,15 @@ it("one box: install, status, reload, stop, kill -9, a broken config, and uninst
   expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: "" });
   expect(check.stdout).toContain("/etc/unibus/unibus.toml: valid");
   expect(check.stdout).toContain("/var/lib/unibus");
+  // A user who is not root is told to use sudo, not that the file is missing.
+  const asNobody = await box.sh("setpriv --reuid=nobody --regid=nogroup --clear-groups unibus status");
+  expect(asNobody.code).toBe(2);
+  expect(asNobody.stderr).toContain("cannot read /etc/unibus/unibus.toml: permission denied");
+  expect(asNobody.stderr).toContain("sudo");
+  // The admin token is a secret: the journal says where it is, never what it is.
+  const adminToken = (await box.mustSh("cat /var/lib/unibus/admin.token")).trim();
+  expect(adminToken.length).toBeGreaterThan(20);
+  expect(await box.mustSh("journalctl -u unibus -o cat --no-pager")).not.toContain(adminToken);
 
   // A valid change: systemctl reload applies it and exits 0.
   await box.mustSh(`sed -i 's/^level = "info"/level = "debug"/' /etc/unibus/unibus.toml`);
