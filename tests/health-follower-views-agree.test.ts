@@ -131,4 +131,18 @@ describe("the views of a healthy cluster from its leader and its followers", () 
     expect(seen.length).toBeGreaterThan(20);
     expect(seen.filter((c) => c !== 200)).toEqual([]);
   }, 180_000);
+
+  test("a stopped peer: the others say which one, that nothing listens there, and the fix; exit 3", async () => {
+    const gone = cluster.nodes[2]!;
+    expect(await gone.proc!.stop()).toBe(0);
+    const s = await (async () => {
+      let last = await status(cluster.nodes[0]!);
+      await waitFor("v-1 to miss v-3", async () => (last = await status(cluster.nodes[0]!)).text.includes("no route to peer"), 60_000, 500);
+      return last;
+    })();
+    expect(s.code).toBe(STATUS_CODES.degraded);
+    expect(s.text).toContain(`no route to peer 127.0.0.1:${gone.route}: connection refused (nothing listens there: unibus is not running, or uses another route port)`);
+    expect(s.text).toContain(`fix: make sure unibus runs there (systemctl status unibus), that its route port ${gone.route} is reachable from this node`);
+    expect((await readyz(cluster.nodes[0]!)).status).toBe(200); // two of three are a majority
+  }, 120_000);
 });

@@ -113,7 +113,7 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
     if (!behind) behindSince = undefined;
     else behindSince ??= snapshot.at;
     const { diagnosis, facts } = await assess(config, snapshot, { events: o.events?.() ?? [], probe, streamsBehindMs: behindSince === undefined ? 0 : snapshot.at - behindSince });
-    probedNames.clear();
+    // Names stick: a probe that timed out on a loaded box does not turn a known peer back into an address.
     for (const p of facts.probes) {
       const name = p.serverName ?? /CN=([^,\s]+)/.exec(p.certSubject ?? "")?.[1];
       if (name && name !== facts.node) probedNames.set(p.address, name);

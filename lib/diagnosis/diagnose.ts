@@ -120,7 +120,8 @@ function routeProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): voi
     }, dupEvents));
     for (const p of sameNameProbes) explained.add(p);
     if (!sameNameProbes.length && dupEvents.length) for (const p of peersNamedBy(f, dupEvents)) explained.add(p);
-    if (dupEvents.length && !f.missingPeers.some((p) => !explained.has(p) && probeOf(p)?.reachable)) for (const p of f.missingPeers) explained.add(p);
+    // A peer whose route port answers without saying its name is most likely the duplicate too; one that does not answer is down.
+    if (dupEvents.length) for (const p of f.missingPeers) if (probeOf(p)?.reachable && !probeOf(p)?.serverName) explained.add(p);
   }
 
   // Certificates from another CA: this node distrusts the peer's, or the peer distrusts this node's.

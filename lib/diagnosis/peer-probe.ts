@@ -71,12 +71,15 @@ function connectTcp(host: string, port: number, timeoutMs: number): Promise<Sock
   });
 }
 
+/** PROBE_TIMEOUT_MS bounds each step of a probe (connect, TLS, INFO); a loaded Pi doing ECDSA needs seconds. */
+export const PROBE_TIMEOUT_MS = 5_000;
+
 /**
  * probePeer reads a peer route port's certificate and INFO; it never throws.
  * A route port with TLS starts with the handshake (nats sends INFO inside
  * it), one without sends INFO in clear at once.
  */
-export async function probePeer(host: string, port: number, creds: ProbeCredentials | undefined, timeoutMs = 2_000): Promise<PeerProbe> {
+export async function probePeer(host: string, port: number, creds: ProbeCredentials | undefined, timeoutMs = PROBE_TIMEOUT_MS): Promise<PeerProbe> {
   const address = joinHostPort(host, port);
   let socket: Socket | undefined;
   let secure: TLSSocket | undefined;
