@@ -4,12 +4,12 @@
  * `systemctl reload unibus` exits non-zero, with the reason in the journal,
  * when unibus refuses the change (caddy reload is the model).
  */
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.ts";
 import { natsPaths } from "../config/render.ts";
 import { ExitCode, RuntimeError, UsageError } from "../errors.ts";
 import { readReloadOutcome } from "../reload-outcome.ts";
+import { readPid } from "../natsd/stale.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 
 /** run sends SIGHUP to the node and returns 0 when the reload was applied. */
@@ -26,11 +26,11 @@ export async function run(args: string[]): Promise<number> {
   // but then the node will refuse it too, and the load error here says why at once.
   const config = loadConfig(file);
   const dataDir = config.node.dataDir;
-  const pid = values.pid !== undefined ? parsePid(values.pid) : runningPid(natsPaths(dataDir).lockFile);
+  const pid = values.pid !== undefined ? parsePid(values.pid) : readPid(natsPaths(dataDir).lockFile);
   if (pid === undefined || !isRunning(pid)) {
     throw new RuntimeError(`no unibus is running with data dir ${dataDir}${pid ? ` (pid ${pid} is gone)` : ""}; start it first (systemctl start unibus)`);
   }
-  if (values.pid !== undefined && runningPid(natsPaths(dataDir).lockFile) !== pid) {
+  if (values.pid !== undefined && readPid(natsPaths(dataDir).lockFile) !== pid) {
     throw new RuntimeError(`unibus (pid ${pid}) does not run with data dir ${dataDir}: [node] data_dir changed, and that needs a restart (systemctl restart unibus)`);
   }
   const sentAt = Date.now();
@@ -76,11 +76,3 @@ function parsePid(text: string): number {
   return pid;
 }
 
-function runningPid(lockFile: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(lockFile, "utf8").trim());
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -7,7 +7,8 @@ import { ConfigError, RuntimeError } from "../errors.ts";
 import { tryLockFile } from "../runtime-flock.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
-function readPid(file: string): number | undefined {
+/** readPid reads a pid file (nats-server.pid, unibus.pid); undefined when absent, empty or not a pid. */
+export function readPid(file: string): number | undefined {
   try {
     const pid = Number(readFileSync(file, "utf8").trim());
     return Number.isInteger(pid) && pid > 1 ? pid : undefined;
