@@ -28,6 +28,8 @@ export interface MembershipState {
   updatedAt: string;
   lastCheckin?: { at: string; with: string };
   checkinError?: string;
+  /** When check-ins began to fail without one getting through (ISO time); cleared by a success. */
+  checkinFailingSince?: string;
   /** Set while renewal through a CA holder fails: since when and why. */
   renewalFailing?: { since: string; error: string };
   lastRenewal?: string;
@@ -177,6 +179,7 @@ export class MembershipAgent {
       updatedAt: now,
       ...(reached ? { lastCheckin: { at: now, with: reached } } : {}),
       checkinError: reached || errors.length === 0 ? undefined : errors.join("; "),
+      checkinFailingSince: reached || errors.length === 0 ? undefined : (this.#state.checkinFailingSince ?? now),
       duplicate,
       removed,
       conflicts: this.#o.conflicts?.() ?? [],

@@ -61,6 +61,9 @@ export function memberViews(config: UnibusConfig, meta: MetaView | undefined, no
   });
 }
 
+/** NO_CA_HOLDER_GRACE_MS is how long check-ins may fail at start before status calls it a problem (six rounds). */
+export const NO_CA_HOLDER_GRACE_MS = 30_000;
+
 /** membershipProblems turns the agent's findings into Problems with cause and fix. */
 export function membershipProblems(config: UnibusConfig, node = config.node.name): Problem[] {
   if (!config.cluster || !config.tls) return [];
@@ -79,7 +82,10 @@ export function membershipProblems(config: UnibusConfig, node = config.node.name
   if (state.renewalFailing) {
     out.push({ kind: "certificate_renewal_failing", severity: "degraded", node, cause: `renewing the node certificate through a CA holder fails since ${state.renewalFailing.since}: ${state.renewalFailing.error}`, fix: "make sure a CA holder runs and its join port (route port + 1) is reachable from this box; the node retries every 5 s" });
   }
-  if (state.checkinError && !state.lastCheckin) {
+  // Peers start at about the same time: a check-in refused while their join ports are still
+  // coming up is not a problem until it has lasted a few check-in rounds.
+  const failingMs = state.checkinFailingSince ? Date.now() - Date.parse(state.checkinFailingSince) : 0;
+  if (state.checkinError && !state.lastCheckin && failingMs >= NO_CA_HOLDER_GRACE_MS) {
     out.push({ kind: "no_ca_holder", severity: "degraded", node, cause: `no CA holder answered this node's check-in: ${state.checkinError}`, fix: "start a node that holds the CA key, or open its join port (route port + 1); members learn of new boxes through it" });
   }
   return out;
