@@ -6,9 +6,8 @@
  */
 import { ConfigError, RuntimeError } from "../errors.ts";
 import type { LoadedCa } from "./ca-load.ts";
-import { DEFAULT_NODE_CERT_DAYS } from "./node-cert.ts";
-import { sanExtension } from "./sans.ts";
-import { CLOCK_SKEW_MS, DAY_MS, EC_P256, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509 } from "./_x509.ts";
+import { signNodeCertificate } from "./node-cert.ts";
+import { EC_P256, certificatePem, generateP256, privateKeyPem, signingAlgorithm, x509 } from "./_x509.ts";
 
 /** NewRequest is a fresh key and the certificate request signed with it (PEM). */
 export interface NewRequest {
@@ -50,28 +49,6 @@ export async function parseCertificateRequest(pem: string): Promise<{ der: Uint8
 export async function issueFromRequest(ca: LoadedCa, csrPem: string, options: { name: string; sans: string[]; days?: number; now?: Date }): Promise<{ certPem: string; notAfter: Date }> {
   if (!ca.signingKey) throw new RuntimeError(`cannot sign a certificate request: no CA key was loaded for ${ca.certFile}`);
   const { request } = await parseCertificateRequest(csrPem);
-  const now = options.now ?? new Date();
-  const days = options.days ?? DEFAULT_NODE_CERT_DAYS;
-  const notAfter = new Date(Math.min(now.getTime() + days * DAY_MS, ca.cert.notAfter.getTime()));
-  const publicKey = await request.publicKey.export();
-  const ski = ca.cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: [{ CN: [options.name] }],
-    issuer: ca.cert.subjectName,
-    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
-    notAfter,
-    publicKey,
-    signingKey: ca.signingKey,
-    signingAlgorithm: signingAlgorithm(ca.curve ?? "P-256"),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
-      sanExtension(options.sans),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId, false) : await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
-    ],
-  });
-  return { certPem: certificatePem(cert), notAfter };
+  const cert = await signNodeCertificate(ca, await request.publicKey.export(), options);
+  return { certPem: certificatePem(cert), notAfter: cert.notAfter };
 }

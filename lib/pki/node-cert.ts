@@ -39,17 +39,30 @@ export interface IssuedCert {
  */
 export async function issueNodeCertificate(ca: LoadedCa, options: NodeCertOptions): Promise<IssuedCert> {
   if (!ca.signingKey) throw new RuntimeError(`cannot issue a node certificate: no CA key was loaded for ${ca.certFile}`);
+  const keys = await generateP256();
+  const cert = await signNodeCertificate(ca, keys.publicKey, options);
+  return { cert, certPem: certificatePem(cert), keyPem: await privateKeyPem(keys.privateKey) };
+}
+
+/**
+ * signNodeCertificate signs a node certificate for a public key with the CA
+ * (the key may come from this box or from a member's certificate request):
+ * CN = node name, digitalSignature (critical), serverAuth+clientAuth,
+ * CA:false, SKI/AKI and the given SANs; notAfter never outlives the CA.
+ * Throws a RuntimeError when the CA key was not loaded.
+ */
+export async function signNodeCertificate(ca: LoadedCa, publicKey: CryptoKey, options: NodeCertOptions): Promise<X509Certificate> {
+  if (!ca.signingKey) throw new RuntimeError(`cannot sign a node certificate: no CA key was loaded for ${ca.certFile}`);
   const now = options.now ?? new Date();
   const days = options.days ?? DEFAULT_NODE_CERT_DAYS;
   const notAfter = Math.min(now.getTime() + days * DAY_MS, ca.cert.notAfter.getTime());
-  const keys = await generateP256();
-  const cert = await x509.X509CertificateGenerator.create({
+  return x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: [{ CN: [options.name] }],
     issuer: ca.cert.subjectName,
     notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
     notAfter: new Date(notAfter),
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey: ca.signingKey,
     signingAlgorithm: signingAlgorithm(ca.curve ?? "P-256"),
     extensions: [
@@ -57,11 +70,10 @@ export async function issueNodeCertificate(ca: LoadedCa, options: NodeCertOption
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
       sanExtension(options.sans),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       await authorityKeyId(ca.cert),
     ],
   });
-  return { cert, certPem: certificatePem(cert), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /**
