@@ -104,8 +104,15 @@ describe("a node with another cluster name", () => {
     const p = h.problems.find((x) => x.kind === "cluster_name_mismatch");
     expect(p?.text).toContain(`calls its cluster "lab2", this node calls it "lab"`);
     expect(p?.text).toContain(`Fix: on lab-3 (127.0.0.1:${cluster.nodes[2]!.route}), set cluster.name = "lab"`);
-    // The picture names the refused peer as its own route port did, red.
-    expect(await h.page.getAttribute('#cluster svg g.node[data-node="lab-3"]', "data-state")).toBe("down");
+    // The picture names the refused peer as its own route port did, red. The page is rendered
+    // on the server: on a busy machine the first render may precede the probe of lab-3's port,
+    // so reload until it has been named (names stick once probed).
+    const named = '#cluster svg g.node[data-node="lab-3"]';
+    for (let i = 0; i < 20 && (await h.page.locator(named).count()) === 0; i++) {
+      await Bun.sleep(1_000);
+      await h.page.reload({ waitUntil: "load" });
+    }
+    expect(await h.page.getAttribute(named, "data-state", { timeout: 5_000 })).toBe("down");
     await h.page.close();
   }, 60_000);
 });
