@@ -63,7 +63,12 @@ async function replicasOn(i: number): Promise<Replica[]> {
 
 describe("the views of a healthy cluster from its leader and its followers", () => {
   test("every node lists each replica once, the same leader, itself included, and none red", async () => {
-    const views = await Promise.all(cluster.nodes.map((_, i) => replicasOn(i)));
+    // A follower learns a new stream's replica set a moment after the leader: wait until every node lists three.
+    let views = await Promise.all(cluster.nodes.map((_, i) => replicasOn(i)));
+    for (let t = 0; t < 40 && views.some((v) => v.length < 3); t++) {
+      await Bun.sleep(250);
+      views = await Promise.all(cluster.nodes.map((_, i) => replicasOn(i)));
+    }
     for (const [i, view] of views.entries()) {
       const self = cluster.nodes[i]!.name;
       expect(view.map((r) => r.name).sort()).toEqual(["v-1", "v-2", "v-3"]);
