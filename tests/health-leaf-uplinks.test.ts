@@ -69,7 +69,7 @@ describe("leaf uplinks in status, /readyz, /metrics and the page", () => {
     expect(s.code).toBe(STATUS_CODES.degraded);
     expect(s.text.split("\n")[0]).toStartWith(`DEGRADED: node no-ca, 1 degraded: the leaf uplink to ${url()} is down: this node does not trust the hub's certificate`);
     expect(s.text).toContain(`fix: copy the hub cluster's CA certificate (its ca.pem) to this node and set ca_file = "/path/to/hub-ca.pem" in the [[leafnodes.remotes]] entry for ${url()} in ${nodes.noCa!.config}`);
-    expect(s.text).toMatch(/nats-server said: .*x509: certificate signed by unknown authority.* \(\d+ times, last \d+ s ago\)/);
+    expect(s.text).toMatch(/nats-server said: .*x509: certificate signed by unknown authority.* \(\d+ times?, last \d+ s ago\)/); // one retry a second: a quick read may see the first
     expect(s.text).toContain(`leaf uplink   ${url()} DOWN`);
     expect(s.json.leafs).toEqual([{ url: url(), up: false }]);
   }, 90_000);
