@@ -7,7 +7,7 @@
  */
 import { natsDurationMs } from "../natsd/durations.ts";
 import type { UnibusConfig } from "../config/load.ts";
-import type { RouteInfo } from "./nats-types.ts";
+import type { RouteInfo } from "../natsd/monitoring-types.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** ClusterNodeView is one node in the picture. */

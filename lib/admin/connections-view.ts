@@ -5,7 +5,7 @@
  * signed in, and the slow consumers nats-server counted or cut off, so a
  * `varz.slow_consumers` of 1 is visible rather than a number in /metrics.
  */
-import type { ConnInfo, Connz, LeafInfo, Varz } from "./nats-types.ts";
+import type { ConnInfo, Connz, LeafInfo, Varz } from "../natsd/monitoring-types.ts";
 import type { Fetched } from "./snapshot.ts";
 import { joinHostPort } from "../config/units.ts";
 

@@ -12,7 +12,7 @@
  *
  * unibus's own facts (unibus_*) live in metrics.ts.
  */
-import type { ConsumerDetail, Jsz, Varz } from "./nats-types.ts";
+import type { ConsumerDetail, Jsz, Varz } from "../natsd/monitoring-types.ts";
 
 type Labels = Record<string, string>;
 

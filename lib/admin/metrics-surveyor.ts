@@ -6,36 +6,9 @@
  * clusters, node resources) without running surveyor. Names and labels are
  * surveyor's (server_cluster, server_name, server_id, server_route_name…).
  */
+import type { ServerStatsMsg } from "../natsd/monitoring-types.ts";
 import type { SystemClient } from "../natsd/system-client.ts";
 import type { MetricSink } from "./metrics-exporter.ts";
-
-interface MsgBytes { msgs: number; bytes: number }
-
-/** ServerStatsMsg is one server's answer to $SYS.REQ.SERVER.PING (nats's ServerStatsMsg). */
-export interface ServerStatsMsg {
-  server: { name: string; host?: string; id: string; cluster?: string; domain?: string; ver?: string; jetstream?: boolean };
-  statsz: {
-    start: string;
-    mem: number;
-    cores: number;
-    cpu: number;
-    connections: number;
-    total_connections: number;
-    active_accounts: number;
-    subscriptions: number;
-    sent: MsgBytes;
-    received: MsgBytes;
-    slow_consumers: number;
-    routes?: { rid: number; name?: string; sent: MsgBytes; received: MsgBytes; pending: number }[];
-    gateways?: unknown[];
-    gomemlimit?: number;
-    jetstream?: {
-      config?: { max_memory?: number; max_storage?: number };
-      stats?: { memory?: number; storage?: number; reserved_memory?: number; reserved_storage?: number; accounts?: number; ha_assets?: number; api?: { total?: number; errors?: number } };
-      meta?: { name?: string; leader?: string; cluster_size?: number; pending?: number; replicas?: { name: string; current?: boolean; offline?: boolean; active?: number }[] };
-    };
-  };
-}
 
 /** Survey is one round of statsz answers. */
 export interface Survey { stats: ServerStatsMsg[]; expected: number; durationMs: number; error?: string }

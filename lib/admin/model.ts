@@ -8,7 +8,7 @@ import type { NodeIdentity } from "../pki/index.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { buildClusterView, type ClusterTracker, type ClusterView } from "./cluster-view.ts";
 import type { DiskUsage } from "./disk-usage.ts";
-import type { StreamDetail } from "./nats-types.ts";
+import type { StreamDetail } from "../natsd/monitoring-types.ts";
 import { groupMembers, type ReplicaState } from "../diagnosis/meta-view.ts";
 import type { Diagnosis } from "../diagnosis/problem.ts";
 import { evaluateReadiness, type Readiness } from "./readiness.ts";

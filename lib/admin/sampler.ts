@@ -3,7 +3,7 @@
  * reads /varz every few seconds into a ring buffer, and the admin page draws
  * the last minutes of msgs/s and bytes/s from it.
  */
-import type { Varz } from "./nats-types.ts";
+import type { Varz } from "../natsd/monitoring-types.ts";
 
 /** RatePoint is the traffic between two samples, per second. */
 export interface RatePoint {

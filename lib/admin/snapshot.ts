@@ -4,7 +4,7 @@
  * sentence for the page, never an exception or a stack trace.
  */
 import type { MonitorClient } from "../natsd/monitor.ts";
-import type { Connz, Jsz, Leafz, Routez, Varz } from "./nats-types.ts";
+import type { Connz, Jsz, Leafz, Routez, Varz } from "../natsd/monitoring-types.ts";
 
 /** Fetched is one monitoring document, or why it could not be read. */
 export type Fetched<T> = { ok: true; data: T } | { ok: false; error: string };

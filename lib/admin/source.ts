@@ -16,7 +16,7 @@ import type { LogLine } from "./log-ring.ts";
 import { buildOverview, type Overview, type RatesView, type Versions } from "./model.ts";
 import { RateSampler } from "./sampler.ts";
 import { SnapshotCache, type Snapshot } from "./snapshot.ts";
-import type { Varz } from "./nats-types.ts";
+import type { Varz } from "../natsd/monitoring-types.ts";
 import { assess, probeMissing } from "../diagnosis/assess.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { PeerProbe } from "../diagnosis/peer-probe.ts";

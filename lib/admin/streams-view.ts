@@ -5,7 +5,7 @@
  * plumbing nats keeps in streams (MQTT sessions and retained messages in
  * $MQTT_*), which is counted but not listed among the user's streams.
  */
-import type { ConsumerDetail, StreamDetail } from "./nats-types.ts";
+import type { ConsumerDetail, StreamDetail } from "../natsd/monitoring-types.ts";
 
 /** StreamKind is what a stream is to the user. */
 export type StreamKind = "stream" | "kv" | "object" | "internal";

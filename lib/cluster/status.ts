@@ -5,37 +5,15 @@
  * why (lib/diagnosis). `unibus status` prints it; the admin page shows the
  * same diagnosis. It only reads, and never throws for a node that is down.
  */
-import { natsDurationMs } from "../natsd/durations.ts";
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import type { UnibusConfig } from "../config/load.ts";
-import type { HostPort } from "../config/units.ts";
 import { memberViews, withMembers, type MemberView } from "../membership/status-view.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../admin/snapshot.ts";
 import { assess, probeMissing } from "../diagnosis/assess.ts";
+import { pairRoutes, type RouteStatus } from "../diagnosis/route-pairing.ts";
 import type { CertFacts } from "../diagnosis/facts.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { Problem, Verdict } from "../diagnosis/problem.ts";
-import { joinHostPort } from "../config/units.ts";
-
-/** RouteStatus is one route of this node, or a configured peer with no route (connected: false). */
-export interface RouteStatus {
-  /** The remote server_name as the route reported it; for a missing peer the name JetStream last knew, if it can tell. */
-  peerName?: string;
-  /** The address seen on the route (ip:port), or the configured peer address when not connected. */
-  address: string;
-  /** The configured peer (cluster.peers entry) this route belongs to; undefined for a route to a stranger. */
-  peer?: string;
-  /** Round-trip time as nats reports it ("412µs") and in milliseconds. */
-  rtt?: string;
-  rttMs?: number;
-  connected: boolean;
-  /** True when this node dialed the route, false when the peer dialed in. */
-  solicited?: boolean;
-}
-
-interface RoutezRoute { remote_name?: string; ip: string; port: number; did_solicit?: boolean; rtt?: string }
 
 /** LeafStatus is one [[leafnodes.remotes]] uplink and whether it is connected. */
 export interface LeafStatus { url: string; up: boolean }
@@ -141,61 +119,4 @@ async function settle(monitor: MonitorClient, s: Snapshot): Promise<Snapshot> {
     metaHealthz = meta.ok ? meta : metaHealthz;
   }
   return { ...s, healthz, metaHealthz };
-}
-
-/** RoutePairing is routes matched with configured peers, and the peers left without a route. */
-export interface RoutePairing { routes: RouteStatus[]; missing: string[] }
-
-/**
- * pairRoutes pairs routes with configured peers: a route this node dialed
- * carries the peer's address exactly; a route the peer dialed carries its IP
- * only (the port is ephemeral), so it is matched by IP. Several peers on one
- * IP (a test on loopback) are told apart by count, not identity.
- */
-export async function pairRoutes(routes: RoutezRoute[], peers: HostPort[]): Promise<RoutePairing> {
-  const status = { routes: [] as RouteStatus[], missingPeers: [] as string[] };
-  await matchRoutes(status, routes, peers);
-  return { routes: status.routes, missing: status.missingPeers };
-}
-
-/**
- * matchRoutes pairs routes with configured peers: a route this node dialed
- * carries the peer's address exactly; a route the peer dialed carries its IP
- * only (the port is ephemeral), so it is matched by IP. Several peers on one
- * IP (a test on loopback) are told apart by count, not identity.
- */
-async function matchRoutes(status: { routes: RouteStatus[]; missingPeers: string[] }, routes: RoutezRoute[], peers: HostPort[]): Promise<void> {
-  const ips = await Promise.all(peers.map((p) => addressesOf(p.host)));
-  const unmatched = new Set(peers.map((_, i) => i));
-  const take = (route: RoutezRoute, exactPort: boolean): number | undefined => {
-    for (const i of unmatched) {
-      if (ips[i]!.includes(route.ip) && (!exactPort || peers[i]!.port === route.port)) {
-        unmatched.delete(i);
-        return i;
-      }
-    }
-    return undefined;
-  };
-  const ordered = [...routes].sort((a, b) => Number(Boolean(b.did_solicit)) - Number(Boolean(a.did_solicit)));
-  for (const route of ordered) {
-    const i = take(route, Boolean(route.did_solicit)) ?? take(route, false);
-    status.routes.push({
-      ...(route.remote_name ? { peerName: route.remote_name } : {}),
-      address: joinHostPort(route.ip, route.port),
-      ...(i !== undefined ? { peer: peers[i]!.text } : {}),
-      ...(route.rtt ? { rtt: route.rtt, rttMs: natsDurationMs(route.rtt) } : {}),
-      connected: true,
-      solicited: Boolean(route.did_solicit),
-    });
-  }
-  status.missingPeers = [...unmatched].map((i) => peers[i]!.text);
-}
-
-async function addressesOf(host: string): Promise<string[]> {
-  if (isIP(host)) return [host.toLowerCase()];
-  try {
-    return (await lookup(host, { all: true })).map((a) => a.address.toLowerCase());
-  } catch {
-    return [];
-  }
 }

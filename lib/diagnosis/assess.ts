@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Snapshot } from "../admin/snapshot.ts";
-import { pairRoutes } from "../cluster/status.ts";
+import { pairRoutes } from "./route-pairing.ts";
 import { certFacts, diskFacts, nameFromHost, type HealthFacts, type LeafFact, type RouteFact } from "./facts.ts";
 import { diagnose } from "./diagnose.ts";
 import { metaPeers } from "./meta-view.ts";
@@ -62,7 +62,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   const reachable = s.varz.ok || s.routez.ok;
   const node = s.varz.ok ? s.varz.data.server_name : config.node.name;
   const routes = s.routez.ok ? (s.routez.data.routes ?? []) : [];
-  const paired = await pairRoutes(routes.map((r) => ({ ip: r.ip, port: r.port, did_solicit: r.did_solicit, ...(r.remote_name ? { remote_name: r.remote_name } : {}) })), config.cluster?.routes ?? []);
+  const paired = await pairRoutes(routes, config.cluster?.routes ?? []);
   const routeFacts: RouteFact[] = paired.routes.map((r) => ({ ...(r.peerName ? { name: r.peerName } : {}), address: r.address, solicited: Boolean(r.solicited), ...(r.peer ? { peer: r.peer } : {}) }));
   const strangers = routeFacts.filter((_, i) => !paired.routes[i]!.peer);
   const missingPeers = reachable ? paired.missing : (config.cluster?.routes ?? []).map((p) => p.text);

@@ -7,7 +7,7 @@
  * `current: false, lag: 0` because it simply does not know (nats-server
  * raft.go Peers()). `offline` comes from server gossip and is true anywhere.
  */
-import type { PeerInfo } from "../admin/nats-types.ts";
+import type { PeerInfo } from "../natsd/monitoring-types.ts";
 import type { MetaPeerFact } from "./facts.ts";
 
 /** ReplicaState is what this node can truthfully say about one member of a group. */

@@ -13,6 +13,7 @@ import { parsePeer, type HostPort } from "../config/units.ts";
 import type { IdentityManager } from "../identity.ts";
 import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
+import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
 import { loadCa } from "../pki/index.ts";
 import { MembershipAgent } from "./agent.ts";
 import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
@@ -157,8 +158,8 @@ export class NodeMembership {
     const known = new Set<string>();
     const connected = new Set<string>();
     const [routez, jsz] = await Promise.all([
-      this.#o.monitor.get<{ routes?: { remote_name?: string }[] }>("routez").catch(() => undefined),
-      this.#o.monitor.get<{ meta_cluster?: { leader?: string; replicas?: { name: string }[] } }>("jsz").catch(() => undefined),
+      this.#o.monitor.get<Routez>("routez").catch(() => undefined),
+      this.#o.monitor.get<Jsz>("jsz").catch(() => undefined),
     ]);
     for (const r of routez?.routes ?? []) if (r.remote_name) {
       known.add(r.remote_name);

@@ -12,6 +12,7 @@ import type { UnibusConfig } from "../config/load.ts";
 import { parsePeer, type HostPort } from "../config/units.ts";
 import { RuntimeError, UsageError } from "../errors.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
+import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
 import { SystemClient } from "../natsd/system-client.ts";
 import { presentedCertificate } from "./cert-files.ts";
 import { MemberRegistry, type MemberRecord } from "./members.ts";
@@ -27,7 +28,7 @@ export interface MetaGroup {
 
 /** metaGroup reads /jsz's meta_cluster. */
 export async function metaGroup(config: UnibusConfig): Promise<MetaGroup> {
-  const jsz = await new MonitorClient(config.monitor.listen.text).get<{ meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { name: string; offline?: boolean; active?: number }[] } }>("jsz")
+  const jsz = await new MonitorClient(config.monitor.listen.text).get<Jsz>("jsz")
     .catch((err: Error) => {
       throw new RuntimeError(`cannot read the JetStream meta group from this node's nats-server (${err.message}); is unibus running with ${config.file}?`);
     });
@@ -40,7 +41,7 @@ export async function metaGroup(config: UnibusConfig): Promise<MetaGroup> {
 
 /** connectedNames are the servers this node has a route to right now. */
 async function connectedNames(config: UnibusConfig): Promise<Set<string>> {
-  const routez = await new MonitorClient(config.monitor.listen.text).get<{ routes?: { remote_name?: string }[] }>("routez").catch(() => undefined);
+  const routez = await new MonitorClient(config.monitor.listen.text).get<Routez>("routez").catch(() => undefined);
   return new Set((routez?.routes ?? []).map((r) => r.remote_name ?? "").filter(Boolean));
 }
 

@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Problem } from "../diagnosis/problem.ts";
+import type { MetaCluster } from "../natsd/monitoring-types.ts";
 import { readMembershipState } from "./agent.ts";
 import { MEMBERS_FILE, readMembers, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
@@ -26,7 +27,7 @@ export interface MemberView {
 }
 
 /** MetaView is the meta group as /jsz reports it. */
-export interface MetaView { leader?: string; replicas?: { name: string; current?: boolean; offline?: boolean }[] }
+export type MetaView = MetaCluster;
 
 /** membersOf reads a node's members list from its data dir. */
 export function membersOf(config: UnibusConfig): MemberRecord[] {

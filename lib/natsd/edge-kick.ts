@@ -10,7 +10,7 @@
  */
 import { edgeSignIns } from "../config/_edge-sign-in.ts";
 import type { UnibusConfig } from "../config/load.ts";
-import type { Connz, Varz } from "../admin/nats-types.ts";
+import type { Connz, Varz } from "./monitoring-types.ts";
 import type { MonitorClient } from "./monitor.ts";
 import type { SystemClient } from "./system-client.ts";
 

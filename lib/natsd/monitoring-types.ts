@@ -1,7 +1,9 @@
 /**
- * nats-types.ts names the parts of nats-server's monitoring documents
- * (/varz, /connz, /routez, /jsz) that the admin page reads. Fields are
- * optional where nats leaves them out; everything else is ignored.
+ * monitoring-types.ts names the parts of nats-server's monitoring documents
+ * (/varz, /connz, /routez, /jsz, /leafz, and statsz over the system
+ * account) that unibus reads: written once,
+ * for the admin page, `unibus status`, the diagnosis and membership alike.
+ * Fields are optional where nats leaves them out; everything else is ignored.
  */
 
 /** Varz is nats-server's general state: identity, counters, limits. */
@@ -140,6 +142,9 @@ export interface StreamDetail {
   stream_raft_group?: string;
 }
 
+/** MetaCluster is the JetStream meta group as /jsz and statsz report it. */
+export interface MetaCluster { name?: string; leader?: string; peer?: string; cluster_size?: number; replicas?: PeerInfo[] }
+
 /** Jsz is /jsz?accounts=true&streams=true&consumers=true&config=true. */
 export interface Jsz {
   server_id: string;
@@ -151,7 +156,7 @@ export interface Jsz {
   messages: number;
   bytes: number;
   config?: { max_memory?: number; max_storage?: number; store_dir?: string; domain?: string };
-  meta_cluster?: { name?: string; leader?: string; peer?: string; cluster_size?: number; replicas?: PeerInfo[] };
+  meta_cluster?: MetaCluster;
   account_details?: { name: string; id: string; memory?: number; storage?: number; reserved_memory?: number; reserved_storage?: number; stream_detail?: StreamDetail[] }[];
 }
 
@@ -174,3 +179,32 @@ export interface LeafInfo {
 
 /** Leafz is /leafz: this node's leaf-node connections, both directions. */
 export interface Leafz { server_id: string; leafnodes: number; leafs: LeafInfo[] | null }
+
+/** MsgBytes is a message and byte count in statsz. */
+export interface MsgBytes { msgs: number; bytes: number }
+
+/** ServerStatsMsg is one server's answer to $SYS.REQ.SERVER.PING (nats's ServerStatsMsg). */
+export interface ServerStatsMsg {
+  server: { name: string; host?: string; id: string; cluster?: string; domain?: string; ver?: string; jetstream?: boolean };
+  statsz: {
+    start: string;
+    mem: number;
+    cores: number;
+    cpu: number;
+    connections: number;
+    total_connections: number;
+    active_accounts: number;
+    subscriptions: number;
+    sent: MsgBytes;
+    received: MsgBytes;
+    slow_consumers: number;
+    routes?: { rid: number; name?: string; sent: MsgBytes; received: MsgBytes; pending: number }[];
+    gateways?: unknown[];
+    gomemlimit?: number;
+    jetstream?: {
+      config?: { max_memory?: number; max_storage?: number };
+      stats?: { memory?: number; storage?: number; reserved_memory?: number; reserved_storage?: number; accounts?: number; ha_assets?: number; api?: { total?: number; errors?: number } };
+      meta?: MetaCluster & { pending?: number };
+    };
+  };
+}
