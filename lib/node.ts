@@ -27,7 +27,7 @@ import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
 import { SystemClient } from "./natsd/system-client.ts";
 import { StatzSurvey } from "./admin/metrics-surveyor.ts";
-import { NATS_EVENTS_FILE, NatsEventBook } from "./diagnosis/nats-events.ts";
+import { NATS_EVENTS_FILE, NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
 
@@ -77,6 +77,8 @@ export class UnibusNode {
   get systemCredential(): SystemCredential | undefined { return this.#systemCredential; }
   /** identity exposes the node certificate's state, when TLS is configured. */
   get identity(): IdentityManager | undefined { return this.#identity; }
+  /** natsEvents are the causes nats-server logged, folded (lib/diagnosis/nats-events.ts), for health checks in this process. */
+  natsEvents(): NatsEvent[] { return this.#events?.events() ?? []; }
 
   /**
    * start brings the node up and resolves when nats-server is ready for

@@ -12,6 +12,9 @@ import { UnibusNode } from "../node.ts";
 import { assertHostCanRun } from "../preflight.ts";
 import { jscTiers, trimStartupMemory } from "../runtime-memory.ts";
 import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
+import { HealthStatusReporter } from "../systemd/health-status.ts";
+import { gatherClusterStatus } from "../cluster/status.ts";
+import { verdictLine } from "../diagnosis/problem.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 import { writeReloadOutcome } from "../reload-outcome.ts";
@@ -43,11 +46,19 @@ export async function run(args: string[]): Promise<number> {
   const log = new Logger(logSettings(config));
   for (const secret of configSecrets(config)) log.addSecret(secret);
 
+  // systemctl status shows the health verdict beside "ready": ready is not the same as healthy.
+  const health = new HealthStatusReporter({
+    verdict: async () => verdictLine(await gatherClusterStatus(node.config, { events: node.natsEvents(), probe: false })),
+    send: (text) => notifySystemd(notifyStatus(text)),
+    onError: (err) => log.debug("health check for systemd's status line failed", { error: describeError(err) }),
+  });
   const node = new UnibusNode(config, log, {
     // Keep systemd's start timeout from killing a node that waits for a good reason (the clock).
     onWaiting: (message) => notifySystemd(`EXTEND_TIMEOUT_USEC=90000000\n${notifyStatus(message)}`),
     onReady: ({ restart }) => {
-      notifySystemd(`READY=1\n${notifyStatus(`nats-server ready on ${config.client.listen.text}${restart ? " (restarted)" : ""}`)}`);
+      const base = `nats-server ready on ${config.client.listen.text}${restart ? " (restarted)" : ""}`;
+      notifySystemd(`READY=1\n${notifyStatus(base)}`);
+      health.setBase(base);
     },
   });
 
@@ -64,6 +75,7 @@ export async function run(args: string[]): Promise<number> {
     }
     stopping = true;
     log.info("stopping", { signal });
+    health.stop();
     notifySystemd("STOPPING=1");
     void node.stop().then(() => resolveStop(ExitCode.ok), (err) => {
       log.error("stop failed", { error: describeError(err) });
@@ -105,7 +117,9 @@ export async function run(args: string[]): Promise<number> {
       } catch (err) {
         log.warn("could not record the reload outcome for unibus reload", { error: describeError(err) });
       }
-      notifySystemd(`READY=1\n${notifyStatus(ok ? `nats-server ready on ${node.config.client.listen.text}` : `running the previous configuration: reload refused: ${message}`)}`);
+      const base = ok ? `nats-server ready on ${node.config.client.listen.text}` : `running the previous configuration: reload refused: ${message}`;
+      notifySystemd(`READY=1\n${notifyStatus(base)}`);
+      health.setBase(base);
     } while (reloadAgain && !stopping);
     reloading = false;
   };
@@ -120,6 +134,7 @@ export async function run(args: string[]): Promise<number> {
   for (const warning of clientAuthWarnings(config)) log.warn(warning);
   try {
     await node.start();
+    if (process.env.NOTIFY_SOCKET) health.start();
   } catch (err) {
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);

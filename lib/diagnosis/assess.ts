@@ -5,6 +5,7 @@
  * meta-view.ts), probe the peers that are missing, and add the certificate
  * and disk facts.
  */
+import { nodeProcesses } from "./process-state.ts";
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Snapshot } from "../admin/snapshot.ts";
@@ -74,7 +75,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
     node,
     now,
     reachable,
-    ...(!reachable ? { monitorError: s.varz.ok ? "" : s.varz.error } : {}),
+    ...(!reachable ? { monitorError: s.varz.ok ? "" : s.varz.error, processes: nodeProcesses(config.node.dataDir) } : {}),
     health: s.healthz,
     ...(config.cluster ? { metaHealth: s.metaHealthz } : {}),
     ...(o.streamsBehindMs !== undefined ? { streamsBehindMs: o.streamsBehindMs } : {}),

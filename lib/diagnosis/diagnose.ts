@@ -6,6 +6,7 @@
  * function of its facts, so every surface agrees and tests need no network.
  */
 import { formatBytes } from "../admin/format.ts";
+import { DEFAULTS } from "../config/defaults.ts";
 import type { HealthFacts } from "./facts.ts";
 import type { NatsEvent, NatsEventKind } from "./nats-events.ts";
 import { verdictOf, type Diagnosis, type Problem, type Severity } from "./problem.ts";
@@ -22,11 +23,7 @@ export function diagnose(f: HealthFacts): Diagnosis {
   const problems: Problem[] = [];
   const events = f.events.filter((e) => f.now - e.lastSeen <= EVENT_FRESH_MS);
   if (!f.reachable) {
-    problems.push({
-      kind: "nats_not_running", severity: "broken", node: f.node,
-      cause: `nats-server on this node does not answer at ${f.config.monitor.listen.text} (${f.monitorError ?? "no answer"}): unibus is not running or is still starting`,
-      fix: `start it (systemctl start unibus, or unibus --config ${f.config.file}); if it does not stay up: journalctl -u unibus`,
-    });
+    problems.push(notAnswering(f));
   } else {
     routeProblems(f, events, problems);
     jetstreamProblems(f, problems);
@@ -180,6 +177,41 @@ function routeProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): voi
   }
 }
 
+/** unibusCommand spells a unibus command for this node: --config only when the file is not the installed one. */
+function unibusCommand(f: HealthFacts, command: string): string {
+  const installed = `${DEFAULTS.installedConfigDir}/unibus.toml`;
+  return `sudo unibus ${command}${f.config.file && f.config.file !== installed ? ` --config ${f.config.file}` : ""}`;
+}
+
+/**
+ * notAnswering says why the monitoring port is silent: a stopped nats-server
+ * (SIGSTOP, a debugger) and a hung one need a restart, not a start.
+ */
+function notAnswering(f: HealthFacts): Problem {
+  const at = f.config.monitor.listen.text;
+  const nats = f.processes?.nats;
+  const base = { kind: "nats_not_running" as const, severity: "broken" as const, node: f.node };
+  if (nats?.state === "stopped") {
+    return {
+      ...base,
+      cause: `nats-server (pid ${nats.pid}) is stopped (SIGSTOP or a debugger): it holds its ports and answers nothing at ${at}, so clients and the other nodes wait on it`,
+      fix: `let it run on with kill -CONT ${nats.pid}, or restart the node: systemctl restart unibus`,
+    };
+  }
+  if (nats?.state === "running" && /did not answer/.test(f.monitorError ?? "")) {
+    return {
+      ...base,
+      cause: `nats-server (pid ${nats.pid}) is running but does not answer at ${at} (${f.monitorError}): it is hung or the machine is overloaded`,
+      fix: "look at the machine's load (uptime, top); if it does not pass, restart the node: systemctl restart unibus, and read the log: journalctl -u unibus",
+    };
+  }
+  return {
+    ...base,
+    cause: `nats-server on this node does not answer at ${at} (${f.monitorError ?? "no answer"}): unibus is not running or is still starting`,
+    fix: `start it (systemctl start unibus, or unibus --config ${f.config.file}); if it does not stay up: journalctl -u unibus`,
+  };
+}
+
 function others(probed: string[], routes: { peer?: string; address: string }[]): string {
   const all = [...new Set([...probed, ...routes.map((r) => r.peer ?? r.address)])];
   return all.length ? `the peer${all.length === 1 ? "" : "s"} at ${all.join(", ")}` : "another node";
@@ -201,6 +233,15 @@ function jetstreamProblems(f: HealthFacts, out: Problem[]): void {
   const file = fileOf(f);
   if (cluster) {
     const servers = cluster.routes.length + 1;
+    if (!f.meta?.leader && servers === 1) {
+      // nats-server bootstraps its meta group expecting at least 2 servers: a one-member cluster never elects a leader.
+      out.push({
+        kind: "cluster_too_small", severity: "broken", node: f.node,
+        cause: "this cluster has one member, and clustered JetStream elects its meta leader only with 2 or more servers: no stream can be created or written until a second box joins (core NATS publish and subscribe work)",
+        fix: `join a second box: on this node run ${unibusCommand(f, "token create")} and run the line it prints on the new box; with 3 members streams stay writable while one box is down`,
+      });
+      return;
+    }
     if (!f.meta?.leader) {
       out.push({
         kind: "meta_no_leader", severity: "broken", node: f.node,
@@ -222,7 +263,7 @@ function jetstreamProblems(f: HealthFacts, out: Problem[]): void {
       out.push({
         kind: "meta_incomplete", severity: "degraded", node: f.node,
         cause: `the JetStream meta group knows ${known} of the ${servers} servers in cluster.peers`,
-        fix: `start the missing nodes; if one will never return, remove it from cluster.peers in every node.toml and from JetStream (nats server raft peer-remove)`,
+        fix: "start the missing nodes; if one will never return, take it out of the cluster from any member: sudo unibus remove NAME",
       });
     }
   }

@@ -7,6 +7,7 @@
  */
 import { readFileSync, statfsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
+import type { NodeProcesses } from "./process-state.ts";
 import { presentedCertificate } from "../membership/cert-files.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { NatsEvent } from "./nats-events.ts";
@@ -64,6 +65,8 @@ export interface HealthFacts {
   disk?: DiskFacts;
   /** True when [node] name is not written and the name came from the host name. */
   nameFromHost: boolean;
+  /** unibus and nats-server as /proc shows them, from the data dir's pid files (why monitoring is silent). */
+  processes?: NodeProcesses;
 }
 
 /** nodeNameIsExplicit tells whether the config file sets [node] name (rather than taking the host name). */

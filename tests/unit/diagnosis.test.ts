@@ -104,3 +104,15 @@ describe("verdicts and certificates", () => {
     expect(nodeNameIsExplicit('[cluster]\nname = "lab"\n')).toBe(false);
   });
 });
+
+describe("the documented problem kinds", () => {
+  test("README lists every kind /metrics can label, and no other", async () => {
+    const { PROBLEM_KINDS } = await import("../../lib/diagnosis/problem.ts");
+    const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+    const at = readme.indexOf("Problem kinds (");
+    expect(at).toBeGreaterThan(0);
+    const paragraph = readme.slice(at, readme.indexOf("\n\n", at));
+    const listed = [...paragraph.matchAll(/`([a-z]+(?:_[a-z]+)+)`/g)].map((m) => m[1]).filter((k) => !k!.startsWith("unibus_"));
+    expect(new Set(listed)).toEqual(new Set(PROBLEM_KINDS));
+  });
+});
