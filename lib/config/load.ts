@@ -131,7 +131,8 @@ function portClashes(config: UnibusConfig): ConfigIssue[] {
       const b = listeners[i]!;
       const overlap = a.listen.host === b.listen.host || isWildcard(a.listen.host) || isWildcard(b.listen.host);
       if (a.listen.port === b.listen.port && overlap) {
-        issues.push({ path: b.path, message: `port ${b.listen.port} is already used by ${a.path.join(".")} ("${a.listen.text}"); expected a free port` });
+        const origin = [b, a].filter((l) => l.origin).map((l) => `; ${l.path.join(".")} ${l.origin}`).join("");
+        issues.push({ path: b.path, message: `port ${b.listen.port} is already used by ${a.path.join(".")} ("${a.listen.text}"); expected a free port${origin}` });
       }
     }
   }

@@ -17,7 +17,7 @@ import { isBcryptHash } from "../auth/bcrypt.ts";
 import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
 import type { HostInfo } from "../host.ts";
 import { CLUSTER, DEFAULTS } from "./defaults.ts";
-import { presence, secretForms, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
+import { presence, secretForms, type ConfigIssue, type Listener, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { renderDiscovery } from "./section-discovery.ts";
 import { NODE_NAME_HINT, isValidNodeName, isWildcard, parseListen, parsePeer, type HostPort } from "./units.ts";
@@ -48,6 +48,8 @@ export interface ClusterConfig {
    * (lib/membership): join_listen, or the route listen address with the next port.
    */
   joinListen: HostPort;
+  /** Whether join_listen was written in the file (otherwise it is derived from listen). */
+  joinListenSet: boolean;
   /** Every peer as written, this node included. */
   peers: HostPort[];
   /** This node's own address: `advertise`, or the one peer that is this host. Undefined when none was found. */
@@ -109,7 +111,7 @@ function resolveCluster(raw: RawCluster, at: (p: string) => string, env: Record<
       ? readSecretFile(at(raw.secret_file), "secret_file")
       : { source: "none", key: "secret_file", error: `expected secret_file = "FILE" (a private file holding the route secret) or the environment variable ${CLUSTER_SECRET_ENV}` };
   const joinListen = raw.join_listen ?? (parseListen(`${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port < 65535 ? listen.port + 1 : listen.port - 1}`) as HostPort);
-  return { name: raw.name, listen, joinListen, peers: raw.peers, ...(self ? { self } : {}), selfFrom, routes, secret, problems };
+  return { name: raw.name, listen, joinListen, joinListenSet: raw.join_listen !== undefined, peers: raw.peers, ...(self ? { self } : {}), selfFrom, routes, secret, problems };
 }
 
 /** checkCluster reports what spans several keys: missing [tls], unreadable or weak secret, own address. */
@@ -202,12 +204,26 @@ function sameHost(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/**
+ * joinAndRouteListeners are the route port and, on a node holding the CA
+ * key, the join port unibus itself opens (lib/membership): a join port on
+ * another listener's port would only fail at run time, after the bus started.
+ */
+function joinAndRouteListeners({ cluster, tls }: UnibusConfig): Listener[] {
+  if (!cluster) return [];
+  const route: Listener = { path: ["cluster", "listen"], listen: cluster.listen };
+  if (!tls?.caKey) return [route];
+  const join: Listener = { path: ["cluster", "join_listen"], listen: cluster.joinListen };
+  if (!cluster.joinListenSet) join.origin = `is not set: it defaults to the route port + 1 (${cluster.joinListen.text}); set [cluster] join_listen = "HOST:PORT" to a free port`;
+  return [route, join];
+}
+
 /** clusterSection is the [cluster] table: routes between the nodes of one cluster. */
 export const clusterSection: Section<"cluster", ClusterConfig | undefined> = {
   key: "cluster",
   schema: (ctx: ResolveContext) => clusterTable.optional().transform((raw) => raw && resolveCluster(raw, ctx.at, ctx.env, ctx.host)),
   checks: checkCluster,
-  listeners: ({ cluster }) => (cluster ? [{ path: ["cluster", "listen"], listen: cluster.listen }] : []),
+  listeners: joinAndRouteListeners,
   secrets: ({ cluster }) => secretForms(cluster?.secret.value),
   // Peers dial this node at its own address: the certificate must name it.
   sans: ({ cluster }) => (cluster?.self ? [cluster.self.host] : []),

@@ -26,8 +26,12 @@ export interface NodeFacts {
   systemKey?: string | undefined;
 }
 
-/** Listener is one address a section binds; every listener takes part in the port-clash check. */
-export interface Listener { path: string[]; listen: HostPort }
+/**
+ * Listener is one address a section binds; every listener takes part in the
+ * port-clash check. `origin` says where a value not written in the file comes
+ * from (a default derived from another key), so a clash names what to change.
+ */
+export interface Listener { path: string[]; listen: HostPort; origin?: string }
 
 /** Env is the process environment secrets and $STATE_DIRECTORY are read from. */
 export type Env = Record<string, string | undefined>;
