@@ -3,11 +3,13 @@
  * [gateway] into a supercluster: a message published on one site reaches a
  * subscriber on the other, request/reply crosses back, gateway links are
  * mutual TLS and authenticated with a gateway secret that is not the route
- * secret, a gateway with the wrong secret is refused, and neither secret
- * reaches a log.
+ * secret, a third site known only to site-a is learned by gossip (nats dials
+ * it with the gateway authorization's password, so that must be the secret
+ * itself, not a hash), a gateway with the wrong secret is refused, and
+ * neither secret reaches a log.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { makeLoopbackCluster, monitorJson, randomSecret, startNode, tlsConnect, type LoopbackCluster, type LoopbackNode } from "./cluster-fixtures.ts";
@@ -98,18 +100,64 @@ describe("[gateway] joins two clusters into a supercluster", () => {
     s.unsubscribe();
   });
 
-  test("the gateway is named after the cluster, mutual TLS, with its own secret as a bcrypt hash", async () => {
+  test("the gateway is named after the cluster, mutual TLS, with its own secret only in the 0600 nats config", async () => {
     const [a] = sites as [LoopbackCluster];
-    const text = readFileSync(join(a.nodes[0]!.dataDir, "nats-server.conf"), "utf8");
+    const file = join(a.nodes[0]!.dataDir, "nats-server.conf");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, "utf8");
     const gw = JSON.parse(text.slice(text.indexOf("\n") + 1)).gateway;
     expect(gw.name).toBe("site-a");
     expect(gw.tls.verify).toBe(true);
-    expect(gw.authorization.password).toMatch(/^\$2[aby]\$/);
+    // The secret itself: nats dials gateways it learned by gossip with this password (see the third-site test).
+    expect(gw.authorization.password).toBe(gatewaySecret);
     expect(gw.gateways[0].urls[0]).toContain(`:${encodeURIComponent(gatewaySecret)}@`);
     expect(gatewaySecret).not.toBe(a.secret);
     const gatewayz = await monitorJson<{ name: string; outbound_gateways: Record<string, { connection: { tls_version?: string } }> }>(a.nodes[0]!.monitor, "gatewayz");
     expect(gatewayz!.name).toBe("site-a");
     expect(gatewayz!.outbound_gateways["site-b"]!.connection.tls_version).toBeTruthy();
+  });
+
+  test("a third site that lists only site-a is learned by gossip: site-b and it dial each other with the gateway secret", async () => {
+    const [a, b] = sites as [LoopbackCluster, LoopbackCluster];
+    // site-d names only site-a's gateways; site-b learns site-d from site-a's gossip and site-d
+    // learns site-b the same way, so both links are implicit gateways nats dials on its own,
+    // with the gateway authorization's password (a bcrypt hash there was refused).
+    const third = await makeLoopbackCluster(join(dir.path, "d"), ["gw-d1"], { clusterName: "site-d" });
+    const node = third.nodes[0]!;
+    gatewayPorts.set(node, await freePort());
+    let text = readFileSync(node.config, "utf8").replaceAll(third.ca.cert, a.ca.cert).replaceAll(third.ca.key, a.ca.key);
+    text = text.replace("[jetstream]\n", "[jetstream]\nenabled = false\n");
+    writeFileSync(node.config, text + gatewayToml(node, join(dir.path, "gateway.secret"), a));
+    const proc = startNode(node);
+    try {
+      await proc.ready();
+      const outbound = async (n: LoopbackNode) => Object.keys((await monitorJson<{ outbound_gateways?: Record<string, unknown> }>(n.monitor, "gatewayz"))?.outbound_gateways ?? {}).sort();
+      await waitFor("site-b's nodes and site-d to dial each other by gossip", async () => {
+        const views = await Promise.all([...b.nodes, node].map(outbound));
+        return views.slice(0, -1).every((v) => v.includes("site-d")) && views.at(-1)!.includes("site-b");
+      }, 60_000, 250).catch(async (err) => {
+        for (const n of [...b.nodes, node]) console.log(n.name, JSON.stringify(await outbound(n)), n.proc!.log.split("\n").filter((l) => /level=(warn|error)/.test(l)).slice(-5).join("\n"));
+        throw err;
+      });
+      expect(await outbound(node)).toEqual(["site-a", "site-b"]);
+      // A message from site-d reaches a subscriber on site-b.
+      const pub = await tlsConnect([node.client], a.ca.cert);
+      conns.push(pub);
+      const sub = await client(b.nodes[0]!);
+      const got: string[] = [];
+      sub.subscribe("gossip.>", { callback: (_err, msg) => { got.push(msg.string()); } });
+      await sub.flush();
+      await waitFor("a message from site-d on site-b", async () => {
+        pub.publish("gossip.hello", "from-d");
+        await pub.flush();
+        await Bun.sleep(100);
+        return got.length > 0;
+      }, 30_000, 0);
+      expect(got[0]).toBe("from-d");
+      for (const n of [...b.nodes, node]) expect(n.proc!.log).not.toMatch(/authentication error - User "unibus-gateway"|Gateway Error 'Authorization Violation'/);
+    } finally {
+      await proc.stop();
+    }
   });
 
   test("a gateway with the route secret instead of the gateway secret is refused", async () => {

@@ -11,7 +11,7 @@
  * one site's cluster cannot thereby speak for a whole site.
  */
 import { z } from "zod";
-import { isBcryptHash, natsPasswordHash } from "../auth/bcrypt.ts";
+import { isBcryptHash } from "../auth/bcrypt.ts";
 import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
 import { CLUSTER, DEFAULTS } from "./defaults.ts";
 import { envName, filePath, listenValue, parsed } from "./_parsed.ts";
@@ -84,8 +84,8 @@ function checkGateway(config: UnibusConfig): ConfigIssue[] {
 /**
  * renderGateway is nats-server's `gateway {}` block: named after the
  * cluster, mutual TLS with the node certificate, incoming gateways checked
- * against the bcrypt hash of the gateway secret, outgoing URLs carrying it
- * (the rendered file is 0600).
+ * against the gateway secret, outgoing URLs carrying it (the rendered file
+ * is 0600).
  */
 function renderGateway(config: UnibusConfig, { tls }: NodeFacts): Record<string, unknown> {
   const gw = config.gateway;
@@ -98,7 +98,11 @@ function renderGateway(config: UnibusConfig, { tls }: NodeFacts): Record<string,
       name: config.cluster.name,
       listen: gw.listen.text,
       ...(gw.advertise ? { advertise: gw.advertise.text } : {}),
-      authorization: { user: DEFAULTS.gatewayUser, password: natsPasswordHash(secret), timeout: CLUSTER.authTimeoutS },
+      // The secret itself, not a hash: nats dials gateways it learns by gossip
+      // (another site's other nodes, a third site introduced by this one) with
+      // this password, and a hash sent as a password never matches. The file
+      // is 0600 and already carries the secret in the URLs below.
+      authorization: { user: DEFAULTS.gatewayUser, password: secret, timeout: CLUSTER.authTimeoutS },
       tls: { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, verify: true, timeout: DEFAULTS.tlsTimeoutS },
       gateways: gw.remotes.map((r) => ({ name: r.name, urls: r.urls.map((u) => `nats://${cred}${joinHostPort(u.host, u.port)}`) })),
     },
