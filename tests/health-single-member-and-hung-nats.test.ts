@@ -125,6 +125,31 @@ describe("a stopped nats-server", () => {
     await waitFor("status after SIGCONT", async () => (await status()).json.problems.some((x) => x.kind === "cluster_too_small"), 30_000, 500);
   }, 120_000);
 
+  it("a file edited and not reloaded, then a refused reload: status says the file is not what runs", async () => {
+    if (missing) throw new Error(`missing prerequisite: ${missing}`);
+    const original = readFileSync(config, "utf8");
+    try {
+      writeFileSync(config, original.replace('name = "solo"', 'name = "solo2"'));
+      let s = await status();
+      let p = s.json.problems.find((x) => x.kind === "config_not_applied")!;
+      expect(p.cause).toContain(`${config} has changed since the running node loaded it`);
+      expect(p.fix).toBe(`apply it: sudo unibus reload --config ${config} (a key that needs a restart is named in the answer)`);
+      expect(s.text).toContain("node          a (cluster solo)"); // the running name, not the file's
+      const r = await runUnibus(["reload", "--config", config], { timeoutMs: 60_000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr + r.stdout).toContain("cluster.name cannot change while running; restart unibus");
+      s = await status();
+      p = s.json.problems.find((x) => x.kind === "config_not_applied")!;
+      expect(p.cause).toContain("refused it at its last reload (cluster.name cannot change while running; restart unibus)");
+      expect(p.fix).toStartWith("restart to apply it");
+      expect(s.text).toContain("node          a (cluster solo)");
+    } finally {
+      writeFileSync(config, original);
+    }
+    const s = await status();
+    expect(s.json.problems.map((x) => x.kind)).not.toContain("config_not_applied"); // the file is what runs again
+  }, 120_000);
+
   it("a node that is not running at all is still told to start", async () => {
     if (missing) throw new Error(`missing prerequisite: ${missing}`);
     await node!.stop();

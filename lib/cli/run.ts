@@ -18,6 +18,7 @@ import { verdictLine } from "../diagnosis/problem.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 import { writeReloadOutcome } from "../reload-outcome.ts";
+import { configDigest, writeAppliedConfig } from "../applied-config.ts";
 
 /** monotonicMicros is CLOCK_MONOTONIC in microseconds, which systemd wants beside RELOADING=1. */
 function monotonicMicros(): string {
@@ -36,6 +37,7 @@ export async function run(args: string[]): Promise<number> {
   const level = values["log-level"];
   if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
   const file = configPath(values.config);
+  const loadedDigest = configDigest(file);
   const config = loadConfig(file);
   assertHostCanRun(config.node.dataDir);
   // --log-level and --log-format win over [log], at start and on every reload.
@@ -99,7 +101,9 @@ export async function run(args: string[]): Promise<number> {
       notifySystemd(`RELOADING=1\nMONOTONIC_USEC=${monotonicMicros()}`);
       let ok = false;
       let message: string;
+      let digest: string | undefined;
       try {
+        digest = configDigest(file);
         const next = loadConfig(file);
         for (const secret of configSecrets(next)) log.addSecret(secret);
         log.configure(logSettings(next));
@@ -113,6 +117,7 @@ export async function run(args: string[]): Promise<number> {
       if (ok) log.info("configuration reloaded", { config: file });
       else log.error("reload refused; still running the previous configuration", { reason: message });
       try {
+        if (ok && digest) writeAppliedConfig(node.config.node.dataDir, { file, sha256: digest, at: startedAt });
         writeReloadOutcome(node.config.node.dataDir, { startedAt, finishedAt: Date.now(), ok, message, config: file });
       } catch (err) {
         log.warn("could not record the reload outcome for unibus reload", { error: describeError(err) });
@@ -134,6 +139,13 @@ export async function run(args: string[]): Promise<number> {
   for (const warning of clientAuthWarnings(config)) log.warn(warning);
   try {
     await node.start();
+    if (loadedDigest) {
+      try {
+        writeAppliedConfig(config.node.dataDir, { file, sha256: loadedDigest, at: Date.now() });
+      } catch (err) {
+        log.warn("could not record which config version runs, for unibus status", { error: describeError(err) });
+      }
+    }
     if (process.env.NOTIFY_SOCKET) health.start();
   } catch (err) {
     process.off("SIGTERM", onTerm);

@@ -81,7 +81,8 @@ export async function gatherClusterStatus(given: UnibusConfig, options: GatherOp
   const uplinks = facts.leafs.filter((l) => l.solicited).length;
   return {
     node: facts.node,
-    ...(config.cluster ? { cluster: config.cluster.name } : {}),
+    // The running name (varz), not the file's: they differ until a restart applies a new one.
+    ...(config.cluster ? { cluster: (snapshot.varz.ok ? snapshot.varz.data.cluster?.name : undefined) ?? config.cluster.name } : {}),
     reachable: facts.reachable,
     health: snapshot.healthz,
     routes,

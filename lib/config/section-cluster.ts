@@ -17,7 +17,7 @@ import { isBcryptHash } from "../auth/bcrypt.ts";
 import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } from "../auth/secret-source.ts";
 import type { HostInfo } from "../host.ts";
 import { CLUSTER, DEFAULTS } from "./defaults.ts";
-import { presence, secretForms, type ConfigIssue, type Listener, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
+import { differs, presence, secretForms, type ConfigIssue, type Listener, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { renderDiscovery } from "./section-discovery.ts";
 import { NODE_NAME_HINT, isValidNodeName, isWildcard, parseListen, parsePeer, type HostPort } from "./units.ts";
@@ -229,5 +229,6 @@ export const clusterSection: Section<"cluster", ClusterConfig | undefined> = {
   sans: ({ cluster }) => (cluster?.self ? [cluster.self.host] : []),
   render: (config, { tls }) => (config.cluster ? { cluster: { ...renderCluster(config.cluster, tls), no_advertise: renderDiscovery(config).noAdvertise } } : {}),
   effective: ({ cluster }) => cluster && effectiveCluster(cluster),
-  restartOnly: (a, b) => presence("cluster", a.cluster, b.cluster),
+  // nats would take a new cluster name live and split this node from its cluster at once.
+  restartOnly: (a, b) => presence("cluster", a.cluster, b.cluster) ?? differs("cluster.name", a.cluster?.name, b.cluster?.name),
 };

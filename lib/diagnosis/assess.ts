@@ -6,6 +6,7 @@
  * and disk facts.
  */
 import { nodeProcesses } from "./process-state.ts";
+import { configDriftProblem } from "./config-drift.ts";
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Snapshot } from "../admin/snapshot.ts";
@@ -94,7 +95,8 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   const disk = diskFacts(config, jsz?.storage ?? 0);
   if (disk) facts.disk = disk;
   const diagnosis = diagnose(facts);
-  const membership = membershipProblems(config, node);
+  const drift = configDriftProblem(config, node);
+  const membership = [...membershipProblems(config, node), ...(drift ? [drift] : [])];
   if (membership.length) {
     // Broken first, as the verdict line names the first problem.
     diagnosis.problems = [...diagnosis.problems, ...membership].sort((a, b) => Number(b.severity === "broken") - Number(a.severity === "broken"));
