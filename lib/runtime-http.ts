@@ -17,11 +17,15 @@ export function serveHttp(
   fetch: (request: Request) => Response | Promise<Response>,
   options: { hostname: string; port: number; tls?: { certFile: string; keyFile: string } },
 ): HttpServer {
+  const scheme = options.tls ? "https" : "http";
   const server = Bun.serve({
     hostname: options.hostname,
     port: options.port,
     development: false,
-    fetch,
+    // Bun hands a request without a Host header (HTTP/1.0: curl -0, busybox wget, old probes) a
+    // relative url ("/readyz"); routers read the path from an absolute one, so give it the listener's.
+    // No Host means no name to put there; the app reads only the path and query.
+    fetch: (request: Request) => (/^https?:\/\//.test(request.url) ? fetch(request) : fetch(new Request(new URL(request.url, `${scheme}://localhost`).href, request))),
     error: () => new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain" } }),
     ...(options.tls ? { tls: { cert: Bun.file(options.tls.certFile), key: Bun.file(options.tls.keyFile) } } : {}),
   });

@@ -85,6 +85,28 @@ describe("admin API and auth on a running node", () => {
     expect(((await r.json()) as { ready: boolean }).ready).toBe(true);
   });
 
+  test("HTTP/1.0 requests without a Host header reach the same paths (busybox wget, curl -0, old probes)", async () => {
+    const raw = async (request: string): Promise<string> => {
+      const { connect: tcp } = await import("node:net");
+      return await new Promise<string>((resolve, reject) => {
+        let data = "";
+        const socket = tcp(adminPort, "127.0.0.1", () => socket.write(request));
+        socket.on("data", (chunk) => { data += chunk.toString(); });
+        socket.on("end", () => resolve(data));
+        socket.on("error", reject);
+        socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error(`no answer to ${JSON.stringify(request)}`)); });
+      });
+    };
+    const ready = await raw("GET /readyz HTTP/1.0\r\n\r\n");
+    expect(ready.split("\r\n")[0]).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(ready).toContain('"ready":true');
+    expect((await raw("GET /healthz?x=1 HTTP/1.0\r\n\r\n")).split("\r\n")[0]).toMatch(/ 200 /);
+    const metrics = await raw(`GET /metrics HTTP/1.0\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    expect(metrics.split("\r\n")[0]).toMatch(/ 200 /);
+    expect(metrics).toContain("unibus_health_verdict");
+    expect((await raw("GET /api/overview HTTP/1.0\r\n\r\n")).split("\r\n")[0]).toMatch(/ 401 /);
+  });
+
   test("without the token the API and metrics answer 401 and the page sends the browser to /login", async () => {
     for (const path of PROTECTED) {
       const res = await fetch(`${base}${path}`, { redirect: "manual", headers: path === "/" ? { accept: "text/html" } : {} });
