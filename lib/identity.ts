@@ -9,7 +9,7 @@ import { certificateSans } from "./config/sections.ts";
 import type { Logger } from "./log.ts";
 import { join } from "node:path";
 import { pathExists } from "./fsutil.ts";
-import { ensureNodeIdentity, NODE_CERT_FILE, NODE_KEY_FILE, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
+import { ensureNodeIdentity, expiresSoon, NODE_CERT_FILE, NODE_KEY_FILE, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
 
 /** RENEWAL_CHECK_MAX_MS bounds how long the timer sleeps: clocks jump, hosts suspend. */
 const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
@@ -74,7 +74,7 @@ export class IdentityManager {
     // Said once at info; the hourly re-checks after that stay at debug.
     else this.#log.write(this.#announced ? "debug" : "info", "node certificate is valid", { not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
     this.#announced = true;
-    if (!tls.caKey && !this.#config.cluster && id.daysLeft < 30) this.#log.warn("node certificate expires soon and this node has no CA key to renew it", { days_left: id.daysLeft });
+    if (!tls.caKey && !this.#config.cluster && expiresSoon(id.daysLeft)) this.#log.warn("node certificate expires soon and this node has no CA key to renew it", { days_left: id.daysLeft });
     return id.issued;
   }
 

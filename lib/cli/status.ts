@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { gatherClusterStatus, type ClusterStatus } from "../cluster/status.ts";
 import { ExitCode } from "../errors.ts";
+import { expiresSoon } from "../pki/index.ts";
 import { NATS_EVENTS_FILE, readNatsEvents } from "../diagnosis/nats-events.ts";
 import { STATUS_EXIT, repeatText, verdictLine } from "../diagnosis/problem.ts";
 import { configPath, parseFlags } from "./_flags.ts";
@@ -59,7 +60,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
   if (c) {
     if (c.error) lines.push(`  certificate   unreadable: ${c.error}`);
     else {
-      const left = c.daysLeft! < 0 ? `EXPIRED ${-c.daysLeft!} days ago` : `${c.daysLeft} days left${c.daysLeft! < 30 ? " (renew soon)" : ""}`;
+      const left = c.daysLeft! < 0 ? `EXPIRED ${-c.daysLeft!} days ago` : `${c.daysLeft} days left${expiresSoon(c.daysLeft!) ? " (renew soon)" : ""}`;
       lines.push(`  certificate   ${c.subject}, until ${c.notAfter!.slice(0, 10)}, ${left}`);
     }
     if (c.caFingerprint) lines.push(`  CA            SHA-256 ${c.caFingerprint} (${c.caFile}); must be the same on every node`);

@@ -7,6 +7,7 @@
  */
 import { formatBytes } from "../admin/format.ts";
 import { DEFAULTS } from "../config/defaults.ts";
+import { certificateExpiry } from "../pki/index.ts";
 import type { HealthFacts } from "./facts.ts";
 import type { NatsEvent, NatsEventKind } from "./nats-events.ts";
 import { verdictOf, type Diagnosis, type Problem, type Severity } from "./problem.ts";
@@ -15,8 +16,6 @@ import { verdictOf, type Diagnosis, type Problem, type Severity } from "./proble
 export const EVENT_FRESH_MS = 30_000;
 /** STREAM_CATCHUP_GRACE_MS: streams may lag this long (a new stream, a rejoin) before it counts as a problem. */
 export const STREAM_CATCHUP_GRACE_MS = 20_000;
-/** CERT_WARN_DAYS: fewer days left than this is worth a warning. */
-export const CERT_WARN_DAYS = 30;
 
 /** diagnose computes the verdict and the problems behind it. */
 export function diagnose(f: HealthFacts): Diagnosis {
@@ -345,13 +344,14 @@ function certificateProblems(f: HealthFacts, out: Problem[]): void {
     : c.selfRenewing
     ? `restart unibus on this node: it issues a new certificate from the CA in ${c.caFile} (the CA key is configured)`
     : `issue a new one where the CA key is (unibus cert issue --ca DIR --name ${f.node} --out DIR), copy it here and point tls.cert / tls.key in ${file} at it, then restart unibus`;
-  if (c.daysLeft < 0 || Date.parse(c.notAfter!) <= f.now) {
+  const expiry = certificateExpiry(Date.parse(c.notAfter!), f.now);
+  if (expiry.expired) {
     out.push({
       kind: "certificate_expired", severity: "broken", node: f.node,
       cause: `the node certificate ${c.file} EXPIRED on ${c.notAfter!.slice(0, 10)} (${-c.daysLeft} days ago): peers and TLS clients refuse it`,
       fix: renew,
     });
-  } else if (c.daysLeft < CERT_WARN_DAYS) {
+  } else if (expiry.expiresSoon) {
     out.push({
       kind: "certificate_expiring", severity: "degraded", node: f.node,
       cause: `the node certificate ${c.file} expires on ${c.notAfter!.slice(0, 10)} (${c.daysLeft} days left)${c.selfRenewing ? " and has not been renewed" : " and this node cannot renew it (no ca_key)"}`,

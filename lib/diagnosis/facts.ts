@@ -10,6 +10,7 @@ import { X509Certificate } from "node:crypto";
 import type { NodeProcesses } from "./process-state.ts";
 import { presentedCertificate } from "../membership/cert-files.ts";
 import type { UnibusConfig } from "../config/load.ts";
+import { certificateExpiry } from "../pki/index.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import type { PeerProbe } from "./peer-probe.ts";
 
@@ -106,7 +107,7 @@ export function certFacts(config: UnibusConfig, now = Date.now()): CertFacts | u
     const notAfter = new Date(cert.validTo);
     out.subject = cert.subject.replace(/\n/g, ", ");
     out.notAfter = notAfter.toISOString();
-    out.daysLeft = Math.floor((notAfter.getTime() - now) / 86_400_000);
+    out.daysLeft = certificateExpiry(notAfter, now).daysLeft;
   } catch (err) {
     out.error ??= `cannot read the node certificate ${file}: ${(err as Error).message}`;
   }

@@ -16,6 +16,7 @@ export {
   type NodeCertOptions,
 } from "./node-cert.ts";
 export { DEFAULT_RENEW_WHEN_REMAINING, ensureNodeIdentity, type NodeIdentity, type NodeIdentityOptions } from "./node-identity.ts";
+export { CERT_WARN_DAYS, certificateExpiry, expiresSoon, type Expiry } from "./expiry.ts";
 export { assertKeyFileMode, readCertificateFile, readKeyFile, sameSpki, type KeyFile } from "./pem-files.ts";
 export { certificateSans, currentHost, expectedSans, missingSans, parseSan, type HostInfo, type San } from "./sans.ts";
 export { createCertificateRequest, issueFromRequest, parseCertificateRequest, type NewRequest } from "./csr.ts";
