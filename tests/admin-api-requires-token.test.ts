@@ -13,6 +13,7 @@ import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { createAdminApp } from "../lib/admin/app.tsx";
 import { SESSION_MAX_AGE_S, sessionValue } from "../lib/admin/auth.ts";
+import { OVERVIEW_PANELS, PANELS } from "../lib/admin/panels.ts";
 import { createAdminSource } from "../lib/admin/source.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { MonitorClient } from "../lib/natsd/monitor.ts";
@@ -42,7 +43,7 @@ const versions = { unibus: "test", nats: "2.15.1", target: "linux-x64" };
 let node: RunningUnibus;
 let token = "";
 
-const PROTECTED = ["/", "/api/overview", "/api/node", "/api/clients", "/api/cluster", "/api/rates", "/api/jetstream", "/api/certificate", "/api/readiness", "/api/config", "/api/logs", "/metrics"];
+const PROTECTED = ["/", "/api/overview", ...OVERVIEW_PANELS.map((p) => `/api/${p.id}`), "/api/readiness", "/api/config", "/api/logs", "/metrics"];
 
 beforeAll(async () => {
   node = new RunningUnibus(["--config", configFile]);
@@ -139,6 +140,17 @@ describe("admin API and auth on a running node", () => {
     const cfg = await (await fetch(`${base}/api/config`, { headers: { authorization: `Bearer ${token}` } })).json() as { toml: string };
     expect(cfg.toml).toContain("[admin]");
     expect(cfg.toml).toContain("<redacted");
+  });
+
+  test("the page draws every panel of the registry, and /api/<id> serves each overview panel's view as /api/overview does", async () => {
+    const get = async (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const html = await (await get("/")).text();
+    for (const p of PANELS) expect(html, p.id).toContain(`<section id="${p.id}"`);
+    const overview = await (await get("/api/overview")).json() as Record<string, unknown>;
+    for (const p of OVERVIEW_PANELS) {
+      const view = await (await get(`/api/${p.id}`)).json() as Record<string, unknown>;
+      expect(Object.keys(view).sort(), p.id).toEqual(Object.keys(overview[p.id] as object).sort());
+    }
   });
 
   test("the login form sets an HttpOnly SameSite=Strict cookie; cross-site posts and wrong tokens are refused", async () => {

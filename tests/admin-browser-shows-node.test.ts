@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { RunningUnibus, freePort, nodeToml, tempDir, writeConfig } from "./_helpers.ts";
+import { PANELS } from "../lib/admin/panels.ts";
 import { ARTIFACTS, haveChromium as chromiumPresent, launchChromium } from "./admin-fixtures.ts";
 
 const haveChromium = chromiumPresent();
@@ -62,6 +63,11 @@ describe.if(haveChromium)("the admin page in Chromium", () => {
     expect(await page.textContent("#node-name")).toBe("browser-node");
     expect(await page.textContent("#readiness")).toBe("ready");
     expect(await page.locator("#cluster svg").count()).toBe(1);
+    for (const p of PANELS) {
+      const section = page.locator(`main > section#${p.id}`);
+      expect(await section.getAttribute("aria-label"), p.id).toBe(p.title);
+      expect(await section.isVisible(), p.id).toBe(true);
+    }
     expect(await page.textContent("#config pre")).toContain("[admin]");
     const cookie = (await context.cookies()).find((c) => c.name === "unibus_session")!;
     expect(cookie.httpOnly).toBe(true);

@@ -10,8 +10,11 @@ import { Logger } from "../lib/log.ts";
 import { ClusterTracker, buildClusterView } from "../lib/admin/cluster-view.ts";
 import { natsDurationMs as parseGoDuration } from "../lib/natsd/durations.ts";
 import { LogRing } from "../lib/admin/log-ring.ts";
-import { buildOverview, certView } from "../lib/admin/model.ts";
+import { buildOverview, type OverviewInputs } from "../lib/admin/model.ts";
+import { certView } from "../lib/admin/panels/certificate.tsx";
+import { assess } from "../lib/diagnosis/assess.ts";
 import { Dashboard } from "../lib/admin/pages/dashboard.tsx";
+import { OVERVIEW_PANELS, PANELS } from "../lib/admin/panels.ts";
 import { RateSampler } from "../lib/admin/sampler.ts";
 import type { Snapshot } from "../lib/admin/snapshot.ts";
 import type { NodeIdentity } from "../lib/pki/index.ts";
@@ -53,6 +56,12 @@ function snapshot(routes: ReturnType<typeof route>[], replicas: { name: string; 
 
 const rates = { intervalMs: 5000, points: [] };
 
+/** overview builds the page's overview the way the admin source does: with the diagnosis `unibus status` makes. */
+async function overview(i: Omit<OverviewInputs, "health">) {
+  const { diagnosis } = await assess(i.config, i.snapshot, { events: [] });
+  return buildOverview({ ...i, health: diagnosis });
+}
+
 describe("the cluster picture", () => {
   test("a healthy 3-node mesh has three green routes, two of them measured with their RTT", () => {
     const view = buildClusterView(snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config);
@@ -64,7 +73,7 @@ describe("the cluster picture", () => {
     expect(view.expectedSize).toBe(3);
   });
 
-  test("a peer that went away stays in the picture, red, under the name it had", () => {
+  test("a peer that went away stays in the picture, red, under the name it had", async () => {
     const tracker = new ClusterTracker();
     buildClusterView(snapshot([route("n2", "1ms"), route("n3", "1ms")], []), config, tracker);
     const view = buildClusterView(snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config, tracker);
@@ -72,14 +81,14 @@ describe("the cluster picture", () => {
     expect(n3?.up).toBe(false);
     const down = view.routes.filter((r) => !r.up).map((r) => `${r.from}-${r.to}`);
     expect(down.sort()).toEqual(["n1-n3", "n2-n3"]);
-    const o = buildOverview({ snapshot: snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config, versions, startedAt: Date.now(), disk, rates, tracker });
+    const o = await overview({ snapshot: snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config, versions, startedAt: Date.now(), disk, rates, tracker });
     expect(o.readiness.ready).toBe(true); // 1 of 2 peers is still a majority of 3
   });
 
-  test("a node that reaches no peer of three is not ready, and says why", () => {
+  test("a node that reaches no peer of three is not ready, and says why", async () => {
     const tracker = new ClusterTracker();
     tracker.observe([route("n2", "1ms"), route("n3", "1ms")]);
-    const o = buildOverview({ snapshot: snapshot([], [], ""), config, versions, startedAt: Date.now(), disk, rates, tracker });
+    const o = await overview({ snapshot: snapshot([], [], ""), config, versions, startedAt: Date.now(), disk, rates, tracker });
     expect(o.readiness.ready).toBe(false);
     const reasons = o.readiness.checks.filter((c) => !c.ok).map((c) => c.detail).join("; ");
     expect(reasons).toContain("routes to 0 of 2 peers up");
@@ -97,7 +106,7 @@ describe("the cluster picture", () => {
 describe("the dashboard page", () => {
   test("renders node, clients, cluster SVG, JetStream replicas and KV buckets from fixed data", async () => {
     const tracker = new ClusterTracker();
-    const o = buildOverview({ snapshot: snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config, versions, startedAt: Date.now() - 90_000, disk, rates, tracker });
+    const o = await overview({ snapshot: snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config, versions, startedAt: Date.now() - 90_000, disk, rates, tracker });
     const html = String(await (<Dashboard nonce="abc" overview={o} configToml={'[node]\nname = "n1"'} logs={[{ level: "info", text: "hello <world>" }]} />).toString());
     expect(html).toContain('id="node-name">n1<');
     expect(html).toContain("sensor-hub");
@@ -114,12 +123,12 @@ describe("the dashboard page", () => {
   test("an unreachable nats-server shows as a clear state on every panel", async () => {
     const err = { ok: false as const, error: "nats-server monitoring at http://127.0.0.1:1 is not reachable (is nats-server running?)" };
     const s: Snapshot = { at: Date.now(), healthz: { ok: false, detail: err.error }, metaHealthz: { ok: false, detail: err.error }, varz: err, connz: err, routez: err, jsz: err, leafz: err };
-    const o = buildOverview({ snapshot: s, config, versions, startedAt: Date.now(), disk, rates, tracker: new ClusterTracker() });
+    const o = await overview({ snapshot: s, config, versions, startedAt: Date.now(), disk, rates, tracker: new ClusterTracker() });
     expect(o.readiness.ready).toBe(false);
     const html = String(await (<Dashboard nonce="n" overview={o} configToml="" logs={[]} />).toString());
     expect(html).toContain("not ready");
     expect(html).toContain("is not reachable (is nats-server running?)");
-    expect(html).not.toMatch(/\bat \S+ \(|Error:/);
+    expect(html).not.toMatch(/\bat \S+ \([^)]*:\d+:\d+\)|Error:/); // no stack trace
   });
 
   test("the certificate panel warns under 30 days", () => {
@@ -127,6 +136,40 @@ describe("the dashboard page", () => {
     const id = { subject: "CN=n1", issuer: "CN=lab CA", sans: ["n1", "127.0.0.1"], notAfter: new Date(now + 12 * 86_400_000), renewAt: new Date(now), notBefore: new Date(now - 1), daysLeft: 12 } as unknown as NodeIdentity;
     expect(certView(id, now)).toMatchObject({ present: true, daysLeft: 12, warning: "the certificate expires in 12 days", issuer: "CN=lab CA" });
     expect(certView({ ...id, notAfter: new Date(now + 200 * 86_400_000) } as NodeIdentity, now).warning).toBeUndefined();
+  });
+});
+
+describe("every panel of the registry", () => {
+  test("has its own id and a title", () => {
+    const ids = PANELS.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of PANELS) {
+      expect(p.id).toMatch(/^[a-z][a-z-]*$/);
+      expect(p.title.trim().length).toBeGreaterThan(0);
+    }
+  });
+
+  test("is drawn on the page in registry order, under its id and title, from live data and with nats-server unreachable", async () => {
+    const err = { ok: false as const, error: "nats-server monitoring at http://127.0.0.1:1 is not reachable (is nats-server running?)" };
+    const down: Snapshot = { at: Date.now(), healthz: { ok: false, detail: err.error }, metaHealthz: { ok: false, detail: err.error }, varz: err, connz: err, routez: err, jsz: err, leafz: err };
+    const up = snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]);
+    for (const snap of [up, down]) {
+      const o = await overview({ snapshot: snap, config, versions, startedAt: Date.now(), disk, rates, tracker: new ClusterTracker() });
+      const html = String(await (<Dashboard nonce="n" overview={o} configToml={'[node]\nname = "n1"'} logs={[{ level: "info", text: "hello" }]} />).toString());
+      const drawn = [...html.matchAll(/<section id="([^"]+)"[^>]*aria-label="([^"]+)"/g)].map((m) => [m[1], m[2]]);
+      expect(drawn).toEqual(PANELS.map((p) => [p.id, p.title]));
+      for (const p of PANELS) {
+        const section = html.slice(html.indexOf(`<section id="${p.id}"`), html.indexOf("</section>", html.indexOf(`<section id="${p.id}"`)));
+        expect(section, p.id).toContain("<h2");
+      }
+    }
+  });
+
+  test("each overview panel's view is in the overview under its id", async () => {
+    const o = await overview({ snapshot: snapshot([], []), config, versions, startedAt: Date.now(), disk, rates });
+    for (const p of OVERVIEW_PANELS) expect((o as unknown as Record<string, unknown>)[p.id], p.id).toBeDefined();
+    expect(o.node.name).toBe("n1");
+    expect(o.health.verdict).toBeDefined();
   });
 });
 

@@ -5,20 +5,20 @@
  */
 import { Hono } from "hono";
 import { effectiveConfigObject, effectiveConfigToml } from "../config/effective.ts";
+import { OVERVIEW_PANELS } from "./panels.ts";
 import type { AdminSource } from "./source.ts";
 
 /** apiRoutes builds the /api sub-app. */
 export function apiRoutes(source: AdminSource): Hono {
   const api = new Hono();
   api.get("/overview", async (c) => c.json(await source.overview()));
-  api.get("/node", async (c) => c.json((await source.overview()).node));
-  api.get("/clients", async (c) => c.json((await source.overview()).clients));
-  api.get("/cluster", async (c) => c.json((await source.overview()).cluster));
-  api.get("/rates", async (c) => c.json((await source.overview()).rates));
-  api.get("/jetstream", async (c) => c.json((await source.overview()).jetstream));
-  api.get("/certificate", async (c) => c.json((await source.overview()).certificate));
-  api.get("/readiness", async (c) => c.json((await source.overview()).readiness));
+  // The diagnosis alone, without the overview's disk walk.
   api.get("/health", async (c) => c.json(await source.health()));
+  // Every other overview panel's view under its id (lib/admin/panels.ts).
+  for (const p of OVERVIEW_PANELS) {
+    if (p.id !== "health") api.get(`/${p.id}`, async (c) => c.json((await source.overview() as unknown as Record<string, unknown>)[p.id]));
+  }
+  api.get("/readiness", async (c) => c.json((await source.overview()).readiness));
   api.get("/config", (c) => {
     const config = source.config();
     return c.json({ file: config.file, toml: effectiveConfigToml(config), config: effectiveConfigObject(config) });

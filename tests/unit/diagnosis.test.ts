@@ -8,7 +8,7 @@ import { NatsEventBook, classifyNatsLine } from "../../lib/diagnosis/nats-events
 import { groupMembers, metaPeers } from "../../lib/diagnosis/meta-view.ts";
 import { RepeatFolder } from "../../lib/natsd/nats-log.ts";
 import { STATUS_EXIT, verdictLine, verdictOf, type Problem } from "../../lib/diagnosis/problem.ts";
-import { certView } from "../../lib/admin/model.ts";
+import { certView } from "../../lib/admin/panels/certificate.tsx";
 import { nodeNameIsExplicit } from "../../lib/diagnosis/facts.ts";
 import type { NodeIdentity } from "../../lib/pki/index.ts";
 

@@ -1,0 +1,39 @@
+/**
+ * cluster.tsx is the cluster panel: the leaf uplinks, the picture of the
+ * mesh as this node sees it (lib/admin/cluster-view.ts) and its routes.
+ */
+import type { ClusterView } from "../cluster-view.ts";
+import { ClusterSvg } from "../pages/cluster-svg.tsx";
+import { overviewPanel } from "../panel.ts";
+import { ErrorLine } from "./_parts.tsx";
+
+/** clusterPanel shows routes, peers and leaf uplinks; its view is the one /readyz decides on. */
+export const clusterPanel = overviewPanel({
+  id: "cluster",
+  title: "Cluster",
+  view: (i): ClusterView => i.cluster,
+  render: (c, facts) => (
+    <>
+      <h2>Cluster{c.name ? ` ${c.name}` : ""}</h2>
+      <ErrorLine text={c.error} />
+      {facts.leafs.length ? (
+        <table id="leafs">
+          <thead><tr><th>leaf uplink</th><th>state</th><th class="num">RTT</th></tr></thead>
+          <tbody>{facts.leafs.map((l) => <tr data-leaf={l.url} data-state={l.up ? "up" : "down"}><td>{l.url}</td><td class={l.up ? "ok" : "bad"}>{l.up ? "up" : "DOWN"}</td><td class="num">{l.rtt ?? "–"}</td></tr>)}</tbody>
+        </table>
+      ) : null}
+      {c.clustered ? <p>{c.routesUp} of {c.expectedSize - 1} peers reachable{c.metaLeader ? ` · JetStream meta leader ${c.metaLeader}` : ""}</p> : <p class="muted">Single node: no [cluster] configured.</p>}
+      <ClusterSvg view={c} />
+      {c.routes.length ? (
+        <table>
+          <thead><tr><th>route</th><th>state</th><th class="num">RTT</th></tr></thead>
+          <tbody>
+            {c.routes.map((r) => (
+              <tr data-route={`${r.from}-${r.to}`}><td>{r.from} – {r.to}</td><td class={r.up ? "ok" : "bad"}>{r.up ? "up" : "down"}</td><td class="num">{r.observed ? (r.rtt ?? "–") : <span class="muted">not measured here</span>}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </>
+  ),
+});
