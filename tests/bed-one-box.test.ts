@@ -75,7 +75,10 @@ it("one box: install, status, reload, stop, kill -9, a broken config, and uninst
   expect(installed.stdout).toContain("starting unibus.service");
   expect((await box.sh("systemctl is-active unibus")).stdout.trim()).toBe("active");
   expect((await box.sh("systemctl is-enabled unibus")).stdout.trim()).toBe("enabled");
-  expect(await show(box, "StatusText")).toBe("nats-server ready on 0.0.0.0:4222");
+  expect(await show(box, "StatusText")).toStartWith("nats-server ready on 0.0.0.0:4222");
+  // Ready is not healthy: the status line carries the verdict too, within its 10 s check interval.
+  const healthy = "nats-server ready on 0.0.0.0:4222; health: HEALTHY: node box-1 is healthy; no problems";
+  await waitFor("Status= to carry the health verdict", async () => ((await show(box, "StatusText")) === healthy ? true : undefined), 30_000);
   expect(await show(box, "TimeoutStopUSec")).toBe("3min"); // lame duck 30 s + margin, at least 180 s
 
   // The installed paths are the defaults: no flags needed.
