@@ -131,6 +131,8 @@ CHANGED=0
 # COMMITTED once checked files start to replace installed ones.
 CREATED_ACCOUNT=0
 COMMITTED=0
+# Said once the install commits: a refused install takes the account back, so it never "created" one.
+CREATED_NOTES=()
 
 # ---- systemd ----------------------------------------------------------------
 
@@ -166,7 +168,7 @@ ensure_user() {
   if ! id_of group "$SERVICE" >/dev/null; then
     groupadd "${prefix[@]}" --system "$SERVICE"
     CREATED_ACCOUNT=1
-    say "created group $SERVICE"
+    CREATED_NOTES+=("created group $SERVICE")
   fi
   if ! id_of passwd "$SERVICE" >/dev/null; then
     local nologin=/usr/sbin/nologin
@@ -174,7 +176,7 @@ ensure_user() {
     useradd "${prefix[@]}" --system --gid "$SERVICE" --no-create-home --home-dir /nonexistent \
       --shell "$nologin" --comment "unibus NATS message bus" "$SERVICE"
     CREATED_ACCOUNT=1
-    say "created system user $SERVICE"
+    CREATED_NOTES+=("created system user $SERVICE")
   fi
   UID_N="$(id_of passwd "$SERVICE")"
   GID_N="$(id_of group "$SERVICE")"
@@ -280,6 +282,13 @@ discard_stage() {
   if ((CREATED_ACCOUNT && !COMMITTED)); then
     remove_user >/dev/null
   fi
+}
+
+# commit marks the point of no return (no more rollback) and says what the install created.
+commit() {
+  COMMITTED=1
+  local note
+  for note in "${CREATED_NOTES[@]}"; do say "$note"; done
 }
 
 # stage_binary copies the new executable next to the installed one.
@@ -569,7 +578,7 @@ do_install() {
   check_staged "$STAGED_BIN" "$STAGE_DIR/unibus.toml"
   stage_unit "$STAGE_DIR/unibus.toml"
   # Checked: from here on, swap in.
-  COMMITTED=1
+  commit
   swap_binary
   swap_config
   install_state_dir
@@ -591,7 +600,7 @@ do_upgrade() {
   # The new executable must accept the installed config before it replaces the old one.
   check_staged "$STAGED_BIN" "$CONF_FILE"
   stage_unit "$CONF_FILE"
-  COMMITTED=1
+  commit
   swap_binary
   install_state_dir
   install_unit
