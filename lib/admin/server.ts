@@ -75,8 +75,7 @@ export class AdminServer {
 
   #baseUrl(): string {
     const admin = this.#o.config().admin;
-    const host = admin.listen.host.includes(":") ? `[${admin.listen.host}]` : admin.listen.host;
-    return `${admin.tls ? "https" : "http"}://${host}:${admin.listen.port}/`;
+    return `${admin.tls ? "https" : "http"}://${admin.listen.text}/`;
   }
 
   /** start serves the admin app; it throws a clear error when the port is taken. */

@@ -9,7 +9,7 @@ import { basename, join, resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { DEFAULTS } from "../config/defaults.ts";
 import { CLUSTER_SECRET_ENV } from "../config/section-cluster.ts";
-import { NODE_NAME_HINT, PEER_HINT, isValidNodeName, parsePeer, type HostPort } from "../config/units.ts";
+import { NODE_NAME_HINT, PEER_HINT, isValidNodeName, joinHostPort, parsePeer, withDefaultPort, type HostPort } from "../config/units.ts";
 import { pathExists } from "../fsutil.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
@@ -71,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
   // A join token for the boxes that come next: they join instead of getting the CA key.
   const first = nodes[0]!;
   const { token, record } = createToken(join(out, TOKEN_STORE_FILE), caDigest(new Uint8Array(ca.cert.rawData)), parseDuration(DEFAULT_TOKEN_TTL) as number, secretFile);
-  const joinAt = `${first.address.host.includes(":") ? `[${first.address.host}]` : first.address.host}:${first.address.port + 1}`;
+  const joinAt = joinHostPort(first.address.host, first.address.port + 1);
   process.stdout.write(
     `created cluster "${name}" with ${nodes.length} node${nodes.length === 1 ? "" : "s"} in ${out}\n` +
       `  ${join(certsDir, CA_CERT_FILE)}      CA certificate (0644)\n` +
@@ -93,7 +93,7 @@ export async function run(args: string[]): Promise<number> {
 
 function parseNodes(specs: string[]): ClusterNode[] {
   if (specs.length === 0) throw new UsageError(`at least one --node NAME=ADDRESS is required`);
-  const port = String(DEFAULTS.clusterListen.port);
+  const port = DEFAULTS.clusterListen.port;
   const nodes: ClusterNode[] = [];
   for (const spec of specs) {
     const eq = spec.indexOf("=");
@@ -101,9 +101,7 @@ function parseNodes(specs: string[]): ClusterNode[] {
     const addr = spec.slice(eq + 1);
     if (eq <= 0 || !addr) throw new UsageError(`--node ${JSON.stringify(spec)} is invalid: expected NAME=ADDRESS like pi-1=10.0.0.11 or pi-1=pi-1.lan:6222`);
     if (!isValidNodeName(nodeName)) throw new UsageError(`--node ${JSON.stringify(spec)}: node name ${JSON.stringify(nodeName)} is invalid: expected ${NODE_NAME_HINT}`);
-    const hasPort = /^\[.*\]:\d+$/.test(addr) || (/:\d+$/.test(addr) && addr.split(":").length === 2);
-    const withPort = hasPort ? addr : addr.includes(":") && !addr.startsWith("[") ? `[${addr}]:${port}` : `${addr}:${port}`;
-    const address = parsePeer(withPort);
+    const address = parsePeer(withDefaultPort(addr, port));
     if (typeof address === "string") throw new UsageError(`--node ${JSON.stringify(spec)}: expected ${address.replace(PEER_HINT, "an address like 10.0.0.11, pi-1.lan or 10.0.0.11:6222")}`);
     if (nodes.some((n) => n.name === nodeName)) throw new UsageError(`--node ${nodeName} is given twice: every node needs its own name (nats server_name)`);
     const clash = nodes.find((n) => n.address.text.toLowerCase() === address.text.toLowerCase());

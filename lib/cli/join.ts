@@ -11,7 +11,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULTS } from "../config/defaults.ts";
 import { SECRET_FILE, CERTS_DIR } from "./init-cluster.ts";
-import { NODE_NAME_HINT, isValidNodeName, nodeNameFromHost, parseListen, parsePeer, type HostPort } from "../config/units.ts";
+import { NODE_NAME_HINT, isValidNodeName, nodeNameFromHost, parseListen, parsePeer, withDefaultPort, type HostPort } from "../config/units.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { pathExists, writeFileAtomic } from "../fsutil.ts";
 import { loadConfig } from "../config/load.ts";
@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
     force: { type: "boolean", default: false },
   }, true);
   if (positionals.length !== 1) throw new UsageError(`expected one ADDRESS (a CA holder's join port, e.g. 10.0.0.11:6223), got ${positionals.length ? positionals.join(" ") : "none"}`);
-  const address = parsePeer(positionals[0]!.includes(":") && !positionals[0]!.startsWith("[") && positionals[0]!.split(":").length === 2 ? positionals[0] : `${positionals[0]}:${DEFAULTS.clusterListen.port + 1}`);
+  const address = parsePeer(withDefaultPort(positionals[0]!, DEFAULTS.clusterListen.port + 1));
   if (typeof address === "string") throw new UsageError(`ADDRESS ${JSON.stringify(positionals[0])} is invalid: expected ${address}`);
   const tokenText = values.token ?? process.env[JOIN_TOKEN_ENV];
   if (!tokenText) throw new UsageError(`--token TOKEN is required (or $${JOIN_TOKEN_ENV}): run \`unibus token create\` on a node that holds the CA key`);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
-import { parseDuration } from "../config/units.ts";
+import { joinHostPort, parseDuration } from "../config/units.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { readMembers, MEMBERS_FILE } from "../membership/members.ts";
 import { createToken, readTokens, revokeToken, tokenState, tokenStorePath } from "../membership/token-store.ts";
@@ -33,7 +33,7 @@ function joinAddress(config: UnibusConfig): string {
   const c = config.cluster!;
   const host = c.self?.host ?? (c.joinListen.host === "0.0.0.0" || c.joinListen.host === "::" ? undefined : c.joinListen.host);
   if (!host) return `THIS-HOST:${c.joinListen.port}`;
-  return `${host.includes(":") ? `[${host}]` : host}:${c.joinListen.port}`;
+  return joinHostPort(host, c.joinListen.port);
 }
 
 /** create makes a token and prints the join line. */

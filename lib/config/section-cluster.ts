@@ -20,7 +20,7 @@ import { CLUSTER, DEFAULTS } from "./defaults.ts";
 import { differs, presence, secretForms, type ConfigIssue, type Listener, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { renderDiscovery } from "./section-discovery.ts";
-import { NODE_NAME_HINT, isValidNodeName, isWildcard, parseListen, parsePeer, type HostPort } from "./units.ts";
+import { NODE_NAME_HINT, isValidNodeName, canonicalIp, isWildcard, joinHostPort, parseListen, parsePeer, type HostPort } from "./units.ts";
 
 /** CLUSTER_SECRET_ENV names the environment variable that can carry the route secret instead of secret_file. */
 export const CLUSTER_SECRET_ENV = "UNIBUS_CLUSTER_SECRET";
@@ -110,7 +110,7 @@ function resolveCluster(raw: RawCluster, at: (p: string) => string, env: Record<
     : raw.secret_file
       ? readSecretFile(at(raw.secret_file), "secret_file")
       : { source: "none", key: "secret_file", error: `expected secret_file = "FILE" (a private file holding the route secret) or the environment variable ${CLUSTER_SECRET_ENV}` };
-  const joinListen = raw.join_listen ?? (parseListen(`${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port < 65535 ? listen.port + 1 : listen.port - 1}`) as HostPort);
+  const joinListen = raw.join_listen ?? (parseListen(joinHostPort(listen.host, listen.port < 65535 ? listen.port + 1 : listen.port - 1)) as HostPort);
   return { name: raw.name, listen, joinListen, joinListenSet: raw.join_listen !== undefined, peers: raw.peers, ...(self ? { self } : {}), selfFrom, routes, secret, problems };
 }
 
@@ -200,7 +200,7 @@ function sameAddress(a: HostPort, b: HostPort): boolean {
 }
 
 function sameHost(a: string, b: string): boolean {
-  if (isIP(a) === 6 && isIP(b) === 6) return new URL(`http://[${a}]/`).hostname === new URL(`http://[${b}]/`).hostname;
+  if (isIP(a) === 6 && isIP(b) === 6) return canonicalIp(a) === canonicalIp(b);
   return a.toLowerCase() === b.toLowerCase();
 }
 

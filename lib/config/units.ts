@@ -85,6 +85,25 @@ export function joinHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** canonicalIp returns the canonical text of an IP address (IPv6 compressed, lower case), or undefined when text is not one. */
+export function canonicalIp(text: string): string | undefined {
+  const kind = isIP(text);
+  if (kind === 4) return text;
+  if (kind === 6) return new URL(`http://${joinHostPort(text, 1)}/`).hostname.slice(1, -1);
+  return undefined;
+}
+
+/**
+ * withDefaultPort adds `port` to an address written without one
+ * ("10.0.0.11", "pi-1.lan", "fd00::1", "[fd00::1]") and keeps one that has
+ * a port ("10.0.0.11:6223", "[fd00::1]:6223"), bracketing an IPv6 address.
+ */
+export function withDefaultPort(address: string, port: number): string {
+  if (/^\[.*\]:\d+$/.test(address) || /^[^:]*:\d+$/.test(address)) return address;
+  const host = address.startsWith("[") && address.endsWith("]") ? address.slice(1, -1) : address;
+  return joinHostPort(host, port);
+}
+
 /** isLoopback tells whether a bind host only accepts local connections. */
 export function isLoopback(host: string): boolean {
   return host === "::1" || host === "localhost" || /^127\./.test(host);

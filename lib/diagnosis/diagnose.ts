@@ -7,6 +7,7 @@
  */
 import { formatBytes } from "../admin/format.ts";
 import { DEFAULTS } from "../config/defaults.ts";
+import { joinHostPort } from "../config/units.ts";
 import { certificateExpiry } from "../pki/index.ts";
 import type { HealthFacts } from "./facts.ts";
 import type { NatsEvent, NatsEventKind } from "./nats-events.ts";
@@ -288,7 +289,7 @@ function leafProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void
     const authEvs = eventsOf(events, "leaf_auth_failed").filter((e) => e.detail.side !== "accepting");
     const connEvs = eventsOf(events, "leaf_connect_failed");
     const up = new Set(solicited.map((l) => l.address));
-    const candidates = leaf.remotes.filter((r) => ![...up].some((a) => a.endsWith(`:${r.url.port}`) && (a.startsWith(r.url.host) || a.startsWith(`[${r.url.host}]`))));
+    const candidates = leaf.remotes.filter((r) => ![...up].some((a) => a === joinHostPort(r.url.host, r.url.port)));
     for (const r of (candidates.length ? candidates : leaf.remotes).slice(0, down)) {
       const mine = (evs: NatsEvent[]) => evs.filter((e) => !e.detail.url || e.detail.url.includes(r.url.host));
       const tls = mine(tlsEvs);

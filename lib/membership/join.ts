@@ -8,7 +8,7 @@
  * members; nothing is written before every check passed.
  */
 import { createHash } from "node:crypto";
-import type { HostPort } from "../config/units.ts";
+import { joinHostPort, type HostPort } from "../config/units.ts";
 import { RuntimeError } from "../errors.ts";
 import { createCertificateRequest, expectedSans, isIssuedBy, parseSan } from "../pki/index.ts";
 import { x509 } from "../pki/_x509.ts";
@@ -77,7 +77,7 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   }
   const advertiseHost = (req.advertiseHost ?? hello.localAddress ?? "").replace(/^::ffff:/, "");
   if (!advertiseHost) throw new RuntimeError("cannot tell this box's address on the way to the CA holder; pass --advertise HOST");
-  const route = `${advertiseHost.includes(":") ? `[${advertiseHost}]` : advertiseHost}:${req.listen.port}`;
+  const route = joinHostPort(advertiseHost, req.listen.port);
   const sans = expectedSans(req.name, [advertiseHost, ...req.sans]);
   sans.forEach(parseSan);
   const csr = await createCertificateRequest(req.name);

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateSans } from "../config/sections.ts";
 import { ConfigError } from "../errors.ts";
-import { parsePeer, type HostPort } from "../config/units.ts";
+import { joinHostPort, parsePeer, type HostPort } from "../config/units.ts";
 import type { IdentityManager } from "../identity.ts";
 import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
@@ -74,7 +74,7 @@ export class NodeMembership {
     const cluster = config.cluster!;
     const route = cluster.self?.text ?? cluster.listen.text;
     const host = parsePeer(route);
-    const service = config.tls?.caKey && typeof host !== "string" ? `${host.host.includes(":") ? `[${host.host}]` : host.host}:${cluster.joinListen.port}` : undefined;
+    const service = config.tls?.caKey && typeof host !== "string" ? joinHostPort(host.host, cluster.joinListen.port) : undefined;
     const notAfter = this.#o.identity()?.identity?.notAfter.toISOString();
     return selfRecord(this.registry, { name: config.node.name, id: this.#id, route, ...(service ? { service } : {}), ...(notAfter ? { certNotAfter: notAfter } : {}) });
   }
@@ -148,7 +148,7 @@ export class NodeMembership {
     if (!cluster) return [];
     const out: HostPort[] = [];
     for (const peer of cluster.routes) {
-      const hp = parsePeer(`${peer.host.includes(":") ? `[${peer.host}]` : peer.host}:${peer.port + 1}`);
+      const hp = parsePeer(joinHostPort(peer.host, peer.port + 1));
       if (typeof hp !== "string") out.push(hp);
     }
     return out;

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
-import { parsePeer, type HostPort } from "../config/units.ts";
+import { joinHostPort, parsePeer, type HostPort } from "../config/units.ts";
 import { RuntimeError, UsageError } from "../errors.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
@@ -118,7 +118,7 @@ export async function recordRemoval(config: UnibusConfig, name: string): Promise
   };
   if (config.tls?.caKey) add(`127.0.0.1:${config.cluster!.joinListen.port}`);
   for (const m of registry.active()) add(m.service);
-  for (const p of config.cluster!.routes) add(`${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port + 1}`);
+  for (const p of config.cluster!.routes) add(joinHostPort(p.host, p.port + 1));
   const errors: string[] = [];
   for (const t of targets) {
     try {

@@ -4,6 +4,7 @@
  * DNS names case-insensitively.
  */
 import { isIP } from "node:net";
+import { canonicalIp } from "../config/units.ts";
 import { currentHost, type HostInfo } from "../host.ts";
 import { ConfigError } from "../errors.ts";
 import { x509, type SubjectAlternativeNameExtension, type X509Certificate } from "./_x509.ts";
@@ -37,7 +38,7 @@ export function expectedSans(nodeName: string, extra: string[], host: HostInfo =
   }
   for (const fixed of ["localhost", "127.0.0.1", "::1"]) add(fixed);
   for (const address of host.addresses) {
-    const ip = normalizeIp(address.split("%")[0]!);
+    const ip = canonicalIp(address.split("%")[0]!);
     if (ip && !isLoopbackOrLinkLocal(ip)) add(ip);
   }
   for (const s of extra) add(parseSan(s).value);
@@ -47,7 +48,7 @@ export function expectedSans(nodeName: string, extra: string[], host: HostInfo =
 /** parseSan classifies one SAN string: text that parses as IPv4/IPv6 is an IP SAN, anything else must be a DNS name. */
 export function parseSan(text: string): San {
   const trimmed = text.trim();
-  const ip = normalizeIp(trimmed.replace(/^\[(.*)\]$/, "$1"));
+  const ip = canonicalIp(trimmed.replace(/^\[(.*)\]$/, "$1"));
   if (ip) return { type: "ip", value: ip };
   const dns = trimmed.toLowerCase().replace(/\.$/, "");
   if (dns.length > 253 || !DNS_NAME.test(dns)) {
@@ -67,7 +68,7 @@ export function certificateSans(cert: X509Certificate): string[] {
   if (!ext) return [];
   const out: string[] = [];
   for (const name of ext.names.items) {
-    if (name.type === "ip") out.push(normalizeIp(name.value) ?? name.value);
+    if (name.type === "ip") out.push(canonicalIp(name.value) ?? name.value);
     else if (name.type === "dns") out.push(name.value.toLowerCase());
   }
   return out;
@@ -80,15 +81,7 @@ export function missingSans(wanted: string[], have: string[]): string[] {
 }
 
 function normalizeLoose(s: string): string {
-  return normalizeIp(s) ?? s.toLowerCase();
-}
-
-/** normalizeIp returns the canonical text of an IP address (IPv6 compressed, lower case), or undefined if text is not one. */
-function normalizeIp(text: string): string | undefined {
-  const kind = isIP(text);
-  if (kind === 4) return text;
-  if (kind === 6) return new URL(`http://[${text}]/`).hostname.slice(1, -1);
-  return undefined;
+  return canonicalIp(s) ?? s.toLowerCase();
 }
 
 function isLoopbackOrLinkLocal(ip: string): boolean {

@@ -4,9 +4,12 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
-  DURATION_HINT, LISTEN_HINT, PEER_HINT, SIZE_HINT, isLoopback, isValidNodeName, isWildcard,
-  nodeNameFromHost, parseDuration, parseListen, parsePeer, parseSize,
+  DURATION_HINT, LISTEN_HINT, PEER_HINT, SIZE_HINT, canonicalIp, isLoopback, isValidNodeName, isWildcard,
+  joinHostPort, nodeNameFromHost, parseDuration, parseListen, parsePeer, parseSize, withDefaultPort,
 } from "../../lib/config/units.ts";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { ROOT } from "../_helpers.ts";
 
 describe("parseSize", () => {
   test("binary, decimal and bare units", () => {
@@ -79,5 +82,38 @@ describe("host and name predicates", () => {
     expect(nodeNameFromHost("--x")).toBe("x");
     expect(nodeNameFromHost("")).toBe("unibus");
     expect(isValidNodeName(nodeNameFromHost("ünïcode.host"))).toBe(true);
+  });
+});
+
+describe("IPv6 brackets, written in one place", () => {
+  test("joinHostPort brackets IPv6 addresses only, once", () => {
+    expect(joinHostPort("fd00::1", 7422)).toBe("[fd00::1]:7422");
+    expect(joinHostPort("fe80::1%eth0", 6223)).toBe("[fe80::1%eth0]:6223");
+    expect(joinHostPort("10.0.0.11", 6223)).toBe("10.0.0.11:6223");
+    expect(joinHostPort("pi-1.lan", 6223)).toBe("pi-1.lan:6223");
+  });
+
+  test("withDefaultPort adds the port to an address without one and keeps one that has it", () => {
+    expect(withDefaultPort("10.0.0.11", 6223)).toBe("10.0.0.11:6223");
+    expect(withDefaultPort("10.0.0.11:7000", 6223)).toBe("10.0.0.11:7000");
+    expect(withDefaultPort("pi-1.lan", 6223)).toBe("pi-1.lan:6223");
+    expect(withDefaultPort("fd00::1", 6223)).toBe("[fd00::1]:6223");
+    expect(withDefaultPort("[fd00::1]", 6223)).toBe("[fd00::1]:6223");
+    expect(withDefaultPort("[fd00::1]:7000", 6223)).toBe("[fd00::1]:7000");
+  });
+
+  test("canonicalIp writes an IPv6 address the one way and leaves names alone", () => {
+    expect(canonicalIp("FD00:0:0::0001")).toBe("fd00::1");
+    expect(canonicalIp("10.0.0.11")).toBe("10.0.0.11");
+    expect(canonicalIp("pi-1.lan")).toBeUndefined();
+  });
+
+  test("no module but lib/config/units.ts puts a host in brackets by hand", () => {
+    const lib = join(ROOT, "lib");
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : /\.tsx?$/.test(n) ? [join(dir, n)] : []);
+    const offenders = files(lib).filter((f) => !f.endsWith("/config/units.ts")).flatMap((f) =>
+      readFileSync(f, "utf8").split("\n").map((line, i) => ({ line, at: `${relative(ROOT, f)}:${i + 1}` }))
+        .filter(({ line }) => /`[^`]*\[\$\{[^}]*(host|addr|ip|Host)[^}]*\}\]/.test(line) || /includes\(":"\)\s*\?\s*`\[/.test(line)).map((x) => x.at));
+    expect(offenders).toEqual([]);
   });
 });
