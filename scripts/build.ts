@@ -6,8 +6,9 @@
  *   bun scripts/build.ts --target host   only this machine's (npm start)
  *   bun scripts/build.ts --if-stale      skip targets whose output is newer than every input
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { tryLockFile } from "../lib/runtime-flock.ts";
 import { fetchNats, ROOT, VENDOR, type DebArch } from "./fetch-nats.ts";
 import { Progress, formatBytes } from "./_progress.ts";
 
@@ -21,6 +22,8 @@ export const TARGETS: BuildTarget[] = [
 ];
 
 const ZSTD_LEVEL = 19;
+/** BUILD_LOCK is the file whose flock(2) serializes builds; it is never removed (a new file would be a second lock). */
+export const BUILD_LOCK = join(ROOT, "build", ".lock");
 const progress = new Progress();
 
 function newestInput(): number {
@@ -126,22 +129,23 @@ if (import.meta.main) {
 /**
  * lockBuild serializes builds: every target shares build/embed, so two
  * builds at once (two test runs, a bench and a test) could embed the wrong
- * architecture's nats-server. A lock left by a dead build is taken over.
+ * architecture's nats-server. The lock is flock(2) (lib/runtime-flock.ts):
+ * the kernel drops it when a build ends however it ends, so a dead build
+ * never blocks the next one and a reused pid never looks like a holder.
+ * The pid written into the file only names the holder while waiting.
  */
-async function lockBuild(): Promise<() => void> {
-  const lock = join(ROOT, "build", ".lock");
-  mkdirSync(join(ROOT, "build"), { recursive: true });
-  for (let waited = 0; ; waited += 200) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: "wx" });
-      return () => rmSync(lock, { force: true });
-    } catch {
-      const holder = Number(readFileSync(lock, "utf8")) || 0;
-      let alive = false;
-      try { process.kill(holder, 0); alive = holder > 0; } catch { /* dead */ }
-      if (!alive) { rmSync(lock, { force: true }); continue; }
-      if (waited === 0) progress.step(`waiting for another build (pid ${holder}) ...`);
-      await Bun.sleep(200);
+export async function lockBuild(lock = BUILD_LOCK, pollMs = 200): Promise<() => void> {
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let waited = 0; ; waited += pollMs) {
+    const held = tryLockFile(lock);
+    if (held) {
+      held.write(String(process.pid));
+      return () => held.release();
     }
+    if (waited === 0) {
+      const holder = (() => { try { return readFileSync(lock, "utf8").trim(); } catch { return ""; } })();
+      progress.step(`waiting for another build${holder ? ` (pid ${holder})` : ""} ...`);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
