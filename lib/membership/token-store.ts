@@ -79,16 +79,25 @@ export function revokeToken(file: string, id: string, like?: string, now = new D
   return t;
 }
 
+/**
+ * writeTokens replaces the store atomically. The new file keeps the owner,
+ * group and mode of the store it replaces (install.sh made it readable by the
+ * service group), else those of `like`: root running `token revoke` on an
+ * installed node once left a root-only file the service could not read, and
+ * every join after it was refused with EACCES.
+ */
 function writeTokens(file: string, tokens: TokenRecord[], like?: string): void {
   let mode = 0o600;
   let owner: { uid: number; gid: number } | undefined;
-  if (like) {
+  for (const reference of [file, like]) {
+    if (!reference) continue;
     try {
-      const st = statSync(like);
+      const st = statSync(reference);
       mode = st.mode & 0o640;
       if (process.getuid?.() === 0) owner = { uid: st.uid, gid: st.gid };
+      break;
     } catch {
-      // no reference file: keep 0600
+      // not there: try the next reference, or keep 0600
     }
   }
   writeFileAtomic(file, JSON.stringify({ tokens }, null, 2) + "\n", mode | 0o600);
