@@ -133,6 +133,8 @@ CREATED_ACCOUNT=0
 COMMITTED=0
 # Said once the install commits: a refused install takes the account back, so it never "created" one.
 CREATED_NOTES=()
+# CREATED_STATE_DIR is set when --join made the data dir (gone again if the join is refused).
+CREATED_STATE_DIR=0
 
 # ---- systemd ----------------------------------------------------------------
 
@@ -281,6 +283,10 @@ discard_stage() {
   rm -f "$STAGED_BIN" "${UNIT_STAGED:-}" "${UNPACKED:-}"
   if ((CREATED_ACCOUNT && !COMMITTED)); then
     remove_user >/dev/null
+  fi
+  # A join that made the data dir and was refused (or whose install failed) leaves none behind.
+  if ((CREATED_STATE_DIR && !COMMITTED)); then
+    rm -rf "$STATE_DIR"
   fi
 }
 
@@ -618,7 +624,10 @@ do_join() {
   # JOIN_WORK holds the new key and the route secret until they are staged: discard_stage removes it.
   JOIN_WORK="$(mktemp -d)"
   trap discard_stage EXIT
-  mkdir -p "$STATE_DIR"
+  if [[ ! -e "$STATE_DIR" ]]; then
+    CREATED_STATE_DIR=1
+    mkdir -p "$STATE_DIR"
+  fi
   chmod 0700 "$STATE_DIR"
   local args=(join "$JOIN_ADDRESS" --out "$JOIN_WORK" --data-dir "$STATE_DIR")
   [[ -z "$JOIN_NAME" ]] || args+=(--name "$JOIN_NAME")
