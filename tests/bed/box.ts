@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Bridge } from "./bridge.ts";
 import { run, type RunResult } from "./exec.ts";
+import { uniqueLinkName } from "./names.ts";
 
 /** BOX_DIR_PREFIX starts every box's work folder in the temp dir (then the owner's pid), so stale ones can be found. */
 export const BOX_DIR_PREFIX = "unibus-bed-";
@@ -28,16 +29,16 @@ export class Box {
   #boots = 0;
 
   /**
-   * machine is the name systemd-nspawn knows the box by. The machine's side of
-   * the box's network link is named after it ("vb-" + machine), in the
-   * machine's one network namespace, so it is unique per process and box:
-   * two beds at once (two checkouts testing) must not both make "vb-pi-3".
+   * machine is the name systemd-nspawn knows the box by (bedNameOf). The
+   * machine's side of the box's network link is named after it ("vb-" +
+   * machine), in the machine's one network namespace, so it must be unique
+   * among every box running on the machine, whoever started it.
    */
   readonly machine: string;
 
-  private constructor(readonly name: string, readonly address: string, readonly bridge: Bridge, readonly dir: string, index: number) {
+  private constructor(readonly name: string, readonly address: string, readonly bridge: Bridge, readonly dir: string) {
     this.merged = join(dir, "merged");
-    this.machine = `bed${process.pid.toString(36)}${index.toString(36)}${Math.floor(Math.random() * 36 * 36).toString(36)}`;
+    this.machine = uniqueLinkName("bed");
   }
 
   /**
@@ -46,7 +47,7 @@ export class Box {
    */
   static async boot(opts: { root: string; bridge: Bridge; name: string; index: number }): Promise<Box> {
     const dir = mkdtempSync(join(tmpdir(), `${BOX_DIR_PREFIX}${process.pid}-${opts.name}-`));
-    const box = new Box(opts.name, opts.bridge.boxAddress(opts.index), opts.bridge, dir, opts.index);
+    const box = new Box(opts.name, opts.bridge.boxAddress(opts.index), opts.bridge, dir);
     try {
       for (const d of ["upper", "work", "merged"]) mkdirSync(join(dir, d));
       await run(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${opts.root},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`, box.merged], { check: true });

@@ -4,8 +4,15 @@
  * one address per box in the same /24.
  */
 import { run } from "./exec.ts";
+import { uniqueLinkName } from "./names.ts";
 
-/** BRIDGE_PREFIX starts every bed bridge name (then the owner's pid in base 36, "x", a random suffix), so stale ones can be found. */
+/** subnetUsers lists the links holding an IPv4 address in SUBNET.0/24. */
+async function subnetUsers(subnet: string): Promise<string[]> {
+  const out = (await run(["ip", "-4", "-o", "addr", "show"])).stdout;
+  return [...out.matchAll(/^\d+:\s+(\S+)\s+inet\s+(\d+\.\d+\.\d+)\.\d+\//gm)].filter((m) => m[2] === subnet).map((m) => m[1]!);
+}
+
+/** BRIDGE_PREFIX starts every bed bridge name (then the owner's pid and a counter, see names.ts), so stale ones can be found. */
 export const BRIDGE_PREFIX = "ubed";
 
 /** Bridge is one test's LAN; dispose removes it (the boxes' veth ends go with their containers). */
@@ -25,19 +32,26 @@ export class Bridge {
 
   /**
    * create picks an unused 10.x.y.0/24 and a name carrying this process's id
-   * (15 characters at most), creates the bridge and gives it the host address.
+   * (names.ts), creates the bridge and gives it the host address. Another run
+   * may pick the same subnet at the same moment: when a second link holds it
+   * once the address is set, this bridge gives it up and tries another, so
+   * no two bridges ever route one /24 (the machine's traffic to a box would
+   * leave through either).
    */
   static async create(): Promise<Bridge> {
-    const routes = (await run(["ip", "-4", "route", "show"])).stdout;
     for (let attempt = 0; attempt < 50; attempt++) {
       const subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250) + 1}`;
-      if (routes.includes(`${subnet}.`)) continue;
-      const name = `${BRIDGE_PREFIX}${process.pid.toString(36)}x${Math.floor(Math.random() * 36 * 36).toString(36)}`;
+      if ((await subnetUsers(subnet)).length) continue;
+      const name = uniqueLinkName(BRIDGE_PREFIX);
       const made = await run(["ip", "link", "add", name, "type", "bridge"]);
       if (made.code !== 0) continue;
       const bridge = new Bridge(name, subnet);
       try {
         await run(["ip", "addr", "add", `${bridge.hostAddress}/24`, "dev", name], { check: true });
+        if ((await subnetUsers(subnet)).some((link) => link !== name)) {
+          await bridge.dispose();
+          continue;
+        }
         await run(["ip", "link", "set", name, "up"], { check: true });
       } catch (err) {
         await bridge.dispose();

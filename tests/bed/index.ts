@@ -16,6 +16,7 @@ import { BIN_X64, IN_CI, ROOT } from "../_helpers.ts";
 import { BED_CGROUP, Box, BOX_DIR_PREFIX, cgroupRoots, removeCgroups } from "./box.ts";
 import { Bridge, BRIDGE_PREFIX } from "./bridge.ts";
 import { run } from "./exec.ts";
+import { ownerOf } from "./names.ts";
 import { bedRoot } from "./root.ts";
 
 export { Box } from "./box.ts";
@@ -69,6 +70,20 @@ export class Bed {
       throw err;
     }
     return bed;
+  }
+
+  /**
+   * replaceBox is a box whose disk is gone: box `index` is powered off and its
+   * overlay deleted, and a new one with the same host name and address boots
+   * from the clean root in its place.
+   */
+  async replaceBox(index: number): Promise<Box> {
+    const old = this.boxes[index];
+    if (!old) throw new Error(`the bed has no box ${index}`);
+    await old.dispose();
+    const box = await Box.boot({ root: await bedRoot(), bridge: this.bridge, name: old.name, index });
+    this.boxes[index] = box;
+    return box;
   }
 
   /** dispose powers off every box, removes their overlays and the bridge; safe to call twice. */
@@ -133,7 +148,8 @@ async function removeStale(): Promise<void> {
     }
   }
   const links = (await run(["ip", "-o", "link", "show", "type", "bridge"])).stdout;
-  for (const m of links.matchAll(new RegExp(`^\\d+: (${BRIDGE_PREFIX}([0-9a-z]+)x[0-9a-z]+)[:@]`, "gm"))) {
-    if (!alive(Number.parseInt(m[2]!, 36))) await run(["ip", "link", "del", m[1]!]);
+  for (const m of links.matchAll(/^\d+: ([^:@\s]+)[:@]/gm)) {
+    const owner = ownerOf(BRIDGE_PREFIX, m[1]!);
+    if (owner !== undefined && !alive(owner)) await run(["ip", "link", "del", m[1]!]);
   }
 }
