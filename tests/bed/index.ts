@@ -50,12 +50,44 @@ export function bedTest(): (name: string, fn: () => Promise<void>, timeoutMs?: n
   return test.skip;
 }
 
+/** LIVE holds the beds of this process not yet disposed, for the signal handlers below. */
+const LIVE = new Set<Bed>();
+/** stopping is set once a signal asked this process to end: no bed or box is made after it. */
+let stopping = false;
+
+/**
+ * tearDownOnSignal makes a test run that is interrupted (Ctrl-C, `timeout`'s
+ * SIGTERM) power off its boxes and remove their overlays and bridges before
+ * it exits: afterAll does not run then, and running boxes would be left to
+ * the next run's stale clean-up, or to nobody.
+ */
+function tearDownOnSignal(): void {
+  if (tearDownOnSignal.installed) return;
+  tearDownOnSignal.installed = true;
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    process.once(signal, () => {
+      console.error(`bed: ${signal}: removing ${LIVE.size} bed${LIVE.size === 1 ? "" : "s"} before exiting`);
+      stopping = true;
+      // The tests go on running meanwhile (and fail): whatever they started after the beds
+      // were disposed is this process's too, and goes the way a killed run's would.
+      void Promise.all([...LIVE].map((bed) => bed.dispose()))
+        .then(() => removeLeftovers((pid) => pid === process.pid))
+        .finally(() => process.exit(code));
+    });
+  }
+}
+tearDownOnSignal.installed = false;
+
 /** Bed is one test's bridge and boxes; dispose tears all of it down, also after a failure. */
 export class Bed {
-  private constructor(readonly bridge: Bridge, readonly boxes: Box[]) {}
+  private constructor(readonly bridge: Bridge, readonly boxes: Box[]) {
+    LIVE.add(this);
+    tearDownOnSignal();
+  }
 
   /** create builds (once) the cached root, makes a bridge and boots `count` boxes named box-1… */
   static async create(count: number, names?: string[]): Promise<Bed> {
+    if (stopping) throw new Error("the test run is being stopped: no new bed");
     await removeStale();
     const root = await bedRoot();
     const bridge = await Bridge.create();
@@ -80,6 +112,7 @@ export class Bed {
   async replaceBox(index: number): Promise<Box> {
     const old = this.boxes[index];
     if (!old) throw new Error(`the bed has no box ${index}`);
+    if (stopping || this.#teardown) throw new Error("the bed is being removed: no new box");
     await old.dispose();
     const box = await Box.boot({ root: await bedRoot(), bridge: this.bridge, name: old.name, index });
     this.boxes[index] = box;
@@ -87,7 +120,15 @@ export class Bed {
   }
 
   /** dispose powers off every box, removes their overlays and the bridge; safe to call twice. */
-  async dispose(): Promise<void> {
+  dispose(): Promise<void> {
+    // One teardown however often it is asked for (afterAll, a failed create, a signal meanwhile).
+    this.#teardown ??= this.#tearDown().finally(() => LIVE.delete(this));
+    return this.#teardown;
+  }
+
+  #teardown?: Promise<void>;
+
+  async #tearDown(): Promise<void> {
     await Promise.all(this.boxes.filter(Boolean).map((b) => b.dispose().catch((err) => console.error(`bed: cannot remove box ${b.name}: ${err}`))));
     await this.bridge.dispose();
     // This process's cgroup folder, when no other bed of it still has boxes there.
@@ -111,23 +152,33 @@ export function copyUnibus(box: Box, binary = BIN_X64): void {
   for (const f of ["unibus-linux-x64", "install.sh"]) Bun.spawnSync(["chmod", "0755", join(dest, f)]);
 }
 
+/** alive is whether a process with this pid exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * removeStale removes what an earlier, killed test run left: bridges and
- * overlays whose owning process is gone.
+ * removeStale removes what an earlier, killed test run left: bridges,
+ * overlays and cgroups whose owning process is gone.
  */
-async function removeStale(): Promise<void> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+function removeStale(): Promise<void> {
+  return removeLeftovers((pid) => !alive(pid));
+}
+
+/**
+ * removeLeftovers removes the boxes (their nspawn, overlay and folder),
+ * bridges and cgroups of every owner pid `remove` picks.
+ */
+async function removeLeftovers(remove: (pid: number) => boolean): Promise<void> {
   const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n");
   for (const entry of readdirSync(tmpdir())) {
     const owner = new RegExp(`^${BOX_DIR_PREFIX}(\\d+)-`).exec(entry)?.[1];
-    if (!owner || alive(Number(owner))) continue;
+    if (!owner || !remove(Number(owner))) continue;
     const merged = join(tmpdir(), entry, "merged");
     // A box whose test runner was killed may still run: its nspawn's command line names the folder.
     for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
@@ -144,12 +195,12 @@ async function removeStale(): Promise<void> {
     const dir = join(root, BED_CGROUP);
     if (!existsSync(dir)) continue;
     for (const owner of readdirSync(dir)) {
-      if (/^\d+$/.test(owner) && !alive(Number(owner))) await removeCgroups([join(dir, owner)]);
+      if (/^\d+$/.test(owner) && remove(Number(owner))) await removeCgroups([join(dir, owner)]);
     }
   }
   const links = (await run(["ip", "-o", "link", "show", "type", "bridge"])).stdout;
   for (const m of links.matchAll(/^\d+: ([^:@\s]+)[:@]/gm)) {
     const owner = ownerOf(BRIDGE_PREFIX, m[1]!);
-    if (owner !== undefined && !alive(owner)) await run(["ip", "link", "del", m[1]!]);
+    if (owner !== undefined && remove(owner)) await run(["ip", "link", "del", m[1]!]);
   }
 }
