@@ -1,20 +1,22 @@
 /**
  * Three real hosts, set up the way README's "three Raspberry Pis" walkthrough
- * says (x86-64 Debian boxes stand in for the Pis): `unibus init cluster` on
- * the PC, one folder and install.sh copied to each box, `install.sh --config`
- * on each, `unibus status`, and a NATS client on the LAN using an R3 stream
- * over TLS verified against the cluster's CA. Then the days after: a rolling
- * upgrade under a client that never stops writing, and power cuts. Every
- * acknowledged write must survive all of it.
+ * says (x86-64 Debian boxes stand in for the Pis), typing the commands quoted
+ * there: `unibus init cluster` on pi-1 (the only box that ever holds the CA
+ * key), `install.sh --config` on pi-1, the printed `install.sh --join` line
+ * on pi-2 and pi-3, the client port opened on each, `unibus status`, and a
+ * NATS client on the LAN using an R3 stream over TLS verified against the
+ * cluster's CA. Then the days after: a rolling upgrade under a client that
+ * never stops writing, and power cuts. Every acknowledged write must survive
+ * all of it.
  */
 import { afterAll, describe, expect } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, appendFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
-import { BIN_X64 } from "./_helpers.ts";
+import { BIN_X64, ROOT } from "./_helpers.ts";
 import { Bed, BOX_SRC, bedTest, copyUnibus } from "./bed/index.ts";
 import type { Box } from "./bed/box.ts";
 
@@ -24,7 +26,7 @@ const STREAM = "LAB";
 const PASSWORD = "correct-horse-battery-staple";
 
 let bed: Bed | undefined;
-let pc: string | undefined; // the "PC": where init cluster runs and the CA stays
+let pc: string | undefined; // the "PC": where the LAN client runs
 let nc: NatsConnection | undefined;
 let writer: Writer | undefined;
 const report: string[] = [];
@@ -140,49 +142,109 @@ async function withRetry<T>(call: () => Promise<T>, timeoutMs = 60_000): Promise
   }
 }
 
+/** WALKTHROUGH is README's "Three Raspberry Pis" section: the commands below must be quoted there. */
+const WALKTHROUGH = (() => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const start = readme.indexOf("## Three Raspberry Pis");
+  return readme.slice(start, readme.indexOf("\n## ", start + 1));
+})();
+/** PI_ADDRESSES are the Pis' addresses in README, in the order of NAMES. */
+const PI_ADDRESSES = ["192.168.1.11", "192.168.1.12", "192.168.1.13"];
+
+/**
+ * readme returns a command as README's walkthrough quotes it, translated for
+ * the bed: the boxes' addresses for the Pis', the x86-64 executable for the
+ * arm64 one, and no sudo (the bed's shell is root's). It fails when README
+ * does not quote the command, so the walkthrough and this test move together.
+ */
+function readme(command: string): string {
+  expect(WALKTHROUGH).toContain(command);
+  let out = command.replace(/^sudo /, "").replaceAll("unibus-linux-arm64", "unibus-linux-x64");
+  PI_ADDRESSES.forEach((a, i) => (out = out.replaceAll(a, bed!.boxes[i]!.address)));
+  return out;
+}
+
+/** clientTable is README's [client] table for LAN clients, with the hash filled in. */
+function clientTable(hash: string): { listen: string; users: string } {
+  // The block is indented under its list item: its lines without that indent.
+  const block = (/```toml\n([\s\S]*?)```/.exec(WALKTHROUGH)?.[1] ?? "").split("\n").map((l) => l.trimStart()).join("\n");
+  const listen = /^listen = .*$/m.exec(block)?.[0];
+  const users = block.slice(block.indexOf("[[client.users]]"));
+  expect(listen).toBe('listen = "0.0.0.0:4222"');
+  expect(users).toContain('password_hash = "$2a$…"');
+  return { listen: listen!, users: users.replace("$2a$…", hash) };
+}
+
+/** openClientPort edits a config on a box as README says: the client port on the network, and the user. */
+async function openClientPort(b: Box, file: string, table: { listen: string; users: string }): Promise<void> {
+  const text = await b.mustSh(`cat ${file}`);
+  const edited = text.replace(/^listen = "127\.0\.0\.1:4222"$/m, table.listen);
+  expect(edited).toContain(table.listen);
+  await b.mustSh(`cat > ${file}`, { stdin: `${edited}\n${table.users}` });
+}
+
 describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
-  it("init cluster on the PC, install.sh --config on each box: a healthy cluster within seconds", async () => {
+  it("pi-1 makes the cluster and installs it; pi-2 and pi-3 join with the printed line: a healthy cluster, the CA key on pi-1 alone", async () => {
     const t0 = performance.now();
     bed = await Bed.create(3, NAMES);
-    const boxes = bed.boxes;
+    const [pi1, pi2, pi3] = bed.boxes as [Box, Box, Box];
     pc = mkdtempSync(join(tmpdir(), "unibus-bed-pc-"));
 
-    // On the PC: one command makes the CA, the route secret and a config per box.
-    const nodes = boxes.flatMap((b) => ["--node", `${b.name}=${b.address}`]);
-    const printed = unibusOnPc(["init", "cluster", "--name", "homelab", ...nodes, "--out", join(pc, "homelab")]);
-    expect(printed).toContain("/etc/unibus/unibus.toml");
-    // Let LAN clients in: a password user, then the client port on the network (README step 2).
-    const hash = unibusOnPc(["passwd"], PASSWORD).trim();
-    for (const b of boxes) {
-      const file = join(pc, "homelab", `${b.name}.toml`);
-      const text = readFileSync(file, "utf8").replace(/^listen = "127\.0\.0\.1:4222"$/m, 'listen = "0.0.0.0:4222"');
-      expect(text).toContain('listen = "0.0.0.0:4222"');
-      writeFileSync(file, `${text}\n[[client.users]]\nuser = "app"\npassword_hash = "${hash}"\n`);
-    }
+    // 2. The executable and install.sh on each Pi.
+    readme("scp dist/unibus-linux-arm64 install.sh pi@192.168.1.11:");
+    for (const b of bed.boxes) copyUnibus(b);
 
-    // Copy the folder, the executable and install.sh to each box; install there, one box after another.
+    // 4. The cluster is made on pi-1; it prints the line that joins the others.
+    const init = await pi1.sh(`cd ${BOX_SRC} && ${readme("./unibus-linux-arm64 init cluster --name homelab --node pi-1=192.168.1.11 --out homelab/")}`);
+    expect({ code: init.code, stderr: init.stderr }).toEqual({ code: 0, stderr: "" });
+    const printed = /sudo \.\/install\.sh --binary \.\/unibus-linux-arm64 --join (\S+) --token (UB1-\S+)/.exec(init.stdout);
+    expect(printed?.[1]).toBe(`${pi1.address}:6223`);
+    const joinLine = readme("sudo ./install.sh --binary ./unibus-linux-arm64 --join 192.168.1.11:6223 --token UB1-")
+      .replace(`${pi1.address}:6223 --token UB1-`, `${printed![1]} --token ${printed![2]}`);
+
+    // 5. LAN clients: a password hash, and pi-1's config edited.
+    const hash = (await pi1.mustSh(`cd ${BOX_SRC} && ${readme(`printf '%s' "$APP_PASSWORD" | ./unibus-linux-arm64 passwd`)}`.replace("$APP_PASSWORD", PASSWORD))).trim();
+    expect(hash).toMatch(/^\$2[aby]\$/);
+    const table = clientTable(hash);
+    await openClientPort(pi1, `${BOX_SRC}/homelab/pi-1.toml`, table);
+
+    // 6. Install on pi-1.
     const installMs: string[] = [];
-    for (const b of boxes) {
-      copyUnibus(b);
-      cpSync(join(pc, "homelab"), b.path(`${BOX_SRC}/homelab`), { recursive: true });
-      const started = performance.now();
-      const r = await b.sh(`cd ${BOX_SRC} && ./install.sh --binary ./unibus-linux-x64 --config homelab/${b.name}.toml`, { timeoutMs: 400_000 });
-      installMs.push(`${b.name} ${Math.round(performance.now() - started)} ms`);
-      expect({ box: b.name, code: r.code, stderr: complaints(r.stderr) }).toEqual({ box: b.name, code: 0, stderr: "" });
+    let started = performance.now();
+    const r1 = await pi1.sh(`cd ${BOX_SRC} && ${readme("sudo ./install.sh --binary ./unibus-linux-arm64 --config homelab/pi-1.toml")}`, { timeoutMs: 400_000 });
+    installMs.push(`pi-1 install.sh --config ${Math.round(performance.now() - started)} ms`);
+    expect({ box: "pi-1", code: r1.code, stderr: complaints(r1.stderr) }).toEqual({ box: "pi-1", code: 0, stderr: "" });
+
+    // 7. pi-2 and pi-3 join with the printed line, then open their client port the same way.
+    for (const b of [pi2, pi3]) {
+      started = performance.now();
+      const r = await b.sh(`cd ${BOX_SRC} && ${joinLine}`, { timeoutMs: 400_000 });
+      installMs.push(`${b.name} install.sh --join ${Math.round(performance.now() - started)} ms`);
+      expect(r.stderr).toContain(`asking to join as "${b.name}"`);
+      expect({ box: b.name, code: r.code }).toEqual({ box: b.name, code: 0 });
+      await openClientPort(b, "/etc/unibus/unibus.toml", table);
+      expect(WALKTHROUGH).toContain("`sudo systemctl restart unibus`");
+      await b.mustSh("systemctl restart unibus");
     }
-    const formedMs = await healthy(boxes);
-    for (const b of boxes) {
+    const formedMs = await healthy(bed.boxes);
+    for (const b of bed.boxes) {
       expect((await b.sh("systemctl is-active unibus; systemctl is-enabled unibus")).stdout).toBe("active\nenabled\n");
     }
     expect(formedMs).toBeLessThan(60_000);
-    report.push(`cluster: installs ${installMs.join(", ")}; healthy ${formedMs} ms after the last install; journey ${Math.round(performance.now() - t0)} ms`);
+    // Only pi-1 ever had the CA key.
+    expect((await pi1.sh("test -f /etc/unibus/certs/ca-key.pem && echo yes")).stdout.trim()).toBe("yes");
+    for (const b of [pi2, pi3]) expect({ box: b.name, key: (await b.sh("find / -xdev -name 'ca-key*' 2>/dev/null")).stdout.trim() }).toEqual({ box: b.name, key: "" });
+    // 8. The PC takes the CA certificate from pi-1 for its client.
+    readme("scp pi@192.168.1.11:homelab/certs/ca.pem homelab-ca.pem");
+    copyFileSync(pi1.path(`${BOX_SRC}/homelab/certs/ca.pem`), join(pc, "homelab-ca.pem"));
+    report.push(`cluster: ${installMs.join(", ")}; healthy ${formedMs} ms after the last join; journey ${Math.round(performance.now() - t0)} ms`);
   }, 900_000);
 
   it("a client on the LAN uses an R3 stream over TLS, verified against the cluster's CA", async () => {
     if (!bed || !pc) throw new Error("the cluster was not set up");
     const t0 = performance.now();
     const servers = bed.boxes.map((b) => `tls://${b.address}:4222`);
-    nc = await connect({ servers, tls: { caFile: join(pc, "homelab", "certs", "ca.pem") }, user: "app", pass: PASSWORD, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000 });
+    nc = await connect({ servers, tls: { caFile: join(pc, "homelab-ca.pem") }, user: "app", pass: PASSWORD, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000 });
     const jsm = await jetstreamManager(nc);
     await withRetry(() => jsm.streams.add({ name: STREAM, subjects: [`${STREAM}.>`], num_replicas: 3 }));
     const js = jetstream(nc, { timeout: 5_000 });
