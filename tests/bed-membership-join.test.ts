@@ -195,7 +195,7 @@ describe("a home lab grown, shrunk and repaired by join, on real hosts", () => {
     await until("a, b, c and d in one mesh, one meta leader counting 4", () => formed([a, b, c, d]), 60_000, 100);
     timings.d_started_to_four_formed_ms = Date.now() - startedAt;
     console.log(`bed: d's unibus started at ${started}; four formed ${timings.d_started_to_four_formed_ms} ms later (target 10 s)`);
-    expect(timings.d_started_to_four_formed_ms).toBeLessThan(10_000 * 1.5); // the target is 10 s; the bound leaves room for a loaded machine
+    expect(timings.d_started_to_four_formed_ms).toBeLessThan(10_000); // issue 13's bound; about 2 s measured on a loaded 2-core machine
     // Nothing was edited on the three running boxes, and no route was refused while d joined.
     expect(await Promise.all([a, b, c].map((x) => x.mustSh("sha256sum /etc/unibus/unibus.toml")))).toEqual(before);
     expect(await Promise.all([a, b, c].map(authErrors))).toEqual(authBefore);
