@@ -12,8 +12,12 @@ async function subnetUsers(subnet: string): Promise<string[]> {
   return [...out.matchAll(/^\d+:\s+(\S+)\s+inet\s+(\d+\.\d+\.\d+)\.\d+\//gm)].filter((m) => m[2] === subnet).map((m) => m[1]!);
 }
 
-/** BRIDGE_PREFIX starts every bed bridge name (then the owner's pid and a counter, see names.ts), so stale ones can be found. */
-export const BRIDGE_PREFIX = "ubed";
+/**
+ * BRIDGE_PREFIX starts every bed bridge name (then the owner's pid and a
+ * counter, see names.ts), so stale ones can be found. Not the former "ubed":
+ * a checkout with the former clean-up would misread these names too.
+ */
+export const BRIDGE_PREFIX = "bedbr";
 
 /** Bridge is one test's LAN; dispose removes it (the boxes' veth ends go with their containers). */
 export class Bridge {
