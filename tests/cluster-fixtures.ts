@@ -68,6 +68,8 @@ max_memory = "64MiB"
 [cluster]
 name = "${clusterName}"
 listen = "127.0.0.1:${n.route}"
+# Its own free port: the default (route port + 1) is not reserved, and another node's port could be it.
+join_listen = "127.0.0.1:${await freePort()}"
 peers = [${peers}]
 secret_file = "${secretFile}"
 [tls]
