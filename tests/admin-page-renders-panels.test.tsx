@@ -4,22 +4,32 @@
  * warning, error states, and the log ring's redaction. No bus is involved;
  * the integration tests cover the real one.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseConfigText } from "../lib/config/load.ts";
 import { Logger } from "../lib/log.ts";
-import { ClusterTracker, buildClusterView } from "../lib/admin/cluster-view.ts";
+import { ClusterTracker } from "../lib/admin/cluster-view.ts";
 import { natsDurationMs as parseGoDuration } from "../lib/natsd/durations.ts";
 import { LogRing } from "../lib/admin/log-ring.ts";
 import { buildOverview, type OverviewInputs } from "../lib/admin/model.ts";
 import { certView } from "../lib/admin/panels/certificate.tsx";
 import { assess } from "../lib/diagnosis/assess.ts";
+import { clusterQuorum } from "../lib/diagnosis/quorum.ts";
+import { renderMetrics } from "../lib/admin/metrics.ts";
 import { Dashboard } from "../lib/admin/pages/dashboard.tsx";
 import { OVERVIEW_PANELS, PANELS } from "../lib/admin/panels.ts";
 import { RateSampler } from "../lib/admin/sampler.ts";
 import type { Snapshot } from "../lib/admin/snapshot.ts";
 import type { NodeIdentity } from "../lib/pki/index.ts";
+import { tempDir } from "./_helpers.ts";
 
 const config = parseConfigText('[node]\nname = "n1"\ndata_dir = "/tmp/x"\n', "/tmp/x/node.toml", {});
+// A node of a 3-node cluster; the CA files only need to exist (no certificate is read for the picture).
+const labDir = tempDir("unibus-admin-model-");
+afterAll(() => labDir[Symbol.dispose]());
+for (const f of ["ca.pem", "ca-key.pem"]) writeFileSync(join(labDir.path, f), "");
+const lab = parseConfigText(`[node]\nname = "n1"\ndata_dir = "${labDir.path}"\n[cluster]\nname = "lab"\npeers = ["127.0.0.1:6222", "127.0.0.1:6223", "127.0.0.1:6224"]\nadvertise = "127.0.0.1:6222"\n[tls]\nca_cert = "ca.pem"\nca_key = "ca-key.pem"\n`, join(labDir.path, "node.toml"), { UNIBUS_CLUSTER_SECRET: "route-secret-0123456789" });
 const disk = { usedBytes: 1024, files: 1, partial: false };
 const versions = { unibus: "0.1.0", nats: "2.15.1", target: "linux-x64" };
 
@@ -56,15 +66,14 @@ function snapshot(routes: ReturnType<typeof route>[], replicas: { name: string; 
 
 const rates = { intervalMs: 5000, points: [] };
 
-/** overview builds the page's overview the way the admin source does: with the diagnosis `unibus status` makes. */
-async function overview(i: Omit<OverviewInputs, "health">) {
-  const { diagnosis } = await assess(i.config, i.snapshot, { events: [] });
-  return buildOverview({ ...i, health: diagnosis });
+/** overview builds the page's overview the way the admin source does: from the assessment `unibus status` makes. */
+async function overview(i: Omit<OverviewInputs, "assessment">) {
+  return buildOverview({ ...i, assessment: await assess(i.config, i.snapshot, { events: [] }) });
 }
 
 describe("the cluster picture", () => {
-  test("a healthy 3-node mesh has three green routes, two of them measured with their RTT", () => {
-    const view = buildClusterView(snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config);
+  test("a healthy 3-node mesh has three green routes, two of them measured with their RTT", async () => {
+    const view = (await overview({ snapshot: snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config: lab, versions, startedAt: Date.now(), disk, rates })).cluster;
     expect(view.nodes.map((n) => n.name)).toEqual(["n1", "n2", "n3"]);
     expect(view.routes).toHaveLength(3);
     expect(view.routes.every((r) => r.up)).toBe(true);
@@ -75,24 +84,48 @@ describe("the cluster picture", () => {
 
   test("a peer that went away stays in the picture, red, under the name it had", async () => {
     const tracker = new ClusterTracker();
-    buildClusterView(snapshot([route("n2", "1ms"), route("n3", "1ms")], []), config, tracker);
-    const view = buildClusterView(snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config, tracker);
+    await overview({ snapshot: snapshot([route("n2", "1ms"), route("n3", "1ms")], []), config: lab, versions, startedAt: Date.now(), disk, rates, tracker });
+    const o = await overview({ snapshot: snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config: lab, versions, startedAt: Date.now(), disk, rates, tracker });
+    const view = o.cluster;
     const n3 = view.nodes.find((n) => n.name === "n3");
     expect(n3?.up).toBe(false);
     const down = view.routes.filter((r) => !r.up).map((r) => `${r.from}-${r.to}`);
     expect(down.sort()).toEqual(["n1-n3", "n2-n3"]);
-    const o = await overview({ snapshot: snapshot([route("n2", "1ms")], [{ name: "n3", current: false, offline: true }]), config, versions, startedAt: Date.now(), disk, rates, tracker });
     expect(o.readiness.ready).toBe(true); // 1 of 2 peers is still a majority of 3
+    expect(o.health.problems.map((p) => `${p.kind} ${p.severity}`)).toContain("peer_unreachable degraded"); // and status says the same
   });
 
   test("a node that reaches no peer of three is not ready, and says why", async () => {
     const tracker = new ClusterTracker();
     tracker.observe([route("n2", "1ms"), route("n3", "1ms")]);
-    const o = await overview({ snapshot: snapshot([], [], ""), config, versions, startedAt: Date.now(), disk, rates, tracker });
+    const o = await overview({ snapshot: snapshot([], [], ""), config: lab, versions, startedAt: Date.now(), disk, rates, tracker });
     expect(o.readiness.ready).toBe(false);
+    expect(o.health.verdict).toBe("broken");
+    expect(o.cluster.routesUp).toBe(0);
     const reasons = o.readiness.checks.filter((c) => !c.ok).map((c) => c.detail).join("; ");
     expect(reasons).toContain("routes to 0 of 2 peers up");
     expect(reasons).toContain("no meta leader");
+  });
+
+  test("status, /readyz, the page and /metrics read one quorum: the same peers reached, the same majority", async () => {
+    for (const routes of [[route("n2", "1ms"), route("n3", "1ms")], [route("n2", "1ms")], []]) {
+      const snap = snapshot(routes, [], routes.length ? "n1" : "");
+      const assessment = await assess(lab, snap, { events: [] });
+      const q = clusterQuorum(assessment.facts);
+      const o = buildOverview({ snapshot: snap, config: lab, versions, startedAt: Date.now(), disk, rates, assessment });
+      expect(q).toMatchObject({ size: 3, reached: routes.length, need: 1 });
+      const routesCheck = o.readiness.checks.find((c) => c.name === "routes")!;
+      expect(routesCheck.ok).toBe(q.majority);
+      const peerSeverities = o.health.problems.filter((p) => p.kind === "peer_unreachable").map((p) => p.severity);
+      expect(peerSeverities.every((s) => s === (q.majority ? "degraded" : "broken"))).toBe(true);
+      expect([o.cluster.routesUp, o.cluster.expectedSize]).toEqual([q.reached, q.size]);
+      const text = renderMetrics(snap, o, versions);
+      expect(text).toContain(`unibus_cluster_routes_up ${q.reached}\n`);
+      expect(text).toContain(`unibus_cluster_expected_size ${q.size}\n`);
+      expect(text).toContain(`unibus_ready ${o.readiness.ready ? 1 : 0}\n`);
+      const html = String(await (<Dashboard nonce="n" overview={o} configToml="" logs={[]} />).toString());
+      expect(html).toContain(`${q.reached} of 2 peers reachable`);
+    }
   });
 
   test("Go durations from routez are read as milliseconds", () => {
@@ -106,7 +139,7 @@ describe("the cluster picture", () => {
 describe("the dashboard page", () => {
   test("renders node, clients, cluster SVG, JetStream replicas and KV buckets from fixed data", async () => {
     const tracker = new ClusterTracker();
-    const o = await overview({ snapshot: snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config, versions, startedAt: Date.now() - 90_000, disk, rates, tracker });
+    const o = await overview({ snapshot: snapshot([route("n2", "412µs"), route("n3", "1.5ms")], [{ name: "n2", current: true }, { name: "n3", current: true }]), config: lab, versions, startedAt: Date.now() - 90_000, disk, rates, tracker });
     const html = String(await (<Dashboard nonce="abc" overview={o} configToml={'[node]\nname = "n1"'} logs={[{ level: "info", text: "hello <world>" }]} />).toString());
     expect(html).toContain('id="node-name">n1<');
     expect(html).toContain("sensor-hub");

@@ -8,6 +8,7 @@
 import { natsDurationMs } from "../natsd/durations.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { RouteInfo } from "../natsd/monitoring-types.ts";
+import type { Quorum } from "../diagnosis/quorum.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** ClusterNodeView is one node in the picture. */
@@ -37,15 +38,16 @@ export interface RouteView {
   rttMs?: number;
 }
 
-/** ClusterView is the whole picture plus the numbers /readyz decides on. */
+/** ClusterView is the whole picture plus the numbers /readyz decides on (lib/diagnosis/quorum.ts). */
 export interface ClusterView {
   clustered: boolean;
   name?: string;
   self: string;
   nodes: ClusterNodeView[];
   routes: RouteView[];
-  /** Nodes the cluster should have, this one included. */
+  /** Nodes the cluster should have, this one included (the quorum's size). */
   expectedSize: number;
+  /** Configured peers with a live route (the quorum's count). */
   routesUp: number;
   metaLeader?: string;
   error?: string;
@@ -69,8 +71,12 @@ export class ClusterTracker {
   }
 }
 
-/** buildClusterView combines routez, jsz, the configured peers and what was seen before. */
-export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, tracker = new ClusterTracker(), probedNames: ReadonlyMap<string, string> = new Map()): ClusterView {
+/**
+ * buildClusterView combines routez, jsz, the configured peers and what was
+ * seen before into the picture; its counts are the quorum's, the same that
+ * /readyz and `unibus status` decide on.
+ */
+export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, quorum: Quorum, tracker = new ClusterTracker(), probedNames: ReadonlyMap<string, string> = new Map()): ClusterView {
   const cluster = config.cluster;
   const self = snapshot.varz.ok ? snapshot.varz.data.server_name : config.node.name;
   const meta = snapshot.jsz.ok ? snapshot.jsz.data.meta_cluster : undefined;
@@ -125,16 +131,15 @@ export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, track
       out.push({ from: a.name, to: b.name, up: a.up && b.up && !offline.has(a.name) && !offline.has(b.name), observed: false });
     }
   }
-  const expectedSize = Math.max(nodes.length, configured.length + 1, meta?.cluster_size ?? 1);
-  const clustered = Boolean(cluster) || routes.length > 0 || expectedSize > 1;
+  const clustered = Boolean(cluster) || routes.length > 0 || quorum.clustered;
   return {
     clustered,
     ...(cluster ? { name: cluster.name } : snapshot.varz.ok && snapshot.varz.data.cluster?.name ? { name: snapshot.varz.data.cluster.name } : {}),
     self,
     nodes,
     routes: out,
-    expectedSize,
-    routesUp: live.size,
+    expectedSize: quorum.size,
+    routesUp: quorum.reached,
     ...(metaLeader ? { metaLeader } : {}),
     ...(!snapshot.routez.ok ? { error: snapshot.routez.error } : {}),
   };

@@ -8,12 +8,13 @@
  */
 import type { NodeIdentity } from "../pki/index.ts";
 import type { UnibusConfig } from "../config/load.ts";
-import type { Diagnosis } from "../diagnosis/problem.ts";
+import type { Assessment } from "../diagnosis/assess.ts";
+import { clusterQuorum } from "../diagnosis/quorum.ts";
+import { readinessOf, type Readiness } from "../diagnosis/readiness.ts";
 import { buildClusterView, type ClusterTracker } from "./cluster-view.ts";
 import type { DiskUsage } from "./disk-usage.ts";
 import { panelViews, type PanelViews } from "./panels.ts";
 import type { RatesView } from "./panels/rates.tsx";
-import { evaluateReadiness, type Readiness } from "./readiness.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** Versions names what this node runs. */
@@ -50,8 +51,8 @@ export interface OverviewInputs {
   disk: DiskUsage;
   rates: RatesView;
   tracker?: ClusterTracker;
-  /** The diagnosis (lib/diagnosis/assess.ts): the verdict `unibus status` prints. */
-  health: Diagnosis;
+  /** The diagnosis and its facts (lib/diagnosis/assess.ts): the verdict `unibus status` prints, and what readiness and the cluster's counts are read from. */
+  assessment: Assessment;
   /** Names missing peers gave on their route ports, by configured address. */
   probedNames?: ReadonlyMap<string, string>;
   caFingerprint?: string;
@@ -60,12 +61,14 @@ export interface OverviewInputs {
 
 /** buildOverview computes the shared facts, then every panel's view, from one set of inputs. */
 export function buildOverview(i: OverviewInputs): Overview {
-  const cluster = buildClusterView(i.snapshot, i.config, i.tracker, i.probedNames);
+  const { diagnosis, facts } = i.assessment;
+  // facts.config has the members that joined later folded into its peers, as the diagnosis sees them.
+  const cluster = buildClusterView(i.snapshot, facts.config, clusterQuorum(facts), i.tracker, i.probedNames);
   const generatedAt = new Date(i.now ?? Date.now()).toISOString();
   return {
     generatedAt,
-    readiness: evaluateReadiness(i.snapshot, cluster, i.config.jetstream.enabled),
+    readiness: readinessOf(facts),
     leafs: leafView(i.snapshot, i.config),
-    ...panelViews({ ...i, cluster, generatedAt }),
+    ...panelViews({ ...i, cluster, health: diagnosis, generatedAt }),
   };
 }

@@ -9,8 +9,7 @@ import type { UnibusConfig } from "../config/load.ts";
 import { caFingerprint as caFingerprintOf } from "../diagnosis/peer-probe.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { NodeIdentity } from "../pki/index.ts";
-import { ClusterTracker, buildClusterView } from "./cluster-view.ts";
-import { evaluateReadiness, type Readiness } from "./readiness.ts";
+import { ClusterTracker } from "./cluster-view.ts";
 import { DiskUsageCache } from "./disk-usage.ts";
 import type { LogLine } from "./log-ring.ts";
 import { buildOverview, type Overview, type Versions } from "./model.ts";
@@ -18,7 +17,8 @@ import type { RatesView } from "./panels/rates.tsx";
 import { RateSampler } from "./sampler.ts";
 import { SnapshotCache, type Snapshot } from "./snapshot.ts";
 import type { Varz } from "../natsd/monitoring-types.ts";
-import { assess, probeMissing } from "../diagnosis/assess.ts";
+import { assess, probeMissing, type Assessment } from "../diagnosis/assess.ts";
+import { readinessOf, type Readiness } from "../diagnosis/readiness.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { PeerProbe } from "../diagnosis/peer-probe.ts";
 import type { Diagnosis } from "../diagnosis/problem.ts";
@@ -105,22 +105,23 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
   const snapshot = async (): Promise<Snapshot> => smooth(await snapshots.get());
   // Since when full /healthz has failed while the meta layer is current: streams catching up get a grace.
   let behindSince: number | undefined;
-  let lastHealth: { at: number; diagnosis: Diagnosis } | undefined;
+  let lastHealth: { at: number; assessment: Assessment } | undefined;
   const probedNames = new Map<string, string>();
-  const health = async (snapshot: Snapshot): Promise<Diagnosis> => {
-    if (lastHealth && lastHealth.at === snapshot.at) return lastHealth.diagnosis;
+  const health = async (snapshot: Snapshot): Promise<Assessment> => {
+    if (lastHealth && lastHealth.at === snapshot.at) return lastHealth.assessment;
     const config = o.config();
     const behind = !snapshot.healthz.ok && (snapshot.metaHealthz.ok || !config.cluster);
     if (!behind) behindSince = undefined;
     else behindSince ??= snapshot.at;
-    const { diagnosis, facts } = await assess(config, snapshot, { events: o.events?.() ?? [], probe, streamsBehindMs: behindSince === undefined ? 0 : snapshot.at - behindSince });
+    const assessment = await assess(config, snapshot, { events: o.events?.() ?? [], probe, streamsBehindMs: behindSince === undefined ? 0 : snapshot.at - behindSince });
+    const { facts } = assessment;
     // Names stick: a probe that timed out on a loaded box does not turn a known peer back into an address.
     for (const p of facts.probes) {
       const name = p.serverName ?? /CN=([^,\s]+)/.exec(p.certSubject ?? "")?.[1];
       if (name && name !== facts.node) probedNames.set(p.address, name);
     }
-    lastHealth = { at: snapshot.at, diagnosis };
-    return diagnosis;
+    lastHealth = { at: snapshot.at, assessment };
+    return assessment;
   };
   const caFingerprint = (): string | undefined => {
     const file = o.config().tls?.caCert;
@@ -138,15 +139,16 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
       const snapshot_ = snap;
       const identity = o.identity?.();
       const fp = caFingerprint();
-      return buildOverview({ snapshot: snapshot_, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker, health: await health(snapshot_), probedNames, ...(fp ? { caFingerprint: fp } : {}) });
+      return buildOverview({ snapshot: snapshot_, config: o.config(), ...(identity ? { identity } : {}), versions: o.versions, startedAt, disk: usage, rates: rates(), tracker, assessment: await health(snapshot_), probedNames, ...(fp ? { caFingerprint: fp } : {}) });
     },
     async health() {
-      return health(await snapshot());
+      return (await health(await snapshot())).diagnosis;
     },
     async readiness() {
       const snap = await snapshot();
-      const config = o.config();
-      return evaluateReadiness(snap, buildClusterView(snap, config, tracker), config.jetstream.enabled);
+      // The diagnosis's own facts: from the page's assessment of this snapshot, or assessed now without probing peers.
+      const facts = lastHealth?.at === snap.at ? lastHealth.assessment.facts : (await assess(o.config(), snap, { events: [] })).facts;
+      return readinessOf(facts);
     },
     config: o.config,
     logs: () => o.logs?.() ?? [],

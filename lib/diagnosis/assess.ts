@@ -84,6 +84,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
     missingPeers,
     strangers,
     ...(jsz ? { meta: { ...(jsz.meta_cluster?.leader ? { leader: jsz.meta_cluster.leader } : {}), ...(jsz.meta_cluster?.cluster_size !== undefined ? { clusterSize: jsz.meta_cluster.cluster_size } : {}), peers: metaPeers(node, jsz.meta_cluster) } } : {}),
+    jsz: s.jsz.ok ? { ok: true, disabled: Boolean(s.jsz.data.disabled) } : { ok: false, error: s.jsz.error },
     jetstreamEnabled: config.jetstream.enabled,
     leafs,
     events: o.events,

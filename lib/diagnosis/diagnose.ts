@@ -10,6 +10,7 @@ import { DEFAULTS } from "../config/defaults.ts";
 import { joinHostPort } from "../config/units.ts";
 import { certificateExpiry } from "../pki/index.ts";
 import type { HealthFacts } from "./facts.ts";
+import { clusterQuorum, majorityOf } from "./quorum.ts";
 import type { NatsEvent, NatsEventKind } from "./nats-events.ts";
 import { verdictOf, type Diagnosis, type Problem, type Severity } from "./problem.ts";
 
@@ -60,10 +61,9 @@ function peersNamedBy(f: HealthFacts, evs: NatsEvent[]): string[] {
   return f.missingPeers.filter((p) => addrs.has(p));
 }
 
+/** routeSeverity: a route problem is degraded while this node still reaches a majority (quorum.ts), broken once it does not. */
 function routeSeverity(f: HealthFacts): Severity {
-  const size = (f.config.cluster?.routes.length ?? 0) + 1;
-  const need = Math.floor(size / 2);
-  return f.routes.filter((r) => !f.strangers.includes(r)).length >= need ? "degraded" : "broken";
+  return clusterQuorum(f).majority ? "degraded" : "broken";
 }
 
 function routeProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void {
@@ -232,7 +232,7 @@ function jetstreamProblems(f: HealthFacts, out: Problem[]): void {
   const cluster = f.config.cluster;
   const file = fileOf(f);
   if (cluster) {
-    const servers = cluster.routes.length + 1;
+    const servers = clusterQuorum(f).size;
     if (!f.meta?.leader && servers === 1) {
       // nats-server bootstraps its meta group expecting at least 2 servers: a one-member cluster never elects a leader.
       out.push({
@@ -245,7 +245,7 @@ function jetstreamProblems(f: HealthFacts, out: Problem[]): void {
     if (!f.meta?.leader) {
       out.push({
         kind: "meta_no_leader", severity: "broken", node: f.node,
-        cause: `JetStream has no meta leader: fewer than a majority (${Math.floor(servers / 2) + 1} of ${servers}) of the nodes can reach each other, so no stream can be written or changed`,
+        cause: `JetStream has no meta leader: fewer than a majority (${majorityOf(servers)} of ${servers}) of the nodes can reach each other, so no stream can be written or changed`,
         fix: out.length ? "fix the problems above; the meta group elects a leader as soon as a majority of nodes are connected" : "start the missing nodes or reconnect them (unibus status on each node says why it is missing)",
       });
       return;

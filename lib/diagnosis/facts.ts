@@ -58,6 +58,8 @@ export interface HealthFacts {
   /** Live routes to servers that are not in cluster.peers. */
   strangers: RouteFact[];
   meta?: { leader?: string; clusterSize?: number; peers: MetaPeerFact[] };
+  /** What /jsz said: it answered (and whether JetStream runs), or why it could not be read. */
+  jsz: { ok: true; disabled: boolean } | { ok: false; error: string };
   jetstreamEnabled: boolean;
   leafs: LeafFact[];
   events: NatsEvent[];

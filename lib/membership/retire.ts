@@ -14,6 +14,7 @@ import { RuntimeError, UsageError } from "../errors.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
 import { SystemClient } from "../natsd/system-client.ts";
+import { majorityOf } from "../diagnosis/quorum.ts";
 import { presentedCertificate } from "./cert-files.ts";
 import { MemberRegistry, type MemberRecord } from "./members.ts";
 import { wireRequest } from "./wire.ts";
@@ -68,7 +69,7 @@ export async function planRetire(config: UnibusConfig, name: string, options: { 
   // Reachable means this node has a route to it now (the meta group notices a lost peer later).
   const connected = await connectedNames(config);
   const online = after.filter((s) => s.name === config.node.name || (s.online && connected.has(s.name))).length;
-  const majority = Math.floor(size / 2) + 1;
+  const majority = majorityOf(size);
   if (size < 1) throw new UsageError(`"${name}" is the last server of the JetStream meta group: refusing to remove it`);
   if (online < majority) {
     throw new UsageError(`removing "${name}" would leave the JetStream meta group without a majority (${online} of ${size} remaining servers reachable, ${majority} needed): refusing. Bring the offline members back first (unibus status names them)`);
