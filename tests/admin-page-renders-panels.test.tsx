@@ -16,6 +16,7 @@ import { buildOverview, type OverviewInputs } from "../lib/admin/model.ts";
 import { certView } from "../lib/admin/panels/certificate.tsx";
 import { assess } from "../lib/diagnosis/assess.ts";
 import { clusterQuorum } from "../lib/diagnosis/quorum.ts";
+import { leafUplinks } from "../lib/diagnosis/leaf-uplinks.ts";
 import { renderMetrics } from "../lib/admin/metrics.ts";
 import { Dashboard } from "../lib/admin/pages/dashboard.tsx";
 import { OVERVIEW_PANELS, PANELS } from "../lib/admin/panels.ts";
@@ -126,6 +127,21 @@ describe("the cluster picture", () => {
       const html = String(await (<Dashboard nonce="n" overview={o} configToml="" logs={[]} />).toString());
       expect(html).toContain(`${q.reached} of 2 peers reachable`);
     }
+  });
+
+  test("status, the diagnosis, the page and /metrics read one list of leaf uplinks", async () => {
+    const edge = parseConfigText('[node]\nname = "e1"\ndata_dir = "/tmp/x"\n[[leafnodes.remotes]]\nurl = "nats-leaf://127.0.0.1:7422"\n[[leafnodes.remotes]]\nurl = "nats-leaf://127.0.0.2:7422"\n', "/tmp/x/node.toml", {});
+    const snap = snapshot([], []);
+    snap.leafz = { ok: true, data: { server_id: "ID_e1", leafnodes: 1, leafs: [{ ip: "127.0.0.1", port: 7422, is_spoke: true, rtt: "2ms" }] } };
+    const assessment = await assess(edge, snap, { events: [] });
+    const uplinks = leafUplinks(assessment.facts);
+    expect(uplinks).toEqual([{ url: "nats-leaf://127.0.0.1:7422", up: true, rtt: "2ms" }, { url: "nats-leaf://127.0.0.2:7422", up: false }]);
+    const o = buildOverview({ snapshot: snap, config: edge, versions, startedAt: Date.now(), disk, rates, assessment });
+    expect(o.leafs).toEqual(uplinks);
+    expect(assessment.diagnosis.problems.filter((p) => p.kind === "leaf_down")).toHaveLength(1);
+    const text = renderMetrics(snap, o, versions);
+    expect(text).toContain('unibus_leaf_uplink_up{url="nats-leaf://127.0.0.1:7422"} 1');
+    expect(text).toContain('unibus_leaf_uplink_up{url="nats-leaf://127.0.0.2:7422"} 0');
   });
 
   test("Go durations from routez are read as milliseconds", () => {

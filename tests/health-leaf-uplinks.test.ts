@@ -5,7 +5,7 @@
  * wrong secret, edge "good" is right. Status names each cause and fix with
  * exit 3 (degraded: local clients still work), the page shows the uplink
  * DOWN, /metrics has unibus_leaf_uplink_up{url}, and /readyz stays 200 on
- * purpose (see lib/admin/readiness.ts). config check warns about the
+ * purpose (see lib/diagnosis/readiness.ts). config check warns about the
  * missing ca_file before start.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

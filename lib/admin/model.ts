@@ -9,6 +9,7 @@
 import type { NodeIdentity } from "../pki/index.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Assessment } from "../diagnosis/assess.ts";
+import { leafUplinks, type LeafUplink } from "../diagnosis/leaf-uplinks.ts";
 import { clusterQuorum } from "../diagnosis/quorum.ts";
 import { readinessOf, type Readiness } from "../diagnosis/readiness.ts";
 import { buildClusterView, type ClusterTracker } from "./cluster-view.ts";
@@ -26,20 +27,11 @@ export interface CoreOverview {
   /** What /readyz answers. */
   readiness: Readiness;
   /** Leaf uplinks ([[leafnodes.remotes]]) and whether each is connected. */
-  leafs: LeafUplinkView[];
+  leafs: LeafUplink[];
 }
 
 /** Overview is everything on the dashboard except config and logs: the shared facts and each panel's view under its id. */
 export type Overview = CoreOverview & PanelViews;
-
-/** LeafUplinkView is one [[leafnodes.remotes]] entry and whether its connection is up. */
-export interface LeafUplinkView { url: string; up: boolean; rtt?: string }
-
-/** leafView pairs the configured remotes with the solicited connections in /leafz, in order. */
-function leafView(s: Snapshot, config: UnibusConfig): LeafUplinkView[] {
-  const up = s.leafz.ok ? (s.leafz.data.leafs ?? []).filter((l) => l.is_spoke) : [];
-  return (config.leafnodes?.remotes ?? []).map((r, i) => ({ url: r.url.text, up: i < up.length, ...(up[i]?.rtt ? { rtt: up[i]!.rtt } : {}) }));
-}
 
 /** OverviewInputs are the facts an Overview is computed from. */
 export interface OverviewInputs {
@@ -68,7 +60,7 @@ export function buildOverview(i: OverviewInputs): Overview {
   return {
     generatedAt,
     readiness: readinessOf(facts),
-    leafs: leafView(i.snapshot, i.config),
+    leafs: leafUplinks(facts),
     ...panelViews({ ...i, cluster, health: diagnosis, generatedAt }),
   };
 }

@@ -10,6 +10,7 @@ import { memberViews, withMembers, type MemberView } from "../membership/status-
 import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../admin/snapshot.ts";
 import { assess, probeMissing } from "../diagnosis/assess.ts";
+import { leafUplinks } from "../diagnosis/leaf-uplinks.ts";
 import { pairRoutes, type RouteStatus } from "../diagnosis/route-pairing.ts";
 import type { CertFacts } from "../diagnosis/facts.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
@@ -77,8 +78,6 @@ export async function gatherClusterStatus(given: UnibusConfig, options: GatherOp
     const name = probe?.serverName ?? (missingPeers.length === 1 && lost.length === 1 ? lost[0] : undefined);
     routes.push({ ...(name ? { peerName: name } : {}), address, peer: address, connected: false });
   }
-  const remotes = config.leafnodes?.remotes ?? [];
-  const uplinks = facts.leafs.filter((l) => l.solicited).length;
   return {
     node: facts.node,
     // The running name (varz), not the file's: they differ until a restart applies a new one.
@@ -92,7 +91,7 @@ export async function gatherClusterStatus(given: UnibusConfig, options: GatherOp
     ...(meta?.clusterSize !== undefined ? { metaClusterSize: meta.clusterSize } : {}),
     metaOffline: (meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name),
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
-    leafs: remotes.map((r, i) => ({ url: r.url.text, up: i < uplinks })),
+    leafs: leafUplinks(facts).map(({ url, up }) => ({ url, up })),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
     ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster) } : {}),
     verdict: diagnosis.verdict,

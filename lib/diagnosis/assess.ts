@@ -69,7 +69,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   const strangers = routeFacts.filter((_, i) => !paired.routes[i]!.peer);
   const missingPeers = reachable ? paired.missing : (config.cluster?.routes ?? []).map((p) => p.text);
   const jsz = s.jsz.ok && !s.jsz.data.disabled ? s.jsz.data : undefined;
-  const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: joinHostPort(l.ip, l.port), solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}) })) : [];
+  const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: joinHostPort(l.ip, l.port), solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}), ...(l.rtt ? { rtt: l.rtt } : {}) })) : [];
   const probes = reachable && missingPeers.length && o.probe ? await o.probe(config, missingPeers) : [];
   const facts: HealthFacts = {
     config,

@@ -10,6 +10,7 @@ import { DEFAULTS } from "../config/defaults.ts";
 import { joinHostPort } from "../config/units.ts";
 import { certificateExpiry } from "../pki/index.ts";
 import type { HealthFacts } from "./facts.ts";
+import { leafUplinks } from "./leaf-uplinks.ts";
 import { clusterQuorum, majorityOf } from "./quorum.ts";
 import type { NatsEvent, NatsEventKind } from "./nats-events.ts";
 import { verdictOf, type Diagnosis, type Problem, type Severity } from "./problem.ts";
@@ -281,7 +282,7 @@ function leafProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): void
   if (!leaf) return;
   const file = fileOf(f);
   const solicited = f.leafs.filter((l) => l.solicited);
-  const down = Math.max(0, leaf.remotes.length - solicited.length);
+  const down = leafUplinks(f).filter((u) => !u.up).length;
   if (f.reachable && down > 0) {
     const tlsEvs = eventsOf(events, "leaf_tls_untrusted");
     // The freshest cause wins: an uplink that failed one way and now fails another says the latter.

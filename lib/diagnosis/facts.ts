@@ -18,7 +18,7 @@ import type { PeerProbe } from "./peer-probe.ts";
 export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string }
 
 /** LeafFact is one live leaf-node connection as /leafz reports it. */
-export interface LeafFact { name?: string; address: string; solicited: boolean; account?: string }
+export interface LeafFact { name?: string; address: string; solicited: boolean; account?: string; rtt?: string }
 
 /** MetaPeerFact is one JetStream meta-group member as this node sees it. */
 export interface MetaPeerFact { name: string; offline: boolean; current?: boolean }
