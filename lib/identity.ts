@@ -9,7 +9,9 @@ import { certificateSans } from "./config/sections.ts";
 import type { Logger } from "./log.ts";
 import { join } from "node:path";
 import { pathExists } from "./fsutil.ts";
-import { ensureNodeIdentity, expiresSoon, NODE_CERT_FILE, NODE_KEY_FILE, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
+import { bundlePem, ensureNodeIdentity, expiresSoon, NODE_CERT_FILE, NODE_KEY_FILE, readClusterCa, trustBundlePath, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "./fsutil.ts";
 
 /** RENEWAL_CHECK_MAX_MS bounds how long the timer sleeps: clocks jump, hosts suspend. */
 const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
@@ -67,8 +69,8 @@ export class IdentityManager {
       ...(now ? { now } : {}),
     };
     this.#identity = tls.caKey
-      ? await ensureNodeIdentity({ ...base, caKeyFile: tls.caKey })
-      : await newestProvided(base, tls.cert, tls.key);
+      ? await ensureNodeIdentity({ ...base, ...(await caHolderSigning(tlsDir, tls.caCert, tls.caKey)) })
+      : await newestProvided({ ...base, ...(pathExists(trustBundlePath(tlsDir)) ? { trustFile: trustBundlePath(tlsDir) } : {}) }, tls.cert, tls.key);
     const id = this.#identity;
     if (id.issued) this.#log.info("issued node certificate", { reason: id.reason, not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
     // Said once at info; the hourly re-checks after that stay at debug.
@@ -128,6 +130,25 @@ async function newestProvided(base: Omit<NodeIdentityOptions, "certFile" | "keyF
     if (renewed) return renewed;
     throw err;
   }
+}
+
+/**
+ * caHolderSigning reads the CA holder's CA files (a rotation's included),
+ * writes the trust bundle nats-server verifies peers with when it changed,
+ * and says which CA signs: the new one while a rotation is in progress.
+ */
+async function caHolderSigning(tlsDir: string, caCert: string, caKey: string): Promise<Pick<NodeIdentityOptions, "caCertFile" | "caKeyFile" | "trustFile">> {
+  const ca = await readClusterCa(caCert, caKey);
+  const trustFile = trustBundlePath(tlsDir);
+  const text = bundlePem(ca.trust);
+  let have = "";
+  try {
+    have = readFileSync(trustFile, "utf8");
+  } catch {
+    // first start
+  }
+  if (have !== text) writeFileAtomic(trustFile, text, 0o644);
+  return { caCertFile: ca.signing.certFile, caKeyFile: ca.signing.keyFile, trustFile };
 }
 
 /** prepareIdentity makes sure a node with [tls] has a valid certificate before nats-server starts. */

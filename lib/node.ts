@@ -265,10 +265,9 @@ export class UnibusNode {
       this.#identity?.update(previous);
       this.#writeNatsConfig(this.#identity?.files);
     } else {
-      if (issued) {
-        this.#membership?.reloadCertificate();
-        await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
-      }
+      // The join port follows the certificate and the trust bundle (a CA rotation changes the bundle alone).
+      this.#membership?.reloadCertificate();
+      if (issued) await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
       await this.#disconnectRevokedEdges(previous, next);
     }
     return result;

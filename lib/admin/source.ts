@@ -4,9 +4,8 @@
  * the certificate, the log ring and the rate sampler. The app never reaches
  * around it, so tests can point it at any real nats monitoring port.
  */
-import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
-import { caFingerprint as caFingerprintOf } from "../diagnosis/peer-probe.ts";
+import { nodeCaFingerprint } from "../membership/cert-files.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { NodeIdentity } from "../pki/index.ts";
 import { ClusterTracker } from "./cluster-view.ts";
@@ -124,10 +123,8 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
     return assessment;
   };
   const caFingerprint = (): string | undefined => {
-    const file = o.config().tls?.caCert;
-    if (!file) return undefined;
     try {
-      return caFingerprintOf(readFileSync(file, "utf8"));
+      return nodeCaFingerprint(o.config());
     } catch {
       return undefined;
     }

@@ -180,6 +180,22 @@ refuses to remove the last quorum member: the remaining servers must keep a majo
     load: () => import("./ca.ts"),
   },
   {
+    name: "ca rotate",
+    synopsis: "[--config FILE] [--finish] [--force]",
+    summary: "on the CA holder: replace the cluster CA with no outage (new CA trusted beside the old, every node reissued), then --finish drops the old CA",
+    details: `  --config FILE  the CA holder's config (default /etc/unibus/unibus.toml); it must hold [tls] ca_key
+  --finish       drop the old CA: refused while a member still holds a certificate from it (unibus status lists them)
+  --force        with --finish: drop it anyway (such a member must join again)
+start: writes ca-next.pem, ca-next-key.pem, ca-next-endorsed.pem and ca-bundle.pem (old + new, for clients) beside ca.pem,
+  revokes outstanding join tokens (they pin the old CA) and reloads the running node; members learn the new CA and get
+  a certificate from it at their next check-in (every 5 s)
+finish: ca.pem and ca-key.pem become the new CA (the old key is deleted); ca-bundle.pem holds the new CA alone
+example:
+  sudo unibus ca rotate && sudo unibus status && sudo unibus ca rotate --finish
+`,
+    load: () => import("./ca-rotate.ts"),
+  },
+  {
     name: "cert issue",
     synopsis: "--ca DIR --name NAME [--san S ...] [--no-host-sans] [--days N] --out DIR [--force]",
     summary: "issue a node certificate from the CA",

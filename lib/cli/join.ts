@@ -6,7 +6,8 @@
  * certificate, its own certificate and key, and the route secret in the
  * installed layout (/etc/unibus, /var/lib/unibus) or under --out DIR.
  */
-import { chownSync, readFileSync } from "node:fs";
+import { chownSync, readFileSync, rmSync } from "node:fs";
+import { trustBundlePath } from "../pki/index.ts";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULTS } from "../config/defaults.ts";
@@ -82,6 +83,8 @@ export async function run(args: string[]): Promise<number> {
   writeFileAtomic(files.secret, result.secret + "\n", dirMode);
   writeFileAtomic(files.nodeId, id + "\n", 0o600);
   writeFileAtomic(files.members, JSON.stringify({ members: result.members }, null, 2) + "\n", 0o600);
+  // A trust bundle an earlier node here learned (CA rotation) would outvote the CA this join wrote.
+  rmSync(trustBundlePath(join(layout.dataDir, "tls")), { force: true });
   writeFileAtomic(files.config, configText(name, result, listen, address), owner ? 0o640 : 0o644);
   if (owner) {
     for (const f of [files.key, files.secret, files.config]) chownSync(f, 0, owner.gid);

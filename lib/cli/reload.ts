@@ -33,6 +33,23 @@ export async function run(args: string[]): Promise<number> {
   if (values.pid !== undefined && readPid(natsPaths(dataDir).lockFile) !== pid) {
     throw new RuntimeError(`unibus (pid ${pid}) does not run with data dir ${dataDir}: [node] data_dir changed, and that needs a restart (systemctl restart unibus)`);
   }
+  const outcome = await awaitReload(dataDir, pid, timeoutS);
+  if (outcome.ok) {
+    process.stdout.write(`reloaded ${outcome.config}\n`);
+    return ExitCode.ok;
+  }
+  process.stderr.write(`error: reload refused; still running the previous configuration: ${outcome.message}\n`);
+  return ExitCode.failure;
+}
+
+/** runningNode is the pid of the unibus running with dataDir, or undefined when none runs. */
+export function runningNode(dataDir: string): number | undefined {
+  const pid = readPid(natsPaths(dataDir).lockFile);
+  return pid !== undefined && isRunning(pid) ? pid : undefined;
+}
+
+/** awaitReload sends SIGHUP to the node and waits for its outcome (`unibus ca rotate` reuses it). */
+export async function awaitReload(dataDir: string, pid: number, timeoutS: number): Promise<{ ok: boolean; message?: string; config?: string }> {
   const sentAt = Date.now();
   try {
     process.kill(pid, "SIGHUP");
@@ -42,14 +59,7 @@ export async function run(args: string[]): Promise<number> {
   const until = sentAt + timeoutS * 1000;
   while (Date.now() < until) {
     const outcome = readReloadOutcome(dataDir);
-    if (outcome && outcome.startedAt >= sentAt) {
-      if (outcome.ok) {
-        process.stdout.write(`reloaded ${outcome.config}\n`);
-        return ExitCode.ok;
-      }
-      process.stderr.write(`error: reload refused; still running the previous configuration: ${outcome.message}\n`);
-      return ExitCode.failure;
-    }
+    if (outcome && outcome.startedAt >= sentAt) return outcome;
     if (!isRunning(pid)) throw new RuntimeError(`unibus (pid ${pid}) exited during the reload; see its log (journalctl -u unibus)`);
     await sleep(50);
   }

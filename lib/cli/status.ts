@@ -14,6 +14,7 @@ import { expiresSoon } from "../pki/index.ts";
 import { NATS_EVENTS_FILE, readNatsEvents } from "../diagnosis/nats-events.ts";
 import { STATUS_EXIT, repeatText, verdictLine } from "../diagnosis/problem.ts";
 import { configPath, parseFlags } from "./_flags.ts";
+import { caLines } from "../membership/rotation-view.ts";
 
 
 /** run prints the node's status and returns the verdict's exit code. */
@@ -63,14 +64,15 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
       const left = c.daysLeft! < 0 ? `EXPIRED ${-c.daysLeft!} days ago` : `${c.daysLeft} days left${expiresSoon(c.daysLeft!) ? " (renew soon)" : ""}`;
       lines.push(`  certificate   ${c.subject}, until ${c.notAfter!.slice(0, 10)}, ${left}`);
     }
-    if (c.caFingerprint) lines.push(`  CA            SHA-256 ${c.caFingerprint} (${c.caFile}); must be the same on every node`);
+    if (s.ca) lines.push(...caLines(s.ca));
+    else if (c.caFingerprint) lines.push(`  CA            SHA-256 ${c.caFingerprint} (${c.caFile}); must be the same on every node`);
   }
   if (s.members?.length) {
     const active = s.members.filter((m) => !m.removed);
     lines.push(`  members       ${active.length} (${active.filter((m) => m.caHolder).length} holding the CA key)`);
     for (const m of s.members) {
       const cert = m.certDaysLeft !== undefined ? `cert ${m.certDaysLeft} d` : "cert ?";
-      lines.push(`    ${m.name.padEnd(16)} ${m.route.padEnd(22)} ${(m.removed ? "REMOVED" : m.caHolder ? "ca-holder" : "member").padEnd(9)}  ${cert.padEnd(11)} joined ${m.joinedAt.slice(0, 16).replace("T", " ")}  meta ${m.meta}`);
+      lines.push(`    ${m.name.padEnd(16)} ${m.route.padEnd(22)} ${(m.removed ? "REMOVED" : m.caHolder ? "ca-holder" : "member").padEnd(9)}  ${cert.padEnd(11)} joined ${m.joinedAt.slice(0, 16).replace("T", " ")}  meta ${m.meta}${m.caFingerprint ? `  ca ${m.caFingerprint.slice(0, 11)}` : ""}`);
     }
   }
   return lines.join("\n") + "\n";

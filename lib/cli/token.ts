@@ -3,14 +3,13 @@
  * the CA key: a join token lets one box (or several, until it expires) join
  * with `unibus join`; create prints the exact command to run on the new box.
  */
-import { readFileSync } from "node:fs";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { joinHostPort, parseDuration } from "../config/units.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { readMembers, MEMBERS_FILE } from "../membership/members.ts";
 import { createToken, readTokens, revokeToken, tokenState, tokenStorePath } from "../membership/token-store.ts";
 import { caDigest, formatToken } from "../membership/token.ts";
-import { x509 } from "../pki/_x509.ts";
+import { readClusterCa } from "../pki/index.ts";
 import { join } from "node:path";
 import { configPath, parseFlags } from "./_flags.ts";
 
@@ -42,7 +41,8 @@ export async function create(args: string[]): Promise<number> {
   const ttl = parseDuration(values.ttl);
   if (typeof ttl === "string" || ttl < 60_000) throw new UsageError(`--ttl ${JSON.stringify(values.ttl)} is invalid: expected ${typeof ttl === "string" ? ttl : "at least 1m"}`);
   const config = caHolderConfig(values.config);
-  const ca = new x509.X509Certificate(readFileSync(config.tls!.caCert, "utf8"));
+  // During a CA rotation new tokens pin the new CA: it is the one that signs.
+  const ca = (await readClusterCa(config.tls!.caCert, config.tls!.caKey!)).signing.cert;
   const file = tokenStorePath(config.file);
   const { token, record } = createToken(file, caDigest(new Uint8Array(ca.rawData)), ttl, config.cluster!.secret.source.startsWith("file ") ? config.cluster!.secret.source.slice(5) : undefined);
   const line = `unibus join ${joinAddress(config)} --token ${formatToken(token)}`;

@@ -7,6 +7,7 @@
  */
 import type { UnibusConfig } from "../config/load.ts";
 import { memberViews, withMembers, type MemberView } from "../membership/status-view.ts";
+import { caView, type CaView } from "../membership/rotation-view.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../admin/snapshot.ts";
 import { assess, probeMissing } from "../diagnosis/assess.ts";
@@ -47,6 +48,8 @@ export interface ClusterStatus {
   certificate?: CertFacts;
   /** The cluster's members as this node knows them (lib/membership). */
   members?: MemberView[];
+  /** The CAs this node trusts and, on the CA holder, a CA rotation's progress. */
+  ca?: CaView;
   /** healthy, degraded or broken. */
   verdict: Verdict;
   /** Every problem with its node, cause and fix. */
@@ -78,6 +81,7 @@ export async function gatherClusterStatus(given: UnibusConfig, options: GatherOp
     const name = probe?.serverName ?? (missingPeers.length === 1 && lost.length === 1 ? lost[0] : undefined);
     routes.push({ ...(name ? { peerName: name } : {}), address, peer: address, connected: false });
   }
+  const ca = await caView(config);
   return {
     node: facts.node,
     // The running name (varz), not the file's: they differ until a restart applies a new one.
@@ -94,6 +98,7 @@ export async function gatherClusterStatus(given: UnibusConfig, options: GatherOp
     leafs: leafUplinks(facts).map(({ url, up }) => ({ url, up })),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
     ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster) } : {}),
+    ...(ca ? { ca } : {}),
     verdict: diagnosis.verdict,
     problems: diagnosis.problems,
     healthy: diagnosis.verdict === "healthy",

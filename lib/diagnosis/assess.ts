@@ -18,7 +18,7 @@ import type { NatsEvent } from "./nats-events.ts";
 import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.ts";
 import { verdictOf, type Diagnosis } from "./problem.ts";
 import { membershipProblems, withMembers } from "../membership/status-view.ts";
-import { presentedCertificate } from "../membership/cert-files.ts";
+import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
 import { joinHostPort } from "../config/units.ts";
 
 /** AssessOptions are the facts beyond the snapshot. */
@@ -37,7 +37,7 @@ export interface Assessment { diagnosis: Diagnosis; facts: HealthFacts }
 export function probeCredentials(config: UnibusConfig): ProbeCredentials | undefined {
   if (!config.tls) return undefined;
   try {
-    const caPem = readFileSync(config.tls.caCert, "utf8");
+    const caPem = readFileSync(trustFile(config) ?? config.tls.caCert, "utf8");
     const { certFile, keyFile } = presentedCertificate(config) ?? {};
     try {
       return { caPem, certPem: readFileSync(certFile!, "utf8"), keyPem: readFileSync(keyFile!, "utf8") };

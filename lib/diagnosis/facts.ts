@@ -8,7 +8,7 @@
 import { readFileSync, statfsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import type { NodeProcesses } from "./process-state.ts";
-import { presentedCertificate } from "../membership/cert-files.ts";
+import { nodeCaFingerprint, presentedCertificate, trustFile } from "../membership/cert-files.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateExpiry } from "../pki/index.ts";
 import type { NatsEvent } from "./nats-events.ts";
@@ -98,11 +98,12 @@ export function certFacts(config: UnibusConfig, now = Date.now()): CertFacts | u
   const file = nodeCertificatePath(config);
   if (!config.tls || !file) return undefined;
   // A cluster member without the CA key renews through a CA holder (lib/membership).
-  const out: CertFacts = { file, caFile: config.tls.caCert, selfRenewing: Boolean(config.tls.caKey || config.cluster) };
+  const caFile = trustFile(config) ?? config.tls.caCert;
+  const out: CertFacts = { file, caFile, selfRenewing: Boolean(config.tls.caKey || config.cluster) };
   try {
-    out.caFingerprint = new X509Certificate(readFileSync(config.tls.caCert)).fingerprint256;
+    out.caFingerprint = nodeCaFingerprint(config);
   } catch (err) {
-    out.error = `cannot read the CA certificate ${config.tls.caCert}: ${(err as Error).message}`;
+    out.error = `cannot read the CA certificate ${caFile}: ${(err as Error).message}`;
   }
   try {
     const cert = new X509Certificate(readFileSync(file));

@@ -123,18 +123,14 @@ function startTls(socket: Socket, host: string, creds: ProbeCredentials, timeout
         const raw = tls.getPeerCertificate()?.raw;
         if (raw) {
           const peer = new X509Certificate(raw);
-          const ca = new X509Certificate(creds.caPem);
+          // A trust bundle (old and new CA during a CA rotation): any of them will do.
+          const cas = (creds.caPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((b) => new X509Certificate(b));
           cert.certSubject = peer.subject.replace(/\n/g, ", ");
-          cert.trusted = peer.checkIssued(ca) && peer.verify(ca.publicKey);
+          cert.trusted = cas.some((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey));
         }
       } catch { /* an unreadable certificate says nothing either way */ }
       resolve({ socket: tls, cert });
     });
     tls.once("error", (err) => { clearTimeout(timer); reject(new Error(`TLS handshake failed: ${err.message}`)); });
   });
-}
-
-/** caFingerprint is the SHA-256 fingerprint of a CA certificate, as openssl prints it (AB:CD:…). */
-export function caFingerprint(caPem: string): string {
-  return new X509Certificate(caPem).fingerprint256;
 }

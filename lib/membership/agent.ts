@@ -13,7 +13,9 @@ import { parsePeer, type HostPort } from "../config/units.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { Logger } from "../log.ts";
 import { createCertificateRequest, expectedSans, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
+import { bundlePem, certFingerprint, colonFingerprint, parseCertificates } from "../pki/index.ts";
 import type { MemberRecord, MemberRegistry } from "./members.ts";
+import { judgeTrust, trustOfferOf, type TrustOffer } from "./trust-offer.ts";
 import { wireRequest } from "./wire.ts";
 
 /** CHECKIN_INTERVAL_MS is how often a member checks in with the CA holders. */
@@ -39,6 +41,8 @@ export interface MembershipState {
   removed?: boolean;
   /** Duplicate names a CA holder saw at check-in. */
   conflicts?: { name: string; address: string; at: string }[];
+  /** Set when the cluster no longer trusts the CA that issued this node's certificate (a CA rotation finished while it was away). */
+  caRetired?: { since: string; cluster: string[] };
 }
 
 /** readMembershipState reads the agent's findings; undefined when there are none. */
@@ -69,6 +73,15 @@ export interface MembershipAgentOptions {
   nodeName: () => string;
   /** Called after a renewed certificate was written to <data_dir>/tls. */
   onRenewed: () => Promise<void>;
+  /**
+   * Where a member keeps the CAs it learned from the CA holders (a CA
+   * rotation); undefined on a CA holder, whose CA files say what it trusts.
+   */
+  trustFile?: () => string | undefined;
+  /** sha256 (hex) of the CA that issued this node's certificate. */
+  ownIssuer?: () => string | undefined;
+  /** Called after the trust bundle changed (the node re-reads it and reloads nats-server). */
+  onTrustChanged?: () => Promise<void>;
   /** Called when the members list changed. */
   onMembersChanged?: () => void;
   /** Conflicts the local membership service saw (CA holders only). */
@@ -152,6 +165,7 @@ export class MembershipAgent {
     let reached: string | undefined;
     let duplicate: string | undefined;
     let removed = removedHere;
+    let offer: TrustOffer | undefined;
     for (const service of this.#services()) {
       try {
         const reply = (await wireRequest(service, { op: "checkin", self, members: this.#o.registry.all() }, { ...material, timeoutMs: 5_000 })).body;
@@ -161,6 +175,7 @@ export class MembershipAgent {
           continue;
         }
         reached ??= service.text;
+        offer ??= trustOfferOf(reply);
         if (Array.isArray(reply.members) && this.#o.registry.merge(reply.members)) changed = true;
         if (reply.removed) removed = true;
       } catch (err) {
@@ -184,13 +199,52 @@ export class MembershipAgent {
       removed,
       conflicts: this.#o.conflicts?.() ?? [],
     };
-    await this.#renewIfDue(material);
+    // A member that cannot verify any CA holder may have missed the start of a CA rotation: ask unverified; only endorsed CAs are taken.
+    if (!reached && !offer && this.#o.trustFile?.()) offer = await this.#helloOffer();
+    const rotate = await this.#judgeTrust(offer, material.ca);
+    await this.#renewIfDue(rotate);
     this.#saveState();
   }
 
-  async #renewIfDue(material: { ca: string; cert: string; key: string }): Promise<void> {
+  /** #helloOffer asks the CA holders' hello (no certificates involved) what the cluster trusts. */
+  async #helloOffer(): Promise<TrustOffer | undefined> {
+    for (const service of this.#services()) {
+      try {
+        const offer = trustOfferOf((await wireRequest(service, { op: "hello" }, { timeoutMs: 5_000 })).body);
+        if (offer) return offer;
+      } catch {
+        // the next one
+      }
+    }
+    return undefined;
+  }
+
+  /** #judgeTrust takes a CA holder's word on the cluster's CAs and says whether a CA rotation wants a new certificate now. */
+  async #judgeTrust(offer: TrustOffer | undefined, caText: string): Promise<boolean> {
+    const file = this.#o.trustFile?.();
+    if (!offer || !file) return false;
+    const verdict = await judgeTrust(parseCertificates(caText), this.#o.ownIssuer?.(), offer);
+    if (verdict.kind === "retired") {
+      if (!this.#state.caRetired) this.#o.log.error("the cluster no longer trusts the CA that issued this node's certificate (its CA rotation finished while this node was away); join again: unibus join ADDR --token TOKEN --name NAME --replace --force", { cluster_ca: verdict.cluster.map(colonFingerprint).join(",") });
+      this.#state = { ...this.#state, caRetired: { since: this.#state.caRetired?.since ?? new Date().toISOString(), cluster: verdict.cluster } };
+      return false;
+    }
+    this.#state = { ...this.#state, caRetired: undefined };
+    if (verdict.kind === "update") {
+      writeFileAtomic(file, bundlePem(verdict.trust), 0o644);
+      this.#o.log.info("the cluster's CAs changed (CA rotation); trusting them now", { ca: verdict.trust.map((c) => colonFingerprint(certFingerprint(c)).slice(0, 23)).join(",") });
+      await this.#o.onTrustChanged?.();
+    }
+    return verdict.renew;
+  }
+
+  async #renewIfDue(rotate = false): Promise<void> {
     const due = this.#o.renewAt();
-    if (!due || Date.now() < due.getTime() || this.#state.removed) return;
+    if (this.#state.removed || !due || (!rotate && Date.now() < due.getTime())) return;
+    // Read again: a trust change this round reloaded them.
+    const tls = this.#o.tls();
+    if (!tls) return;
+    const material = { ca: readFileSync(tls.caFile, "utf8"), cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") };
     const name = this.#o.nodeName();
     const errors: string[] = [];
     for (const service of this.#services()) {
@@ -205,7 +259,7 @@ export class MembershipAgent {
         const dir = join(this.#o.dataDir, "tls");
         writeFileAtomic(join(dir, NODE_KEY_FILE), request.keyPem, 0o600);
         writeFileAtomic(join(dir, NODE_CERT_FILE), reply.cert, 0o644);
-        this.#o.log.info("renewed the node certificate through a CA holder", { ca_holder: service.text });
+        this.#o.log.info(rotate ? "the cluster rotated its CA: renewed the node certificate from the new CA through a CA holder" : "renewed the node certificate through a CA holder", { ca_holder: service.text });
         this.#state = { ...this.#state, renewalFailing: undefined, lastRenewal: new Date().toISOString() };
         await this.#o.onRenewed();
         return;

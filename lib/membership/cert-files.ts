@@ -7,7 +7,7 @@
  * the same way at start).
  */
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 
@@ -26,4 +26,31 @@ export function presentedCertificate(config: UnibusConfig): { certFile: string; 
     }
   };
   return until(renewed.certFile) > until(configured.certFile) ? renewed : configured;
+}
+
+/** trustFile is the CA bundle the node verifies peers with: the one in <data_dir>/tls (kept through CA rotations), else tls.ca_cert. */
+export function trustFile(config: UnibusConfig): string | undefined {
+  if (!config.tls) return undefined;
+  const bundle = join(config.node.dataDir, "tls", "ca-bundle.pem");
+  return existsSync(bundle) ? bundle : config.tls.caCert;
+}
+
+/**
+ * nodeCaFingerprint is the SHA-256 (AB:CD:…) of the trusted CA that issued the
+ * node's certificate, or of the first trusted CA: what status and the page
+ * show as "the CA", which must be the same on every node (two during a CA rotation).
+ */
+export function nodeCaFingerprint(config: UnibusConfig): string | undefined {
+  const file = trustFile(config);
+  if (!file) return undefined;
+  const cas = (readFileSync(file, "utf8").match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((b) => new X509Certificate(b));
+  const own = presentedCertificate(config);
+  try {
+    const cert = own ? new X509Certificate(readFileSync(own.certFile)) : undefined;
+    const issuer = cert ? cas.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)) : undefined;
+    if (issuer) return issuer.fingerprint256;
+  } catch {
+    // no readable node certificate: the first CA
+  }
+  return cas[0]?.fingerprint256;
 }

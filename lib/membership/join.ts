@@ -70,7 +70,8 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   }
   const digest = caDigest(new Uint8Array(ca.rawData));
   if (digest !== req.token.caDigest) {
-    throw new JoinRefused(`the CA at ${req.address.text} (sha256 ${digest.slice(0, 16)}…) is not the one in the token (sha256 ${req.token.caDigest.slice(0, 16)}…): wrong address, a token for another cluster, or someone in the way. Nothing was written`);
+    const rotated = Array.isArray(hello.body.endorsements) && hello.body.endorsements.length > 0;
+    throw new JoinRefused(`the CA at ${req.address.text} (sha256 ${digest.slice(0, 16)}…) is not the one in the token (sha256 ${req.token.caDigest.slice(0, 16)}…): ${rotated ? "this cluster rotated its CA (unibus ca rotate), and tokens made before that no longer admit anyone: make a new one on a CA holder (unibus token create); or it is " : ""}wrong address, a token for another cluster, or someone in the way. Nothing was written`);
   }
   if (hello.serverCertDer && !(await isIssuedBy(new x509.X509Certificate(new Uint8Array(hello.serverCertDer) as Uint8Array<ArrayBuffer>), ca))) {
     throw new JoinRefused(`${req.address.text} presents a certificate the cluster CA did not sign; refusing to send anything to it. Nothing was written`);

@@ -32,6 +32,8 @@ export interface MemberRecord {
   removed?: boolean;
   /** When its certificate expires, as it last reported. */
   certNotAfter?: string;
+  /** sha256 (hex) of the CA that issued its certificate, as a CA holder saw it at check-in: a CA rotation's progress. */
+  caFingerprint?: string;
 }
 
 /** MemberRegistry is the members list in memory and on disk. */
@@ -92,7 +94,7 @@ export function selfRecord(registry: MemberRegistry, base: Omit<MemberRecord, "u
   const own = registry.get(base.name);
   if (own && own.id === base.id) {
     if (own.removed) return own;
-    const same = own.route === base.route && own.service === base.service && own.certNotAfter === base.certNotAfter;
+    const same = own.route === base.route && own.service === base.service && own.certNotAfter === base.certNotAfter && (base.caFingerprint === undefined || own.caFingerprint === base.caFingerprint);
     if (same) return own;
     return { ...base, joinedAt: own.joinedAt, updatedAt: Math.max(now, own.updatedAt + 1) };
   }

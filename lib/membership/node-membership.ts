@@ -15,12 +15,15 @@ import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
 import { loadCa } from "../pki/index.ts";
+import { readClusterCa } from "../pki/index.ts";
+import { certFingerprint, trustBundlePath } from "../pki/index.ts";
+import { certificatePem } from "../pki/index.ts";
+import { natsPaths } from "../config/render.ts";
 import { MembershipAgent } from "./agent.ts";
 import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
-import { MembershipService } from "./service.ts";
+import { MembershipService, type ServiceCa } from "./service.ts";
 import { tokenStorePath } from "./token-store.ts";
-import { caDigest } from "./token.ts";
 
 /** NodeMembershipOptions connect membership to its node. */
 export interface NodeMembershipOptions {
@@ -76,7 +79,8 @@ export class NodeMembership {
     const host = parsePeer(route);
     const service = config.tls?.caKey && typeof host !== "string" ? joinHostPort(host.host, cluster.joinListen.port) : undefined;
     const notAfter = this.#o.identity()?.identity?.notAfter.toISOString();
-    return selfRecord(this.registry, { name: config.node.name, id: this.#id, route, ...(service ? { service } : {}), ...(notAfter ? { certNotAfter: notAfter } : {}) });
+    const issuer = this.#o.identity()?.identity?.issuerFingerprint;
+    return selfRecord(this.registry, { name: config.node.name, id: this.#id, route, ...(service ? { service } : {}), ...(notAfter ? { certNotAfter: notAfter } : {}), ...(issuer ? { caFingerprint: issuer } : {}) });
   }
 
   /** start opens the join port (CA holders) and starts checking in. */
@@ -86,15 +90,11 @@ export class NodeMembership {
     if (!config.cluster || !config.tls) return;
     const identity = this.#o.identity();
     if (config.tls.caKey && identity?.files) {
-      const caPem = readFileSync(config.tls.caCert, "utf8");
-      const ca = await loadCa(config.tls.caCert, config.tls.caKey);
       const service = new MembershipService({
         listen: config.cluster.joinListen,
         cluster: config.cluster.name,
         selfName: config.node.name,
-        ca,
-        caPem,
-        caDigest: caDigest(new Uint8Array(ca.cert.rawData)),
+        ca: () => this.#serviceCa(),
         tokensFile: tokenStorePath(config.file),
         routeSecret: () => this.#o.config().cluster!.secret.value ?? "",
         registry: this.registry,
@@ -126,10 +126,27 @@ export class NodeMembership {
       sans: () => certificateSans(this.#o.config()),
       nodeName: () => this.#o.config().node.name,
       onRenewed: () => this.#o.onRenewed(),
+      trustFile: () => (this.#o.config().tls?.caKey ? undefined : trustBundlePath(natsPaths(this.#o.config().node.dataDir).tlsDir)),
+      ownIssuer: () => this.#o.identity()?.identity?.issuerFingerprint,
+      onTrustChanged: () => this.#o.onRenewed(),
       conflicts: () => this.#service?.conflicts ?? [],
       log,
     });
     this.#agent.start();
+  }
+
+  /** #serviceCa reads the CA holder's CA files as they stand (a rotation changes them while the node runs). */
+  async #serviceCa(): Promise<ServiceCa> {
+    const tls = this.#o.config().tls!;
+    const ca = await readClusterCa(tls.caCert, tls.caKey!);
+    const signing = await loadCa(ca.signing.certFile, ca.signing.keyFile);
+    return {
+      signing,
+      signingPem: certificatePem(signing.cert),
+      digest: certFingerprint(signing.cert),
+      trust: ca.trust.map(certificatePem),
+      endorsements: ca.endorsements.map(certificatePem),
+    };
   }
 
   /** reloadCertificate makes the join port serve a renewed certificate. */

@@ -25,9 +25,8 @@ export interface MembershipServiceOptions {
   listen: HostPort;
   cluster: string;
   selfName: string;
-  ca: LoadedCa;
-  caPem: string;
-  caDigest: string;
+  /** The CA as it stands now (a rotation changes it while the node runs). */
+  ca: () => Promise<ServiceCa>;
   tokensFile: string;
   routeSecret: () => string;
   registry: MemberRegistry;
@@ -39,6 +38,20 @@ export interface MembershipServiceOptions {
   liveNames: () => Promise<{ known: Set<string>; connected: Set<string> }>;
   lifetimeDays: number;
   log: Logger;
+}
+
+/**
+ * ServiceCa is what the service signs with and hands out: the signing CA (the
+ * new one during a rotation), every CA members must trust, and the
+ * endorsements that let a member accept a new CA.
+ */
+export interface ServiceCa {
+  signing: LoadedCa;
+  signingPem: string;
+  /** sha256 of the signing CA's DER (join tokens pin it). */
+  digest: string;
+  trust: string[];
+  endorsements: string[];
 }
 
 /** Conflict is a second box using a member's name, seen at check-in. */
@@ -78,7 +91,7 @@ export class MembershipService {
   async #handle(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
     switch (req.op) {
       case "hello":
-        return { ok: true, v: 1, cluster: this.#o.cluster, ca: this.#o.caPem };
+        return { ok: true, v: 1, cluster: this.#o.cluster, ...(await this.#caAnswer()) };
       case "join":
         return this.#join(req, peer);
       case "renew":
@@ -90,6 +103,12 @@ export class MembershipService {
       default:
         return { ok: false, error: `unknown request ${JSON.stringify(req.op)}: is this unibus older than the one asking?` };
     }
+  }
+
+  /** #caAnswer is the CA part of hello and check-in answers: the signing CA, the trust bundle, the endorsements. */
+  async #caAnswer(): Promise<{ ca: string; trust: string[]; endorsements: string[] }> {
+    const ca = await this.#o.ca();
+    return { ca: ca.signingPem, trust: ca.trust, endorsements: ca.endorsements };
   }
 
   #refuse(peer: PeerIdentity, what: string, error: string): Record<string, unknown> {
@@ -111,7 +130,8 @@ export class MembershipService {
     if (state === "expired") return this.#refuse(peer, "join", `join token ${tokenId} expired on ${token.expiresAt}; ask for a new one (unibus token create on a CA holder)`);
     const parsedCsr = await parseCertificateRequest(csr).catch((err: Error) => err);
     if (parsedCsr instanceof Error) return this.#refuse(peer, "join", parsedCsr.message);
-    const expected = joinProof(token.secret, { caDigest: o.caDigest, tokenId, name, route, at, csrDigest: createHash("sha256").update(parsedCsr.der).digest("hex"), replace });
+    const ca = await o.ca();
+    const expected = joinProof(token.secret, { caDigest: ca.digest, tokenId, name, route, at, csrDigest: createHash("sha256").update(parsedCsr.der).digest("hex"), replace });
     if (!proofMatches(expected, proof)) return this.#refuse(peer, "join", `the proof for join token ${tokenId} is wrong: the token's secret part does not match (mistyped or tampered token)`);
     if (Math.abs(Date.now() - at) > JOIN_CLOCK_SKEW_MS) return this.#refuse(peer, "join", `the join request is dated ${new Date(at).toISOString()}, more than 10 minutes from ${o.selfName}'s clock; set both clocks (NTP) and try again`);
     if (!isValidNodeName(name)) return this.#refuse(peer, "join", `node name ${JSON.stringify(name)} is invalid: use letters, digits, '-' or '_'`);
@@ -136,14 +156,14 @@ export class MembershipService {
       }
       if (!taken) return this.#refuse(peer, "join", `there is no member "${name}" to replace in cluster "${o.cluster}"; join without --replace`);
     }
-    const issued = await issueFromRequest(o.ca, csr, { name, sans: [...new Set([name, ...sans])], days: o.lifetimeDays });
+    const issued = await issueFromRequest(ca.signing, csr, { name, sans: [...new Set([name, ...sans])], days: o.lifetimeDays });
     const now = new Date();
-    const member: MemberRecord = { name, id, route: routeHp.text, joinedAt: now.toISOString(), updatedAt: now.getTime(), certNotAfter: issued.notAfter.toISOString() };
+    const member: MemberRecord = { name, id, route: routeHp.text, joinedAt: now.toISOString(), updatedAt: now.getTime(), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest };
     o.registry.put(member);
     o.registry.save();
     o.onMembersChanged?.();
     o.log.info(replace ? "member replaced" : "member joined", { name, route: member.route, from: peer.address, token: tokenId });
-    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: o.caPem, secret: o.routeSecret(), members: o.registry.all() };
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all() };
   }
 
   async #renew(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
@@ -155,7 +175,7 @@ export class MembershipService {
     const sans = Array.isArray(req.sans) ? (req.sans as unknown[]).filter((s): s is string => typeof s === "string").slice(0, MAX_SANS) : [];
     try {
       sans.forEach(parseSan);
-      const issued = await issueFromRequest(o.ca, req.csr, { name: peer.name, sans: [...new Set([peer.name, ...sans])], days: o.lifetimeDays });
+      const issued = await issueFromRequest((await o.ca()).signing, req.csr, { name: peer.name, sans: [...new Set([peer.name, ...sans])], days: o.lifetimeDays });
       o.log.info("renewed a member's certificate", { name: peer.name, not_after: issued.notAfter.toISOString() });
       return { ok: true, cert: issued.certPem };
     } catch (err) {
@@ -183,15 +203,17 @@ export class MembershipService {
       return { ok: true, removed: true, members: o.registry.all() };
     }
     if (Array.isArray(req.members)) changed = o.registry.merge((req.members as unknown[]).filter((r) => (r as MemberRecord)?.name !== self.name));
-    if (!have || have.updatedAt < self.updatedAt || have.removed) {
-      o.registry.put({ ...self, joinedAt: have?.joinedAt ?? self.joinedAt });
+    // Which CA issued the member's certificate is read from the verified connection, not taken from its word.
+    const caFingerprint = peer.issuerFingerprint ?? self.caFingerprint;
+    if (!have || have.updatedAt < self.updatedAt || have.removed || have.caFingerprint !== caFingerprint) {
+      o.registry.put({ ...self, ...(caFingerprint ? { caFingerprint } : {}), joinedAt: have?.joinedAt ?? self.joinedAt, updatedAt: Math.max(self.updatedAt, (have?.updatedAt ?? 0) + (have && have.caFingerprint !== caFingerprint ? 1 : 0)) });
       changed = true;
     }
     if (changed) {
       o.registry.save();
       o.onMembersChanged?.();
     }
-    return { ok: true, members: o.registry.all() };
+    return { ok: true, members: o.registry.all(), ...(await this.#caAnswer()) };
   }
 
   #conflict(peer: PeerIdentity, name: string, error: string): Record<string, unknown> {

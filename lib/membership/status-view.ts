@@ -13,6 +13,7 @@ import type { MetaCluster } from "../natsd/monitoring-types.ts";
 import { readMembershipState } from "./agent.ts";
 import { MEMBERS_FILE, readMembers, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
+import { colonFingerprint } from "../pki/index.ts";
 
 /** MemberView is one member as status shows it. */
 export interface MemberView {
@@ -24,6 +25,8 @@ export interface MemberView {
   /** "leader", "current", "lagging", "offline", "absent" or "removed": the JetStream meta group as this node sees it. */
   meta: string;
   removed: boolean;
+  /** SHA-256 (AB:CD:…) of the CA that issued its certificate, as the CA holder saw it. */
+  caFingerprint?: string;
 }
 
 /** MetaView is the meta group as /jsz reports it. */
@@ -58,6 +61,7 @@ export function memberViews(config: UnibusConfig, meta: MetaView | undefined, no
       ...(m.certNotAfter ? { certDaysLeft: Math.floor((Date.parse(m.certNotAfter) - now) / 86_400_000) } : {}),
       meta: m.removed ? (s === "absent" ? "removed" : `${s} (removed, still in the meta group)`) : s,
       removed: Boolean(m.removed),
+      ...(m.caFingerprint ? { caFingerprint: colonFingerprint(m.caFingerprint) } : {}),
     };
   });
 }
@@ -79,6 +83,9 @@ export function membershipProblems(config: UnibusConfig, node = config.node.name
   }
   if (state.removed) {
     out.push({ kind: "member_removed", severity: "broken", node, cause: `this node "${node}" was removed from cluster "${config.cluster.name}" (unibus remove / leave)`, fix: `stop it (systemctl disable --now unibus); to make it a member again: unibus join ADDR --token TOKEN --name ${node} --replace` });
+  }
+  if (state.caRetired) {
+    out.push({ kind: "certificate_from_retired_ca", severity: "broken", node, cause: `this node's certificate comes from a CA cluster "${config.cluster.name}" no longer trusts: its CA rotation finished (unibus ca rotate --finish) while this node was away (noticed ${state.caRetired.since}); every peer refuses its routes`, fix: `join it again under its name: on the CA holder run unibus token create, then here: sudo unibus join ADDR --token TOKEN --name ${node} --replace --force, and restart unibus` });
   }
   if (state.renewalFailing) {
     out.push({ kind: "certificate_renewal_failing", severity: "degraded", node, cause: `renewing the node certificate through a CA holder fails since ${state.renewalFailing.since}: ${state.renewalFailing.error}`, fix: "make sure a CA holder runs and its join port (route port + 1) is reachable from this box; the node retries every 5 s" });

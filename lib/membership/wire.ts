@@ -26,6 +26,8 @@ export interface PeerIdentity {
   name?: string;
   /** sha256 of the peer certificate (DER, hex) when verified. */
   fingerprint?: string;
+  /** sha256 (DER, hex) of the trusted CA that issued the peer certificate, when verified. */
+  issuerFingerprint?: string;
 }
 
 /** WireHandler answers one request; what it returns is sent back as the answer line. */
@@ -94,14 +96,16 @@ async function answer(socket: tls.TLSSocket, line: string, handler: WireHandler)
 function peerIdentity(socket: tls.TLSSocket): PeerIdentity {
   const address = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
   if (!socket.authorized) return { address, verified: false };
-  const cert = socket.getPeerCertificate();
+  const cert = socket.getPeerCertificate(true);
   const cn = cert?.subject?.CN;
   const raw = cert?.raw;
+  const issuerRaw = cert?.issuerCertificate && cert.issuerCertificate !== cert ? cert.issuerCertificate.raw : undefined;
   return {
     address,
     verified: true,
     ...(typeof cn === "string" ? { name: cn } : {}),
     ...(raw ? { fingerprint: createHash("sha256").update(raw).digest("hex") } : {}),
+    ...(issuerRaw ? { issuerFingerprint: createHash("sha256").update(issuerRaw).digest("hex") } : {}),
   };
 }
 

@@ -20,3 +20,6 @@ export { CERT_WARN_DAYS, certificateExpiry, expiresSoon, type Expiry } from "./e
 export { assertKeyFileMode, readCertificateFile, readKeyFile, sameSpki, type KeyFile } from "./pem-files.ts";
 export { certificateSans, currentHost, expectedSans, missingSans, parseSan, type HostInfo, type San } from "./sans.ts";
 export { createCertificateRequest, issueFromRequest, parseCertificateRequest, type NewRequest } from "./csr.ts";
+export { endorse, finishRotation, readClusterCa, rotationFiles, startRotation, type ClusterCa, type RotationFiles } from "./ca-rotation.ts";
+export { TRUST_BUNDLE_FILE, bundlePem, certFingerprint, colonFingerprint, isEndorsed, issuerOf, parseCertificates, trustBundlePath, uniqueCertificates } from "./trust.ts";
+export { certificatePem } from "./_x509.ts";

@@ -13,6 +13,8 @@ import { isIssuedBy, loadCa, type LoadedCa } from "./ca-load.ts";
 import { DEFAULT_NODE_CERT_DAYS, NODE_CERT_FILE, NODE_KEY_FILE, issueNodeCertificate, writeNodeFiles } from "./node-cert.ts";
 import { readCertificateFile, readKeyFile, sameSpki } from "./pem-files.ts";
 import { certificateSans, expectedSans, missingSans } from "./sans.ts";
+import { certFingerprint, issuerOf, parseCertificates } from "./trust.ts";
+import { readFileSync } from "node:fs";
 import { DAY_MS, type X509Certificate } from "./_x509.ts";
 
 /** DEFAULT_RENEW_WHEN_REMAINING renews a node certificate once a third of its lifetime is left (about 132 of 397 days). */
@@ -23,6 +25,8 @@ export interface NodeIdentityOptions {
   tlsDir: string; // <data_dir>/tls, where auto-issued node.pem/node-key.pem live
   caCertFile: string; // [tls] ca_cert
   caKeyFile?: string; // [tls] ca_key: present => node issues/renews its own cert
+  /** The bundle of CAs the node trusts (old and new during a CA rotation); default: caCertFile alone. */
+  trustFile?: string;
   certFile?: string; // [tls] cert, used when there is no CA key
   keyFile?: string; // [tls] key
   nodeName: string;
@@ -48,6 +52,8 @@ export interface NodeIdentity {
   reason?: string; // why it was (re)issued
   /** Expected SANs the certificate lacks; only possible for a provided cert (without a CA key), worth a warning. */
   missingSans?: string[];
+  /** sha256 (hex) of the trusted CA that issued the certificate: tells old from new during a CA rotation. */
+  issuerFingerprint?: string;
 }
 
 /**
@@ -66,14 +72,31 @@ export async function ensureNodeIdentity(opts: NodeIdentityOptions): Promise<Nod
 
   const ca = await loadCa(opts.caCertFile, opts.caKeyFile, now);
   const wanted = expectedSans(opts.nodeName, opts.extraSans);
-  if (opts.caKeyFile !== undefined) return ensureIssued(opts, ca, wanted, now, days, fraction);
-  return checkProvided(opts, ca, wanted, now, fraction);
+  const trust = trustedCas(opts, ca);
+  const id = opts.caKeyFile !== undefined ? await ensureIssued(opts, ca, trust, wanted, now, days, fraction) : await checkProvided(opts, ca, trust, wanted, now, fraction);
+  const cert = await readCertificateFile(id.certFile, "node certificate");
+  const issuer = await issuerOf(cert, trust);
+  return { ...id, caFile: opts.trustFile ?? opts.caCertFile, ...(issuer ? { issuerFingerprint: certFingerprint(issuer) } : {}) };
 }
 
-async function ensureIssued(opts: NodeIdentityOptions, ca: LoadedCa, wanted: string[], now: Date, days: number, fraction: number): Promise<NodeIdentity> {
+/** trustedCas reads the trust bundle, falling back to the configured CA alone. */
+function trustedCas(opts: NodeIdentityOptions, ca: LoadedCa): X509Certificate[] {
+  if (!opts.trustFile) return [ca.cert];
+  let text: string;
+  try {
+    text = readFileSync(opts.trustFile, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read the CA trust bundle ${opts.trustFile}: ${(err as Error).message}`);
+  }
+  const certs = parseCertificates(text);
+  if (certs.length === 0) throw new ConfigError(`the CA trust bundle ${opts.trustFile} holds no certificate; delete it (the node then trusts tls.ca_cert) and restart`);
+  return certs;
+}
+
+async function ensureIssued(opts: NodeIdentityOptions, ca: LoadedCa, trust: X509Certificate[], wanted: string[], now: Date, days: number, fraction: number): Promise<NodeIdentity> {
   const certFile = join(opts.tlsDir, NODE_CERT_FILE);
   const keyFile = join(opts.tlsDir, NODE_KEY_FILE);
-  const reason = await reissueReason(certFile, keyFile, opts.nodeName, ca, wanted, now, fraction);
+  const reason = await reissueReason(certFile, keyFile, opts.nodeName, ca, trust, wanted, now, fraction);
   if (typeof reason !== "string") return identity(reason, certFile, keyFile, opts.caCertFile, now, fraction, false);
   if (reason === FOREIGN_CA) await refuseForeignCa(certFile, keyFile, opts.caCertFile, ca);
   const fresh = await issueNodeCertificate(ca, { name: opts.nodeName, sans: wanted, days, now });
@@ -87,6 +110,7 @@ async function reissueReason(
   keyFile: string,
   nodeName: string,
   ca: LoadedCa,
+  trust: X509Certificate[],
   wanted: string[],
   now: Date,
   fraction: number,
@@ -94,7 +118,7 @@ async function reissueReason(
   if (!pathExists(certFile) || !pathExists(keyFile)) return "missing";
   const cert = await readCertificateFile(certFile, "node certificate");
   const key = await readKeyFile(keyFile, "node key", { strict: true });
-  if (!(await isIssuedBy(cert, ca.cert))) return FOREIGN_CA;
+  if (!(await isIssuedBy(cert, ca.cert))) return (await issuerOf(cert, trust)) ? ROTATED_CA : FOREIGN_CA;
   // Two renames are not one: a crash between them leaves a mismatched pair, which this repairs.
   if (!sameSpki(cert, key)) return "key does not match certificate";
   if (now > cert.notAfter) return "expired";
@@ -106,6 +130,9 @@ async function reissueReason(
   if (now >= renewAt(cert, fraction)) return "inside renewal window";
   return cert;
 }
+
+/** ROTATED_CA is the reissue reason for a certificate from the CA a rotation replaces (still trusted, no longer signing). */
+const ROTATED_CA = "CA rotation: issued by the previous CA";
 
 /** FOREIGN_CA is the reissue reason for a node certificate from another CA than tls.ca_cert. */
 const FOREIGN_CA = "not issued by the configured CA";
@@ -125,7 +152,7 @@ async function refuseForeignCa(certFile: string, keyFile: string, caCertFile: st
   );
 }
 
-async function checkProvided(opts: NodeIdentityOptions, ca: LoadedCa, wanted: string[], now: Date, fraction: number): Promise<NodeIdentity> {
+async function checkProvided(opts: NodeIdentityOptions, ca: LoadedCa, trust: X509Certificate[], wanted: string[], now: Date, fraction: number): Promise<NodeIdentity> {
   const { certFile, keyFile } = opts;
   if (!certFile || !keyFile) {
     throw new ConfigError(
@@ -136,8 +163,8 @@ async function checkProvided(opts: NodeIdentityOptions, ca: LoadedCa, wanted: st
   const key = await readKeyFile(keyFile, "node key", { strict: false });
   const reissue = `issue a new one: unibus cert issue --ca DIR --name ${opts.nodeName} --out DIR`;
   if (!sameSpki(cert, key)) throw new ConfigError(`node key ${keyFile} does not belong to node certificate ${certFile}; point [tls] cert and key at a pair issued together`);
-  if (!(await isIssuedBy(cert, ca.cert))) {
-    throw new ConfigError(`node certificate ${certFile} was not issued by the CA in ${opts.caCertFile} (its issuer is ${cert.issuer}); ${reissue}`);
+  if (!(await issuerOf(cert, trust))) {
+    throw new ConfigError(`node certificate ${certFile} was not issued by the CA in ${opts.trustFile ?? opts.caCertFile} (its issuer is ${cert.issuer}); ${reissue}`);
   }
   const cn = cert.subjectName.getField("CN")[0];
   if (cn !== opts.nodeName) {
