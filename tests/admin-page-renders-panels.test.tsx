@@ -21,7 +21,7 @@ import { renderMetrics } from "../lib/admin/metrics.ts";
 import { Dashboard } from "../lib/admin/pages/dashboard.tsx";
 import { OVERVIEW_PANELS, PANELS } from "../lib/admin/panels.ts";
 import { RateSampler } from "../lib/admin/sampler.ts";
-import type { Snapshot } from "../lib/admin/snapshot.ts";
+import type { Snapshot } from "../lib/natsd/snapshot.ts";
 import type { NodeIdentity } from "../lib/pki/index.ts";
 import { tempDir } from "./_helpers.ts";
 

@@ -9,7 +9,7 @@ import { natsDurationMs } from "../natsd/durations.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { RouteInfo } from "../natsd/monitoring-types.ts";
 import type { Quorum } from "../diagnosis/quorum.ts";
-import type { Snapshot } from "./snapshot.ts";
+import type { Snapshot } from "../natsd/snapshot.ts";
 
 /** ClusterNodeView is one node in the picture. */
 export interface ClusterNodeView {

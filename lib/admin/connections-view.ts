@@ -6,7 +6,7 @@
  * `varz.slow_consumers` of 1 is visible rather than a number in /metrics.
  */
 import type { ConnInfo, Connz, LeafInfo, Varz } from "../natsd/monitoring-types.ts";
-import type { Fetched } from "./snapshot.ts";
+import type { Fetched } from "../natsd/snapshot.ts";
 import { joinHostPort } from "../config/units.ts";
 
 /** ConnectionKind is how a connection reached the node. */

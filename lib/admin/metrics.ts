@@ -8,7 +8,7 @@
 import { natsDurationMs } from "../natsd/durations.ts";
 import type { Overview, Versions } from "./model.ts";
 import { PROBLEM_KINDS } from "../diagnosis/problem.ts";
-import type { Snapshot } from "./snapshot.ts";
+import type { Snapshot } from "../natsd/snapshot.ts";
 import { addExporterJsz, addExporterVarz } from "./metrics-exporter.ts";
 import { addSurveyorStatz, type Survey } from "./metrics-surveyor.ts";
 

@@ -16,7 +16,7 @@ import { buildClusterView, type ClusterTracker } from "./cluster-view.ts";
 import type { DiskUsage } from "./disk-usage.ts";
 import { panelViews, type PanelViews } from "./panels.ts";
 import type { RatesView } from "./panels/rates.tsx";
-import type { Snapshot } from "./snapshot.ts";
+import type { Snapshot } from "../natsd/snapshot.ts";
 
 /** Versions names what this node runs. */
 export interface Versions { unibus: string; nats: string; target: string }

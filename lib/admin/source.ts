@@ -14,7 +14,7 @@ import type { LogLine } from "./log-ring.ts";
 import { buildOverview, type Overview, type Versions } from "./model.ts";
 import type { RatesView } from "./panels/rates.tsx";
 import { RateSampler } from "./sampler.ts";
-import { SnapshotCache, type Snapshot } from "./snapshot.ts";
+import { SnapshotCache, type Snapshot } from "../natsd/snapshot.ts";
 import type { Varz } from "../natsd/monitoring-types.ts";
 import { assess, probeMissing, type Assessment } from "../diagnosis/assess.ts";
 import { readinessOf, type Readiness } from "../diagnosis/readiness.ts";

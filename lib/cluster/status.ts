@@ -9,7 +9,7 @@ import type { UnibusConfig } from "../config/load.ts";
 import { memberViews, withMembers, type MemberView } from "../membership/status-view.ts";
 import { caView, type CaView } from "../membership/rotation-view.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
-import { takeSnapshot, type Snapshot } from "../admin/snapshot.ts";
+import { takeSnapshot, type Snapshot } from "../natsd/snapshot.ts";
 import { assess, probeMissing } from "../diagnosis/assess.ts";
 import { leafUplinks } from "../diagnosis/leaf-uplinks.ts";
 import { pairRoutes, type RouteStatus } from "../diagnosis/route-pairing.ts";

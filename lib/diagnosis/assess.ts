@@ -9,7 +9,7 @@ import { nodeProcesses } from "./process-state.ts";
 import { configDriftProblem } from "./config-drift.ts";
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
-import type { Snapshot } from "../admin/snapshot.ts";
+import type { Snapshot } from "../natsd/snapshot.ts";
 import { pairRoutes } from "./route-pairing.ts";
 import { certFacts, diskFacts, nameFromHost, type HealthFacts, type LeafFact, type RouteFact } from "./facts.ts";
 import { diagnose } from "./diagnose.ts";

@@ -5,7 +5,7 @@
  * say more) and the fix (which key, which file, which command). A pure
  * function of its facts, so every surface agrees and tests need no network.
  */
-import { formatBytes } from "../admin/format.ts";
+import { formatBytes } from "../format.ts";
 import { DEFAULTS } from "../config/defaults.ts";
 import { joinHostPort } from "../config/units.ts";
 import { certificateExpiry } from "../pki/index.ts";

@@ -8,7 +8,7 @@
 import { diskRoom } from "../disk-room.ts";
 import { isBcryptHash } from "../auth/bcrypt.ts";
 import type { UnibusConfig } from "../config/load.ts";
-import { formatBytes } from "../admin/format.ts";
+import { formatBytes } from "../format.ts";
 import { nameFromHost } from "./facts.ts";
 
 /** PreflightWarning is one thing that will probably fail, with the key it is about. */

@@ -62,6 +62,23 @@ describe("dependencies", () => {
     expect(bad).toEqual([]);
   });
 
+  test("the domain (diagnosis, cluster status, membership, nats supervision) never imports the admin page, the commands or the node", () => {
+    const domain = /^lib\/(diagnosis|cluster|membership|natsd)\//;
+    const higher = /^lib\/(cli|admin)\/|^lib\/node\.ts$/;
+    const bad: string[] = [];
+    for (const file of FILES) {
+      const from = rel(file);
+      if (!domain.test(from)) continue;
+      // Type imports count here too: a type from the page is still a dependency on it.
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/gm)) {
+        const to = rel(resolve(dirname(file), m[1]!));
+        if (m[1]!.startsWith(".") && higher.test(to)) bad.push(`${from} -> ${to}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   test("value imports form no cycles", () => {
     const cycles: string[] = [];
     const state = new Map<string, "open" | "done">();

@@ -4,7 +4,7 @@
  * signed in as, and the slow consumers nats cut off.
  */
 import { connectionsView, type ConnectionRow, type ConnectionsView } from "../connections-view.ts";
-import { formatBytes, formatCount } from "../format.ts";
+import { formatBytes, formatCount } from "../../format.ts";
 import { overviewPanel } from "../panel.ts";
 import { ErrorLine } from "./_parts.tsx";
 

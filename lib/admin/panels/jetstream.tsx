@@ -5,8 +5,8 @@
  */
 import { groupMembers, type ReplicaState } from "../../diagnosis/meta-view.ts";
 import type { StreamDetail } from "../../natsd/monitoring-types.ts";
-import type { Snapshot } from "../snapshot.ts";
-import { formatBytes, formatCount } from "../format.ts";
+import type { Snapshot } from "../../natsd/snapshot.ts";
+import { formatBytes, formatCount } from "../../format.ts";
 import { overviewPanel } from "../panel.ts";
 import { consumerRows, displayName, streamKind, type ConsumerRow, type StreamKind } from "../streams-view.ts";
 import { ErrorLine } from "./_parts.tsx";

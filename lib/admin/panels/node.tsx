@@ -3,7 +3,7 @@
  * disk, and nats-server's memory and CPU.
  */
 import type { DiskUsage } from "../disk-usage.ts";
-import { formatBytes, formatCount, formatSeconds } from "../format.ts";
+import { formatBytes, formatCount, formatSeconds } from "../../format.ts";
 import type { Versions } from "../model.ts";
 import { overviewPanel, type PanelInputs } from "../panel.ts";
 import { ErrorLine, Row } from "./_parts.tsx";

@@ -2,7 +2,7 @@
  * rates.tsx is the message-rate panel: msgs/s and bytes/s in and out, from
  * the sampler's /varz counters.
  */
-import { formatBytes, formatCount } from "../format.ts";
+import { formatBytes, formatCount } from "../../format.ts";
 import { RateChart } from "../pages/rate-chart.tsx";
 import { overviewPanel } from "../panel.ts";
 import type { RatePoint } from "../sampler.ts";

@@ -1,10 +1,11 @@
 /**
- * snapshot.ts reads nats-server's loopback monitoring endpoints in one go.
- * Each endpoint succeeds or fails on its own, and a failure becomes a short
- * sentence for the page, never an exception or a stack trace.
+ * snapshot.ts reads nats-server's loopback monitoring endpoints in one go,
+ * for `unibus status`, the diagnosis and the admin page alike. Each endpoint
+ * succeeds or fails on its own, and a failure becomes a short sentence for
+ * the page, never an exception or a stack trace.
  */
-import type { MonitorClient } from "../natsd/monitor.ts";
-import type { Connz, Jsz, Leafz, Routez, Varz } from "../natsd/monitoring-types.ts";
+import type { MonitorClient } from "./monitor.ts";
+import type { Connz, Jsz, Leafz, Routez, Varz } from "./monitoring-types.ts";
 
 /** Fetched is one monitoring document, or why it could not be read. */
 export type Fetched<T> = { ok: true; data: T } | { ok: false; error: string };

@@ -1,6 +1,6 @@
 /**
  * format.ts renders numbers for people: bytes, rates, durations. The admin
- * page uses it; the JSON API keeps raw numbers.
+ * page and the diagnosis's sentences use it; the JSON API keeps raw numbers.
  */
 
 /** formatBytes prints 1536 as "1.5 KiB". */
