@@ -4,7 +4,7 @@
  * (the page section's id, its key in the overview and its /api/<id>), its
  * title, the data it needs and how it renders. lib/admin/panels.ts lists
  * them; the page, the JSON API and the tests loop over that list, so adding
- * a panel touches its module and one line there.
+ * a panel touches its module and that list only.
  */
 import type { Child } from "hono/jsx";
 import type { Diagnosis } from "../diagnosis/problem.ts";

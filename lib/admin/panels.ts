@@ -2,7 +2,7 @@
  * panels.ts is the admin page's one list of panels, in page order. The page
  * draws each, the overview (and /api/overview, /api/<id>) carries each
  * overview panel's view, and the tests loop over it: adding a panel is its
- * module plus one line here.
+ * module plus an import and one entry here.
  */
 import type { PagePanel, PageInputs, OverviewPanel, PanelInputs } from "./panel.ts";
 import { certificatePanel } from "./panels/certificate.tsx";
