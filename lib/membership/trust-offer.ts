@@ -5,8 +5,9 @@
  * heard over an unverified connection (a member that missed a rotation's
  * start cannot verify the CA holder's new certificate) cannot plant a CA. A
  * CA the cluster stopped trusting is dropped once the member's own
- * certificate comes from one the cluster still trusts; if it does not, the
- * member was away while the rotation finished and must join again.
+ * certificate comes from one the cluster still trusts, and only on the word
+ * of a CA holder it verified; if its certificate's CA is gone, the member was
+ * away while the rotation finished and must join again.
  */
 import { certFingerprint, isEndorsed, parseCertificates } from "../pki/index.ts";
 type X509Certificate = Awaited<ReturnType<typeof parseCertificates>>[number];
@@ -38,7 +39,7 @@ export function trustOfferOf(body: Record<string, unknown>): TrustOffer | undefi
  * certificate with an offer. renew is true when the cluster signs with
  * another CA than the one that issued the member's certificate.
  */
-export async function judgeTrust(mine: X509Certificate[], ownIssuer: string | undefined, offer: TrustOffer): Promise<TrustVerdict> {
+export async function judgeTrust(mine: X509Certificate[], ownIssuer: string | undefined, offer: TrustOffer, options: { verified: boolean } = { verified: true }): Promise<TrustVerdict> {
   const offered = offer.trust.flatMap(parseCertificates);
   const endorsements = offer.endorsements.flatMap(parseCertificates);
   const accepted: X509Certificate[] = [];
@@ -50,6 +51,8 @@ export async function judgeTrust(mine: X509Certificate[], ownIssuer: string | un
   const signing = offer.ca ? parseCertificates(offer.ca)[0] : undefined;
   const renew = Boolean(signing && ownIssuer && certFingerprint(signing) !== ownIssuer && accepted.some((c) => certFingerprint(c) === certFingerprint(signing)));
   const mineFps = new Set(mine.map(certFingerprint));
-  const same = accepted.length === mineFps.size && accepted.every((c) => mineFps.has(certFingerprint(c)));
-  return same ? { kind: "same", renew } : { kind: "update", trust: accepted, renew };
+  // Heard over an unverified connection, an offer may add endorsed CAs but never drop one.
+  const trust = options.verified ? accepted : [...mine, ...accepted.filter((c) => !mineFps.has(certFingerprint(c)))];
+  const same = trust.length === mineFps.size && trust.every((c) => mineFps.has(certFingerprint(c)));
+  return same ? { kind: "same", renew } : { kind: "update", trust, renew };
 }
