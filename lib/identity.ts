@@ -33,11 +33,15 @@ export class IdentityManager {
    * a renewal cannot interleave with a SIGHUP reload and leave nats-server
    * with a key and a certificate from two different issues.
    */
-  constructor(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>) {
+  constructor(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>, useNextCa: () => boolean = () => true) {
     this.#config = config;
     this.#log = log;
     this.#renew = renew;
+    this.#useNextCa = useNextCa;
   }
+
+  /** #useNextCa says whether a CA rotation's new CA signs yet (lib/membership/rotation-gate.ts). */
+  readonly #useNextCa: () => boolean;
 
   /** identity is the current certificate's description (admin page, status). */
   get identity(): NodeIdentity | undefined { return this.#identity; }
@@ -69,7 +73,7 @@ export class IdentityManager {
       ...(now ? { now } : {}),
     };
     this.#identity = tls.caKey
-      ? await ensureNodeIdentity({ ...base, ...(await caHolderSigning(tlsDir, tls.caCert, tls.caKey)) })
+      ? await ensureNodeIdentity({ ...base, ...(await caHolderSigning(tlsDir, tls.caCert, tls.caKey, this.#useNextCa)) })
       : await newestProvided({ ...base, ...(pathExists(trustBundlePath(tlsDir)) ? { trustFile: trustBundlePath(tlsDir) } : {}) }, tls.cert, tls.key);
     const id = this.#identity;
     if (id.issued) this.#log.info("issued node certificate", { reason: id.reason, not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
@@ -135,9 +139,9 @@ async function newestProvided(base: Omit<NodeIdentityOptions, "certFile" | "keyF
 /**
  * caHolderSigning reads the CA holder's CA files (a rotation's included),
  * writes the trust bundle nats-server verifies peers with when it changed,
- * and says which CA signs: the new one while a rotation is in progress.
+ * and says which CA signs: the new one once a rotation's members trust it.
  */
-async function caHolderSigning(tlsDir: string, caCert: string, caKey: string): Promise<Pick<NodeIdentityOptions, "caCertFile" | "caKeyFile" | "trustFile">> {
+async function caHolderSigning(tlsDir: string, caCert: string, caKey: string, useNext: () => boolean): Promise<Pick<NodeIdentityOptions, "caCertFile" | "caKeyFile" | "trustFile">> {
   const ca = await readClusterCa(caCert, caKey);
   const trustFile = trustBundlePath(tlsDir);
   const text = bundlePem(ca.trust);
@@ -148,13 +152,15 @@ async function caHolderSigning(tlsDir: string, caCert: string, caKey: string): P
     // first start
   }
   if (have !== text) writeFileAtomic(trustFile, text, 0o644);
-  return { caCertFile: ca.signing.certFile, caKeyFile: ca.signing.keyFile, trustFile };
+  // In a rotation's first phase both CAs are trusted and the old one still signs.
+  const signing = ca.next && !useNext() ? { certFile: caCert, keyFile: caKey } : ca.signing;
+  return { caCertFile: signing.certFile, caKeyFile: signing.keyFile, trustFile };
 }
 
 /** prepareIdentity makes sure a node with [tls] has a valid certificate before nats-server starts. */
-export async function prepareIdentity(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>): Promise<IdentityManager | undefined> {
+export async function prepareIdentity(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>, useNextCa?: () => boolean): Promise<IdentityManager | undefined> {
   if (!config.tls) return undefined;
-  const manager = new IdentityManager(config, log, renew);
+  const manager = new IdentityManager(config, log, renew, useNextCa);
   await manager.ensure();
   return manager;
 }

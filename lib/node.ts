@@ -120,7 +120,7 @@ export class UnibusNode {
     // The renewal check runs inside the serialized changes: it and a SIGHUP reload never interleave.
     this.#identity = await prepareIdentity(config, log, (check) => this.#serialized(async () => {
       if (await check()) await this.#onCertificateRenewed();
-    }));
+    }), () => this.#membership?.nextCaReady() ?? true);
     this.#checkStop();
     this.#systemCredential = ensureSystemCredential(config.node.dataDir);
     log.addSecret(this.#systemCredential.seed);

@@ -1,7 +1,7 @@
 /**
  * ca-rotate.ts implements `unibus ca rotate` on the CA holder: start a CA
- * rotation (a new CA, trusted beside the old one on every node, every node
- * reissued from it through its check-ins), and `--finish` to drop the old CA
+ * rotation (a new CA, trusted beside the old one on every node, then every
+ * node reissued from it through its check-ins), and `--finish` to drop the old CA
  * once every member holds a certificate from the new one. Finishing is a
  * command, not automatic: the operator first hands the new ca-bundle.pem to
  * the clients that verify the servers, and the running service could not
@@ -44,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
     `CA rotation started in ${Date.now() - t0} ms on "${config.node.name}" (cluster "${config.cluster.name}").\n` +
       `  old CA  SHA-256 ${fp(ca.current)}  (still trusted until --finish)\n` +
       `  new CA  SHA-256 ${fp(ca.next!)}  (${ca.files.nextCert}; its key ${ca.files.nextKey} never leaves this box)\n` +
-      `Every node now trusts both CAs and gets a certificate from the new one at its next check-in (every 5 s).\n` +
+      `Every node learns the new CA at its next check-in (every 5 s) and trusts both; once the members that are up trust it, this node signs with the new CA and every node gets a certificate from it at its next check-in.\n` +
       `Clients that verify the servers: give them ${ca.files.clientBundle} (old + new CA) now, before their next reconnect.\n` +
       (revoked ? `Revoked ${revoked} outstanding join token${revoked === 1 ? "" : "s"} (they pin the old CA): make new ones with unibus token create.\n` : "") +
       reload +

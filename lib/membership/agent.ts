@@ -166,9 +166,11 @@ export class MembershipAgent {
     let duplicate: string | undefined;
     let removed = removedHere;
     let offer: TrustOffer | undefined;
+    // What this node trusts: a CA holder starts a rotation's reissuing once every member trusts the new CA.
+    const trusts = parseCertificates(material.ca).map(certFingerprint);
     for (const service of this.#services()) {
       try {
-        const reply = (await wireRequest(service, { op: "checkin", self, members: this.#o.registry.all() }, { ...material, timeoutMs: 5_000 })).body;
+        const reply = (await wireRequest(service, { op: "checkin", self, members: this.#o.registry.all(), trusts }, { ...material, timeoutMs: 5_000 })).body;
         if (reply.ok !== true) {
           if (reply.duplicate) duplicate = String(reply.error);
           errors.push(`${service.text}: ${String(reply.error)}`);
@@ -200,8 +202,9 @@ export class MembershipAgent {
       conflicts: this.#o.conflicts?.() ?? [],
     };
     // A member that cannot verify any CA holder may have missed the start of a CA rotation: ask unverified; only endorsed CAs are taken.
+    const verified = Boolean(offer);
     if (!reached && !offer && this.#o.trustFile?.()) offer = await this.#helloOffer();
-    const rotate = await this.#judgeTrust(offer, material.ca);
+    const rotate = await this.#judgeTrust(offer, material.ca, verified);
     await this.#renewIfDue(rotate);
     this.#saveState();
   }
@@ -220,10 +223,10 @@ export class MembershipAgent {
   }
 
   /** #judgeTrust takes a CA holder's word on the cluster's CAs and says whether a CA rotation wants a new certificate now. */
-  async #judgeTrust(offer: TrustOffer | undefined, caText: string): Promise<boolean> {
+  async #judgeTrust(offer: TrustOffer | undefined, caText: string, verified: boolean): Promise<boolean> {
     const file = this.#o.trustFile?.();
     if (!offer || !file) return false;
-    const verdict = await judgeTrust(parseCertificates(caText), this.#o.ownIssuer?.(), offer);
+    const verdict = await judgeTrust(parseCertificates(caText), this.#o.ownIssuer?.(), offer, { verified });
     if (verdict.kind === "retired") {
       if (!this.#state.caRetired) this.#o.log.error("the cluster no longer trusts the CA that issued this node's certificate (its CA rotation finished while this node was away); join again: unibus join ADDR --token TOKEN --name NAME --replace --force", { cluster_ca: verdict.cluster.map(colonFingerprint).join(",") });
       this.#state = { ...this.#state, caRetired: { since: this.#state.caRetired?.since ?? new Date().toISOString(), cluster: verdict.cluster } };

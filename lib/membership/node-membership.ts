@@ -5,7 +5,7 @@
  * clustered node. A join port that cannot be opened is reported, not fatal:
  * the bus matters more than admitting new boxes.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateSans } from "../config/sections.ts";
 import { ConfigError } from "../errors.ts";
@@ -14,7 +14,7 @@ import type { IdentityManager } from "../identity.ts";
 import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
-import { loadCa } from "../pki/index.ts";
+import { loadCa, parseCertificates, rotationFiles } from "../pki/index.ts";
 import { readClusterCa } from "../pki/index.ts";
 import { certFingerprint, trustBundlePath } from "../pki/index.ts";
 import { certificatePem } from "../pki/index.ts";
@@ -23,6 +23,7 @@ import { MembershipAgent } from "./agent.ts";
 import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
 import { MembershipService, type ServiceCa } from "./service.ts";
+import { RotationGate } from "./rotation-gate.ts";
 import { tokenStorePath } from "./token-store.ts";
 
 /** NodeMembershipOptions connect membership to its node. */
@@ -43,12 +44,51 @@ export class NodeMembership {
   #service?: MembershipService;
   #agent?: MembershipAgent;
   #serviceError?: string;
+  readonly #gate: RotationGate;
+  #gateTimer?: ReturnType<typeof setInterval>;
+  /** The new CA whose signing this node already took up (its fingerprint). */
+  #signingWith?: string;
 
   constructor(options: NodeMembershipOptions) {
     this.#o = options;
     const dataDir = options.config().node.dataDir;
     this.registry = new MemberRegistry(dataDir);
     this.#id = nodeId(dataDir);
+    this.#gate = new RotationGate(this.registry, options.config().node.name);
+  }
+
+  /** #nextCa is the rotation's new CA on a CA holder: its fingerprint and when the rotation started. */
+  #nextCa(): { fp: string; startedAt: number } | undefined {
+    const tls = this.#o.config().tls;
+    if (!tls?.caKey) return undefined;
+    const file = rotationFiles(tls.caCert, tls.caKey).nextCert;
+    try {
+      const cert = parseCertificates(readFileSync(file, "utf8"))[0];
+      return cert ? { fp: certFingerprint(cert), startedAt: statSync(file).mtimeMs } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * nextCaReady says whether a CA rotation in progress may sign with the new
+   * CA: once the members that are up trust it (lib/membership/rotation-gate.ts).
+   * True when no rotation is in progress.
+   */
+  nextCaReady(): boolean {
+    const next = this.#nextCa();
+    return !next || this.#gate.ready(next.fp, next.startedAt);
+  }
+
+  /** #checkGate reissues this CA holder's own certificate when a rotation's first phase ends. */
+  async #checkGate(log: Logger): Promise<void> {
+    const next = this.#nextCa();
+    if (!next || this.#signingWith === next.fp || !this.#gate.ready(next.fp, next.startedAt)) return;
+    this.#signingWith = next.fp;
+    if (this.#o.identity()?.identity?.issuerFingerprint === next.fp) return;
+    log.info("CA rotation: the members trust the new CA; signing with it now, starting with this node's certificate");
+    await this.#o.onRenewed().catch((err: Error) => log.error("CA rotation: could not reissue this node's certificate from the new CA; retrying", { error: err.message }));
+    if (this.#o.identity()?.identity?.issuerFingerprint !== next.fp) this.#signingWith = undefined;
   }
 
   /**
@@ -104,12 +144,15 @@ export class NodeMembership {
         },
         liveNames: () => this.#liveNames(),
         lifetimeDays: config.tls.lifetimeDays,
+        gate: this.#gate,
         log,
       });
       try {
         await service.start();
         this.#service = service;
         log.info("join port open", { listen: config.cluster.joinListen.text });
+        this.#gateTimer = setInterval(() => void this.#checkGate(log), 1_000);
+        this.#gateTimer.unref?.();
       } catch (err) {
         this.#serviceError = `cannot open the join port ${config.cluster.joinListen.text}: ${(err as Error).message} (set [cluster] join_listen to a free address)`;
         log.error("this CA holder cannot admit new members or renew certificates", { reason: this.#serviceError });
@@ -139,7 +182,9 @@ export class NodeMembership {
   async #serviceCa(): Promise<ServiceCa> {
     const tls = this.#o.config().tls!;
     const ca = await readClusterCa(tls.caCert, tls.caKey!);
-    const signing = await loadCa(ca.signing.certFile, ca.signing.keyFile);
+    // The rotation's first phase: both CAs trusted, the old one still signs.
+    const files = ca.next && !this.nextCaReady() ? { certFile: tls.caCert, keyFile: tls.caKey! } : ca.signing;
+    const signing = await loadCa(files.certFile, files.keyFile);
     return {
       signing,
       signingPem: certificatePem(signing.cert),
@@ -155,6 +200,7 @@ export class NodeMembership {
   }
 
   async stop(): Promise<void> {
+    if (this.#gateTimer) clearInterval(this.#gateTimer);
     await this.#agent?.stop();
     await this.#service?.stop();
   }

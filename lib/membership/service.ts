@@ -10,6 +10,7 @@ import { isValidNodeName, parsePeer } from "../config/units.ts";
 import type { Logger } from "../log.ts";
 import { issueFromRequest, parseCertificateRequest, parseSan, type LoadedCa } from "../pki/index.ts";
 import { isMemberRecord, type MemberRecord, type MemberRegistry } from "./members.ts";
+import type { RotationGate } from "./rotation-gate.ts";
 import { readTokens, tokenState } from "./token-store.ts";
 import { joinProof, proofMatches } from "./token.ts";
 import { serveWire, type PeerIdentity, type TlsMaterial, type WireServer } from "./wire.ts";
@@ -37,6 +38,8 @@ export interface MembershipServiceOptions {
   /** Names nats-server knows right now (routes and JetStream meta group), and which of them are connected. */
   liveNames: () => Promise<{ known: Set<string>; connected: Set<string> }>;
   lifetimeDays: number;
+  /** Where check-ins report the CAs each member trusts (a CA rotation waits for them). */
+  gate?: RotationGate;
   log: Logger;
 }
 
@@ -191,6 +194,7 @@ export class MembershipService {
     if (self.name !== peer.name) {
       return this.#conflict(peer, self.name, `this box calls itself "${self.name}" but its certificate is for "${peer.name}": a node's name is bound to its certificate; set [node] name = "${peer.name}" or join again under the new name`);
     }
+    o.gate?.report(peer.name, req.trusts);
     let changed = false;
     const have = o.registry.get(self.name);
     if (self.name === o.selfName && have && have.id !== self.id) {

@@ -4,7 +4,8 @@
  * member takes a new CA only when a CA it trusts endorses it (a stranger's CA
  * or a forged endorsement is ignored); once the old CA is dropped, a
  * certificate from it fails the TLS handshake and the node check, and a
- * member still holding one learns that it must join again.
+ * member still holding one learns that it must join again. The new CA signs
+ * only once the members that are up trust it.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -14,6 +15,8 @@ import { endorse, finishRotation, readClusterCa, rotationFiles, startRotation } 
 import { certFingerprint, parseCertificates } from "../../lib/pki/trust.ts";
 import { ensureNodeIdentity, issueNodeCertificate, loadCa, type LoadedCa } from "../../lib/pki/index.ts";
 import { judgeTrust } from "../../lib/membership/trust-offer.ts";
+import { MemberRegistry } from "../../lib/membership/members.ts";
+import { RotationGate, TRUST_PHASE_MAX_MS } from "../../lib/membership/rotation-gate.ts";
 import { certificatePem } from "../../lib/pki/_x509.ts";
 import { makeCaDir } from "../pki-fixtures.ts";
 import { tempDir } from "../_helpers.ts";
@@ -132,5 +135,27 @@ describe("CA rotation", async () => {
     const w = await judgeTrust(both, certFingerprint(state.current), offer);
     expect(w.kind).toBe("update");
     if (w.kind === "update") expect(w.trust.map(certFingerprint)).toEqual([certFingerprint(state.current)]);
+    // Not on the word of a CA holder it could not verify: an unverified offer never drops a CA.
+    expect((await judgeTrust(both, certFingerprint(state.current), offer, { verified: false })).kind).toBe("same");
   });
+});
+
+test("the new CA signs only once every member that is up trusts it, or after the first phase's limit", () => {
+  const registry = new MemberRegistry(join(dir.path, "gate"));
+  for (const name of ["a", "b", "c"]) registry.put({ name, id: name, route: `10.0.0.1:6222`, joinedAt: "2026-01-01T00:00:00Z", updatedAt: 1 });
+  const gate = new RotationGate(registry, "a");
+  const t0 = 1_000_000;
+  // Nobody reported yet (a CA holder just restarted): nothing to wait for.
+  expect(gate.ready("new", t0, t0)).toBe(true);
+  gate.report("b", ["old"], t0);
+  gate.report("c", ["old"], t0);
+  expect(gate.ready("new", t0, t0 + 1_000)).toBe(false);
+  expect(gate.waitingFor("new", t0 + 1_000)).toEqual(["b", "c"]);
+  gate.report("b", ["old", "new"], t0 + 5_000);
+  expect(gate.waitingFor("new", t0 + 5_000)).toEqual(["c"]);
+  // c stopped checking in: it is down, and learns the new CA when it returns.
+  expect(gate.ready("new", t0, t0 + 16_000)).toBe(true);
+  gate.report("c", ["old"], t0 + 20_000);
+  expect(gate.ready("new", t0, t0 + 21_000)).toBe(false);
+  expect(gate.ready("new", t0, t0 + TRUST_PHASE_MAX_MS)).toBe(true);
 });

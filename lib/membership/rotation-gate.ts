@@ -1,0 +1,51 @@
+/**
+ * rotation-gate.ts holds a CA rotation in its first phase until the members
+ * trust the new CA, the way Swarm distributes the new root before it
+ * reissues: a certificate from the new CA presented to a member that trusts
+ * only the old one would fail every new connection to it. Members report the
+ * CAs they trust at each check-in; the CA holder starts signing with the new
+ * CA (its own certificate included) once every member that checked in
+ * recently trusts it, or after TRUST_PHASE_MAX_MS whatever happens. A member
+ * that is down does not hold the rotation up: it learns the new CA when it
+ * comes back (it is endorsed by the old one).
+ */
+import type { MemberRegistry } from "./members.ts";
+
+/** TRUST_PHASE_MAX_MS bounds the first phase: a member that is up but never learns the new CA must not stall the rotation. */
+export const TRUST_PHASE_MAX_MS = 60_000;
+/** LIVE_MS is how recent a check-in must be for a member to count as up (three rounds). */
+const LIVE_MS = 15_000;
+
+/** RotationGate remembers what each member trusts and says when the new CA may sign. */
+export class RotationGate {
+  readonly #reports = new Map<string, { at: number; trusts: Set<string> }>();
+
+  constructor(readonly registry: MemberRegistry, readonly selfName: string) {}
+
+  /** report records the CA fingerprints (sha256 hex) a member said it trusts at check-in. */
+  report(name: string, trusts: unknown, now = Date.now()): void {
+    const list = Array.isArray(trusts) ? trusts.filter((t): t is string => typeof t === "string") : [];
+    this.#reports.set(name, { at: now, trusts: new Set(list) });
+  }
+
+  /**
+   * ready says whether the new CA (nextFp) may sign now: every member that
+   * checked in within LIVE_MS trusts it, or the rotation started (startedAt,
+   * ms) more than TRUST_PHASE_MAX_MS ago.
+   */
+  ready(nextFp: string, startedAt: number, now = Date.now()): boolean {
+    if (now - startedAt >= TRUST_PHASE_MAX_MS) return true;
+    return this.waitingFor(nextFp, now).length === 0;
+  }
+
+  /** waitingFor lists the members that are up and do not trust the new CA yet. */
+  waitingFor(nextFp: string, now = Date.now()): string[] {
+    return this.registry.active()
+      .filter((m) => m.name !== this.selfName)
+      .filter((m) => {
+        const r = this.#reports.get(m.name);
+        return r !== undefined && now - r.at < LIVE_MS && !r.trusts.has(nextFp);
+      })
+      .map((m) => m.name);
+  }
+}
