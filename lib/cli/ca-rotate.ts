@@ -26,7 +26,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const config = loadConfig(configPath(values.config));
   const tls = config.tls;
-  if (!config.cluster || !tls?.caKey) {
+  if (!tls?.caKey) {
     const holders = readMembers(join(config.node.dataDir, MEMBERS_FILE)).filter((m) => m.service && !m.removed).map((m) => `${m.name} (${m.service})`);
     throw new ConfigError(`this node does not hold the CA key ([tls] ca_key is not set in ${config.file}): run \`unibus ca rotate\` on the CA holder${holders.length ? `: ${holders.join(", ")}` : ""}`);
   }
@@ -41,7 +41,7 @@ export async function run(args: string[]): Promise<number> {
   const revoked = revokeOutstandingTokens(config);
   const reload = await reloadRunning(config);
   process.stdout.write(
-    `CA rotation started in ${Date.now() - t0} ms on "${config.node.name}" (cluster "${config.cluster.name}").\n` +
+    `CA rotation started in ${Date.now() - t0} ms on "${config.node.name}"${config.cluster ? ` (cluster "${config.cluster.name}")` : ""}.\n` +
       `  old CA  SHA-256 ${fp(ca.current)}  (still trusted until --finish)\n` +
       `  new CA  SHA-256 ${fp(ca.next!)}  (${ca.files.nextCert}; its key ${ca.files.nextKey} never leaves this box)\n` +
       `Every node learns the new CA at its next check-in (every 5 s) and trusts both; once the members that are up trust it, this node signs with the new CA and every node gets a certificate from it at its next check-in.\n` +
@@ -87,7 +87,8 @@ function describePending(m: MemberRecord): string {
 function revokeOutstandingTokens(config: UnibusConfig): number {
   const file = tokenStorePath(config.file);
   const valid = readTokens(file).filter((t) => tokenState(t) === "valid");
-  const like = config.cluster!.secret.source.startsWith("file ") ? config.cluster!.secret.source.slice(5) : undefined;
+  const source = config.cluster?.secret.source ?? "";
+  const like = source.startsWith("file ") ? source.slice(5) : undefined;
   for (const t of valid) revokeToken(file, t.id, like);
   return valid.length;
 }
