@@ -126,11 +126,25 @@ describe.if(ready)("rotating the cluster's CA", () => {
     expect(twice.stderr).toMatch(/already in progress.*--finish/);
     expect(fpOf(certsOf(a, "ca-next.pem"))).toBe(newFp);
 
-    await waitFor("every member to hold a certificate from the new CA", () => Object.values(membersOnA()).every((f) => f === newFp) && Object.keys(membersOnA()).length === 3, 90_000, 250);
+    // Phase 1: the members learn the new CA while the old one still signs; phase 2: the new CA signs.
+    const phaseFile = join(a.dir, "data", "ca-rotation.json");
+    const phases = new Set<string>();
+    await waitFor("every member to hold a certificate from the new CA", () => {
+      try {
+        const p = JSON.parse(readFileSync(phaseFile, "utf8")) as { newCa: string; phase: string };
+        if (p.newCa === newFp) phases.add(p.phase);
+        if (p.newCa === newFp && p.phase === "reissue") numbers.trustPhaseMs ??= Date.now() - t0;
+      } catch {
+        // not written yet
+      }
+      return Object.values(membersOnA()).every((f) => f === newFp) && Object.keys(membersOnA()).length === 3;
+    }, 90_000, 250);
+    expect([...phases]).toContain("reissue");
     numbers.reissueAllMs = Date.now() - t0;
     const progress = await lab.unibus(a, ["status", "--config", a.config]);
     expect(progress.stdout).toContain("CA rotation   in progress");
     expect(progress.stdout).toContain("3 of 3 members hold a certificate from it");
+    expect(progress.stdout).toContain("phase 2");
     expect(progress.stdout).toContain("sudo unibus ca rotate --finish");
     numbers.acksDuringReissue = publisherState()!.acked;
 

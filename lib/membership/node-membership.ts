@@ -23,7 +23,7 @@ import { MembershipAgent } from "./agent.ts";
 import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
 import { MembershipService, type ServiceCa } from "./service.ts";
-import { RotationGate } from "./rotation-gate.ts";
+import { RotationGate, writeRotationPhase } from "./rotation-gate.ts";
 import { tokenStorePath } from "./token-store.ts";
 
 /** NodeMembershipOptions connect membership to its node. */
@@ -83,7 +83,14 @@ export class NodeMembership {
   /** #checkGate reissues this CA holder's own certificate when a rotation's first phase ends. */
   async #checkGate(log: Logger): Promise<void> {
     const next = this.#nextCa();
-    if (!next || this.#signingWith === next.fp || !this.#gate.ready(next.fp, next.startedAt)) return;
+    if (!next) return;
+    const ready = this.#gate.ready(next.fp, next.startedAt);
+    try {
+      writeRotationPhase(this.#o.config().node.dataDir, { newCa: next.fp, phase: ready ? "reissue" : "trust", waitingFor: ready ? [] : this.#gate.waitingFor(next.fp) });
+    } catch (err) {
+      log.warn("could not record the CA rotation's phase for unibus status", { error: (err as Error).message });
+    }
+    if (this.#signingWith === next.fp || !ready) return;
     this.#signingWith = next.fp;
     if (this.#o.identity()?.identity?.issuerFingerprint === next.fp) return;
     log.info("CA rotation: the members trust the new CA; signing with it now, starting with this node's certificate");

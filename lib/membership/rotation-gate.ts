@@ -9,7 +9,42 @@
  * that is down does not hold the rotation up: it learns the new CA when it
  * comes back (it is endorsed by the old one).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../fsutil.ts";
 import type { MemberRegistry } from "./members.ts";
+
+/** ROTATION_PHASE_FILE is where the CA holder leaves the rotation's phase for `unibus status`. */
+export const ROTATION_PHASE_FILE = "ca-rotation.json";
+
+/** RotationPhase is what status shows of a rotation in progress: learning the new CA, or reissuing from it. */
+export interface RotationPhase {
+  /** sha256 (hex) of the new CA. */
+  newCa: string;
+  phase: "trust" | "reissue";
+  /** Members that are up and do not trust the new CA yet (phase "trust"). */
+  waitingFor: string[];
+}
+
+/** readRotationPhase reads the phase the running CA holder recorded; undefined when there is none. */
+export function readRotationPhase(dataDir: string): RotationPhase | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, ROTATION_PHASE_FILE), "utf8")) as RotationPhase;
+  } catch {
+    return undefined;
+  }
+}
+
+/** writeRotationPhase records the phase (0600) when it changed. */
+export function writeRotationPhase(dataDir: string, phase: RotationPhase): void {
+  const text = JSON.stringify(phase) + "\n";
+  try {
+    if (readFileSync(join(dataDir, ROTATION_PHASE_FILE), "utf8") === text) return;
+  } catch {
+    // first write
+  }
+  writeFileAtomic(join(dataDir, ROTATION_PHASE_FILE), text, 0o600);
+}
 
 /** TRUST_PHASE_MAX_MS bounds the first phase: a member that is up but never learns the new CA must not stall the rotation. */
 export const TRUST_PHASE_MAX_MS = 60_000;

@@ -10,6 +10,7 @@ import { natsPaths } from "../config/render.ts";
 import { readClusterCa } from "../pki/index.ts";
 import { certFingerprint, colonFingerprint, parseCertificates, trustBundlePath } from "../pki/index.ts";
 import { membersOf } from "./status-view.ts";
+import { readRotationPhase } from "./rotation-gate.ts";
 
 /** CaView is the CA part of a node's status. */
 export interface CaView {
@@ -25,6 +26,10 @@ export interface CaView {
     pending: { name: string; ca: string }[];
     done: number;
     members: number;
+    /** "trust": members are learning the new CA (the old one still signs); "reissue": the new CA signs. */
+    phase?: "trust" | "reissue";
+    /** Members that are up and do not trust the new CA yet. */
+    waitingForTrust?: string[];
   };
 }
 
@@ -53,7 +58,11 @@ export async function caView(config: UnibusConfig): Promise<CaView | undefined> 
     const old = certFingerprint(ca.current);
     const members = membersOf(config).filter((m) => !m.removed);
     const pending = members.filter((m) => m.caFingerprint !== next).map((m) => ({ name: m.name, ca: m.caFingerprint === old ? "old CA" : m.caFingerprint ? "another CA" : "not reported yet" }));
-    out.rotation = { newCa: colonFingerprint(next), oldCa: colonFingerprint(old), pending, done: members.length - pending.length, members: members.length };
+    const phase = readRotationPhase(config.node.dataDir);
+    out.rotation = {
+      newCa: colonFingerprint(next), oldCa: colonFingerprint(old), pending, done: members.length - pending.length, members: members.length,
+      ...(phase?.newCa === next ? { phase: phase.phase, waitingForTrust: phase.waitingFor } : {}),
+    };
   } catch {
     // unreadable CA files: the certificate line says so
   }
@@ -66,6 +75,8 @@ export function caLines(v: CaView): string[] {
   const r = v.rotation;
   if (r) {
     lines.push(`  CA rotation   in progress: new CA SHA-256 ${r.newCa.slice(0, 23)}…, ${r.done} of ${r.members} members hold a certificate from it`);
+    if (r.phase === "trust") lines.push(`    phase 1      members are learning the new CA (the old one still signs)${r.waitingForTrust?.length ? `; waiting for ${r.waitingForTrust.join(", ")}` : ""}`);
+    else if (r.phase === "reissue") lines.push(`    phase 2      every member that is up trusts the new CA: it signs, and members renew at their next check-in`);
     if (r.pending.length) lines.push(`    waiting for  ${r.pending.map((p) => `${p.name} (${p.ca})`).join(", ")}; a stopped member is reissued when it starts`);
     else lines.push(`    every member holds a new-CA certificate: drop the old CA with sudo unibus ca rotate --finish`);
   }
