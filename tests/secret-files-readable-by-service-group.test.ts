@@ -99,6 +99,7 @@ describe("the installed layout works for a node running as the service user", ()
     await using node = new RunningUnibus(["--config", config], {}, undefined, SERVICE);
     await node.ready();
     expect(node.log).toContain("issued node certificate");
-    expect(readdirSync(join(data, "tls")).sort()).toEqual(["node-key.pem", "node.pem"]);
+    // The certificate, its key and the CA bundle nats-server verifies peers with (lib/pki/trust.ts), all written by the service user.
+    expect(readdirSync(join(data, "tls")).sort()).toEqual(["ca-bundle.pem", "node-key.pem", "node.pem"]);
   });
 });
