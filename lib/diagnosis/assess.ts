@@ -5,13 +5,14 @@
  * meta-view.ts), probe the peers that are missing, and add the certificate
  * and disk facts.
  */
+import type { RouteInfo } from "../natsd/monitoring-types.ts";
 import { nodeProcesses } from "./process-state.ts";
 import { configDriftProblem } from "./config-drift.ts";
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Snapshot } from "../natsd/snapshot.ts";
 import { pairRoutes } from "./route-pairing.ts";
-import { certFacts, diskFacts, nameFromHost, type HealthFacts, type LeafFact, type RouteFact } from "./facts.ts";
+import { certFacts, diskFacts, nameFromHost, type HealthFacts, type LeafFact, type RouteFact, type TwinFact } from "./facts.ts";
 import { diagnose } from "./diagnose.ts";
 import { metaPeers } from "./meta-view.ts";
 import type { NatsEvent } from "./nats-events.ts";
@@ -67,6 +68,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   const paired = await pairRoutes(routes, config.cluster?.routes ?? []);
   const routeFacts: RouteFact[] = paired.routes.map((r) => ({ ...(r.peerName ? { name: r.peerName } : {}), address: r.address, solicited: Boolean(r.solicited), ...(r.peer ? { peer: r.peer } : {}) }));
   const strangers = routeFacts.filter((_, i) => !paired.routes[i]!.peer);
+  const twins = sameNameServers(node, routes);
   const missingPeers = reachable ? paired.missing : (config.cluster?.routes ?? []).map((p) => p.text);
   const jsz = s.jsz.ok && !s.jsz.data.disabled ? s.jsz.data : undefined;
   const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: joinHostPort(l.ip, l.port), solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}), ...(l.rtt ? { rtt: l.rtt } : {}) })) : [];
@@ -83,6 +85,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
     routes: routeFacts,
     missingPeers,
     strangers,
+    ...(twins.length ? { twins } : {}),
     ...(jsz ? { meta: { ...(jsz.meta_cluster?.leader ? { leader: jsz.meta_cluster.leader } : {}), ...(jsz.meta_cluster?.cluster_size !== undefined ? { clusterSize: jsz.meta_cluster.cluster_size } : {}), peers: metaPeers(node, jsz.meta_cluster) } } : {}),
     jsz: s.jsz.ok ? { ok: true, disabled: Boolean(s.jsz.data.disabled) } : { ok: false, error: s.jsz.error },
     jetstreamEnabled: config.jetstream.enabled,
@@ -104,4 +107,21 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
     diagnosis.verdict = verdictOf(diagnosis.problems);
   }
   return { diagnosis, facts };
+}
+
+/**
+ * sameNameServers finds peer names that two different servers (two server
+ * ids) hold at once: a copied disk (a cloned SD card) or a box given a
+ * member's name. nats refuses the second route on most nodes; a node that
+ * took both shows them side by side in /routez.
+ */
+function sameNameServers(self: string, routes: readonly Pick<RouteInfo, "remote_name" | "remote_id" | "ip" | "port">[]): TwinFact[] {
+  const byName = new Map<string, Map<string, string>>();
+  for (const r of routes) {
+    if (!r.remote_name || r.remote_name === self) continue;
+    const ids = byName.get(r.remote_name) ?? new Map<string, string>();
+    ids.set(r.remote_id, joinHostPort(r.ip, r.port));
+    byName.set(r.remote_name, ids);
+  }
+  return [...byName].filter(([, ids]) => ids.size > 1).map(([name, ids]) => ({ name, addresses: [...ids.values()].sort() }));
 }

@@ -114,12 +114,26 @@ function routeProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): voi
     out.push(withEvidence({
       kind: "duplicate_node_name", severity: "broken", node: f.node,
       cause: `duplicate node name: this node and ${others(sameNameProbes, sameNameRoutes)} are all named "${name}"${hostHint}; nats-server refuses the second route and JetStream cannot count them`,
-      fix: `give every node its own name: set [node] name = "…" (e.g. "pi-1", "pi-2", "pi-3") in each node's node.toml (this one: ${file}), then restart unibus on each`,
+      // A member that joined has its name in its certificate: a new name means a new join, not an edit.
+      fix: f.config.tls && !f.config.tls.caKey && !f.nameFromHost
+        ? `the box that should not be "${name}" (a copy of this one's disk, or one given its name) must join anew under its own name: there, sudo systemctl disable --now unibus; sudo ./install.sh --uninstall --purge; then sudo ./install.sh --join ADDR --token T --name NEW-NAME (a token from sudo unibus token create on a CA holder)`
+        : `give every node its own name: set [node] name = "…" (e.g. "pi-1", "pi-2", "pi-3") in each node's node.toml (this one: ${file}), then restart unibus on each`,
     }, dupEvents));
     for (const p of sameNameProbes) explained.add(p);
     if (!sameNameProbes.length && dupEvents.length) for (const p of peersNamedBy(f, dupEvents)) explained.add(p);
     // A peer whose route port answers without saying its name is most likely the duplicate too; one that does not answer is down.
     if (dupEvents.length) for (const p of f.missingPeers) if (probeOf(p)?.reachable && !probeOf(p)?.serverName) explained.add(p);
+  }
+
+  // Two servers under one peer name: a copied disk, or a box given a member's name.
+  for (const t of f.twins ?? []) {
+    out.push({
+      kind: "duplicate_node_name", severity: "degraded", node: t.name,
+      cause: `two servers both call themselves "${t.name}" (routes from ${t.addresses.join(" and ")}): one is a copy (a cloned SD card or copied /var/lib/unibus) or a box given that name; JetStream counts them as one server, and the other nodes refuse one of them`,
+      fix: f.config.tls?.caKey
+        ? `stop unibus on the copy (sudo systemctl disable --now unibus there), then give it its own name: sudo ./install.sh --uninstall --purge, and join it anew: sudo ./install.sh --join ADDR --token T --name NEW-NAME (a token from ${unibusCommand(f, "token create")})`
+        : `stop unibus on the copy (sudo systemctl disable --now unibus there), then give it its own name: sudo ./install.sh --uninstall --purge, and join it anew: sudo ./install.sh --join ADDR --token T --name NEW-NAME (a token from sudo unibus token create on a CA holder)`,
+    });
   }
 
   // Certificates from another CA: this node distrusts the peer's, or the peer distrusts this node's.

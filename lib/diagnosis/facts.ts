@@ -17,6 +17,9 @@ import type { PeerProbe } from "./peer-probe.ts";
 /** RouteFact is one live route as /routez reports it. */
 export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string }
 
+/** TwinFact is a peer name that two servers (two server ids) answer to, with the addresses of their routes. */
+export interface TwinFact { name: string; addresses: string[] }
+
 /** LeafFact is one live leaf-node connection as /leafz reports it. */
 export interface LeafFact { name?: string; address: string; solicited: boolean; account?: string; rtt?: string }
 
@@ -57,6 +60,8 @@ export interface HealthFacts {
   missingPeers: string[];
   /** Live routes to servers that are not in cluster.peers. */
   strangers: RouteFact[];
+  /** Peer names two different servers hold at once, as this node's routes show them. */
+  twins?: TwinFact[];
   meta?: { leader?: string; clusterSize?: number; peers: MetaPeerFact[] };
   /** What /jsz said: it answered (and whether JetStream runs), or why it could not be read. */
   jsz: { ok: true; disabled: boolean } | { ok: false; error: string };
