@@ -42,7 +42,9 @@ usage:
       /etc/unibus and /var/lib/unibus (asks first unless --yes)
 
 options:
-  --binary PATH  the unibus executable (default: ./dist/unibus-linux-<arch>)
+  --binary PATH  the unibus executable (default: unibus-linux-<arch>, unibus or
+                 unibus-linux-<arch>.xz beside install.sh or in the current
+                 directory, else dist/unibus-linux-<arch>)
   --root DIR     install into DIR instead of / (for images and tests)
   --no-start     install and enable, but do not (re)start the service
 EOF
@@ -486,12 +488,34 @@ host_binary_name() {
   esac
 }
 
+# binary_candidates lists, in order, where the executable for this machine may
+# be without --binary: beside install.sh (README: copy the executable and
+# install.sh into one folder), in the current directory, then the build's dist/.
+binary_candidates() {
+  local name dir
+  name="$(host_binary_name)"
+  for dir in "$SCRIPT_DIR" "$PWD"; do
+    printf '%s\n' "$dir/$name" "$dir/unibus" "$dir/$name.xz"
+  done
+  printf '%s\n' "$SCRIPT_DIR/dist/$name"
+}
+
+# find_binary prints the first candidate that is a file.
+find_binary() {
+  local path
+  while IFS= read -r path; do
+    if [[ -f "$path" ]]; then
+      printf '%s\n' "$path"
+      return 0
+    fi
+  done < <(binary_candidates)
+  return 1
+}
+
 check_binary() {
   if [[ -z "$BINARY" ]]; then
-    BINARY="$SCRIPT_DIR/dist/$(host_binary_name)"
-    # A release download: the .xz and its .sha256 beside install.sh.
-    [[ -e "$BINARY" || ! -e "$SCRIPT_DIR/$(host_binary_name).xz" ]] || BINARY="$SCRIPT_DIR/$(host_binary_name).xz"
-    [[ -e "$BINARY" ]] || die "no binary at $BINARY: build it (bun scripts/build.ts --target host) or pass --binary PATH"
+    BINARY="$(find_binary)" ||
+      die "no unibus executable for this machine ($(uname -m)): put $(host_binary_name) (or its release .xz and .sha256) beside install.sh, build it (bun scripts/build.ts --target host), or pass --binary PATH; looked for: $(binary_candidates | tr '\n' ' ')"
   fi
   unpack_release_binary
   [[ -f "$BINARY" ]] || die "--binary $BINARY is not a file"

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { makeCaDir } from "./pki-fixtures.ts";
 import { ROOT, runUnibus, tempDir } from "./_helpers.ts";
 
@@ -131,10 +131,12 @@ describe("unibus init cluster", () => {
 
     // One install layout, told the same way as install.sh and README tell it.
     for (const [what, text] of [["printed next steps", res.stdout], ["pi-1.toml header", pi1]] as const) {
-      expect({ what, installs: text.includes("/etc/unibus/unibus.toml"), installSh: text.includes("install.sh --binary ./unibus-linux-arm64 --config") })
-        .toEqual({ what, installs: true, installSh: true });
+      expect({ what, installs: text.includes("/etc/unibus/unibus.toml"), installSh: text.includes(`sudo ./install.sh --config ${basename(out)}/pi-1.toml`), arch: /--binary|unibus-linux-arm64/.test(text) })
+        .toEqual({ what, installs: true, installSh: true, arch: false });
       expect({ what, perNodePath: /\/etc\/unibus\/(pi-\d|NODE)\.toml/.test(text) }).toEqual({ what, perNodePath: false });
     }
+    expect(res.stdout).toContain("(if you ran this elsewhere, copy this folder there first)");
+    expect(res.stdout).toMatch(/\n  sudo \.\/install\.sh --join 10\.0\.0\.11:6223 --token UB1-\S+ /);
     expect(res.stdout).toContain("open between the boxes: tcp 6222, 6223, 7222, 7223 (routes: mutual TLS; the join port: TLS, a new box proves its token)");
 
     const again = await runUnibus(args);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "
 
 // Each install.sh run checks the config with the real executable (a few seconds on a loaded machine).
 setDefaultTimeout(120_000);
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -327,6 +327,42 @@ describe("install.sh --root", () => {
     const result = run(["--config", fixture("arch", CONFIG), "--root", newRoot("arch"), "--no-start"], { PATH: `${fakeBin}:${process.env.PATH}` });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("it runs a 32-bit ARM kernel (armv7l). unibus needs a 64-bit OS");
+  });
+
+  it("finds the executable beside install.sh or in the current directory, as README's release layout has it (no --binary, no dist/)", () => {
+    needPrerequisites();
+    const name = `unibus-linux-${ARCH}`;
+    // README: copy the executable and install.sh into one folder, then sudo ./install.sh --config ...
+    const beside = join(work, "release-beside");
+    mkdirSync(beside, { recursive: true });
+    writeFileSync(join(beside, "install.sh"), readFileSync(SCRIPT), { mode: 0o755 });
+    symlinkSync(BINARY, join(beside, name)); // a copy, as far as install.sh can tell (saves 100 MiB)
+    let root = newRoot("release-beside");
+    let proc = Bun.spawnSync(["bash", "./install.sh", "--config", fixture("release-beside", CONFIG), "--root", root, "--no-start"], { cwd: beside, stdin: "ignore" });
+    expect(proc.stderr.toString()).not.toContain("no binary");
+    expect(proc.exitCode).toBe(0);
+    expect(readFileSync(join(root, "usr/local/bin/unibus")).equals(readFileSync(BINARY))).toBe(true);
+
+    // install.sh in one folder, the executable (named plain "unibus") in the current directory.
+    const scripts = join(work, "release-script-only");
+    const here = join(work, "release-cwd");
+    mkdirSync(scripts, { recursive: true });
+    mkdirSync(here, { recursive: true });
+    writeFileSync(join(scripts, "install.sh"), readFileSync(SCRIPT), { mode: 0o755 });
+    symlinkSync(BINARY, join(here, "unibus"));
+    root = newRoot("release-cwd");
+    proc = Bun.spawnSync(["bash", join(scripts, "install.sh"), "--config", fixture("release-cwd", CONFIG), "--root", root, "--no-start"], { cwd: here, stdin: "ignore" });
+    expect(proc.exitCode).toBe(0);
+    expect(readFileSync(join(root, "usr/local/bin/unibus")).equals(readFileSync(BINARY))).toBe(true);
+
+    // Neither: the error says where it looked and what to do.
+    const empty = join(work, "release-empty");
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(join(empty, "install.sh"), readFileSync(SCRIPT), { mode: 0o755 });
+    proc = Bun.spawnSync(["bash", "./install.sh", "--config", fixture("release-empty", CONFIG), "--root", newRoot("release-empty"), "--no-start"], { cwd: empty, stdin: "ignore" });
+    expect(proc.exitCode).toBe(1);
+    expect(proc.stderr.toString()).toContain(`put ${name} (or its release .xz and .sha256) beside install.sh`);
+    expect(proc.stderr.toString()).toContain(join(empty, name));
   });
 
   it("refuses a binary that does not run", () => {

@@ -52,7 +52,7 @@ export async function create(args: string[]): Promise<number> {
   }
   process.stdout.write(
     `join token ${record.id} for cluster "${config.cluster!.name}", valid until ${record.expiresAt} (revoke: unibus token revoke ${record.id}).\n` +
-      `On the new box, run:\n  ${line}\nor join, install and start in one step:\n  sudo ./install.sh --join ${joinAddress(config)} --token ${formatToken(token)}\n` +
+      `On the new box, run:\n  ${line}\nor join, install and start in one step, in the folder holding install.sh and the unibus executable:\n  sudo ./install.sh --join ${joinAddress(config)} --token ${formatToken(token)}\n` +
       `The new box is named after its host name unless you add --name NAME.\n`,
   );
   return 0;
