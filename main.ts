@@ -5,7 +5,7 @@
  * errors are printed once here as `error: …`.
  */
 import { describeError, ExitCode, UnibusError, UsageError } from "./lib/errors.ts";
-import { findCommand, helpText, resolveCommand, usageOf, wantsHelp, type CommandSpec } from "./lib/cli/commands.ts";
+import { findCommand, groupUsage, helpText, resolveCommand, usageOf, wantsHelp, type CommandSpec } from "./lib/cli/commands.ts";
 import { SYSLOG_PRIORITY, stderrIsJournal } from "./lib/log.ts";
 import { EXEC_CHILD_COMMAND, execChildWithParentDeathSignal } from "./lib/runtime-exec.ts";
 import { reexecLean } from "./lib/runtime-memory.ts";
@@ -16,11 +16,26 @@ async function main(argv: string[]): Promise<number> {
   if (name === "run") reexecLean(argv); // a long-running node idles smaller without the JIT tiers
   if (name === "help") {
     const topic = args.length ? findCommand(args.join(" ")) : undefined;
+    const group = args.length === 1 ? groupUsage(args[0]!) : undefined;
+    if (group) {
+      process.stdout.write(group);
+      return ExitCode.ok;
+    }
     if (args.length && !topic) throw new UsageError(`unknown command "${args.join(" ")}"\n\n${helpText()}`);
     process.stdout.write(topic ? usageOf(topic) : helpText());
     return ExitCode.ok;
   }
   const spec = findCommand(name);
+  const group = spec ? undefined : groupUsage(name);
+  if (group) {
+    // `unibus token`: the group needs a subcommand; --help asks for its usage.
+    if (wantsHelp(args)) {
+      process.stdout.write(group);
+      return ExitCode.ok;
+    }
+    const what = args[0] === undefined ? `"unibus ${name}" needs a command` : `unknown command "${name} ${args[0]}"`;
+    throw new UsageError(`${what}\n\n${group}`);
+  }
   if (!spec) throw new UsageError(`unknown command "${argv.join(" ")}"\n\n${helpText()}`);
   if (wantsHelp(args)) {
     process.stdout.write(usageOf(spec));

@@ -4,7 +4,7 @@
  * the command's usage: help and usage come from one table.
  */
 import { describe, expect, test } from "bun:test";
-import { COMMAND_TABLE } from "../lib/cli/commands.ts";
+import { COMMAND_GROUPS, COMMAND_TABLE } from "../lib/cli/commands.ts";
 import { runUnibus, tempDir } from "./_helpers.ts";
 
 describe("command table", () => {
@@ -18,6 +18,33 @@ describe("command table", () => {
         expect(r.stdout).toContain(spec.summary);
       }
     });
+  }
+
+  test("the groups are the table's shared first words", () => {
+    expect([...COMMAND_GROUPS].sort()).toEqual(["ca", "cert", "config", "init", "nkey", "token"]);
+  });
+
+  for (const group of COMMAND_GROUPS) {
+    const members = COMMAND_TABLE.filter((c) => c.name.startsWith(`${group} `));
+    test(`"unibus ${group}" alone prints the group's usage on stderr (exit 2); "help ${group}" and "${group} --help" on stdout (exit 0)`, async () => {
+      const bare = await runUnibus([group]);
+      expect(bare.code).toBe(2);
+      expect(bare.stdout).toBe("");
+      expect(bare.stderr).not.toContain("unknown command");
+      expect(bare.stderr).toContain(`"unibus ${group}" needs a command`);
+      expect(bare.stderr).toContain(`usage: unibus ${group} COMMAND`);
+      for (const m of members) expect(bare.stderr).toContain(`unibus ${m.name}`);
+      for (const args of [["help", group], [group, "--help"]]) {
+        const r = await runUnibus(args);
+        expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+        expect(r.stdout).toStartWith(`usage: unibus ${group} COMMAND`);
+        for (const m of members) expect(r.stdout).toContain(m.summary);
+      }
+      const typo = await runUnibus([group, "nope"]);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain(`unknown command "${group} nope"`);
+      expect(typo.stderr).toContain(`usage: unibus ${group} COMMAND`);
+    }, 60_000); // four runs of the executable on a loaded machine
   }
 
   test("unibus help lists every command and help NAME prints one usage", async () => {

@@ -257,6 +257,20 @@ export function findCommand(name: string): CommandSpec | undefined {
   return COMMAND_TABLE.find((c) => c.name === name);
 }
 
+/**
+ * COMMAND_GROUPS are the first words shared by several commands ("token" for
+ * token create/list/revoke): alone they are not a command, and answer with
+ * the group's usage instead of "unknown command".
+ */
+export const COMMAND_GROUPS: readonly string[] = [...new Set(COMMAND_TABLE.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!))];
+
+/** groupUsage lists a group's commands, as `unibus help` does; undefined when the word is no group. */
+export function groupUsage(group: string): string | undefined {
+  if (!COMMAND_GROUPS.includes(group)) return undefined;
+  const rows = COMMAND_TABLE.filter((c) => c.name.startsWith(`${group} `)).map((c) => `  unibus ${c.name}${c.synopsis ? ` ${c.synopsis}` : ""}\n      ${c.summary}\n`);
+  return `usage: unibus ${group} COMMAND\n${rows.join("")}more: unibus help ${group} COMMAND (or unibus ${group} COMMAND --help)\n`;
+}
+
 /** usageOf is a command's `--help` text: synopsis, summary and flag details. */
 export function usageOf(spec: CommandSpec): string {
   return `usage: unibus ${spec.name}${spec.synopsis ? ` ${spec.synopsis}` : ""}\n  ${spec.summary}\n${spec.details ?? ""}`;
