@@ -10,6 +10,7 @@
  *   4 → 3:    d dies, `unibus remove d` on b; then c loses power: an R3 stream stays writable
  *   repair:   c's disk is gone; a new c: ./install.sh --join … --name c --replace
  *   tokens:   expired, revoked, tampered: refused (`unibus join --out`, nothing written)
+ *   CA:       `unibus ca rotate`, then `unibus ca rotate --finish` on a: every box reissued
  *
  * One describe shares the boxes: each step builds on the one before, as a
  * user's lab does. Timings are printed.
@@ -276,4 +277,25 @@ describe("a home lab grown, shrunk and repaired by join, on real hosts", () => {
     await joinRefused(shortLived.token, /join token \w+ expired on/, /join refused.*expired/);
     expect(await box("a").mustSh("unibus token list")).toMatch(new RegExp(`${id}\\s+revoked`));
   }, 300_000);
+  it("the CA is rotated under systemd with `unibus ca rotate` and `--finish`: every box is reissued from the new CA and stays healthy", async () => {
+    const [a, b, c] = [box("a"), box("b"), box("c")];
+    const statusOf = async (x: Box) => JSON.parse((await x.sh("unibus status --json")).stdout);
+    const t0 = performance.now();
+    expect(await a.mustSh("unibus ca rotate")).toContain("CA rotation started");
+    // The service user reads the new CA key root wrote beside the old one (0640 root:unibus, as install.sh left ca-key.pem).
+    expect((await a.mustSh("stat -c '%a %U:%G' /etc/unibus/certs/ca-next-key.pem")).trim()).toBe((await a.mustSh("stat -c '%a %U:%G' /etc/unibus/certs/ca-key.pem")).trim());
+    await until("every member to hold a certificate from the new CA", async () => ((await statusOf(a)).ca?.rotation?.pending?.length === 0 ? true : undefined), 180_000, 1000);
+    timings.ca_rotation_reissued_ms = Math.round(performance.now() - t0);
+    expect(await a.mustSh("unibus ca rotate --finish")).toContain("CA rotation finished");
+    const want = (await statusOf(a)).ca.trusted;
+    expect(want).toHaveLength(1);
+    await until("every box to trust the new CA alone", async () => {
+      for (const x of [a, b, c]) if (JSON.stringify((await statusOf(x)).ca?.trusted) !== JSON.stringify(want)) return undefined;
+      return true;
+    }, 120_000, 1000);
+    await until("a, b and c healthy", () => healthy([a, b, c]), 90_000, 500);
+    timings.ca_rotation_total_ms = Math.round(performance.now() - t0);
+    // a's ca.pem is the new CA now: a client verifying with it reads every message.
+    expect((await client(a, "info")).messages).toBe(50);
+  }, 600_000);
 });
