@@ -9,7 +9,7 @@ import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { natsPaths } from "../config/render.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { MemberRegistry } from "../membership/members.ts";
-import { planRetire, recordRemoval, removeFromMeta, waitForMetaSize } from "../membership/retire.ts";
+import { planRetire, recordRemoval, removeFromMeta } from "../membership/retire.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 
 function clusterConfig(file: string | undefined): UnibusConfig {
@@ -27,8 +27,7 @@ export async function remove(args: string[]): Promise<number> {
   if (name === config.node.name) throw new UsageError(`"${name}" is this node: run \`unibus leave\` to take it out of the cluster`);
   const t0 = Date.now();
   const plan = await planRetire(config, name, { self: false, force: values.force });
-  if (plan.inMeta) await removeFromMeta(config, name);
-  const waited = plan.inMeta ? await waitForMetaSize(config, plan.meta.size - 1) : 0;
+  const waited = plan.inMeta ? await removeFromMeta(config, name, plan.meta) : 0;
   await recordRemoval(config, name);
   process.stdout.write(`removed "${name}" from cluster "${config.cluster!.name}" in ${Date.now() - t0} ms: the JetStream meta group counts ${plan.inMeta ? plan.meta.size - 1 : plan.meta.size} servers (settled in ${waited} ms) and the members list marks it removed; no member dials it any more.\n` +
     `If ${name} comes back it will not start as a member; to bring that box (or a new one) back under this name: unibus join ADDR --token TOKEN --name ${name} --replace\n`);
@@ -44,7 +43,7 @@ export async function leave(args: string[]): Promise<number> {
   if (!pid) throw new RuntimeError(`unibus is not running with ${config.file}: leave needs the running node (its system account and certificate). On another member, run: unibus remove ${name}`);
   const t0 = Date.now();
   const plan = await planRetire(config, name, { self: true, force: values.force });
-  if (plan.inMeta) await removeFromMeta(config, name);
+  if (plan.inMeta) await removeFromMeta(config, name, plan.meta, { self: true });
   const members = await recordRemoval(config, name);
   process.kill(pid, "SIGTERM");
   const until = Date.now() + 120_000;

@@ -13,6 +13,7 @@ import { joinHostPort, parsePeer, type HostPort } from "../config/units.ts";
 import { RuntimeError, UsageError } from "../errors.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
+import { namesPeer, raftPeerId } from "../natsd/raft-peer-id.ts";
 import { SystemClient } from "../natsd/system-client.ts";
 import { majorityOf } from "../diagnosis/quorum.ts";
 import { presentedCertificate } from "./cert-files.ts";
@@ -23,8 +24,12 @@ import { wireRequest } from "./wire.ts";
 export interface MetaGroup {
   leader?: string;
   size: number;
-  /** Every server in the group with whether it is reachable. */
-  servers: { name: string; online: boolean }[];
+  /**
+   * Every server in the group with whether it is reachable and its RAFT peer
+   * id; a server this node has not learned the name of is listed by nats as
+   * "Server name unknown at this time (peerID: …)".
+   */
+  servers: { name: string; online: boolean; peer?: string }[];
 }
 
 /** metaGroup reads /jsz's meta_cluster. */
@@ -34,7 +39,7 @@ export async function metaGroup(config: UnibusConfig): Promise<MetaGroup> {
       throw new RuntimeError(`cannot read the JetStream meta group from this node's nats-server (${err.message}); is unibus running with ${config.file}?`);
     });
   const meta = jsz.meta_cluster ?? {};
-  const servers = [...(meta.leader ? [{ name: meta.leader, online: true }] : []), ...(meta.replicas ?? []).map((r) => ({ name: r.name, online: !r.offline }))];
+  const servers = [...(meta.leader ? [{ name: meta.leader, online: true, peer: raftPeerId(meta.leader) }] : []), ...(meta.replicas ?? []).map((r) => ({ name: r.name, online: !r.offline, ...(r.peer ? { peer: r.peer } : {}) }))];
   // A follower lists the leader and the other followers, never itself.
   if (jsz.meta_cluster && !servers.some((s) => s.name === config.node.name)) servers.push({ name: config.node.name, online: true });
   return { ...(meta.leader ? { leader: meta.leader } : {}), size: meta.cluster_size ?? servers.length, servers };
@@ -58,13 +63,14 @@ export async function planRetire(config: UnibusConfig, name: string, options: { 
   const registry = new MemberRegistry(config.node.dataDir);
   const record = registry.get(name);
   const meta = await metaGroup(config);
-  const inMeta = meta.servers.some((s) => s.name === name);
+  // Match by RAFT peer id too: a node that restarted while name was down knows it only by that id.
+  const inMeta = meta.servers.some((s) => namesPeer(s, name));
   if (!inMeta && (!record || record.removed)) {
     const known = [...new Set([...meta.servers.map((s) => s.name), ...registry.active().map((m) => m.name)])].sort();
     throw new UsageError(`"${name}" is not a member of cluster "${config.cluster!.name}"${record?.removed ? " any more (it was removed)" : ""}; members: ${known.join(", ") || "none known"}`);
   }
   if (!meta.leader) throw new RuntimeError(`the JetStream meta group has no leader right now: nothing can be removed safely; bring members back first (unibus status)`);
-  const after = meta.servers.filter((s) => s.name !== name);
+  const after = meta.servers.filter((s) => !namesPeer(s, name));
   const size = inMeta ? meta.size - 1 : meta.size;
   // Reachable means this node has a route to it now (the meta group notices a lost peer later).
   const connected = await connectedNames(config);
@@ -84,10 +90,18 @@ export async function planRetire(config: UnibusConfig, name: string, options: { 
   return { name, inMeta, ...(record ? { record } : {}), meta };
 }
 
-/** removeFromMeta asks the meta leader to drop the server, through this node's system account. */
-export async function removeFromMeta(config: UnibusConfig, name: string): Promise<void> {
+/**
+ * removeFromMeta asks the meta leader to drop the server, through this node's
+ * system account, by name and by RAFT peer id (the leader resolves a name only
+ * if it learned it; the id it always knows), then checks that the group no
+ * longer holds it and counts one server less. It throws, naming what to do,
+ * when the group still holds it: a remove that changed nothing must not say
+ * it removed anything. It returns how long the group took to settle (ms).
+ */
+export async function removeFromMeta(config: UnibusConfig, name: string, before: MetaGroup, options: { self?: boolean; timeoutMs?: number } = {}): Promise<number> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   await using sys = await SystemClient.connect(config, { name: "unibus-remove" });
-  if ((await metaGroup(config)).leader === name) {
+  if (before.leader === name) {
     // The leader does not vote itself out: hand the leadership over first.
     await sys.request("$JS.API.META.LEADER.STEPDOWN", {}, { timeoutMs: 10_000 }).catch(() => undefined);
     const until = Date.now() + 20_000;
@@ -98,11 +112,27 @@ export async function removeFromMeta(config: UnibusConfig, name: string): Promis
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  const answer = await sys.request<{ success?: boolean; error?: { code?: number; err_code?: number; description?: string } }>("$JS.API.SERVER.REMOVE", { peer: name }, { timeoutMs: 10_000 });
-  if (!answer.success) {
-    const d = answer.error?.description ?? "no reason given";
-    if (/not a member/i.test(d)) return; // already gone from the meta group
-    throw new RuntimeError(`the JetStream meta leader refused to remove "${name}": ${d}`);
+  const peerId = raftPeerId(name);
+  const answer = await sys.request<{ success?: boolean; error?: { code?: number; err_code?: number; description?: string } }>("$JS.API.SERVER.REMOVE", { peer: name, peer_id: peerId }, { timeoutMs: 10_000 });
+  // "not a member" may be true (another remove won the race): the check below decides.
+  const refusal = answer.success ? undefined : (answer.error?.description ?? "no reason given");
+  // A node leaving stops counting itself in its own view: the leader's answer is what there is.
+  if (options.self) {
+    if (refusal) throw new RuntimeError(`the JetStream meta leader refused to remove "${name}": ${refusal}; nothing was changed. Run \`unibus remove ${name}\` on another member after stopping this one`);
+    return 0;
+  }
+  const t0 = Date.now();
+  const expected = before.size - 1;
+  for (;;) {
+    const meta = await metaGroup(config).catch(() => undefined);
+    const holds = meta?.servers.some((s) => namesPeer(s, name));
+    if (meta && !holds && meta.size <= expected) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs || (refusal && !/not a member/i.test(refusal))) {
+      const seen = meta ? `it counts ${meta.size} servers${holds ? ` and still holds "${name}" (peer id ${peerId})` : ""}` : "this node cannot read it";
+      throw new RuntimeError(`"${name}" was NOT removed from the JetStream meta group: ${refusal ? `the meta leader answered "${refusal}"; ` : ""}after ${Math.round((Date.now() - t0) / 1000)} s ${seen} (expected ${expected}). ` +
+        `The majority still counts it. Check unibus status, then run \`unibus remove ${name}\` again, best from a member that stayed up the whole time`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -131,15 +161,4 @@ export async function recordRemoval(config: UnibusConfig, name: string): Promise
     }
   }
   throw new RuntimeError(`"${name}" left the JetStream meta group, but no CA holder recorded it in the members list (${errors.join("; ") || "none known"}); run the command again when one is reachable`);
-}
-
-/** waitForMetaSize polls until the meta group counts size servers, returning how long it took (ms). */
-export async function waitForMetaSize(config: UnibusConfig, size: number, timeoutMs = 30_000): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    const meta = await metaGroup(config).catch(() => undefined);
-    if (meta && meta.size === size) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new RuntimeError(`the JetStream meta group still counts ${meta?.size ?? "?"} servers after ${Math.round(timeoutMs / 1000)} s (expected ${size})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
