@@ -100,7 +100,7 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   if (disk) facts.disk = disk;
   const diagnosis = diagnose(facts);
   const drift = configDriftProblem(config, node);
-  const membership = [...membershipProblems(config, node), ...(drift ? [drift] : [])];
+  const membership = [...membershipProblems(config, node, jsz?.meta_cluster), ...(drift ? [drift] : [])];
   if (membership.length) {
     // Broken first, as the verdict line names the first problem.
     diagnosis.problems = [...diagnosis.problems, ...membership].sort((a, b) => Number(b.severity === "broken") - Number(a.severity === "broken"));

@@ -39,13 +39,14 @@ export type ProblemKind =
   | "certificate_renewal_failing"
   | "no_ca_holder"
   | "config_not_applied"
-  | "certificate_from_retired_ca";
+  | "certificate_from_retired_ca"
+  | "meta_stray_peer";
 
 /** PROBLEM_KINDS lists every kind, so /metrics can report 0 for the ones that are absent. */
 export const PROBLEM_KINDS: readonly ProblemKind[] = [
   "nats_not_running", "cluster_name_mismatch", "duplicate_node_name", "route_auth_failed", "peer_unreachable", "stranger_route", "meta_no_leader", "cluster_too_small", "meta_incomplete", "jetstream_not_current",
   "leaf_down", "leaf_tls_untrusted", "leaf_auth_failed", "certificate_expired", "certificate_expiring",
-  "certificate_unreadable", "ca_mismatch", "disk_too_small", "member_removed", "certificate_renewal_failing", "no_ca_holder", "config_not_applied", "certificate_from_retired_ca",
+  "certificate_unreadable", "ca_mismatch", "disk_too_small", "member_removed", "certificate_renewal_failing", "no_ca_holder", "config_not_applied", "certificate_from_retired_ca", "meta_stray_peer",
 ];
 
 /** Problem is one thing wrong with the node or its cluster, said so that a user can act on it. */
