@@ -92,6 +92,24 @@ async function buildTarget(target: BuildTarget, version: string): Promise<void> 
   progress.done(`built ${outfile}: ${formatBytes(statSync(outfile).size)} in ${((Date.now() - started) / 1000).toFixed(1)} s (nats-server ${nats.version}, embedded ${formatBytes(statSync(zst).size)})`);
 }
 
+/**
+ * buildVersion is the version a build carries: package.json's version plus
+ * semver build metadata naming the source, so `unibus version` tells two
+ * builds apart and a user can confirm an upgrade took. In a git checkout it
+ * is the commit's short hash, with ".dirty" when tracked files differ from it
+ * (0.1.0+git.6dc6333.dirty); without git, the build time (0.1.0+built.20261129T212400Z).
+ */
+export function buildVersion(packageVersion: string, root: string = ROOT, now: Date = new Date()): string {
+  const git = (...args: string[]) => {
+    const r = Bun.spawnSync(["git", "-C", root, ...args], { stdout: "pipe", stderr: "pipe" });
+    return r.exitCode === 0 ? r.stdout.toString().trim() : undefined;
+  };
+  const commit = Bun.which("git") ? git("rev-parse", "--short=7", "HEAD") : undefined;
+  if (!commit) return `${packageVersion}+built.${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`;
+  const dirty = git("status", "--porcelain", "--untracked-files=no");
+  return `${packageVersion}+git.${commit}${dirty ? ".dirty" : ""}`;
+}
+
 /** hostTarget maps this machine's CPU to its build target. */
 export function hostTarget(): BuildTarget {
   const name = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
@@ -106,7 +124,7 @@ if (import.meta.main) {
     console.error(`error: unknown target ${only}; expected host, ${TARGETS.map((t) => t.name).join(", ")}`);
     process.exit(2);
   }
-  const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+  const version = buildVersion((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version);
   const release = await lockBuild();
   const newest = newestInput();
   try {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import parsePrometheusTextFormat, { type MetricFamily } from "parse-prometheus-text-format";
-import { RunningUnibus, freePort, nodeToml, tempDir, writeConfig } from "./_helpers.ts";
+import { RunningUnibus, freePort, nodeToml, runUnibus, tempDir, writeConfig } from "./_helpers.ts";
 
 const dir = tempDir("unibus-admin-metrics-");
 const client = await freePort();
@@ -97,6 +97,12 @@ describe("/metrics", () => {
     expect(value(f, "unibus_ready")).toBe(1);
     expect(value(f, "unibus_nats_monitor_up", { endpoint: "jsz" })).toBe(1);
   });
+
+  test("unibus_info carries the build's version (package version + commit), as `unibus version` prints it and the admin page shows it", async () => {
+    const version = /^unibus (\S+)/.exec((await runUnibus(["version"])).stdout)?.[1];
+    expect(version).toMatch(/^\d+\.\d+\.\d+\+(git|built)\./);
+    expect(value(parsePrometheusTextFormat(text), "unibus_info", { version: version! })).toBe(1);
+  }, 30_000);
 
   test("needs the admin token", async () => {
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
