@@ -8,6 +8,12 @@ export const ExitCode = {
   failure: 1,
   /** Bad usage or bad configuration: nothing was started. */
   usage: 2,
+  /**
+   * The config (or the folder holding it) cannot be read by this user: not an
+   * invalid config (2), and not a verdict (status's 3 and 4). 77 is EX_NOPERM
+   * of sysexits(3), which scripts and probes know as "permission denied".
+   */
+  noPermission: 77,
   /** The user interrupted twice and unibus exited without waiting. */
   forced: 130,
 } as const;
@@ -34,6 +40,12 @@ export class UsageError extends UnibusError {
 export class ConfigError extends UnibusError {
   override name = "ConfigError";
   override readonly exitCode: number = ExitCode.usage;
+}
+
+/** PermissionError reports a config this user may not read (run it with sudo): exit code 77. */
+export class PermissionError extends UnibusError {
+  override name = "PermissionError";
+  override readonly exitCode: number = ExitCode.noPermission;
 }
 
 /** RuntimeError reports a failure while doing work (spawning, writing, waiting): exit code 1. */

@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../errors.ts";
+import { PermissionError, UsageError } from "../errors.ts";
 
 /** DEFAULT_CONFIG_FILE is where install.sh puts the config; used when --config is not given. */
 export const DEFAULT_CONFIG_FILE = "/etc/unibus/unibus.toml";
@@ -27,7 +27,7 @@ export function configPath(value: string | undefined): string {
     statSync(DEFAULT_CONFIG_FILE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EACCES") {
-      throw new UsageError(`cannot read ${DEFAULT_CONFIG_FILE}: permission denied (it is root:unibus 0640); run it with sudo, or pass --config FILE`);
+      throw new PermissionError(`cannot read ${DEFAULT_CONFIG_FILE}: permission denied (it is root:unibus 0640); run it with sudo, or pass --config FILE`);
     }
   }
   throw new UsageError(`--config FILE is required (no ${DEFAULT_CONFIG_FILE} either); try: unibus --config config/node.toml`);

@@ -56,6 +56,8 @@ signals: SIGHUP reloads the file, SIGTERM/SIGINT stop gracefully, a second SIGIN
   group, leaf uplinks, certificate and CA fingerprint, disk)
   --json   print the status as JSON (the same diagnosis the admin page serves)
 exit status: 0 healthy, 3 degraded (the bus works, something needs attention), 4 broken, 2 the config is invalid
+  (the error first, then the running node's health judged with the config it last applied), 77 the config
+  cannot be read (permission denied: run it with sudo)
 `,
     load: () => import("./status.ts"),
   },

@@ -18,7 +18,7 @@ import { verdictLine } from "../diagnosis/problem.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 import { writeReloadOutcome } from "../reload-outcome.ts";
-import { configDigest, writeAppliedConfig } from "../applied-config.ts";
+import { readConfigSnapshot, writeAppliedConfig, type ConfigSnapshot } from "../applied-config.ts";
 
 /** monotonicMicros is CLOCK_MONOTONIC in microseconds, which systemd wants beside RELOADING=1. */
 function monotonicMicros(): string {
@@ -37,7 +37,7 @@ export async function run(args: string[]): Promise<number> {
   const level = values["log-level"];
   if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
   const file = configPath(values.config);
-  const loadedDigest = configDigest(file);
+  const loaded = readConfigSnapshot(file);
   const config = loadConfig(file);
   assertHostCanRun(config.node.dataDir);
   // --log-level and --log-format win over [log], at start and on every reload.
@@ -101,9 +101,9 @@ export async function run(args: string[]): Promise<number> {
       notifySystemd(`RELOADING=1\nMONOTONIC_USEC=${monotonicMicros()}`);
       let ok = false;
       let message: string;
-      let digest: string | undefined;
+      let snapshot: ConfigSnapshot | undefined;
       try {
-        digest = configDigest(file);
+        snapshot = readConfigSnapshot(file);
         const next = loadConfig(file);
         for (const secret of configSecrets(next)) log.addSecret(secret);
         log.configure(logSettings(next));
@@ -117,7 +117,7 @@ export async function run(args: string[]): Promise<number> {
       if (ok) log.info("configuration reloaded", { config: file });
       else log.error("reload refused; still running the previous configuration", { reason: message });
       try {
-        if (ok && digest) writeAppliedConfig(node.config.node.dataDir, { file, sha256: digest, at: startedAt });
+        if (ok && snapshot) writeAppliedConfig(node.config.node.dataDir, { file: config.file, sha256: snapshot.sha256, at: startedAt }, snapshot.text);
         writeReloadOutcome(node.config.node.dataDir, { startedAt, finishedAt: Date.now(), ok, message, config: file });
       } catch (err) {
         log.warn("could not record the reload outcome for unibus reload", { error: describeError(err) });
@@ -139,9 +139,10 @@ export async function run(args: string[]): Promise<number> {
   for (const warning of clientAuthWarnings(config)) log.warn(warning);
   try {
     await node.start();
-    if (loadedDigest) {
+    if (loaded) {
       try {
-        writeAppliedConfig(config.node.dataDir, { file, sha256: loadedDigest, at: Date.now() });
+        // The absolute path: status compares it with its own config's (a relative --config never matched).
+        writeAppliedConfig(config.node.dataDir, { file: config.file, sha256: loaded.sha256, at: Date.now() }, loaded.text);
       } catch (err) {
         log.warn("could not record which config version runs, for unibus status", { error: describeError(err) });
       }

@@ -6,14 +6,15 @@
  * problem names the node, the cause and the fix. Exit 0 healthy, 3 degraded,
  * 4 broken, so scripts and probes can use it directly.
  */
-import { join } from "node:path";
-import { loadConfig } from "../config/load.ts";
+import { join, resolve } from "node:path";
+import { dataDirOf, loadConfig, parseConfigText, type UnibusConfig } from "../config/load.ts";
+import { readAppliedConfigText } from "../applied-config.ts";
 import { gatherClusterStatus, type ClusterStatus } from "../cluster/status.ts";
-import { ExitCode } from "../errors.ts";
+import { ConfigError, ExitCode, describeError } from "../errors.ts";
 import { expiresSoon } from "../pki/index.ts";
 import { NATS_EVENTS_FILE, readNatsEvents } from "../diagnosis/nats-events.ts";
 import { STATUS_EXIT, repeatText, verdictLine } from "../diagnosis/problem.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { DEFAULT_CONFIG_FILE, configPath, parseFlags } from "./_flags.ts";
 import { caLines } from "../membership/rotation-view.ts";
 
 
@@ -23,11 +24,46 @@ export async function run(args: string[]): Promise<number> {
     config: { type: "string", short: "c" },
     json: { type: "boolean", default: false },
   });
-  const config = loadConfig(configPath(values.config));
+  const file = configPath(values.config);
+  let config: UnibusConfig;
+  let invalid: ConfigError | undefined;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    // An invalid file must not hide the running node's health: say the error first, then
+    // judge the node by the config it last applied (exit 2 stays: the file is invalid).
+    if (!(err instanceof ConfigError)) throw err;
+    const applied = appliedConfigOf(file);
+    if (!applied) throw err;
+    invalid = err;
+    config = applied.config;
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    const reload = resolve(file) === DEFAULT_CONFIG_FILE ? "sudo systemctl reload unibus" : `unibus reload --config ${file}`;
+    if (!values.json) process.stdout.write(`the running node, judged with the config it last applied (${applied.when}); fix the file, then: ${reload}\n`);
+  }
   const events = readNatsEvents(join(config.node.dataDir, NATS_EVENTS_FILE));
   const status = await gatherClusterStatus(config, { events });
-  process.stdout.write(values.json ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status));
-  return STATUS_EXIT[status.verdict];
+  process.stdout.write(values.json ? JSON.stringify(invalid ? { ...status, configError: describeError(invalid) } : status, null, 2) + "\n" : formatStatus(status));
+  return invalid ? ExitCode.usage : STATUS_EXIT[status.verdict];
+}
+
+/**
+ * appliedConfigOf loads the copy of the config the running node applied
+ * (<data_dir>/applied-config.toml), found through the data dir the invalid
+ * file still names (or its default place); relative paths resolve against the
+ * file's folder, as the node resolved them. Undefined when there is none or
+ * it does not load.
+ */
+function appliedConfigOf(path: string): { config: UnibusConfig; when: string } | undefined {
+  const file = resolve(path);
+  const dataDir = dataDirOf(file);
+  const copy = dataDir ? readAppliedConfigText(dataDir) : undefined;
+  if (!copy) return undefined;
+  try {
+    return { config: parseConfigText(copy.text, file), when: new Date(copy.applied.at).toISOString() };
+  } catch {
+    return undefined;
+  }
 }
 
 /** formatStatus renders a ClusterStatus for a terminal: the verdict line first, then problems, then details. */

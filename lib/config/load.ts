@@ -10,7 +10,7 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { z } from "zod";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, PermissionError } from "../errors.ts";
 import { currentHost, type HostInfo } from "../host.ts";
 import { locateKeys, type KeyLocator } from "./_locate.ts";
 import { SECTIONS, type UnibusConfig } from "./sections.ts";
@@ -40,7 +40,8 @@ function readSource(file: string): string {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    if (code === "EACCES") throw new PermissionError(`cannot read config file ${file}: permission denied; run it with sudo (an installed config is root:unibus 0640)`);
+    const why = code === "ENOENT" ? "no such file" : (err as Error).message;
     throw new ConfigError(`cannot read config file ${file}: ${why}`);
   }
   try {
@@ -92,6 +93,33 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
 export function loadConfig(path: string, env: Env = process.env): UnibusConfig {
   const file = resolve(path);
   return parseConfigText(readSource(file), file, env);
+}
+
+/**
+ * dataDirOf finds a config's data dir even when the file is invalid, so
+ * `unibus status` can still reach the running node's records: [node] data_dir
+ * when the TOML parses and that key is valid, else the default for the file's
+ * place (/var/lib/unibus for /etc/unibus/unibus.toml). Undefined when the file
+ * cannot be read at all.
+ */
+export function dataDirOf(path: string, env: Env = process.env): string | undefined {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  let table: unknown;
+  try {
+    table = (parse(text) as Record<string, unknown>)[tableName(nodeSection)];
+  } catch { /* unparsable: the default below */ }
+  const dir = dirname(file);
+  const dataDir = (table as { data_dir?: unknown } | undefined)?.data_dir;
+  if (typeof dataDir === "string" && dataDir) return resolve(dir, dataDir);
+  // No usable data_dir: the [node] schema's own default for this file's place.
+  const ctx = { file, at: (p: string) => resolve(dir, p), env, host: currentHost(), hasTls: false, dataDir: "" };
+  return (nodeSection.schema(ctx).parse(undefined) as { dataDir: string }).dataDir;
 }
 
 /** configSchema is the whole file: one strict table per section, unknown tables refused. */
