@@ -189,6 +189,18 @@ describe.if(ready)("rotating the cluster's CA", () => {
     expect(s.status.members.map((m: { caFingerprint?: string }) => m.caFingerprint)).toEqual([want, want, want]);
   }, 120_000);
 
+  test("a member's own tools verify with the CA it trusts now, not the retired ca.pem beside its config", async () => {
+    const b = box("b");
+    const newCa = fpOf(certsOf(box("a"), "ca.pem"));
+    expect(fpOf(certsOf(b, "ca.pem"))).not.toBe(newCa); // root's files under the config: the service cannot rewrite them
+    const ctx = await lab.unibus(b, ["context", "--config", b.config]);
+    expect(ctx.code).toBe(0);
+    const doc = JSON.parse(ctx.stdout) as { url: string; ca?: string };
+    expect(doc.url).toStartWith("tls://");
+    expect(doc.ca).toBe(join(b.dir, "data", "tls", "ca-bundle.pem"));
+    expect(parseCertificates(readFileSync(doc.ca!, "utf8")).map(certFingerprint)).toEqual([newCa]);
+  }, 60_000);
+
   test("afterwards every node presents a new-CA certificate and a certificate from the old CA is refused on the route port", async () => {
     const a = box("a");
     const newCa = new X509Certificate(readFileSync(certsOf(a, "ca.pem")));

@@ -7,9 +7,10 @@
  * the same way at start).
  */
 import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
+import { activeTrustFile } from "../pki/index.ts";
 
 /** presentedCertificate is the node's certificate and key files, or undefined without [tls]. */
 export function presentedCertificate(config: UnibusConfig): { certFile: string; keyFile: string } | undefined {
@@ -30,9 +31,7 @@ export function presentedCertificate(config: UnibusConfig): { certFile: string; 
 
 /** trustFile is the CA bundle the node verifies peers with: the one in <data_dir>/tls (kept through CA rotations), else tls.ca_cert. */
 export function trustFile(config: UnibusConfig): string | undefined {
-  if (!config.tls) return undefined;
-  const bundle = join(config.node.dataDir, "tls", "ca-bundle.pem");
-  return existsSync(bundle) ? bundle : config.tls.caCert;
+  return config.tls ? activeTrustFile(config.node.dataDir, config.tls.caCert) : undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
 import { namesPeer, raftPeerId } from "../natsd/raft-peer-id.ts";
 import { SystemClient } from "../natsd/system-client.ts";
 import { majorityOf } from "../diagnosis/quorum.ts";
-import { presentedCertificate } from "./cert-files.ts";
+import { presentedCertificate, trustFile } from "./cert-files.ts";
 import { MemberRegistry, type MemberRecord } from "./members.ts";
 import { wireRequest } from "./wire.ts";
 
@@ -140,7 +140,7 @@ export async function removeFromMeta(config: UnibusConfig, name: string, before:
 export async function recordRemoval(config: UnibusConfig, name: string): Promise<MemberRecord[]> {
   const files = presentedCertificate(config);
   if (!files) throw new RuntimeError("this node has no certificate to talk to the CA holders with");
-  const material = { ca: readFileSync(config.tls!.caCert, "utf8"), cert: readFileSync(files.certFile, "utf8"), key: readFileSync(files.keyFile, "utf8") };
+  const material = { ca: readFileSync(trustFile(config)!, "utf8"), cert: readFileSync(files.certFile, "utf8"), key: readFileSync(files.keyFile, "utf8") };
   const registry = new MemberRegistry(config.node.dataDir);
   const targets: HostPort[] = [];
   const add = (text: string | undefined) => {

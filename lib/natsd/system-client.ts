@@ -14,6 +14,7 @@ import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transp
 import type { UnibusConfig } from "../config/load.ts";
 import { isWildcard, joinHostPort } from "../config/units.ts";
 import { RuntimeError } from "../errors.ts";
+import { activeTrustFile } from "../pki/index.ts";
 import { loadSystemCredential, type SystemCredential } from "./system-credential.ts";
 
 /** SystemEndpoint is where and how to reach the system account of a node. */
@@ -29,7 +30,7 @@ export function systemEndpoint(config: UnibusConfig): SystemEndpoint {
   const { host, port } = config.client.listen;
   const local = isWildcard(host) ? (host.includes(":") ? "::1" : "127.0.0.1") : host;
   const hostPort = joinHostPort(local, port);
-  return { hostPort, ...(config.tls?.clientTls ? { caFile: config.tls.caCert } : {}) };
+  return { hostPort, ...(config.tls?.clientTls ? { caFile: activeTrustFile(config.node.dataDir, config.tls.caCert) } : {}) };
 }
 
 /** RequestOptions bound one request. */

@@ -21,5 +21,5 @@ export { assertKeyFileMode, readCertificateFile, readKeyFile, sameSpki, type Key
 export { certificateSans, currentHost, expectedSans, missingSans, parseSan, type HostInfo, type San } from "./sans.ts";
 export { createCertificateRequest, issueFromRequest, parseCertificateRequest, type NewRequest } from "./csr.ts";
 export { endorse, finishRotation, readClusterCa, rotationFiles, startRotation, type ClusterCa, type RotationFiles } from "./ca-rotation.ts";
-export { TRUST_BUNDLE_FILE, bundlePem, certFingerprint, colonFingerprint, isEndorsed, issuerOf, parseCertificates, trustBundlePath, uniqueCertificates } from "./trust.ts";
+export { TRUST_BUNDLE_FILE, activeTrustFile, bundlePem, certFingerprint, colonFingerprint, isEndorsed, issuerOf, parseCertificates, trustBundlePath, uniqueCertificates } from "./trust.ts";
 export { certificatePem } from "./_x509.ts";

@@ -8,6 +8,7 @@
  * that CA's key can make one).
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isIssuedBy } from "./ca-load.ts";
 import { certificatePem, x509, type X509Certificate } from "./_x509.ts";
@@ -20,6 +21,18 @@ const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE----
 /** trustBundlePath is where a node keeps the bundle nats-server verifies peers with. */
 export function trustBundlePath(tlsDir: string): string {
   return join(tlsDir, TRUST_BUNDLE_FILE);
+}
+
+/**
+ * activeTrustFile is the CA file that verifies this node's peers and its own
+ * client port: the bundle in `<data_dir>/tls` once the node keeps one (it
+ * follows CA rotations), else [tls] ca_cert. After a rotation a member's
+ * ca_cert (under root's /etc/unibus, which the service cannot write) still
+ * holds the retired CA, so nothing that dials a node may read ca_cert alone.
+ */
+export function activeTrustFile(dataDir: string, caCert: string): string {
+  const bundle = trustBundlePath(join(dataDir, "tls"));
+  return existsSync(bundle) ? bundle : caCert;
 }
 
 /** parseCertificates reads every certificate in a PEM text (garbled blocks are skipped). */
