@@ -12,6 +12,11 @@ import { reexecLean } from "./lib/runtime-memory.ts";
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === EXEC_CHILD_COMMAND) execChildWithParentDeathSignal(argv.slice(1));
+  // Bare `unibus` runs nothing, as caddy and k3s print their usage: by hand as root it would
+  // start a second node on the installed service's config and data (root-owned files there).
+  if (argv.length === 0) {
+    throw new UsageError(`unibus needs a command; to run a node: unibus run --config FILE (the installed service: sudo systemctl start unibus, then sudo unibus status)\n\n${helpText()}`);
+  }
   const { name, args } = resolveCommand(argv);
   if (name === "run") reexecLean(argv); // a long-running node idles smaller without the JIT tiers
   if (name === "help") {

@@ -29,6 +29,8 @@ export const DEFAULTS = {
    * (which gets it as $STATE_DIRECTORY).
    */
   installedDataDir: "/var/lib/unibus",
+  /** The systemd service install.sh installs (packaging/unibus.service). */
+  installedService: "unibus",
   clientListen: address("127.0.0.1:4222"),
   /** nats-server monitoring: unauthenticated, so it never leaves loopback. */
   monitorListen: address("127.0.0.1:8222"),

@@ -5,6 +5,8 @@
 import { existsSync, readFileSync, readlinkSync, unlinkSync } from "node:fs";
 import { ConfigError, RuntimeError } from "../errors.ts";
 import { tryLockFile } from "../runtime-flock.ts";
+import { serviceOfPid } from "../systemd/cgroup.ts";
+import { DEFAULTS } from "../config/defaults.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** readPid reads a pid file (nats-server.pid, unibus.pid); undefined when absent, empty or not a pid. */
@@ -88,6 +90,9 @@ export function lockDataDir(lockFile: string, dataDir: string): DataDirLock {
   const lock = tryLockFile(lockFile);
   if (!lock) {
     const pid = readPid(lockFile);
+    // The installed service holds it (sudo unibus on the installed config): say that, not a lock error.
+    const service = pid ? serviceOfPid(pid) : undefined;
+    if (service === DEFAULTS.installedService) throw new ConfigError(`unibus is running as the systemd service ${service} (pid ${pid}) on data dir ${dataDir}; see sudo unibus status (to run it by hand instead, stop it first: sudo systemctl stop ${service})`);
     throw new ConfigError(`data dir ${dataDir} is in use by another unibus${pid ? ` (pid ${pid})` : ""}; stop it first or choose another [node] data_dir`);
   }
   lock.write(`${process.pid}\n`);
