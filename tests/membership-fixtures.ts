@@ -77,8 +77,10 @@ export class Lab {
   }
 
   /** unibus runs a unibus command inside a box's namespace. */
-  async unibus(b: Box, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    const p = Bun.spawn(["ip", "netns", "exec", b.ns, BIN_X64, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
+  async unibus(b: Box, args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+    // A bound for commands that should end but, when a fix is missing, may start a node that runs on.
+    const bound = timeoutMs ? ["timeout", "-s", "KILL", String(Math.ceil(timeoutMs / 1000))] : [];
+    const p = Bun.spawn([...bound, "ip", "netns", "exec", b.ns, BIN_X64, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { code, stdout, stderr };
   }

@@ -20,6 +20,7 @@ import { CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
 import { joinCluster, type JoinResult } from "../membership/join.ts";
 import { MEMBERS_FILE, NODE_ID_FILE } from "../membership/members.ts";
 import { parseToken } from "../membership/token.ts";
+import { clearLeftMarker } from "../membership/left-marker.ts";
 import { parseFlags } from "./_flags.ts";
 import { randomBytes } from "node:crypto";
 
@@ -83,6 +84,7 @@ export async function run(args: string[]): Promise<number> {
   writeFileAtomic(files.secret, result.secret + "\n", dirMode);
   writeFileAtomic(files.nodeId, id + "\n", 0o600);
   writeFileAtomic(files.members, JSON.stringify({ members: result.members }, null, 2) + "\n", 0o600);
+  clearLeftMarker(layout.dataDir);
   // A trust bundle an earlier node here learned (CA rotation) would outvote the CA this join wrote.
   rmSync(trustBundlePath(join(layout.dataDir, "tls")), { force: true });
   writeFileAtomic(files.config, configText(name, result, listen, address), owner ? 0o640 : 0o644);

@@ -5,6 +5,8 @@
  * boxes count their quorum without it and no longer dial it.
  */
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { ownLikeDataDir, writeLeftMarker } from "../membership/left-marker.ts";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { natsPaths } from "../config/render.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
@@ -52,9 +54,37 @@ export async function leave(args: string[]): Promise<number> {
   const registry = new MemberRegistry(config.node.dataDir);
   registry.merge(members);
   registry.save();
-  process.stdout.write(`"${name}" left cluster "${config.cluster!.name}" in ${Date.now() - t0} ms and its unibus (pid ${pid}) is stopped; it will not start as a member again.\n` +
-    `To uninstall it: sudo ./install.sh --uninstall --purge. To join again later: unibus join ADDR --token TOKEN --name ${name} --replace\n`);
+  // Run as root, these files must stay readable to the service user, or the node would not see them.
+  ownLikeDataDir(config.node.dataDir, registry.file);
+  writeLeftMarker(config.node.dataDir, { cluster: config.cluster!.name, name, at: new Date().toISOString(), how: "left" });
+  const unit = systemdUnitOf(pid);
+  const disabled = unit ? disableUnit(unit) : undefined;
+  process.stdout.write(`"${name}" left cluster "${config.cluster!.name}" in ${Date.now() - t0} ms and its unibus (pid ${pid}) is stopped; it will not start as a member again (it refuses to).\n` +
+    (unit ? (disabled === true ? `systemd unit ${unit} disabled: it does not start at boot.\n` : `could not disable systemd unit ${unit} (${disabled}): run sudo systemctl disable ${unit}\n`) : "") +
+    `To uninstall it: sudo ./install.sh --uninstall --purge. To join again later: unibus join ADDR --token TOKEN --name ${name} --replace --force\n`);
   return 0;
+}
+
+/** systemdUnitOf names the systemd service that runs pid (from its cgroup), if any. */
+function systemdUnitOf(pid: number): string | undefined {
+  try {
+    if (readFileSync("/proc/1/comm", "utf8").trim() !== "systemd") return undefined;
+    // Only the systemd hierarchy (cgroup v2 "0::", v1 "name=systemd"), and only a unibus unit.
+    const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").filter((l) => /^0::|name=systemd:/.test(l));
+    for (const l of lines) {
+      const unit = /\/(unibus[^/]*\.service)(?:\/|$)/.exec(l)?.[1];
+      if (unit) return unit;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** disableUnit disables a unit so a reboot does not start the node; true, or why not. */
+function disableUnit(unit: string): true | string {
+  const r = spawnSync("systemctl", ["disable", unit], { encoding: "utf8" });
+  return r.status === 0 ? true : (r.stderr || r.error?.message || `exit ${r.status}`).trim();
 }
 
 function runningPid(config: UnibusConfig): number | undefined {

@@ -17,6 +17,7 @@ import { bundlePem, certFingerprint, colonFingerprint, parseCertificates } from 
 import type { MemberRecord, MemberRegistry } from "./members.ts";
 import { judgeTrust, trustOfferOf, type TrustOffer } from "./trust-offer.ts";
 import { wireRequest } from "./wire.ts";
+import { writeLeftMarker } from "./left-marker.ts";
 
 /** CHECKIN_INTERVAL_MS is how often a member checks in with the CA holders. */
 export const CHECKIN_INTERVAL_MS = 5_000;
@@ -71,6 +72,8 @@ export interface MembershipAgentOptions {
   /** Extra SANs to keep in a renewed certificate. */
   sans: () => string[];
   nodeName: () => string;
+  /** The cluster's name, for the left marker a removed node writes. */
+  clusterName?: () => string;
   /** Called after a renewed certificate was written to <data_dir>/tls. */
   onRenewed: () => Promise<void>;
   /**
@@ -190,7 +193,15 @@ export class MembershipAgent {
     }
     const now = new Date().toISOString();
     if (duplicate && duplicate !== this.#state.duplicate) this.#o.log.error("a CA holder refused this node: its name is taken", { reason: duplicate });
-    if (removed && !this.#state.removed) this.#o.log.warn("this node was removed from the cluster (unibus remove); it keeps running until stopped. To make it a member again, join it: unibus join ADDR --token TOKEN");
+    if (removed && !this.#state.removed) {
+      this.#o.log.warn(`this node was removed from the cluster (unibus remove); it keeps running until stopped and will refuse to start as a member again. To make it a member again: unibus join ADDR --token TOKEN --name ${self.name} --replace --force`);
+      // members.json can be stale or replaced: the marker makes the next start refuse, whatever it says.
+      try {
+        writeLeftMarker(this.#o.dataDir, { cluster: this.#o.clusterName?.() ?? "", name: self.name, at: now, how: "removed" });
+      } catch (err) {
+        this.#o.log.error("could not record the removal in the data dir", { error: (err as Error).message });
+      }
+    }
     this.#state = {
       ...this.#state,
       updatedAt: now,

@@ -5,7 +5,9 @@
  * clustered node. A join port that cannot be opened is reported, not fatal:
  * the bus matters more than admitting new boxes.
  */
+import { LEFT_FILE, leftMessage, readLeftMarker } from "./left-marker.ts";
 import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateSans } from "../config/sections.ts";
 import { ConfigError } from "../errors.ts";
@@ -104,6 +106,10 @@ export class NodeMembership {
    */
   assertMember(): void {
     const config = this.#o.config();
+    const marker = readLeftMarker(config.node.dataDir);
+    if (marker && marker.name === config.node.name) {
+      throw new ConfigError(`${leftMessage(marker)} (recorded in ${join(config.node.dataDir, LEFT_FILE)}). To make this box a member again: unibus join ADDR --token TOKEN --name ${config.node.name} --replace --force (a token from unibus token create on a CA holder); to uninstall it: sudo ./install.sh --uninstall --purge`);
+    }
     const own = this.registry.get(config.node.name);
     if (own?.removed && own.id === this.#id) {
       throw new ConfigError(`node "${config.node.name}" left cluster "${config.cluster?.name}" (unibus leave / remove; recorded in ${this.registry.file}) and does not start as a member again. To make this box a member again: unibus join ADDR --token TOKEN --name ${config.node.name} --replace --force; to uninstall it: sudo ./install.sh --uninstall --purge`);
@@ -175,6 +181,7 @@ export class NodeMembership {
       notAfter: () => this.#o.identity()?.identity?.notAfter,
       sans: () => certificateSans(this.#o.config()),
       nodeName: () => this.#o.config().node.name,
+      clusterName: () => this.#o.config().cluster?.name ?? "",
       onRenewed: () => this.#o.onRenewed(),
       trustFile: () => (this.#o.config().tls?.caKey ? undefined : trustBundlePath(natsPaths(this.#o.config().node.dataDir).tlsDir)),
       ownIssuer: () => this.#o.identity()?.identity?.issuerFingerprint,

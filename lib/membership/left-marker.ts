@@ -1,0 +1,60 @@
+/**
+ * left-marker.ts records in the data dir that this node left its cluster
+ * (`unibus leave`) or learned it was removed (`unibus remove` on another
+ * member): `<data_dir>/left-cluster.json`. A node with the marker refuses to
+ * start as a member, whatever members.json says (that file may be stale, or
+ * unreadable to the service user after a root-run leave wrote it), and its
+ * status says it left instead of asking to start it. `unibus join` clears it.
+ */
+import { chownSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../fsutil.ts";
+
+/** LEFT_FILE is the marker's name in the data dir. */
+export const LEFT_FILE = "left-cluster.json";
+
+/** LeftMarker is what the marker holds. */
+export interface LeftMarker {
+  cluster: string;
+  name: string;
+  at: string;
+  /** "left" (unibus leave here) or "removed" (unibus remove elsewhere, learned at check-in). */
+  how: "left" | "removed";
+}
+
+/** readLeftMarker returns the marker of dataDir, if there is one. */
+export function readLeftMarker(dataDir: string): LeftMarker | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dataDir, LEFT_FILE), "utf8")) as LeftMarker;
+    return typeof m?.cluster === "string" && typeof m.name === "string" ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** writeLeftMarker writes the marker, owned like the data dir so the service user reads it. */
+export function writeLeftMarker(dataDir: string, marker: LeftMarker): void {
+  const file = join(dataDir, LEFT_FILE);
+  writeFileAtomic(file, JSON.stringify(marker, null, 2) + "\n", 0o644);
+  ownLikeDataDir(dataDir, file);
+}
+
+/** clearLeftMarker removes the marker (a new join). */
+export function clearLeftMarker(dataDir: string): void {
+  rmSync(join(dataDir, LEFT_FILE), { force: true });
+}
+
+/** ownLikeDataDir gives file the data dir's owner: a root-run command must not lock the service user out. */
+export function ownLikeDataDir(dataDir: string, file: string): void {
+  try {
+    const st = statSync(dataDir);
+    if (process.getuid?.() === 0) chownSync(file, st.uid, st.gid);
+  } catch {
+    // best effort: the file stays root's; the service reports it unreadable
+  }
+}
+
+/** leftMessage is the one sentence every refusal and status line uses. */
+export function leftMessage(m: LeftMarker): string {
+  return `node "${m.name}" ${m.how === "left" ? "left" : "was removed from"} cluster "${m.cluster}" at ${m.at} (${m.how === "left" ? "unibus leave" : "unibus remove"}) and does not start as a member again`;
+}
