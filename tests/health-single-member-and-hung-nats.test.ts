@@ -94,6 +94,9 @@ describe("a one-member cluster", () => {
     expect(p.fix).toContain(`sudo unibus token create --config ${config}`);
     expect(s.json.problems.map((x) => x.kind)).not.toContain("meta_no_leader"); // not "start the missing nodes": there are none
     expect(s.text).not.toContain("1 of 1");
+    // nats-server reports the 2 servers it waits for; the status line says what there is.
+    expect(s.text).toMatch(/jetstream +no meta leader, 1 server \(a leader needs a 2nd\)/);
+    expect(s.text).not.toContain("2 servers");
   }, 60_000);
 
   it("systemd's STATUS= carries the same verdict beside ready", async () => {

@@ -70,6 +70,33 @@ describe.if(ready)("shrinking and repairing a cluster", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`node "e" left cluster "shrinklab"`);
     expect(again.stderr).toContain("--replace");
+    // Its own status says it left, not "start it".
+    const st = await lab.unibus(e, ["status", "--config", e.config]);
+    expect(st.code).not.toBe(0);
+    expect(st.stdout).toContain(`node "e" left cluster "shrinklab"`);
+    expect(st.stdout).not.toContain("systemctl start unibus");
+    // members.json may be unreadable to the service user, or stale: the left marker still refuses the start.
+    rmSync(join(e.dir, "data", "members.json"), { force: true });
+    const still = await lab.unibus(e, ["--config", e.config], {}, 60_000);
+    expect(still.code).toBe(2);
+    expect(still.stderr).toContain(`node "e" left cluster "shrinklab"`);
+  });
+
+  test("a removed member that starts anyway is told so by the CA holder and stays removed there; it refuses its next start", async () => {
+    const e = box("e");
+    // As if its data dir had lost every trace of the leave: only the CA holder knows.
+    rmSync(join(e.dir, "data", "left-cluster.json"), { force: true });
+    lab.start(e);
+    await waitFor("e to learn it was removed", () => existsSync(join(e.dir, "data", "left-cluster.json")), 60_000, 250);
+    // Several check-ins later the CA holder still lists it removed (its newer record did not flip it back).
+    await Bun.sleep(12_000);
+    const { status } = await lab.status(box("a"));
+    expect(status.members.find((m: any) => m.name === "e").removed).toBe(true);
+    await lab.stop(e);
+    const again = await lab.unibus(e, ["--config", e.config], {}, 60_000);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`node "e" was removed from cluster "shrinklab"`);
+    for (const b of lab.boxes.slice(0, 4)) await waitFor(`${b.name} to count 4 servers`, async () => (await metaSize(b)) === 4, 30_000, 200);
   });
 
   test("remove refuses a member that is still running", async () => {
@@ -171,5 +198,31 @@ describe.if(ready)("shrinking and repairing a cluster", () => {
     expect(existsSync(join(b.dir, "certs", "ca-key.pem"))).toBe(false);
     expect(readFileSync(join(b.dir, "data", "tls", "node.pem"), "utf8")).toContain("BEGIN CERTIFICATE");
     await waitFor("a, b and c healthy after the renewal", () => healthy(lab.boxes.slice(0, 3)), 90_000, 500);
+  });
+
+  test("e, which left, joins again under its name with the --replace that leave printed; status names it while JetStream has not taken it in", async () => {
+    const e = box("e");
+    const { address, token } = await joinLine();
+    const r = await lab.unibus(e, ["join", address, "--token", token, "--name", "e", "--replace", "--force", "--out", e.dir]);
+    expect(r.stderr).not.toContain("there is no member");
+    expect(r.code).toBe(0);
+    const t0 = performance.now();
+    lab.start(e);
+    const four = ["a", "b", "c", "e"].map(box);
+    let named = false;
+    await waitFor("a, b, c and e in one meta group", async () => {
+      if (lab.formed(four)) return true;
+      const { status } = await lab.status(box("a"));
+      const p = status?.problems?.find((x: any) => x.kind === "meta_incomplete");
+      if (p) {
+        expect(p.node).toBe("e");
+        expect(p.cause).toContain("it lacks e");
+        named = true;
+      }
+      return false;
+    }, 420_000, 1000);
+    timings.rejoin_removed_name_to_meta_ms = Math.round(performance.now() - t0);
+    console.log(`rejoin under a removed name: meta_incomplete named e: ${named}`);
+    await waitFor("a, b, c and e healthy", () => healthy(four), 90_000, 500);
   });
 });

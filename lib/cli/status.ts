@@ -78,7 +78,9 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
   lines.push(`  nats-server   ${s.reachable ? (s.health.ok ? "ready" : `not ready: ${s.health.detail}`) : "not reachable"}`);
   if (s.jetstream) {
     const meta = !s.cluster ? "standalone" : s.metaLeader ? `meta leader ${s.metaLeader}` : "no meta leader";
-    const size = s.metaClusterSize !== undefined ? `, ${s.metaClusterSize} ${s.metaClusterSize === 1 ? "server" : "servers"}` : "";
+    // A one-member cluster: nats-server reports the 2 servers it waits for, not what there is.
+    const alone = !s.metaLeader && s.problems.some((p) => p.kind === "cluster_too_small");
+    const size = alone ? ", 1 server (a leader needs a 2nd)" : s.metaClusterSize !== undefined ? `, ${s.metaClusterSize} ${s.metaClusterSize === 1 ? "server" : "servers"}` : "";
     const off = s.metaOffline.length ? `, offline: ${s.metaOffline.join(", ")}` : "";
     lines.push(`  jetstream     ${meta}${size}${off}; ${s.jetstream.streams} streams, ${s.jetstream.messages} messages`);
   }

@@ -18,7 +18,7 @@ import { metaPeers } from "./meta-view.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.ts";
 import { verdictOf, type Diagnosis } from "./problem.ts";
-import { membershipProblems, withMembers } from "../membership/status-view.ts";
+import { membershipProblems, metaAbsentMembers, withMembers } from "../membership/status-view.ts";
 import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
 import { joinHostPort } from "../config/units.ts";
 
@@ -101,6 +101,18 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   const diagnosis = diagnose(facts);
   const drift = configDriftProblem(config, node);
   const membership = [...membershipProblems(config, node, jsz?.meta_cluster), ...(drift ? [drift] : [])];
+  const incomplete = diagnosis.problems.find((p) => p.kind === "meta_incomplete");
+  const absent = incomplete ? metaAbsentMembers(config, jsz?.meta_cluster) : [];
+  if (incomplete && absent.length) {
+    // Every route is up (else another problem would say so): these run, but JetStream has not taken them in.
+    incomplete.node = absent.join(", ");
+    incomplete.cause += `; it lacks ${absent.join(", ")}, which run${absent.length === 1 ? "s" : ""} and route${absent.length === 1 ? "s" : ""} to this node`;
+    incomplete.fix = `nats-server keeps a name that was removed (unibus remove / leave) out of the meta group for 5 minutes after the removal, then takes it in by itself; if ${absent.join(", ")} ${absent.length === 1 ? "stays" : "stay"} out longer, restart unibus on ${absent.length === 1 ? "it" : "them"} (systemctl restart unibus)`;
+  }
+  if (membership.some((p) => p.kind === "member_removed")) {
+    // A node that left is stopped on purpose: "start it" would be the wrong advice.
+    diagnosis.problems = diagnosis.problems.filter((p) => p.kind !== "nats_not_running");
+  }
   if (membership.length) {
     // Broken first, as the verdict line names the first problem.
     diagnosis.problems = [...diagnosis.problems, ...membership].sort((a, b) => Number(b.severity === "broken") - Number(a.severity === "broken"));

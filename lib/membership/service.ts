@@ -157,7 +157,8 @@ export class MembershipService {
       if (name === o.selfName || live.connected.has(name)) {
         return this.#refuse(peer, "join", `"${name}" is running and connected to the cluster right now; --replace is for a member that is dead. Stop it first, or pick another --name`);
       }
-      if (!taken) return this.#refuse(peer, "join", `there is no member "${name}" to replace in cluster "${o.cluster}"; join without --replace`);
+      // A removed name may come back with --replace too: remove and leave print that very command.
+      if (!taken && !record?.removed) return this.#refuse(peer, "join", `there is no member "${name}" to replace in cluster "${o.cluster}"; join without --replace`);
     }
     const issued = await issueFromRequest(ca.signing, csr, { name, sans: [...new Set([name, ...sans])], days: o.lifetimeDays });
     const now = new Date();
@@ -203,7 +204,9 @@ export class MembershipService {
     if (have && !have.removed && have.id !== self.id) {
       return this.#conflict(peer, self.name, `another box already is member "${self.name}" of cluster "${o.cluster}" (route ${have.route}); names must be unique. If this box replaces a dead ${self.name}, run on it: unibus join ADDR --token TOKEN --name ${self.name} --replace; otherwise give it its own name and join it`);
     }
-    if (have?.removed && have.updatedAt >= self.updatedAt) {
+    // A removed member comes back only through a join (which writes a fresh record): its own
+    // check-in, however new its record, must not undo the remove.
+    if (have?.removed) {
       return { ok: true, removed: true, members: o.registry.all() };
     }
     if (Array.isArray(req.members)) changed = o.registry.merge((req.members as unknown[]).filter((r) => (r as MemberRecord)?.name !== self.name));

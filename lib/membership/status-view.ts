@@ -11,10 +11,11 @@ import type { UnibusConfig } from "../config/load.ts";
 import type { Problem } from "../diagnosis/problem.ts";
 import type { MetaCluster } from "../natsd/monitoring-types.ts";
 import { readMembershipState } from "./agent.ts";
+import { leftMessage, readLeftMarker } from "./left-marker.ts";
 import { MEMBERS_FILE, readMembers, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
 import { colonFingerprint } from "../pki/index.ts";
-import { raftPeerId, unknownPeerId } from "../natsd/raft-peer-id.ts";
+import { namesPeer, raftPeerId, unknownPeerId } from "../natsd/raft-peer-id.ts";
 import { groupMembers } from "../diagnosis/meta-view.ts";
 
 /** MemberView is one member as status shows it. */
@@ -121,11 +122,27 @@ export function strayMetaProblems(config: UnibusConfig, meta: MetaView | undefin
   return out;
 }
 
+/**
+ * metaAbsentMembers names the current members the JetStream meta group does
+ * not hold (matched by name or RAFT peer id), so a meta_incomplete problem
+ * can say which nodes it lacks instead of a count.
+ */
+export function metaAbsentMembers(config: UnibusConfig, meta: MetaView | undefined): string[] {
+  if (!meta) return [];
+  const inGroup = [...(meta.leader ? [{ name: meta.leader }] : []), ...(meta.replicas ?? []), { name: config.node.name }];
+  return membersOf(config).filter((m) => !m.removed && !inGroup.some((g) => namesPeer(g, m.name))).map((m) => m.name);
+}
+
 /** membershipProblems turns the agent's findings (and the meta group's stray peers) into Problems with cause and fix. */
 export function membershipProblems(config: UnibusConfig, node = config.node.name, meta?: MetaView): Problem[] {
   if (!config.cluster || !config.tls) return [];
   const state = readMembershipState(config.node.dataDir);
   const out: Problem[] = [...strayMetaProblems(config, meta, node)];
+  const left = readLeftMarker(config.node.dataDir);
+  if (left) {
+    out.push({ kind: "member_removed", severity: "broken", node, cause: `${leftMessage(left)}: unibus is stopped on purpose and refuses to start`, fix: `to make this box a member again: unibus join ADDR --token TOKEN --name ${node} --replace --force (a token from unibus token create on a CA holder); to uninstall it: sudo ./install.sh --uninstall --purge` });
+    return out;
+  }
   if (!state) return out;
   if (state.duplicate) {
     out.push({ kind: "duplicate_node_name", severity: "broken", node, cause: `a CA holder refused this node: ${state.duplicate}`, fix: `give this box its own name: unibus join ADDR --token TOKEN --name NEW-NAME (a token from unibus token create on a CA holder)` });
