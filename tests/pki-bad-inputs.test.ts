@@ -87,7 +87,11 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
 
   test("expired provided certificate is refused with the date and the fix", async () => {
     const err = await rejection(() => ensureNodeIdentity(provided({ now: new Date(Date.now() + 400 * DAY) })));
-    expect(err.message).toMatch(new RegExp(`^node certificate ${node.certFile} expired on \\d{4}-\\d\\d-\\d\\dT.*; issue a new one: unibus cert issue`));
+    // A box without the CA key: the clock first, then renewal through a CA holder.
+    expect(err.message).toMatch(new RegExp(`^node certificate ${node.certFile} expired on \\d{4}-\\d\\d-\\d\\dT\\S+ by this box's clock, which says \\d{4}-`));
+    expect(err.message).toContain("Check the clock first");
+    expect(err.message).toContain("timedatectl");
+    expect(err.message).toContain("renew through a CA holder (this box has no CA key)");
   });
 
   test("provided certificate that is not yet valid is refused", async () => {
@@ -96,6 +100,8 @@ describe("bad PKI inputs are refused with a ConfigError", () => {
     const files = await writeNodeFiles(dir, future);
     const err = await rejection(() => ensureNodeIdentity(provided({ ...files })));
     expect(err.message).toContain("is not valid until");
+    expect(err.message).toContain("this box's clock says");
+    expect(err.message).toContain("timedatectl");
   });
 
   test("CA key readable by group/others is refused with the chmod fix", async () => {

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import tls from "node:tls";
 import type { HostPort } from "../config/units.ts";
+import { certificateTimeError, isCertificateTimeError } from "../pki/clock-hint.ts";
 
 /** MAX_REQUEST_BYTES bounds one request line: a CSR and a member list fit many times over. */
 const MAX_REQUEST_BYTES = 256 * 1024;
@@ -151,7 +152,11 @@ export function wireRequest(to: HostPort, request: Record<string, unknown>, opti
     };
     socket.setTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS, () => fail(new Error(`no answer from ${to.text} within ${Math.round((options.timeoutMs ?? REQUEST_TIMEOUT_MS) / 1000)} s`)));
     socket.setEncoding("utf8");
-    socket.on("error", (err) => fail(err));
+    socket.on("error", (err) => {
+      // A wrong clock shows as "certificate is not yet valid": name the certificate, its dates and this clock.
+      if (!isCertificateTimeError(err)) return fail(err);
+      void readPeerCertificate(host, to.port).then((peer) => fail(certificateTimeError(err, peer, to.text) ?? err));
+    });
     socket.on("secureConnect", () => socket.write(JSON.stringify(request) + "\n"));
     socket.on("data", (chunk: string) => {
       buffer += chunk;
@@ -169,5 +174,23 @@ export function wireRequest(to: HostPort, request: Record<string, unknown>, opti
     socket.on("end", () => {
       if (!buffer.includes("\n")) fail(new Error(`${to.text} closed the connection without an answer`));
     });
+  });
+}
+
+/**
+ * readPeerCertificate reads a server's certificate without verifying it, only
+ * to name its dates in an error (it is never trusted): a refused handshake
+ * does not expose the certificate it refused.
+ */
+function readPeerCertificate(host: string, port: number): Promise<tls.PeerCertificate | undefined> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }), minVersion: "TLSv1.2" });
+    const done = (cert: tls.PeerCertificate | undefined) => {
+      socket.destroy();
+      resolve(cert);
+    };
+    socket.setTimeout(5_000, () => done(undefined));
+    socket.on("error", () => done(undefined));
+    socket.on("secureConnect", () => done(socket.getPeerCertificate()));
   });
 }

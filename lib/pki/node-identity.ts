@@ -16,6 +16,7 @@ import { certificateSans, expectedSans, missingSans } from "./sans.ts";
 import { certFingerprint, issuerOf, parseCertificates } from "./trust.ts";
 import { readFileSync } from "node:fs";
 import { DAY_MS, type X509Certificate } from "./_x509.ts";
+import { CLOCK_FIX } from "./clock-hint.ts";
 
 /** DEFAULT_RENEW_WHEN_REMAINING renews a node certificate once a third of its lifetime is left (about 132 of 397 days). */
 export const DEFAULT_RENEW_WHEN_REMAINING: number = DEFAULTS.certRenewWhenRemaining;
@@ -171,8 +172,16 @@ async function checkProvided(opts: NodeIdentityOptions, ca: LoadedCa, trust: X50
     // The name is the node's identity in every RAFT group; the certificate is what binds it.
     throw new ConfigError(`node certificate ${certFile} is for "${cn ?? "(no CN)"}", but [node] name is "${opts.nodeName}": a node's name is bound to its certificate; set name = "${cn ?? ""}", or give this box a certificate for "${opts.nodeName}" (unibus join ... --name ${opts.nodeName})`);
   }
-  if (now > cert.notAfter) throw new ConfigError(`node certificate ${certFile} expired on ${cert.notAfter.toISOString()}; ${reissue}`);
-  if (now < cert.notBefore) throw new ConfigError(`node certificate ${certFile} is not valid until ${cert.notBefore.toISOString()}; check this host's clock`);
+  // This box has no CA key: a clock running ahead looks like expiry, and a new certificate comes from a CA holder.
+  if (now > cert.notAfter) {
+    throw new ConfigError(
+      `node certificate ${certFile} expired on ${cert.notAfter.toISOString()} by this box's clock, which says ${now.toISOString()}. ` +
+        `Check the clock first (a clock running ahead makes a good certificate look expired): ${CLOCK_FIX}. ` +
+        `If the clock is right, renew through a CA holder (this box has no CA key): join again (sudo unibus join ADDRESS --token TOKEN --name ${opts.nodeName} --replace, ` +
+        `with a token from sudo unibus token create there), or on the CA holder: unibus cert issue --ca DIR --name ${opts.nodeName} --no-host-sans --out DIR and copy the files here`,
+    );
+  }
+  if (now < cert.notBefore) throw new ConfigError(`node certificate ${certFile} is not valid until ${cert.notBefore.toISOString()}, and this box's clock says ${now.toISOString()}: the clock is behind; ${CLOCK_FIX}`);
   const lacking = missingSans(wanted, certificateSans(cert));
   return { ...identity(cert, certFile, keyFile, opts.caCertFile, now, fraction, false), missingSans: lacking };
 }
