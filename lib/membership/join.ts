@@ -44,6 +44,8 @@ export interface JoinResult {
   route: string;
   advertiseHost: string;
   sans: string[];
+  /** Set when the name was removed less than 5 minutes ago: when nats-server's meta group takes it back. */
+  jetstreamAt?: string;
 }
 
 /** JoinRefused is the CA holder's "no": its reason is shown to the user as is. */
@@ -103,5 +105,6 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   if (!(await isIssuedBy(issued, ca))) throw new RuntimeError(`the certificate from ${req.address.text} is not signed by the cluster CA; nothing was written`);
   if (issued.subjectName.getField("CN")[0] !== req.name) throw new RuntimeError(`the certificate from ${req.address.text} is for ${issued.subject}, not "${req.name}"; nothing was written`);
   const members = Array.isArray(reply.members) ? (reply.members as unknown[]).filter(isMemberRecord) : [];
-  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, secret, members, route, advertiseHost, sans };
+  const jetstreamAt = typeof reply.jetstreamAt === "string" ? reply.jetstreamAt : undefined;
+  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, secret, members, route, advertiseHost, sans, ...(jetstreamAt ? { jetstreamAt } : {}) };
 }

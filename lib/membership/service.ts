@@ -60,6 +60,9 @@ export interface ServiceCa {
 /** Conflict is a second box using a member's name, seen at check-in. */
 export interface NameConflict { name: string; address: string; at: string }
 
+/** PEER_REMOVE_TIMEOUT_MS is nats-server's raft peerRemoveTimeout: how long a removed server is kept out of the meta group. */
+export const PEER_REMOVE_TIMEOUT_MS = 5 * 60_000;
+
 /** MembershipService is the listening service; start() and stop() bracket it. */
 export class MembershipService {
   readonly #o: MembershipServiceOptions;
@@ -167,7 +170,10 @@ export class MembershipService {
     o.registry.save();
     o.onMembersChanged?.();
     o.log.info(replace ? "member replaced" : "member joined", { name, route: member.route, from: peer.address, token: tokenId });
-    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all() };
+    // nats-server keeps a peer-removed server out of the meta group for 5 minutes (raft peerRemoveTimeout)
+    // on every server, so a step-down does not help: say when JetStream takes the name back.
+    const readmit = record?.removed ? record.updatedAt + PEER_REMOVE_TIMEOUT_MS : 0;
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all(), ...(readmit > Date.now() ? { jetstreamAt: new Date(readmit).toISOString() } : {}) };
   }
 
   async #renew(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
