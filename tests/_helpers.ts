@@ -29,16 +29,30 @@ export function prerequisite(ok: boolean, what: string): boolean {
   return false;
 }
 
-/** freePort asks the kernel for a port nobody is listening on. */
+/** Ports freePort handed out in this test process: nothing listens on them until a node starts. */
+const handedOut = new Set<number>();
+
+/**
+ * freePort asks the kernel for a port nobody is listening on, and never
+ * returns the same port twice in one test process: ports picked for one
+ * config are not bound until its node starts, so the kernel may offer one
+ * again (a client port and a join port once came out equal).
+ */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const srv = createServer();
+      srv.once("error", rej);
+      srv.listen(0, host, () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => res(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** tempDir makes a fresh folder that the returned dispose removes. */

@@ -15,6 +15,7 @@ import { createUser } from "@nats-io/nkeys";
 import { nkeyAuthenticator } from "@nats-io/nats-core";
 import { loadConfig } from "../lib/config/load.ts";
 import { SystemClient } from "../lib/natsd/system-client.ts";
+import { certFingerprint, parseCertificates } from "../lib/pki/trust.ts";
 import { RunningUnibus, freePort, nodeToml, runUnibus, tempDir, waitFor, writeConfig } from "./_helpers.ts";
 import { makeLoopbackCluster, metaLeader, startNode, type LoopbackCluster } from "./cluster-fixtures.ts";
 import { buildNatsProbe, goClientAvailable, runNatsProbe } from "./go-natsprobe.ts";
@@ -164,7 +165,9 @@ describe("cluster: every node answers PING; $JS.API.SERVER.REMOVE removes a dead
     if (!hasGo) return;
     const ctx = JSON.parse((await runUnibus(["context", "--config", first.config])).stdout) as { url: string; nkey: string; ca: string };
     expect(ctx.url).toBe(`tls://127.0.0.1:${first.client}`);
-    expect(ctx.ca).toBe(cluster.ca.cert);
+    // The CA file the node verifies with now (it follows CA rotations), holding the cluster's CA.
+    expect(ctx.ca).toBe(join(first.dataDir, "tls", "ca-bundle.pem"));
+    expect(parseCertificates(readFileSync(ctx.ca, "utf8")).map(certFingerprint)).toEqual(parseCertificates(readFileSync(cluster.ca.cert, "utf8")).map(certFingerprint));
     const g = await runNatsProbe(probe, ["-url", ctx.url, "-nkey", ctx.nkey, "-ca", ctx.ca, "many", "$SYS.REQ.SERVER.PING.JSZ", "3"]);
     expect(g.code).toBe(0);
     const goNames = g.stdout.trim().split("\n").map((l) => JSON.parse(l).server.name).sort();
