@@ -126,6 +126,12 @@ describe.if(ready)("rotating the cluster's CA", () => {
     expect(twice.stderr).toMatch(/already in progress.*--finish/);
     expect(fpOf(certsOf(a, "ca-next.pem"))).toBe(newFp);
 
+    // A token made at once (ca rotate tells the user to make new ones) pins the CA the join port
+    // offers: token create waits out the first phase, in which the port still offers the old CA.
+    const early = await newJoinLine();
+    expect(early.token.split("-")[1]).toBe(newFp);
+    expect((JSON.parse(readFileSync(join(a.dir, "data", "ca-rotation.json"), "utf8")) as { newCa: string; phase: string })).toMatchObject({ newCa: newFp, phase: "reissue" });
+
     // Phase 1: the members learn the new CA while the old one still signs; phase 2: the new CA signs.
     const phaseFile = join(a.dir, "data", "ca-rotation.json");
     const phases = new Set<string>();

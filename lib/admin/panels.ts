@@ -34,9 +34,6 @@ type OverviewPanels = Extract<AnyPanel, { from: "overview" }>;
 /** PanelViews is each overview panel's view under its id: the overview's panel part, typed from the list. */
 export type PanelViews = { [P in OverviewPanels as P["id"]]: ReturnType<P["view"]> };
 
-/** PanelId names a panel of the list. */
-export type PanelId = AnyPanel["id"];
-
 /** OVERVIEW_PANELS are the panels whose views make up the overview (served at /api/<id>). */
 export const OVERVIEW_PANELS: readonly OverviewPanel[] = PANELS.filter((p): p is OverviewPanels => p.from === "overview");
 

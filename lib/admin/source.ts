@@ -18,6 +18,7 @@ import { SnapshotCache, type Snapshot } from "../natsd/snapshot.ts";
 import type { Varz } from "../natsd/monitoring-types.ts";
 import { assess, probeMissing, type Assessment } from "../diagnosis/assess.ts";
 import { readinessOf, type Readiness } from "../diagnosis/readiness.ts";
+import type { HealthFacts } from "../diagnosis/facts.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { PeerProbe } from "../diagnosis/peer-probe.ts";
 import type { Diagnosis } from "../diagnosis/problem.ts";
@@ -129,6 +130,7 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
       return undefined;
     }
   };
+  let readyFacts: { at: number; facts: HealthFacts } | undefined;
   return {
     snapshot,
     async overview() {
@@ -144,8 +146,10 @@ export function createAdminSource(o: AdminSourceOptions): AdminSource {
     async readiness() {
       const snap = await snapshot();
       // The diagnosis's own facts: from the page's assessment of this snapshot, or assessed now without probing peers.
-      const facts = lastHealth?.at === snap.at ? lastHealth.assessment.facts : (await assess(o.config(), snap, { events: [] })).facts;
-      return readinessOf(facts);
+      // Kept per snapshot: a prober asking every second must not assess (files, hashes, statfs) every time.
+      if (lastHealth?.at === snap.at) return readinessOf(lastHealth.assessment.facts);
+      if (readyFacts?.at !== snap.at) readyFacts = { at: snap.at, facts: (await assess(o.config(), snap, { events: [] })).facts };
+      return readinessOf(readyFacts.facts);
     },
     config: o.config,
     logs: () => o.logs?.() ?? [],

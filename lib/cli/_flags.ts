@@ -2,12 +2,13 @@
  * Shared flag parsing for commands that read a config file, so every command
  * says the same thing about a missing --config.
  */
+import { INSTALLED_CONFIG_FILE } from "../config/installed.ts";
 import { existsSync, statSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PermissionError, UsageError } from "../errors.ts";
 
 /** DEFAULT_CONFIG_FILE is where install.sh puts the config; used when --config is not given. */
-export const DEFAULT_CONFIG_FILE = "/etc/unibus/unibus.toml";
+export const DEFAULT_CONFIG_FILE = INSTALLED_CONFIG_FILE;
 
 /** parseFlags wraps node:util parseArgs and turns its errors into UsageError (exit 2). */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, allowPositionals = false) {

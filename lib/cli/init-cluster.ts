@@ -19,10 +19,9 @@ import { caDigest, formatToken } from "../membership/token.ts";
 import { parseDuration } from "../config/units.ts";
 import { DEFAULT_TOKEN_TTL } from "./token.ts";
 import { parseFlags } from "./_flags.ts";
+import { INSTALLED_CONFIG_FILE } from "../config/installed.ts";
 
 
-/** INSTALLED_CONFIG_FILE is where install.sh puts a node's config (its folder is DEFAULTS.installedConfigDir). */
-const INSTALLED_CONFIG_FILE = `${DEFAULTS.installedConfigDir}/unibus.toml`;
 
 /** SECRET_FILE is the route secret's file name in the output folder. */
 export const SECRET_FILE = "cluster.secret";

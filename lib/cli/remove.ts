@@ -8,11 +8,12 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { ownLikeDataDir, writeLeftMarker } from "../membership/left-marker.ts";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
-import { natsPaths } from "../config/render.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { MemberRegistry } from "../membership/members.ts";
 import { planRetire, recordRemoval, removeFromMeta } from "../membership/retire.ts";
 import { configPath, parseFlags } from "./_flags.ts";
+import { runningNode } from "./reload.ts";
+import { serviceOfPid } from "../systemd/cgroup.ts";
 
 function clusterConfig(file: string | undefined): UnibusConfig {
   const config = loadConfig(configPath(file));
@@ -41,7 +42,7 @@ export async function leave(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { config: { type: "string", short: "c" }, force: { type: "boolean", default: false } });
   const config = clusterConfig(values.config);
   const name = config.node.name;
-  const pid = runningPid(config);
+  const pid = runningNode(config.node.dataDir);
   if (!pid) throw new RuntimeError(`unibus is not running with ${config.file}: leave needs the running node (its system account and certificate). On another member, run: unibus remove ${name}`);
   const t0 = Date.now();
   const plan = await planRetire(config, name, { self: true, force: values.force });
@@ -65,35 +66,21 @@ export async function leave(args: string[]): Promise<number> {
   return 0;
 }
 
-/** systemdUnitOf names the systemd service that runs pid (from its cgroup), if any. */
+/** systemdUnitOf names the unibus systemd unit that runs pid (from its cgroup), when systemd is PID 1. */
 function systemdUnitOf(pid: number): string | undefined {
   try {
     if (readFileSync("/proc/1/comm", "utf8").trim() !== "systemd") return undefined;
-    // Only the systemd hierarchy (cgroup v2 "0::", v1 "name=systemd"), and only a unibus unit.
-    const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").filter((l) => /^0::|name=systemd:/.test(l));
-    for (const l of lines) {
-      const unit = /\/(unibus[^/]*\.service)(?:\/|$)/.exec(l)?.[1];
-      if (unit) return unit;
-    }
-    return undefined;
   } catch {
     return undefined;
   }
+  const service = serviceOfPid(pid);
+  return service?.startsWith("unibus") ? `${service}.service` : undefined;
 }
 
 /** disableUnit disables a unit so a reboot does not start the node; true, or why not. */
 function disableUnit(unit: string): true | string {
   const r = spawnSync("systemctl", ["disable", unit], { encoding: "utf8" });
   return r.status === 0 ? true : (r.stderr || r.error?.message || `exit ${r.status}`).trim();
-}
-
-function runningPid(config: UnibusConfig): number | undefined {
-  try {
-    const pid = Number(readFileSync(natsPaths(config.node.dataDir).lockFile, "utf8").trim());
-    return Number.isInteger(pid) && pid > 1 && alive(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function alive(pid: number): boolean {

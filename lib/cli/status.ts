@@ -14,7 +14,8 @@ import { ConfigError, ExitCode, describeError } from "../errors.ts";
 import { expiresSoon } from "../pki/index.ts";
 import { NATS_EVENTS_FILE, readNatsEvents } from "../diagnosis/nats-events.ts";
 import { STATUS_EXIT, repeatText, verdictLine } from "../diagnosis/problem.ts";
-import { DEFAULT_CONFIG_FILE, configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseFlags } from "./_flags.ts";
+import { reloadCommand } from "../config/installed.ts";
 import { caLines } from "../membership/rotation-view.ts";
 
 
@@ -38,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
     invalid = err;
     config = applied.config;
     process.stderr.write(`error: ${describeError(err)}\n`);
-    const reload = resolve(file) === DEFAULT_CONFIG_FILE ? "sudo systemctl reload unibus" : `unibus reload --config ${file}`;
+    const reload = reloadCommand(file);
     if (!values.json) process.stdout.write(`the running node, judged with the config it last applied (${applied.when}); fix the file, then: ${reload}\n`);
   }
   const events = readNatsEvents(join(config.node.dataDir, NATS_EVENTS_FILE));

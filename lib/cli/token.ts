@@ -5,13 +5,17 @@
  */
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { joinHostPort, parseDuration } from "../config/units.ts";
-import { ConfigError, UsageError } from "../errors.ts";
+import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { readMembers, MEMBERS_FILE } from "../membership/members.ts";
 import { createToken, readTokens, revokeToken, tokenState, tokenStorePath } from "../membership/token-store.ts";
 import { caDigest, formatToken } from "../membership/token.ts";
-import { readClusterCa } from "../pki/index.ts";
+import { certFingerprint, readClusterCa } from "../pki/index.ts";
+import { TRUST_PHASE_MAX_MS, readRotationPhase } from "../membership/rotation-gate.ts";
 import { join } from "node:path";
 import { configPath, parseFlags } from "./_flags.ts";
+
+/** X509Certificate is the parsed certificate type the PKI module hands out. */
+type X509Certificate = Awaited<ReturnType<typeof readClusterCa>>["signing"]["cert"];
 
 /** DEFAULT_TOKEN_TTL is how long a new token works: long enough to set up a box, short enough to forget. */
 export const DEFAULT_TOKEN_TTL = "24h";
@@ -35,14 +39,43 @@ function joinAddress(config: UnibusConfig): string {
   return joinHostPort(host, c.joinListen.port);
 }
 
+/** ROTATION_WAIT_MS bounds the wait for a CA rotation's first phase (the node ends it within TRUST_PHASE_MAX_MS). */
+const ROTATION_WAIT_MS = TRUST_PHASE_MAX_MS + 15_000;
+
+/**
+ * signingCaForTokens is the CA a new token must pin: the one this CA holder's
+ * join port offers to a new box. In a rotation's first phase (members
+ * learning the new CA) the old CA still signs and the port offers it, so a
+ * token pinning the new CA would be refused until the second phase: wait for
+ * it (at most a minute), saying so on the terminal.
+ */
+async function signingCaForTokens(config: UnibusConfig): Promise<X509Certificate> {
+  const { tls, node } = config;
+  const ca = await readClusterCa(tls!.caCert, tls!.caKey!);
+  if (!ca.next) return ca.signing.cert;
+  const next = certFingerprint(ca.next);
+  const signsNow = () => {
+    const phase = readRotationPhase(node.dataDir);
+    return phase?.newCa === next && phase.phase === "reissue";
+  };
+  if (signsNow()) return ca.signing.cert;
+  process.stderr.write("a CA rotation is in its first phase (the members learn the new CA; at most a minute): waiting for the new CA to sign, so that the token pins the CA the join port offers ...\n");
+  const until = Date.now() + ROTATION_WAIT_MS;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    if (signsNow()) return ca.signing.cert;
+  }
+  throw new RuntimeError(`the CA rotation is still in its first phase after ${Math.round(ROTATION_WAIT_MS / 1000)} s: is unibus running on this node (systemctl status unibus)? unibus status shows the rotation's phase; run token create again once it says the new CA signs`);
+}
+
 /** create makes a token and prints the join line. */
 export async function create(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { config: { type: "string", short: "c" }, ttl: { type: "string", default: DEFAULT_TOKEN_TTL }, quiet: { type: "boolean", short: "q", default: false } });
   const ttl = parseDuration(values.ttl);
   if (typeof ttl === "string" || ttl < 60_000) throw new UsageError(`--ttl ${JSON.stringify(values.ttl)} is invalid: expected ${typeof ttl === "string" ? ttl : "at least 1m"}`);
   const config = caHolderConfig(values.config);
-  // During a CA rotation new tokens pin the new CA: it is the one that signs.
-  const ca = (await readClusterCa(config.tls!.caCert, config.tls!.caKey!)).signing.cert;
+  // During a CA rotation new tokens pin the new CA, which the join port offers only once it signs.
+  const ca = await signingCaForTokens(config);
   const file = tokenStorePath(config.file);
   const { token, record } = createToken(file, caDigest(new Uint8Array(ca.rawData)), ttl, config.cluster!.secret.source.startsWith("file ") ? config.cluster!.secret.source.slice(5) : undefined);
   const line = `unibus join ${joinAddress(config)} --token ${formatToken(token)}`;

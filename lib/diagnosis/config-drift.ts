@@ -4,7 +4,7 @@
  * (a key that needs a restart, a bad value). Everything else status prints
  * comes from the file, so this is the line that says the file is not what runs.
  */
-import { DEFAULTS } from "../config/defaults.ts";
+import { isInstalledConfig, reloadCommand, unibusCommand } from "../config/installed.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { configDigest, readAppliedConfig } from "../applied-config.ts";
 import { readReloadOutcome } from "../reload-outcome.ts";
@@ -17,8 +17,8 @@ export function configDriftProblem(config: UnibusConfig, node: string): Problem 
   if (!applied || applied.file !== config.file) return undefined;
   const now = configDigest(config.file);
   if (!now || now === applied.sha256) return undefined;
-  const installed = config.file === `${DEFAULTS.installedConfigDir}/unibus.toml`;
-  const reload = installed ? "sudo systemctl reload unibus" : `sudo unibus reload --config ${config.file}`;
+  const installed = isInstalledConfig(config.file);
+  const reload = reloadCommand(config.file);
   const outcome = readReloadOutcome(config.node.dataDir);
   const refused = outcome && !outcome.ok && outcome.startedAt >= applied.at ? outcome : undefined;
   const since = new Date(applied.at).toISOString().replace(/\.\d+Z$/, "Z");
@@ -26,7 +26,7 @@ export function configDriftProblem(config: UnibusConfig, node: string): Problem 
     return {
       kind: "config_not_applied", severity: "degraded", node,
       cause: `${config.file} has changed, and the running node refused it at its last reload (${refused.message}): it still runs the version it loaded at ${since}, so what this status shows from the file is not all in force`,
-      fix: /restart unibus/.test(refused.message) ? `restart to apply it: ${installed ? "sudo systemctl restart unibus" : "stop unibus and start it again"} (one node at a time in a cluster)` : `correct the file (sudo unibus config check${installed ? "" : ` --config ${config.file}`} shows where), then: ${reload}`,
+      fix: /restart unibus/.test(refused.message) ? `restart to apply it: ${installed ? "sudo systemctl restart unibus" : "stop unibus and start it again"} (one node at a time in a cluster)` : `correct the file (${unibusCommand(config.file, "config check")} shows where), then: ${reload}`,
     };
   }
   return {

@@ -6,7 +6,7 @@
  * function of its facts, so every surface agrees and tests need no network.
  */
 import { formatBytes } from "../format.ts";
-import { DEFAULTS } from "../config/defaults.ts";
+import { unibusCommand } from "../config/installed.ts";
 import { joinHostPort } from "../config/units.ts";
 import { certificateExpiry } from "../pki/index.ts";
 import type { HealthFacts } from "./facts.ts";
@@ -131,7 +131,7 @@ function routeProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): voi
       kind: "duplicate_node_name", severity: "degraded", node: t.name,
       cause: `two servers both call themselves "${t.name}" (routes from ${t.addresses.join(" and ")}): one is a copy (a cloned SD card or copied /var/lib/unibus) or a box given that name; JetStream counts them as one server, and the other nodes refuse one of them`,
       fix: f.config.tls?.caKey
-        ? `stop unibus on the copy (sudo systemctl disable --now unibus there), then give it its own name: sudo ./install.sh --uninstall --purge, and join it anew: sudo ./install.sh --join ADDR --token T --name NEW-NAME (a token from ${unibusCommand(f, "token create")})`
+        ? `stop unibus on the copy (sudo systemctl disable --now unibus there), then give it its own name: sudo ./install.sh --uninstall --purge, and join it anew: sudo ./install.sh --join ADDR --token T --name NEW-NAME (a token from ${unibusCommand(f.config.file, "token create")})`
         : `stop unibus on the copy (sudo systemctl disable --now unibus there), then give it its own name: sudo ./install.sh --uninstall --purge, and join it anew: sudo ./install.sh --join ADDR --token T --name NEW-NAME (a token from sudo unibus token create on a CA holder)`,
     });
   }
@@ -192,11 +192,6 @@ function routeProblems(f: HealthFacts, events: NatsEvent[], out: Problem[]): voi
   }
 }
 
-/** unibusCommand spells a unibus command for this node: --config only when the file is not the installed one. */
-function unibusCommand(f: HealthFacts, command: string): string {
-  const installed = `${DEFAULTS.installedConfigDir}/unibus.toml`;
-  return `sudo unibus ${command}${f.config.file && f.config.file !== installed ? ` --config ${f.config.file}` : ""}`;
-}
 
 /**
  * notAnswering says why the monitoring port is silent: a stopped nats-server
@@ -253,7 +248,7 @@ function jetstreamProblems(f: HealthFacts, out: Problem[]): void {
       out.push({
         kind: "cluster_too_small", severity: "broken", node: f.node,
         cause: "this cluster has one member, and clustered JetStream elects its meta leader only with 2 or more servers: no stream can be created or written until a second box joins (core NATS publish and subscribe work)",
-        fix: `join a second box: on this node run ${unibusCommand(f, "token create")} and run the line it prints on the new box; with 3 members streams stay writable while one box is down`,
+        fix: `join a second box: on this node run ${unibusCommand(f.config.file, "token create")} and run the line it prints on the new box; with 3 members streams stay writable while one box is down`,
       });
       return;
     }

@@ -14,7 +14,8 @@ import { readMembershipState } from "./agent.ts";
 import { leftMessage, readLeftMarker } from "./left-marker.ts";
 import { MEMBERS_FILE, readMembers, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
-import { colonFingerprint } from "../pki/index.ts";
+import { certificateExpiry, colonFingerprint } from "../pki/index.ts";
+import { majorityOf } from "../diagnosis/quorum.ts";
 import { namesPeer, raftPeerId, unknownPeerId } from "../natsd/raft-peer-id.ts";
 import { groupMembers } from "../diagnosis/meta-view.ts";
 
@@ -71,14 +72,14 @@ export function memberViews(config: UnibusConfig, meta: MetaView | undefined, no
     if (g.self) return named.leader ? "current" : "absent";
     return g.state === "behind" ? "lagging" : g.state === "unknown" ? "?" : g.state;
   };
-  return membersOf(config).map((m) => {
+  return records.map((m) => {
     const s = state(m.name);
     return {
       name: m.name,
       route: m.route,
       caHolder: Boolean(m.service),
       joinedAt: m.joinedAt,
-      ...(m.certNotAfter ? { certDaysLeft: Math.floor((Date.parse(m.certNotAfter) - now) / 86_400_000) } : {}),
+      ...(m.certNotAfter ? { certDaysLeft: certificateExpiry(Date.parse(m.certNotAfter), now).daysLeft } : {}),
       meta: m.removed ? (s === "absent" ? "removed" : `${s} (removed, still in the meta group)`) : s,
       removed: Boolean(m.removed),
       ...(m.caFingerprint ? { caFingerprint: colonFingerprint(m.caFingerprint) } : {}),
@@ -115,7 +116,7 @@ export function strayMetaProblems(config: UnibusConfig, meta: MetaView | undefin
     const why = record?.removed ? `"${record.name}" was removed from the members, but` : id ? "this node never learned its name (it restarted while that server was down), and it is no member this node knows;" : `"${r.name}" is no member, but`;
     out.push({
       kind: "meta_stray_peer", severity: "degraded", node: record?.name ?? r.name,
-      cause: `the JetStream meta group still counts ${label}, offline: ${why} it raises the majority to ${Math.floor(size / 2) + 1} of ${size}, so one more failure can stop JetStream`,
+      cause: `the JetStream meta group still counts ${label}, offline: ${why} it raises the majority to ${majorityOf(size)} of ${size}, so one more failure can stop JetStream`,
       fix: record || !id ? `take it out from a member: sudo unibus remove ${record?.name ?? r.name}` : "take it out from a member: sudo unibus remove NAME (the name of the box that was retired; unibus remove matches it by peer id)",
     });
   }

@@ -74,7 +74,7 @@ export function bundlePem(certs: X509Certificate[]): string {
   return uniqueCertificates(certs).map(certificatePem).join("");
 }
 
-/** sameKey tells whether two certificates carry the same subject and public key. */
+/** sameSubjectAndKey tells whether two certificates carry the same subject and public key. */
 function sameSubjectAndKey(a: X509Certificate, b: X509Certificate): boolean {
   const ka = Buffer.from(a.publicKey.rawData);
   const kb = Buffer.from(b.publicKey.rawData);

@@ -71,6 +71,7 @@ export class HealthStatusReporter {
     this.#timer.unref?.();
   }
 
+  /** stop ends the checks (a check in flight still sends its line). */
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
