@@ -17,7 +17,7 @@ import { loadConfig } from "../lib/config/load.ts";
 import { SystemClient } from "../lib/natsd/system-client.ts";
 import { certFingerprint, parseCertificates } from "../lib/pki/trust.ts";
 import { RunningUnibus, freePort, nodeToml, runUnibus, tempDir, waitFor, writeConfig } from "./_helpers.ts";
-import { makeLoopbackCluster, metaLeader, startNode, type LoopbackCluster } from "./cluster-fixtures.ts";
+import { makeLoopbackCluster, metaLeader, monitorJson, startNode, type LoopbackCluster } from "./cluster-fixtures.ts";
 import { buildNatsProbe, goClientAvailable, runNatsProbe } from "./go-natsprobe.ts";
 
 const OPS_PW = "ops-file-secret-8842";
@@ -183,18 +183,25 @@ describe("cluster: every node answers PING; $JS.API.SERVER.REMOVE removes a dead
     await gone.proc!.stop();
     await using sys = await SystemClient.connect(loadConfig(first.config));
     let answer: { success?: boolean; error?: { description: string } } = {};
-    await waitFor("the meta leader to accept the removal", async () => {
-      try {
-        answer = await sys.request("$JS.API.SERVER.REMOVE", { peer: "sc" }, { timeoutMs: 10_000 });
-      } catch {
-        return false; // no leader for a moment after the stop
-      }
-      return answer.success === true;
-    }, 60_000, 1_000);
+    let last = "";
+    try {
+      await waitFor("the meta leader to accept the removal", async () => {
+        try {
+          answer = await sys.request("$JS.API.SERVER.REMOVE", { peer: "sc" }, { timeoutMs: 10_000 });
+          last = JSON.stringify(answer);
+        } catch (err) {
+          last = (err as Error).message;
+          return false; // no leader for a moment after the stop
+        }
+        return answer.success === true;
+      }, 90_000, 1_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; the last answer: ${last}; sa's meta group: ${JSON.stringify((await monitorJson(first.monitor, "jsz"))?.meta_cluster)}`);
+    }
     expect(answer.success).toBe(true);
     await waitFor("sc to leave the meta group", async () => {
       const jsz = await sys.request<{ data: { meta_cluster: { replicas?: { name: string }[]; cluster_size: number } } }>("$SYS.REQ.SERVER.PING.JSZ");
       return !(jsz.data.meta_cluster.replicas ?? []).some((r) => r.name === "sc");
     }, 30_000, 500);
-  }, 120_000);
+  }, 180_000);
 });
