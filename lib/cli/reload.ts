@@ -71,7 +71,7 @@ export async function awaitReload(dataDir: string, pid: number, timeoutS: number
  * ExecReload=, /proc cannot tell: PrivateUsers= gives the reload command a user
  * namespace of its own, and ProtectProc=invisible hides the main process from it.
  */
-function isRunning(pid: number): boolean {
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

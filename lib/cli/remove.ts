@@ -12,7 +12,7 @@ import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { MemberRegistry } from "../membership/members.ts";
 import { planRetire, recordRemoval, removeFromMeta } from "../membership/retire.ts";
 import { configPath, parseFlags } from "./_flags.ts";
-import { runningNode } from "./reload.ts";
+import { isRunning, runningNode } from "./reload.ts";
 import { serviceOfPid } from "../systemd/cgroup.ts";
 
 function clusterConfig(file: string | undefined): UnibusConfig {
@@ -50,7 +50,7 @@ export async function leave(args: string[]): Promise<number> {
   const members = await recordRemoval(config, name);
   process.kill(pid, "SIGTERM");
   const until = Date.now() + 120_000;
-  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  while (isRunning(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
   // The node is stopped: record the removal here too, so it refuses to start as a member again.
   const registry = new MemberRegistry(config.node.dataDir);
   registry.merge(members);
@@ -83,11 +83,3 @@ function disableUnit(unit: string): true | string {
   return r.status === 0 ? true : (r.stderr || r.error?.message || `exit ${r.status}`).trim();
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
