@@ -5,7 +5,8 @@
  * idempotent and copes with a partial start.
  */
 import { mkdirSync } from "node:fs";
-import { natsConfigText, natsPaths, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
+import { hashedSecrets, natsConfigText, natsPaths, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
+import { prepareNatsPasswordHashes } from "./auth/bcrypt.ts";
 import { restartOnlyChange, type UnibusConfig } from "./config/sections.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { RuntimeError } from "./errors.ts";
@@ -138,6 +139,8 @@ export class UnibusNode {
       });
       this.#membership.assertMember();
     }
+    await prepareNatsPasswordHashes(hashedSecrets(config), () => this.#stopped);
+    this.#checkStop();
     this.#writeNatsConfig(this.#identity?.files);
     const binary = await ensureEmbeddedNats(paths.binDir);
     const meta = binary.meta;
@@ -253,6 +256,7 @@ export class UnibusNode {
     let issued = false;
     try {
       issued = (await this.#identity?.ensure()) ?? false;
+      await prepareNatsPasswordHashes(hashedSecrets(next));
       this.#writeNatsConfig(this.#identity?.files);
       result = (await this.#supervisor?.reload()) ?? { ok: false, message: "not running" };
       if (!result.ok) result = { ok: false, message: explainReloadRefusal(result.message) };
@@ -293,7 +297,8 @@ export class UnibusNode {
   async stop(options: { force?: boolean } = {}): Promise<void> {
     if (this.#stopped && !options.force) return;
     this.#stopped = true;
-    if (options.force) this.#supervisor?.stop(options); // SIGKILL now, even mid-start
+    // A start waiting for nats-server's readiness must not outlast a SIGTERM: stop the child now (SIGKILL with force).
+    if (this.#supervisor && (options.force || this.#supervisor.state === "starting")) void this.#supervisor.stop(options);
     await this.#starting?.catch(() => {});
     await this.#teardown(options);
   }

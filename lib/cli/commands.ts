@@ -44,7 +44,7 @@ signals: SIGHUP reloads the file, SIGTERM/SIGINT stop gracefully, a second SIGIN
     name: "config check",
     synopsis: "--config FILE",
     summary: "validate the config, warn about what will fail at run time, print who may connect and the effective config, secrets redacted",
-    details: "warnings (stderr): a clustered node named after its host, a bcrypt hash where a secret is sent, a leaf uplink without ca_file, max_file larger than the disk, a 2-node cluster\nexit status: 0 valid (warnings included), 2 invalid (every problem named as file:line:column: key: expected …)\n",
+    details: "warnings (stderr): a clustered node named after its host, a bcrypt hash where a secret is sent, a leaf uplink without ca_file, max_file larger than the disk, a 2-node cluster, many passwords hashed at every start (give password_hash)\nexit status: 0 valid (warnings included), 2 invalid (every problem named as file:line:column: key: expected …)\n",
     load: () => import("./config-check.ts"),
   },
   {

@@ -10,8 +10,13 @@
  * only, which keeps who may connect as what exactly as before. A hub whose
  * clients are anonymous gets an explicit no-auth user for client
  * connections (nats's own one only exists without an authorization block).
+ *
+ * An edge's secret reaches nats-server as it is, in the 0600 config (as the
+ * route secret does), unless it was given as password_hash. Edge secrets are
+ * machine-made, so a slow hash protects nothing a 0600 file does not; and a
+ * bcrypt hash costs at every start (one per edge) and at every leaf connect
+ * (a fleet failing over onto one hub node pays one per edge at once).
  */
-import { natsPasswordHash } from "../auth/bcrypt.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { UnibusConfig } from "./sections.ts";
 
@@ -48,7 +53,7 @@ export function edgeUsersTable(config: UnibusConfig, clientsSignIn: boolean): { 
   const edges = edgeSignIns(config);
   if (edges.length === 0) return undefined;
   const clientRestriction = { allowed_connection_types: [...CLIENT_CONNECTIONS] };
-  const users: Record<string, unknown>[] = edges.map((e) => ({ user: e.user, password: natsPasswordHash(e.secret), allowed_connection_types: ["LEAFNODE"] }));
+  const users: Record<string, unknown>[] = edges.map((e) => ({ user: e.user, password: e.secret, allowed_connection_types: ["LEAFNODE"] }));
   if (clientsSignIn) return { users, clientRestriction };
   users.push({ nkey: ANONYMOUS_NKEY, ...clientRestriction });
   return { users, clientRestriction, noAuthUser: ANONYMOUS_NKEY };

@@ -3,13 +3,53 @@
  * for `config check` and for the log at every start: a clustered node that
  * would take its name from the host name, a secret that holds a bcrypt hash
  * where the plaintext is needed, a leaf uplink that cannot verify its hub, a
- * JetStream file limit larger than the disk, a two-node cluster.
+ * JetStream file limit larger than the disk, a two-node cluster, passwords
+ * that cost time at every start.
  */
 import { diskRoom } from "../disk-room.ts";
 import { isBcryptHash } from "../auth/bcrypt.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { formatBytes } from "../format.ts";
 import { nameFromHost } from "./facts.ts";
+import { nativeBcryptFits } from "../runtime-password.ts";
+
+/** STARTUP_HASH_WARN_COUNT is how many passwords hashed at every start earn a warning: about 70 ms each natively, several times that on a Raspberry Pi. */
+export const STARTUP_HASH_WARN_COUNT = 16;
+
+/**
+ * startupHashWarnings says which passwords cost time at every start: client
+ * and system-account passwords given as files, variables or inline are
+ * bcrypt-hashed by unibus at each start (natively about 70 ms each; beyond 72
+ * bytes in JavaScript, about 3 s each). Edge secrets cost nothing (nats-server
+ * gets them as they are).
+ */
+export function startupHashWarnings(config: UnibusConfig): PreflightWarning[] {
+  const out: PreflightWarning[] = [];
+  const tables = [["client", config.client.users], ["system_account", config.systemAccount.users]] as const;
+  let hashed = 0;
+  for (const [table, users] of tables) {
+    users.forEach((u, i) => {
+      const value = u.password.value;
+      if (!value || isBcryptHash(value)) return;
+      hashed++;
+      if (!nativeBcryptFits(value)) {
+        out.push({
+          key: `${table}.users[${i}].${u.password.key}`,
+          message: `the password of ${table} user "${u.user}" (${u.password.source}) is longer than 72 bytes, so unibus hashes it in JavaScript at every start (about 3 s with the JIT tiers off, longer on a Raspberry Pi); give it as password_hash (printf '%s' "$PASSWORD" | unibus passwd) in ${config.file}, or use a shorter password`,
+          fields: { user: u.user },
+        });
+      }
+    });
+  }
+  if (hashed >= STARTUP_HASH_WARN_COUNT) {
+    out.push({
+      key: "client.users",
+      message: `${hashed} passwords from password_file, password_env or password are bcrypt-hashed at every start and reload (about 70 ms each, several times that on a Raspberry Pi); give them as password_hash (printf '%s' "$PASSWORD" | unibus passwd) in ${config.file} to start without that cost`,
+      fields: { passwords: hashed },
+    });
+  }
+  return out;
+}
 
 /** PreflightWarning is one thing that will probably fail, with the key it is about. */
 export interface PreflightWarning { key: string; message: string; fields: Record<string, string | number> }
@@ -64,6 +104,7 @@ export function preflightWarnings(config: UnibusConfig): PreflightWarning[] {
       });
     }
   });
+  out.push(...startupHashWarnings(config));
   const disk = diskRoomWarning(config);
   if (disk) out.push(disk);
   return out;

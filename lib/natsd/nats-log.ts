@@ -15,12 +15,21 @@ export interface NatsLogLine { level: LogLevel; msg: string }
  */
 const DECORATION = /^(\s*|[\s_|\\/()<>.-]+|\s*https:\/\/docs\.nats\.io\/jetstream\s*|-+\s*JETSTREAM\s*-+)$/;
 
+/**
+ * DELIBERATE matches warnings about choices unibus made on purpose: nats-server
+ * warns about plaintext passwords, and the only ones unibus renders are edge
+ * secrets, which it gives nats-server as they are (lib/config/_edge-sign-in.ts
+ * says why). Kept at debug so an operator is not told to undo a decision.
+ */
+const DELIBERATE = /^Plaintext passwords detected, use nkeys or bcrypt$/;
+
 /** parseNatsLogLine reads `[pid] [INF] text` (with or without a timestamp); other text is info. */
 export function parseNatsLogLine(line: string): NatsLogLine {
   const m = /^\[\d+\]\s+(?:\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d+\s+)?\[(\w{3})\]\s?(.*)$/.exec(line);
   const level = m ? (LEVELS[m[1]!] ?? "info") : "info";
   const msg = m ? m[2]! : line;
-  return { level: level === "info" && DECORATION.test(msg) ? "debug" : level, msg };
+  const quiet = (level === "info" && DECORATION.test(msg)) || (level === "warn" && DELIBERATE.test(msg));
+  return { level: quiet ? "debug" : level, msg };
 }
 
 /** readLines calls `onLine` for every line of a byte stream until it ends. */

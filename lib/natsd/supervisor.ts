@@ -120,6 +120,8 @@ export class NatsSupervisor {
     child.exited.then((e) => { exited = e; });
     const deadline = this.#clock.now() + this.#t.readyTimeoutMs;
     for (;;) {
+      // stop() during a start: it is stopping the child; the start ends here.
+      if (this.#halted()) throw new RuntimeError("nats-server was stopped during start");
       if (exited) {
         await this.#clock.sleep(20); // let the last stderr lines arrive
         throw new RuntimeError(
@@ -141,6 +143,11 @@ export class NatsSupervisor {
     log.info(restart ? "nats-server restarted and ready" : "nats-server ready", { pid: child.pid });
     this.#opts.onReady?.({ pid: child.pid, restart });
     child.exited.then((e) => this.#onExit(child, e));
+  }
+
+  /** #halted tells whether stop() has been called (read through a method: TypeScript would narrow a field across awaits). */
+  #halted(): boolean {
+    return this.#state === "stopping" || this.#state === "stopped";
   }
 
   #onExit(child: ChildProcess, e: { code: number | null; signal: string | null }): void {

@@ -141,6 +141,20 @@ describe("supervisor", () => {
     expect(h.children[0]!.signals).toEqual(["SIGKILL"]);
   });
 
+  test("a stop during a start that waits for readiness ends the start at once, never announcing the child", async () => {
+    const h = harness({ makeChild: () => Object.assign(new FakeChild(), { ready: false }) });
+    const started = h.supervisor.start().then(() => undefined, (e: Error) => e);
+    await until("the child to be spawned", () => h.children.length === 1);
+    const sleepsBefore = h.clock.sleeps.length;
+    await h.supervisor.stop();
+    const err = await started;
+    expect(err?.message).toContain("stopped during start");
+    expect(h.children[0]!.signals).toEqual(["SIGTERM"]);
+    expect(h.readies).toEqual([]);
+    // Nowhere near the ready timeout: a few polls at most.
+    expect(h.clock.sleeps.length - sleepsBefore).toBeLessThan(5);
+  });
+
   test("crashes are restarted with doubling back-off, capped at the maximum", async () => {
     const h = harness();
     await h.supervisor.start();
