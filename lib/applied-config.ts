@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dataDirLayout } from "./data-dir.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 
 /** AppliedConfig is the config file version a running node uses; `at` is milliseconds since the epoch. */
@@ -20,12 +20,12 @@ export interface AppliedConfig { file: string; sha256: string; at: number }
 
 /** appliedConfigFile is where a node with this data dir records it. */
 export function appliedConfigFile(dataDir: string): string {
-  return join(dataDir, "applied-config.json");
+  return dataDirLayout(dataDir).appliedConfig;
 }
 
 /** appliedConfigCopy is where a node keeps the text of the config it applied. */
 export function appliedConfigCopy(dataDir: string): string {
-  return join(dataDir, "applied-config.toml");
+  return dataDirLayout(dataDir).appliedConfigText;
 }
 
 /** ConfigSnapshot is one read of a config file: its text and the SHA-256 of its bytes. */

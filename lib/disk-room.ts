@@ -6,6 +6,7 @@
  */
 import { lstatSync, readdirSync, statfsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { dataDirLayout } from "./data-dir.ts";
 
 /** DiskRoom is the data dir's file system and JetStream's share of it. */
 export interface DiskRoom { dir: string; freeBytes: number; totalBytes: number; storedBytes: number }
@@ -38,7 +39,7 @@ export function diskRoom(dataDir: string): DiskRoom | undefined {
   for (let dir = dataDir; ; dir = dirname(dir)) {
     try {
       const fs = statfsSync(dir);
-      return { dir: dataDir, freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize, storedBytes: storedBytes(join(dataDir, "jetstream")) };
+      return { dir: dataDir, freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize, storedBytes: storedBytes(dataDirLayout(dataDir).jetstream) };
     } catch {
       if (dirname(dir) === dir) return undefined;
     }

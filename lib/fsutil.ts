@@ -1,33 +1,55 @@
 /**
  * fsutil.ts holds the one way unibus writes files that must never be seen
- * half-written or with a looser mode than intended: a temp file created with
- * its final mode, fsynced, renamed over the target, directory fsynced.
+ * half-written or with a looser mode or another owner than intended: a temp
+ * file created with its final mode, given its owner, fsynced, renamed over
+ * the target, directory fsynced. A reader sees the old file or the whole new
+ * one, never a window where root's CLI left a file the service cannot read.
  */
-import { closeSync, fchmodSync, readFileSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
+import { closeSync, fchmodSync, fchownSync, statSync, readFileSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { RuntimeError } from "./errors.ts";
 
+/** FileOwner is who owns a file: numeric user and group ids. */
+export interface FileOwner { uid: number; gid: number }
+
 /**
  * writeFileAtomic replaces `path` with `data` atomically, the file having
  * exactly `mode` from its first byte (O_EXCL: never follows a planted file or
- * symlink). Failures are a RuntimeError naming the path.
+ * symlink) and, when root writes, `owner` before the rename (a non-root
+ * process cannot give a file away; its files are its own). Failures are a
+ * RuntimeError naming the path.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number, owner?: FileOwner): void {
   try {
-    writeOrThrow(path, data, mode);
+    writeOrThrow(path, data, mode, process.getuid?.() === 0 ? owner : undefined);
   } catch (err) {
     throw new RuntimeError(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
-function writeOrThrow(path: string, data: string | Uint8Array, mode: number): void {
+/**
+ * ownerOf returns the owner and permission bits (mode & 0o777) of `path`, or
+ * undefined when it cannot be stat'ed: the reference a file is written "like"
+ * (a CA key keeps root:unibus 0640; a data-dir file keeps the service user).
+ */
+export function ownerOf(path: string): (FileOwner & { mode: number }) | undefined {
+  try {
+    const st = statSync(path);
+    return { uid: st.uid, gid: st.gid, mode: st.mode & 0o777 };
+  } catch {
+    return undefined;
+  }
+}
+
+function writeOrThrow(path: string, data: string | Uint8Array, mode: number, owner: FileOwner | undefined): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
-    fchmodSync(fd, mode); // the umask may have narrowed the creation mode
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
+    fchmodSync(fd, mode); // the umask may have narrowed the creation mode; a chown may have cleared set-id bits
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);

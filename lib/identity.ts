@@ -4,7 +4,7 @@
  * when the renewal window opens, then tells the node to reload nats-server.
  */
 import type { UnibusConfig } from "./config/load.ts";
-import { natsPaths, type NodeTlsFiles } from "./config/render.ts";
+import type { NodeTlsFiles } from "./config/render.ts";
 import { certificateSans } from "./config/sections.ts";
 import type { Logger } from "./log.ts";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { pathExists } from "./fsutil.ts";
 import { bundlePem, ensureNodeIdentity, expiresSoon, NODE_CERT_FILE, NODE_KEY_FILE, readClusterCa, trustBundlePath, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./fsutil.ts";
+import { dataDirLayout } from "./data-dir.ts";
 
 /** RENEWAL_CHECK_MAX_MS bounds how long the timer sleeps: clocks jump, hosts suspend. */
 const RENEWAL_CHECK_MAX_MS = 60 * 60 * 1000;
@@ -63,7 +64,7 @@ export class IdentityManager {
       this.#identity = undefined;
       return false;
     }
-    const tlsDir = natsPaths(this.#config.node.dataDir).tlsDir;
+    const tlsDir = dataDirLayout(this.#config.node.dataDir).tls;
     const base = {
       tlsDir,
       caCertFile: tls.caCert,

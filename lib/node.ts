@@ -5,7 +5,7 @@
  * idempotent and copes with a partial start.
  */
 import { mkdirSync } from "node:fs";
-import { hashedSecrets, natsConfigText, natsPaths, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
+import { hashedSecrets, natsConfigText, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
 import { prepareNatsPasswordHashes } from "./auth/bcrypt.ts";
 import { restartOnlyChange, type UnibusConfig } from "./config/sections.ts";
 import { writeFileAtomic } from "./fsutil.ts";
@@ -17,7 +17,6 @@ import { lockDataDir, stopStaleNats, type DataDirLock } from "./natsd/stale.ts";
 import { NatsSupervisor, type ReloadResult } from "./natsd/supervisor.ts";
 import { prepareIdentity, type IdentityManager } from "./identity.ts";
 import { AdminServer } from "./admin/server.ts";
-import { join } from "node:path";
 import { waitForSaneClock, type ClockFloor } from "./clock.ts";
 import { embeddedNatsMeta } from "./runtime-embedded.ts";
 import { pathExists } from "./fsutil.ts";
@@ -28,9 +27,10 @@ import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
 import { SystemClient } from "./natsd/system-client.ts";
 import { StatzSurvey } from "./admin/metrics-surveyor.ts";
-import { NATS_EVENTS_FILE, NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
+import { NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
+import { dataDirLayout } from "./data-dir.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -107,13 +107,13 @@ export class UnibusNode {
   async #start(): Promise<void> {
     const config = this.#config;
     const log = this.#log;
-    const paths = natsPaths(config.node.dataDir);
+    const paths = dataDirLayout(config.node.dataDir);
     mkdirSync(config.node.dataDir, { recursive: true, mode: 0o700 });
-    this.#lock = lockDataDir(paths.lockFile, config.node.dataDir);
-    const stale = await stopStaleNats(paths.pidFile, paths.binDir);
+    this.#lock = lockDataDir(paths.lock, config.node.dataDir);
+    const stale = await stopStaleNats(paths.natsPid, paths.bin);
     if (stale) log.warn("stopped a nats-server left running by an earlier unibus", { pid: stale });
     for (const w of preflightWarnings(config)) log.warn(w.message, { key: w.key, ...w.fields });
-    this.#events = new NatsEventBook({ file: join(config.node.dataDir, NATS_EVENTS_FILE) });
+    this.#events = new NatsEventBook({ file: paths.natsEvents });
     this.#events.flush();
     this.#checkStop();
     await this.#waitForSaneClock();
@@ -142,7 +142,7 @@ export class UnibusNode {
     await prepareNatsPasswordHashes(hashedSecrets(config), () => this.#stopped);
     this.#checkStop();
     this.#writeNatsConfig(this.#identity?.files);
-    const binary = await ensureEmbeddedNats(paths.binDir);
+    const binary = await ensureEmbeddedNats(paths.bin);
     const meta = binary.meta;
     if (binary.replacedCorrupt) log.warn("replaced a corrupt cached nats-server binary", { path: binary.path });
     else if (binary.extracted) log.info("extracted nats-server", { path: binary.path, version: meta.version });
@@ -165,7 +165,7 @@ export class UnibusNode {
     this.#admin.prepare();
     this.#supervisor = new NatsSupervisor({
       binaryPath: binary.path,
-      configFile: paths.configFile,
+      configFile: paths.natsConfig,
       monitor: new MonitorClient(config.monitor.listen.text, undefined, config.cluster && config.jetstream.enabled ? "js-enabled-only=true" : ""),
       log,
       onLine: (msg) => this.#events?.observe(msg),
@@ -195,7 +195,7 @@ export class UnibusNode {
     const certs: [string | undefined, string][] = [
       [tls?.caCert, "CA certificate"],
       [tls?.cert, "node certificate"],
-      [tls ? join(natsPaths(this.#config.node.dataDir).tlsDir, NODE_CERT_FILE) : undefined, "node certificate"],
+      [tls ? dataDirLayout(this.#config.node.dataDir).nodeCert : undefined, "node certificate"],
     ];
     for (const [file, what] of certs) {
       if (!file || !pathExists(file)) continue;
@@ -224,9 +224,9 @@ export class UnibusNode {
   }
 
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
-    const paths = natsPaths(this.#config.node.dataDir);
+    const paths = dataDirLayout(this.#config.node.dataDir);
     const config = this.#membership?.routed(this.#config) ?? this.#config;
-    writeFileAtomic(paths.configFile, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey), this.#config.file), 0o600);
+    writeFileAtomic(paths.natsConfig, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey), this.#config.file), 0o600);
   }
 
   async #onCertificateRenewed(): Promise<void> {

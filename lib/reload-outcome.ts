@@ -6,7 +6,7 @@
  * the change, the way `caddy reload` does.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dataDirLayout } from "./data-dir.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 
 /** ReloadOutcome is one reload's result; times are milliseconds since the epoch. */
@@ -23,7 +23,7 @@ export interface ReloadOutcome {
 
 /** reloadOutcomeFile is where a node with this data dir writes its outcomes. */
 export function reloadOutcomeFile(dataDir: string): string {
-  return join(dataDir, "reload.json");
+  return dataDirLayout(dataDir).reloadOutcome;
 }
 
 /** writeReloadOutcome records an outcome atomically (0600: it can name file paths and reasons). */

@@ -7,15 +7,15 @@
  * the clients that verify the servers, and the running service could not
  * replace ca.pem and ca-key.pem anyway (they are root's, in /etc/unibus).
  */
-import { join } from "node:path";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { ConfigError, RuntimeError } from "../errors.ts";
-import { MEMBERS_FILE, readMembers, type MemberRecord } from "../membership/members.ts";
+import { readMembers, type MemberRecord } from "../membership/members.ts";
 import { readTokens, revokeToken, tokenState, tokenStorePath } from "../membership/token-store.ts";
 import { finishRotation, readClusterCa, startRotation, type ClusterCa } from "../pki/index.ts";
 import { certFingerprint, colonFingerprint } from "../pki/index.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 import { awaitReload, runningNode } from "./reload.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /** run starts or finishes a CA rotation and makes the running node take it up. */
 export async function run(args: string[]): Promise<number> {
@@ -27,10 +27,10 @@ export async function run(args: string[]): Promise<number> {
   const config = loadConfig(configPath(values.config));
   const tls = config.tls;
   if (!tls?.caKey) {
-    const holders = readMembers(join(config.node.dataDir, MEMBERS_FILE)).filter((m) => m.service && !m.removed).map((m) => `${m.name} (${m.service})`);
+    const holders = readMembers(dataDirLayout(config.node.dataDir).members).filter((m) => m.service && !m.removed).map((m) => `${m.name} (${m.service})`);
     throw new ConfigError(`this node does not hold the CA key ([tls] ca_key is not set in ${config.file}): run \`unibus ca rotate\` on the CA holder${holders.length ? `: ${holders.join(", ")}` : ""}`);
   }
-  const members = readMembers(join(config.node.dataDir, MEMBERS_FILE)).filter((m) => !m.removed);
+  const members = readMembers(dataDirLayout(config.node.dataDir).members).filter((m) => !m.removed);
   if (values.finish) return finish(config, members, values.force);
   const others = members.filter((m) => m.service && m.name !== config.node.name);
   if (others.length) {

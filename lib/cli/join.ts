@@ -6,8 +6,7 @@
  * certificate, its own certificate and key, and the route secret in the
  * installed layout (/etc/unibus, /var/lib/unibus) or under --out DIR.
  */
-import { chownSync, readFileSync, rmSync } from "node:fs";
-import { trustBundlePath } from "../pki/index.ts";
+import { readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULTS } from "../config/defaults.ts";
@@ -18,7 +17,7 @@ import { pathExists, writeFileAtomic } from "../fsutil.ts";
 import { loadConfig } from "../config/load.ts";
 import { CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
 import { joinCluster, type JoinResult } from "../membership/join.ts";
-import { MEMBERS_FILE, NODE_ID_FILE } from "../membership/members.ts";
+import { dataDirLayout } from "../data-dir.ts";
 import { parseToken } from "../membership/token.ts";
 import { clearLeftMarker } from "../membership/left-marker.ts";
 import { parseFlags } from "./_flags.ts";
@@ -60,8 +59,8 @@ export async function run(args: string[]): Promise<number> {
     cert: join(layout.dir, CERTS_DIR, NODE_CERT_FILE),
     key: join(layout.dir, CERTS_DIR, NODE_KEY_FILE),
     secret: join(layout.dir, SECRET_FILE),
-    nodeId: join(layout.dataDir, NODE_ID_FILE),
-    members: join(layout.dataDir, MEMBERS_FILE),
+    nodeId: dataDirLayout(layout.dataDir).nodeId,
+    members: dataDirLayout(layout.dataDir).members,
   };
   if (!values.force) {
     for (const file of [files.config, files.cert, files.key, files.secret, files.nodeId]) {
@@ -76,22 +75,20 @@ export async function run(args: string[]): Promise<number> {
     address, token, name, replace: values.replace, listen, id, sans: [],
     ...(values.advertise ? { advertiseHost: values.advertise.replace(/^\[(.*)\]$/, "$1") } : {}),
   }, progress);
+  // Installed: secrets and config root:unibus 0640, data-dir files the service user's; set before each rename.
   const owner = layout.installed ? serviceOwner() : undefined;
-  const dirMode = owner ? 0o640 : 0o600;
+  const secretMode = owner ? 0o640 : 0o600;
+  const rootGroup = owner ? { uid: 0, gid: owner.gid } : undefined;
   writeFileAtomic(files.ca, result.caPem, 0o644);
-  writeFileAtomic(files.key, result.keyPem, dirMode);
+  writeFileAtomic(files.key, result.keyPem, secretMode, rootGroup);
   writeFileAtomic(files.cert, result.certPem, 0o644);
-  writeFileAtomic(files.secret, result.secret + "\n", dirMode);
-  writeFileAtomic(files.nodeId, id + "\n", 0o600);
-  writeFileAtomic(files.members, JSON.stringify({ members: result.members }, null, 2) + "\n", 0o600);
+  writeFileAtomic(files.secret, result.secret + "\n", secretMode, rootGroup);
+  writeFileAtomic(files.nodeId, id + "\n", 0o600, owner);
+  writeFileAtomic(files.members, JSON.stringify({ members: result.members }, null, 2) + "\n", 0o600, owner);
   clearLeftMarker(layout.dataDir);
   // A trust bundle an earlier node here learned (CA rotation) would outvote the CA this join wrote.
-  rmSync(trustBundlePath(join(layout.dataDir, "tls")), { force: true });
-  writeFileAtomic(files.config, configText(name, result, listen, address), owner ? 0o640 : 0o644);
-  if (owner) {
-    for (const f of [files.key, files.secret, files.config]) chownSync(f, 0, owner.gid);
-    for (const f of [files.nodeId, files.members]) chownSync(f, owner.uid, owner.gid);
-  }
+  rmSync(dataDirLayout(layout.dataDir).trustBundle, { force: true });
+  writeFileAtomic(files.config, configText(name, result, listen, address), owner ? 0o640 : 0o644, rootGroup);
   try {
     loadConfig(files.config, {});
   } catch (err) {

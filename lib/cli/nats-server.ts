@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
-import { natsPaths } from "../config/render.ts";
+import { dataDirLayout } from "../data-dir.ts";
 import { ensureEmbeddedNats } from "../natsd/binary.ts";
 import { runForeground } from "../runtime-process.ts";
 import { UsageError } from "../errors.ts";
@@ -25,6 +25,6 @@ export async function run(args: string[]): Promise<number> {
   if (values["data-dir"]) dataDir = resolve(values["data-dir"]);
   else if (values.config) dataDir = loadConfig(values.config).node.dataDir;
   else throw new UsageError("unibus nats-server needs --config FILE or --data-dir DIR (where the binary is extracted)");
-  const binary = await ensureEmbeddedNats(natsPaths(dataDir).binDir);
+  const binary = await ensureEmbeddedNats(dataDirLayout(dataDir).bin);
   return runForeground([binary.path, ...(passed.length ? passed : ["--version"])]);
 }

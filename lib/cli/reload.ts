@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.ts";
-import { natsPaths } from "../config/render.ts";
+import { dataDirLayout } from "../data-dir.ts";
 import { ExitCode, RuntimeError, UsageError } from "../errors.ts";
 import { readReloadOutcome } from "../reload-outcome.ts";
 import { readPid } from "../natsd/stale.ts";
@@ -26,11 +26,11 @@ export async function run(args: string[]): Promise<number> {
   // but then the node will refuse it too, and the load error here says why at once.
   const config = loadConfig(file);
   const dataDir = config.node.dataDir;
-  const pid = values.pid !== undefined ? parsePid(values.pid) : readPid(natsPaths(dataDir).lockFile);
+  const pid = values.pid !== undefined ? parsePid(values.pid) : readPid(dataDirLayout(dataDir).lock);
   if (pid === undefined || !isRunning(pid)) {
     throw new RuntimeError(`no unibus is running with data dir ${dataDir}${pid ? ` (pid ${pid} is gone)` : ""}; start it first (systemctl start unibus)`);
   }
-  if (values.pid !== undefined && readPid(natsPaths(dataDir).lockFile) !== pid) {
+  if (values.pid !== undefined && readPid(dataDirLayout(dataDir).lock) !== pid) {
     throw new RuntimeError(`unibus (pid ${pid}) does not run with data dir ${dataDir}: [node] data_dir changed, and that needs a restart (systemctl restart unibus)`);
   }
   const outcome = await awaitReload(dataDir, pid, timeoutS);
@@ -44,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
 
 /** runningNode is the pid of the unibus running with dataDir, or undefined when none runs. */
 export function runningNode(dataDir: string): number | undefined {
-  const pid = readPid(natsPaths(dataDir).lockFile);
+  const pid = readPid(dataDirLayout(dataDir).lock);
   return pid !== undefined && isRunning(pid) ? pid : undefined;
 }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { ownLikeDataDir, writeLeftMarker } from "../membership/left-marker.ts";
+import { writeLeftMarker } from "../membership/left-marker.ts";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { MemberRegistry } from "../membership/members.ts";
@@ -54,9 +54,7 @@ export async function leave(args: string[]): Promise<number> {
   // The node is stopped: record the removal here too, so it refuses to start as a member again.
   const registry = new MemberRegistry(config.node.dataDir);
   registry.merge(members);
-  registry.save();
-  // Run as root, these files must stay readable to the service user, or the node would not see them.
-  ownLikeDataDir(config.node.dataDir, registry.file);
+  registry.save(); // owned like the data dir: run as root, the service user must still read it
   writeLeftMarker(config.node.dataDir, { cluster: config.cluster!.name, name, at: new Date().toISOString(), how: "left" });
   const unit = systemdUnitOf(pid);
   const disabled = unit ? disableUnit(unit) : undefined;

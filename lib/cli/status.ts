@@ -6,17 +6,18 @@
  * problem names the node, the cause and the fix. Exit 0 healthy, 3 degraded,
  * 4 broken, so scripts and probes can use it directly.
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { dataDirOf, loadConfig, parseConfigText, type UnibusConfig } from "../config/load.ts";
 import { readAppliedConfigText } from "../applied-config.ts";
 import { gatherClusterStatus, type ClusterStatus } from "../cluster/status.ts";
 import { ConfigError, ExitCode, describeError } from "../errors.ts";
 import { expiresSoon } from "../pki/index.ts";
-import { NATS_EVENTS_FILE, readNatsEvents } from "../diagnosis/nats-events.ts";
+import { readNatsEvents } from "../diagnosis/nats-events.ts";
 import { STATUS_EXIT, repeatText, verdictLine } from "../diagnosis/problem.ts";
 import { configPath, parseFlags } from "./_flags.ts";
 import { reloadCommand } from "../config/installed.ts";
 import { caLines } from "../membership/rotation-view.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 
 /** run prints the node's status and returns the verdict's exit code. */
@@ -42,7 +43,7 @@ export async function run(args: string[]): Promise<number> {
     const reload = reloadCommand(file);
     if (!values.json) process.stdout.write(`the running node, judged with the config it last applied (${applied.when}); fix the file, then: ${reload}\n`);
   }
-  const events = readNatsEvents(join(config.node.dataDir, NATS_EVENTS_FILE));
+  const events = readNatsEvents(dataDirLayout(config.node.dataDir).natsEvents);
   const status = await gatherClusterStatus(config, { events });
   process.stdout.write(values.json ? JSON.stringify(invalid ? { ...status, configError: describeError(invalid) } : status, null, 2) + "\n" : formatStatus(status));
   return invalid ? ExitCode.usage : STATUS_EXIT[status.verdict];

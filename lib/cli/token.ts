@@ -6,13 +6,13 @@
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { joinHostPort, parseDuration } from "../config/units.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
-import { readMembers, MEMBERS_FILE } from "../membership/members.ts";
+import { readMembers } from "../membership/members.ts";
 import { createToken, readTokens, revokeToken, tokenState, tokenStorePath } from "../membership/token-store.ts";
 import { caDigest, formatToken } from "../membership/token.ts";
 import { certFingerprint, readClusterCa } from "../pki/index.ts";
 import { TRUST_PHASE_MAX_MS, readRotationPhase } from "../membership/rotation-gate.ts";
-import { join } from "node:path";
 import { configPath, parseFlags } from "./_flags.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /** X509Certificate is the parsed certificate type the PKI module hands out. */
 type X509Certificate = Awaited<ReturnType<typeof readClusterCa>>["signing"]["cert"];
@@ -25,7 +25,7 @@ function caHolderConfig(file: string | undefined): UnibusConfig {
   const config = loadConfig(configPath(file));
   if (!config.cluster) throw new ConfigError(`${config.file} has no [cluster]: join tokens admit boxes to a cluster`);
   if (!config.tls?.caKey) {
-    const holders = readMembers(join(config.node.dataDir, MEMBERS_FILE)).filter((m) => m.service && !m.removed).map((m) => `${m.name} (${m.service})`);
+    const holders = readMembers(dataDirLayout(config.node.dataDir).members).filter((m) => m.service && !m.removed).map((m) => `${m.name} (${m.service})`);
     throw new ConfigError(`this node does not hold the CA key ([tls] ca_key is not set in ${config.file}), so it cannot admit new members; run this on a CA holder${holders.length ? `: ${holders.join(", ")}` : ""}`);
   }
   return config;

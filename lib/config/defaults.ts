@@ -49,7 +49,6 @@ export const DEFAULTS = {
   gatewayUser: "unibus-gateway",
   adminEnabled: true,
   /** Inside the data dir; generated (0600) on first start when [admin] token_file is not set. */
-  adminTokenFile: "admin.token",
   jetstreamEnabled: true,
   jetstreamMaxMemory: 256 * MiB,
   jetstreamMaxFile: 8 * GiB,

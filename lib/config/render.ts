@@ -4,23 +4,11 @@
  * accepts JSON, so the file is rendered with JSON.stringify: every value is
  * quoted correctly by construction.
  */
-import { join } from "node:path";
+import { dataDirLayout } from "../data-dir.ts";
 import { SECTIONS, type UnibusConfig } from "./sections.ts";
 import type { NodeTlsFiles } from "./section.ts";
 
 export type { NodeTlsFiles } from "./section.ts";
-
-/** natsPaths names the files unibus keeps in the data dir for nats-server. */
-export function natsPaths(dataDir: string) {
-  return {
-    configFile: join(dataDir, "nats-server.conf"),
-    pidFile: join(dataDir, "nats-server.pid"),
-    storeDir: dataDir,
-    binDir: join(dataDir, "bin"),
-    tlsDir: join(dataDir, "tls"),
-    lockFile: join(dataDir, "unibus.pid"),
-  };
-}
 
 /**
  * renderNatsConfig builds the nats-server configuration object for a node;
@@ -28,7 +16,7 @@ export function natsPaths(dataDir: string) {
  * (lib/natsd/system-credential.ts).
  */
 export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, systemKey?: string): Record<string, unknown> {
-  const out: Record<string, unknown> = { pid_file: natsPaths(config.node.dataDir).pidFile };
+  const out: Record<string, unknown> = { pid_file: dataDirLayout(config.node.dataDir).natsPid };
   for (const section of SECTIONS) Object.assign(out, section.render(config, { tls, systemKey }));
   return out;
 }

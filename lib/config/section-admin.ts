@@ -4,7 +4,6 @@
  * reached over the network. It owns the schema, the defaults mapping, the
  * cross checks and the effective (redacted) view of the table.
  */
-import { join } from "node:path";
 import { z } from "zod";
 import { filePath, listenValue } from "./_parsed.ts";
 import { readSecretFile } from "../auth/secret-source.ts";
@@ -12,6 +11,7 @@ import { DEFAULTS } from "./defaults.ts";
 import { differs, noSans, noSecrets, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /** ADMIN_TOKEN_ENV names the environment variable that can carry the admin token instead of a file. */
 export const ADMIN_TOKEN_ENV = "UNIBUS_ADMIN_TOKEN";
@@ -49,7 +49,7 @@ function schema(ctx: ResolveContext) {
   return table.transform((raw): AdminConfig => ({
     enabled: raw.enabled,
     listen: raw.listen,
-    tokenFile: raw.token_file ? ctx.at(raw.token_file) : join(ctx.dataDir, DEFAULTS.adminTokenFile),
+    tokenFile: raw.token_file ? ctx.at(raw.token_file) : dataDirLayout(ctx.dataDir).adminToken,
     tokenGenerated: !raw.token_file,
     tokenFromEnv: Boolean(ctx.env[ADMIN_TOKEN_ENV]),
     tls: raw.tls,

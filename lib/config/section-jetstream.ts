@@ -8,6 +8,7 @@ import { parsed } from "./_parsed.ts";
 import { differs, noChecks, noListeners, noSans, noSecrets, type ResolveContext, type Section } from "./section.ts";
 import { diskAwareMaxFile } from "../disk-room.ts";
 import { DURATION_HINT, parseDuration, parseSize } from "./units.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 const size = parsed<number>(parseSize);
 
@@ -55,7 +56,7 @@ export const jetstreamSection: Section<"jetstream", JetstreamConfig> = {
   secrets: noSecrets,
   sans: noSans,
   render: ({ jetstream, node }) => jetstream.enabled ? {
-    jetstream: { store_dir: node.dataDir, max_memory_store: jetstream.maxMemory, max_file_store: jetstream.maxFile, sync_interval: syncText(jetstream.sync) },
+    jetstream: { store_dir: dataDirLayout(node.dataDir).storeDir, max_memory_store: jetstream.maxMemory, max_file_store: jetstream.maxFile, sync_interval: syncText(jetstream.sync) },
   } : {},
   effective: ({ jetstream }) => ({ enabled: jetstream.enabled, max_memory: jetstream.maxMemory, max_file: jetstream.maxFile, sync: syncText(jetstream.sync) }),
   // nats-server keeps its sync policy from the start (reload.go refuses SyncInterval/SyncAlways).

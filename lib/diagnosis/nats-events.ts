@@ -177,8 +177,6 @@ export class NatsEventBook {
 /** NatsEventsFile is the shape of `<data_dir>/nats-events.json`. */
 export interface NatsEventsFile { pid: number; writtenAt: number; events: NatsEvent[] }
 
-/** NATS_EVENTS_FILE is the book's file name inside the data dir. */
-export const NATS_EVENTS_FILE = "nats-events.json";
 
 /** readNatsEvents reads the book a running node keeps; empty when there is none (node stopped, or never failed). */
 export function readNatsEvents(file: string): NatsEvent[] {

@@ -6,7 +6,7 @@
  * "start it" about a node that runs but hangs sends a user the wrong way.
  */
 import { readFileSync } from "node:fs";
-import { natsPaths } from "../config/render.ts";
+import { dataDirLayout } from "../data-dir.ts";
 import { readPid } from "../natsd/stale.ts";
 
 /** ProcessState is one process as /proc shows it: running (R/S/D), stopped (T/t), zombie (Z), or absent. */
@@ -29,8 +29,8 @@ export function processState(pid: number): ProcessState {
 
 /** nodeProcesses reads the pid files of the node whose data dir is given; an unreadable data dir gives {}. */
 export function nodeProcesses(dataDir: string): NodeProcesses {
-  const paths = natsPaths(dataDir);
-  const unibus = readPid(paths.lockFile);
-  const nats = readPid(paths.pidFile);
+  const paths = dataDirLayout(dataDir);
+  const unibus = readPid(paths.lock);
+  const nats = readPid(paths.natsPid);
   return { ...(unibus ? { unibus: processState(unibus) } : {}), ...(nats ? { nats: processState(nats) } : {}) };
 }

@@ -6,9 +6,7 @@
  * Its findings (last check-in, renewal failing, duplicate name, removed)
  * go to `<data_dir>/membership-state.json` for `unibus status`.
  */
-import { writeFileSync } from "node:fs";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parsePeer, type HostPort } from "../config/units.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { Logger } from "../log.ts";
@@ -18,13 +16,12 @@ import type { MemberRecord, MemberRegistry } from "./members.ts";
 import { judgeTrust, trustOfferOf, type TrustOffer } from "./trust-offer.ts";
 import { wireRequest } from "./wire.ts";
 import { writeLeftMarker } from "./left-marker.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /** CHECKIN_INTERVAL_MS is how often a member checks in with the CA holders. */
 export const CHECKIN_INTERVAL_MS = 5_000;
 /** RENEWAL_LOG_EVERY_MS spaces the error lines of a renewal that keeps failing. */
 const RENEWAL_LOG_EVERY_MS = 10 * 60 * 1000;
-/** STATE_FILE is where the agent leaves its findings in the data dir. */
-export const STATE_FILE = "membership-state.json";
 
 /** MembershipState is what `unibus status` reads. */
 export interface MembershipState {
@@ -49,7 +46,7 @@ export interface MembershipState {
 /** readMembershipState reads the agent's findings; undefined when there are none. */
 export function readMembershipState(dataDir: string): MembershipState | undefined {
   try {
-    return JSON.parse(readFileSync(join(dataDir, STATE_FILE), "utf8")) as MembershipState;
+    return JSON.parse(readFileSync(dataDirLayout(dataDir).membershipState, "utf8")) as MembershipState;
   } catch {
     return undefined;
   }
@@ -270,9 +267,9 @@ export class MembershipAgent {
           errors.push(`${service.text}: ${String(reply.error ?? "no certificate in the answer")}`);
           continue;
         }
-        const dir = join(this.#o.dataDir, "tls");
-        writeFileAtomic(join(dir, NODE_KEY_FILE), request.keyPem, 0o600);
-        writeFileAtomic(join(dir, NODE_CERT_FILE), reply.cert, 0o644);
+        const paths = dataDirLayout(this.#o.dataDir);
+        writeFileAtomic(paths.nodeKey, request.keyPem, 0o600);
+        writeFileAtomic(paths.nodeCert, reply.cert, 0o644);
         this.#o.log.info(rotate ? "the cluster rotated its CA: renewed the node certificate from the new CA through a CA holder" : "renewed the node certificate through a CA holder", { ca_holder: service.text });
         this.#state = { ...this.#state, renewalFailing: undefined, lastRenewal: new Date().toISOString() };
         await this.#o.onRenewed();
@@ -293,7 +290,7 @@ export class MembershipAgent {
 
   #saveState(): void {
     try {
-      writeFileSync(join(this.#o.dataDir, STATE_FILE), JSON.stringify(this.#state, null, 2) + "\n", { mode: 0o600 });
+      writeFileAtomic(dataDirLayout(this.#o.dataDir).membershipState, JSON.stringify(this.#state, null, 2) + "\n", 0o600);
     } catch (err) {
       this.#o.log.warn("could not record the membership state for unibus status", { error: (err as Error).message });
     }

@@ -8,15 +8,16 @@
  */
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import { activeTrustFile } from "../pki/index.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /** presentedCertificate is the node's certificate and key files, or undefined without [tls]. */
 export function presentedCertificate(config: UnibusConfig): { certFile: string; keyFile: string } | undefined {
   const tls = config.tls;
   if (!tls) return undefined;
-  const renewed = { certFile: join(config.node.dataDir, "tls", "node.pem"), keyFile: join(config.node.dataDir, "tls", "node-key.pem") };
+  const { nodeCert, nodeKey } = dataDirLayout(config.node.dataDir);
+  const renewed = { certFile: nodeCert, keyFile: nodeKey };
   if (tls.caKey || !tls.cert || !tls.key) return renewed;
   const configured = { certFile: tls.cert, keyFile: tls.key };
   const until = (file: string) => {

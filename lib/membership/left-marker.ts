@@ -6,12 +6,9 @@
  * unreadable to the service user after a root-run leave wrote it), and its
  * status says it left instead of asking to start it. `unibus join` clears it.
  */
-import { chownSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { writeFileAtomic } from "../fsutil.ts";
-
-/** LEFT_FILE is the marker's name in the data dir. */
-export const LEFT_FILE = "left-cluster.json";
+import { readFileSync, rmSync } from "node:fs";
+import { dataDirLayout } from "../data-dir.ts";
+import { ownerOf, writeFileAtomic } from "../fsutil.ts";
 
 /** LeftMarker is what the marker holds. */
 export interface LeftMarker {
@@ -25,7 +22,7 @@ export interface LeftMarker {
 /** readLeftMarker returns the marker of dataDir, if there is one. */
 export function readLeftMarker(dataDir: string): LeftMarker | undefined {
   try {
-    const m = JSON.parse(readFileSync(join(dataDir, LEFT_FILE), "utf8")) as LeftMarker;
+    const m = JSON.parse(readFileSync(dataDirLayout(dataDir).leftMarker, "utf8")) as LeftMarker;
     return typeof m?.cluster === "string" && typeof m.name === "string" ? m : undefined;
   } catch {
     return undefined;
@@ -34,24 +31,12 @@ export function readLeftMarker(dataDir: string): LeftMarker | undefined {
 
 /** writeLeftMarker writes the marker, owned like the data dir so the service user reads it. */
 export function writeLeftMarker(dataDir: string, marker: LeftMarker): void {
-  const file = join(dataDir, LEFT_FILE);
-  writeFileAtomic(file, JSON.stringify(marker, null, 2) + "\n", 0o644);
-  ownLikeDataDir(dataDir, file);
+  writeFileAtomic(dataDirLayout(dataDir).leftMarker, JSON.stringify(marker, null, 2) + "\n", 0o644, ownerOf(dataDir));
 }
 
 /** clearLeftMarker removes the marker (a new join). */
 export function clearLeftMarker(dataDir: string): void {
-  rmSync(join(dataDir, LEFT_FILE), { force: true });
-}
-
-/** ownLikeDataDir gives file the data dir's owner: a root-run command must not lock the service user out. */
-export function ownLikeDataDir(dataDir: string, file: string): void {
-  try {
-    const st = statSync(dataDir);
-    if (process.getuid?.() === 0) chownSync(file, st.uid, st.gid);
-  } catch {
-    // best effort: the file stays root's; the service reports it unreadable
-  }
+  rmSync(dataDirLayout(dataDir).leftMarker, { force: true });
 }
 
 /** leftMessage is the one sentence every refusal and status line uses. */

@@ -7,13 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { writeFileAtomic } from "../fsutil.ts";
+import { dataDirLayout } from "../data-dir.ts";
+import { ownerOf, writeFileAtomic } from "../fsutil.ts";
 
-/** MEMBERS_FILE is the members list's name in the data dir. */
-export const MEMBERS_FILE = "members.json";
-/** NODE_ID_FILE holds the random id of this data dir: two boxes with one name have two ids. */
-export const NODE_ID_FILE = "node-id";
 
 /** MemberRecord is what the cluster knows about one member. */
 export interface MemberRecord {
@@ -39,10 +35,12 @@ export interface MemberRecord {
 /** MemberRegistry is the members list in memory and on disk. */
 export class MemberRegistry {
   readonly file: string;
+  readonly #dataDir: string;
   #records = new Map<string, MemberRecord>();
 
   constructor(dataDir: string) {
-    this.file = join(dataDir, MEMBERS_FILE);
+    this.#dataDir = dataDir;
+    this.file = dataDirLayout(dataDir).members;
     this.#records = new Map(readMembers(this.file).map((r) => [r.name, r]));
   }
 
@@ -79,9 +77,9 @@ export class MemberRegistry {
     this.#records.set(record.name, { ...record });
   }
 
-  /** save writes the list (0600). */
+  /** save writes the list (0600, owned like the data dir: a root-run leave must not lock the service user out). */
   save(): void {
-    writeFileAtomic(this.file, JSON.stringify({ members: this.all() }, null, 2) + "\n", 0o600);
+    writeFileAtomic(this.file, JSON.stringify({ members: this.all() }, null, 2) + "\n", 0o600, ownerOf(this.#dataDir));
   }
 }
 
@@ -121,7 +119,7 @@ export function isMemberRecord(r: unknown): r is MemberRecord {
 
 /** nodeId returns this data dir's id, creating it on first use. */
 export function nodeId(dataDir: string): string {
-  const file = join(dataDir, NODE_ID_FILE);
+  const file = dataDirLayout(dataDir).nodeId;
   try {
     const id = readFileSync(file, "utf8").trim();
     if (/^[0-9a-f]{16,64}$/.test(id)) return id;
@@ -129,6 +127,6 @@ export function nodeId(dataDir: string): string {
     // first start: make one
   }
   const id = randomBytes(16).toString("hex");
-  writeFileAtomic(file, id + "\n", 0o600);
+  writeFileAtomic(file, id + "\n", 0o600, ownerOf(dataDir));
   return id;
 }

@@ -5,9 +5,8 @@
  * clustered node. A join port that cannot be opened is reported, not fatal:
  * the bus matters more than admitting new boxes.
  */
-import { LEFT_FILE, leftMessage, readLeftMarker } from "./left-marker.ts";
+import { leftMessage, readLeftMarker } from "./left-marker.ts";
 import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateSans } from "../config/sections.ts";
 import { ConfigError } from "../errors.ts";
@@ -20,7 +19,7 @@ import { loadCa, parseCertificates, rotationFiles } from "../pki/index.ts";
 import { readClusterCa } from "../pki/index.ts";
 import { certFingerprint, trustBundlePath } from "../pki/index.ts";
 import { certificatePem } from "../pki/index.ts";
-import { natsPaths } from "../config/render.ts";
+import { dataDirLayout } from "../data-dir.ts";
 import { MembershipAgent } from "./agent.ts";
 import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
@@ -108,7 +107,7 @@ export class NodeMembership {
     const config = this.#o.config();
     const marker = readLeftMarker(config.node.dataDir);
     if (marker && marker.name === config.node.name) {
-      throw new ConfigError(`${leftMessage(marker)} (recorded in ${join(config.node.dataDir, LEFT_FILE)}). To make this box a member again: unibus join ADDR --token TOKEN --name ${config.node.name} --replace --force (a token from unibus token create on a CA holder); to uninstall it: sudo ./install.sh --uninstall --purge`);
+      throw new ConfigError(`${leftMessage(marker)} (recorded in ${dataDirLayout(config.node.dataDir).leftMarker}). To make this box a member again: unibus join ADDR --token TOKEN --name ${config.node.name} --replace --force (a token from unibus token create on a CA holder); to uninstall it: sudo ./install.sh --uninstall --purge`);
     }
     const own = this.registry.get(config.node.name);
     if (own?.removed && own.id === this.#id) {
@@ -183,7 +182,7 @@ export class NodeMembership {
       nodeName: () => this.#o.config().node.name,
       clusterName: () => this.#o.config().cluster?.name ?? "",
       onRenewed: () => this.#o.onRenewed(),
-      trustFile: () => (this.#o.config().tls?.caKey ? undefined : trustBundlePath(natsPaths(this.#o.config().node.dataDir).tlsDir)),
+      trustFile: () => (this.#o.config().tls?.caKey ? undefined : dataDirLayout(this.#o.config().node.dataDir).trustBundle),
       ownIssuer: () => this.#o.identity()?.identity?.issuerFingerprint,
       onTrustChanged: () => this.#o.onRenewed(),
       conflicts: () => this.#service?.conflicts ?? [],

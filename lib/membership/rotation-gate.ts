@@ -10,12 +10,10 @@
  * comes back (it is endorsed by the old one).
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dataDirLayout } from "../data-dir.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { MemberRegistry } from "./members.ts";
 
-/** ROTATION_PHASE_FILE is where the CA holder leaves the rotation's phase for `unibus status`. */
-export const ROTATION_PHASE_FILE = "ca-rotation.json";
 
 /** RotationPhase is what status shows of a rotation in progress: learning the new CA, or reissuing from it. */
 export interface RotationPhase {
@@ -29,7 +27,7 @@ export interface RotationPhase {
 /** readRotationPhase reads the phase the running CA holder recorded; undefined when there is none. */
 export function readRotationPhase(dataDir: string): RotationPhase | undefined {
   try {
-    return JSON.parse(readFileSync(join(dataDir, ROTATION_PHASE_FILE), "utf8")) as RotationPhase;
+    return JSON.parse(readFileSync(dataDirLayout(dataDir).rotationPhase, "utf8")) as RotationPhase;
   } catch {
     return undefined;
   }
@@ -39,11 +37,11 @@ export function readRotationPhase(dataDir: string): RotationPhase | undefined {
 export function writeRotationPhase(dataDir: string, phase: RotationPhase): void {
   const text = JSON.stringify(phase) + "\n";
   try {
-    if (readFileSync(join(dataDir, ROTATION_PHASE_FILE), "utf8") === text) return;
+    if (readFileSync(dataDirLayout(dataDir).rotationPhase, "utf8") === text) return;
   } catch {
     // first write
   }
-  writeFileAtomic(join(dataDir, ROTATION_PHASE_FILE), text, 0o600);
+  writeFileAtomic(dataDirLayout(dataDir).rotationPhase, text, 0o600);
 }
 
 /** TRUST_PHASE_MAX_MS bounds the first phase: a member that is up but never learns the new CA must not stall the rotation. */

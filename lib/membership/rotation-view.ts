@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
-import { natsPaths } from "../config/render.ts";
+import { dataDirLayout } from "../data-dir.ts";
 import { readClusterCa } from "../pki/index.ts";
 import { certFingerprint, colonFingerprint, parseCertificates, trustBundlePath } from "../pki/index.ts";
 import { membersOf } from "./status-view.ts";
@@ -37,7 +37,7 @@ export interface CaView {
 export async function caView(config: UnibusConfig): Promise<CaView | undefined> {
   const tls = config.tls;
   if (!tls) return undefined;
-  const bundle = trustBundlePath(natsPaths(config.node.dataDir).tlsDir);
+  const bundle = dataDirLayout(config.node.dataDir).trustBundle;
   let file = tls.caCert;
   let trusted: string[] = [];
   for (const f of [bundle, tls.caCert]) {

@@ -6,18 +6,18 @@
  * CA holder reachable), as Problems so `unibus status`, the admin page and
  * /metrics say the same. It reads files and one monitoring answer only.
  */
-import { join } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Problem } from "../diagnosis/problem.ts";
 import type { MetaCluster } from "../natsd/monitoring-types.ts";
 import { readMembershipState } from "./agent.ts";
 import { leftMessage, readLeftMarker } from "./left-marker.ts";
-import { MEMBERS_FILE, readMembers, type MemberRecord } from "./members.ts";
+import { readMembers, type MemberRecord } from "./members.ts";
 import { withMemberRoutes } from "./routes.ts";
 import { certificateExpiry, colonFingerprint } from "../pki/index.ts";
 import { majorityOf } from "../diagnosis/quorum.ts";
 import { namesPeer, raftPeerId, unknownPeerId } from "../natsd/raft-peer-id.ts";
 import { groupMembers } from "../diagnosis/meta-view.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /** MemberView is one member as status shows it. */
 export interface MemberView {
@@ -38,7 +38,7 @@ export type MetaView = MetaCluster;
 
 /** membersOf reads a node's members list from its data dir. */
 export function membersOf(config: UnibusConfig): MemberRecord[] {
-  return readMembers(join(config.node.dataDir, MEMBERS_FILE));
+  return readMembers(dataDirLayout(config.node.dataDir).members);
 }
 
 /** withMembers is the config with the members folded into its routes, as the running node dials them. */

@@ -5,10 +5,10 @@
  * so a revoke takes effect at once and without a reload. The file holds the
  * secrets (the node must check proofs), so it is private like the route secret.
  */
-import { chownSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, UsageError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { ownerOf, writeFileAtomic } from "../fsutil.ts";
 import { newTokenParts, type JoinToken } from "./token.ts";
 
 /** TOKEN_STORE_FILE is the store's name beside the config file. */
@@ -87,19 +87,6 @@ export function revokeToken(file: string, id: string, like?: string, now = new D
  * every join after it was refused with EACCES.
  */
 function writeTokens(file: string, tokens: TokenRecord[], like?: string): void {
-  let mode = 0o600;
-  let owner: { uid: number; gid: number } | undefined;
-  for (const reference of [file, like]) {
-    if (!reference) continue;
-    try {
-      const st = statSync(reference);
-      mode = st.mode & 0o640;
-      if (process.getuid?.() === 0) owner = { uid: st.uid, gid: st.gid };
-      break;
-    } catch {
-      // not there: try the next reference, or keep 0600
-    }
-  }
-  writeFileAtomic(file, JSON.stringify({ tokens }, null, 2) + "\n", mode | 0o600);
-  if (owner) chownSync(file, owner.uid, owner.gid);
+  const reference = ownerOf(file) ?? (like ? ownerOf(like) : undefined);
+  writeFileAtomic(file, JSON.stringify({ tokens }, null, 2) + "\n", ((reference?.mode ?? 0) & 0o640) | 0o600, reference);
 }

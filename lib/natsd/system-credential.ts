@@ -7,13 +7,10 @@
  * of a cluster has its own, so copying one data dir's file never opens another.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dataDirLayout } from "../data-dir.ts";
 import { createUser, fromSeed } from "@nats-io/nkeys";
 import { RuntimeError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
-
-/** SYSTEM_SEED_FILE is the seed's file name inside the data dir. */
-export const SYSTEM_SEED_FILE = "system-account.nk";
 
 /** SystemCredential is the node's own system-account nkey. */
 export interface SystemCredential {
@@ -29,7 +26,7 @@ export interface SystemCredential {
 
 /** systemSeedPath is where a data dir keeps the seed. */
 export function systemSeedPath(dataDir: string): string {
-  return join(dataDir, SYSTEM_SEED_FILE);
+  return dataDirLayout(dataDir).systemSeed;
 }
 
 function fromSeedText(text: string, file: string): { seed: string; publicKey: string } {

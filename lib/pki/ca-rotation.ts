@@ -17,10 +17,10 @@
  * running it again and a node reading half-finished files still signs with the
  * new key.
  */
-import { chownSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { readFileSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { pathExists, writeFileAtomic } from "../fsutil.ts";
+import { ownerOf, pathExists, writeFileAtomic } from "../fsutil.ts";
 import { createCa } from "./ca.ts";
 import { loadCa, type LoadedCa } from "./ca-load.ts";
 import { readCertificateFile } from "./pem-files.ts";
@@ -150,7 +150,7 @@ export async function endorse(current: LoadedCa, next: X509Certificate): Promise
 
 /** writeLike writes a file with the owner, group and mode of like (a CA key stays 0640 root:unibus when installed so). */
 function writeLike(file: string, text: string, like: string): void {
-  const st = statSync(like);
-  writeFileAtomic(file, text, st.mode & 0o777);
-  if (process.getuid?.() === 0) chownSync(file, st.uid, st.gid);
+  const st = ownerOf(like);
+  if (!st) throw new ConfigError(`cannot write ${file}: cannot read the owner and mode of ${like}`);
+  writeFileAtomic(file, text, st.mode, st);
 }

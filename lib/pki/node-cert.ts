@@ -9,11 +9,12 @@ import { DEFAULTS } from "../config/defaults.ts";
 import type { LoadedCa } from "./ca-load.ts";
 import { sanExtension } from "./sans.ts";
 import { CLOCK_SKEW_MS, DAY_MS, certificatePem, generateP256, privateKeyPem, randomSerial, signingAlgorithm, x509, type AuthorityKeyIdentifierExtension, type X509Certificate } from "./_x509.ts";
+import { TLS_FILE_NAMES } from "../data-dir.ts";
 
 /** NODE_CERT_FILE is the node certificate's file name in a TLS folder. */
-export const NODE_CERT_FILE = "node.pem";
+export const NODE_CERT_FILE = TLS_FILE_NAMES.nodeCert;
 /** NODE_KEY_FILE is the node private key's file name in a TLS folder. */
-export const NODE_KEY_FILE = "node-key.pem";
+export const NODE_KEY_FILE = TLS_FILE_NAMES.nodeKey;
 /** DEFAULT_NODE_CERT_DAYS is 397 days, the longest lifetime browsers and most TLS policies accept. */
 export const DEFAULT_NODE_CERT_DAYS: number = DEFAULTS.certLifetimeDays;
 

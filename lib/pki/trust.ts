@@ -12,9 +12,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isIssuedBy } from "./ca-load.ts";
 import { certificatePem, x509, type X509Certificate } from "./_x509.ts";
+import { dataDirLayout, TLS_FILE_NAMES } from "../data-dir.ts";
 
 /** TRUST_BUNDLE_FILE is the trust bundle's name in `<data_dir>/tls`. */
-export const TRUST_BUNDLE_FILE = "ca-bundle.pem";
+export const TRUST_BUNDLE_FILE = TLS_FILE_NAMES.trustBundle;
 
 const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -31,7 +32,7 @@ export function trustBundlePath(tlsDir: string): string {
  * holds the retired CA, so nothing that dials a node may read ca_cert alone.
  */
 export function activeTrustFile(dataDir: string, caCert: string): string {
-  const bundle = trustBundlePath(join(dataDir, "tls"));
+  const bundle = dataDirLayout(dataDir).trustBundle;
   return existsSync(bundle) ? bundle : caCert;
 }
 

@@ -55,7 +55,7 @@ describe("dependencies", () => {
   });
 
   test("config, auth, pki and the runtime modules never import the node, the commands, the admin page or nats supervision", () => {
-    const lower = /^lib\/(config|auth|pki)\/|^lib\/(runtime-[a-z]+|host|disk-room|errors|fsutil|log)\.ts$/;
+    const lower = /^lib\/(config|auth|pki)\/|^lib\/(runtime-[a-z]+|host|disk-room|data-dir|errors|fsutil|log)\.ts$/;
     const higher = /^lib\/(cli|admin|natsd|cluster|diagnosis|systemd)\/|^lib\/(node|identity)\.ts$/;
     const bad: string[] = [];
     for (const [from, tos] of graph) if (lower.test(from)) for (const to of tos) if (higher.test(to)) bad.push(`${from} -> ${to}`);

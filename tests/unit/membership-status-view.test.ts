@@ -8,11 +8,10 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { UnibusConfig } from "../../lib/config/load.ts";
-import { MEMBERS_FILE, type MemberRecord } from "../../lib/membership/members.ts";
+import type { MemberRecord } from "../../lib/membership/members.ts";
+import { dataDirLayout } from "../../lib/data-dir.ts";
 import { memberViews, membershipProblems, strayMetaProblems } from "../../lib/membership/status-view.ts";
-import { STATE_FILE } from "../../lib/membership/agent.ts";
 import { raftPeerId } from "../../lib/natsd/raft-peer-id.ts";
 import { tempDir } from "../_helpers.ts";
 
@@ -20,7 +19,7 @@ const dir = tempDir("unibus-members-view-");
 afterAll(() => dir[Symbol.dispose]());
 
 const member = (name: string, removed = false): MemberRecord => ({ name, id: name, route: `10.0.0.${name.length}:6222`, joinedAt: "2026-11-29T00:00:00Z", updatedAt: 1, ...(removed ? { removed } : {}) });
-writeFileSync(join(dir.path, MEMBERS_FILE), JSON.stringify({ members: [{ ...member("pi-1"), service: "10.0.0.4:6223" }, member("pi-2"), member("pi-3"), member("pi-4", true), member("pi-5")] }));
+writeFileSync(dataDirLayout(dir.path).members, JSON.stringify({ members: [{ ...member("pi-1"), service: "10.0.0.4:6223" }, member("pi-2"), member("pi-3"), member("pi-4", true), member("pi-5")] }));
 const config = { node: { name: "pi-2", dataDir: dir.path }, cluster: { name: "lab3", routes: [] }, tls: {} } as unknown as UnibusConfig;
 const unknown = (name: string) => `Server name unknown at this time (peerID: ${raftPeerId(name)})`;
 
@@ -63,7 +62,7 @@ describe("servers the meta group counts that are no member", () => {
 });
 
 describe("the CA holder gone", () => {
-  const state = (failingForMs: number, lastCheckin = true) => writeFileSync(join(dir.path, STATE_FILE), JSON.stringify({
+  const state = (failingForMs: number, lastCheckin = true) => writeFileSync(dataDirLayout(dir.path).membershipState, JSON.stringify({
     updatedAt: new Date().toISOString(),
     ...(lastCheckin ? { lastCheckin: { at: new Date(Date.now() - failingForMs - 5_000).toISOString(), with: "10.0.0.4:6223" } } : {}),
     checkinError: "10.0.0.4:6223: connect ECONNREFUSED", checkinFailingSince: new Date(Date.now() - failingForMs).toISOString(),

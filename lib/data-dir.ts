@@ -1,0 +1,97 @@
+/**
+ * data-dir.ts names every runtime path in a node's data dir, the way k3s
+ * names its runtime paths as the fields of one struct: no other module joins
+ * a file name onto a data dir. A new file in the data dir is one field here,
+ * which is also the list `install.sh --purge`, backups and the control
+ * channel's owner rules read from.
+ *
+ * The data dir holds what a node makes and keeps for itself (nats-server's
+ * rendered config and JetStream store, the renewed certificate, members,
+ * records for `unibus status`); the operator's inputs (config, CA, route
+ * secret, join tokens) live beside the config file instead.
+ */
+import { join } from "node:path";
+
+/** TLS_FILE_NAMES are the file names of a node's TLS folder (`<data_dir>/tls`, and `certs/` beside a joined config). */
+export const TLS_FILE_NAMES = {
+  nodeCert: "node.pem",
+  nodeKey: "node-key.pem",
+  trustBundle: "ca-bundle.pem",
+} as const;
+
+/** DataDirLayout is every path a node uses in its data dir; all are absolute when the data dir is. */
+export interface DataDirLayout {
+  /** The data dir itself (0700, owned by the service user). */
+  root: string;
+  /** nats-server's store_dir (it makes `jetstream/` inside). */
+  storeDir: string;
+  /** JetStream's files, for disk accounting. */
+  jetstream: string;
+  /** The rendered nats-server config (0600: it holds secrets). */
+  natsConfig: string;
+  /** nats-server's pid file (stale-child clean-up). */
+  natsPid: string;
+  /** unibus's own pid file, held with an flock while the node runs. */
+  lock: string;
+  /** Where the embedded nats-server binary is extracted. */
+  bin: string;
+  /** The node's own TLS folder: renewed certificate and key, trust bundle. */
+  tls: string;
+  nodeCert: string;
+  nodeKey: string;
+  /** The CA bundle nats-server verifies peers with (kept through CA rotations). */
+  trustBundle: string;
+  /** The members list every node merges from the CA holders. */
+  members: string;
+  /** This data dir's random id: two boxes with one name have two ids. */
+  nodeId: string;
+  /** The membership agent's last findings (for `unibus status` while the node is down). */
+  membershipState: string;
+  /** Present when this node left or was removed from its cluster. */
+  leftMarker: string;
+  /** The CA holder's rotation phase (for `unibus status` while the node is down). */
+  rotationPhase: string;
+  /** The last reload's outcome (`unibus reload` falls back to it when the control socket is absent). */
+  reloadOutcome: string;
+  /** Which config file version the node applied, and a copy of its text. */
+  appliedConfig: string;
+  appliedConfigText: string;
+  /** The book of nats-server log events status explains. */
+  natsEvents: string;
+  /** The generated admin token, when [admin] token_file is not set. */
+  adminToken: string;
+  /** unibus's own system-account nkey seed. */
+  systemSeed: string;
+  /** The control channel's unix socket (lib/control/server.ts). */
+  controlSocket: string;
+}
+
+/** dataDirLayout returns the named paths of one data dir; it touches no file. */
+export function dataDirLayout(dataDir: string): DataDirLayout {
+  const tls = join(dataDir, "tls");
+  return {
+    root: dataDir,
+    storeDir: dataDir,
+    jetstream: join(dataDir, "jetstream"),
+    natsConfig: join(dataDir, "nats-server.conf"),
+    natsPid: join(dataDir, "nats-server.pid"),
+    lock: join(dataDir, "unibus.pid"),
+    bin: join(dataDir, "bin"),
+    tls,
+    nodeCert: join(tls, TLS_FILE_NAMES.nodeCert),
+    nodeKey: join(tls, TLS_FILE_NAMES.nodeKey),
+    trustBundle: join(tls, TLS_FILE_NAMES.trustBundle),
+    members: join(dataDir, "members.json"),
+    nodeId: join(dataDir, "node-id"),
+    membershipState: join(dataDir, "membership-state.json"),
+    leftMarker: join(dataDir, "left-cluster.json"),
+    rotationPhase: join(dataDir, "ca-rotation.json"),
+    reloadOutcome: join(dataDir, "reload.json"),
+    appliedConfig: join(dataDir, "applied-config.json"),
+    appliedConfigText: join(dataDir, "applied-config.toml"),
+    natsEvents: join(dataDir, "nats-events.json"),
+    adminToken: join(dataDir, "admin.token"),
+    systemSeed: join(dataDir, "system-account.nk"),
+    controlSocket: join(dataDir, "control.sock"),
+  };
+}
