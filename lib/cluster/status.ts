@@ -6,7 +6,7 @@
  * same diagnosis. It only reads, and never throws for a node that is down.
  */
 import type { UnibusConfig } from "../config/load.ts";
-import { memberViews, withMembers, type MemberView } from "../membership/status-view.ts";
+import { memberViews, type MemberView } from "../membership/status-view.ts";
 import { caView, type CaView } from "../membership/rotation-view.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../natsd/snapshot.ts";
@@ -64,11 +64,11 @@ export interface GatherOptions { monitor?: MonitorClient; events?: NatsEvent[]; 
 
 /** gatherClusterStatus asks the node's nats-server and matches what it says against the config. */
 export async function gatherClusterStatus(given: UnibusConfig, options: GatherOptions = {}): Promise<ClusterStatus> {
-  // The members list (lib/membership) adds the members that joined later and drops removed ones.
-  const config = withMembers(given);
-  const monitor = options.monitor ?? new MonitorClient(config.monitor.listen.text);
+  const monitor = options.monitor ?? new MonitorClient(given.monitor.listen.text);
   const snapshot = await settle(monitor, await takeSnapshot(monitor));
-  const { diagnosis, facts } = await assess(config, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) });
+  const { diagnosis, facts } = await assess(given, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) });
+  // The members list (lib/membership) adds the members that joined later and drops removed ones: the facts' config has them.
+  const config = facts.config;
   const routez = snapshot.routez.ok ? (snapshot.routez.data.routes ?? []) : [];
   const paired = await pairRoutes(routez, config.cluster?.routes ?? []);
   const jsz = snapshot.jsz.ok && !snapshot.jsz.data.disabled ? snapshot.jsz.data : undefined;
@@ -97,7 +97,7 @@ export async function gatherClusterStatus(given: UnibusConfig, options: GatherOp
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
     leafs: leafUplinks(facts).map(({ url, up }) => ({ url, up })),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
-    ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster) } : {}),
+    ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster, facts.now, facts.members) } : {}),
     ...(ca ? { ca } : {}),
     verdict: diagnosis.verdict,
     problems: diagnosis.problems,

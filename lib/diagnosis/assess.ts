@@ -1,13 +1,14 @@
 /**
  * assess.ts is the one path from a nats monitoring snapshot to a Diagnosis,
- * shared by `unibus status` and the admin page: pair routes with configured
- * peers, read the JetStream meta group the way a follower must (see
- * meta-view.ts), probe the peers that are missing, and add the certificate
- * and disk facts.
+ * shared by `unibus status`, the node's health engine and the admin page. It
+ * only gathers: pair routes with configured peers, read the JetStream meta
+ * group the way a follower must (see meta-view.ts), probe the peers that are
+ * missing, and read the certificate, disk, members, membership state, left
+ * marker and config drift once each; diagnose() (the rules) does the judging.
  */
 import type { RouteInfo } from "../natsd/monitoring-types.ts";
 import { nodeProcesses } from "./process-state.ts";
-import { configDriftProblem } from "./config-drift.ts";
+import { configDrift } from "./config-drift.ts";
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Snapshot } from "../natsd/snapshot.ts";
@@ -17,8 +18,11 @@ import { diagnose } from "./diagnose.ts";
 import { metaPeers } from "./meta-view.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.ts";
-import { verdictOf, type Diagnosis } from "./problem.ts";
-import { membershipProblems, metaAbsentMembers, withMembers } from "../membership/status-view.ts";
+import type { Diagnosis } from "./problem.ts";
+import { membersOf } from "../membership/status-view.ts";
+import { withMemberRoutes } from "../membership/routes.ts";
+import { readMembershipState } from "../membership/agent.ts";
+import { readLeftMarker } from "../membership/left-marker.ts";
 import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
 import { joinHostPort } from "../config/units.ts";
 
@@ -57,10 +61,17 @@ export async function probeMissing(config: UnibusConfig, missing: string[]): Pro
   return Promise.all(peers.map(async (p) => ({ ...(await probePeer(p.host, p.port, creds)), address: p.text })));
 }
 
-/** assess computes the node's diagnosis from one snapshot and the extra facts. */
+/** assess gathers the node's facts from one snapshot and the files beside it, and runs the rules over them. */
 export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions): Promise<Assessment> {
+  const facts = await gatherFacts(given, s, o);
+  return { diagnosis: diagnose(facts), facts };
+}
+
+/** gatherFacts reads everything the rules judge, each source once: the snapshot, probes of missing peers, and the node's files. */
+export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOptions): Promise<HealthFacts> {
   // Members that joined after the config was written are peers too; removed ones are not.
-  const config = withMembers(given);
+  const members = given.cluster ? membersOf(given) : [];
+  const config = withMemberRoutes(given, members);
   const now = o.now ?? Date.now();
   const reachable = s.varz.ok || s.routez.ok;
   const node = s.varz.ok ? s.varz.data.server_name : config.node.name;
@@ -73,6 +84,10 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
   const jsz = s.jsz.ok && !s.jsz.data.disabled ? s.jsz.data : undefined;
   const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: joinHostPort(l.ip, l.port), solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}), ...(l.rtt ? { rtt: l.rtt } : {}) })) : [];
   const probes = reachable && missingPeers.length && o.probe ? await o.probe(config, missingPeers) : [];
+  const membered = Boolean(config.cluster && config.tls);
+  const membership = membered ? readMembershipState(config.node.dataDir) : undefined;
+  const left = membered ? readLeftMarker(config.node.dataDir) : undefined;
+  const drift = configDrift(config);
   const facts: HealthFacts = {
     config,
     node,
@@ -87,38 +102,23 @@ export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions)
     strangers,
     ...(twins.length ? { twins } : {}),
     ...(jsz ? { meta: { ...(jsz.meta_cluster?.leader ? { leader: jsz.meta_cluster.leader } : {}), ...(jsz.meta_cluster?.cluster_size !== undefined ? { clusterSize: jsz.meta_cluster.cluster_size } : {}), peers: metaPeers(node, jsz.meta_cluster) } } : {}),
+    ...(jsz?.meta_cluster ? { metaCluster: jsz.meta_cluster } : {}),
     jsz: s.jsz.ok ? { ok: true, disabled: Boolean(s.jsz.data.disabled) } : { ok: false, error: s.jsz.error },
     jetstreamEnabled: config.jetstream.enabled,
     leafs,
     events: o.events,
     probes,
     nameFromHost: nameFromHost(config),
+    members,
+    ...(membership ? { membership } : {}),
+    ...(left ? { left } : {}),
+    ...(drift ? { drift } : {}),
   };
   const cert = certFacts(config, now);
   if (cert) facts.certificate = cert;
   const disk = diskFacts(config, jsz?.storage ?? 0);
   if (disk) facts.disk = disk;
-  const diagnosis = diagnose(facts);
-  const drift = configDriftProblem(config, node);
-  const membership = [...membershipProblems(config, node, jsz?.meta_cluster), ...(drift ? [drift] : [])];
-  const incomplete = diagnosis.problems.find((p) => p.kind === "meta_incomplete");
-  const absent = incomplete ? metaAbsentMembers(config, jsz?.meta_cluster) : [];
-  if (incomplete && absent.length) {
-    // Every route is up (else another problem would say so): these run, but JetStream has not taken them in.
-    incomplete.node = absent.join(", ");
-    incomplete.cause += `; it lacks ${absent.join(", ")}, which run${absent.length === 1 ? "s" : ""} and route${absent.length === 1 ? "s" : ""} to this node`;
-    incomplete.fix = `nats-server keeps a name that was removed (unibus remove / leave) out of the meta group for 5 minutes after the removal, then takes it in by itself; if ${absent.join(", ")} ${absent.length === 1 ? "stays" : "stay"} out longer, restart unibus on ${absent.length === 1 ? "it" : "them"} (systemctl restart unibus)`;
-  }
-  if (membership.some((p) => p.kind === "member_removed")) {
-    // A node that left is stopped on purpose: "start it" would be the wrong advice.
-    diagnosis.problems = diagnosis.problems.filter((p) => p.kind !== "nats_not_running");
-  }
-  if (membership.length) {
-    // Broken first, as the verdict line names the first problem.
-    diagnosis.problems = [...diagnosis.problems, ...membership].sort((a, b) => Number(b.severity === "broken") - Number(a.severity === "broken"));
-    diagnosis.verdict = verdictOf(diagnosis.problems);
-  }
-  return { diagnosis, facts };
+  return facts;
 }
 
 /**

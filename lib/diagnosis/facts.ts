@@ -13,6 +13,10 @@ import type { UnibusConfig } from "../config/load.ts";
 import { certificateExpiry } from "../pki/index.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import type { PeerProbe } from "./peer-probe.ts";
+import type { MemberRecord } from "../membership/members.ts";
+import type { MembershipState } from "../membership/agent.ts";
+import type { LeftMarker } from "../membership/left-marker.ts";
+import type { MetaCluster } from "../natsd/monitoring-types.ts";
 
 /** RouteFact is one live route as /routez reports it. */
 export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string }
@@ -42,7 +46,10 @@ export interface CertFacts {
 /** DiskFacts compare the JetStream file limit with the data dir's disk. */
 export interface DiskFacts { dir: string; freeBytes: number; totalBytes: number; storeBytes: number }
 
-/** HealthFacts is the input of diagnose(). */
+/** DriftFact says the config file changed since the running node loaded it (at appliedAt, ms), and why a reload refused it, if one did. */
+export interface DriftFact { appliedAt: number; refused?: string }
+
+/** HealthFacts is the input of diagnose(): everything one snapshot's rules read, gathered once (lib/diagnosis/assess.ts). */
 export interface HealthFacts {
   config: UnibusConfig;
   node: string;
@@ -75,6 +82,16 @@ export interface HealthFacts {
   nameFromHost: boolean;
   /** unibus and nats-server as /proc shows them, from the data dir's pid files (why monitoring is silent). */
   processes?: NodeProcesses;
+  /** The members list (members.json), read once per assessment; [] outside a cluster or before any join. */
+  members: MemberRecord[];
+  /** What the membership agent found (membership-state.json). */
+  membership?: MembershipState;
+  /** The marker a node that left or was removed keeps. */
+  left?: LeftMarker;
+  /** The config file differs from what the node runs. */
+  drift?: DriftFact;
+  /** /jsz meta_cluster as nats-server reported it (peer ids unresolved), for the rules that match servers to members. */
+  metaCluster?: MetaCluster;
 }
 
 /** nodeNameIsExplicit tells whether the config file sets [node] name (rather than taking the host name). */

@@ -6,65 +6,17 @@
  * so they cannot disagree.
  */
 
-/** Severity says whether the bus still works (degraded) or does not (broken) because of a problem. */
-export type Severity = "degraded" | "broken";
+import type { ProblemOf } from "./rule.ts";
+import type { ProblemKind } from "./rules.ts";
+
+export type { Severity } from "./rule.ts";
+export { PROBLEM_KINDS, type ProblemKind } from "./rules.ts";
 
 /** Verdict is the node's health in one word. */
 export type Verdict = "healthy" | "degraded" | "broken";
 
-/**
- * ProblemKind names each class of problem; /metrics exposes one labelled
- * gauge per kind, so an alert can say what is wrong without parsing text.
- */
-export type ProblemKind =
-  | "nats_not_running"
-  | "cluster_name_mismatch"
-  | "duplicate_node_name"
-  | "route_auth_failed"
-  | "peer_unreachable"
-  | "stranger_route"
-  | "meta_no_leader"
-  | "cluster_too_small"
-  | "meta_incomplete"
-  | "jetstream_not_current"
-  | "leaf_down"
-  | "leaf_tls_untrusted"
-  | "leaf_auth_failed"
-  | "certificate_expired"
-  | "certificate_expiring"
-  | "certificate_unreadable"
-  | "ca_mismatch"
-  | "disk_too_small"
-  | "member_removed"
-  | "certificate_renewal_failing"
-  | "no_ca_holder"
-  | "config_not_applied"
-  | "certificate_from_retired_ca"
-  | "meta_stray_peer";
-
-/** PROBLEM_KINDS lists every kind, so /metrics can report 0 for the ones that are absent. */
-export const PROBLEM_KINDS: readonly ProblemKind[] = [
-  "nats_not_running", "cluster_name_mismatch", "duplicate_node_name", "route_auth_failed", "peer_unreachable", "stranger_route", "meta_no_leader", "cluster_too_small", "meta_incomplete", "jetstream_not_current",
-  "leaf_down", "leaf_tls_untrusted", "leaf_auth_failed", "certificate_expired", "certificate_expiring",
-  "certificate_unreadable", "ca_mismatch", "disk_too_small", "member_removed", "certificate_renewal_failing", "no_ca_holder", "config_not_applied", "certificate_from_retired_ca", "meta_stray_peer",
-];
-
-/** Problem is one thing wrong with the node or its cluster, said so that a user can act on it. */
-export interface Problem {
-  kind: ProblemKind;
-  severity: Severity;
-  /** The node that has to change (this node's name, a peer's name or address). */
-  node: string;
-  /** What is wrong, in plain words. */
-  cause: string;
-  /** What to do: which key in which file, or which command. */
-  fix: string;
-  /** nats-server's own words, when the cause came from its log. */
-  evidence?: string;
-  /** How often nats-server said it, and when it last did (ISO time). */
-  count?: number;
-  lastSeen?: string;
-}
+/** Problem is one thing wrong with the node or its cluster, said so that a user can act on it: one of the kinds the rules declare (lib/diagnosis/rules.ts). */
+export type Problem = ProblemOf<ProblemKind>;
 
 /** Diagnosis is the verdict and the problems behind it. */
 export interface Diagnosis { verdict: Verdict; node: string; problems: Problem[]; checkedAt: string }

@@ -24,7 +24,7 @@ function diagnosedKinds(days: number): string[] {
   const notAfter = new Date(now + days * DAY).toISOString();
   const facts: HealthFacts = {
     config, node: "n1", now, reachable: true, health: { ok: true, detail: "ok" }, routes: [], missingPeers: [], strangers: [],
-    jsz: { ok: true, disabled: true }, jetstreamEnabled: false, leafs: [], events: [], probes: [], nameFromHost: false,
+    jsz: { ok: true, disabled: true }, jetstreamEnabled: false, leafs: [], events: [], probes: [], nameFromHost: false, members: [],
     certificate: { file: "/tmp/x/tls/node.pem", subject: "CN=n1", notAfter, daysLeft: certificateExpiry(Date.parse(notAfter), now).daysLeft, caFile: "/tmp/x/ca.pem", selfRenewing: false },
   };
   return diagnose(facts).problems.map((p) => p.kind);

@@ -1,0 +1,68 @@
+/**
+ * jetstream-meta.ts is the rule for the JetStream meta group as this node
+ * sees it: a one-member cluster that can never elect a leader, no leader
+ * (no majority), this node not current with the leader, and a group that
+ * lacks members which run and route to this node.
+ */
+import { unibusCommand } from "../../config/installed.ts";
+import { namesPeer } from "../../natsd/raft-peer-id.ts";
+import type { HealthFacts } from "../facts.ts";
+import { clusterQuorum, majorityOf } from "../quorum.ts";
+import { defineRule } from "../rule.ts";
+
+/** jetstreamMetaRule reports cluster_too_small, meta_no_leader, jetstream_not_current (broken) and meta_incomplete. */
+export const jetstreamMetaRule = defineRule({
+  name: "jetstream-meta",
+  kinds: ["cluster_too_small", "meta_no_leader", "jetstream_not_current", "meta_incomplete"],
+  check({ facts: f, found }) {
+    if (!f.reachable || !f.jetstreamEnabled || !f.config.cluster) return [];
+    const servers = clusterQuorum(f).size;
+    if (!f.meta?.leader && servers === 1) {
+      // nats-server bootstraps its meta group expecting at least 2 servers: a one-member cluster never elects a leader.
+      return [{
+        kind: "cluster_too_small", severity: "broken", node: f.node,
+        cause: "this cluster has one member, and clustered JetStream elects its meta leader only with 2 or more servers: no stream can be created or written until a second box joins (core NATS publish and subscribe work)",
+        fix: `join a second box: on this node run ${unibusCommand(f.config.file, "token create")} and run the line it prints on the new box; with 3 members streams stay writable while one box is down`,
+      }];
+    }
+    if (!f.meta?.leader) {
+      return [{
+        kind: "meta_no_leader", severity: "broken", node: f.node,
+        cause: `JetStream has no meta leader: fewer than a majority (${majorityOf(servers)} of ${servers}) of the nodes can reach each other, so no stream can be written or changed`,
+        fix: found.length ? "fix the problems above; the meta group elects a leader as soon as a majority of nodes are connected" : "start the missing nodes or reconnect them (unibus status on each node says why it is missing)",
+      }];
+    }
+    if (f.metaHealth && !f.metaHealth.ok) {
+      return [{
+        kind: "jetstream_not_current", severity: "broken", node: f.node,
+        cause: `JetStream on this node is not current with the meta leader ${f.meta.leader} (${f.metaHealth.detail}): writes through this node wait until it catches up`,
+        fix: "usually it catches up within seconds after a partition heals; if it stays, check the routes to the meta leader and the log (journalctl -u unibus)",
+      }];
+    }
+    const known = f.meta.clusterSize;
+    if (known === undefined || known >= servers || f.missingPeers.length || found.length) return [];
+    const absent = metaAbsentMembers(f);
+    if (!absent.length) {
+      return [{
+        kind: "meta_incomplete", severity: "degraded", node: f.node,
+        cause: `the JetStream meta group knows ${known} of the ${servers} servers in cluster.peers`,
+        fix: "start the missing nodes; if one will never return, take it out of the cluster from any member: sudo unibus remove NAME",
+      }];
+    }
+    // Every route is up (else another problem would say so): these run, but JetStream has not taken them in.
+    const one = absent.length === 1;
+    return [{
+      kind: "meta_incomplete", severity: "degraded", node: absent.join(", "),
+      cause: `the JetStream meta group knows ${known} of the ${servers} servers in cluster.peers; it lacks ${absent.join(", ")}, which run${one ? "s" : ""} and route${one ? "s" : ""} to this node`,
+      fix: `nats-server keeps a name that was removed (unibus remove / leave) out of the meta group for 5 minutes after the removal, then takes it in by itself; if ${absent.join(", ")} ${one ? "stays" : "stay"} out longer, restart unibus on ${one ? "it" : "them"} (systemctl restart unibus)`,
+    }];
+  },
+});
+
+/** metaAbsentMembers names the current members the meta group does not hold (matched by name or RAFT peer id). */
+function metaAbsentMembers(f: HealthFacts): string[] {
+  const meta = f.metaCluster;
+  if (!meta) return [];
+  const inGroup = [...(meta.leader ? [{ name: meta.leader }] : []), ...(meta.replicas ?? []), { name: f.config.node.name }];
+  return f.members.filter((m) => !m.removed && !inGroup.some((g) => namesPeer(g, m.name))).map((m) => m.name);
+}

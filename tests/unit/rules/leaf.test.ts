@@ -1,0 +1,23 @@
+/** The leaf rule: a down uplink says why (untrusted hub, refused secret, no connection); a hub names an edge with the wrong secret. */
+import { expect, test } from "bun:test";
+import { leafRule } from "../../../lib/diagnosis/rules/leaf.ts";
+import type { UnibusConfig } from "../../../lib/config/load.ts";
+import { NOW, healthy, run, standalone } from "./_facts.ts";
+import { event } from "./_events.ts";
+
+const url = { text: "tls://hub.lan:7422", host: "hub.lan", port: 7422 };
+const edge = { ...standalone, leafnodes: { remotes: [{ url, user: "leaf" }] } } as unknown as UnibusConfig;
+const hub = { ...standalone, leafnodes: { remotes: [], listen: { text: "0.0.0.0:7422" } } } as unknown as UnibusConfig;
+const base = { config: edge, routes: [], members: [] };
+test.each([
+  ["uplink up", healthy({ ...base, leafs: [{ address: "hub.lan:7422", solicited: true }] }), []],
+  ["down, no cause known", healthy(base), [["leaf_down", "the leaf uplink to tls://hub.lan:7422 is down"]]],
+  ["down, hub untrusted", healthy({ ...base, events: [event("leaf_tls_untrusted", "x509: certificate signed by unknown authority", { url: "hub.lan:7422" })] }), [["leaf_tls_untrusted", "this remote has no ca_file"]]],
+  ["down, secret refused, a cause said once long ago still counts", healthy({ ...base, events: [event("leaf_auth_failed", "Leafnode Error 'Authorization Violation'", { side: "dialing" }, [], 600_000)] }), [["leaf_auth_failed", 'refuses this node\'s user "leaf"']]],
+  ["a hub refusing an edge", healthy({ config: hub, routes: [], members: [], events: [event("leaf_auth_failed", 'authentication error - User "leaf"', { side: "accepting" }, ["192.168.1.50:51000"])] }), [["leaf_auth_failed", "an edge at 192.168.1.50"]]],
+  ["a hub's old refusal is gone", healthy({ config: hub, routes: [], members: [], now: NOW + 120_000, events: [event("leaf_auth_failed", "x", { side: "accepting" }, ["192.168.1.50:1"])] }), []],
+] as const)("%s", (_, facts, want) => {
+  const out = run(leafRule, facts);
+  expect(out.map((p) => p.kind)).toEqual(want.map(([k]) => k));
+  want.forEach(([, w], i) => expect(out[i]!.cause).toContain(w));
+});
