@@ -135,7 +135,7 @@ describe("the cluster picture", () => {
     snap.leafz = { ok: true, data: { server_id: "ID_e1", leafnodes: 1, leafs: [{ ip: "127.0.0.1", port: 7422, is_spoke: true, rtt: "2ms" }] } };
     const assessment = await assess(edge, snap, { events: [] });
     const uplinks = leafUplinks(assessment.facts);
-    expect(uplinks).toEqual([{ url: "nats-leaf://127.0.0.1:7422", up: true, rtt: "2ms" }, { url: "nats-leaf://127.0.0.2:7422", up: false }]);
+    expect(uplinks).toEqual([{ url: "nats-leaf://127.0.0.1:7422", up: true, address: "127.0.0.1:7422", rtt: "2ms" }, { url: "nats-leaf://127.0.0.2:7422", up: false }]);
     const o = buildOverview({ snapshot: snap, config: edge, versions, startedAt: Date.now(), disk, rates, assessment });
     expect(o.leafs).toEqual(uplinks);
     expect(assessment.diagnosis.problems.filter((p) => p.kind === "leaf_down")).toHaveLength(1);

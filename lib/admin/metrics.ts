@@ -90,7 +90,7 @@ function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions):
     e.add("unibus_problems", "Problems of this kind now (0 when none): alert on > 0; the page and unibus status name the cause and fix", n, { kind });
   }
   for (const p of o.health.problems) e.add("unibus_problem", "1 for each current problem, labelled with its kind, severity and the node that must change", 1, { kind: p.kind, severity: p.severity, node: p.node });
-  for (const l of o.leafs) e.add("unibus_leaf_uplink_up", "1 when this leaf uplink ([[leafnodes.remotes]] url) is connected", l.up ? 1 : 0, { url: l.url });
+  for (const l of o.leafs) e.add("unibus_leaf_uplink_up", "1 when this leaf uplink ([[leafnodes.remotes]] url or urls) is connected; hub is the hub node it is connected to", l.up ? 1 : 0, { url: l.url, ...(l.hub ? { hub: l.hub } : {}) });
   for (const c of o.readiness.checks) e.add("unibus_readiness_check", "1 when this readiness condition holds", c.ok ? 1 : 0, { check: c.name });
   for (const [endpoint, doc] of [["varz", s.varz], ["connz", s.connz], ["routez", s.routez], ["jsz", s.jsz]] as const) {
     e.add("unibus_nats_monitor_up", "1 when nats-server's monitoring endpoint answered", doc.ok ? 1 : 0, { endpoint });

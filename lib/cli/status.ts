@@ -96,7 +96,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     }
     lines.push(`  missing peers ${s.missingPeers.length ? s.missingPeers.join(", ") : "none"}`);
   }
-  for (const l of s.leafs) lines.push(`  leaf uplink   ${l.url} ${l.up ? "connected" : "DOWN"}`);
+  for (const l of s.leafs) lines.push(`  leaf uplink   ${l.url} ${l.up ? `connected to hub node ${l.hub ?? "?"}${l.address ? ` at ${l.address}` : ""}` : "DOWN"}`);
   const c = s.certificate;
   if (c) {
     if (c.error) lines.push(`  certificate   unreadable: ${c.error}`);

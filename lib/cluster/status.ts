@@ -17,8 +17,8 @@ import type { CertFacts } from "../diagnosis/facts.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { Problem, Verdict } from "../diagnosis/problem.ts";
 
-/** LeafStatus is one [[leafnodes.remotes]] uplink and whether it is connected. */
-export interface LeafStatus { url: string; up: boolean }
+/** LeafStatus is one [[leafnodes.remotes]] uplink (url: its configured hub addresses), whether it is connected, and to which hub node (server name and address). */
+export interface LeafStatus { url: string; up: boolean; hub?: string; address?: string }
 
 /** ClusterStatus is a typed snapshot of the node's health: its cluster, uplinks, certificate and the diagnosis. */
 export interface ClusterStatus {
@@ -95,7 +95,7 @@ export async function gatherClusterStatus(given: UnibusConfig, options: GatherOp
     ...(meta?.clusterSize !== undefined ? { metaClusterSize: meta.clusterSize } : {}),
     metaOffline: (meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name),
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
-    leafs: leafUplinks(facts).map(({ url, up }) => ({ url, up })),
+    leafs: leafUplinks(facts).map(({ url, up, hub, address }) => ({ url, up, ...(hub ? { hub } : {}), ...(address ? { address } : {}) })),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
     ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster, facts.now, facts.members) } : {}),
     ...(ca ? { ca } : {}),

@@ -41,6 +41,8 @@ export const DEFAULTS = {
   leafUser: "leaf",
   /** How soon an edge redials a lost hub; nats adds jitter, so a fleet does not stampede. */
   leafReconnect: "1s",
+  /** How soon a cut leaf uplink is noticed ([leafnodes] keepalive). */
+  leafKeepaliveMs: 15_000,
   /** Route port, used only when [cluster] is present. */
   clusterListen: address("0.0.0.0:6222"),
   /** Gateway port, used only when [gateway] is present (nats's default gateway port). */

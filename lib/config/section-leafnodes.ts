@@ -12,10 +12,25 @@ import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecre
 import { DEFAULTS } from "./defaults.ts";
 import { edgeSignIns } from "./_edge-sign-in.ts";
 import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
-import { envName, filePath, listenValue } from "./_parsed.ts";
+import { envName, filePath, listenValue, parsed } from "./_parsed.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
-import { isLoopback, joinHostPort, type HostPort } from "./units.ts";
+import { isLoopback, joinHostPort, parseDuration, type HostPort } from "./units.ts";
+
+/**
+ * leafPingSettings are the nats-server ping settings a node with leaf
+ * connections runs with: nats has no ping interval of its own for leaf
+ * connections (they use the server's, 2 minutes by default, so a cut uplink
+ * went unnoticed for 4 to 6 minutes). A ping every third of the keep-alive,
+ * and a connection with two pings unanswered is dropped, so a cut link is
+ * seen within the keep-alive; a shorter [limits] ping_interval is kept.
+ * Undefined without [leafnodes].
+ */
+export function leafPingSettings(config: UnibusConfig, limitPingMs: number): { pingIntervalMs: number; pingMax: number } | undefined {
+  const leaf = config.leafnodes;
+  if (!leaf) return undefined;
+  return { pingIntervalMs: Math.min(limitPingMs, Math.max(1_000, Math.floor(leaf.keepaliveMs / 3))), pingMax: 2 };
+}
 
 /** LEAF_URL_HINT describes a hub address an edge dials. */
 export const LEAF_URL_HINT = 'a hub address like "nats-leaf://hub.lan:7422" (schemes nats-leaf, nats or tls; no user or password in it: use secret_file or secret_env)';
@@ -50,12 +65,14 @@ const leafUrl = z.unknown().transform((value, ctx): LeafUrl => {
 });
 
 const remoteSchema = z.strictObject({
-  url: leafUrl,
+  url: leafUrl.optional(),
+  urls: z.array(leafUrl, { error: `expected a list of hub addresses, each ${LEAF_URL_HINT}` }).min(1, { message: "expected at least one hub address" }).optional(),
   user: userName.optional(),
   secret_file: path.optional(),
   secret_env: envName.optional(),
   ca_file: path.optional(),
 }).superRefine((r, ctx) => {
+  if ((r.url === undefined) === (r.urls === undefined)) ctx.addIssue({ code: "custom", message: "expected url (one hub node) or urls (every node of the hub cluster), exactly one of them" });
   if (r.secret_file !== undefined && r.secret_env !== undefined) ctx.addIssue({ code: "custom", message: "expected one of secret_file or secret_env, not both" });
   if (r.user !== undefined && r.secret_file === undefined && r.secret_env === undefined) ctx.addIssue({ code: "custom", message: "expected secret_file or secret_env with user" });
 });
@@ -74,6 +91,9 @@ const leafnodesTable = z.strictObject({
   secret_env: envName.optional(),
   users: z.array(leafUserSchema, { error: "expected [[leafnodes.users]] tables" }).optional(),
   remotes: z.array(remoteSchema, { error: "expected [[leafnodes.remotes]] tables" }).optional(),
+  keepalive: parsed<number>(parseDuration).superRefine((n, ctx) => {
+    if (n < KEEPALIVE_BOUNDS_MS.min || n > KEEPALIVE_BOUNDS_MS.max) ctx.addIssue({ code: "custom", message: `expected ${KEEPALIVE_HINT}, from 3s to 10m, got ${n} ms` });
+  }).optional(),
 }).superRefine((l, ctx) => {
   if (l.listen === undefined && !l.remotes?.length) ctx.addIssue({ code: "custom", message: "expected listen (this node is a hub) or [[leafnodes.remotes]] (this node is an edge), or both" });
   const auth = [l.secret_file !== undefined && "secret_file", l.secret_env !== undefined && "secret_env", l.users?.length && "users"].filter(Boolean);
@@ -81,8 +101,18 @@ const leafnodesTable = z.strictObject({
   if (l.listen === undefined && auth.length) ctx.addIssue({ code: "custom", path: [String(auth[0])], message: "expected listen: secrets and users are for edges connecting to this node" });
 });
 
-/** LeafRemote is one hub an edge dials. */
-export interface LeafRemote { url: LeafUrl; user: string; secret?: ResolvedSecret; caFile?: string }
+/**
+ * LeafRemote is one hub an edge dials: every node of the hub cluster it may
+ * use (nats picks one at random and moves to another when it drops), shown
+ * as `label`.
+ */
+export interface LeafRemote { urls: LeafUrl[]; label: string; user: string; secret?: ResolvedSecret; caFile?: string }
+
+/** KEEPALIVE_HINT describes [leafnodes] keepalive. */
+const KEEPALIVE_HINT = 'a duration like "15s": how soon a cut uplink is noticed';
+
+/** KEEPALIVE_BOUNDS_MS: below 3 s a busy Raspberry Pi would drop healthy uplinks; above 10 min nothing is kept alive. */
+const KEEPALIVE_BOUNDS_MS = { min: 3_000, max: 600_000 } as const;
 
 /** LeafnodesConfig is the effective [leafnodes] table. */
 export interface LeafnodesConfig {
@@ -91,6 +121,8 @@ export interface LeafnodesConfig {
   secret?: ResolvedSecret;
   users: { user: string; password: ResolvedSecret }[];
   remotes: LeafRemote[];
+  /** How soon a dead leaf connection is noticed and dropped, in ms (nats pings every third of it and drops after two unanswered). */
+  keepaliveMs: number;
 }
 
 /** resolveLeafnodes reads the secrets and resolves paths. */
@@ -101,10 +133,12 @@ function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) 
     ...(raw.listen ? { listen: raw.listen } : {}),
     ...(secret ? { secret } : {}),
     users: (raw.users ?? []).map((u) => ({ user: u.user, password: resolvePassword(u, at, env) })),
+    keepaliveMs: raw.keepalive ?? DEFAULTS.leafKeepaliveMs,
     remotes: (raw.remotes ?? []).map((r) => {
       const s = r.secret_file !== undefined ? readSecretFile(at(r.secret_file), "secret_file")
         : r.secret_env !== undefined ? readSecretEnv(r.secret_env, "secret_env", env) : undefined;
-      return { url: r.url, user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}) };
+      const urls = r.urls ?? (r.url ? [r.url] : []);
+      return { urls, label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}) };
     }),
   };
 }
@@ -127,6 +161,17 @@ function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
   if (leaf.listen && leaf.secret && clientNames.has(DEFAULTS.leafUser)) {
     issues.push({ path: ["leafnodes", leaf.secret.key], message: `edges sign in with the shared secret as user "${DEFAULTS.leafUser}", which is also a [[client.users]] name; rename that client user` });
   }
+  const dialedBy = new Map<string, number>();
+  leaf.remotes.forEach((r, i) => {
+    for (const u of r.urls) {
+      const key = joinHostPort(u.host, u.port);
+      const other = dialedBy.get(key);
+      if (other !== undefined && other !== i) {
+        issues.push({ path: ["leafnodes", "remotes", i, "urls"], message: `expected each hub node in one remote only: ${u.text} is also in [[leafnodes.remotes]] entry ${other + 1}, and two uplinks into one hub cluster deliver every message twice; list every hub node in one entry's urls` });
+      }
+      dialedBy.set(key, i);
+    }
+  });
   leaf.remotes.forEach((r, i) => {
     if (r.secret?.error) issues.push({ path: ["leafnodes", "remotes", i, r.secret.key], message: r.secret.error });
     if (r.caFile && !(existsSync(r.caFile) && statSync(r.caFile).isFile())) issues.push({ path: ["leafnodes", "remotes", i, "ca_file"], message: `file not found: ${r.caFile}` });
@@ -149,7 +194,7 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
     out.remotes = leaf.remotes.map((r) => {
       const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
       return {
-        url: `${r.url.scheme}://${cred}${joinHostPort(r.url.host, r.url.port)}`,
+        urls: r.urls.map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
         ...(r.caFile ? { tls: { ca_file: r.caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
       };
     });
@@ -161,11 +206,12 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
 function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (leaf.listen) out.listen = leaf.listen.text;
+  out.keepalive = `${leaf.keepaliveMs / 1000}s`;
   if (leaf.secret) out[leaf.secret.key] = effectiveSecretValue(leaf.secret);
   if (leaf.users.length) out.users = leaf.users.map((u) => ({ user: u.user, [u.password.key]: effectiveSecretValue(u.password) }));
   if (leaf.remotes.length) {
     out.remotes = leaf.remotes.map((r) => ({
-      url: r.url.text,
+      ...(r.urls.length === 1 ? { url: r.urls[0]!.text } : { urls: r.urls.map((u) => u.text) }),
       ...(r.secret ? { user: r.user, [r.secret.key]: effectiveSecretValue(r.secret) } : {}),
       ...(r.caFile ? { ca_file: r.caFile } : {}),
     }));

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { parsed } from "./_parsed.ts";
 import { noListeners, noSans, noSecrets, type ConfigIssue, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
+import { leafPingSettings } from "./section-leafnodes.ts";
 import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.ts";
 
 const KiB = 1024;
@@ -105,8 +106,16 @@ function renderLimits(config: UnibusConfig): Record<string, unknown> {
     ...(l.maxConnections !== undefined ? { max_connections: l.maxConnections } : {}),
     ...(l.maxControlLine !== undefined ? { max_control_line: l.maxControlLine } : {}),
     ...(l.writeDeadlineMs !== undefined ? { write_deadline: `${l.writeDeadlineMs}ms` } : {}),
-    ...(l.pingIntervalMs !== undefined ? { ping_interval: `${l.pingIntervalMs}ms` } : {}),
+    ...pingKeys(config),
   };
+}
+
+/** pingKeys renders ping_interval: the [limits] one, or the leaf keep-alive's when shorter (section-leafnodes.ts leafPingSettings). */
+function pingKeys(config: UnibusConfig): Record<string, unknown> {
+  const l = config.limits;
+  const leaf = leafPingSettings(config, l.pingIntervalMs ?? LIMIT_DEFAULTS.pingIntervalMs);
+  if (leaf) return { ping_interval: `${leaf.pingIntervalMs}ms`, ping_max: leaf.pingMax };
+  return l.pingIntervalMs !== undefined ? { ping_interval: `${l.pingIntervalMs}ms` } : {};
 }
 
 /** limitsRestartOnlyChange names a restart-only [limits] key whose value changed (nats-server cannot change max_pending live), or undefined. */

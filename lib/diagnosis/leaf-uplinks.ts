@@ -1,18 +1,53 @@
 /**
- * leaf-uplinks.ts says which leaf uplinks ([[leafnodes.remotes]]) are up,
- * once for `unibus status`, the diagnosis, the page and /metrics.
+ * leaf-uplinks.ts says which leaf uplinks ([[leafnodes.remotes]]) are up and
+ * which hub node each one is actually connected to, once for `unibus
+ * status`, the diagnosis, the page and /metrics. nats moves an uplink to
+ * any node of the hub cluster (the remote's urls and the leaf addresses the
+ * hub gossips), so the configured URL says little about where it is.
  */
-import type { HealthFacts } from "./facts.ts";
-
-/** LeafUplink is one [[leafnodes.remotes]] entry and whether its connection is up. */
-export interface LeafUplink { url: string; up: boolean; rtt?: string }
+import type { HealthFacts, LeafFact } from "./facts.ts";
+import type { LeafRemote } from "../config/section-leafnodes.ts";
+import { joinHostPort } from "../config/units.ts";
 
 /**
- * leafUplinks pairs the configured remotes with the connections this node
- * dialed (/leafz's spokes), in order: nats does not say which remote a
- * connection belongs to, so N connections mean the first N remotes are up.
+ * LeafUplink is one [[leafnodes.remotes]] entry (url: its hub addresses as
+ * configured) and whether its connection is up; when up, hub is the hub
+ * node's server name and address where it is connected.
  */
+export interface LeafUplink { url: string; up: boolean; hub?: string; address?: string; rtt?: string }
+
+/** PairedUplink is a remote with the connection that belongs to it, if any. */
+export interface PairedUplink { remote: LeafRemote; connection?: LeafFact }
+
+/**
+ * pairUplinks pairs the configured remotes with the connections this node
+ * dialed (/leafz's spokes): a connection to one of a remote's addresses is
+ * that remote's; nats does not say which remote the others belong to (an
+ * address it learned from the hub, a host name resolved), so they go to the
+ * remaining remotes in order.
+ */
+export function pairUplinks(remotes: LeafRemote[], leafs: LeafFact[]): PairedUplink[] {
+  const dialed = leafs.filter((l) => l.solicited);
+  const taken = new Set<LeafFact>();
+  const paired: PairedUplink[] = remotes.map((remote) => {
+    const connection = dialed.find((l) => !taken.has(l) && remote.urls.some((u) => joinHostPort(u.host, u.port) === l.address));
+    if (connection) taken.add(connection);
+    return { remote, ...(connection ? { connection } : {}) };
+  });
+  const rest = dialed.filter((l) => !taken.has(l));
+  for (const p of paired) {
+    if (!p.connection && rest.length) p.connection = rest.shift()!;
+  }
+  return paired;
+}
+
+/** leafUplinks is every configured uplink with its state and, when up, the hub node it is on. */
 export function leafUplinks(f: HealthFacts): LeafUplink[] {
-  const dialed = f.leafs.filter((l) => l.solicited);
-  return (f.config.leafnodes?.remotes ?? []).map((r, i) => ({ url: r.url.text, up: i < dialed.length, ...(dialed[i]?.rtt ? { rtt: dialed[i]!.rtt } : {}) }));
+  return pairUplinks(f.config.leafnodes?.remotes ?? [], f.leafs).map(({ remote, connection: c }) => ({
+    url: remote.label,
+    up: Boolean(c),
+    ...(c?.name ? { hub: c.name } : {}),
+    ...(c ? { address: c.address } : {}),
+    ...(c?.rtt ? { rtt: c.rtt } : {}),
+  }));
 }

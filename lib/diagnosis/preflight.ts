@@ -92,18 +92,26 @@ export function preflightWarnings(config: UnibusConfig): PreflightWarning[] {
     if (r.secret?.value && isBcryptHash(r.secret.value)) {
       out.push({
         key: `leafnodes.remotes[${i}].${r.secret.key}`,
-        message: `the secret for the leaf uplink ${r.url.text} (${r.secret.source}) is a bcrypt hash, but an edge must send the secret itself: put the plaintext secret there (the hub keeps the hash)`,
-        fields: { url: r.url.text },
+        message: `the secret for the leaf uplink ${r.label} (${r.secret.source}) is a bcrypt hash, but an edge must send the secret itself: put the plaintext secret there (the hub keeps the hash)`,
+        fields: { url: r.label },
       });
     }
     if (!r.caFile) {
       out.push({
         key: `leafnodes.remotes[${i}].ca_file`,
-        message: `the leaf uplink ${r.url.text} has no ca_file: a hub with [tls] presents a certificate from its own cluster CA, which this node cannot verify without it (the uplink then fails with "x509: certificate signed by unknown authority"); copy the hub's ca.pem here and set ca_file in that [[leafnodes.remotes]] entry of ${config.file}`,
-        fields: { url: r.url.text },
+        message: `the leaf uplink ${r.label} has no ca_file: a hub with [tls] presents a certificate from its own cluster CA, which this node cannot verify without it (the uplink then fails with "x509: certificate signed by unknown authority"); copy the hub's ca.pem here and set ca_file in that [[leafnodes.remotes]] entry of ${config.file}`,
+        fields: { url: r.label },
       });
     }
   });
+  const remotes = config.leafnodes?.remotes ?? [];
+  if (remotes.length > 1) {
+    out.push({
+      key: "leafnodes.remotes",
+      message: `${remotes.length} [[leafnodes.remotes]] entries all carry this node's one account: if two of them reach the same hub cluster (any of its nodes), every message crosses once per entry and subscribers get duplicates; for one hub cluster use one entry and list its nodes in urls = [...] in ${config.file}`,
+      fields: { remotes: remotes.length },
+    });
+  }
   out.push(...startupHashWarnings(config));
   const disk = diskRoomWarning(config);
   if (disk) out.push(disk);

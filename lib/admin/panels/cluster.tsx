@@ -18,8 +18,8 @@ export const clusterPanel = overviewPanel({
       <ErrorLine text={c.error} />
       {facts.leafs.length ? (
         <table id="leafs">
-          <thead><tr><th>leaf uplink</th><th>state</th><th class="num">RTT</th></tr></thead>
-          <tbody>{facts.leafs.map((l) => <tr data-leaf={l.url} data-state={l.up ? "up" : "down"}><td>{l.url}</td><td class={l.up ? "ok" : "bad"}>{l.up ? "up" : "DOWN"}</td><td class="num">{l.rtt ?? "–"}</td></tr>)}</tbody>
+          <thead><tr><th>leaf uplink</th><th>state</th><th>hub node</th><th class="num">RTT</th></tr></thead>
+          <tbody>{facts.leafs.map((l) => <tr data-leaf={l.url} data-state={l.up ? "up" : "down"}><td>{l.url}</td><td class={l.up ? "ok" : "bad"}>{l.up ? "up" : "DOWN"}</td><td data-hub>{l.up ? `${l.hub ?? "?"}${l.address ? ` (${l.address})` : ""}` : "–"}</td><td class="num">{l.rtt ?? "–"}</td></tr>)}</tbody>
         </table>
       ) : null}
       {c.clustered ? <p>{c.routesUp} of {c.expectedSize - 1} peers reachable{c.metaLeader ? ` · JetStream meta leader ${c.metaLeader}` : ""}</p> : <p class="muted">Single node: no [cluster] configured.</p>}

@@ -6,12 +6,14 @@ import { NOW, healthy, run, standalone } from "./_facts.ts";
 import { event } from "./_events.ts";
 
 const url = { text: "tls://hub.lan:7422", host: "hub.lan", port: 7422 };
-const edge = { ...standalone, leafnodes: { remotes: [{ url, user: "leaf" }] } } as unknown as UnibusConfig;
+const edge = { ...standalone, leafnodes: { remotes: [{ urls: [url], label: url.text, user: "leaf" }] } } as unknown as UnibusConfig;
 const hub = { ...standalone, leafnodes: { remotes: [], listen: { text: "0.0.0.0:7422" } } } as unknown as UnibusConfig;
 const base = { config: edge, routes: [], members: [] };
 test.each([
   ["uplink up", healthy({ ...base, leafs: [{ address: "hub.lan:7422", solicited: true }] }), []],
   ["down, no cause known", healthy(base), [["leaf_down", "the leaf uplink to tls://hub.lan:7422 is down"]]],
+  ["down: core messages are dropped, not kept", healthy(base), [["leaf_down", "core NATS messages to and from the hub are dropped"]]],
+  ["up on a hub node the hub gossiped (not a configured URL)", healthy({ ...base, leafs: [{ name: "hub-3", address: "10.0.0.13:7422", solicited: true }] }), []],
   ["down, hub untrusted", healthy({ ...base, events: [event("leaf_tls_untrusted", "x509: certificate signed by unknown authority", { url: "hub.lan:7422" })] }), [["leaf_tls_untrusted", "this remote has no ca_file"]]],
   ["down, secret refused, a cause said once long ago still counts", healthy({ ...base, events: [event("leaf_auth_failed", "Leafnode Error 'Authorization Violation'", { side: "dialing" }, [], 600_000)] }), [["leaf_auth_failed", 'refuses this node\'s user "leaf"']]],
   ["a hub refusing an edge", healthy({ config: hub, routes: [], members: [], events: [event("leaf_auth_failed", 'authentication error - User "leaf"', { side: "accepting" }, ["192.168.1.50:51000"])] }), [["leaf_auth_failed", "an edge at 192.168.1.50"]]],

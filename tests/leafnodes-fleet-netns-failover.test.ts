@@ -1,0 +1,131 @@
+/**
+ * A fleet in network namespaces: a 3-node hub cluster (from `unibus init
+ * cluster`) and 12 edges, each edge listing every hub node in one remote's
+ * urls. Every edge's status names the hub node it is really on. When a hub
+ * node is SIGKILLed, and when another hub node's link is cut (no FIN, no
+ * RST: only the keep-alive can tell), each edge is back on a live hub node
+ * within the keep-alive and its status names that node.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
+import { Fleet, netnsAvailable, writeSecret, type Box, type LeafzConnection } from "./fleet-netns-fixtures.ts";
+
+const EDGES = 12;
+const KEEPALIVE_S = 15;
+const dir = tempDir("unibus-fleet-");
+const fleet = new Fleet(dir.path);
+const ready = prerequisite(netnsAvailable(fleet.run), "ip netns (root and iproute2) and curl to build the hub and its edges");
+const hubs: Box[] = [];
+const edges: Box[] = [];
+const timings: Record<string, number> = {};
+const LEAF_SECRET = `fleet-leaf-secret-${fleet.run}-0123456789`;
+
+/** hubOf reads which hub node an edge's uplink is on, from its own /leafz (cheap enough to poll 12 edges). */
+async function hubOf(edge: Box): Promise<string | undefined> {
+  const leafz = await fleet.curlJson<{ leafs: LeafzConnection[] | null }>(edge, "http://127.0.0.1:8222/leafz");
+  return (leafz?.leafs ?? []).find((l) => l.is_spoke)?.name;
+}
+
+async function hubsOfAll(): Promise<(string | undefined)[]> {
+  return Promise.all(edges.map(hubOf));
+}
+
+beforeAll(async () => {
+  if (!ready) return;
+  fleet.up();
+  for (let i = 1; i <= 3; i++) hubs.push(fleet.addBox(`hub-${i}`, i));
+  for (let i = 1; i <= EDGES; i++) edges.push(fleet.addBox(`edge-${String(i).padStart(2, "0")}`, 10 + i));
+  const gen = join(dir.path, "generated");
+  const res = await runUnibus(["init", "cluster", "--name", "hub", ...hubs.flatMap((h) => ["--node", `${h.name}=${h.ip}`]), "--out", gen]);
+  if (res.code !== 0) throw new Error(`init cluster failed: ${res.stderr}`);
+  for (const h of hubs) {
+    cpSync(join(gen, "certs"), join(h.dir, "certs"), { recursive: true });
+    cpSync(join(gen, "cluster.secret"), join(h.dir, "cluster.secret"));
+    writeSecret(join(h.dir, "leaf.secret"), LEAF_SECRET);
+    h.config = join(h.dir, `${h.name}.toml`);
+    writeFileSync(h.config, `${await Bun.file(join(gen, `${h.name}.toml`)).text()}\n[leafnodes]\nlisten = "0.0.0.0:7422"\nsecret_file = "leaf.secret"\n`);
+  }
+  const urls = hubs.map((h) => `"nats-leaf://${h.ip}:7422"`).join(", ");
+  for (const e of edges) {
+    cpSync(join(gen, "certs", "ca.pem"), join(e.dir, "hub-ca.pem"));
+    writeSecret(join(e.dir, "leaf.secret"), LEAF_SECRET);
+    e.config = join(e.dir, "edge.toml");
+    writeFileSync(e.config, `[node]\nname = "${e.name}"\ndata_dir = "data"\n[client]\nlisten = "127.0.0.1:4222"\n[monitor]\nlisten = "127.0.0.1:8222"\n[admin]\nenabled = false\n[jetstream]\nenabled = false\n[leafnodes]\nkeepalive = "${KEEPALIVE_S}s"\n[[leafnodes.remotes]]\nurls = [${urls}]\nsecret_file = "leaf.secret"\nca_file = "hub-ca.pem"\n`);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  console.log(`fleet timings (netns, ${EDGES} edges, keepalive ${KEEPALIVE_S} s): ${JSON.stringify(timings)}`);
+  if (ready) await fleet.destroy();
+  dir[Symbol.dispose]();
+}, 120_000);
+
+describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () => {
+  test("every edge connects, and its status names the hub node it is really on", async () => {
+    const t0 = performance.now();
+    for (const h of hubs) fleet.start(h);
+    await waitFor("the hub cluster healthy", async () => (await Promise.all(hubs.map((h) => fleet.status(h)))).every((s) => s.code === 0), 120_000, 1_000);
+    timings.hub_ready_ms = Math.round(performance.now() - t0);
+    const t1 = performance.now();
+    for (const e of edges) fleet.start(e);
+    await waitFor("every edge's uplink up", async () => (await hubsOfAll()).every(Boolean), 120_000, 500);
+    timings.all_edges_connected_ms = Math.round(performance.now() - t1);
+    const on = await hubsOfAll();
+    for (const [i, e] of edges.entries()) {
+      const s = await fleet.status(e);
+      expect(s.json?.leafs).toHaveLength(1);
+      expect(s.json.leafs[0].up).toBe(true);
+      expect(s.json.leafs[0].hub).toBe(on[i]);
+      expect(s.json.leafs[0].address).toBe(`${hubs.find((h) => h.name === on[i])!.ip}:7422`);
+      if (i === 0) {
+        const text = await fleet.status(e, false);
+        expect(text.text).toContain(`connected to hub node ${on[i]} at `);
+      }
+    }
+  }, 300_000);
+
+  test("a SIGKILLed hub node: each of its edges is on another hub node within the keep-alive, named correctly", async () => {
+    const on = await hubsOfAll();
+    const victim = hubs.reduce((a, b) => (on.filter((h) => h === b.name).length > on.filter((h) => h === a.name).length ? b : a));
+    const moved = edges.filter((_, i) => on[i] === victim.name);
+    expect(moved.length).toBeGreaterThan(0);
+    const t0 = performance.now();
+    await fleet.stop(victim, "SIGKILL");
+    await waitFor(`the ${moved.length} edges of ${victim.name} on another hub node`, async () => (await Promise.all(moved.map(hubOf))).every((h) => h && h !== victim.name), (KEEPALIVE_S + 30) * 1000, 250);
+    timings.sigkill_failover_ms = Math.round(performance.now() - t0);
+    expect(timings.sigkill_failover_ms).toBeLessThan(KEEPALIVE_S * 1000);
+    for (const e of moved) {
+      const s = await fleet.status(e);
+      expect(s.json.leafs[0].up).toBe(true);
+      expect(s.json.leafs[0].hub).not.toBe(victim.name);
+      expect(hubs.map((h) => h.name)).toContain(s.json.leafs[0].hub);
+    }
+    // Back in service for the next test.
+    fleet.start(victim);
+    await waitFor(`${victim.name} healthy again`, async () => (await fleet.status(victim)).code === 0, 120_000, 1_000);
+  }, 300_000);
+
+  test("a cut hub link (no FIN, no RST): each edge on it is on another hub node within the keep-alive, named correctly", async () => {
+    const on = await hubsOfAll();
+    const victim = hubs.reduce((a, b) => (on.filter((h) => h === b.name).length > on.filter((h) => h === a.name).length ? b : a));
+    const moved = edges.filter((_, i) => on[i] === victim.name);
+    expect(moved.length).toBeGreaterThan(0);
+    const t0 = performance.now();
+    fleet.link(victim, "down");
+    try {
+      await waitFor(`the ${moved.length} edges of ${victim.name} on another hub node`, async () => (await Promise.all(moved.map(hubOf))).every((h) => h && h !== victim.name), (KEEPALIVE_S + 45) * 1000, 250);
+      timings.link_cut_failover_ms = Math.round(performance.now() - t0);
+      // The keep-alive notices within 15 s; then one redial (it may try the cut node first: 1 s reconnect plus its dial timeout).
+      expect(timings.link_cut_failover_ms).toBeLessThan((KEEPALIVE_S + 10) * 1000);
+      for (const e of moved) {
+        const s = await fleet.status(e);
+        expect(s.json.leafs[0].up).toBe(true);
+        expect(s.json.leafs[0].hub).not.toBe(victim.name);
+      }
+    } finally {
+      fleet.link(victim, "up");
+    }
+  }, 300_000);
+});
