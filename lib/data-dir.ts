@@ -41,6 +41,8 @@ export interface DataDirLayout {
   nodeKey: string;
   /** The CA bundle nats-server verifies peers with (kept through CA rotations). */
   trustBundle: string;
+  /** The cluster's client users as this member last knew them (0600; lib/access/ledger.ts): what a backup of the cluster's users takes. */
+  clusterAccess: string;
   /** The members list every node merges from the CA holders. */
   members: string;
   /** This data dir's random id: two boxes with one name have two ids. */
@@ -81,6 +83,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     nodeCert: join(tls, TLS_FILE_NAMES.nodeCert),
     nodeKey: join(tls, TLS_FILE_NAMES.nodeKey),
     trustBundle: join(tls, TLS_FILE_NAMES.trustBundle),
+    clusterAccess: join(dataDir, "cluster-access.json"),
     members: join(dataDir, "members.json"),
     nodeId: join(dataDir, "node-id"),
     membershipState: join(dataDir, "membership-state.json"),

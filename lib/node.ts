@@ -31,6 +31,9 @@ import { NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
 import { dataDirLayout } from "./data-dir.ts";
+import { AccessLedger } from "./access/ledger.ts";
+import { AccessReplica } from "./access/replica.ts";
+import { usesClusterAccess } from "./access/client-users.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -54,6 +57,9 @@ export class UnibusNode {
   /** The causes nats-server names in its log, shared with `unibus status` through a file. */
   #events?: NatsEventBook;
   #membership?: NodeMembership;
+  /** The cluster's users as this member knows them (local copy), and the replica that keeps it in step. */
+  #access?: AccessLedger;
+  #replica?: AccessReplica;
   /** The last log lines, for the admin page. */
   readonly #logRing: LogRing;
   readonly #removeLogSink: () => void;
@@ -138,6 +144,9 @@ export class UnibusNode {
         }),
       });
       this.#membership.assertMember();
+      // The local copy: a member cut off from the others starts with the users it knew.
+      this.#access = new AccessLedger(config.node.dataDir);
+      if (this.#access.active().length) log.info("admits the cluster's users from its local copy", { users: this.#access.active().length, file: this.#access.file });
     }
     await prepareNatsPasswordHashes(hashedSecrets(config), () => this.#stopped);
     this.#checkStop();
@@ -178,7 +187,37 @@ export class UnibusNode {
     this.#checkStop();
     this.#identity?.startRenewalTimer();
     await this.#membership?.start();
+    this.#startReplica();
     await this.#admin.start();
+  }
+
+  /**
+   * #startReplica keeps the local copy of the cluster's users in step with
+   * the other members (lib/access/replica.ts); every change re-renders
+   * nats-server's users and reloads it, which keeps unaffected clients
+   * connected and closes those of a removed user.
+   */
+  #startReplica(): void {
+    if (!this.#access || !this.#systemCredential) return;
+    const ledger = this.#access;
+    this.#replica = new AccessReplica({
+      ledger,
+      config: () => this.#config,
+      credential: this.#systemCredential,
+      log: this.#log,
+      onChange: (names, from) => void this.#serialized(async () => {
+        if (this.#stopped) return;
+        const t0 = Date.now();
+        this.#writeNatsConfig(this.#identity?.files);
+        const result = await this.#supervisor?.reload();
+        const applies = usesClusterAccess(this.#config);
+        if (result?.ok) this.#log.info(applies ? "applied a change to the cluster's users" : "recorded a change to the cluster's users (not applied here: allow_anonymous = true)", { users: names.join(","), from, active: ledger.active().length, reload_ms: Date.now() - t0 });
+        else if (result) this.#log.error("nats-server refused the cluster's users", { users: names.join(","), reason: result.message });
+      }),
+    });
+    this.#replica.start().catch((err: Error) => {
+      if (!this.#stopped) this.#log.error("cannot keep the cluster's users in step: the system-account connection failed; this node admits the users it knew", { error: err.message });
+    });
   }
 
   /**
@@ -226,7 +265,7 @@ export class UnibusNode {
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
     const paths = dataDirLayout(this.#config.node.dataDir);
     const config = this.#membership?.routed(this.#config) ?? this.#config;
-    writeFileAtomic(paths.natsConfig, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey), this.#config.file), 0o600);
+    writeFileAtomic(paths.natsConfig, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey, this.#access?.all()), this.#config.file), 0o600);
   }
 
   async #onCertificateRenewed(): Promise<void> {
@@ -305,6 +344,7 @@ export class UnibusNode {
 
   async #teardown(options: { force?: boolean }): Promise<void> {
     this.#identity?.stopRenewalTimer();
+    await this.#replica?.stop();
     await this.#membership?.stop();
     await this.#admin?.stop();
     await this.#survey?.close();

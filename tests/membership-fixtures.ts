@@ -157,13 +157,14 @@ export class Lab {
 /**
  * growCluster makes the first box the cluster's only CA holder with `init
  * cluster`, starts it, and joins every other box with a token from it, the
- * way a user grows a lab; it resolves when all report `servers` in the
- * JetStream meta group. It returns the CA certificate file.
+ * way a user grows a lab (initFlags go to `init cluster`); it resolves when
+ * all report `servers` in the JetStream meta group. It returns the CA
+ * certificate file.
  */
-export async function growCluster(lab: Lab, root: string, clusterName: string): Promise<{ caFile: string; caKeyFile: string }> {
+export async function growCluster(lab: Lab, root: string, clusterName: string, initFlags: string[] = []): Promise<{ caFile: string; caKeyFile: string }> {
   const [first, ...rest] = lab.boxes;
   const gen = join(root, "generated");
-  const init = Bun.spawnSync([BIN_X64, "init", "cluster", "--name", clusterName, "--node", `${first!.name}=${first!.ip}`, "--out", gen], { stdout: "pipe", stderr: "pipe" });
+  const init = Bun.spawnSync([BIN_X64, "init", "cluster", "--name", clusterName, "--node", `${first!.name}=${first!.ip}`, "--out", gen, ...initFlags], { stdout: "pipe", stderr: "pipe" });
   if (init.exitCode !== 0) throw new Error(`init cluster failed: ${init.stderr.toString()}`);
   cpSync(join(gen, "certs"), join(first!.dir, "certs"), { recursive: true });
   for (const f of ["cluster.secret", "join-tokens.secret"]) cpSync(join(gen, f), join(first!.dir, f));

@@ -99,15 +99,17 @@ exit status: 0 printed, 2 the config is invalid or its data_dir is inside the co
   },
   {
     name: "init cluster",
-    synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--force]",
+    synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--client-listen H:P] [--force]",
     summary: "make a cluster: CA, route secret, one config per node",
     details: `  --name NAME      cluster name (${NODE_NAME_HINT})
   --node N=ADDR    one per box: node name and the address the other boxes reach it at
                    (IP or host name; route port default ${DEFAULTS.clusterListen.port})
   --out DIR        where to write certs/ca.pem, certs/ca-key.pem, cluster.secret and NAME.toml per node
+  --client-listen H:P  the cluster's client port (default ${DEFAULTS.clientListen.text}); 0.0.0.0:4222 lets LAN clients in
+                   on every member, boxes that join included, signing in as the cluster's users (unibus user add)
   --force          replace files that already exist (a new CA and secret: every node must get the new files)
 example:
-  unibus init cluster --name homelab --node pi-1=10.0.0.11 --node pi-2=10.0.0.12 --node pi-3=10.0.0.13 --out homelab/
+  unibus init cluster --name homelab --node pi-1=10.0.0.11 --client-listen 0.0.0.0:4222 --out homelab/
 `,
     load: () => import("./init-cluster.ts"),
   },
@@ -169,6 +171,41 @@ refuses to remove the last quorum member: the remaining servers must keep a majo
     synopsis: "[--config FILE] [--force]",
     summary: "on the box that goes: leave the JetStream meta group and the members list, then stop",
     load: async () => ({ run: (await import("./remove.ts")).leave }),
+  },
+  {
+    name: "user add",
+    synopsis: "NAME [--nkey KEY] [--publish S ...] [--subscribe S ...] [--deny-publish S ...] [--deny-subscribe S ...] [--replace] [--config FILE]",
+    summary: "add a client user for the whole cluster (password on stdin, or an nkey): every member admits it within seconds, no restart",
+    details: `  NAME               the user name clients sign in with (nkey users: a label)
+  --nkey KEY         sign in with this public user nkey (unibus nkey gen) instead of a password
+  --publish S        subjects it may publish to (repeatable; none: all for a password user, nothing for an nkey user)
+  --subscribe S      subjects it may subscribe to (likewise)
+  --deny-publish S, --deny-subscribe S   subjects it may not use (repeatable)
+  --replace          replace an existing cluster user (password or key, and permissions)
+  --config FILE      this member's config (default /etc/unibus/unibus.toml); run it on any member
+the password is read on standard input and hashed here (bcrypt); a majority of the members must answer,
+  or nothing changes. The file's [[client.users]] of a box win over a cluster user of the same name there
+example: printf '%s' "$APP_PASSWORD" | sudo unibus user add app
+`,
+    load: async () => ({ run: (await import("./user.ts")).add }),
+  },
+  {
+    name: "user passwd",
+    synopsis: "NAME [--config FILE]",
+    summary: "give a cluster user a new password (on stdin) on every member; its connections with the old one are closed",
+    load: async () => ({ run: (await import("./user.ts")).passwd }),
+  },
+  {
+    name: "user remove",
+    synopsis: "NAME [--config FILE]",
+    summary: "remove a cluster user on every member; its connections are closed",
+    load: async () => ({ run: (await import("./user.ts")).remove }),
+  },
+  {
+    name: "user list",
+    synopsis: "[--config FILE] [--json]",
+    summary: "the cluster's users (this member's copy), this box's file users, and which members are in step",
+    load: async () => ({ run: (await import("./user.ts")).list }),
   },
   {
     name: "ca create",

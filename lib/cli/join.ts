@@ -21,6 +21,7 @@ import { dataDirLayout } from "../data-dir.ts";
 import { parseToken } from "../membership/token.ts";
 import { clearLeftMarker } from "../membership/left-marker.ts";
 import { parseFlags } from "./_flags.ts";
+import { clientListenText } from "../membership/client-policy.ts";
 import { randomBytes } from "node:crypto";
 
 /** JOIN_TOKEN_ENV can carry the token instead of --token (keeps it out of `ps`). */
@@ -128,8 +129,14 @@ function configText(name: string, r: JoinResult, listen: HostPort, via: HostPort
 name = ${q(name)}
 
 [client]
-# NATS clients. Loopback until client authentication is configured.
-listen = ${q(DEFAULTS.clientListen.text)}
+${r.client?.network
+    ? `# NATS clients, as on every member of the cluster (taken over from ${q(via.text)} at join).
+# Who may sign in is the cluster's: unibus user add|list|remove|passwd on any member
+# (a [[client.users]] table here would admit a user on this box only, and win a clash).
+listen = ${q(clientListenText(r.client))}`
+    : `# NATS clients. Loopback until client authentication is configured (unibus user add on any
+# member adds a user for the whole cluster).
+listen = ${q(r.client ? clientListenText(r.client) : DEFAULTS.clientListen.text)}`}
 
 [cluster]
 name = ${q(r.cluster)}
@@ -147,6 +154,6 @@ ca_cert = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}
 # before it expires (renewals are kept in the data dir's tls/). No CA key here.
 cert = ${q(`${CERTS_DIR}/${NODE_CERT_FILE}`)}
 key = ${q(`${CERTS_DIR}/${NODE_KEY_FILE}`)}
-sans = [${q(r.advertiseHost)}]
+sans = [${q(r.advertiseHost)}]${r.client && !r.client.tls ? "\n# The cluster's clients connect without TLS.\nclient_tls = false" : ""}
 `;
 }

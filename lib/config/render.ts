@@ -5,6 +5,7 @@
  * quoted correctly by construction.
  */
 import { dataDirLayout } from "../data-dir.ts";
+import type { AccessEntry } from "../access/ledger.ts";
 import { SECTIONS, type UnibusConfig } from "./sections.ts";
 import type { NodeTlsFiles } from "./section.ts";
 
@@ -13,11 +14,12 @@ export type { NodeTlsFiles } from "./section.ts";
 /**
  * renderNatsConfig builds the nats-server configuration object for a node;
  * systemKey is the public nkey unibus itself uses in the system account
- * (lib/natsd/system-credential.ts).
+ * (lib/natsd/system-credential.ts); access are the cluster's users as this
+ * member knows them (lib/access/ledger.ts).
  */
-export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, systemKey?: string): Record<string, unknown> {
+export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, systemKey?: string, access?: readonly AccessEntry[]): Record<string, unknown> {
   const out: Record<string, unknown> = { pid_file: dataDirLayout(config.node.dataDir).natsPid };
-  for (const section of SECTIONS) Object.assign(out, section.render(config, { tls, systemKey }));
+  for (const section of SECTIONS) Object.assign(out, section.render(config, { tls, systemKey, access }));
   return out;
 }
 

@@ -16,7 +16,8 @@ import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword }
 import { listenValue } from "./_parsed.ts";
 import { checkDiscovery, clientAdvertiseValue, renderDiscovery } from "./section-discovery.ts";
 import { edgeUsersTable } from "./_edge-sign-in.ts";
-import { differs, noSans, secretForms, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
+import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
+import { NOBODY_NKEY, usesClusterAccess, withClusterUsers } from "../access/client-users.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
 
@@ -121,7 +122,8 @@ function checkClient(config: UnibusConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const auth = hasClientAuth(config);
   const exposed = clientListeners(config).filter((l) => !isLoopback(l.listen.host));
-  if (!auth && !config.client.allowAnonymous) {
+  // A member's client port is guarded by the cluster's users (unibus user add); until there are some, nobody gets in.
+  if (!auth && !config.client.allowAnonymous && !usesClusterAccess(config)) {
     for (const l of exposed) {
       issues.push({ path: l.path, message: `expected a loopback address (127.0.0.1 or [::1]) while no client may sign in: add [[client.users]] or [[client.nkeys]], or set allow_anonymous = true in [client] to let anyone who can reach "${l.listen.text}" connect without credentials` });
     }
@@ -166,15 +168,23 @@ function allowOnly(list: string[]): Record<string, string[]> {
 
 /**
  * renderClient is the client `listen` and the nats-server `authorization`
- * block, passwords as bcrypt hashes; on a hub it also carries the edge users.
+ * block, passwords as bcrypt hashes; on a member of a cluster the cluster's
+ * users follow the file's (lib/access/client-users.ts), and while there are
+ * none an unusable nkey keeps nats-server from admitting anyone; on a hub
+ * it also carries the edge users.
  */
-function renderClient(config: UnibusConfig): Record<string, unknown> {
+function renderClient(config: UnibusConfig, node: NodeFacts = {}): Record<string, unknown> {
   const advertise = renderDiscovery(config).clientAdvertise;
   const listen = { listen: config.client.listen.text, ...(advertise ? { client_advertise: advertise } : {}) };
-  const edges = edgeUsersTable(config, hasClientAuth(config));
-  if (!hasClientAuth(config) && !edges) return listen;
+  const client = withClusterUsers(config, node.access ?? []);
+  // Loopback-only members keep taking anonymous local clients until the first user, as a single node does.
+  const exposed = clientListeners(config).some((l) => !isLoopback(l.listen.host));
+  const placeholder = exposed && usesClusterAccess(config) && client.users.length === 0 && client.nkeys.length === 0;
+  const signIn = client.users.length > 0 || client.nkeys.length > 0 || placeholder;
+  const edges = edgeUsersTable(config, signIn);
+  if (!signIn && !edges) return listen;
   const only = edges?.clientRestriction ?? {};
-  const users: Record<string, unknown>[] = config.client.users.map((u) => {
+  const users: Record<string, unknown>[] = client.users.map((u) => {
     const publish = renderRule(u.publish);
     const subscribe = renderRule(u.subscribe);
     return {
@@ -184,9 +194,10 @@ function renderClient(config: UnibusConfig): Record<string, unknown> {
       ...only,
     };
   });
-  for (const n of config.client.nkeys) {
+  for (const n of client.nkeys) {
     users.push({ nkey: n.publicKey, permissions: { publish: allowOnly(n.publish), subscribe: allowOnly(n.subscribe) }, ...only });
   }
+  if (placeholder) users.push({ nkey: NOBODY_NKEY, permissions: { publish: allowOnly([]), subscribe: allowOnly([]) }, ...only });
   // Edge users of a hub live in the same table, for leaf connections only (see _edge-sign-in.ts).
   if (edges) users.push(...edges.users);
   return { ...listen, authorization: { users }, ...(edges?.noAuthUser ? { no_auth_user: edges.noAuthUser } : {}) };

@@ -8,6 +8,7 @@
  * the node loop over the list in sections.ts; none of them names a table.
  */
 import type { z } from "zod";
+import type { AccessEntry } from "../access/ledger.ts";
 import type { HostInfo } from "../host.ts";
 import type { UnibusConfig } from "./sections.ts";
 import type { HostPort } from "./units.ts";
@@ -24,6 +25,8 @@ export interface NodeFacts {
   tls?: NodeTlsFiles | undefined;
   /** The public nkey unibus itself signs in to the system account with (lib/natsd/system-credential.ts). */
   systemKey?: string | undefined;
+  /** The cluster's users as this member last knew them (lib/access/ledger.ts); rendered beside the file's. */
+  access?: readonly AccessEntry[] | undefined;
 }
 
 /**

@@ -15,6 +15,7 @@ import { x509 } from "../pki/_x509.ts";
 import { isMemberRecord, type MemberRecord } from "./members.ts";
 import { caDigest, joinProof, type JoinToken } from "./token.ts";
 import { wireRequest } from "./wire.ts";
+import { isClientPolicy, type ClientPolicy } from "./client-policy.ts";
 
 /** JoinRequest is what the joiner decided before asking. */
 export interface JoinRequest {
@@ -44,6 +45,8 @@ export interface JoinResult {
   route: string;
   advertiseHost: string;
   sans: string[];
+  /** The cluster's client policy (port, on the network or not, TLS), when the CA holder sent one. */
+  client?: ClientPolicy;
   /** Set when the name was removed less than 5 minutes ago: when nats-server's meta group takes it back. */
   jetstreamAt?: string;
 }
@@ -106,5 +109,6 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   if (issued.subjectName.getField("CN")[0] !== req.name) throw new RuntimeError(`the certificate from ${req.address.text} is for ${issued.subject}, not "${req.name}"; nothing was written`);
   const members = Array.isArray(reply.members) ? (reply.members as unknown[]).filter(isMemberRecord) : [];
   const jetstreamAt = typeof reply.jetstreamAt === "string" ? reply.jetstreamAt : undefined;
-  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, secret, members, route, advertiseHost, sans, ...(jetstreamAt ? { jetstreamAt } : {}) };
+  const client = isClientPolicy(reply.client) ? reply.client : undefined;
+  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, secret, members, route, advertiseHost, sans, ...(client ? { client } : {}), ...(jetstreamAt ? { jetstreamAt } : {}) };
 }

@@ -26,6 +26,7 @@ import { withMemberRoutes } from "./routes.ts";
 import { MembershipService, type ServiceCa } from "./service.ts";
 import { RotationGate, writeRotationPhase } from "./rotation-gate.ts";
 import { tokenStorePath } from "./token-store.ts";
+import { clientPolicyOf } from "./client-policy.ts";
 
 /** NodeMembershipOptions connect membership to its node. */
 export interface NodeMembershipOptions {
@@ -156,6 +157,7 @@ export class NodeMembership {
         },
         liveNames: () => this.#liveNames(),
         lifetimeDays: config.tls.lifetimeDays,
+        clientPolicy: () => clientPolicyOf(this.#o.config()),
         gate: this.#gate,
         log,
       });

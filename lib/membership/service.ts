@@ -15,6 +15,7 @@ import { readTokens, tokenState } from "./token-store.ts";
 import { joinProof, proofMatches } from "./token.ts";
 import { serveWire, type PeerIdentity, type TlsMaterial, type WireServer } from "./wire.ts";
 import type { HostPort } from "../config/units.ts";
+import type { ClientPolicy } from "./client-policy.ts";
 
 /** JOIN_CLOCK_SKEW_MS is how far a joiner's clock may be off: a proof older than this is a replay. */
 const JOIN_CLOCK_SKEW_MS = 10 * 60 * 1000;
@@ -38,6 +39,8 @@ export interface MembershipServiceOptions {
   /** Names nats-server knows right now (routes and JetStream meta group), and which of them are connected. */
   liveNames: () => Promise<{ known: Set<string>; connected: Set<string> }>;
   lifetimeDays: number;
+  /** The cluster's client policy a joining box takes over (lib/membership/client-policy.ts). */
+  clientPolicy?: () => ClientPolicy;
   /** Where check-ins report the CAs each member trusts (a CA rotation waits for them). */
   gate?: RotationGate;
   log: Logger;
@@ -173,7 +176,7 @@ export class MembershipService {
     // nats-server keeps a peer-removed server out of the meta group for 5 minutes (raft peerRemoveTimeout)
     // on every server, so a step-down does not help: say when JetStream takes the name back.
     const readmit = record?.removed ? record.updatedAt + PEER_REMOVE_TIMEOUT_MS : 0;
-    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all(), ...(readmit > Date.now() ? { jetstreamAt: new Date(readmit).toISOString() } : {}) };
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all(), ...(o.clientPolicy ? { client: o.clientPolicy() } : {}), ...(readmit > Date.now() ? { jetstreamAt: new Date(readmit).toISOString() } : {}) };
   }
 
   async #renew(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
