@@ -17,6 +17,8 @@ import { lockDataDir, stopStaleNats, type DataDirLock } from "./natsd/stale.ts";
 import { NatsSupervisor, type ReloadResult } from "./natsd/supervisor.ts";
 import { prepareIdentity, type IdentityManager } from "./identity.ts";
 import { AdminServer } from "./admin/server.ts";
+import { HealthEngine } from "./diagnosis/engine.ts";
+import type { ClusterStatus } from "./cluster/status.ts";
 import { waitForSaneClock, type ClockFloor } from "./clock.ts";
 import { embeddedNatsMeta } from "./runtime-embedded.ts";
 import { pathExists } from "./fsutil.ts";
@@ -60,6 +62,8 @@ export class UnibusNode {
   /** The cluster's users as this member knows them (local copy), and the replica that keeps it in step. */
   #access?: AccessLedger;
   #replica?: AccessReplica;
+  /** The one health engine: every surface reads its cached assessment (lib/diagnosis/engine.ts). */
+  #health?: HealthEngine;
   /** The last log lines, for the admin page. */
   readonly #logRing: LogRing;
   readonly #removeLogSink: () => void;
@@ -86,6 +90,18 @@ export class UnibusNode {
   get identity(): IdentityManager | undefined { return this.#identity; }
   /** natsEvents are the causes nats-server logged, folded (lib/diagnosis/nats-events.ts), for health checks in this process. */
   natsEvents(): NatsEvent[] { return this.#events?.events() ?? []; }
+  /** health is the node's health engine (undefined before start): the page, /readyz, /metrics and systemd's Status= read its assessment. */
+  get health(): HealthEngine | undefined { return this.#health; }
+
+  /**
+   * status is what `unibus status` prints, from the node's one cached
+   * assessment: the control channel's status route answers with it. It
+   * throws a RuntimeError before the node has started.
+   */
+  async status(): Promise<ClusterStatus> {
+    if (!this.#health) throw new RuntimeError("the node has not started yet");
+    return this.#health.status();
+  }
 
   /**
    * start brings the node up and resolves when nats-server is ready for
@@ -160,7 +176,13 @@ export class UnibusNode {
       () => SystemClient.connect(this.#config, { credential, name: "unibus-survey" }),
       () => this.#config.cluster?.peers.length ?? 1,
     );
+    this.#health = new HealthEngine({
+      monitor: new MonitorClient(config.monitor.listen.text),
+      config: () => this.#config,
+      events: () => this.#events?.events() ?? [],
+    });
     this.#admin = new AdminServer({
+      health: this.#health,
       config: () => this.#config,
       log,
       monitor: new MonitorClient(config.monitor.listen.text),

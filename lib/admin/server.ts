@@ -16,6 +16,7 @@ import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { Survey } from "./metrics-surveyor.ts";
 import type { Versions } from "./model.ts";
 import { createAdminSource, type AdminSource } from "./source.ts";
+import type { HealthEngine } from "../diagnosis/engine.ts";
 import { loadAdminToken, type AdminToken } from "./token.ts";
 
 /** AdminServerOptions connect the admin server to its node. */
@@ -31,6 +32,8 @@ export interface AdminServerOptions {
   startedAt?: number;
   /** survey is every server's statsz over the system account (metrics-surveyor.ts). */
   survey?: () => Promise<Survey>;
+  /** The node's health engine, whose one assessment the page, /readyz and /metrics read. */
+  health?: HealthEngine;
 }
 
 /** AdminServer is the admin page and API of one running node. */
@@ -102,6 +105,7 @@ export class AdminServer {
       redact: (t) => this.#o.log.redact(t),
       versions: this.#o.versions,
       ...(this.#o.startedAt !== undefined ? { startedAt: this.#o.startedAt } : {}),
+      ...(this.#o.health ? { engine: this.#o.health } : {}),
     });
     const app = createAdminApp({
       source: this.#source,

@@ -13,7 +13,6 @@ import { assertHostCanRun } from "../preflight.ts";
 import { jscTiers, trimStartupMemory } from "../runtime-memory.ts";
 import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
 import { HealthStatusReporter } from "../systemd/health-status.ts";
-import { gatherClusterStatus } from "../cluster/status.ts";
 import { verdictLine } from "../diagnosis/problem.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
@@ -50,7 +49,11 @@ export async function run(args: string[]): Promise<number> {
 
   // systemctl status shows the health verdict beside "ready": ready is not the same as healthy.
   const health = new HealthStatusReporter({
-    verdict: async () => verdictLine(await gatherClusterStatus(node.config, { events: node.natsEvents(), probe: false })),
+    // The node's one cached assessment: no snapshot of its own every 10 s.
+    verdict: async () => {
+      if (!node.health) throw new Error("the node has not started yet");
+      return verdictLine((await node.health.assessment()).diagnosis);
+    },
     send: (text) => notifySystemd(notifyStatus(text)),
     onError: (err) => log.debug("health check for systemd's status line failed", { error: describeError(err) }),
   });

@@ -10,7 +10,7 @@ import { memberViews, type MemberView } from "../membership/status-view.ts";
 import { caView, type CaView } from "../membership/rotation-view.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../natsd/snapshot.ts";
-import { assess, probeMissing } from "../diagnosis/assess.ts";
+import { assess, probeMissing, type Assessment } from "../diagnosis/assess.ts";
 import { leafUplinks } from "../diagnosis/leaf-uplinks.ts";
 import { pairRoutes, type RouteStatus } from "../diagnosis/route-pairing.ts";
 import type { CertFacts } from "../diagnosis/facts.ts";
@@ -62,11 +62,15 @@ export interface ClusterStatus {
 /** GatherOptions let callers pass the nats error book and choose whether to probe missing peers. */
 export interface GatherOptions { monitor?: MonitorClient; events?: NatsEvent[]; probe?: boolean }
 
-/** gatherClusterStatus asks the node's nats-server and matches what it says against the config. */
+/** gatherClusterStatus asks the node's nats-server and matches what it says against the config: for a CLI without the running node's engine. */
 export async function gatherClusterStatus(given: UnibusConfig, options: GatherOptions = {}): Promise<ClusterStatus> {
   const monitor = options.monitor ?? new MonitorClient(given.monitor.listen.text);
   const snapshot = await settle(monitor, await takeSnapshot(monitor));
-  const { diagnosis, facts } = await assess(given, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) });
+  return statusOf(snapshot, await assess(given, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) }));
+}
+
+/** statusOf is the status of one snapshot and its assessment: what `unibus status` prints, from the node's engine or gathered by the CLI. */
+export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessment): Promise<ClusterStatus> {
   // The members list (lib/membership) adds the members that joined later and drops removed ones: the facts' config has them.
   const config = facts.config;
   const routez = snapshot.routez.ok ? (snapshot.routez.data.routes ?? []) : [];
