@@ -66,6 +66,10 @@ export interface DataDirLayout {
   systemSeed: string;
   /** The control channel's unix socket (lib/control/server.ts). */
   controlSocket: string;
+  /** unibus's own nkey seed in the clients' account, for backup and restore (lib/natsd/jetstream-credential.ts). */
+  jetstreamSeed: string;
+  /** The scheduled backups' last outcome, for `unibus status` (lib/backup/state.ts). */
+  backupState: string;
 }
 
 /** dataDirLayout returns the named paths of one data dir; it touches no file. */
@@ -96,5 +100,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     adminToken: join(dataDir, "admin.token"),
     systemSeed: join(dataDir, "system-account.nk"),
     controlSocket: join(dataDir, "control.sock"),
+    jetstreamSeed: join(dataDir, "jetstream-account.nk"),
+    backupState: join(dataDir, "backup-state.json"),
   };
 }

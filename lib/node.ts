@@ -25,6 +25,7 @@ import { pathExists } from "./fsutil.ts";
 import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
+import { ensureJetstreamCredential, type JetstreamCredential } from "./natsd/jetstream-credential.ts";
 import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
 import { SystemClient } from "./natsd/system-client.ts";
@@ -54,6 +55,8 @@ export class UnibusNode {
   #identity?: IdentityManager;
   #admin?: AdminServer;
   #systemCredential?: SystemCredential;
+  /** unibus's own key in the clients' account, for backup and restore. */
+  #jetstreamCredential?: JetstreamCredential;
   /** Every server's statsz over the system account, for surveyor's families in /metrics. */
   #survey?: StatzSurvey;
   /** The causes nats-server names in its log, shared with `unibus status` through a file. */
@@ -148,6 +151,8 @@ export class UnibusNode {
     this.#systemCredential = ensureSystemCredential(config.node.dataDir);
     log.addSecret(this.#systemCredential.seed);
     if (this.#systemCredential.generated) log.info("created the node's system-account credential", { file: this.#systemCredential.file });
+    this.#jetstreamCredential = ensureJetstreamCredential(config.node.dataDir);
+    log.addSecret(this.#jetstreamCredential.seed);
     if (config.cluster && config.tls) {
       this.#membership = new NodeMembership({
         config: () => this.#config,
@@ -287,7 +292,7 @@ export class UnibusNode {
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
     const paths = dataDirLayout(this.#config.node.dataDir);
     const config = this.#membership?.routed(this.#config) ?? this.#config;
-    writeFileAtomic(paths.natsConfig, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey, this.#access?.all()), this.#config.file), 0o600);
+    writeFileAtomic(paths.natsConfig, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey, this.#access?.all(), this.#jetstreamCredential?.publicKey), this.#config.file), 0o600);
   }
 
   async #onCertificateRenewed(): Promise<void> {

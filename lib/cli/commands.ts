@@ -208,6 +208,41 @@ example: printf '%s' "$APP_PASSWORD" | sudo unibus user add app
     load: async () => ({ run: (await import("./user.ts")).list }),
   },
   {
+    name: "backup",
+    synopsis: "[--config FILE] [--out FILE] [--passphrase-file FILE]",
+    summary: "write one backup file of the running cluster: every stream, KV bucket and object store, members, config, CA certificate",
+    details: `  --config FILE           this node's config (default /etc/unibus/unibus.toml); run it on any member
+  --out FILE              where to write (default: [backup] dir, unibus-backup-<node>-<UTC time>-manual.tar)
+  --passphrase-file FILE  also include the CA key and the route secret, encrypted with this passphrase
+                          (default: [backup] passphrase_file; without one they are left out)
+each stream is snapshotted by JetStream itself (consistent per stream); the file is a tar whose
+manifest lists every entry's SHA-256; it is written as FILE.partial and renamed once complete
+scheduled backups: [backup] every (12h) and keep (5) in node.toml
+`,
+    load: () => import("./backup.ts"),
+  },
+  {
+    name: "backup inspect",
+    synopsis: "FILE [--verify] [--json]",
+    summary: "show what a backup file holds (streams, buckets, messages, cluster files); --verify checks every entry's SHA-256",
+    load: async () => ({ run: (await import("./backup.ts")).inspect }),
+  },
+  {
+    name: "restore",
+    synopsis: "FILE [--config FILE] [--stream NAME]... [--overwrite] | FILE --extract DIR [--passphrase-file FILE]",
+    summary: "put a backup's streams, KV buckets and object stores back into the running cluster, all or some; nothing half-restored",
+    details: `  --config FILE     this node's config (default /etc/unibus/unibus.toml); run it on any member
+  --stream NAME     restore only this stream, KV bucket or object store (by stream or bucket name); repeatable
+  --overwrite       replace streams that exist (refused otherwise, naming them; nothing changes)
+  --extract DIR     restore no stream: write the backup's cluster files (config, members, CA certificate;
+                    with --passphrase-file also the CA key and route secret) into DIR, mode 0600
+the whole file is checked against its manifest first: a damaged or cut-short file changes nothing;
+when a stream fails, the streams restored so far are deleted and replaced ones put back
+replicas above the cluster's size are lowered to it (and said so)
+`,
+    load: () => import("./restore.ts"),
+  },
+  {
     name: "ca create",
     synopsis: "--out DIR [--name CN] [--days N] [--force]",
     summary: "create a cluster CA (ca.pem, ca-key.pem 0600)",
@@ -301,7 +336,9 @@ export function findCommand(name: string): CommandSpec | undefined {
  * token create/list/revoke): alone they are not a command, and answer with
  * the group's usage instead of "unknown command".
  */
-export const COMMAND_GROUPS: readonly string[] = [...new Set(COMMAND_TABLE.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!))];
+export const COMMAND_GROUPS: readonly string[] = [...new Set(COMMAND_TABLE.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!))]
+  // A first word that is a command itself ("backup", beside "backup inspect") runs that command.
+  .filter((word) => !COMMAND_TABLE.some((c) => c.name === word));
 
 /** groupUsage lists a group's commands, as `unibus help` does; undefined when the word is no group. */
 export function groupUsage(group: string): string | undefined {

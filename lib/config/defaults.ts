@@ -81,6 +81,13 @@ export const DEFAULTS = {
    * than nats's 2 s default.
    */
   tlsTimeoutS: 5,
+  /** Scheduled backups are on: a home lab has no operator to remember them. */
+  backupEnabled: true,
+  /** Inside the data dir unless [backup] dir points elsewhere (another disk is better). */
+  backupDir: "backups",
+  /** k3s's floor for its datastore snapshots: twice a day, keep five. */
+  backupEvery: "12h",
+  backupKeep: 5,
 } as const;
 
 /** SUPERVISION holds the timings of the child-process supervisor. */

@@ -15,11 +15,12 @@ export type { NodeTlsFiles } from "./section.ts";
  * renderNatsConfig builds the nats-server configuration object for a node;
  * systemKey is the public nkey unibus itself uses in the system account
  * (lib/natsd/system-credential.ts); access are the cluster's users as this
- * member knows them (lib/access/ledger.ts).
+ * member knows them (lib/access/ledger.ts); jetstreamKey is the one its
+ * backup and restore use in the clients' account (lib/natsd/jetstream-credential.ts).
  */
-export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, systemKey?: string, access?: readonly AccessEntry[]): Record<string, unknown> {
+export function renderNatsConfig(config: UnibusConfig, tls?: NodeTlsFiles, systemKey?: string, access?: readonly AccessEntry[], jetstreamKey?: string): Record<string, unknown> {
   const out: Record<string, unknown> = { pid_file: dataDirLayout(config.node.dataDir).natsPid };
-  for (const section of SECTIONS) Object.assign(out, section.render(config, { tls, systemKey, access }));
+  for (const section of SECTIONS) Object.assign(out, section.render(config, { tls, systemKey, access, jetstreamKey }));
   return out;
 }
 

@@ -16,6 +16,7 @@ import { PASSWORD_KEYS, passwordFields, passwordSourceProblem, resolvePassword }
 import { listenValue } from "./_parsed.ts";
 import { checkDiscovery, clientAdvertiseValue, renderDiscovery } from "./section-discovery.ts";
 import { edgeUsersTable } from "./_edge-sign-in.ts";
+import { jetstreamToolUser } from "./_jetstream-tool-user.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
 import { NOBODY_NKEY, usesClusterAccess, withClusterUsers } from "../access/client-users.ts";
 import type { UnibusConfig } from "./sections.ts";
@@ -200,6 +201,8 @@ function renderClient(config: UnibusConfig, node: NodeFacts = {}): Record<string
   if (placeholder) users.push({ nkey: NOBODY_NKEY, permissions: { publish: allowOnly([]), subscribe: allowOnly([]) }, ...only });
   // Edge users of a hub live in the same table, for leaf connections only (see _edge-sign-in.ts).
   if (edges) users.push(...edges.users);
+  // unibus's own backup and restore (lib/natsd/jetstream-credential.ts).
+  if (node.jetstreamKey) users.push(jetstreamToolUser(node.jetstreamKey));
   return { ...listen, authorization: { users }, ...(edges?.noAuthUser ? { no_auth_user: edges.noAuthUser } : {}) };
 }
 

@@ -27,6 +27,8 @@ export interface NodeFacts {
   systemKey?: string | undefined;
   /** The cluster's users as this member last knew them (lib/access/ledger.ts); rendered beside the file's. */
   access?: readonly AccessEntry[] | undefined;
+  /** The public nkey unibus's backup and restore sign in to the clients' account with (lib/natsd/jetstream-credential.ts). */
+  jetstreamKey?: string | undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
  * derived from this list: each key holds its section schema's output.
  */
 import { adminSection } from "./section-admin.ts";
+import { backupSection } from "./section-backup.ts";
 import { clientSection } from "./section-client.ts";
 import { clusterSection } from "./section-cluster.ts";
 import { mqttSection, websocketSection } from "./section-edge.ts";
@@ -36,6 +37,7 @@ export const SECTIONS = [
   systemAccountSection,
   limitsSection,
   tlsSection,
+  backupSection,
 ] as const;
 
 type Tables = { [S in (typeof SECTIONS)[number] as S["key"]]: S extends Section<string, infer V> ? V : never };

@@ -46,7 +46,14 @@ function fromSeedText(text: string, file: string): { seed: string; publicKey: st
  * read; it never creates one (use ensureSystemCredential at start).
  */
 export function loadSystemCredential(dataDir: string): SystemCredential {
-  const file = systemSeedPath(dataDir);
+  return loadUserSeedFile(systemSeedPath(dataDir));
+}
+
+/**
+ * loadUserSeedFile reads a user nkey seed file unibus keeps (0600), refusing
+ * one others can read; errors say how to fix the file or who may read it.
+ */
+export function loadUserSeedFile(file: string): SystemCredential {
   let text: string;
   try {
     const mode = statSync(file).mode & 0o777;
@@ -64,8 +71,12 @@ export function loadSystemCredential(dataDir: string): SystemCredential {
 
 /** ensureSystemCredential loads the node's seed, generating it (0600) on the first start. */
 export function ensureSystemCredential(dataDir: string): SystemCredential {
-  const file = systemSeedPath(dataDir);
-  if (existsSync(file)) return loadSystemCredential(dataDir);
+  return ensureUserSeedFile(systemSeedPath(dataDir));
+}
+
+/** ensureUserSeedFile loads a user nkey seed file, generating it (0600) when it does not exist. */
+export function ensureUserSeedFile(file: string): SystemCredential {
+  if (existsSync(file)) return loadUserSeedFile(file);
   const pair = createUser();
   const seed = new TextDecoder().decode(pair.getSeed());
   writeFileAtomic(file, `${seed}\n`, 0o600);

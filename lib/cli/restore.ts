@@ -1,0 +1,82 @@
+/**
+ * restore.ts is `unibus restore FILE`: the backup's streams (KV buckets and
+ * object stores among them) back into the running cluster, all or the ones
+ * named, refusing to replace existing streams unless told, rolling back on
+ * failure (lib/backup/restore.ts); and `--extract DIR`, which writes the
+ * cluster files a new box needs (config, members, CA certificate, and with
+ * the passphrase the CA key and route secret) without touching any stream.
+ */
+import { mkdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import { loadConfig } from "../config/load.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { formatBytes } from "../format.ts";
+import { readEntry } from "../backup/archive.ts";
+import { verifyBackup } from "../backup/manifest.ts";
+import { restoreBackup } from "../backup/restore.ts";
+import { open as openSealed, type SealedSecret } from "../backup/secret-box.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import { readSecretFile } from "../auth/secret-source.ts";
+import { progressLine } from "./backup.ts";
+import { configPath, parseFlags } from "./_flags.ts";
+
+/** run restores streams, or extracts the cluster files with --extract. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    config: { type: "string", short: "c" },
+    stream: { type: "string", multiple: true },
+    overwrite: { type: "boolean" },
+    extract: { type: "string" },
+    "passphrase-file": { type: "string" },
+  }, true);
+  if (positionals.length !== 1) throw new UsageError("expected one backup file: unibus restore FILE [--stream NAME]... [--overwrite]");
+  const file = positionals[0]!;
+  if (values.extract) return extract(file, values.extract, values["passphrase-file"]);
+  const config = loadConfig(configPath(values.config));
+  const progress = progressLine();
+  const result = await restoreBackup(config, file, {
+    ...(values.stream ? { only: values.stream } : {}),
+    overwrite: Boolean(values.overwrite),
+    onProgress: (p) => progress.update(
+      p.phase === "verify" ? `checking ${file}: ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`
+        : p.phase === "rollback" ? "restore failed: rolling back"
+        : `restoring stream ${p.stream} (${p.index} of ${p.total}), ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`,
+    ),
+  }).finally(() => progress.done());
+  for (const s of result.streams) {
+    const what = s.kind === "stream" ? `stream ${s.name}` : `${s.kind === "kv" ? "KV bucket" : "object store"} ${s.bucket} (stream ${s.name})`;
+    process.stdout.write(`restored ${what}: ${s.messages} messages, ${s.replicas} replica${s.replicas === 1 ? "" : "s"}${s.replaced ? ", replacing the existing one" : ""}\n`);
+    if (s.note) process.stdout.write(`  note: ${s.note}\n`);
+  }
+  process.stdout.write(`restored ${result.streams.length} stream${result.streams.length === 1 ? "" : "s"} from ${file}\n`);
+  return ExitCode.ok;
+}
+
+/** extract writes the backup's cluster files into dir (0600), decrypting the sealed ones with the passphrase. */
+async function extract(file: string, dir: string, passphraseFile: string | undefined): Promise<number> {
+  const backup = verifyBackup(file);
+  let passphrase: string | undefined;
+  if (passphraseFile) {
+    const secret = readSecretFile(passphraseFile, "--passphrase-file");
+    if (secret.error) throw new UsageError(`--passphrase-file: ${secret.error}`);
+    passphrase = secret.value;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const written: string[] = [];
+  const skipped: string[] = [];
+  for (const f of backup.manifest.files) {
+    const data = readEntry(file, backup.entries.get(f.entry)!);
+    const name = basename(f.entry).replace(/\.sealed$/, "");
+    if (f.encrypted) {
+      if (!passphrase) { skipped.push(`${f.what} (encrypted: add --passphrase-file)`); continue; }
+      const plain = openSealed(JSON.parse(new TextDecoder().decode(data)) as SealedSecret, passphrase, `${f.what} in ${file}`);
+      writeFileAtomic(join(dir, name), plain, 0o600);
+    } else {
+      writeFileAtomic(join(dir, name), data, 0o600);
+    }
+    written.push(`${join(dir, name)}  (${f.what}, from ${f.source})`);
+  }
+  for (const w of written) process.stdout.write(`wrote ${w}\n`);
+  for (const s of skipped) process.stdout.write(`skipped ${s}\n`);
+  return ExitCode.ok;
+}

@@ -1,0 +1,18 @@
+/**
+ * _jetstream-tool-user.ts is the users-table entry of unibus's own backup
+ * and restore in the clients' account (the key lives in the data dir:
+ * lib/natsd/jetstream-credential.ts).
+ */
+
+/**
+ * jetstreamToolUser is the users-table entry for the key: plain NATS
+ * connections only, publishing to the JetStream API and the snapshot
+ * chunk/ack subjects, subscribing to its inboxes.
+ */
+export function jetstreamToolUser(publicKey: string): Record<string, unknown> {
+  return {
+    nkey: publicKey,
+    allowed_connection_types: ["STANDARD"],
+    permissions: { publish: { allow: ["$JS.API.>", "$JS.SNAPSHOT.>"] }, subscribe: { allow: ["_INBOX.>"] } },
+  };
+}
