@@ -37,6 +37,8 @@ export interface BackedUpStream {
   /** The stream's config and state when the snapshot was taken (what the restore request sends). */
   config: Record<string, unknown> & { name: string; num_replicas?: number };
   state: StreamState;
+  /** Its consumers (config and state are in the snapshot): name and configured replicas (0: the stream's). */
+  consumers?: { name: string; replicas: number }[];
 }
 
 /** ClusterFile is a file the cluster needs to come back: members, config, CA certificate, encrypted secrets. */

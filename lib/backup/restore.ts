@@ -95,6 +95,11 @@ export async function restoreBackup(config: UnibusConfig, file: string, options:
       throw new RuntimeError(`refusing to overwrite ${existing.map((e) => `stream ${e.config.name} (${e.state.messages} messages)`).join(", ")}: ${existing.length === 1 ? "it exists" : "they exist"} in the running cluster; add --overwrite to replace ${existing.length === 1 ? "it" : "them"} with the backup's copy, or delete ${existing.length === 1 ? "it" : "them"} first. Nothing was changed`);
     }
     const size = await clusterSize(config);
+    // nats-server refuses a consumer with more replicas than its stream, and cannot change a consumer inside a snapshot.
+    const tooWide = selected.flatMap((s) => (s.consumers ?? []).filter((c) => c.replicas > size).map((c) => `consumer ${c.name} of stream ${s.name} (${c.replicas} replicas)`));
+    if (tooWide.length) {
+      throw new RuntimeError(`cannot restore ${tooWide.join(", ")} onto ${size} JetStream server${size === 1 ? "" : "s"}: JetStream keeps a consumer's replicas inside the snapshot and refuses more than its stream has. Restore into a cluster of at least ${Math.max(...selected.flatMap((s) => (s.consumers ?? []).map((c) => c.replicas)))} servers (join boxes first), or leave those streams out with --stream; before the next backup, let such consumers follow their stream (nats consumer edit STREAM NAME --replicas 0). Nothing was changed`);
+    }
     const totalBytes = selected.reduce((n, s) => n + s.size, 0);
     let bytes = 0;
     const results: RestoredStream[] = [];

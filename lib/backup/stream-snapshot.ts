@@ -57,6 +57,21 @@ export async function streamInfo(nc: NatsConnection, name: string): Promise<Stre
   return info;
 }
 
+/** ConsumerSummary is what a backup records of a consumer beside the snapshot (which holds its config and state). */
+export interface ConsumerSummary { name: string; replicas: number }
+
+/** listConsumers names a stream's consumers with their configured replicas (0: the stream's). */
+export async function listConsumers(nc: NatsConnection, stream: string): Promise<ConsumerSummary[]> {
+  const out: ConsumerSummary[] = [];
+  for (;;) {
+    const page = await api<{ consumers?: { name: string; config: { num_replicas?: number } }[] | null; total: number }>(nc, `$JS.API.CONSUMER.LIST.${stream}`, { offset: out.length });
+    if (page.error) throw apiFailure(`cannot list the consumers of stream ${stream}`, page.error);
+    const consumers = page.consumers ?? [];
+    out.push(...consumers.map((c) => ({ name: c.name, replicas: c.config.num_replicas ?? 0 })));
+    if (consumers.length === 0 || out.length >= page.total) return out;
+  }
+}
+
 /** deleteStream deletes a stream (and its messages and consumers). */
 export async function deleteStream(nc: NatsConnection, name: string): Promise<void> {
   const res = await api<{ success?: boolean }>(nc, `$JS.API.STREAM.DELETE.${name}`, undefined, 30_000);

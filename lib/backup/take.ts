@@ -17,7 +17,7 @@ import { ArchiveWriter, type WrittenEntry } from "./archive.ts";
 import { connectJetstream } from "./connect.ts";
 import { BACKUP_FORMAT, BACKUP_VERSION, MANIFEST_DIGEST_ENTRY, MANIFEST_ENTRY, kindOfStream, manifestDigest, type BackedUpStream, type ClusterFile, type Manifest } from "./manifest.ts";
 import { seal } from "./secret-box.ts";
-import { listStreams, snapshotStream } from "./stream-snapshot.ts";
+import { listConsumers, listStreams, snapshotStream } from "./stream-snapshot.ts";
 
 /** BackupProgress is reported as the backup goes: which stream of how many, bytes so far. */
 export interface BackupProgress { stream?: string; index: number; total: number; bytes: number }
@@ -97,7 +97,8 @@ export async function takeBackup(config: UnibusConfig, options: BackupOptions): 
         }
       });
       const written = out.end();
-      backedUp.push({ name, ...kindOfStream(name), entry, size: written.size, sha256: written.sha256, config: info.config, state: info.state });
+      const consumers = info.state.consumer_count ? await listConsumers(nc, name) : [];
+      backedUp.push({ name, ...kindOfStream(name), entry, size: written.size, sha256: written.sha256, config: info.config, state: info.state, consumers });
     }
     addClusterFiles(config, out, options.passphrase, files, notes);
     notes.push("each stream is consistent on its own; streams were taken one after another, not at one instant");
