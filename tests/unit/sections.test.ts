@@ -29,7 +29,7 @@ async function loadAll(): Promise<{ config: UnibusConfig; text: string }> {
   cpSync(SOURCE, join(dir.path, "node.toml"));
   const text = readFileSync(SOURCE, "utf8");
   mkdirSync(join(dir.path, "secrets"), { recursive: true });
-  for (const m of text.matchAll(/^\s*(?:password_file|secret_file)\s*=\s*"secrets\/([^"]+)\.secret"/gm)) {
+  for (const m of text.matchAll(/^\s*(?:password_file|secret_file|passphrase_file)\s*=\s*"secrets\/([^"]+)\.secret"/gm)) {
     const file = join(dir.path, "secrets", `${m[1]}.secret`);
     writeFileSync(file, `${plant(m[1]!)}\n`);
     chmodSync(file, 0o600);
