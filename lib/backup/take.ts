@@ -9,7 +9,7 @@
  * interrupted backup never leaves a file that looks like a backup.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import { RuntimeError } from "../errors.ts";
 import { dataDirLayout } from "../data-dir.ts";
