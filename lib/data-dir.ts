@@ -68,6 +68,8 @@ export interface DataDirLayout {
   controlSocket: string;
   /** unibus's own nkey seed in the clients' account, for backup and restore (lib/natsd/jetstream-credential.ts). */
   jetstreamSeed: string;
+  /** Prefix of the temporary folder a restore keeps the streams it replaces in until it succeeded (lib/backup/restore.ts). */
+  restoreUndoPrefix: string;
   /** The scheduled backups' last outcome, for `unibus status` (lib/backup/state.ts). */
   backupState: string;
 }
@@ -101,6 +103,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     systemSeed: join(dataDir, "system-account.nk"),
     controlSocket: join(dataDir, "control.sock"),
     jetstreamSeed: join(dataDir, "jetstream-account.nk"),
+    restoreUndoPrefix: join(dataDir, ".restore-undo-"),
     backupState: join(dataDir, "backup-state.json"),
   };
 }

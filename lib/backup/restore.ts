@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { UnibusConfig } from "../config/load.ts";
+import { dataDirLayout } from "../data-dir.ts";
 import { RuntimeError, UsageError } from "../errors.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz } from "../natsd/monitoring-types.ts";
@@ -107,7 +108,7 @@ export async function restoreBackup(config: UnibusConfig, file: string, options:
       report({ phase: "restore", stream: s.name, index: i + 1, total: selected.length, bytes, totalBytes });
       const replaced = existing.some((e) => e.config.name === s.name);
       if (replaced) {
-        undoDir ??= mkdtempSync(join(config.node.dataDir, ".restore-undo-"));
+        undoDir ??= mkdtempSync(dataDirLayout(config.node.dataDir).restoreUndoPrefix);
         const undoFile = join(undoDir, `${s.name}.snap`);
         await keepUndo(nc, s.name, undoFile);
         undo.push({ name: s.name, file: undoFile });
