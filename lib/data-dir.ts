@@ -58,6 +58,8 @@ export interface DataDirLayout {
   /** Which config file version the node applied, and a copy of its text. */
   appliedConfig: string;
   appliedConfigText: string;
+  /** What a nats-server that is not ready yet is doing (a JetStream restore), for `unibus status`; gone once it is ready. */
+  startProgress: string;
   /** The book of nats-server log events status explains. */
   natsEvents: string;
   /** The generated admin token, when [admin] token_file is not set. */
@@ -98,6 +100,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     reloadOutcome: join(dataDir, "reload.json"),
     appliedConfig: join(dataDir, "applied-config.json"),
     appliedConfigText: join(dataDir, "applied-config.toml"),
+    startProgress: join(dataDir, "start-progress.json"),
     natsEvents: join(dataDir, "nats-events.json"),
     adminToken: join(dataDir, "admin.token"),
     systemSeed: join(dataDir, "system-account.nk"),

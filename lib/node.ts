@@ -43,6 +43,11 @@ export interface NodeHooks {
   onReady?: (info: { pid: number; restart: boolean }) => void;
   /** The start is held (e.g. for the clock); message says why and what fixes it. */
   onWaiting?: (message: string) => void;
+  /**
+   * nats-server is not ready yet (a JetStream restore after an unclean stop):
+   * text says what it does, progressing whether anything moved since the last call (every few seconds).
+   */
+  onStarting?: (info: { text: string; progressing: boolean }) => void;
 }
 
 /** UnibusNode is one running appliance: nats-server plus everything unibus keeps around it. */
@@ -205,6 +210,8 @@ export class UnibusNode {
       monitor: new MonitorClient(config.monitor.listen.text, undefined, config.cluster && config.jetstream.enabled ? "js-enabled-only=true" : ""),
       log,
       onLine: (msg) => this.#events?.observe(msg),
+      dataDir: config.node.dataDir,
+      onStarting: ({ text, progressing }) => this.#hooks.onStarting?.({ text, progressing }),
       ...(config.node.lameDuckMs !== undefined ? { lameDuckMs: config.node.lameDuckMs } : {}),
       onReady: (info) => this.#hooks.onReady?.(info),
     });

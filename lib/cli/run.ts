@@ -19,6 +19,9 @@ import { configPath, parseFlags } from "./_flags.ts";
 import { writeReloadOutcome } from "../reload-outcome.ts";
 import { readConfigSnapshot, writeAppliedConfig, type ConfigSnapshot } from "../applied-config.ts";
 
+/** START_EXTEND_USEC is how far each progress report pushes systemd's start timeout (µs): a few reports' worth. */
+const START_EXTEND_USEC = 60_000_000;
+
 /** monotonicMicros is CLOCK_MONOTONIC in microseconds, which systemd wants beside RELOADING=1. */
 function monotonicMicros(): string {
   return String(process.hrtime.bigint() / 1000n);
@@ -60,6 +63,10 @@ export async function run(args: string[]): Promise<number> {
   const node = new UnibusNode(config, log, {
     // Keep systemd's start timeout from killing a node that waits for a good reason (the clock).
     onWaiting: (message) => notifySystemd(`EXTEND_TIMEOUT_USEC=90000000\n${notifyStatus(message)}`),
+    // A JetStream restore after an unclean stop can outlast TimeoutStartSec: extend it while nats-server
+    // makes progress (log lines, CPU time, reads). A start where nothing moves stops being extended, so
+    // systemd's own timeout ends a really hung one.
+    onStarting: ({ text, progressing }) => notifySystemd(`${progressing ? `EXTEND_TIMEOUT_USEC=${START_EXTEND_USEC}\n` : ""}${notifyStatus(`nats-server is starting: ${text}`)}`),
     onReady: ({ restart }) => {
       const base = `nats-server ready on ${config.client.listen.text}${restart ? " (restarted)" : ""}`;
       notifySystemd(`READY=1\n${notifyStatus(base)}`);

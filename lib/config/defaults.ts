@@ -92,8 +92,14 @@ export const DEFAULTS = {
 
 /** SUPERVISION holds the timings of the child-process supervisor. */
 export const SUPERVISION = {
-  /** How long nats-server may take to answer /healthz after a start (JetStream recovery can be slow). */
-  readyTimeoutMs: 120_000,
+  /**
+   * How often a start that is not ready yet reports what nats-server is doing
+   * (log, systemd STATUS= and EXTEND_TIMEOUT_USEC, `unibus status`). There is
+   * no readiness deadline: a JetStream restore takes as long as it takes.
+   */
+  startReportMs: 10_000,
+  /** A start with no log line, CPU time or disk read for this long is named as stalled (still not killed). */
+  startStallMs: 120_000,
   readyPollMs: 50,
   restartBackoffInitialMs: 250,
   restartBackoffMaxMs: 30_000,

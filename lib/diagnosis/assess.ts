@@ -7,7 +7,8 @@
  * marker and config drift once each; diagnose() (the rules) does the judging.
  */
 import type { RouteInfo } from "../natsd/monitoring-types.ts";
-import { nodeProcesses } from "./process-state.ts";
+import { nodeProcesses, processState } from "./process-state.ts";
+import { readStartProgress, type StartProgressRecord } from "../natsd/start-progress.ts";
 import { configDrift } from "./config-drift.ts";
 import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
@@ -114,11 +115,20 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
     ...(left ? { left } : {}),
     ...(drift ? { drift } : {}),
   };
+  const starting = liveStartProgress(config.node.dataDir);
+  if (starting) facts.starting = starting;
   const cert = certFacts(config, now);
   if (cert) facts.certificate = cert;
   const disk = diskFacts(config, jsz?.storage ?? 0);
   if (disk) facts.disk = disk;
   return facts;
+}
+
+/** liveStartProgress is a starting node's progress record, while the unibus that wrote it and its nats-server still run. */
+function liveStartProgress(dataDir: string): StartProgressRecord | undefined {
+  const r = readStartProgress(dataDir);
+  if (!r) return undefined;
+  return processState(r.unibusPid).state !== "absent" && processState(r.natsPid).state !== "absent" ? r : undefined;
 }
 
 /**

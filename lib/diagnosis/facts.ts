@@ -8,6 +8,7 @@
 import { readFileSync, statfsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import type { NodeProcesses } from "./process-state.ts";
+import type { StartProgressRecord } from "../natsd/start-progress.ts";
 import { nodeCaFingerprint, presentedCertificate, trustFile } from "../membership/cert-files.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateExpiry } from "../pki/index.ts";
@@ -82,6 +83,8 @@ export interface HealthFacts {
   nameFromHost: boolean;
   /** unibus and nats-server as /proc shows them, from the data dir's pid files (why monitoring is silent). */
   processes?: NodeProcesses;
+  /** What a nats-server that is not ready yet is doing (lib/natsd/start-progress.ts), while its unibus and it run. */
+  starting?: StartProgressRecord;
   /** The members list (members.json), read once per assessment; [] outside a cluster or before any join. */
   members: MemberRecord[];
   /** What the membership agent found (membership-state.json). */

@@ -12,6 +12,7 @@ import { configDriftRule } from "./rules/config-drift.ts";
 import { diskRule } from "./rules/disk.ts";
 import { duplicateNameRule } from "./rules/duplicate-name.ts";
 import { jetstreamMetaRule } from "./rules/jetstream-meta.ts";
+import { jetstreamRestoringRule } from "./rules/jetstream-restoring.ts";
 import { leafRule } from "./rules/leaf.ts";
 import { membershipRule } from "./rules/membership.ts";
 import { metaStrayRule } from "./rules/meta-stray.ts";
@@ -23,6 +24,7 @@ import { streamsCatchingUpRule } from "./rules/streams-catching-up.ts";
 
 /** RULES lists every diagnosis rule; the route-cause rules come before peer-unreachable, which names only the peers they left unexplained. */
 export const RULES = [
+  jetstreamRestoringRule,
   natsRule,
   clusterNameRule,
   duplicateNameRule,

@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import { spawnChild, type ChildProcess } from "../runtime-process.ts";
 import type { MonitorClient } from "./monitor.ts";
 import { RepeatFolder, parseNatsLogLine, readLines } from "./nats-log.ts";
+import { StartProgress, clearStartProgress, type StartProgressRecord } from "./start-progress.ts";
 
 /** Spawner starts the child; production passes spawnChild, unit tests a fake process. */
 export type Spawner = (cmd: string[], options: { env: Record<string, string> }) => ChildProcess;
@@ -44,6 +45,17 @@ export interface SupervisorOptions {
   lameDuckMs?: number;
   /** Sees every nats-server log message (before repeats are folded), e.g. to keep the causes it names. */
   onLine?: (msg: string) => void;
+  /**
+   * The node's data dir (= JetStream's store dir): the start counts its
+   * streams and writes its progress there for `unibus status`.
+   */
+  dataDir?: string;
+  /**
+   * Called every SUPERVISION.startReportMs while nats-server is not ready yet
+   * (a long JetStream restore), with what it is doing in words and whether it
+   * moved since the last report; e.g. to extend systemd's start timeout.
+   */
+  onStarting?: (info: { text: string; progressing: boolean; waitedMs: number; record: StartProgressRecord }) => void;
   /** Called after every successful (re)start, e.g. to tell systemd. */
   onReady?: (info: { pid: number; restart: boolean }) => void;
   timings?: Partial<typeof SUPERVISION>;
@@ -74,6 +86,7 @@ export class NatsSupervisor {
   #startedAt = 0;
   #stopping?: Promise<void>;
   #restartTimer?: AbortController;
+  #progress?: StartProgress;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -89,6 +102,8 @@ export class NatsSupervisor {
   get pid(): number | undefined { return this.#child?.pid; }
   /** restarts counts crash restarts since start(). */
   get restarts(): number { return this.#restarts; }
+  /** starting is what a child that is not ready yet is doing, in words ("restoring JetStream (stream S, 2 of 5)"); undefined once ready. */
+  get starting(): string | undefined { return this.#progress?.describe(); }
   /** startedAt is when the current child became ready (ms since epoch). */
   get startedAt(): number { return this.#startedAt; }
 
@@ -118,26 +133,63 @@ export class NatsSupervisor {
     void readLines(child.stdout, relay).catch(() => {});
     let exited: { code: number | null; signal: string | null } | undefined;
     child.exited.then((e) => { exited = e; });
-    const deadline = this.#clock.now() + this.#t.readyTimeoutMs;
-    for (;;) {
-      // stop() during a start: it is stopping the child; the start ends here.
-      if (this.#halted()) throw new RuntimeError("nats-server was stopped during start");
-      if (exited) {
-        await this.#clock.sleep(20); // let the last stderr lines arrive
-        throw new RuntimeError(
-          `nats-server exited during start (${exited.signal ? `signal ${exited.signal}` : `exit code ${exited.code}`}); last output:\n  ${this.#tail.join("\n  ") || "(none)"}`,
-        );
+    // No deadline: a JetStream restore after an unclean stop takes as long as
+    // the disk and CPU need, and killing it only starts it over (nats-server#6313).
+    // Progress is reported instead; a stalled child is only named, never killed here
+    // (under systemd, the start timeout stops being extended once nothing moves).
+    const progress = new StartProgress({ natsPid: child.pid, ...(this.#opts.dataDir ? { dataDir: this.#opts.dataDir } : {}), now: () => this.#clock.now() });
+    const observe = (msg: string) => progress.observe(msg);
+    this.#lineWaiters.add(observe);
+    this.#progress = progress;
+    const t0 = this.#clock.now();
+    let nextReport = t0 + this.#t.startReportMs;
+    let stallWarned = false;
+    try {
+      for (;;) {
+        // stop() during a start: it is stopping the child; the start ends here.
+        if (this.#stopRequested()) throw new RuntimeError("nats-server was stopped during start");
+        if (exited) {
+          await this.#clock.sleep(20); // let the last stderr lines arrive
+          throw new RuntimeError(
+            `nats-server exited during start (${exited.signal ? `signal ${exited.signal}` : `exit code ${exited.code}`}); last output:\n  ${this.#tail.join("\n  ") || "(none)"}`,
+          );
+        }
+        const health = await this.#opts.monitor.healthy();
+        if (health.ok) break;
+        const now = this.#clock.now();
+        if (now >= nextReport) {
+          nextReport = now + this.#t.startReportMs;
+          const moved = progress.sample();
+          const stalledMs = progress.stalledMs();
+          const progressing = moved || stalledMs < this.#t.startReportMs;
+          const text = progress.describe();
+          const waited_s = Math.round((now - t0) / 1000);
+          if (stalledMs >= this.#t.startStallMs) {
+            if (!stallWarned) log.warn("nats-server is not ready and shows no progress (no log line, no CPU time, no reads); still waiting", { doing: text, waited_s, stalled_s: Math.round(stalledMs / 1000), pid: child.pid, last_health: health.detail });
+            stallWarned = true;
+          } else {
+            stallWarned = false;
+            log.info(`nats-server is still starting: ${text}`, { waited_s, pid: child.pid });
+          }
+          try {
+            if (this.#opts.dataDir) progress.write(this.#opts.dataDir);
+          } catch {
+            // status then says less; the start goes on
+          }
+          this.#opts.onStarting?.({ text, progressing, waitedMs: now - t0, record: progress.record });
+        }
+        await this.#clock.sleep(this.#t.readyPollMs);
       }
-      const health = await this.#opts.monitor.healthy();
-      if (health.ok) break;
-      if (this.#clock.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new RuntimeError(`nats-server did not become ready within ${this.#t.readyTimeoutMs / 1000} s (last health answer: ${health.detail}); last output:\n  ${this.#tail.join("\n  ")}`);
+    } finally {
+      this.#lineWaiters.delete(observe);
+      this.#progress = undefined;
+      if (this.#opts.dataDir) {
+        try { clearStartProgress(this.#opts.dataDir); } catch { /* status ignores a record whose writer is gone */ }
       }
-      await this.#clock.sleep(this.#t.readyPollMs);
     }
+    if (this.#clock.now() - t0 > this.#t.startReportMs) log.info("nats-server finished starting", { waited_s: Math.round((this.#clock.now() - t0) / 1000), streams: progress.record.streamsStarted, messages_restored: progress.record.messagesRestored });
     // stop() overtook a (re)start: the child is being stopped, it must not be announced.
-    if (this.#state === "stopping" || this.#state === "stopped") return;
+    if (this.#stopRequested()) return;
     this.#state = "ready";
     this.#startedAt = this.#clock.now();
     log.info(restart ? "nats-server restarted and ready" : "nats-server ready", { pid: child.pid });
@@ -145,8 +197,8 @@ export class NatsSupervisor {
     child.exited.then((e) => this.#onExit(child, e));
   }
 
-  /** #halted tells whether stop() has been called (read through a method: TypeScript would narrow a field across awaits). */
-  #halted(): boolean {
+  /** #stopRequested tells whether stop() has been called (read through a method: TypeScript would narrow a field across awaits). */
+  #stopRequested(): boolean {
     return this.#state === "stopping" || this.#state === "stopped";
   }
 

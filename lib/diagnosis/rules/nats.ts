@@ -12,6 +12,8 @@ export const natsRule = defineRule({
   name: "nats",
   kinds: ["nats_not_running"],
   check({ facts: f }) {
+    // A start under way (a JetStream restore) is the restoring rule's to tell: it is not hung.
+    if (f.starting) return [];
     if (!f.reachable) return f.left || f.membership?.removed ? [] : [notAnswering(f)];
     if (!f.jetstreamEnabled && !f.health.ok) return [{ kind: "nats_not_running", severity: "broken", node: f.node, cause: `nats-server is not ready: ${f.health.detail}`, fix: "see the log: journalctl -u unibus" }];
     return [];
