@@ -3,9 +3,10 @@
  * says (x86-64 Debian boxes stand in for the Pis), typing the commands quoted
  * there: `unibus init cluster` on pi-1 (the only box that ever holds the CA
  * key), `install.sh --config` on pi-1, the printed `install.sh --join` line
- * on pi-2 and pi-3, the client port opened on each, `unibus status`, and a
- * NATS client on the LAN using an R3 stream over TLS verified against the
- * cluster's CA. Then the days after: a rolling upgrade under a client that
+ * on pi-2 and pi-3, `unibus user add` typed once (no file edited on any box:
+ * the joined Pis take the client port over at join and the user from the
+ * cluster, and it signs in on every Pi), `unibus status`, and a NATS client
+ * on the LAN using an R3 stream over TLS verified against the cluster's CA. Then the days after: a rolling upgrade under a client that
  * never stops writing, and power cuts. Every acknowledged write must survive
  * all of it.
  */
@@ -164,23 +165,16 @@ function readme(command: string): string {
   return out;
 }
 
-/** clientTable is README's [client] table for LAN clients, with the hash filled in. */
-function clientTable(hash: string): { listen: string; users: string } {
-  // The block is indented under its list item: its lines without that indent.
-  const block = (/```toml\n([\s\S]*?)```/.exec(WALKTHROUGH)?.[1] ?? "").split("\n").map((l) => l.trimStart()).join("\n");
-  const listen = /^listen = .*$/m.exec(block)?.[0];
-  const users = block.slice(block.indexOf("[[client.users]]"));
-  expect(listen).toBe('listen = "0.0.0.0:4222"');
-  expect(users).toContain('password_hash = "$2a$…"');
-  return { listen: listen!, users: users.replace("$2a$…", hash) };
-}
-
-/** openClientPort edits a config on a box as README says: the client port on the network, and the user. */
-async function openClientPort(b: Box, file: string, table: { listen: string; users: string }): Promise<void> {
-  const text = await b.mustSh(`cat ${file}`);
-  const edited = text.replace(/^listen = "127\.0\.0\.1:4222"$/m, table.listen);
-  expect(edited).toContain(table.listen);
-  await b.mustSh(`cat > ${file}`, { stdin: `${edited}\n${table.users}` });
+/** signsIn tells whether a box admits a LAN client signing in as user (TLS verified against the cluster's CA). */
+async function signsIn(address: string, caFile: string, user: string, pass: string): Promise<boolean> {
+  try {
+    const c = await connect({ servers: `tls://${address}:4222`, tls: { caFile }, user, pass, timeout: 5_000, reconnect: false });
+    await c.flush();
+    await c.close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
@@ -194,38 +188,37 @@ describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
     readme("scp dist/unibus-linux-arm64 install.sh pi@192.168.1.11:");
     for (const b of bed.boxes) copyUnibus(b);
 
-    // 4. The cluster is made on pi-1; it prints the line that joins the others.
-    const init = await pi1.sh(`cd ${BOX_SRC} && ${readme("./unibus-linux-arm64 init cluster --name homelab --node pi-1=192.168.1.11 --out homelab/")}`);
+    // 4. The cluster is made on pi-1, its client port on the network; it prints the line that joins the others.
+    const init = await pi1.sh(`cd ${BOX_SRC} && ${readme("./unibus-linux-arm64 init cluster --name homelab --node pi-1=192.168.1.11 --client-listen 0.0.0.0:4222 --out homelab/")}`);
     expect({ code: init.code, stderr: init.stderr }).toEqual({ code: 0, stderr: "" });
     const printed = /sudo \.\/install\.sh --join (\S+) --token (UB1-\S+)/.exec(init.stdout);
     expect(printed?.[1]).toBe(`${pi1.address}:6223`);
     const joinLine = readme("sudo ./install.sh --join 192.168.1.11:6223 --token UB1-")
       .replace(`${pi1.address}:6223 --token UB1-`, `${printed![1]} --token ${printed![2]}`);
 
-    // 5. LAN clients: a password hash, and pi-1's config edited.
-    const hash = (await pi1.mustSh(`cd ${BOX_SRC} && ${readme(`printf '%s' "$APP_PASSWORD" | ./unibus-linux-arm64 passwd`)}`.replace("$APP_PASSWORD", PASSWORD))).trim();
-    expect(hash).toMatch(/^\$2[aby]\$/);
-    const table = clientTable(hash);
-    await openClientPort(pi1, `${BOX_SRC}/homelab/pi-1.toml`, table);
-
-    // 6. Install on pi-1.
+    // 5. Install on pi-1.
     const installMs: string[] = [];
     let started = performance.now();
     const r1 = await pi1.sh(`cd ${BOX_SRC} && ${readme("sudo ./install.sh --config homelab/pi-1.toml")}`, { timeoutMs: 400_000 });
     installMs.push(`pi-1 install.sh --config ${Math.round(performance.now() - started)} ms`);
     expect({ box: "pi-1", code: r1.code, stderr: complaints(r1.stderr) }).toEqual({ box: "pi-1", code: 0, stderr: "" });
 
-    // 7. pi-2 and pi-3 join with the printed line, then open their client port the same way.
+    // 6. LAN clients: one user for the whole cluster, typed once (on pi-1; any member would do).
+    const add = readme(`printf '%s' "$APP_PASSWORD" | sudo unibus user add app`).replace("sudo unibus", "unibus");
+    const added = await pi1.sh(`APP_PASSWORD='${PASSWORD}' && ${add}`);
+    expect({ code: added.code, stderr: added.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(added.stdout).toContain("applied on 1 of 1 members");
+
+    // 7. pi-2 and pi-3 join with the printed line; nothing is edited on any box.
     for (const b of [pi2, pi3]) {
       started = performance.now();
       const r = await b.sh(`cd ${BOX_SRC} && ${joinLine}`, { timeoutMs: 400_000 });
       installMs.push(`${b.name} install.sh --join ${Math.round(performance.now() - started)} ms`);
       expect(r.stderr).toContain(`asking to join as "${b.name}"`);
       expect({ box: b.name, code: r.code }).toEqual({ box: b.name, code: 0 });
-      await openClientPort(b, "/etc/unibus/unibus.toml", table);
-      expect(WALKTHROUGH).toContain("`sudo systemctl restart unibus`");
-      await b.mustSh("systemctl restart unibus");
+      expect(await b.mustSh("grep '^listen = \"0.0.0.0:4222\"' /etc/unibus/unibus.toml")).toContain("0.0.0.0:4222");
     }
+    expect(WALKTHROUGH).not.toContain("systemctl restart unibus");
     const formedMs = await healthy(bed.boxes);
     for (const b of bed.boxes) {
       expect((await b.sh("systemctl is-active unibus; systemctl is-enabled unibus")).stdout).toBe("active\nenabled\n");
@@ -237,6 +230,17 @@ describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
     // 8. The PC takes the CA certificate from pi-1 for its client.
     readme("scp pi@192.168.1.11:homelab/certs/ca.pem homelab-ca.pem");
     copyFileSync(pi1.path(`${BOX_SRC}/homelab/certs/ca.pem`), join(pc, "homelab-ca.pem"));
+    // The user added once on pi-1 signs in on every Pi (the joined ones took it from the cluster).
+    const usersT0 = performance.now();
+    for (const b of bed.boxes) {
+      const until = Date.now() + 60_000;
+      while (!(await signsIn(b.address, join(pc, "homelab-ca.pem"), "app", PASSWORD))) {
+        if (Date.now() > until) throw new Error(`${b.name} does not admit the cluster's user app 60 s after it was healthy:\n${(await b.sh("journalctl -u unibus --no-pager | tail -30")).stdout}`);
+        await Bun.sleep(250);
+      }
+      expect({ box: b.name, wrong: await signsIn(b.address, join(pc, "homelab-ca.pem"), "app", "not-the-password") }).toEqual({ box: b.name, wrong: false });
+    }
+    report.push(`user app (added once on pi-1 before the joins) signs in on all three ${Math.round(performance.now() - usersT0)} ms after they were healthy`);
     report.push(`cluster: ${installMs.join(", ")}; healthy ${formedMs} ms after the last join; journey ${Math.round(performance.now() - t0)} ms`);
   }, 900_000);
 

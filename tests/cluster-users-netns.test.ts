@@ -107,6 +107,10 @@ describe.if(ready)("users defined once for the cluster", () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toContain("app");
     expect(list.stdout).toContain("members in step with this copy: 3 of 3");
+    const check = await cli(c, ["config", "check"]);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain("users(1) (1 from the cluster)");
+    expect(check.stdout).toMatch(/cluster users \(this member's copy, .*cluster-access\.json\): app/);
   }, 90_000);
 
   test("an nkey user with an allow-list signs in on every member and is held to its subjects", async () => {

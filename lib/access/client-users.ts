@@ -11,7 +11,7 @@
  */
 import type { ClientConfig, ClientNkey, ClientUser } from "../config/section-client.ts";
 import type { UnibusConfig } from "../config/sections.ts";
-import type { AccessEntry } from "./ledger.ts";
+import { AccessLedger, type AccessEntry } from "./ledger.ts";
 
 /**
  * NOBODY_NKEY stands in for the users of a clustered node whose cluster has
@@ -73,4 +73,29 @@ export function clusterAccess(config: UnibusConfig, entries: readonly AccessEntr
 export function withClusterUsers(config: UnibusConfig, entries: readonly AccessEntry[]): ClientConfig {
   const extra = clusterAccess(config, entries);
   return { ...config.client, users: [...config.client.users, ...extra.users], nkeys: [...config.client.nkeys, ...extra.nkeys] };
+}
+
+/**
+ * clusterUsersView is what `config check` says about the cluster's users on
+ * this member, read from its local copy: how many it admits, their names,
+ * which the file overrides, and why none when the copy cannot be read.
+ */
+export function clusterUsersView(config: UnibusConfig): { count?: { users: number; nkeys: number }; lines: string[] } {
+  if (!config.cluster || !config.tls) return { lines: [] };
+  let ledger: AccessLedger;
+  try {
+    ledger = new AccessLedger(config.node.dataDir);
+  } catch (err) {
+    return { lines: [`cluster users: not shown (${(err as Error).message}); sudo unibus user list shows them`] };
+  }
+  const entries = ledger.active();
+  const access = clusterAccess(config, entries);
+  const lines = [
+    entries.length
+      ? `cluster users (this member's copy, ${ledger.file}): ${entries.map((e) => (e.kind === "nkey" ? `${e.name} (nkey)` : e.name)).join(", ")}`
+      : `cluster users: none yet (${ledger.file}); add one on any member: unibus user add NAME`,
+  ];
+  if (!usesClusterAccess(config)) lines.push("allow_anonymous = true: this box does not apply the cluster's users");
+  if (access.shadowed.length) lines.push(`this file's users win on this box over the cluster's: ${access.shadowed.join(", ")}`);
+  return { count: { users: access.users.length, nkeys: access.nkeys.length }, lines };
 }

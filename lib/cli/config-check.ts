@@ -10,6 +10,7 @@ import { effectiveConfigToml } from "../config/effective.ts";
 import { accessTable } from "../config/access-table.ts";
 import { preflightWarnings } from "../diagnosis/preflight.ts";
 import { configPath, parseFlags } from "./_flags.ts";
+import { clusterUsersView } from "../access/client-users.ts";
 
 /** run validates --config and prints warnings and the effective config; exit 2 on any error, 0 otherwise (warnings included). */
 export async function run(args: string[]): Promise<number> {
@@ -18,6 +19,7 @@ export async function run(args: string[]): Promise<number> {
   const warnings = preflightWarnings(config);
   for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);
   const head = warnings.length ? `valid, with ${warnings.length} warning${warnings.length === 1 ? "" : "s"} (on stderr).` : "valid.";
-  process.stdout.write(`# ${config.file}: ${head}\n#\n# Who may connect:\n${accessTable(config, "#   ")}#\n# Effective configuration (defaults filled in, secrets redacted):\n\n${effectiveConfigToml(config)}`);
+  const cluster = clusterUsersView(config);
+  process.stdout.write(`# ${config.file}: ${head}\n#\n# Who may connect:\n${accessTable(config, "#   ", cluster.count)}${cluster.lines.map((l) => `#   ${l}\n`).join("")}#\n# Effective configuration (defaults filled in, secrets redacted):\n\n${effectiveConfigToml(config)}`);
   return 0;
 }

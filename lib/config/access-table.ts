@@ -5,6 +5,7 @@
  */
 import type { UnibusConfig } from "./sections.ts";
 import { clientListeners } from "./section-client.ts";
+import { usesClusterAccess } from "../access/client-users.ts";
 import { isLoopback, isWildcard } from "./units.ts";
 
 /** AccessRow is one listener of the table. */
@@ -17,13 +18,15 @@ function reach(host: string): string {
 }
 
 /** accessRows lists every listener clients, devices or edges can connect to. */
-function accessRows(config: UnibusConfig): AccessRow[] {
-  const users = config.client.users.length;
-  const nkeys = config.client.nkeys.length;
+function accessRows(config: UnibusConfig, cluster?: ClusterUserCount): AccessRow[] {
+  const users = config.client.users.length + (cluster?.users ?? 0);
+  const nkeys = config.client.nkeys.length + (cluster?.nkeys ?? 0);
+  const fromCluster = cluster && cluster.users + cluster.nkeys > 0 ? ` (${cluster.users + cluster.nkeys} from the cluster)` : "";
   const clientAuth = (nkeysApply: boolean): string => {
     const parts = [users ? `users(${users})` : "", nkeysApply && nkeys ? `nkeys(${nkeys})` : ""].filter(Boolean);
-    if (parts.length) return parts.join(", ");
-    return users || nkeys ? "nobody (nkeys cannot sign in over MQTT)" : "anonymous";
+    if (parts.length) return parts.join(", ") + fromCluster;
+    if (users || nkeys) return "nobody (nkeys cannot sign in over MQTT)";
+    return usesClusterAccess(config) ? "the cluster's users (none yet: unibus user add)" : "anonymous";
   };
   const sys = config.systemAccount;
   // The system account signs in on the client port: operators' users and nkeys, and the node's own key.
@@ -43,10 +46,17 @@ function accessRows(config: UnibusConfig): AccessRow[] {
   return rows;
 }
 
-/** accessTable renders the rows as an aligned text table, each line prefixed (e.g. "# " to stay valid TOML). */
-export function accessTable(config: UnibusConfig, prefix = ""): string {
+/** ClusterUserCount is how many of the cluster's users and nkeys this member admits (lib/access/client-users.ts). */
+export interface ClusterUserCount { users: number; nkeys: number }
+
+/**
+ * accessTable renders the rows as an aligned text table, each line prefixed
+ * (e.g. "# " to stay valid TOML); cluster counts the cluster's users this
+ * member admits beside the file's.
+ */
+export function accessTable(config: UnibusConfig, prefix = "", cluster?: ClusterUserCount): string {
   const head: AccessRow = { listener: "listener", address: "address", from: "reachable from", tls: "tls" as "yes", auth: "auth" };
-  const rows = [head, ...accessRows(config)];
+  const rows = [head, ...accessRows(config, cluster)];
   const keys = ["listener", "address", "from", "tls", "auth"] as const;
   const width = keys.map((k) => Math.max(...rows.map((r) => r[k].length)));
   return rows.map((r) => prefix + keys.map((k, i) => (i === keys.length - 1 ? r[k] : r[k].padEnd(width[i]!))).join("  ")).join("\n") + "\n";
