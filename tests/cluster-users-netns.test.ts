@@ -131,6 +131,17 @@ describe.if(ready)("users defined once for the cluster", () => {
     await nc.close().catch(() => {});
   }, 60_000);
 
+  test("a user limited to MQTT (--only mqtt) cannot sign in as a NATS client on any member", async () => {
+    const [, b] = lab.boxes as [Box, Box, Box];
+    const r = await cli(b, ["user", "add", "device", "--only", "mqtt"], "device-password-9a");
+    expect(r.code).toBe(0);
+    await waitFor("every member to know device", async () => (await Promise.all(lab.boxes.map((x) => cli(x, ["user", "list", "--json"])))).every((l) => l.stdout.includes('"device"')), 30_000, 200);
+    await Bun.sleep(500);
+    for (const x of lab.boxes) expect(await admits(x, { user: "device", pass: "device-password-9a" })).toBe(false);
+    const list = await cli(b, ["user", "list"]);
+    expect(list.stdout).toMatch(/device\s+password\s+all\s+all\s+mqtt/);
+  }, 60_000);
+
   test("removing a user closes its connections on every member and keeps the others'", async () => {
     const [a, b, c] = lab.boxes as [Box, Box, Box];
     expect((await cli(a, ["user", "add", "other"], PW_OTHER)).code).toBe(0);

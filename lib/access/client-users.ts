@@ -52,6 +52,7 @@ export function clusterAccess(config: UnibusConfig, entries: readonly AccessEntr
         password: { source: "cluster", key: "password_hash", value: e.passwordHash! },
         ...(e.publish ? { publish: e.publish } : {}),
         ...(e.subscribe ? { subscribe: e.subscribe } : {}),
+        ...(e.connections ? { connectionTypes: e.connections } : {}),
       });
     } else {
       if (keys.has(e.publicKey!)) {
@@ -59,7 +60,7 @@ export function clusterAccess(config: UnibusConfig, entries: readonly AccessEntr
         continue;
       }
       keys.add(e.publicKey!);
-      out.nkeys.push({ publicKey: e.publicKey!, publish: e.publish?.allow ?? [], subscribe: e.subscribe?.allow ?? [] });
+      out.nkeys.push({ publicKey: e.publicKey!, publish: e.publish?.allow ?? [], subscribe: e.subscribe?.allow ?? [], ...(e.connections ? { connectionTypes: e.connections } : {}) });
     }
   }
   return out;

@@ -38,6 +38,8 @@ export interface AccessEntry {
   publicKey?: string;
   publish?: AccessRule;
   subscribe?: AccessRule;
+  /** The kinds of connection it may sign in on (nats allowed_connection_types); none: every client kind. */
+  connections?: ConnectionType[];
   /** A removed user: kept so that a copy that missed the removal cannot bring it back. */
   removed?: boolean;
   /** Milliseconds since the epoch, at least one more than any entry its writer had seen: the newer entry wins. */
@@ -45,6 +47,14 @@ export interface AccessEntry {
   /** The member that wrote it (breaks a tie of `at`). */
   by: string;
 }
+
+/** CONNECTION_TYPES are the client connection kinds a cluster user can be limited to, by their nats names. */
+export const CONNECTION_TYPES = { client: "STANDARD", mqtt: "MQTT", websocket: "WEBSOCKET" } as const;
+
+/** ConnectionType is one nats connection kind a user may sign in on. */
+export type ConnectionType = (typeof CONNECTION_TYPES)[keyof typeof CONNECTION_TYPES];
+
+const CONNECTION_NAMES = new Set<string>(Object.values(CONNECTION_TYPES));
 
 /** accessFile is where a data dir keeps the local copy. */
 export function accessFile(dataDir: string): string {
@@ -72,6 +82,7 @@ export function entryProblem(v: unknown): string | undefined {
   if (e.kind === "password" && (typeof e.passwordHash !== "string" || !isBcryptHash(e.passwordHash))) return "expected a bcrypt hash";
   if (e.kind === "nkey" && (typeof e.publicKey !== "string" || !/^U[A-Z2-7]{55}$/.test(e.publicKey))) return "expected a user public nkey";
   if (!isRule(e.publish) || !isRule(e.subscribe)) return "expected publish/subscribe { allow, deny } lists of subjects";
+  if (e.connections !== undefined && (!Array.isArray(e.connections) || e.connections.length === 0 || !e.connections.every((c) => CONNECTION_NAMES.has(c as string)))) return `expected connections from ${[...CONNECTION_NAMES].join(", ")}`;
   return undefined;
 }
 
@@ -152,6 +163,7 @@ function normalized(e: AccessEntry): AccessEntry {
       ...(e.kind === "password" ? { passwordHash: e.passwordHash! } : { publicKey: e.publicKey! }),
       ...(e.publish ? { publish: pickRule(e.publish) } : {}),
       ...(e.subscribe ? { subscribe: pickRule(e.subscribe) } : {}),
+      ...(e.connections ? { connections: [...e.connections] } : {}),
     }),
     at: e.at,
     by: e.by,

@@ -174,13 +174,14 @@ refuses to remove the last quorum member: the remaining servers must keep a majo
   },
   {
     name: "user add",
-    synopsis: "NAME [--nkey KEY] [--publish S ...] [--subscribe S ...] [--deny-publish S ...] [--deny-subscribe S ...] [--replace] [--config FILE]",
+    synopsis: "NAME [--nkey KEY] [--publish S ...] [--subscribe S ...] [--deny-publish S ...] [--deny-subscribe S ...] [--only KINDS] [--replace] [--config FILE]",
     summary: "add a client user for the whole cluster (password on stdin, or an nkey): every member admits it within seconds, no restart",
     details: `  NAME               the user name clients sign in with (nkey users: a label)
   --nkey KEY         sign in with this public user nkey (unibus nkey gen) instead of a password
   --publish S        subjects it may publish to (repeatable; none: all for a password user, nothing for an nkey user)
   --subscribe S      subjects it may subscribe to (likewise)
   --deny-publish S, --deny-subscribe S   subjects it may not use (repeatable)
+  --only KINDS       sign in only on these connection kinds: client, mqtt, websocket (e.g. --only mqtt for a device)
   --replace          replace an existing cluster user (password or key, and permissions)
   --config FILE      this member's config (default /etc/unibus/unibus.toml); run it on any member
 the password is read on standard input and hashed here (bcrypt); a majority of the members must answer,

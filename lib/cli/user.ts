@@ -11,7 +11,7 @@ import { text } from "node:stream/consumers";
 import { BCRYPT_COST, hashPassword } from "../auth/bcrypt.ts";
 import { MIN_SECRET_LENGTH } from "../auth/secret-source.ts";
 import { subjectProblem, SUBJECT_HINT } from "../auth/subjects.ts";
-import { AccessLedger, entryProblem, type AccessEntry, type AccessRule } from "../access/ledger.ts";
+import { AccessLedger, CONNECTION_TYPES, entryProblem, type AccessEntry, type AccessRule, type ConnectionType } from "../access/ledger.ts";
 import { clusterAccess, usesClusterAccess } from "../access/client-users.ts";
 import { ACCESS_SUBJECTS } from "../access/replica.ts";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
@@ -21,6 +21,9 @@ import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { MemberRegistry } from "../membership/members.ts";
 import { SystemClient } from "../natsd/system-client.ts";
 import { configPath, parseFlags } from "./_flags.ts";
+
+/** PING_PATIENCE_MS is how long a change waits for a majority of members to answer before it is refused. */
+const PING_PATIENCE_MS = 10_000;
 
 const configFlag = { config: { type: "string", short: "c" } } as const;
 const ruleFlags = {
@@ -61,6 +64,16 @@ function rules(allow: string[] | undefined, deny: string[] | undefined, flag: st
   return { ...(allow?.length ? { allow } : {}), ...(deny?.length ? { deny } : {}) };
 }
 
+/** connectionsFlag reads --only client,mqtt,websocket into nats connection kinds. */
+function connectionsFlag(value: string | undefined): ConnectionType[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(",").map((v) => v.trim().toLowerCase()).filter(Boolean);
+  const known = CONNECTION_TYPES as Record<string, ConnectionType>;
+  const bad = names.filter((n) => !known[n]);
+  if (bad.length || names.length === 0) throw new UsageError(`--only ${JSON.stringify(value)} is invalid: expected a comma-separated list of ${Object.keys(CONNECTION_TYPES).join(", ")}`);
+  return [...new Set(names.map((n) => known[n]!))];
+}
+
 async function readPassword(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write("password (input is shown; end with Enter, then Ctrl-D): ");
   const password = (await text(process.stdin)).split(/\r?\n/)[0] ?? "";
@@ -77,7 +90,13 @@ async function change(config: UnibusConfig, make: (at: number) => AccessEntry, w
   const need = majorityOf(size);
   const t0 = Date.now();
   await using sys = await SystemClient.connect(config, { name: "unibus-user" });
-  const pings = await sys.requestAll<Ping>(ACCESS_SUBJECTS.ping, "", { expected: size, timeoutMs: 3_000 }).catch(() => [] as Ping[]);
+  // A node that has just started answers a moment after nats-server is ready: ask again for a few seconds.
+  let pings: Ping[] = [];
+  for (const until = Date.now() + PING_PATIENCE_MS; ;) {
+    pings = await sys.requestAll<Ping>(ACCESS_SUBJECTS.ping, "", { expected: size, timeoutMs: 2_000 }).catch(() => [] as Ping[]);
+    if (pings.length >= need || Date.now() > until) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   if (pings.length < need) {
     const who = pings.map((p) => p.node).sort().join(", ") || "none";
     throw new RuntimeError(`only ${pings.length} of ${size} members answer (${who}); a change to the cluster's users needs a majority (${need}). Nothing changed. Start the members that are down or fix the routes (sudo unibus status says which), then try again`);
@@ -100,25 +119,27 @@ async function change(config: UnibusConfig, make: (at: number) => AccessEntry, w
 
 /** add creates a cluster user (password on stdin, or --nkey KEY). */
 export async function add(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ...configFlag, ...ruleFlags, nkey: { type: "string" }, replace: { type: "boolean", default: false }, cost: { type: "string" } }, true);
+  const { values, positionals } = parseFlags(args, { ...configFlag, ...ruleFlags, nkey: { type: "string" }, only: { type: "string" }, replace: { type: "boolean", default: false }, cost: { type: "string" } }, true);
   const name = userName(positionals, "add");
   const config = clusterConfig(values.config);
   const publish = rules(values.publish, values["deny-publish"], "publish");
   const subscribe = rules(values.subscribe, values["deny-subscribe"], "subscribe");
+  const connections = connectionsFlag(values.only);
+  const limits = { ...(publish ? { publish } : {}), ...(subscribe ? { subscribe } : {}), ...(connections ? { connections } : {}) };
   const have = new AccessLedger(config.node.dataDir).get(name);
   if (have && !have.removed && !values.replace) throw new UsageError(`cluster user "${name}" already exists (${have.kind}); change its password with: unibus user passwd ${name}; replace it (password, key and permissions) with: unibus user add ${name} --replace …`);
   const by = config.node.name;
   if (values.nkey !== undefined) {
     if (!isUserPublicKey(values.nkey)) throw new UsageError(`--nkey ${JSON.stringify(values.nkey)} is invalid: expected ${NKEY_HINT}`);
     const publicKey = values.nkey;
-    const code = await change(config, (at) => ({ name, kind: "nkey", publicKey, ...(publish ? { publish } : {}), ...(subscribe ? { subscribe } : {}), at, by }), `nkey user "${name}" added`);
+    const code = await change(config, (at) => ({ name, kind: "nkey", publicKey, ...limits, at, by }), `nkey user "${name}" added`);
     if (!publish?.allow?.length && !subscribe?.allow?.length) process.stdout.write(`note: an nkey user may use only the subjects listed with --publish/--subscribe, and none are: it can connect but neither publish nor subscribe\n`);
     return code;
   }
   const cost = values.cost === undefined ? BCRYPT_COST : Number(values.cost);
   if (!Number.isInteger(cost) || cost < 4 || cost > 16) throw new UsageError(`--cost must be a whole number from 4 to 16, got "${values.cost}"`);
   const passwordHash = hashPassword(await readPassword(), cost);
-  return change(config, (at) => ({ name, kind: "password", passwordHash, ...(publish ? { publish } : {}), ...(subscribe ? { subscribe } : {}), at, by }), `user "${name}" added`);
+  return change(config, (at) => ({ name, kind: "password", passwordHash, ...limits, at, by }), `user "${name}" added`);
 }
 
 /** passwd gives a cluster user a new password (on stdin), keeping its permissions. */
@@ -174,7 +195,7 @@ export async function list(args: string[]): Promise<number> {
   const behind = pings.filter((p) => p.digest !== mine).map((p) => p.node).sort();
   if (values.json) {
     process.stdout.write(JSON.stringify({
-      users: users.map((u) => ({ name: u.name, kind: u.kind, ...(u.publicKey ? { publicKey: u.publicKey } : {}), ...(u.publish ? { publish: u.publish } : {}), ...(u.subscribe ? { subscribe: u.subscribe } : {}), changedAt: new Date(u.at).toISOString(), by: u.by, ...(shadowed.has(u.name) ? { shadowedByFile: true } : {}) })),
+      users: users.map((u) => ({ name: u.name, kind: u.kind, ...(u.publicKey ? { publicKey: u.publicKey } : {}), ...(u.publish ? { publish: u.publish } : {}), ...(u.subscribe ? { subscribe: u.subscribe } : {}), ...(u.connections ? { connections: u.connections } : {}), changedAt: new Date(u.at).toISOString(), by: u.by, ...(shadowed.has(u.name) ? { shadowedByFile: true } : {}) })),
       fileUsers: config.client.users.map((u) => u.user),
       fileNkeys: config.client.nkeys.map((n) => n.publicKey),
       members: pings.map((p) => ({ node: p.node, inStep: p.digest === mine })),
@@ -182,8 +203,9 @@ export async function list(args: string[]): Promise<number> {
     }, null, 2) + "\n");
     return 0;
   }
-  const rows = [["user", "kind", "publish", "subscribe", "changed", "by"], ...users.map((u) => [
-    u.name + (shadowed.has(u.name) ? " (file wins here)" : ""), u.kind, describeRule(u.publish, u.kind === "nkey"), describeRule(u.subscribe, u.kind === "nkey"), new Date(u.at).toISOString().replace(/\.\d+Z$/, "Z"), u.by,
+  const kinds = Object.fromEntries(Object.entries(CONNECTION_TYPES).map(([k, v]) => [v, k]));
+  const rows = [["user", "kind", "publish", "subscribe", "on", "changed", "by"], ...users.map((u) => [
+    u.name + (shadowed.has(u.name) ? " (file wins here)" : ""), u.kind, describeRule(u.publish, u.kind === "nkey"), describeRule(u.subscribe, u.kind === "nkey"), u.connections ? u.connections.map((c) => kinds[c]).join(",") : "any", new Date(u.at).toISOString().replace(/\.\d+Z$/, "Z"), u.by,
   ])];
   const width = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   let out = users.length ? rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(width[i]!))).join("  ")).join("\n") + "\n" : "no cluster users yet: add one with printf '%s' \"$PASSWORD\" | sudo unibus user add NAME\n";

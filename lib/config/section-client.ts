@@ -63,10 +63,10 @@ const table = z.strictObject({
 export interface SubjectRule { allow?: string[]; deny?: string[] }
 
 /** ClientUser is one user name and password with optional subject rules (none: everything allowed). */
-export interface ClientUser { user: string; password: ResolvedSecret; publish?: SubjectRule; subscribe?: SubjectRule }
+export interface ClientUser { user: string; password: ResolvedSecret; publish?: SubjectRule; subscribe?: SubjectRule; connectionTypes?: string[] }
 
 /** ClientNkey is one nkey client; it may only use the subjects listed (allow-list model). */
-export interface ClientNkey { publicKey: string; publish: string[]; subscribe: string[] }
+export interface ClientNkey { publicKey: string; publish: string[]; subscribe: string[]; connectionTypes?: string[] }
 
 /**
  * ClientConfig is the effective [client] table: the port, the address other
@@ -193,10 +193,12 @@ function renderClient(config: UnibusConfig, node: NodeFacts = {}): Record<string
       password: natsPasswordHash(u.password.value ?? ""),
       ...(publish || subscribe ? { permissions: { ...(publish ? { publish } : {}), ...(subscribe ? { subscribe } : {}) } } : {}),
       ...only,
+      // A cluster user limited to some client kinds (never leaf connections, so a hub's restriction still holds).
+      ...(u.connectionTypes ? { allowed_connection_types: u.connectionTypes } : {}),
     };
   });
   for (const n of client.nkeys) {
-    users.push({ nkey: n.publicKey, permissions: { publish: allowOnly(n.publish), subscribe: allowOnly(n.subscribe) }, ...only });
+    users.push({ nkey: n.publicKey, permissions: { publish: allowOnly(n.publish), subscribe: allowOnly(n.subscribe) }, ...only, ...(n.connectionTypes ? { allowed_connection_types: n.connectionTypes } : {}) });
   }
   if (placeholder) users.push({ nkey: NOBODY_NKEY, permissions: { publish: allowOnly([]), subscribe: allowOnly([]) }, ...only });
   // Edge users of a hub live in the same table, for leaf connections only (see _edge-sign-in.ts).
