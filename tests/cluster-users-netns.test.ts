@@ -101,6 +101,9 @@ describe.if(ready)("users defined once for the cluster", () => {
       return pending.size === 0;
     }, 30_000, 50);
     timings.user_add_to_every_member_ms = Date.now() - t0;
+    // How long nats-server's own reload took on each member (the part a bare nats-server pays as well).
+    const reloads = lab.boxes.map((x) => Number(/applied a change to the cluster's users.*?reload_ms["=:]+(\d+)/.exec(x.log)?.[1] ?? NaN));
+    timings.nats_reload_ms_max = Math.max(...reloads);
     expect(lab.boxes.map((x) => x.proc!.pid)).toEqual(pids);
     for (const x of lab.boxes) expect(await admits(x, { user: "app", pass: "wrong-password-123" })).toBe(false);
     const list = await cli(c, ["user", "list"]);
