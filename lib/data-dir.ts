@@ -45,6 +45,8 @@ export interface DataDirLayout {
   clusterAccess: string;
   /** The members list every node merges from the CA holders. */
   members: string;
+  /** The enrolled edges every hub node merges from the CA holders (public nkeys only). */
+  edges: string;
   /** This data dir's random id: two boxes with one name have two ids. */
   nodeId: string;
   /** The membership agent's last findings (for `unibus status` while the node is down). */
@@ -93,6 +95,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     trustBundle: join(tls, TLS_FILE_NAMES.trustBundle),
     clusterAccess: join(dataDir, "cluster-access.json"),
     members: join(dataDir, "members.json"),
+    edges: join(dataDir, "edges.json"),
     nodeId: join(dataDir, "node-id"),
     membershipState: join(dataDir, "membership-state.json"),
     leftMarker: join(dataDir, "left-cluster.json"),

@@ -79,6 +79,8 @@ export class UnibusNode {
   #stopped = false;
   #starting?: Promise<void>;
   #changes: Promise<void> = Promise.resolve();
+  /** The config as last rendered for nats-server (members' routes and enrolled edges folded in). */
+  #rendered?: UnibusConfig;
 
   constructor(config: UnibusConfig, log: Logger, hooks: NodeHooks = {}) {
     this.#config = config;
@@ -168,6 +170,7 @@ export class UnibusNode {
           await this.#identity?.ensure();
           await this.#onCertificateRenewed();
         }),
+        onEdgesChanged: () => void this.#serialized(() => this.#onEdgesChanged()),
       });
       this.#membership.assertMember();
       // The local copy: a member cut off from the others starts with the users it knew.
@@ -299,6 +302,7 @@ export class UnibusNode {
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
     const paths = dataDirLayout(this.#config.node.dataDir);
     const config = this.#membership?.routed(this.#config) ?? this.#config;
+    this.#rendered = config;
     writeFileAtomic(paths.natsConfig, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey, this.#access?.all(), this.#jetstreamCredential?.publicKey), this.#config.file), 0o600);
   }
 
@@ -309,6 +313,21 @@ export class UnibusNode {
     if (result?.ok) this.#log.info("nats-server reloaded the renewed certificate");
     else if (result) this.#log.error("nats-server refused the renewed certificate", { reason: result.message });
     await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the renewed certificate", { error: err.message }));
+  }
+
+  /** #onEdgesChanged lets newly enrolled edges sign in and shuts removed ones out (nats keeps a leaf connection whose key was removed, so it is closed). */
+  async #onEdgesChanged(): Promise<void> {
+    if (!this.#supervisor || this.#stopped) return;
+    // The registry already changed: what nats-server runs with is what was last rendered.
+    const before = this.#rendered;
+    this.#writeNatsConfig(this.#identity?.files);
+    const result = await this.#supervisor.reload();
+    if (!result.ok) {
+      this.#log.error("nats-server refused the new list of enrolled edges", { reason: result.message });
+      return;
+    }
+    this.#log.info("enrolled edges updated");
+    if (before && this.#rendered) await this.#disconnectRevokedEdges(before, this.#rendered);
   }
 
   /**

@@ -115,9 +115,10 @@ example:
   },
   {
     name: "token create",
-    synopsis: "[--config FILE] [--ttl DURATION] [--quiet]",
+    synopsis: "[--config FILE] [--ttl DURATION] [--edge] [--quiet]",
     summary: "on a node holding the CA key: make a join token and print the `unibus join` line for a new box",
     details: `  --config FILE    this node's config (default /etc/unibus/unibus.toml); it must hold [tls] ca_key
+  --edge           print the line that enrolls an edge box (unibus join … --edge) on a hub with [leafnodes] enroll = true
   --ttl DURATION   how long the token admits boxes (default 24h; e.g. 30m, 7d is not a duration: use 168h)
   --quiet          print only the join line
 the token is UB1-<sha256 of the CA certificate>-<id>-<secret>; it is kept in join-tokens.secret beside the config
@@ -138,7 +139,7 @@ the token is UB1-<sha256 of the CA certificate>-<id>-<secret>; it is kept in joi
   },
   {
     name: "join",
-    synopsis: "ADDRESS --token TOKEN [--name NAME] [--replace] [--out DIR] [--data-dir DIR] [--listen HOST:PORT] [--advertise HOST] [--force]",
+    synopsis: "ADDRESS --token TOKEN [--edge] [--name NAME] [--replace] [--out DIR] [--data-dir DIR] [--listen HOST:PORT] [--advertise HOST] [--force]",
     summary: "make this box a member of a running cluster: certificate, route secret, config, in one step",
     details: `  ADDRESS          a CA holder's join port, as printed by unibus token create (e.g. 10.0.0.11:6223)
   --token TOKEN    the join token (or $UNIBUS_JOIN_TOKEN); its CA digest pins the cluster CA
@@ -149,11 +150,25 @@ the token is UB1-<sha256 of the CA certificate>-<id>-<secret>; it is kept in joi
   --listen H:P     route listen address on this box (default ${DEFAULTS.clusterListen.text})
   --advertise HOST the address the other boxes reach this one at (default: the one facing the CA holder)
   --force          overwrite the files of an earlier node on this box
+  --edge           enroll this box as an edge of a hub cluster (one with [leafnodes] enroll = true) instead of a
+                   member: its own certificate and leaf nkey, an uplink listing every hub node; no route secret
 the CA private key is never sent; this box's key is made here and never leaves it
 example (or in one step with install: sudo ./install.sh --join 10.0.0.11:6223 --token UB1-...):
   sudo unibus join 10.0.0.11:6223 --token UB1-...
 `,
     load: () => import("./join.ts"),
+  },
+  {
+    name: "edge list",
+    synopsis: "[--config FILE] [--json]",
+    summary: "on a hub node: list the edges enrolled with `unibus join --edge` (never their keys)",
+    load: async () => ({ run: (await import("./edge.ts")).list }),
+  },
+  {
+    name: "edge remove",
+    synopsis: "NAME [--config FILE]",
+    summary: "on a hub node: shut one enrolled edge out (its key stops signing in on every hub node; the others keep their uplinks)",
+    load: async () => ({ run: (await import("./edge.ts")).remove }),
   },
   {
     name: "remove",

@@ -17,6 +17,7 @@ import { pathExists, writeFileAtomic } from "../fsutil.ts";
 import { loadConfig } from "../config/load.ts";
 import { CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
 import { joinCluster, type JoinResult } from "../membership/join.ts";
+import { enrollEdge, type EdgeEnrollment } from "../membership/edge-join.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { parseToken } from "../membership/token.ts";
 import { clearLeftMarker } from "../membership/left-marker.ts";
@@ -40,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
     listen: { type: "string" },
     advertise: { type: "string" },
     force: { type: "boolean", default: false },
+    edge: { type: "boolean", default: false },
   }, true);
   if (positionals.length !== 1) throw new UsageError(`expected one ADDRESS (a CA holder's join port, e.g. 10.0.0.11:6223), got ${positionals.length ? positionals.join(" ") : "none"}`);
   const address = parsePeer(withDefaultPort(positionals[0]!, DEFAULTS.clusterListen.port + 1));
@@ -49,6 +51,7 @@ export async function run(args: string[]): Promise<number> {
   const token = parseToken(tokenText);
   const name = values.name ?? nodeNameFromHost(hostname());
   if (!isValidNodeName(name)) throw new UsageError(`--name ${JSON.stringify(name)} is invalid: expected ${NODE_NAME_HINT}`);
+  if (values.edge) return joinAsEdge({ address, token, name, replace: values.replace, force: values.force, ...(values.out ? { out: values.out } : {}), ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}) });
   const listen = values.listen ? parseListen(values.listen) : DEFAULTS.clusterListen;
   if (typeof listen === "string") throw new UsageError(`--listen ${JSON.stringify(values.listen)} is invalid: expected ${listen}`);
   const layout = values.out
@@ -155,5 +158,78 @@ ca_cert = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}
 cert = ${q(`${CERTS_DIR}/${NODE_CERT_FILE}`)}
 key = ${q(`${CERTS_DIR}/${NODE_KEY_FILE}`)}
 sans = [${q(r.advertiseHost)}]${r.client && !r.client.tls ? "\n# The cluster's clients connect without TLS.\nclient_tls = false" : ""}
+`;
+}
+
+/** EDGE_NKEY_FILE is the enrolled edge's nkey seed beside its config (0600). */
+const EDGE_NKEY_FILE = "edge.nk";
+
+/**
+ * joinAsEdge enrolls this box as an edge of the hub cluster behind address
+ * and writes its config: one uplink listing every hub node, signing in with
+ * the edge's own nkey, verifying the hub against the pinned CA.
+ */
+async function joinAsEdge(o: { address: HostPort; token: ReturnType<typeof parseToken>; name: string; replace: boolean; force: boolean; out?: string; dataDir?: string }): Promise<number> {
+  const layout = o.out
+    ? { dir: resolve(o.out), dataDir: resolve(o.dataDir ?? join(resolve(o.out), DEFAULTS.dataDir)), installed: false }
+    : { dir: DEFAULTS.installedConfigDir, dataDir: resolve(o.dataDir ?? DEFAULTS.installedDataDir), installed: true };
+  const files = {
+    config: join(layout.dir, CONFIG_FILE_NAME),
+    ca: join(layout.dir, CERTS_DIR, CA_CERT_FILE),
+    cert: join(layout.dir, CERTS_DIR, NODE_CERT_FILE),
+    key: join(layout.dir, CERTS_DIR, NODE_KEY_FILE),
+    nkey: join(layout.dir, EDGE_NKEY_FILE),
+  };
+  if (!o.force) {
+    for (const file of [files.config, files.cert, files.key, files.nkey]) {
+      if (pathExists(file)) throw new ConfigError(`${file} already exists: this box already is (or was) a unibus node. Refusing to overwrite it; remove the old files, choose another --out folder, or add --force`);
+    }
+  }
+  const result = await enrollEdge({ address: o.address, token: o.token, name: o.name, replace: o.replace }, (line) => process.stderr.write(`join: ${line}\n`));
+  const owner = layout.installed ? serviceOwner() : undefined;
+  const secretMode = owner ? 0o640 : 0o600;
+  const rootGroup = owner ? { uid: 0, gid: owner.gid } : undefined;
+  writeFileAtomic(files.ca, result.caPem, 0o644);
+  writeFileAtomic(files.key, result.keyPem, secretMode, rootGroup);
+  writeFileAtomic(files.cert, result.certPem, 0o644);
+  writeFileAtomic(files.nkey, result.seed + "\n", secretMode, rootGroup);
+  writeFileAtomic(files.config, edgeConfigText(o.name, result, o.address, layout.installed ? undefined : layout.dataDir), owner ? 0o640 : 0o644, rootGroup);
+  try {
+    loadConfig(files.config, {});
+  } catch (err) {
+    throw new ConfigError(`the written ${files.config} does not validate (a unibus bug): ${(err as Error).message}`);
+  }
+  process.stdout.write(
+    `enrolled as edge "${o.name}" of hub cluster "${result.cluster}"; its uplink lists ${result.leafUrls.length} hub node${result.leafUrls.length === 1 ? "" : "s"}: ${result.leafUrls.join(", ")}\n` +
+      `  ${files.config}\n  ${files.ca}\n  ${files.cert}\n  ${files.key}\n  ${files.nkey}  (this edge's leaf credential: made here, never sent; the hub keeps only its public key ${result.nkey})\n` +
+      (layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}\n`) +
+      `to shut this edge out later, on a hub node: unibus edge remove ${o.name}\n`,
+  );
+  return 0;
+}
+
+function edgeConfigText(name: string, r: EdgeEnrollment, via: HostPort, dataDir: string | undefined): string {
+  const q = (s: string) => JSON.stringify(s);
+  return `# unibus edge ${q(name)} of hub cluster ${q(r.cluster)}, written by \`unibus join ${via.text} --edge\` on ${new Date().toISOString()}.
+# Paths are relative to this file. Check it: unibus status --config THIS_FILE
+
+[node]
+name = ${q(name)}
+${dataDir ? `data_dir = ${q(dataDir)}\n` : ""}
+[client]
+# Local clients only, no credentials needed on loopback.
+listen = ${q(DEFAULTS.clientListen.text)}
+
+[leafnodes]
+# How soon a cut uplink is noticed.
+keepalive = "${DEFAULTS.leafKeepaliveMs / 1000}s"
+
+# One uplink to the hub cluster, listing every hub node (nats moves to another when one drops).
+[[leafnodes.remotes]]
+urls = [${r.leafUrls.map(q).join(", ")}]
+# This edge's own key (the hub knows only its public half; unibus edge remove ${name} shuts it out).
+nkey_file = ${q(EDGE_NKEY_FILE)}
+# The hub cluster's CA, pinned by the join token.
+ca_file = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}
 `;
 }

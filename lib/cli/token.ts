@@ -70,7 +70,7 @@ async function signingCaForTokens(config: UnibusConfig): Promise<X509Certificate
 
 /** create makes a token and prints the join line. */
 export async function create(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, ttl: { type: "string", default: DEFAULT_TOKEN_TTL }, quiet: { type: "boolean", short: "q", default: false } });
+  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, ttl: { type: "string", default: DEFAULT_TOKEN_TTL }, quiet: { type: "boolean", short: "q", default: false }, edge: { type: "boolean", default: false } });
   const ttl = parseDuration(values.ttl);
   if (typeof ttl === "string" || ttl < 60_000) throw new UsageError(`--ttl ${JSON.stringify(values.ttl)} is invalid: expected ${typeof ttl === "string" ? ttl : "at least 1m"}`);
   const config = caHolderConfig(values.config);
@@ -78,15 +78,20 @@ export async function create(args: string[]): Promise<number> {
   const ca = await signingCaForTokens(config);
   const file = tokenStorePath(config.file);
   const { token, record } = createToken(file, caDigest(new Uint8Array(ca.rawData)), ttl, config.cluster!.secret.source.startsWith("file ") ? config.cluster!.secret.source.slice(5) : undefined);
-  const line = `unibus join ${joinAddress(config)} --token ${formatToken(token)}`;
+  const edge = values.edge ? " --edge" : "";
+  if (values.edge && !(config.leafnodes?.listen && config.leafnodes.enroll)) {
+    process.stderr.write(`warning: ${config.file} has no [leafnodes] listen with enroll = true: this hub refuses edges until you set it and reload\n`);
+  }
+  const line = `unibus join ${joinAddress(config)} --token ${formatToken(token)}${edge}`;
   if (values.quiet) {
     process.stdout.write(`${line}\n`);
     return 0;
   }
   process.stdout.write(
     `join token ${record.id} for cluster "${config.cluster!.name}", valid until ${record.expiresAt} (revoke: unibus token revoke ${record.id}).\n` +
-      `On the new box, run:\n  ${line}\nor join, install and start in one step, in the folder holding install.sh and the unibus executable:\n  sudo ./install.sh --join ${joinAddress(config)} --token ${formatToken(token)}\n` +
-      `The new box is named after its host name unless you add --name NAME.\n`,
+      `On the new ${values.edge ? "edge " : ""}box, run:\n  ${line}\n` +
+      (values.edge ? "" : `or join, install and start in one step, in the folder holding install.sh and the unibus executable:\n  sudo ./install.sh --join ${joinAddress(config)} --token ${formatToken(token)}\n`) +
+      `The new box is named after its host name unless you add --name NAME.${values.edge ? " Each edge gets its own key; shut one out with: unibus edge remove NAME" : ""}\n`,
   );
   return 0;
 }

@@ -44,16 +44,25 @@ export function edgeSignIns(config: UnibusConfig): EdgeSignIn[] {
   return leaf.users.map((u) => ({ user: u.user, secret: u.password.value ?? "" }));
 }
 
+/** hasEdgeTable tells whether edges sign in through the users table: edge users, a leaf secret, or enrolled edges (even none yet: the leaf port must not be open meanwhile). */
+export function hasEdgeTable(config: UnibusConfig): boolean {
+  return edgeSignIns(config).length > 0 || Boolean(config.leafnodes?.listen && config.leafnodes.enroll);
+}
+
 /**
  * edgeUsersTable is what the edge sign-ins add to nats-server's main users
  * table, and the fields client users get beside them; undefined when this
  * node has no edge users (then nothing changes).
  */
 export function edgeUsersTable(config: UnibusConfig, clientsSignIn: boolean): { users: Record<string, unknown>[]; clientRestriction: Record<string, unknown>; noAuthUser?: string } | undefined {
+  if (!hasEdgeTable(config)) return undefined;
   const edges = edgeSignIns(config);
-  if (edges.length === 0) return undefined;
   const clientRestriction = { allowed_connection_types: [...CLIENT_CONNECTIONS] };
   const users: Record<string, unknown>[] = edges.map((e) => ({ user: e.user, password: e.secret, allowed_connection_types: ["LEAFNODE"] }));
+  // Enrolled edges sign in with their own nkey; the hub holds only the public half.
+  if (config.leafnodes?.listen && config.leafnodes.enroll) {
+    for (const e of config.leafnodes.enrolled) users.push({ nkey: e.nkey, allowed_connection_types: ["LEAFNODE"] });
+  }
   if (clientsSignIn) return { users, clientRestriction };
   users.push({ nkey: ANONYMOUS_NKEY, ...clientRestriction });
   return { users, clientRestriction, noAuthUser: ANONYMOUS_NKEY };

@@ -10,7 +10,8 @@ import { existsSync, statSync } from "node:fs";
 import { z } from "zod";
 import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
-import { edgeSignIns } from "./_edge-sign-in.ts";
+import { hasEdgeTable } from "./_edge-sign-in.ts";
+import { fromSeed } from "@nats-io/nkeys";
 import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { envName, filePath, listenValue, parsed } from "./_parsed.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
@@ -70,8 +71,10 @@ const remoteSchema = z.strictObject({
   user: userName.optional(),
   secret_file: path.optional(),
   secret_env: envName.optional(),
+  nkey_file: path.optional(),
   ca_file: path.optional(),
 }).superRefine((r, ctx) => {
+  if (r.nkey_file !== undefined && (r.user !== undefined || r.secret_file !== undefined || r.secret_env !== undefined)) ctx.addIssue({ code: "custom", message: "expected nkey_file (an enrolled edge's own key) or user with secret_file/secret_env, not both" });
   if ((r.url === undefined) === (r.urls === undefined)) ctx.addIssue({ code: "custom", message: "expected url (one hub node) or urls (every node of the hub cluster), exactly one of them" });
   if (r.secret_file !== undefined && r.secret_env !== undefined) ctx.addIssue({ code: "custom", message: "expected one of secret_file or secret_env, not both" });
   if (r.user !== undefined && r.secret_file === undefined && r.secret_env === undefined) ctx.addIssue({ code: "custom", message: "expected secret_file or secret_env with user" });
@@ -90,6 +93,7 @@ const leafnodesTable = z.strictObject({
   secret_file: path.optional(),
   secret_env: envName.optional(),
   users: z.array(leafUserSchema, { error: "expected [[leafnodes.users]] tables" }).optional(),
+  enroll: z.boolean({ error: "expected true or false" }).optional(),
   remotes: z.array(remoteSchema, { error: "expected [[leafnodes.remotes]] tables" }).optional(),
   keepalive: parsed<number>(parseDuration).superRefine((n, ctx) => {
     if (n < KEEPALIVE_BOUNDS_MS.min || n > KEEPALIVE_BOUNDS_MS.max) ctx.addIssue({ code: "custom", message: `expected ${KEEPALIVE_HINT}, from 3s to 10m, got ${n} ms` });
@@ -98,6 +102,7 @@ const leafnodesTable = z.strictObject({
   if (l.listen === undefined && !l.remotes?.length) ctx.addIssue({ code: "custom", message: "expected listen (this node is a hub) or [[leafnodes.remotes]] (this node is an edge), or both" });
   const auth = [l.secret_file !== undefined && "secret_file", l.secret_env !== undefined && "secret_env", l.users?.length && "users"].filter(Boolean);
   if (auth.length > 1) ctx.addIssue({ code: "custom", message: `expected one way for edges to sign in (secret_file, secret_env or [[leafnodes.users]]), got ${auth.join(" and ")}` });
+  if (l.enroll && l.listen === undefined) ctx.addIssue({ code: "custom", path: ["enroll"], message: "expected listen: enrolled edges connect to this node's leaf port" });
   if (l.listen === undefined && auth.length) ctx.addIssue({ code: "custom", path: [String(auth[0])], message: "expected listen: secrets and users are for edges connecting to this node" });
 });
 
@@ -106,7 +111,10 @@ const leafnodesTable = z.strictObject({
  * use (nats picks one at random and moves to another when it drops), shown
  * as `label`.
  */
-export interface LeafRemote { urls: LeafUrl[]; label: string; user: string; secret?: ResolvedSecret; caFile?: string }
+export interface LeafRemote { urls: LeafUrl[]; label: string; user: string; secret?: ResolvedSecret; /** An enrolled edge's own user nkey seed (nkey_file). */ nkey?: ResolvedSecret; caFile?: string }
+
+/** EnrolledEdge is an edge enrolled through the membership service: its name and the public nkey it signs in with. */
+export interface EnrolledEdge { name: string; nkey: string }
 
 /** KEEPALIVE_HINT describes [leafnodes] keepalive. */
 const KEEPALIVE_HINT = 'a duration like "15s": how soon a cut uplink is noticed';
@@ -121,6 +129,10 @@ export interface LeafnodesConfig {
   secret?: ResolvedSecret;
   users: { user: string; password: ResolvedSecret }[];
   remotes: LeafRemote[];
+  /** Whether this hub admits edges enrolled with `unibus join --edge` (their keys come from the members' edges list). */
+  enroll: boolean;
+  /** The enrolled edges' keys, filled in by the running node from lib/membership/edges.ts; empty as read from the file. */
+  enrolled: EnrolledEdge[];
   /** How soon a dead leaf connection is noticed and dropped, in ms (nats pings every third of it and drops after two unanswered). */
   keepaliveMs: number;
 }
@@ -134,13 +146,28 @@ function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) 
     ...(secret ? { secret } : {}),
     users: (raw.users ?? []).map((u) => ({ user: u.user, password: resolvePassword(u, at, env) })),
     keepaliveMs: raw.keepalive ?? DEFAULTS.leafKeepaliveMs,
+    enroll: raw.enroll ?? false,
+    enrolled: [],
     remotes: (raw.remotes ?? []).map((r) => {
       const s = r.secret_file !== undefined ? readSecretFile(at(r.secret_file), "secret_file")
         : r.secret_env !== undefined ? readSecretEnv(r.secret_env, "secret_env", env) : undefined;
       const urls = r.urls ?? (r.url ? [r.url] : []);
-      return { urls, label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}) };
+      const nkey = r.nkey_file !== undefined ? readNkeySeed(at(r.nkey_file)) : undefined;
+      return { urls, label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(nkey ? { nkey } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}) };
     }),
   };
+}
+
+/** readNkeySeed reads an enrolled edge's user nkey seed from a 0600 file and checks that it is one. */
+function readNkeySeed(file: string): ResolvedSecret {
+  const got = readSecretFile(file, "nkey_file");
+  if (got.error || !got.value) return got;
+  try {
+    if (!fromSeed(new TextEncoder().encode(got.value.trim())).getPublicKey().startsWith("U")) throw new Error("not a user key");
+  } catch {
+    return { source: got.source, key: got.key, error: `expected a user nkey seed (SU…, written by unibus join --edge) in ${file}` };
+  }
+  return { ...got, value: got.value.trim() };
 }
 
 /** checkLeafnodes refuses an open hub on the network and unreadable secrets or CA files. */
@@ -148,7 +175,8 @@ function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
   const leaf = config.leafnodes;
   if (!leaf) return [];
   const issues: ConfigIssue[] = [];
-  if (leaf.listen && !isLoopback(leaf.listen.host) && !leaf.secret && leaf.users.length === 0) {
+  if (leaf.enroll && (!config.cluster || !config.tls)) issues.push({ path: ["leafnodes", "enroll"], message: "expected [cluster] and [tls]: edges enroll through the cluster's CA holders (unibus token create, unibus join --edge)" });
+  if (leaf.listen && !isLoopback(leaf.listen.host) && !leaf.secret && leaf.users.length === 0 && !leaf.enroll) {
     issues.push({ path: ["leafnodes", "listen"], message: `expected a loopback address, or secret_file, secret_env or [[leafnodes.users]] so that only your edges can join the bus at "${leaf.listen.text}"` });
   }
   if (leaf.secret?.error) issues.push({ path: ["leafnodes", leaf.secret.key], message: leaf.secret.error });
@@ -174,6 +202,7 @@ function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
   });
   leaf.remotes.forEach((r, i) => {
     if (r.secret?.error) issues.push({ path: ["leafnodes", "remotes", i, r.secret.key], message: r.secret.error });
+    if (r.nkey?.error) issues.push({ path: ["leafnodes", "remotes", i, "nkey_file"], message: r.nkey.error });
     if (r.caFile && !(existsSync(r.caFile) && statSync(r.caFile).isFile())) issues.push({ path: ["leafnodes", "remotes", i, "ca_file"], message: `file not found: ${r.caFile}` });
   });
   return issues;
@@ -195,6 +224,7 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
       const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
       return {
         urls: r.urls.map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
+        ...(r.nkey?.value ? { nkey: r.nkey.value } : {}),
         ...(r.caFile ? { tls: { ca_file: r.caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
       };
     });
@@ -206,6 +236,7 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
 function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (leaf.listen) out.listen = leaf.listen.text;
+  if (leaf.enroll) out.enroll = true;
   out.keepalive = `${leaf.keepaliveMs / 1000}s`;
   if (leaf.secret) out[leaf.secret.key] = effectiveSecretValue(leaf.secret);
   if (leaf.users.length) out.users = leaf.users.map((u) => ({ user: u.user, [u.password.key]: effectiveSecretValue(u.password) }));
@@ -213,6 +244,7 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
     out.remotes = leaf.remotes.map((r) => ({
       ...(r.urls.length === 1 ? { url: r.urls[0]!.text } : { urls: r.urls.map((u) => u.text) }),
       ...(r.secret ? { user: r.user, [r.secret.key]: effectiveSecretValue(r.secret) } : {}),
+      ...(r.nkey ? { nkey_file: effectiveSecretValue(r.nkey) } : {}),
       ...(r.caFile ? { ca_file: r.caFile } : {}),
     }));
   }
@@ -234,7 +266,7 @@ function leafnodesRestartOnly(a: UnibusConfig, b: UnibusConfig): string | undefi
   // Edge users and the leaf secret reload live, except the very first on a node whose clients are anonymous:
   // that moves anonymous clients from nats's own no-auth user to unibus's, which nats only does at a start.
   const anonymous = (c: UnibusConfig) => c.client.users.length === 0 && c.client.nkeys.length === 0;
-  if (anonymous(a) && anonymous(b) && (edgeSignIns(a).length === 0) !== (edgeSignIns(b).length === 0)) {
+  if (anonymous(a) && anonymous(b) && hasEdgeTable(a) !== hasEdgeTable(b)) {
     return "leafnodes.secret_file / secret_env / [[leafnodes.users]] (the first or last way for edges to sign in, on a node whose clients are anonymous)";
   }
   return undefined;
@@ -246,7 +278,7 @@ export const leafnodesSection: Section<"leafnodes", LeafnodesConfig | undefined>
   schema: (ctx: ResolveContext) => leafnodesTable.optional().transform((raw) => raw && resolveLeafnodes(raw, ctx.at, ctx.env)),
   checks: checkLeafnodes,
   listeners: ({ leafnodes }) => (leafnodes?.listen ? [{ path: ["leafnodes", "listen"], listen: leafnodes.listen }] : []),
-  secrets: ({ leafnodes: l }) => secretForms(l?.secret?.value, ...(l?.users ?? []).map((u) => u.password.value), ...(l?.remotes ?? []).map((r) => r.secret?.value)),
+  secrets: ({ leafnodes: l }) => secretForms(l?.secret?.value, ...(l?.users ?? []).map((u) => u.password.value), ...(l?.remotes ?? []).flatMap((r) => [r.secret?.value, r.nkey?.value])),
   sans: noSans,
   render: renderLeafnodes,
   effective: ({ leafnodes }) => leafnodes && effectiveLeafnodes(leafnodes),

@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import { createCertificateRequest, expectedSans, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
 import { bundlePem, certFingerprint, colonFingerprint, parseCertificates } from "../pki/index.ts";
 import type { MemberRecord, MemberRegistry } from "./members.ts";
+import type { EdgeRegistry } from "./edges.ts";
 import { judgeTrust, trustOfferOf, type TrustOffer } from "./trust-offer.ts";
 import { wireRequest } from "./wire.ts";
 import { writeLeftMarker } from "./left-marker.ts";
@@ -84,6 +85,10 @@ export interface MembershipAgentOptions {
   onTrustChanged?: () => Promise<void>;
   /** Called when the members list changed. */
   onMembersChanged?: () => void;
+  /** The enrolled edges this hub node lets sign in; merged from the CA holders' answers. */
+  edges?: EdgeRegistry;
+  /** Called when the edges list changed (the node re-renders its sign-ins and reloads nats-server). */
+  onEdgesChanged?: () => void;
   /** Conflicts the local membership service saw (CA holders only). */
   conflicts?: () => { name: string; address: string; at: string }[];
   log: Logger;
@@ -157,6 +162,7 @@ export class MembershipAgent {
     const own = this.#o.registry.get(self.name);
     const removedHere = Boolean(self.removed);
     let changed = false;
+    let edgesChanged = false;
     if (!removedHere && (!own || own.updatedAt < self.updatedAt)) {
       this.#o.registry.put(self);
       changed = true;
@@ -179,6 +185,7 @@ export class MembershipAgent {
         reached ??= service.text;
         offer ??= trustOfferOf(reply);
         if (Array.isArray(reply.members) && this.#o.registry.merge(reply.members)) changed = true;
+        if (Array.isArray(reply.edges) && this.#o.edges?.merge(reply.edges)) edgesChanged = true;
         if (reply.removed) removed = true;
       } catch (err) {
         errors.push(`${service.text}: ${(err as Error).message}`);
@@ -187,6 +194,10 @@ export class MembershipAgent {
     if (changed) {
       this.#o.registry.save();
       this.#o.onMembersChanged?.();
+    }
+    if (edgesChanged) {
+      this.#o.edges!.save();
+      this.#o.onEdgesChanged?.();
     }
     const now = new Date().toISOString();
     if (duplicate && duplicate !== this.#state.duplicate) this.#o.log.error("a CA holder refused this node: its name is taken", { reason: duplicate });

@@ -22,6 +22,8 @@ import { certificatePem } from "../pki/index.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { MembershipAgent } from "./agent.ts";
 import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
+import { EdgeRegistry } from "./edges.ts";
+import { DEFAULTS } from "../config/defaults.ts";
 import { withMemberRoutes } from "./routes.ts";
 import { MembershipService, type ServiceCa } from "./service.ts";
 import { RotationGate, writeRotationPhase } from "./rotation-gate.ts";
@@ -36,11 +38,15 @@ export interface NodeMembershipOptions {
   log: Logger;
   /** Re-read the certificate and reload nats-server (the agent renewed it). */
   onRenewed: () => Promise<void>;
+  /** Re-render the edges' sign-ins and reload nats-server (an edge was enrolled or removed). */
+  onEdgesChanged?: () => void;
 }
 
 /** NodeMembership is one node's part in the cluster's membership. */
 export class NodeMembership {
   readonly registry: MemberRegistry;
+  /** The enrolled edges this hub node lets sign in (lib/membership/edges.ts). */
+  readonly edges: EdgeRegistry;
   readonly #o: NodeMembershipOptions;
   readonly #id: string;
   #service?: MembershipService;
@@ -55,6 +61,7 @@ export class NodeMembership {
     this.#o = options;
     const dataDir = options.config().node.dataDir;
     this.registry = new MemberRegistry(dataDir);
+    this.edges = new EdgeRegistry(dataDir);
     this.#id = nodeId(dataDir);
     this.#gate = new RotationGate(this.registry, options.config().node.name);
   }
@@ -119,9 +126,24 @@ export class NodeMembership {
   /** serviceError says why this CA holder does not serve joins, when it does not. */
   get serviceError(): string | undefined { return this.#serviceError; }
 
-  /** routed is the config with the members list folded into the routes. */
+  /** routed is the config with the members list folded into the routes and, on a hub that enrolls edges, the enrolled edges' keys into its sign-ins. */
   routed(config: UnibusConfig): UnibusConfig {
-    return withMemberRoutes(config, this.registry.all());
+    const routed = withMemberRoutes(config, this.registry.all());
+    const leaf = routed.leafnodes;
+    if (!leaf?.listen || !leaf.enroll) return routed;
+    return { ...routed, leafnodes: { ...leaf, enrolled: this.edges.active().map((e) => ({ name: e.name, nkey: e.nkey })) } };
+  }
+
+  /** #leafUrls is every hub node's leaf address: the members' route hosts on this node's leaf port. */
+  #leafUrls(): string[] {
+    const config = this.#o.config();
+    const port = config.leafnodes?.listen?.port ?? DEFAULTS.leafPort;
+    const hosts = new Set<string>();
+    for (const m of [this.self(), ...this.registry.active()]) {
+      const hp = parsePeer(m.route);
+      if (typeof hp !== "string") hosts.add(hp.host);
+    }
+    return [...hosts].map((h) => `nats-leaf://${joinHostPort(h, port)}`);
   }
 
   /** self is this node's member record as of now. */
@@ -159,6 +181,7 @@ export class NodeMembership {
         lifetimeDays: config.tls.lifetimeDays,
         clientPolicy: () => clientPolicyOf(this.#o.config()),
         gate: this.#gate,
+        ...(config.leafnodes?.listen && config.leafnodes.enroll ? { edges: this.edges, leafUrls: () => this.#leafUrls(), onEdgesChanged: () => this.#o.onEdgesChanged?.() } : {}),
         log,
       });
       try {
@@ -188,6 +211,8 @@ export class NodeMembership {
       ownIssuer: () => this.#o.identity()?.identity?.issuerFingerprint,
       onTrustChanged: () => this.#o.onRenewed(),
       conflicts: () => this.#service?.conflicts ?? [],
+      edges: this.edges,
+      onEdgesChanged: () => this.#o.onEdgesChanged?.(),
       log,
     });
     this.#agent.start();

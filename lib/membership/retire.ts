@@ -138,6 +138,18 @@ export async function removeFromMeta(config: UnibusConfig, name: string, before:
 
 /** recordRemoval tells a CA holder that name is gone; it returns the members list the CA holder now has. */
 export async function recordRemoval(config: UnibusConfig, name: string): Promise<MemberRecord[]> {
+  const { reply, errors } = await askCaHolder(config, { op: "remove", name });
+  if (reply) return Array.isArray(reply.members) ? (reply.members as MemberRecord[]) : [];
+  throw new RuntimeError(`"${name}" left the JetStream meta group, but no CA holder recorded it in the members list (${errors.join("; ") || "none known"}); run the command again when one is reachable`);
+}
+
+/**
+ * askCaHolder sends one request to the first CA holder that accepts it,
+ * signing in with this member's certificate (mutual TLS): this node's own
+ * join port first, then the members' and the configured peers' join ports.
+ * It returns the accepting answer, or every refusal and failure.
+ */
+export async function askCaHolder(config: UnibusConfig, request: Record<string, unknown>): Promise<{ reply?: Record<string, unknown>; errors: string[] }> {
   const files = presentedCertificate(config);
   if (!files) throw new RuntimeError("this node has no certificate to talk to the CA holders with");
   const material = { ca: readFileSync(trustFile(config)!, "utf8"), cert: readFileSync(files.certFile, "utf8"), key: readFileSync(files.keyFile, "utf8") };
@@ -153,12 +165,12 @@ export async function recordRemoval(config: UnibusConfig, name: string): Promise
   const errors: string[] = [];
   for (const t of targets) {
     try {
-      const reply = (await wireRequest(t, { op: "remove", name }, { ...material, timeoutMs: 5_000 })).body;
-      if (reply.ok === true) return Array.isArray(reply.members) ? (reply.members as MemberRecord[]) : [];
+      const reply = (await wireRequest(t, request, { ...material, timeoutMs: 5_000 })).body;
+      if (reply.ok === true) return { reply, errors };
       errors.push(`${t.text}: ${String(reply.error)}`);
     } catch (err) {
       errors.push(`${t.text}: ${(err as Error).message}`);
     }
   }
-  throw new RuntimeError(`"${name}" left the JetStream meta group, but no CA holder recorded it in the members list (${errors.join("; ") || "none known"}); run the command again when one is reachable`);
+  return { errors };
 }

@@ -12,7 +12,8 @@ import { issueFromRequest, parseCertificateRequest, parseSan, type LoadedCa } fr
 import { isMemberRecord, type MemberRecord, type MemberRegistry } from "./members.ts";
 import type { RotationGate } from "./rotation-gate.ts";
 import { readTokens, tokenState } from "./token-store.ts";
-import { joinProof, proofMatches } from "./token.ts";
+import { edgeProofRoute, joinProof, proofMatches } from "./token.ts";
+import type { EdgeRegistry } from "./edges.ts";
 import { serveWire, type PeerIdentity, type TlsMaterial, type WireServer } from "./wire.ts";
 import type { HostPort } from "../config/units.ts";
 import type { ClientPolicy } from "./client-policy.ts";
@@ -43,6 +44,12 @@ export interface MembershipServiceOptions {
   clientPolicy?: () => ClientPolicy;
   /** Where check-ins report the CAs each member trusts (a CA rotation waits for them). */
   gate?: RotationGate;
+  /** The enrolled edges (lib/membership/edges.ts); absent on a cluster that is no hub. */
+  edges?: EdgeRegistry;
+  /** Every hub node's leaf address ("nats-leaf://host:port"), for an edge's config. */
+  leafUrls?: () => string[];
+  /** Called after the edges list changed and was saved. */
+  onEdgesChanged?: () => void;
   log: Logger;
 }
 
@@ -109,6 +116,10 @@ export class MembershipService {
         return this.#checkin(req, peer);
       case "remove":
         return this.#remove(req, peer);
+      case "edge-join":
+        return this.#edgeJoin(req, peer);
+      case "edge-remove":
+        return this.#edgeRemove(req, peer);
       default:
         return { ok: false, error: `unknown request ${JSON.stringify(req.op)}: is this unibus older than the one asking?` };
     }
@@ -229,7 +240,63 @@ export class MembershipService {
       o.registry.save();
       o.onMembersChanged?.();
     }
-    return { ok: true, members: o.registry.all(), ...(await this.#caAnswer()) };
+    return { ok: true, members: o.registry.all(), ...(o.edges ? { edges: o.edges.all() } : {}), ...(await this.#caAnswer()) };
+  }
+
+  /**
+   * #edgeJoin enrolls an edge: the same token proof as a member's join (the
+   * edge's public nkey bound into it in place of a route), a certificate for
+   * the edge's own key, and the edge's nkey added to the edges every hub node
+   * lets sign in. The answer carries every hub node's leaf address.
+   */
+  async #edgeJoin(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    if (!o.edges || !o.leafUrls) return this.#refuse(peer, "edge enrollment", `${o.selfName} is no hub: set [leafnodes] listen and enroll = true in its config, then reload it`);
+    const { tokenId, name, nkey, at, csr, proof } = req as Record<string, string & number>;
+    const replace = req.replace === true;
+    if (typeof tokenId !== "string" || typeof name !== "string" || typeof nkey !== "string" || typeof at !== "number" || typeof csr !== "string" || typeof proof !== "string") {
+      return this.#refuse(peer, "edge enrollment", "malformed edge enrollment request");
+    }
+    if (!/^U[A-Z2-7]{55}$/.test(nkey)) return this.#refuse(peer, "edge enrollment", "the edge's nkey is not a user public key");
+    const token = readTokens(o.tokensFile).find((t) => t.id === tokenId);
+    if (!token) return this.#refuse(peer, "edge enrollment", `join token ${tokenId} is not known to ${o.selfName}: create one there with \`unibus token create\``);
+    const state = tokenState(token);
+    if (state !== "valid") return this.#refuse(peer, "edge enrollment", `join token ${tokenId} is ${state}; ask for a new one (unibus token create on a CA holder)`);
+    const parsedCsr = await parseCertificateRequest(csr).catch((err: Error) => err);
+    if (parsedCsr instanceof Error) return this.#refuse(peer, "edge enrollment", parsedCsr.message);
+    const ca = await o.ca();
+    const expected = joinProof(token.secret, { caDigest: ca.digest, tokenId, name, route: edgeProofRoute(nkey), at, csrDigest: createHash("sha256").update(parsedCsr.der).digest("hex"), replace });
+    if (!proofMatches(expected, proof)) return this.#refuse(peer, "edge enrollment", `the proof for join token ${tokenId} is wrong: the token's secret part does not match (mistyped or tampered token)`);
+    if (Math.abs(Date.now() - at) > JOIN_CLOCK_SKEW_MS) return this.#refuse(peer, "edge enrollment", `the request is dated ${new Date(at).toISOString()}, more than 10 minutes from ${o.selfName}'s clock; set both clocks (NTP) and try again`);
+    if (!isValidNodeName(name)) return this.#refuse(peer, "edge enrollment", `edge name ${JSON.stringify(name)} is invalid: use letters, digits, '-' or '_'`);
+    const member = o.registry.get(name);
+    if (name === o.selfName || (member && !member.removed)) return this.#refuse(peer, "edge enrollment", `"${name}" is a member of hub cluster "${o.cluster}"; give the edge its own name with --name NAME`);
+    const have = o.edges.get(name);
+    if (have && !have.removed && !replace) return this.#refuse(peer, "edge enrollment", `edge "${name}" is already enrolled (since ${have.enrolledAt}). Give this box another name with --name NAME; or, if it replaces that edge, add --replace (the old edge's key stops working)`);
+    const issued = await issueFromRequest(ca.signing, csr, { name, sans: [name], days: o.lifetimeDays });
+    const now = Date.now();
+    o.edges.put({ name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString() });
+    o.edges.save();
+    o.onEdgesChanged?.();
+    o.log.info(have && !have.removed ? "edge replaced" : "edge enrolled", { name, from: peer.address, token: tokenId });
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, leafUrls: o.leafUrls() };
+  }
+
+  /** #edgeRemove takes an edge's key out of the hub's sign-ins (asked by a member, over mutual TLS). */
+  async #edgeRemove(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    if (!peer.verified || !peer.name) return this.#refuse(peer, "edge remove", "edge remove needs a member certificate (mutual TLS): run it on a hub node");
+    if (!o.registry.get(peer.name) && peer.name !== o.selfName) return this.#refuse(peer, "edge remove", `"${peer.name}" is not a member of hub cluster "${o.cluster}"`);
+    if (!o.edges) return this.#refuse(peer, "edge remove", `${o.selfName} is no hub`);
+    const name = req.name;
+    if (typeof name !== "string") return this.#refuse(peer, "edge remove", "malformed edge remove request");
+    const have = o.edges.get(name);
+    if (!have || have.removed) return this.#refuse(peer, "edge remove", `no enrolled edge "${name}" (unibus edge list shows them)`);
+    o.edges.put({ ...have, removed: true, updatedAt: Math.max(Date.now(), have.updatedAt + 1) });
+    o.edges.save();
+    o.onEdgesChanged?.();
+    o.log.info("edge removed", { name, by: peer.name });
+    return { ok: true, edges: o.edges.all() };
   }
 
   #conflict(peer: PeerIdentity, name: string, error: string): Record<string, unknown> {

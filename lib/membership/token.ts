@@ -71,6 +71,11 @@ export function joinProof(secret: string, claim: JoinClaim): string {
   return createHmac("sha256", secret).update(text).digest("hex");
 }
 
+/** edgeProofRoute is what an edge's enrollment binds into the proof's route field: its public nkey, so a captured request cannot enroll another key. */
+export function edgeProofRoute(nkey: string): string {
+  return `edge:${nkey}`;
+}
+
 /** proofMatches compares two proofs in constant time. */
 export function proofMatches(expected: string, given: string): boolean {
   const a = Buffer.from(expected, "hex");

@@ -14,10 +14,14 @@ import type { Connz, Varz } from "./monitoring-types.ts";
 import type { MonitorClient } from "./monitor.ts";
 import type { SystemClient } from "./system-client.ts";
 
-/** revokedEdgeUsers names the edge users that signed in before and cannot (with the same secret) after. */
+/** revokedEdgeUsers names the edge users (and enrolled edges' public nkeys) that signed in before and cannot (with the same secret) after. */
 export function revokedEdgeUsers(previous: UnibusConfig, next: UnibusConfig): string[] {
   const now = new Map(edgeSignIns(next).map((e) => [e.user, e.secret]));
-  return edgeSignIns(previous).filter((e) => now.get(e.user) !== e.secret).map((e) => e.user);
+  const keys = new Set((next.leafnodes?.enrolled ?? []).map((e) => e.nkey));
+  return [
+    ...edgeSignIns(previous).filter((e) => now.get(e.user) !== e.secret).map((e) => e.user),
+    ...(previous.leafnodes?.enrolled ?? []).filter((e) => !keys.has(e.nkey)).map((e) => e.nkey),
+  ];
 }
 
 /** kickRevokedEdges closes the leaf connections of revoked edge users and returns their user names. */

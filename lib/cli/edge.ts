@@ -1,0 +1,48 @@
+/**
+ * edge.ts implements `unibus edge list` and `unibus edge remove NAME` on a
+ * hub node: the edges enrolled with `unibus join --edge`, and shutting one
+ * out alone. A remove is recorded by a CA holder, reaches every hub node at
+ * its next check-in (seconds), and each hub node then closes that edge's
+ * leaf connection; every other edge keeps its own.
+ */
+import { loadConfig, type UnibusConfig } from "../config/load.ts";
+import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
+import { EdgeRegistry } from "../membership/edges.ts";
+import { askCaHolder } from "../membership/retire.ts";
+import { configPath, parseFlags } from "./_flags.ts";
+
+function hubConfig(file: string | undefined): UnibusConfig {
+  const config = loadConfig(configPath(file));
+  if (!config.cluster || !config.tls || !config.leafnodes?.listen || !config.leafnodes.enroll) {
+    throw new ConfigError(`${config.file} is no hub that enrolls edges: it needs [cluster], [tls] and [leafnodes] listen with enroll = true`);
+  }
+  return config;
+}
+
+/** list prints the enrolled edges this hub node knows. */
+export async function list(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, json: { type: "boolean", default: false } });
+  const config = hubConfig(values.config);
+  const edges = new EdgeRegistry(config.node.dataDir).all();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(edges, null, 2) + "\n");
+    return 0;
+  }
+  if (edges.length === 0) process.stdout.write("no enrolled edges (enroll one: unibus token create, then on the edge box: unibus join ADDR --token TOKEN --edge)\n");
+  for (const e of edges) process.stdout.write(`${e.name.padEnd(20)} ${e.removed ? "removed " : "enrolled"}  since ${e.enrolledAt}${e.certNotAfter ? `  certificate until ${e.certNotAfter}` : ""}\n`);
+  return 0;
+}
+
+/** remove shuts one enrolled edge out of the hub. */
+export async function remove(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { config: { type: "string", short: "c" } }, true);
+  if (positionals.length !== 1) throw new UsageError("expected one NAME: the edge to remove (see: unibus edge list)");
+  const name = positionals[0]!;
+  const config = hubConfig(values.config);
+  const { reply, errors } = await askCaHolder(config, { op: "edge-remove", name });
+  if (!reply) throw new RuntimeError(`no CA holder removed edge "${name}": ${errors.join("; ") || "none known"}`);
+  const registry = new EdgeRegistry(config.node.dataDir);
+  if (Array.isArray(reply.edges) && registry.merge(reply.edges)) registry.save();
+  process.stdout.write(`removed edge "${name}": its key no longer signs in to any hub node; each hub node closes its uplink at its next check-in (within seconds). To enroll that box again: a new token, then unibus join ADDR --token TOKEN --edge --name ${name} --replace --force\n`);
+  return 0;
+}

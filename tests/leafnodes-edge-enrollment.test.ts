@@ -1,0 +1,107 @@
+/**
+ * An edge enrolls like a member: a CA holder of a 3-node hub prints an edge
+ * join line (`unibus token create --edge`); on the edge box, `unibus join …
+ * --edge` pins the CA, gets the edge's own certificate and writes a config
+ * whose uplink signs in with the edge's own nkey. Every hub node learns the
+ * edge's public key (check-ins), so the edge may land on any of them; `unibus
+ * edge remove` shuts one edge out alone while the other keeps its uplink.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN_X64, prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
+import { Fleet, netnsAvailable, sh, type Box } from "./fleet-netns-fixtures.ts";
+
+const dir = tempDir("unibus-enroll-");
+const fleet = new Fleet(dir.path);
+const ready = prerequisite(netnsAvailable(fleet.run), "ip netns (root and iproute2) and curl for the hub and its edges");
+const hubs: Box[] = [];
+const edges: Box[] = [];
+
+async function leafNames(): Promise<string[]> {
+  const all = await Promise.all(hubs.map((h) => fleet.curlJson<{ leafs: { name: string }[] | null }>(h, "http://127.0.0.1:8222/leafz")));
+  return all.flatMap((l) => (l?.leafs ?? []).map((x) => x.name));
+}
+
+/** inBox runs the unibus executable inside a box's namespace. */
+function inBox(box: Box, args: string[]): { code: number; out: string } {
+  return sh(["ip", "netns", "exec", box.ns, BIN_X64, ...args], true);
+}
+
+beforeAll(async () => {
+  if (!ready) return;
+  fleet.up();
+  for (let i = 1; i <= 3; i++) hubs.push(fleet.addBox(`hub-${i}`, i));
+  for (let i = 1; i <= 2; i++) edges.push(fleet.addBox(`edge-${i}`, 10 + i));
+  const gen = join(dir.path, "generated");
+  const res = await runUnibus(["init", "cluster", "--name", "fleet", ...hubs.flatMap((h) => ["--node", `${h.name}=${h.ip}`]), "--out", gen]);
+  if (res.code !== 0) throw new Error(`init cluster failed: ${res.stderr}`);
+  for (const h of hubs) {
+    cpSync(join(gen, "certs"), join(h.dir, "certs"), { recursive: true });
+    cpSync(join(gen, "cluster.secret"), join(h.dir, "cluster.secret"));
+    h.config = join(h.dir, `${h.name}.toml`);
+    writeFileSync(h.config, `${readFileSync(join(gen, `${h.name}.toml`), "utf8")}\n[leafnodes]\nlisten = "0.0.0.0:7422"\nenroll = true\n`);
+    fleet.start(h);
+  }
+  await waitFor("the hub cluster healthy", async () => (await Promise.all(hubs.map((h) => fleet.status(h)))).every((s) => s.code === 0), 120_000, 1_000);
+}, 240_000);
+
+afterAll(async () => {
+  if (ready) await fleet.destroy();
+  dir[Symbol.dispose]();
+}, 120_000);
+
+describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () => {
+  test("the edge join line enrolls two edges; each gets its own key and a config listing every hub node", async () => {
+    const made = inBox(hubs[0]!, ["token", "create", "--edge", "--quiet", "--config", hubs[0]!.config]);
+    expect(made.code).toBe(0);
+    const line = made.out.trim().split("\n").at(-1)!;
+    expect(line).toMatch(new RegExp(`^unibus join ${hubs[0]!.ip.replace(/\./g, "\\.")}:6223 --token UB1-\\S+ --edge$`));
+    const args = line.split(" ").slice(1);
+    for (const e of edges) {
+      const res = inBox(e, [...args, "--name", e.name, "--out", e.dir]);
+      expect(res.out).toContain(`enrolled as edge "${e.name}" of hub cluster "fleet"`);
+      expect(res.code).toBe(0);
+      e.config = join(e.dir, "unibus.toml");
+      const text = readFileSync(e.config, "utf8");
+      expect(text).toContain(`urls = [${hubs.map((h) => `"nats-leaf://${h.ip}:7422"`).join(", ")}]`);
+      expect(text).toContain('nkey_file = "edge.nk"');
+      expect(statSync(join(e.dir, "edge.nk")).mode & 0o077).toBe(0);
+      writeFileSync(e.config, `${text}[admin]\nenabled = false\n`);
+    }
+  }, 120_000);
+
+  test("every hub node learns both edges' keys, both edges connect, and status names their hub node", async () => {
+    const { fromSeed } = await import("@nats-io/nkeys");
+    const seeds = edges.map((e) => readFileSync(join(e.dir, "edge.nk"), "utf8").trim());
+    const publics = seeds.map((k) => fromSeed(new TextEncoder().encode(k)).getPublicKey());
+    const rendered = (h: Box) => readFileSync(join(h.dir, "data", "nats-server.conf"), "utf8");
+    await waitFor("every hub node's rendered config to carry both edge keys", () => hubs.every((h) => publics.every((p) => rendered(h).includes(p))), 60_000, 500);
+    for (const h of hubs) for (const k of seeds) expect(rendered(h)).not.toContain(k);
+    for (const e of edges) fleet.start(e);
+    await waitFor("both edges' uplinks on the hub", async () => {
+      const names = await leafNames();
+      return edges.every((e) => names.includes(e.name));
+    }, 90_000, 500);
+    const s = await fleet.status(edges[0]!);
+    expect(s.json?.leafs?.[0]?.up).toBe(true);
+    expect(hubs.map((h) => h.name)).toContain(s.json.leafs[0].hub);
+    const list = inBox(hubs[1]!, ["edge", "list", "--config", hubs[1]!.config]);
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/edge-1\s+enrolled/);
+    expect(list.out).toMatch(/edge-2\s+enrolled/);
+  }, 240_000);
+
+  test("unibus edge remove shuts one edge out of every hub node; the other keeps its uplink", async () => {
+    const res = inBox(hubs[1]!, ["edge", "remove", "edge-2", "--config", hubs[1]!.config]);
+    expect(res.out).toContain('removed edge "edge-2"');
+    expect(res.code).toBe(0);
+    await waitFor("edge-2 gone from every hub node", async () => !(await leafNames()).includes("edge-2"), 60_000, 500);
+    // It cannot come back: watch for a while.
+    await Bun.sleep(5_000);
+    const names = await leafNames();
+    expect(names).not.toContain("edge-2");
+    expect(names).toContain("edge-1");
+    await waitFor("hub-3 to list edge-2 as removed", () => /edge-2\s+removed/.test(inBox(hubs[2]!, ["edge", "list", "--config", hubs[2]!.config]).out), 30_000, 1_000);
+  }, 180_000);
+});
