@@ -25,6 +25,8 @@ import { pathExists } from "./fsutil.ts";
 import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
+import { BackupSchedule } from "./backup/schedule.ts";
+import { takeBackup } from "./backup/take.ts";
 import { ensureJetstreamCredential, type JetstreamCredential } from "./natsd/jetstream-credential.ts";
 import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
@@ -62,6 +64,8 @@ export class UnibusNode {
   #systemCredential?: SystemCredential;
   /** unibus's own key in the clients' account, for backup and restore. */
   #jetstreamCredential?: JetstreamCredential;
+  /** The scheduled backups ([backup]; lib/backup/schedule.ts). */
+  #backups?: BackupSchedule;
   /** Every server's statsz over the system account, for surveyor's families in /metrics. */
   #survey?: StatzSurvey;
   /** The causes nats-server names in its log, shared with `unibus status` through a file. */
@@ -226,6 +230,20 @@ export class UnibusNode {
     await this.#membership?.start();
     this.#startReplica();
     await this.#admin.start();
+    this.#startBackups(meta.unibusVersion);
+  }
+
+  /** #startBackups starts the backup schedule; the backups go through the node's own client port like `unibus backup`. */
+  #startBackups(unibusVersion: string): void {
+    this.#backups = new BackupSchedule({
+      config: () => this.#config,
+      log: this.#log,
+      take: async (out, config) => {
+        const passphrase = config.backup.passphrase?.value;
+        return (await takeBackup(config, { out, unibusVersion, ...(passphrase ? { passphrase } : {}) })).bytes;
+      },
+    });
+    this.#backups.start();
   }
 
   /**
@@ -397,6 +415,7 @@ export class UnibusNode {
 
   async #teardown(options: { force?: boolean }): Promise<void> {
     this.#identity?.stopRenewalTimer();
+    this.#backups?.stop();
     await this.#replica?.stop();
     await this.#membership?.stop();
     await this.#admin?.stop();

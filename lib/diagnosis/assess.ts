@@ -24,6 +24,7 @@ import { membersOf } from "../membership/status-view.ts";
 import { withMemberRoutes } from "../membership/routes.ts";
 import { readMembershipState } from "../membership/agent.ts";
 import { readLeftMarker } from "../membership/left-marker.ts";
+import { readBackupState } from "../backup/state.ts";
 import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
 import { joinHostPort } from "../config/units.ts";
 
@@ -89,6 +90,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const membership = membered ? readMembershipState(config.node.dataDir) : undefined;
   const left = membered ? readLeftMarker(config.node.dataDir) : undefined;
   const drift = configDrift(config);
+  const backup = readBackupState(config.node.dataDir);
   const facts: HealthFacts = {
     config,
     node,
@@ -114,6 +116,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
     ...(membership ? { membership } : {}),
     ...(left ? { left } : {}),
     ...(drift ? { drift } : {}),
+    ...(backup ? { backup } : {}),
   };
   const starting = liveStartProgress(config.node.dataDir);
   if (starting) facts.starting = starting;

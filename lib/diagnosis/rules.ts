@@ -5,6 +5,7 @@
  * line here (and its line in README's list of problem kinds); ProblemKind
  * and PROBLEM_KINDS are derived from the kinds the rules declare.
  */
+import { backupRule } from "./rules/backup.ts";
 import { caMismatchRule } from "./rules/ca-mismatch.ts";
 import { certificateRule } from "./rules/certificate.ts";
 import { clusterNameRule } from "./rules/cluster-name.ts";
@@ -40,6 +41,7 @@ export const RULES = [
   metaStrayRule,
   membershipRule,
   configDriftRule,
+  backupRule,
 ] as const;
 
 /**
