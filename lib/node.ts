@@ -9,9 +9,9 @@ import { hashedSecrets, natsConfigText, renderNatsConfig, type NodeTlsFiles } fr
 import { prepareNatsPasswordHashes } from "./auth/bcrypt.ts";
 import { restartOnlyChange, type UnibusConfig } from "./config/sections.ts";
 import { writeFileAtomic } from "./fsutil.ts";
-import { RuntimeError } from "./errors.ts";
+import { RuntimeError, describeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import { ensureEmbeddedNats } from "./natsd/binary.ts";
+import { ensureEmbeddedNats, type NatsBinary } from "./natsd/binary.ts";
 import { MonitorClient } from "./natsd/monitor.ts";
 import { lockDataDir, stopStaleNats, type DataDirLock } from "./natsd/stale.ts";
 import { NatsSupervisor, type ReloadResult } from "./natsd/supervisor.ts";
@@ -20,7 +20,7 @@ import { AdminServer } from "./admin/server.ts";
 import { HealthEngine } from "./diagnosis/engine.ts";
 import type { ClusterStatus } from "./cluster/status.ts";
 import { waitForSaneClock, type ClockFloor } from "./clock.ts";
-import { embeddedNatsMeta } from "./runtime-embedded.ts";
+import { embeddedNatsMeta, type EmbeddedNatsMeta } from "./runtime-embedded.ts";
 import { pathExists } from "./fsutil.ts";
 import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
@@ -39,6 +39,10 @@ import { dataDirLayout } from "./data-dir.ts";
 import { AccessLedger } from "./access/ledger.ts";
 import { AccessReplica } from "./access/replica.ts";
 import { usesClusterAccess } from "./access/client-users.ts";
+import { ControlServer } from "./control/server.ts";
+import { loadConfig } from "./config/load.ts";
+import { ReloadQueue } from "./reload-queue.ts";
+import type { ReloadOutcome } from "./reload-outcome.ts";
 
 /** NodeHooks let the caller react to life-cycle events (systemd notify, admin page). */
 export interface NodeHooks {
@@ -50,6 +54,19 @@ export interface NodeHooks {
    * text says what it does, progressing whether anything moved since the last call (every few seconds).
    */
   onStarting?: (info: { text: string; progressing: boolean }) => void;
+  /**
+   * reloadFromFile re-reads the config file and applies it (run.ts: with its
+   * log settings, systemd notices and the recorded outcome); the control
+   * channel's reload calls it. Without it the node loads the file and
+   * applies it itself, one reload at a time.
+   */
+  reloadFromFile?: () => Promise<ReloadOutcome>;
+  /**
+   * natsBinary puts the nats-server binary into binDir: this executable's
+   * embedded one unless given (an in-process test node runs the host's
+   * vendored binary, since build/embed holds the last target built).
+   */
+  natsBinary?: (binDir: string) => Promise<NatsBinary & { meta: EmbeddedNatsMeta }>;
 }
 
 /** UnibusNode is one running appliance: nats-server plus everything unibus keeps around it. */
@@ -76,6 +93,10 @@ export class UnibusNode {
   #replica?: AccessReplica;
   /** The one health engine: every surface reads its cached assessment (lib/diagnosis/engine.ts). */
   #health?: HealthEngine;
+  /** The control socket `unibus reload` and `unibus status` ask (lib/control). */
+  #control?: ControlServer;
+  /** Reloads from the file when the caller gave no reloadFromFile. */
+  readonly #fileReloads: ReloadQueue<ReloadOutcome>;
   /** The last log lines, for the admin page. */
   readonly #logRing: LogRing;
   readonly #removeLogSink: () => void;
@@ -92,6 +113,7 @@ export class UnibusNode {
     this.#hooks = hooks;
     this.#logRing = new LogRing(undefined, (t) => log.redact(t));
     this.#removeLogSink = log.addSink(this.#logRing.sink);
+    this.#fileReloads = new ReloadQueue(() => this.#reloadFile());
   }
 
   /** config is the effective configuration currently applied. */
@@ -115,6 +137,29 @@ export class UnibusNode {
   async status(): Promise<ClusterStatus> {
     if (!this.#health) throw new RuntimeError("the node has not started yet");
     return this.#health.status();
+  }
+
+  /** controlSocket is the control channel's socket path, once it is open. */
+  get controlSocket(): string | undefined { return this.#control?.socket; }
+
+  /** reloadFromFile re-reads the config file and applies it: the caller's hook when given, else the node's own. */
+  reloadFromFile(): Promise<ReloadOutcome> {
+    return this.#hooks.reloadFromFile ? this.#hooks.reloadFromFile() : this.#fileReloads.request();
+  }
+
+  async #reloadFile(): Promise<ReloadOutcome> {
+    const startedAt = Date.now();
+    const file = this.#config.file;
+    let ok = false;
+    let message: string;
+    try {
+      const result = await this.reload(loadConfig(file));
+      ok = result.ok;
+      message = result.ok ? "configuration reloaded" : result.message;
+    } catch (err) {
+      message = describeError(err);
+    }
+    return { startedAt, finishedAt: Date.now(), ok, message: this.#log.redact(message), config: file };
   }
 
   /**
@@ -184,7 +229,7 @@ export class UnibusNode {
     await prepareNatsPasswordHashes(hashedSecrets(config), () => this.#stopped);
     this.#checkStop();
     this.#writeNatsConfig(this.#identity?.files);
-    const binary = await ensureEmbeddedNats(paths.bin);
+    const binary = await (this.#hooks.natsBinary ?? ensureEmbeddedNats)(paths.bin);
     const meta = binary.meta;
     if (binary.replacedCorrupt) log.warn("replaced a corrupt cached nats-server binary", { path: binary.path });
     else if (binary.extracted) log.info("extracted nats-server", { path: binary.path, version: meta.version });
@@ -231,6 +276,14 @@ export class UnibusNode {
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
+    this.#checkStop();
+    this.#control = new ControlServer(config.node.dataDir, {
+      config: () => this.#config,
+      log,
+      status: () => this.status(),
+      reload: () => this.reloadFromFile(),
+    });
+    this.#control.start();
   }
 
   /** #startBackups starts the backup schedule; the backups go through the node's own client port like `unibus backup`. */
@@ -414,6 +467,7 @@ export class UnibusNode {
   }
 
   async #teardown(options: { force?: boolean }): Promise<void> {
+    await this.#control?.stop();
     this.#identity?.stopRenewalTimer();
     this.#backups?.stop();
     await this.#replica?.stop();

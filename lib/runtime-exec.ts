@@ -14,6 +14,9 @@ import { dlopen, FFIType, ptr } from "bun:ffi";
 /** EXEC_CHILD_COMMAND is the hidden argv word main.ts routes to execChildWithParentDeathSignal. */
 export const EXEC_CHILD_COMMAND = "__exec-child";
 
+/** MAIN_SCRIPT is main.ts beside lib/, which routes EXEC_CHILD_COMMAND when running from source. */
+const MAIN_SCRIPT = new URL("../main.ts", import.meta.url).pathname;
+
 const PR_SET_PDEATHSIG = 1;
 /**
  * PARENT_DEATH_SIGNAL is SIGTERM: nats-server then shuts down cleanly (its
@@ -25,10 +28,10 @@ const PARENT_DEATH_SIGNAL = 15;
 /**
  * execCommand returns the argv that starts `cmd` through this executable with
  * a parent-death signal: the compiled unibus re-runs itself; from source
- * (`bun main.ts`) the runtime runs the entry script again.
+ * (`bun main.ts`, or a node inside `bun test`) the runtime runs main.ts.
  */
 export function execCommand(cmd: string[]): string[] {
-  const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+  const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, MAIN_SCRIPT];
   return [...self, EXEC_CHILD_COMMAND, String(process.pid), ...cmd];
 }
 

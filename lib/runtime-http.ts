@@ -34,3 +34,28 @@ export function serveHttp(
     stop: async () => { await server.stop(true); },
   };
 }
+
+/**
+ * serveUnix serves a fetch handler on a unix socket at `path` (the node's
+ * control channel). The caller removes a stale socket first and sets the
+ * socket's mode; it throws when the path cannot be bound.
+ */
+export function serveUnix(fetch: (request: Request) => Response | Promise<Response>, path: string): HttpServer {
+  const server = Bun.serve({
+    unix: path,
+    development: false,
+    fetch: (request: Request) => (/^https?:\/\//.test(request.url) ? fetch(request) : fetch(new Request(new URL(request.url, "http://localhost").href, request))),
+    error: () => new Response(JSON.stringify({ error: "internal error" }), { status: 500, headers: { "content-type": "application/json" } }),
+  });
+  return { port: 0, stop: async () => { await server.stop(true); } };
+}
+
+/**
+ * fetchUnix sends one HTTP request over the unix socket at `socket`; `path`
+ * is the request path ("/status"). Rejects like fetch when the socket is
+ * missing (ENOENT), refuses (ECONNREFUSED) or may not be opened (EACCES).
+ */
+export function fetchUnix(socket: string, path: string, init: RequestInit & { timeoutMs?: number } = {}): Promise<Response> {
+  const { timeoutMs, ...rest } = init;
+  return fetch(`http://localhost${path}`, { ...rest, unix: socket, ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}) } as RequestInit);
+}

@@ -14,7 +14,7 @@ import { readTokens, revokeToken, tokenState, tokenStorePath } from "../membersh
 import { finishRotation, readClusterCa, startRotation, type ClusterCa } from "../pki/index.ts";
 import { certFingerprint, colonFingerprint } from "../pki/index.ts";
 import { configPath, parseFlags } from "./_flags.ts";
-import { awaitReload, runningNode } from "./reload.ts";
+import { reloadNode, runningNode } from "./reload.ts";
 import { dataDirLayout } from "../data-dir.ts";
 
 /** run starts or finishes a CA rotation and makes the running node take it up. */
@@ -97,7 +97,7 @@ function revokeOutstandingTokens(config: UnibusConfig): number {
 async function reloadRunning(config: UnibusConfig): Promise<string> {
   const pid = runningNode(config.node.dataDir);
   if (pid === undefined) return `unibus is not running with ${config.file}: it takes the change up when it starts.\n`;
-  const outcome = await awaitReload(config.node.dataDir, pid, 60);
+  const outcome = await reloadNode(config.node.dataDir, pid, 60);
   if (!outcome.ok) throw new RuntimeError(`the CA files are written, but the running node refused the reload: ${outcome.message}; fix that and run: sudo unibus reload`);
   return `The running node (pid ${pid}) took it up.\n`;
 }

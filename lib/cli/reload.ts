@@ -2,7 +2,9 @@
  * reload.ts implements `unibus reload`: ask the running node to re-read its
  * config and wait for the answer. systemd's ExecReload runs it, so
  * `systemctl reload unibus` exits non-zero, with the reason in the journal,
- * when unibus refuses the change (caddy reload is the model).
+ * when unibus refuses the change (caddy reload is the model). It posts to
+ * the node's control socket; a node without one (an older unibus still
+ * running after an upgrade) gets SIGHUP, and its reload.json is polled.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.ts";
@@ -11,6 +13,7 @@ import { ExitCode, RuntimeError, UsageError } from "../errors.ts";
 import { readReloadOutcome } from "../reload-outcome.ts";
 import { readPid } from "../natsd/stale.ts";
 import { configPath, parseFlags } from "./_flags.ts";
+import { requestReload } from "../control/reload.ts";
 
 /** run sends SIGHUP to the node and returns 0 when the reload was applied. */
 export async function run(args: string[]): Promise<number> {
@@ -26,6 +29,9 @@ export async function run(args: string[]): Promise<number> {
   // but then the node will refuse it too, and the load error here says why at once.
   const config = loadConfig(file);
   const dataDir = config.node.dataDir;
+  const asked = await requestReload(dataDir, timeoutS * 1000);
+  if (asked.reached) return report(asked.outcome);
+  if (asked.why === "timeout") throw new RuntimeError(`no reload outcome from unibus within ${timeoutS} s; see its log (journalctl -u unibus)`);
   const pid = values.pid !== undefined ? parsePid(values.pid) : readPid(dataDirLayout(dataDir).lock);
   if (pid === undefined || !isRunning(pid)) {
     throw new RuntimeError(`no unibus is running with data dir ${dataDir}${pid ? ` (pid ${pid} is gone)` : ""}; start it first (systemctl start unibus)`);
@@ -33,7 +39,10 @@ export async function run(args: string[]): Promise<number> {
   if (values.pid !== undefined && readPid(dataDirLayout(dataDir).lock) !== pid) {
     throw new RuntimeError(`unibus (pid ${pid}) does not run with data dir ${dataDir}: [node] data_dir changed, and that needs a restart (systemctl restart unibus)`);
   }
-  const outcome = await awaitReload(dataDir, pid, timeoutS);
+  return report(await awaitReload(dataDir, pid, timeoutS));
+}
+
+function report(outcome: { ok: boolean; message?: string; config?: string }): number {
   if (outcome.ok) {
     process.stdout.write(`reloaded ${outcome.config}\n`);
     return ExitCode.ok;
@@ -48,8 +57,20 @@ export function runningNode(dataDir: string): number | undefined {
   return pid !== undefined && isRunning(pid) ? pid : undefined;
 }
 
-/** awaitReload sends SIGHUP to the node and waits for its outcome (`unibus ca rotate` reuses it). */
-export async function awaitReload(dataDir: string, pid: number, timeoutS: number): Promise<{ ok: boolean; message?: string; config?: string }> {
+/**
+ * reloadNode asks the node running with dataDir (pid) to reload and waits up
+ * to timeoutS for the outcome: over its control socket, else by SIGHUP and
+ * its reload.json (`unibus ca rotate` reuses it).
+ */
+export async function reloadNode(dataDir: string, pid: number, timeoutS: number): Promise<{ ok: boolean; message?: string; config?: string }> {
+  const asked = await requestReload(dataDir, timeoutS * 1000);
+  if (asked.reached) return asked.outcome;
+  if (asked.why === "timeout") throw new RuntimeError(`no reload outcome from unibus (pid ${pid}) within ${timeoutS} s; see its log (journalctl -u unibus)`);
+  return awaitReload(dataDir, pid, timeoutS);
+}
+
+/** awaitReload sends SIGHUP to the node and waits for its outcome in reload.json (a node without a control socket). */
+async function awaitReload(dataDir: string, pid: number, timeoutS: number): Promise<{ ok: boolean; message?: string; config?: string }> {
   const sentAt = Date.now();
   try {
     process.kill(pid, "SIGHUP");

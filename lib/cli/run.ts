@@ -1,7 +1,8 @@
 /**
  * run.ts is the appliance: load the config, start the node, then live with
- * signals until told to stop. SIGHUP reloads; SIGTERM/SIGINT stop gracefully
- * (exit 0); a second SIGINT forces exit.
+ * signals until told to stop. SIGHUP and the control socket's POST /reload
+ * reload (one at a time, lib/reload-queue.ts); SIGTERM/SIGINT stop
+ * gracefully (exit 0); a second SIGINT forces exit.
  */
 import { ExitCode, describeError } from "../errors.ts";
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
@@ -16,7 +17,8 @@ import { HealthStatusReporter } from "../systemd/health-status.ts";
 import { verdictLine } from "../diagnosis/problem.ts";
 import { UsageError } from "../errors.ts";
 import { configPath, parseFlags } from "./_flags.ts";
-import { writeReloadOutcome } from "../reload-outcome.ts";
+import { writeReloadOutcome, type ReloadOutcome } from "../reload-outcome.ts";
+import { ReloadQueue } from "../reload-queue.ts";
 import { readConfigSnapshot, writeAppliedConfig, type ConfigSnapshot } from "../applied-config.ts";
 
 /** START_EXTEND_USEC is how far each progress report pushes systemd's start timeout (µs): a few reports' worth. */
@@ -72,6 +74,7 @@ export async function run(args: string[]): Promise<number> {
       notifySystemd(`READY=1\n${notifyStatus(base)}`);
       health.setBase(base);
     },
+    reloadFromFile: () => reloads.request(),
   });
 
   let resolveStop!: (code: number) => void;
@@ -94,53 +97,46 @@ export async function run(args: string[]): Promise<number> {
       resolveStop(ExitCode.failure);
     });
   };
-  // One reload at a time; a SIGHUP during a reload runs one more afterwards, so
-  // every `unibus reload` waiting for an outcome that started after its signal gets one.
-  let reloading = false;
-  let reloadAgain = false;
-  const reload = async () => {
-    if (stopping) return;
-    if (reloading) {
-      reloadAgain = true;
-      return;
+  // One reload at a time; a request during a reload is answered by one more afterwards, so
+  // every `unibus reload` gets an outcome that started after it asked (lib/reload-queue.ts).
+  const reloadOnce = async (): Promise<ReloadOutcome> => {
+    const startedAt = Date.now();
+    if (stopping) return { startedAt, finishedAt: startedAt, ok: false, message: "unibus is stopping", config: file };
+    notifySystemd(`RELOADING=1\nMONOTONIC_USEC=${monotonicMicros()}`);
+    let ok = false;
+    let message: string;
+    let snapshot: ConfigSnapshot | undefined;
+    try {
+      snapshot = readConfigSnapshot(file);
+      const next = loadConfig(file);
+      for (const secret of configSecrets(next)) log.addSecret(secret);
+      log.configure(logSettings(next));
+      const result = await node.reload(next);
+      ok = result.ok;
+      message = result.ok ? "configuration reloaded" : result.message;
+    } catch (err) {
+      message = describeError(err);
     }
-    reloading = true;
-    do {
-      reloadAgain = false;
-      const startedAt = Date.now();
-      notifySystemd(`RELOADING=1\nMONOTONIC_USEC=${monotonicMicros()}`);
-      let ok = false;
-      let message: string;
-      let snapshot: ConfigSnapshot | undefined;
-      try {
-        snapshot = readConfigSnapshot(file);
-        const next = loadConfig(file);
-        for (const secret of configSecrets(next)) log.addSecret(secret);
-        log.configure(logSettings(next));
-        const result = await node.reload(next);
-        ok = result.ok;
-        message = result.ok ? "configuration reloaded" : result.message;
-      } catch (err) {
-        message = describeError(err);
-      }
-      message = log.redact(message);
-      if (ok) log.info("configuration reloaded", { config: file });
-      else log.error("reload refused; still running the previous configuration", { reason: message });
-      try {
-        if (ok && snapshot) writeAppliedConfig(node.config.node.dataDir, { file: config.file, sha256: snapshot.sha256, at: startedAt }, snapshot.text);
-        writeReloadOutcome(node.config.node.dataDir, { startedAt, finishedAt: Date.now(), ok, message, config: file });
-      } catch (err) {
-        log.warn("could not record the reload outcome for unibus reload", { error: describeError(err) });
-      }
-      const base = ok ? `nats-server ready on ${node.config.client.listen.text}` : `running the previous configuration: reload refused: ${message}`;
-      notifySystemd(`READY=1\n${notifyStatus(base)}`);
-      health.setBase(base);
-    } while (reloadAgain && !stopping);
-    reloading = false;
+    message = log.redact(message);
+    if (ok) log.info("configuration reloaded", { config: file });
+    else log.error("reload refused; still running the previous configuration", { reason: message });
+    const outcome: ReloadOutcome = { startedAt, finishedAt: Date.now(), ok, message, config: file };
+    try {
+      if (ok && snapshot) writeAppliedConfig(node.config.node.dataDir, { file: config.file, sha256: snapshot.sha256, at: startedAt }, snapshot.text);
+      // Kept for status (a refused reload is a problem) and for a `unibus reload` that cannot reach the socket.
+      writeReloadOutcome(node.config.node.dataDir, outcome);
+    } catch (err) {
+      log.warn("could not record the reload outcome", { error: describeError(err) });
+    }
+    const base = ok ? `nats-server ready on ${node.config.client.listen.text}` : `running the previous configuration: reload refused: ${message}`;
+    notifySystemd(`READY=1\n${notifyStatus(base)}`);
+    health.setBase(base);
+    return outcome;
   };
+  const reloads = new ReloadQueue(reloadOnce);
   const onTerm = () => stop("SIGTERM");
   const onInt = () => stop("SIGINT");
-  const onHup = () => void reload();
+  const onHup = () => void reloads.request();
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   process.on("SIGHUP", onHup);

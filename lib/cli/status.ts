@@ -1,8 +1,11 @@
 /**
- * status.ts implements `unibus status --config FILE`: ask the running node's
- * nats-server (monitoring on loopback), the causes nats-server logged (kept
- * by the node in <data_dir>/nats-events.json) and the missing peers' route
- * ports what is wrong, and say it. The first line is the verdict; each
+ * status.ts implements `unibus status --config FILE`: ask the running node
+ * over its control socket for its status (the one it keeps for systemd and
+ * the admin page), or, when the socket cannot be reached (the node is down,
+ * or this user may not open the data dir), ask its nats-server (monitoring
+ * on loopback), the causes nats-server logged (kept by the node in
+ * <data_dir>/nats-events.json) and the missing peers' route ports
+ * directly, and say what is wrong. The first line is the verdict; each
  * problem names the node, the cause and the fix. Exit 0 healthy, 3 degraded,
  * 4 broken, so scripts and probes can use it directly.
  */
@@ -18,6 +21,7 @@ import { configPath, parseFlags } from "./_flags.ts";
 import { reloadCommand } from "../config/installed.ts";
 import { caLines } from "../membership/rotation-view.ts";
 import { dataDirLayout } from "../data-dir.ts";
+import { requestStatus } from "../control/status.ts";
 
 
 /** run prints the node's status and returns the verdict's exit code. */
@@ -43,10 +47,17 @@ export async function run(args: string[]): Promise<number> {
     const reload = reloadCommand(file);
     if (!values.json) process.stdout.write(`the running node, judged with the config it last applied (${applied.when}); fix the file, then: ${reload}\n`);
   }
-  const events = readNatsEvents(dataDirLayout(config.node.dataDir).natsEvents);
-  const status = await gatherClusterStatus(config, { events });
+  const status = await askStatus(config);
   process.stdout.write(values.json ? JSON.stringify(invalid ? { ...status, configError: describeError(invalid) } : status, null, 2) + "\n" : formatStatus(status));
   return invalid ? ExitCode.usage : STATUS_EXIT[status.verdict];
+}
+
+/** askStatus asks the running node, else gathers the status here from what a stopped (or unreachable) node left. */
+async function askStatus(config: UnibusConfig): Promise<ClusterStatus> {
+  const asked = await requestStatus(config.node.dataDir);
+  if (asked.reached) return asked.status;
+  const events = readNatsEvents(dataDirLayout(config.node.dataDir).natsEvents);
+  return gatherClusterStatus(config, { events });
 }
 
 /**

@@ -1,0 +1,41 @@
+/**
+ * route.ts is the contract of the control channel's route groups (see
+ * routes.ts for how to add one): what a group is given by the node, and the
+ * one shape of an answer.
+ */
+import type { Hono } from "hono";
+import type { ClusterStatus } from "../cluster/status.ts";
+import type { UnibusConfig } from "../config/load.ts";
+import type { Logger } from "../log.ts";
+import type { ReloadOutcome } from "../reload-outcome.ts";
+
+/**
+ * ControlContext is what the running node offers its control routes. A
+ * group that needs more of the node adds a field here and its value in
+ * lib/node.ts (#controlContext): the routes never hold the node itself, so
+ * the node's import of the server makes no circle.
+ */
+export interface ControlContext {
+  /** The effective config the node runs. */
+  config(): UnibusConfig;
+  log: Logger;
+  /** The node's current status from its one health engine, the same assessment systemd's Status= line and the page read (lib/diagnosis/engine.ts). */
+  status(): Promise<ClusterStatus>;
+  /** Re-reads the config file and applies it, exactly as SIGHUP does; resolves with the outcome of a reload that started after the call. */
+  reload(): Promise<ReloadOutcome>;
+}
+
+/**
+ * ControlRoutes is one route group: a module in lib/control/ exporting one
+ * of these (and, beside it, the typed client functions the CLI calls), listed
+ * once in CONTROL_ROUTES.
+ */
+export interface ControlRoutes {
+  /** The group's name and path prefix: "reload" serves /reload and /reload/…. */
+  group: string;
+  /** mount adds the group's handlers to the app, under /<group>. */
+  mount(app: Hono, ctx: ControlContext): void;
+}
+
+/** ControlError is the body of every refusal: 4xx when the request was wrong, 5xx when the node failed. */
+export interface ControlError { error: string }
