@@ -14,6 +14,7 @@ import { planRetire, recordRemoval, removeFromMeta } from "../membership/retire.
 import { configPath, parseFlags } from "./_flags.ts";
 import { isRunning, runningNode } from "./reload.ts";
 import { serviceOfPid } from "../systemd/cgroup.ts";
+import { requestRemove } from "../control/members.ts";
 
 function clusterConfig(file: string | undefined): UnibusConfig {
   const config = loadConfig(configPath(file));
@@ -29,10 +30,18 @@ export async function remove(args: string[]): Promise<number> {
   const config = clusterConfig(values.config);
   if (name === config.node.name) throw new UsageError(`"${name}" is this node: run \`unibus leave\` to take it out of the cluster`);
   const t0 = Date.now();
-  const plan = await planRetire(config, name, { self: false, force: values.force });
-  const waited = plan.inMeta ? await removeFromMeta(config, name, plan.meta) : 0;
-  await recordRemoval(config, name);
-  process.stdout.write(`removed "${name}" from cluster "${config.cluster!.name}" in ${Date.now() - t0} ms: the JetStream meta group counts ${plan.inMeta ? plan.meta.size - 1 : plan.meta.size} servers (settled in ${waited} ms) and the members list marks it removed; no member dials it any more.\n` +
+  // The running node does it with its own credential and certificate; here only when it cannot be asked.
+  const asked = await requestRemove(config.node.dataDir, { name, force: values.force });
+  let done: { metaSize: number; settledMs: number };
+  if (asked.reached) {
+    done = asked.answer;
+  } else {
+    const plan = await planRetire(config, name, { self: false, force: values.force });
+    const settledMs = plan.inMeta ? await removeFromMeta(config, name, plan.meta) : 0;
+    await recordRemoval(config, name);
+    done = { metaSize: plan.inMeta ? plan.meta.size - 1 : plan.meta.size, settledMs };
+  }
+  process.stdout.write(`removed "${name}" from cluster "${config.cluster!.name}" in ${Date.now() - t0} ms: the JetStream meta group counts ${done.metaSize} servers (settled in ${done.settledMs} ms) and the members list marks it removed; no member dials it any more.\n` +
     `If ${name} comes back it will not start as a member; to bring that box (or a new one) back under this name: unibus join ADDR --token TOKEN --name ${name} --replace\n`);
   return 0;
 }

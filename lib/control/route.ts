@@ -8,6 +8,7 @@ import type { ClusterStatus } from "../cluster/status.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import type { ReloadOutcome } from "../reload-outcome.ts";
+import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
 
 /**
  * ControlContext is what the running node offers its control routes. A
@@ -37,5 +38,24 @@ export interface ControlRoutes {
   mount(app: Hono, ctx: ControlContext): void;
 }
 
-/** ControlError is the body of every refusal: 4xx when the request was wrong, 5xx when the node failed. */
-export interface ControlError { error: string }
+/**
+ * ControlError is the body of every refusal: 4xx when the request was wrong,
+ * 5xx when the node failed. `kind` carries the error class, so the CLI
+ * exits with the code it would have had doing the work itself.
+ */
+export interface ControlError { error: string; kind?: "usage" | "config" | "runtime" }
+
+/** refusal turns an error thrown by a route's work into its HTTP status and body (400 usage, 409 config, 500 otherwise). */
+export function refusal(err: unknown, redact: (text: string) => string): { status: 400 | 409 | 500; body: ControlError } {
+  const error = redact(describeError(err));
+  if (err instanceof UsageError) return { status: 400, body: { error, kind: "usage" } };
+  if (err instanceof ConfigError) return { status: 409, body: { error, kind: "config" } };
+  return { status: 500, body: { error, kind: "runtime" } };
+}
+
+/** raise throws a refusal on the CLI's side as the error class the node had. */
+export function raise(body: ControlError): never {
+  if (body.kind === "usage") throw new UsageError(body.error);
+  if (body.kind === "config") throw new ConfigError(body.error);
+  throw new RuntimeError(body.error);
+}

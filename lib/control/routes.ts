@@ -15,9 +15,12 @@
  *   to ControlContext (route.ts) and its value in lib/node.ts.
  * - Paths start with the group: /<group> and /<group>/…. GET reads, POST
  *   acts, DELETE removes. Bodies are JSON both ways.
- * - 200 with the answer's JSON when done; 4xx `{ error }` when the request
- *   was wrong (the text names what was expected), 5xx `{ error }` when the
- *   node failed. Never a secret in an answer unless the route exists to hand
+ * - 200 with the answer's JSON when done; 4xx `{ error, kind }` when the
+ *   request was wrong (the text names what was expected), 5xx when the node
+ *   failed. A route may simply throw: UsageError answers 400, ConfigError
+ *   409, anything else 500 (route.ts refusal), and the client function
+ *   rethrows it as the same class (route.ts raise), so the CLI's exit code
+ *   does not depend on where the work ran. Never a secret in an answer unless the route exists to hand
  *   one out (a join token), and then only on this socket.
  * - Access is the socket's: it lives in the 0700 data dir and is 0600, so
  *   the service user and root reach it and nobody else; there is no token.
@@ -25,15 +28,16 @@
  *   function returns `{ reached: false }` and the command decides.
  */
 import { Hono } from "hono";
-import { describeError } from "../errors.ts";
 import { reloadRoutes } from "./reload.ts";
-import type { ControlContext, ControlRoutes } from "./route.ts";
+import { refusal, type ControlContext, type ControlRoutes } from "./route.ts";
+import { membersRoutes } from "./members.ts";
 import { statusRoutes } from "./status.ts";
 
 /** CONTROL_ROUTES lists every route group the control channel serves. */
 export const CONTROL_ROUTES: readonly ControlRoutes[] = [
   reloadRoutes,
   statusRoutes,
+  membersRoutes,
 ];
 
 /** createControlApp mounts every group on one app; an unknown path is a 404 naming the groups. */
@@ -42,8 +46,9 @@ export function createControlApp(ctx: ControlContext, routes: readonly ControlRo
   for (const group of routes) group.mount(app, ctx);
   app.notFound((c) => c.json({ error: `no control route ${c.req.method} ${c.req.path}; groups: ${routes.map((r) => r.group).join(", ")}` }, 404));
   app.onError((err, c) => {
-    ctx.log.error("control request failed", { method: c.req.method, path: c.req.path, error: describeError(err) });
-    return c.json({ error: ctx.log.redact(describeError(err)) }, 500);
+    const { status, body } = refusal(err, (t) => ctx.log.redact(t));
+    if (status === 500) ctx.log.error("control request failed", { method: c.req.method, path: c.req.path, error: body.error });
+    return c.json(body, status);
   });
   return app;
 }
