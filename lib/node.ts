@@ -134,9 +134,9 @@ export class UnibusNode {
    * assessment: the control channel's status route answers with it. It
    * throws a RuntimeError before the node has started.
    */
-  async status(): Promise<ClusterStatus> {
+  async status(maxAgeMs?: number): Promise<ClusterStatus> {
     if (!this.#health) throw new RuntimeError("the node has not started yet");
-    return this.#health.status();
+    return this.#health.status(maxAgeMs);
   }
 
   /** controlSocket is the control channel's socket path, once it is open. */
@@ -280,7 +280,7 @@ export class UnibusNode {
     this.#control = new ControlServer(config.node.dataDir, {
       config: () => this.#config,
       log,
-      status: () => this.status(),
+      status: (maxAgeMs) => this.status(maxAgeMs),
       reload: () => this.reloadFromFile(),
     });
     this.#control.start();

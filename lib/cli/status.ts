@@ -54,7 +54,8 @@ export async function run(args: string[]): Promise<number> {
 
 /** askStatus asks the running node, else gathers the status here from what a stopped (or unreachable) node left. */
 async function askStatus(config: UnibusConfig): Promise<ClusterStatus> {
-  const asked = await requestStatus(config.node.dataDir);
+  // A snapshot begun now: status right after an edit or a `kill -STOP` must show it.
+  const asked = await requestStatus(config.node.dataDir, 0);
   if (asked.reached) return asked.status;
   const events = readNatsEvents(dataDirLayout(config.node.dataDir).natsEvents);
   return gatherClusterStatus(config, { events });

@@ -20,8 +20,8 @@ export interface ControlContext {
   /** The effective config the node runs. */
   config(): UnibusConfig;
   log: Logger;
-  /** The node's current status from its one health engine, the same assessment systemd's Status= line and the page read (lib/diagnosis/engine.ts). */
-  status(): Promise<ClusterStatus>;
+  /** The node's current status from its one health engine (the assessment systemd's Status= line and the page read), from a snapshot at most maxAgeMs old (lib/diagnosis/engine.ts). */
+  status(maxAgeMs?: number): Promise<ClusterStatus>;
   /** Re-reads the config file and applies it, exactly as SIGHUP does; resolves with the outcome of a reload that started after the call. */
   reload(): Promise<ReloadOutcome>;
 }

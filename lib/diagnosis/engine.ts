@@ -64,9 +64,9 @@ export class HealthEngine {
     return this.#o.config();
   }
 
-  /** snapshot is the shared monitoring snapshot, with a moment's lag behind the meta leader smoothed over. */
-  async snapshot(): Promise<Snapshot> {
-    return this.#smooth(await this.#snapshots.get());
+  /** snapshot is the shared monitoring snapshot (at most maxAgeMs old; default the cache's ttl), with a moment's lag behind the meta leader smoothed over. */
+  async snapshot(maxAgeMs?: number): Promise<Snapshot> {
+    return this.#smooth(await this.#snapshots.get(maxAgeMs));
   }
 
   /** assessment is the diagnosis and its facts for the current snapshot; concurrent callers share one. */
@@ -87,9 +87,9 @@ export class HealthEngine {
     return readinessOf((await this.assessment()).facts);
   }
 
-  /** status is what `unibus status` prints, from the same assessment (lib/cluster/status.ts). */
-  async status(): Promise<ClusterStatus> {
-    const snap = await this.snapshot();
+  /** status is what `unibus status` prints, from the same assessment (lib/cluster/status.ts); maxAgeMs 0 asks for a snapshot begun after the call. */
+  async status(maxAgeMs?: number): Promise<ClusterStatus> {
+    const snap = await this.snapshot(maxAgeMs);
     return statusOf(snap, await this.assessmentOf(snap));
   }
 

@@ -85,7 +85,7 @@ function healthDetail(body: string): string {
 export class SnapshotCache {
   readonly #monitor: MonitorClient;
   readonly #ttlMs: number;
-  #pending?: Promise<Snapshot>;
+  #pending?: { startedAt: number; snapshot: Promise<Snapshot> };
   #last?: Snapshot;
 
   constructor(monitor: MonitorClient, ttlMs = 1_000) {
@@ -93,13 +93,25 @@ export class SnapshotCache {
     this.#ttlMs = ttlMs;
   }
 
-  /** get returns a snapshot no older than the ttl. */
-  async get(): Promise<Snapshot> {
-    if (this.#last && Date.now() - this.#last.at < this.#ttlMs) return this.#last;
-    this.#pending ??= takeSnapshot(this.#monitor).then((s) => {
-      this.#last = s;
-      return s;
-    }).finally(() => { this.#pending = undefined; });
-    return this.#pending;
+  /**
+   * get returns a snapshot no older than maxAgeMs (default the ttl); 0 asks
+   * for one begun after the call (`unibus status` right after an edit or a
+   * `kill -STOP` must see it), shared with whoever asks meanwhile.
+   */
+  async get(maxAgeMs = this.#ttlMs): Promise<Snapshot> {
+    const now = Date.now();
+    if (this.#last && now - this.#last.at < maxAgeMs) return this.#last;
+    if (this.#pending && this.#pending.startedAt >= now - maxAgeMs) return this.#pending.snapshot;
+    const pending = {
+      startedAt: now,
+      snapshot: takeSnapshot(this.#monitor).then((s) => {
+        if (!this.#last || this.#last.at <= s.at) this.#last = s;
+        return s;
+      }).finally(() => {
+        if (this.#pending === pending) this.#pending = undefined;
+      }),
+    };
+    this.#pending = pending;
+    return pending.snapshot;
   }
 }
