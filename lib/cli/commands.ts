@@ -182,6 +182,21 @@ refuses to remove the last quorum member: the remaining servers must keep a majo
     load: async () => ({ run: (await import("./remove.ts")).remove }),
   },
   {
+    name: "recover",
+    synopsis: "[--config FILE] [--force] [--yes]",
+    summary: "on the last survivor of a lost majority: become a cluster of one with its data, writable, ready for new boxes",
+    details: `  --config FILE  this node's config (default /etc/unibus/unibus.toml); unibus must be running
+  --force        go on although another member may be alive (its port answers, it was heard from lately)
+  --yes          do not ask (needed when stdin is not a terminal)
+takes every other server out of the JetStream meta group (nats-server's meta rescue, then peer removal);
+says first what is lost: writes only the dead members acknowledged, streams with no replica here.
+Streams keep their replica count and get their missing replicas back as new boxes join (new names).
+Refuses while the meta group has a leader (use unibus remove NAME then), a route to another member is up,
+another member's route or join port answers, or another server was heard from in the last minute
+`,
+    load: () => import("./recover.ts"),
+  },
+  {
     name: "leave",
     synopsis: "[--config FILE] [--force]",
     summary: "on the box that goes: leave the JetStream meta group and the members list, then stop",
