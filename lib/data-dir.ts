@@ -43,6 +43,8 @@ export interface DataDirLayout {
   trustBundle: string;
   /** The cluster's client users as this member last knew them (0600; lib/access/ledger.ts): what a backup of the cluster's users takes. */
   clusterAccess: string;
+  /** What the access replica found (lib/access/replica-state.ts), for `unibus status`. */
+  clusterAccessState: string;
   /** The members list every node merges from the CA holders. */
   members: string;
   /** The enrolled edges every hub node merges from the CA holders (public nkeys only). */
@@ -94,6 +96,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     nodeKey: join(tls, TLS_FILE_NAMES.nodeKey),
     trustBundle: join(tls, TLS_FILE_NAMES.trustBundle),
     clusterAccess: join(dataDir, "cluster-access.json"),
+    clusterAccessState: join(dataDir, "cluster-access-state.json"),
     members: join(dataDir, "members.json"),
     edges: join(dataDir, "edges.json"),
     nodeId: join(dataDir, "node-id"),

@@ -110,6 +110,8 @@ describe.if(ready)("users defined once for the cluster", () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toContain("app");
     expect(list.stdout).toContain("members in step with this copy: 3 of 3");
+    const status = await lab.status(c);
+    expect(status.status?.problems ?? []).not.toContainEqual(expect.objectContaining({ kind: "cluster_users_stale" }));
     const check = await cli(c, ["config", "check"]);
     expect(check.code).toBe(0);
     expect(check.stdout).toContain("users(1) (1 from the cluster)");

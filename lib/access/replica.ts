@@ -17,6 +17,10 @@ import type { Logger } from "../log.ts";
 import { systemEndpoint } from "../natsd/system-client.ts";
 import type { SystemCredential } from "../natsd/system-credential.ts";
 import type { AccessLedger } from "./ledger.ts";
+import { writeAccessReplicaState, type AccessReplicaState } from "./replica-state.ts";
+
+/** STATE_REFRESH_MS bounds how often a difference that lasts is written down (lastHeard). */
+const STATE_REFRESH_MS = 10_000;
 
 /** ACCESS_SUBJECTS are the system-account subjects the replicas and `unibus user` speak on. */
 export const ACCESS_SUBJECTS = {
@@ -51,6 +55,7 @@ export class AccessReplica {
   #timer?: ReturnType<typeof setInterval>;
   #stopped = false;
   #lastStatePublished = 0;
+  #found: AccessReplicaState = { differing: [], users: 0 };
 
   constructor(options: AccessReplicaOptions) {
     this.#o = options;
@@ -67,6 +72,7 @@ export class AccessReplica {
    */
   async start(): Promise<void> {
     const config = this.#o.config();
+    this.#record({ disconnectedSince: new Date().toISOString(), error: "connecting to the system account", differing: [] });
     const endpoint = systemEndpoint(config);
     const nc = await connect({
       servers: endpoint.hostPort,
@@ -90,8 +96,16 @@ export class AccessReplica {
       nc.subscribe(ACCESS_SUBJECTS.digest, { callback: (err, msg) => { if (!err) this.#digest(msg.json()); } }),
     ];
     void (async () => {
-      for await (const s of nc.status()) if (s.type === "reconnect") this.#announce(true);
+      for await (const s of nc.status()) {
+        if (s.type === "reconnect") {
+          this.#record({ disconnectedSince: undefined, error: undefined });
+          this.#announce(true);
+        } else if (s.type === "disconnect" && !this.#found.disconnectedSince) {
+          this.#record({ disconnectedSince: new Date().toISOString(), error: "disconnected from nats-server" });
+        }
+      }
     })().catch(() => {});
+    this.#record({ disconnectedSince: undefined, error: undefined });
     this.#announce(true);
     this.#timer = setInterval(() => this.#announce(false), DIGEST_INTERVAL_MS);
     this.#timer.unref?.();
@@ -119,6 +133,7 @@ export class AccessReplica {
     const changed = this.#o.ledger.merge(entries);
     if (changed.length === 0) return changed;
     this.#o.ledger.save();
+    this.#record({});
     this.#o.onChange(changed, from);
     return changed;
   }
@@ -149,9 +164,37 @@ export class AccessReplica {
     }
   }
 
+  /** #record merges a change into the state record and writes it (errors are logged once per message, never fatal). */
+  #record(change: Partial<AccessReplicaState>): void {
+    const next: AccessReplicaState = { ...this.#found, ...change, users: this.#o.ledger.active().length };
+    for (const k of ["disconnectedSince", "error"] as const) if (next[k] === undefined) delete next[k];
+    this.#found = next;
+    try {
+      writeAccessReplicaState(this.#o.config().node.dataDir, next);
+    } catch (err) {
+      this.#o.log.warn("cannot record the state of the cluster's users for unibus status", { error: (err as Error).message });
+    }
+  }
+
+  /** #noteDigest keeps the list of members whose copy differs from this one. */
+  #noteDigest(node: string, same: boolean): void {
+    const now = new Date();
+    const have = this.#found.differing.find((d) => d.node === node);
+    if (same) {
+      if (have) this.#record({ differing: this.#found.differing.filter((d) => d.node !== node) });
+      return;
+    }
+    if (!have) return this.#record({ differing: [...this.#found.differing, { node, since: now.toISOString(), lastHeard: now.toISOString() }] });
+    if (now.getTime() - Date.parse(have.lastHeard) >= STATE_REFRESH_MS) {
+      this.#record({ differing: this.#found.differing.map((d) => (d.node === node ? { ...d, lastHeard: now.toISOString() } : d)) });
+    }
+  }
+
   #digest(body: unknown): void {
     const b = (body ?? {}) as { node?: unknown; digest?: unknown };
-    if (b.node === this.#self || b.digest === this.#o.ledger.digest()) return;
+    if (b.node === this.#self) return;
+    if (typeof b.node === "string") this.#noteDigest(b.node, b.digest === this.#o.ledger.digest());
+    if (b.digest === this.#o.ledger.digest()) return;
     // Several members may answer one digest; at most one copy a second from each is plenty.
     if (Date.now() - this.#lastStatePublished < 1_000) return;
     try {

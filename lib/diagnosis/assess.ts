@@ -23,6 +23,7 @@ import type { Diagnosis } from "./problem.ts";
 import { membersOf } from "../membership/status-view.ts";
 import { withMemberRoutes } from "../membership/routes.ts";
 import { readMembershipState } from "../membership/agent.ts";
+import { readAccessReplicaState } from "../access/replica-state.ts";
 import { readLeftMarker } from "../membership/left-marker.ts";
 import { readBackupState } from "../backup/state.ts";
 import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
@@ -91,6 +92,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const left = membered ? readLeftMarker(config.node.dataDir) : undefined;
   const drift = configDrift(config);
   const backup = readBackupState(config.node.dataDir);
+  const access = membered ? readAccessReplicaState(config.node.dataDir) : undefined;
   const facts: HealthFacts = {
     config,
     node,
@@ -117,6 +119,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
     ...(left ? { left } : {}),
     ...(drift ? { drift } : {}),
     ...(backup ? { backup } : {}),
+    ...(access ? { access } : {}),
   };
   const starting = liveStartProgress(config.node.dataDir);
   if (starting) facts.starting = starting;

@@ -19,6 +19,7 @@ import type { MembershipState } from "../membership/agent.ts";
 import type { LeftMarker } from "../membership/left-marker.ts";
 import type { MetaCluster } from "../natsd/monitoring-types.ts";
 import type { BackupState } from "../backup/state.ts";
+import type { AccessReplicaState } from "../access/replica-state.ts";
 
 /** RouteFact is one live route as /routez reports it. */
 export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string }
@@ -94,6 +95,8 @@ export interface HealthFacts {
   left?: LeftMarker;
   /** The config file differs from what the node runs. */
   drift?: DriftFact;
+  /** What the cluster's users replica recorded (cluster-access-state.json), on a member of a cluster. */
+  access?: AccessReplicaState;
   /** The scheduled backups' record (backup-state.json), when the node ever started its schedule. */
   backup?: BackupState;
   /** /jsz meta_cluster as nats-server reported it (peer ids unresolved), for the rules that match servers to members. */

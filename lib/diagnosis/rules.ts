@@ -9,6 +9,7 @@ import { backupRule } from "./rules/backup.ts";
 import { caMismatchRule } from "./rules/ca-mismatch.ts";
 import { certificateRule } from "./rules/certificate.ts";
 import { clusterNameRule } from "./rules/cluster-name.ts";
+import { clusterUsersRule } from "./rules/cluster-users.ts";
 import { configDriftRule } from "./rules/config-drift.ts";
 import { diskRule } from "./rules/disk.ts";
 import { duplicateNameRule } from "./rules/duplicate-name.ts";
@@ -40,6 +41,7 @@ export const RULES = [
   diskRule,
   metaStrayRule,
   membershipRule,
+  clusterUsersRule,
   configDriftRule,
   backupRule,
 ] as const;
