@@ -5,7 +5,7 @@
  *
  *   bun bench/run.ts [--quick] [--reps N] [--out FILE] [--only a,b]
  *     --quick  1 repetition, tiny message counts, seconds of polling (the smoke test)
- *     --only   sections: size,startup,rss,pubsub,jetstream,poll,cluster
+ *     --only   sections: size,startup,rss,pubsub,jetstream,backup,poll,cluster
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -15,6 +15,7 @@ import { disposeContext, makeContext, type BenchContext } from "./_context.ts";
 import { BIN, ROOT, killAll, runUnibusCommand } from "./_servers.ts";
 import { MiB, type Row } from "./_stats.ts";
 import { formatTable } from "./_table.ts";
+import { measureBackup } from "./backup.ts";
 import { measureCluster } from "./cluster.ts";
 import { measureJetStream } from "./jetstream.ts";
 import { measureIdleRss, measurePolledRss } from "./memory.ts";
@@ -29,6 +30,7 @@ const SECTIONS: { name: string; run: (ctx: BenchContext) => Promise<Row[]> | Row
   { name: "rss", run: measureIdleRss },
   { name: "pubsub", run: measureThroughput },
   { name: "jetstream", run: measureJetStream },
+  { name: "backup", run: measureBackup },
   { name: "poll", run: measurePolledRss },
   { name: "cluster", run: measureCluster },
 ];

@@ -15,7 +15,7 @@ interface Stats { median: number; min: number; max: number; n: number; samples: 
 interface Row { id: string; unibus: Stats | null; bare: Stats | null; ratio: number | null; pending?: string }
 
 /** Rows measured on both sides (unibus and bare nats-server). */
-const BOTH = ["size_linux_x64", "start_cold", "start_warm", "rss_node_idle", "pubsub_16b", "pubsub_1024b", "js_pub_sync_always", "js_pub_sync_2m", "cluster_formation", "cluster_failover"];
+const BOTH = ["size_linux_x64", "start_cold", "start_warm", "rss_node_idle", "pubsub_16b", "pubsub_1024b", "js_pub_sync_always", "js_pub_sync_2m", "backup_seconds", "restore_seconds", "backup_size_mib", "cluster_formation", "cluster_failover"];
 /** Rows that only exist for unibus. */
 const UNIBUS_ONLY = ["rss_unibus_idle", "rss_unibus_polled"];
 

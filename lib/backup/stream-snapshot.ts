@@ -22,6 +22,8 @@ export interface StreamInfo { config: Record<string, unknown> & { name: string; 
 
 /** SNAPSHOT_IDLE_MS is how long a snapshot or restore may go without a chunk before it is abandoned. */
 const SNAPSHOT_IDLE_MS = 60_000;
+/** RESTORE_WINDOW is how many restore chunks (128 KiB each) may await their ack at once. */
+const RESTORE_WINDOW = 8;
 
 async function api<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = 10_000): Promise<T & { error?: ApiError }> {
   let msg: Msg;
@@ -135,7 +137,9 @@ export async function restoreStream(nc: NatsConnection, config: StreamInfo["conf
   if (res.error) throw apiFailure(`cannot restore stream ${name}`, res.error);
   const deliver = res.deliver_subject;
   if (!deliver) throw new RuntimeError(`cannot restore stream ${name}: JetStream named no subject to send the snapshot to`);
-  for (const chunk of chunks) {
+  // Chunks go out in order on one connection, RESTORE_WINDOW of them unacknowledged at a time.
+  const inFlight: Promise<void>[] = [];
+  const send = async (chunk: Uint8Array): Promise<void> => {
     const ack = await nc.request(deliver, chunk, { timeout: SNAPSHOT_IDLE_MS }).catch((err: Error) => {
       throw new RuntimeError(`restore of stream ${name}: ${err.message}`);
     });
@@ -144,6 +148,18 @@ export async function restoreStream(nc: NatsConnection, config: StreamInfo["conf
       if (body.error) throw apiFailure(`restore of stream ${name}`, body.error);
     }
     onBytes?.(chunk.length);
+  };
+  try {
+    for (const chunk of chunks) {
+      const sent = send(chunk);
+      sent.catch(() => {}); // awaited below in order; this only keeps an early failure from counting as unhandled
+      inFlight.push(sent);
+      if (inFlight.length >= RESTORE_WINDOW) await inFlight.shift();
+    }
+    while (inFlight.length) await inFlight.shift();
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    throw err;
   }
   const end = await nc.request(deliver, new Uint8Array(0), { timeout: 10 * SNAPSHOT_IDLE_MS }).catch((err: Error) => {
     throw new RuntimeError(`restore of stream ${name}: no answer after the last chunk: ${err.message}`);
