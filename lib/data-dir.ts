@@ -49,6 +49,8 @@ export interface DataDirLayout {
   members: string;
   /** The enrolled edges every hub node merges from the CA holders (public nkeys only). */
   edges: string;
+  /** A hub's view of its fleet (lib/fleet/fleet-watch.ts), for `unibus status`. */
+  fleet: string;
   /** This data dir's random id: two boxes with one name have two ids. */
   nodeId: string;
   /** The membership agent's last findings (for `unibus status` while the node is down). */
@@ -99,6 +101,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     clusterAccessState: join(dataDir, "cluster-access-state.json"),
     members: join(dataDir, "members.json"),
     edges: join(dataDir, "edges.json"),
+    fleet: join(dataDir, "fleet.json"),
     nodeId: join(dataDir, "node-id"),
     membershipState: join(dataDir, "membership-state.json"),
     leftMarker: join(dataDir, "left-cluster.json"),

@@ -35,6 +35,7 @@ import { StatzSurvey } from "./admin/metrics-surveyor.ts";
 import { NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
+import { FleetWatch } from "./fleet/fleet-watch.ts";
 import { dataDirLayout } from "./data-dir.ts";
 import { AccessLedger } from "./access/ledger.ts";
 import { AccessReplica } from "./access/replica.ts";
@@ -88,6 +89,8 @@ export class UnibusNode {
   /** The causes nats-server names in its log, shared with `unibus status` through a file. */
   #events?: NatsEventBook;
   #membership?: NodeMembership;
+  /** A hub's watch over its edges (lib/fleet/fleet-watch.ts). */
+  #fleet?: FleetWatch;
   /** The cluster's users as this member knows them (local copy), and the replica that keeps it in step. */
   #access?: AccessLedger;
   #replica?: AccessReplica;
@@ -234,6 +237,15 @@ export class UnibusNode {
     if (binary.replacedCorrupt) log.warn("replaced a corrupt cached nats-server binary", { path: binary.path });
     else if (binary.extracted) log.info("extracted nats-server", { path: binary.path, version: meta.version });
     const credential = this.#systemCredential;
+    if (config.leafnodes?.listen) {
+      this.#fleet = new FleetWatch({
+        config: () => this.#config,
+        ...(this.#membership ? { edges: this.#membership.edges } : {}),
+        connect: () => SystemClient.connect(this.#config, { credential, name: "unibus-fleet" }),
+        servers: () => this.#config.cluster?.peers.length ?? 1,
+        log,
+      });
+    }
     this.#survey = new StatzSurvey(
       () => SystemClient.connect(this.#config, { credential, name: "unibus-survey" }),
       () => this.#config.cluster?.peers.length ?? 1,
@@ -273,6 +285,7 @@ export class UnibusNode {
     this.#checkStop();
     this.#identity?.startRenewalTimer();
     await this.#membership?.start();
+    this.#fleet?.start();
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
@@ -474,6 +487,7 @@ export class UnibusNode {
     await this.#membership?.stop();
     await this.#admin?.stop();
     await this.#survey?.close();
+    await this.#fleet?.stop();
     await this.#supervisor?.stop(options);
     // A stopped node's causes are history: `unibus status` must not present them as the present.
     this.#events?.clear();

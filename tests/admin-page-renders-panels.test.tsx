@@ -144,6 +144,23 @@ describe("the cluster picture", () => {
     expect(text).toContain('unibus_leaf_uplink_up{url="nats-leaf://127.0.0.2:7422"} 0');
   });
 
+  test("a hub's fleet: /metrics has a gauge per edge and the page a row per edge, a missing one red", async () => {
+    const hubConfig = parseConfigText('[node]\nname = "hub-1"\ndata_dir = "/tmp/x"\n[leafnodes]\nlisten = "127.0.0.1:7422"\n[[leafnodes.users]]\nuser = "garage"\npassword_hash = "$2b$10$2QEc7xybpjxKyWu3xA6lc.4HoqHZMwzB1spMK5Z5QqrPQME.goG3K"\n', "/tmp/x/node.toml", {});
+    const snap = snapshot([], []);
+    const assessment = await assess(hubConfig, snap, { events: [] });
+    const o = { ...buildOverview({ snapshot: snap, config: hubConfig, versions, startedAt: Date.now(), disk, rates, assessment }), fleet: [
+      { name: "edge-01", via: "enrolled" as const, connected: true, hub: "hub-2", since: "2026-12-01T10:00:00Z", certDaysLeft: 396 },
+      { name: "garage", via: "user" as const, connected: false },
+    ] };
+    const text = renderMetrics(snap, o, versions);
+    expect(text).toContain('unibus_edge_connected{edge="edge-01",via="enrolled",hub="hub-2"} 1');
+    expect(text).toContain('unibus_edge_connected{edge="garage",via="user"} 0');
+    expect(text).toContain('unibus_edge_certificate_days_left{edge="edge-01"} 396');
+    const html = String(await (<Dashboard nonce="n" overview={o} configToml="" logs={[]} />).toString());
+    expect(html).toContain('data-edge="garage" data-state="missing"');
+    expect(html).toContain('data-edge="edge-01" data-state="up"');
+  });
+
   test("Go durations from routez are read as milliseconds", () => {
     expect(parseGoDuration("1.234ms")).toBeCloseTo(1.234);
     expect(parseGoDuration("850µs")).toBeCloseTo(0.85);

@@ -18,6 +18,11 @@ const ready = prerequisite(netnsAvailable(fleet.run), "ip netns (root and iprout
 const hubs: Box[] = [];
 const edges: Box[] = [];
 
+/** fleet_ reads a hub node's fleet from its `unibus status --json`. */
+async function fleet_(box: Box) {
+  return (await fleet.status(box)).json?.fleet as { name: string; via: string; connected: boolean; hub?: string; since?: string; certDaysLeft?: number }[] | undefined;
+}
+
 async function leafNames(): Promise<string[]> {
   const all = await Promise.all(hubs.map((h) => fleet.curlJson<{ leafs: { name: string }[] | null }>(h, "http://127.0.0.1:8222/leafz")));
   return all.flatMap((l) => (l?.leafs ?? []).map((x) => x.name));
@@ -90,6 +95,32 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/edge-1\s+enrolled/);
     expect(list.out).toMatch(/edge-2\s+enrolled/);
+  }, 240_000);
+
+  test("the hub's status lists its fleet: which hub node each edge is on, since when, certificate days; a stopped edge is named missing", async () => {
+    let rows: { name: string; via: string; connected: boolean; hub?: string; since?: string; certDaysLeft?: number }[] = [];
+    await waitFor("hub-3's status to list both edges connected", async () => {
+      rows = (await fleet_(hubs[2]!)) ?? [];
+      return rows.filter((r) => r.connected).length === 2;
+    }, 60_000, 1_000);
+    const on = await Promise.all(edges.map(async (e) => (await fleet.curlJson<{ leafs: { name: string; is_spoke?: boolean }[] }>(e, "http://127.0.0.1:8222/leafz"))?.leafs.find((l) => l.is_spoke)?.name));
+    for (const [i, e] of edges.entries()) {
+      const row = rows.find((r) => r.name === e.name)!;
+      expect(row).toMatchObject({ via: "enrolled", connected: true, hub: on[i] });
+      expect(Date.parse(row.since!)).toBeLessThanOrEqual(Date.now());
+      expect(row.certDaysLeft).toBeGreaterThan(300);
+    }
+    await fleet.stop(edges[0]!);
+    let text = "";
+    await waitFor("hub-1's status to name edge-1 missing", async () => {
+      const s = await fleet.status(hubs[0]!, false);
+      text = s.text;
+      return s.code === 3 && text.includes("missing edges edge-1");
+    }, 60_000, 1_000);
+    expect(text).toContain("edges         1 of 2 expected connected");
+    expect(text).toMatch(/edge edge-1 \(enrolled\) is not connected to any hub node/);
+    fleet.start(edges[0]!);
+    await waitFor("edge-1 back on the hub", async () => (await leafNames()).includes("edge-1"), 90_000, 500);
   }, 240_000);
 
   test("unibus edge remove shuts one edge out of every hub node; the other keeps its uplink", async () => {

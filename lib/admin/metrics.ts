@@ -91,6 +91,10 @@ function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions):
   }
   for (const p of o.health.problems) e.add("unibus_problem", "1 for each current problem, labelled with its kind, severity and the node that must change", 1, { kind: p.kind, severity: p.severity, node: p.node });
   for (const l of o.leafs) e.add("unibus_leaf_uplink_up", "1 when this leaf uplink ([[leafnodes.remotes]] url or urls) is connected; hub is the hub node it is connected to", l.up ? 1 : 0, { url: l.url, ...(l.hub ? { hub: l.hub } : {}) });
+  for (const r of o.fleet ?? []) {
+    e.add("unibus_edge_connected", "on a hub: 1 while this edge has a leaf connection on some hub node (hub names it), 0 while an expected edge has none", r.connected ? 1 : 0, { edge: r.name, via: r.via, ...(r.hub ? { hub: r.hub } : {}) });
+    if (r.certDaysLeft !== undefined) e.add("unibus_edge_certificate_days_left", "on a hub: days until an enrolled edge's certificate expires", r.certDaysLeft, { edge: r.name });
+  }
   for (const c of o.readiness.checks) e.add("unibus_readiness_check", "1 when this readiness condition holds", c.ok ? 1 : 0, { check: c.name });
   for (const [endpoint, doc] of [["varz", s.varz], ["connz", s.connz], ["routez", s.routez], ["jsz", s.jsz]] as const) {
     e.add("unibus_nats_monitor_up", "1 when nats-server's monitoring endpoint answered", doc.ok ? 1 : 0, { endpoint });

@@ -6,6 +6,7 @@
  * functions of their inputs (apart from the clock), so rendering can be
  * tested with fixed data.
  */
+import type { FleetRow } from "../fleet/fleet-view.ts";
 import type { NodeIdentity } from "../pki/index.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Assessment } from "../diagnosis/assess.ts";
@@ -28,6 +29,8 @@ export interface CoreOverview {
   readiness: Readiness;
   /** Leaf uplinks ([[leafnodes.remotes]]) and whether each is connected. */
   leafs: LeafUplink[];
+  /** On a hub: every expected and connected edge, and where (lib/fleet/fleet-view.ts). */
+  fleet?: FleetRow[];
 }
 
 /** Overview is everything on the dashboard except config and logs: the shared facts and each panel's view under its id. */
@@ -61,6 +64,7 @@ export function buildOverview(i: OverviewInputs): Overview {
     generatedAt,
     readiness: readinessOf(facts),
     leafs: leafUplinks(facts),
+    ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),
     ...panelViews({ ...i, cluster, health: diagnosis, generatedAt }),
   };
 }

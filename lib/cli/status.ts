@@ -9,6 +9,7 @@
  * problem names the node, the cause and the fix. Exit 0 healthy, 3 degraded,
  * 4 broken, so scripts and probes can use it directly.
  */
+import type { FleetRow } from "../fleet/fleet-view.ts";
 import { resolve } from "node:path";
 import { dataDirOf, loadConfig, parseConfigText, type UnibusConfig } from "../config/load.ts";
 import { readAppliedConfigText } from "../applied-config.ts";
@@ -109,6 +110,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     lines.push(`  missing peers ${s.missingPeers.length ? s.missingPeers.join(", ") : "none"}`);
   }
   for (const l of s.leafs) lines.push(`  leaf uplink   ${l.url} ${l.up ? `connected to hub node ${l.hub ?? "?"}${l.address ? ` at ${l.address}` : ""}` : "DOWN"}`);
+  if (s.fleet) lines.push(...fleetLines(s.fleet));
   const c = s.certificate;
   if (c) {
     if (c.error) lines.push(`  certificate   unreadable: ${c.error}`);
@@ -128,4 +130,18 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/** fleetLines summarizes a hub's edges: how many of the expected are connected, on which hub node, and which are missing (--json lists every edge). */
+function fleetLines(rows: FleetRow[]): string[] {
+  const expected = rows.filter((r) => r.via !== "secret");
+  const perHub = new Map<string, number>();
+  for (const r of rows) if (r.connected && r.hub) perHub.set(r.hub, (perHub.get(r.hub) ?? 0) + 1);
+  const spread = [...perHub].sort(([a], [b]) => a.localeCompare(b)).map(([h, n]) => `${h} ${n}`).join(", ");
+  const others = rows.length - expected.length;
+  const missing = expected.filter((r) => !r.connected).map((r) => r.name);
+  return [
+    `  edges         ${expected.filter((r) => r.connected).length} of ${expected.length} expected connected${others ? `, ${others} more on the shared secret` : ""}${spread ? ` (${spread})` : ""}`,
+    ...(missing.length ? [`  missing edges ${missing.join(", ")}`] : []),
+  ];
 }

@@ -5,6 +5,7 @@
  * why (lib/diagnosis). `unibus status` prints it; the admin page shows the
  * same diagnosis. It only reads, and never throws for a node that is down.
  */
+import type { FleetRow } from "../fleet/fleet-view.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { memberViews, type MemberView } from "../membership/status-view.ts";
 import { caView, type CaView } from "../membership/rotation-view.ts";
@@ -44,6 +45,8 @@ export interface ClusterStatus {
   jetstream?: { streams: number; consumers: number; messages: number; bytes: number };
   /** Leaf uplinks ([[leafnodes.remotes]]) and whether each is connected. */
   leafs: LeafStatus[];
+  /** On a hub: every expected and connected edge, where and since when (lib/fleet/fleet-view.ts). */
+  fleet?: FleetRow[];
   /** The node certificate and the CA it trusts (its SHA-256 fingerprint must be the same on every node). */
   certificate?: CertFacts;
   /** The cluster's members as this node knows them (lib/membership). */
@@ -100,6 +103,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     metaOffline: (meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name),
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
     leafs: leafUplinks(facts).map(({ url, up, hub, address }) => ({ url, up, ...(hub ? { hub } : {}), ...(address ? { address } : {}) })),
+    ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
     ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster, facts.now, facts.members) } : {}),
     ...(ca ? { ca } : {}),

@@ -24,6 +24,7 @@ import { membersOf } from "../membership/status-view.ts";
 import { withMemberRoutes } from "../membership/routes.ts";
 import { readMembershipState } from "../membership/agent.ts";
 import { readAccessReplicaState } from "../access/replica-state.ts";
+import { readFleetView } from "../fleet/fleet-watch.ts";
 import { readLeftMarker } from "../membership/left-marker.ts";
 import { readBackupState } from "../backup/state.ts";
 import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
@@ -93,7 +94,9 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const drift = configDrift(config);
   const backup = readBackupState(config.node.dataDir);
   const access = membered ? readAccessReplicaState(config.node.dataDir) : undefined;
+  const fleet = config.leafnodes?.listen ? readFleetView(config.node.dataDir, now) : undefined;
   const facts: HealthFacts = {
+    ...(fleet ? { fleet } : {}),
     config,
     node,
     now,

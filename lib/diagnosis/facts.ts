@@ -5,6 +5,7 @@
  * the host name. `unibus status` and the admin page feed the same facts to
  * diagnose(), so they say the same thing.
  */
+import type { FleetView } from "../fleet/fleet-view.ts";
 import { readFileSync, statfsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import type { NodeProcesses } from "./process-state.ts";
@@ -87,6 +88,8 @@ export interface HealthFacts {
   processes?: NodeProcesses;
   /** What a nats-server that is not ready yet is doing (lib/natsd/start-progress.ts), while its unibus and it run. */
   starting?: StartProgressRecord;
+  /** A hub's view of its fleet (fleet.json, written by the running node), when fresh. */
+  fleet?: FleetView;
   /** The members list (members.json), read once per assessment; [] outside a cluster or before any join. */
   members: MemberRecord[];
   /** What the membership agent found (membership-state.json). */

@@ -16,6 +16,7 @@ import { duplicateNameRule } from "./rules/duplicate-name.ts";
 import { jetstreamMetaRule } from "./rules/jetstream-meta.ts";
 import { jetstreamRestoringRule } from "./rules/jetstream-restoring.ts";
 import { leafRule } from "./rules/leaf.ts";
+import { fleetRule } from "./rules/fleet.ts";
 import { membershipRule } from "./rules/membership.ts";
 import { metaStrayRule } from "./rules/meta-stray.ts";
 import { natsRule } from "./rules/nats.ts";
@@ -37,6 +38,7 @@ export const RULES = [
   jetstreamMetaRule,
   streamsCatchingUpRule,
   leafRule,
+  fleetRule,
   certificateRule,
   diskRule,
   metaStrayRule,

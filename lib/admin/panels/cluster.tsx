@@ -22,6 +22,12 @@ export const clusterPanel = overviewPanel({
           <tbody>{facts.leafs.map((l) => <tr data-leaf={l.url} data-state={l.up ? "up" : "down"}><td>{l.url}</td><td class={l.up ? "ok" : "bad"}>{l.up ? "up" : "DOWN"}</td><td data-hub>{l.up ? `${l.hub ?? "?"}${l.address ? ` (${l.address})` : ""}` : "–"}</td><td class="num">{l.rtt ?? "–"}</td></tr>)}</tbody>
         </table>
       ) : null}
+      {facts.fleet?.length ? (
+        <table id="fleet">
+          <thead><tr><th>edge</th><th>state</th><th>hub node</th><th>since</th><th>version</th><th class="num">cert days</th></tr></thead>
+          <tbody>{facts.fleet.map((r) => <tr data-edge={r.name} data-state={r.connected ? "up" : "missing"}><td>{r.name}</td><td class={r.connected ? "ok" : "bad"}>{r.connected ? "connected" : "MISSING"}</td><td>{r.hub ?? "–"}</td><td>{r.since ?? "–"}</td><td>{r.version ?? "–"}</td><td class="num">{r.certDaysLeft ?? "–"}</td></tr>)}</tbody>
+        </table>
+      ) : null}
       {c.clustered ? <p>{c.routesUp} of {c.expectedSize - 1} peers reachable{c.metaLeader ? ` · JetStream meta leader ${c.metaLeader}` : ""}</p> : <p class="muted">Single node: no [cluster] configured.</p>}
       <ClusterSvg view={c} />
       {c.routes.length ? (

@@ -1,0 +1,102 @@
+/**
+ * fleet-watch.ts keeps a hub node's view of its fleet fresh: every few
+ * seconds it asks every server of the hub cluster for its connections over
+ * the system account, matches them against the expected edges and writes
+ * the view to `<data_dir>/fleet.json`, which `unibus status`, the page and
+ * /metrics read (a view older than FLEET_STALE_MS is not trusted).
+ */
+import { readFileSync } from "node:fs";
+import type { UnibusConfig } from "../config/load.ts";
+import { dataDirLayout } from "../data-dir.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import type { Logger } from "../log.ts";
+import type { EdgeRegistry } from "../membership/edges.ts";
+import type { SystemClient } from "../natsd/system-client.ts";
+import { edgeConnections, expectedEdges, fleetRows, type ConnzAnswer, type FleetView } from "./fleet-view.ts";
+
+/** FLEET_INTERVAL_MS is how often a hub node looks at its fleet. */
+export const FLEET_INTERVAL_MS = 5_000;
+/** FLEET_STALE_MS: a view older than this says nothing about now (the node is not running). */
+export const FLEET_STALE_MS = 30_000;
+
+/** readFleetView reads the last view a hub node wrote; undefined when missing, garbled or stale. */
+export function readFleetView(dataDir: string, now = Date.now()): FleetView | undefined {
+  try {
+    const view = JSON.parse(readFileSync(dataDirLayout(dataDir).fleet, "utf8")) as FleetView;
+    if (!Array.isArray(view.rows) || now - Date.parse(view.at) > FLEET_STALE_MS) return undefined;
+    return view;
+  } catch {
+    return undefined;
+  }
+}
+
+/** FleetWatchOptions connect the watch to its node. */
+export interface FleetWatchOptions {
+  config: () => UnibusConfig;
+  edges?: EdgeRegistry;
+  connect: () => Promise<SystemClient>;
+  /** How many servers answer (the hub cluster's size), so a round ends as soon as all did. */
+  servers: () => number;
+  log: Logger;
+  intervalMs?: number;
+}
+
+/** FleetWatch polls the fleet while the hub node runs; start() and stop() bracket it. */
+export class FleetWatch {
+  readonly #o: FleetWatchOptions;
+  #timer?: ReturnType<typeof setTimeout>;
+  #client?: SystemClient;
+  #stopped = true;
+  #view?: FleetView;
+
+  constructor(options: FleetWatchOptions) {
+    this.#o = options;
+  }
+
+  /** view is the last view taken. */
+  get view(): FleetView | undefined { return this.#view; }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#client?.close().catch(() => {});
+    this.#client = undefined;
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(async () => {
+      await this.round().catch((err: Error) => this.#o.log.debug("fleet view failed", { error: err.message }));
+      this.#schedule(this.#o.intervalMs ?? FLEET_INTERVAL_MS);
+    }, ms);
+    this.#timer.unref?.();
+  }
+
+  /** round takes one view of the fleet and writes it. */
+  async round(): Promise<FleetView> {
+    const config = this.#o.config();
+    const expected = expectedEdges(config, this.#o.edges?.all() ?? []);
+    let view: FleetView;
+    try {
+      if (!this.#client || this.#client.isClosed()) this.#client = await this.#o.connect();
+      const answers = await this.#client.requestAll<ConnzAnswer>("$SYS.REQ.SERVER.PING.CONNZ", { auth: true, limit: 4096 }, { expected: this.#o.servers(), timeoutMs: 2_000 });
+      view = { at: new Date().toISOString(), hubNodes: answers.map((a) => a.server?.name ?? "?").sort(), rows: fleetRows(expected, edgeConnections(answers)) };
+    } catch (err) {
+      await this.#client?.close().catch(() => {});
+      this.#client = undefined;
+      view = { at: new Date().toISOString(), hubNodes: [], rows: [], error: (err as Error).message };
+    }
+    this.#view = view;
+    try {
+      writeFileAtomic(dataDirLayout(config.node.dataDir).fleet, JSON.stringify(view, null, 2) + "\n", 0o600);
+    } catch (err) {
+      this.#o.log.warn("could not record the fleet view for unibus status", { error: (err as Error).message });
+    }
+    return view;
+  }
+}
