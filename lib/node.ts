@@ -218,6 +218,7 @@ export class UnibusNode {
         identity: () => this.#identity,
         monitor: new MonitorClient(config.monitor.listen.text),
         log,
+        accessEntries: () => this.#access?.all() ?? [],
         onRenewed: () => this.#serialized(async () => {
           await this.#identity?.ensure();
           await this.#onCertificateRenewed();

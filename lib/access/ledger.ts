@@ -16,7 +16,7 @@ import { isBcryptHash } from "../auth/bcrypt.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { subjectProblem } from "../auth/subjects.ts";
 import { RuntimeError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { writeFileAtomic, type FileOwner } from "../fsutil.ts";
 
 
 /** AccessRule is an allow list and a deny list of subjects, as nats-server takes them. */
@@ -100,9 +100,10 @@ export class AccessLedger {
   readonly file: string;
   #entries = new Map<string, AccessEntry>();
 
-  constructor(dataDir: string) {
+  /** With `fresh`, the copy on disk is not read (a box that joins replaces whatever an earlier node left). */
+  constructor(dataDir: string, options: { fresh?: boolean } = {}) {
     this.file = accessFile(dataDir);
-    for (const e of readEntries(this.file)) this.#entries.set(e.name, e);
+    if (!options.fresh) for (const e of readEntries(this.file)) this.#entries.set(e.name, e);
   }
 
   /** all lists every entry, tombstones included, by name. */
@@ -148,9 +149,9 @@ export class AccessLedger {
     return createHash("sha256").update(JSON.stringify(this.all())).digest("hex").slice(0, 16);
   }
 
-  /** save writes the copy (0600, atomic). */
-  save(): void {
-    writeFileAtomic(this.file, JSON.stringify({ v: 1, entries: this.all() }, null, 1) + "\n", 0o600);
+  /** save writes the copy (0600, atomic; owned by owner when root writes it for the service user). */
+  save(owner?: FileOwner): void {
+    writeFileAtomic(this.file, JSON.stringify({ v: 1, entries: this.all() }, null, 1) + "\n", 0o600, owner);
   }
 }
 

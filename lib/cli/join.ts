@@ -23,6 +23,7 @@ import { parseToken } from "../membership/token.ts";
 import { clearLeftMarker } from "../membership/left-marker.ts";
 import { parseFlags } from "./_flags.ts";
 import { clientListenText } from "../membership/client-policy.ts";
+import { AccessLedger } from "../access/ledger.ts";
 import { randomBytes } from "node:crypto";
 
 /** JOIN_TOKEN_ENV can carry the token instead of --token (keeps it out of `ps`). */
@@ -65,6 +66,7 @@ export async function run(args: string[]): Promise<number> {
     secret: join(layout.dir, SECRET_FILE),
     nodeId: dataDirLayout(layout.dataDir).nodeId,
     members: dataDirLayout(layout.dataDir).members,
+    access: dataDirLayout(layout.dataDir).clusterAccess,
   };
   if (!values.force) {
     for (const file of [files.config, files.cert, files.key, files.secret, files.nodeId]) {
@@ -89,6 +91,10 @@ export async function run(args: string[]): Promise<number> {
   writeFileAtomic(files.secret, result.secret + "\n", secretMode, rootGroup);
   writeFileAtomic(files.nodeId, id + "\n", 0o600, owner);
   writeFileAtomic(files.members, JSON.stringify({ members: result.members }, null, 2) + "\n", 0o600, owner);
+  // The cluster's users as the CA holder knew them: this box admits them from its first start.
+  const ledger = new AccessLedger(layout.dataDir, { fresh: true });
+  ledger.merge(result.access);
+  ledger.save(owner);
   clearLeftMarker(layout.dataDir);
   // A trust bundle an earlier node here learned (CA rotation) would outvote the CA this join wrote.
   rmSync(dataDirLayout(layout.dataDir).trustBundle, { force: true });

@@ -16,6 +16,7 @@ import { isMemberRecord, type MemberRecord } from "./members.ts";
 import { caDigest, joinProof, type JoinToken } from "./token.ts";
 import { wireRequest } from "./wire.ts";
 import { isClientPolicy, type ClientPolicy } from "./client-policy.ts";
+import { entryProblem, type AccessEntry } from "../access/ledger.ts";
 
 /** JoinRequest is what the joiner decided before asking. */
 export interface JoinRequest {
@@ -47,6 +48,8 @@ export interface JoinResult {
   sans: string[];
   /** The cluster's client policy (port, on the network or not, TLS), when the CA holder sent one. */
   client?: ClientPolicy;
+  /** The cluster's users as the CA holder knew them (malformed entries dropped): the box starts with them. */
+  access: AccessEntry[];
   /** Set when the name was removed less than 5 minutes ago: when nats-server's meta group takes it back. */
   jetstreamAt?: string;
 }
@@ -110,5 +113,6 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   const members = Array.isArray(reply.members) ? (reply.members as unknown[]).filter(isMemberRecord) : [];
   const jetstreamAt = typeof reply.jetstreamAt === "string" ? reply.jetstreamAt : undefined;
   const client = isClientPolicy(reply.client) ? reply.client : undefined;
-  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, secret, members, route, advertiseHost, sans, ...(client ? { client } : {}), ...(jetstreamAt ? { jetstreamAt } : {}) };
+  const access = Array.isArray(reply.access) ? (reply.access as unknown[]).filter((e): e is AccessEntry => !entryProblem(e)) : [];
+  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, secret, members, route, advertiseHost, sans, access, ...(client ? { client } : {}), ...(jetstreamAt ? { jetstreamAt } : {}) };
 }

@@ -29,6 +29,7 @@ import { MembershipService, type ServiceCa } from "./service.ts";
 import { RotationGate, writeRotationPhase } from "./rotation-gate.ts";
 import { tokenStorePath } from "./token-store.ts";
 import { clientPolicyOf } from "./client-policy.ts";
+import type { AccessEntry } from "../access/ledger.ts";
 
 /** NodeMembershipOptions connect membership to its node. */
 export interface NodeMembershipOptions {
@@ -36,6 +37,8 @@ export interface NodeMembershipOptions {
   identity: () => IdentityManager | undefined;
   monitor: MonitorClient;
   log: Logger;
+  /** The cluster's users as this node knows them, handed to boxes that join here. */
+  accessEntries?: () => readonly AccessEntry[];
   /** Re-read the certificate and reload nats-server (the agent renewed it). */
   onRenewed: () => Promise<void>;
   /** Re-render the edges' sign-ins and reload nats-server (an edge was enrolled or removed). */
@@ -180,6 +183,7 @@ export class NodeMembership {
         liveNames: () => this.#liveNames(),
         lifetimeDays: config.tls.lifetimeDays,
         clientPolicy: () => clientPolicyOf(this.#o.config()),
+        ...(this.#o.accessEntries ? { accessEntries: this.#o.accessEntries } : {}),
         gate: this.#gate,
         ...(config.leafnodes?.listen && config.leafnodes.enroll ? { edges: this.edges, leafUrls: () => this.#leafUrls(), onEdgesChanged: () => this.#o.onEdgesChanged?.() } : {}),
         log,

@@ -17,6 +17,7 @@ import type { EdgeRegistry } from "./edges.ts";
 import { serveWire, type PeerIdentity, type TlsMaterial, type WireServer } from "./wire.ts";
 import type { HostPort } from "../config/units.ts";
 import type { ClientPolicy } from "./client-policy.ts";
+import type { AccessEntry } from "../access/ledger.ts";
 
 /** JOIN_CLOCK_SKEW_MS is how far a joiner's clock may be off: a proof older than this is a replay. */
 const JOIN_CLOCK_SKEW_MS = 10 * 60 * 1000;
@@ -42,6 +43,8 @@ export interface MembershipServiceOptions {
   lifetimeDays: number;
   /** The cluster's client policy a joining box takes over (lib/membership/client-policy.ts). */
   clientPolicy?: () => ClientPolicy;
+  /** The cluster's users as this CA holder knows them (lib/access/ledger.ts): a joining box starts with them. */
+  accessEntries?: () => readonly AccessEntry[];
   /** Where check-ins report the CAs each member trusts (a CA rotation waits for them). */
   gate?: RotationGate;
   /** The enrolled edges (lib/membership/edges.ts); absent on a cluster that is no hub. */
@@ -187,7 +190,7 @@ export class MembershipService {
     // nats-server keeps a peer-removed server out of the meta group for 5 minutes (raft peerRemoveTimeout)
     // on every server, so a step-down does not help: say when JetStream takes the name back.
     const readmit = record?.removed ? record.updatedAt + PEER_REMOVE_TIMEOUT_MS : 0;
-    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all(), ...(o.clientPolicy ? { client: o.clientPolicy() } : {}), ...(readmit > Date.now() ? { jetstreamAt: new Date(readmit).toISOString() } : {}) };
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all(), ...(o.clientPolicy ? { client: o.clientPolicy() } : {}), ...(o.accessEntries ? { access: o.accessEntries() } : {}), ...(readmit > Date.now() ? { jetstreamAt: new Date(readmit).toISOString() } : {}) };
   }
 
   async #renew(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
