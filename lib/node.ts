@@ -18,6 +18,8 @@ import { NatsSupervisor, type ReloadResult } from "./natsd/supervisor.ts";
 import { prepareIdentity, type IdentityManager } from "./identity.ts";
 import { AdminServer } from "./admin/server.ts";
 import { HealthEngine } from "./diagnosis/engine.ts";
+import { ClusterHealth } from "./diagnosis/cluster-health.ts";
+import { membersToAsk } from "./diagnosis/cluster-facts.ts";
 import type { ClusterStatus } from "./cluster/status.ts";
 import { waitForSaneClock, type ClockFloor } from "./clock.ts";
 import { embeddedNatsMeta, type EmbeddedNatsMeta } from "./runtime-embedded.ts";
@@ -100,6 +102,8 @@ export class UnibusNode {
   #control?: ControlServer;
   /** Reloads from the file when the caller gave no reloadFromFile. */
   readonly #fileReloads: ReloadQueue<ReloadOutcome>;
+  /** This node's answers to, and questions of, the other members (lib/diagnosis/cluster-health.ts). */
+  #clusterHealth?: ClusterHealth;
   /** The last log lines, for the admin page. */
   readonly #logRing: LogRing;
   readonly #removeLogSink: () => void;
@@ -251,10 +255,20 @@ export class UnibusNode {
       () => SystemClient.connect(this.#config, { credential, name: "unibus-survey" }),
       () => this.#config.cluster?.peers.length ?? 1,
     );
+    if (config.cluster) {
+      this.#clusterHealth = new ClusterHealth({
+        connect: () => SystemClient.connect(this.#config, { credential, name: "unibus-health", lasting: true }),
+        own: () => this.#health!.ownVerdict(),
+      });
+    }
     this.#health = new HealthEngine({
       monitor: new MonitorClient(config.monitor.listen.text),
       config: () => this.#config,
       events: () => this.#events?.events() ?? [],
+      cluster: async (own) => {
+        const ask = membersToAsk(own);
+        return this.#clusterHealth?.facts(ask.expected, ask.names);
+      },
     });
     this.#admin = new AdminServer({
       health: this.#health,
@@ -283,6 +297,7 @@ export class UnibusNode {
     this.#checkStop();
     this.#events.start();
     await this.#supervisor.start();
+    this.#clusterHealth?.start();
     this.#checkStop();
     this.#identity?.startRenewalTimer();
     await this.#membership?.start();
@@ -489,6 +504,7 @@ export class UnibusNode {
     await this.#admin?.stop();
     await this.#survey?.close();
     await this.#fleet?.stop();
+    await this.#clusterHealth?.stop();
     await this.#supervisor?.stop(options);
     // A stopped node's causes are history: `unibus status` must not present them as the present.
     this.#events?.clear();

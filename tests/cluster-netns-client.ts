@@ -7,11 +7,12 @@
  *   setup   CA STREAM            create an R3 stream on subjects STREAM.>
  *   publish CA STREAM COUNT      publish COUNT messages, each retried until acknowledged (30 s max)
  *   info    CA STREAM            stream state as this node's client sees it
+ *   bulk    CA STREAM COUNT SIZE publish COUNT messages of SIZE bytes, 32 in flight (fills a stream fast)
  */
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 
-const [op, caFile, stream, countText] = process.argv.slice(2);
+const [op, caFile, stream, countText, sizeText] = process.argv.slice(2);
 const nc = await connect({ servers: "tls://127.0.0.1:4222", tls: { caFile: caFile! }, timeout: 5_000 });
 /**
  * withRetry repeats a JetStream call for up to 30 s: right after a link is cut
@@ -53,6 +54,23 @@ if (op === "setup") {
     }
   }
   out = { acked, retries, ms: Math.round(performance.now() - t0) };
+} else if (op === "bulk") {
+  const js = jetstream(nc, { timeout: 10_000 });
+  // Random bytes: routes compress (s2), and a stream of one letter would cross any link at once.
+  const body = new Uint8Array(Number(sizeText));
+  for (let o = 0; o < body.length; o += 65_536) crypto.getRandomValues(body.subarray(o, o + 65_536));
+  const t0 = performance.now();
+  let next = 0;
+  let acked = 0;
+  const worker = async () => {
+    while (next < Number(countText)) {
+      next++;
+      await js.publish(`${stream}.bulk`, body);
+      acked++;
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  out = { acked, ms: Math.round(performance.now() - t0) };
 } else if (op === "info") {
   const { value: info } = await withRetry(async () => (await jetstreamManager(nc)).streams.info(stream!));
   out = { messages: info.state.messages, leader: info.cluster?.leader, replicas: info.cluster?.replicas?.map((r) => ({ name: r.name, current: r.current })) };

@@ -158,10 +158,11 @@ export class Lab {
  * growCluster makes the first box the cluster's only CA holder with `init
  * cluster`, starts it, and joins every other box with a token from it, the
  * way a user grows a lab (initFlags go to `init cluster`); it resolves when
- * all report `servers` in the JetStream meta group. It returns the CA
- * certificate file.
+ * all report `servers` in the JetStream meta group. beforeStart may change a
+ * joined box's files before its first start. It returns the CA certificate
+ * file.
  */
-export async function growCluster(lab: Lab, root: string, clusterName: string, initFlags: string[] = []): Promise<{ caFile: string; caKeyFile: string }> {
+export async function growCluster(lab: Lab, root: string, clusterName: string, initFlags: string[] = [], beforeStart: (b: Box) => void = () => {}): Promise<{ caFile: string; caKeyFile: string }> {
   const [first, ...rest] = lab.boxes;
   const gen = join(root, "generated");
   const init = Bun.spawnSync([BIN_X64, "init", "cluster", "--name", clusterName, "--node", `${first!.name}=${first!.ip}`, "--out", gen, ...initFlags], { stdout: "pipe", stderr: "pipe" });
@@ -177,6 +178,7 @@ export async function growCluster(lab: Lab, root: string, clusterName: string, i
   for (const b of rest) {
     const r = await lab.unibus(b, ["join", m[1]!, "--token", m[2]!, "--name", b.name, "--out", b.dir]);
     if (r.code !== 0) throw new Error(`join of ${b.name} failed: ${r.stderr}`);
+    beforeStart(b);
     lab.start(b);
   }
   await waitFor(`all ${lab.boxes.length} in the meta group`, async () => {

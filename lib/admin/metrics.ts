@@ -95,6 +95,15 @@ function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions):
     e.add("unibus_edge_connected", "on a hub: 1 while this edge has a leaf connection on some hub node (hub names it), 0 while an expected edge has none", r.connected ? 1 : 0, { edge: r.name, via: r.via, ...(r.hub ? { hub: r.hub } : {}) });
     if (r.certDaysLeft !== undefined) e.add("unibus_edge_certificate_days_left", "on a hub: days until an enrolled edge's certificate expires", r.certDaysLeft, { edge: r.name });
   }
+  for (const m of o.clusterHealth?.verdicts ?? []) {
+    for (const v of ["healthy", "degraded", "broken"] as const) e.add("unibus_member_verdict", "1 for each member's own verdict, as that member judges itself (asked over the system account)", m.verdict === v ? 1 : 0, { member: m.node, verdict: v });
+  }
+  if (o.clusterHealth) {
+    e.add("unibus_cluster_members_answered", "Members that answered this node's last health round", o.clusterHealth.verdicts.length);
+    e.add("unibus_streams_led", "Streams whose leader answered the last health round", o.clusterHealth.streams);
+    e.add("unibus_replicas_behind", "Replicas their stream leader reports not current (offline ones excluded)", o.clusterHealth.behind.filter((r) => !r.offline).length);
+    for (const st of o.clusterHealth.storage) e.add("unibus_member_storage_ratio", "Each member's JetStream file storage as a share of its limit", st.used / st.max, { member: st.node });
+  }
   for (const c of o.readiness.checks) e.add("unibus_readiness_check", "1 when this readiness condition holds", c.ok ? 1 : 0, { check: c.name });
   for (const [endpoint, doc] of [["varz", s.varz], ["connz", s.connz], ["routez", s.routez], ["jsz", s.jsz]] as const) {
     e.add("unibus_nats_monitor_up", "1 when nats-server's monitoring endpoint answered", doc.ok ? 1 : 0, { endpoint });

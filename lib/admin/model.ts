@@ -10,6 +10,7 @@ import type { FleetRow } from "../fleet/fleet-view.ts";
 import type { NodeIdentity } from "../pki/index.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Assessment } from "../diagnosis/assess.ts";
+import type { ClusterFacts } from "../diagnosis/cluster-facts.ts";
 import { leafUplinks, type LeafUplink } from "../diagnosis/leaf-uplinks.ts";
 import { clusterQuorum } from "../diagnosis/quorum.ts";
 import { readinessOf, type Readiness } from "../diagnosis/readiness.ts";
@@ -31,6 +32,8 @@ export interface CoreOverview {
   leafs: LeafUplink[];
   /** On a hub: every expected and connected edge, and where (lib/fleet/fleet-view.ts). */
   fleet?: FleetRow[];
+  /** What the whole cluster said in the last round (each member's own verdict, replicas behind, storage), when this node asked. */
+  clusterHealth?: Pick<ClusterFacts, "expected" | "verdicts" | "behind" | "storage" | "streams">;
 }
 
 /** Overview is everything on the dashboard except config and logs: the shared facts and each panel's view under its id. */
@@ -65,6 +68,7 @@ export function buildOverview(i: OverviewInputs): Overview {
     readiness: readinessOf(facts),
     leafs: leafUplinks(facts),
     ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),
+    ...(facts.cluster ? { clusterHealth: { expected: facts.cluster.expected, verdicts: facts.cluster.verdicts, behind: facts.cluster.behind, storage: facts.cluster.storage, streams: facts.cluster.streams } } : {}),
     ...panelViews({ ...i, cluster, health: diagnosis, generatedAt }),
   };
 }

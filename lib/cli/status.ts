@@ -121,6 +121,17 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     if (s.ca) lines.push(...caLines(s.ca));
     else if (c.caFingerprint) lines.push(`  CA            SHA-256 ${c.caFingerprint} (${c.caFile}); must be the same on every node`);
   }
+  const ch = s.clusterHealth;
+  if (ch) {
+    if (ch.error && !ch.verdicts.length) lines.push(`  cluster       not asked: ${ch.error}`);
+    else {
+      const said = ch.verdicts.map((v) => `${v.node} ${v.verdict.toUpperCase()}`).join(", ");
+      lines.push(`  cluster       ${ch.verdicts.length} of ${ch.expected} members answered${said ? `: ${said}` : ""}`);
+      const behind = ch.behind.filter((r) => !r.offline);
+      lines.push(`  replicas      ${ch.streams} stream${ch.streams === 1 ? "" : "s"} led; ${behind.length ? behind.map((r) => `${r.replica} behind on ${r.stream || "the meta group"} (${r.lag} ops, heard ${Math.round(r.activeMs / 1000)} s ago)`).join("; ") : "every replica current"}`);
+      for (const st of ch.storage) lines.push(`    storage ${st.node.padEnd(16)} ${Math.floor((st.used / st.max) * 100)} % of the JetStream limit`);
+    }
+  }
   if (s.members?.length) {
     const active = s.members.filter((m) => !m.removed);
     lines.push(`  members       ${active.length} (${active.filter((m) => m.caHolder).length} holding the CA key)`);

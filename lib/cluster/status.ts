@@ -14,7 +14,10 @@ import { takeSnapshot, type Snapshot } from "../natsd/snapshot.ts";
 import { assess, probeMissing, type Assessment } from "../diagnosis/assess.ts";
 import { leafUplinks } from "../diagnosis/leaf-uplinks.ts";
 import { pairRoutes, type RouteStatus } from "../diagnosis/route-pairing.ts";
-import type { CertFacts } from "../diagnosis/facts.ts";
+import type { CertFacts, HealthFacts } from "../diagnosis/facts.ts";
+import { askCluster, membersToAsk, type ClusterFacts, type ReplicaFact, type StorageFact } from "../diagnosis/cluster-facts.ts";
+import { diagnose } from "../diagnosis/diagnose.ts";
+import { SystemClient } from "../natsd/system-client.ts";
 import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { Problem, Verdict } from "../diagnosis/problem.ts";
 
@@ -53,6 +56,8 @@ export interface ClusterStatus {
   members?: MemberView[];
   /** The CAs this node trusts and, on the CA holder, a CA rotation's progress. */
   ca?: CaView;
+  /** What the whole cluster said: every member's own verdict, the replicas their stream leaders report behind, storage per member. */
+  clusterHealth?: ClusterHealthView;
   /** healthy, degraded or broken. */
   verdict: Verdict;
   /** Every problem with its node, cause and fix. */
@@ -62,14 +67,44 @@ export interface ClusterStatus {
   checkedAt: string;
 }
 
-/** GatherOptions let callers pass the nats error book and choose whether to probe missing peers. */
-export interface GatherOptions { monitor?: MonitorClient; events?: NatsEvent[]; probe?: boolean }
+/** ClusterHealthView is the cluster-wide part of status: who answered with which verdict, and what the stream leaders report. */
+export interface ClusterHealthView {
+  expected: number;
+  verdicts: { node: string; verdict: Verdict }[];
+  streams: number;
+  behind: ReplicaFact[];
+  storage: StorageFact[];
+  error?: string;
+}
+
+/** GatherOptions let callers pass the nats error book and choose whether to probe missing peers and ask the other members. */
+export interface GatherOptions { monitor?: MonitorClient; events?: NatsEvent[]; probe?: boolean; cluster?: boolean }
 
 /** gatherClusterStatus asks the node's nats-server and matches what it says against the config: for a CLI without the running node's engine. */
 export async function gatherClusterStatus(given: UnibusConfig, options: GatherOptions = {}): Promise<ClusterStatus> {
   const monitor = options.monitor ?? new MonitorClient(given.monitor.listen.text);
   const snapshot = await settle(monitor, await takeSnapshot(monitor));
-  return statusOf(snapshot, await assess(given, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) }));
+  const local = await assess(given, snapshot, { events: options.events ?? [], ...(options.probe === false ? {} : { probe: probeMissing }) });
+  const cluster = options.cluster === false || !given.cluster || !local.facts.reachable ? undefined : await askClusterOnce(local.facts);
+  if (!cluster) return statusOf(snapshot, local);
+  const facts = { ...local.facts, cluster };
+  return statusOf(snapshot, { facts, diagnosis: diagnose(facts) });
+}
+
+/** askClusterOnce asks every member over the node's system account, as the running node does; a CLI that cannot sign in (not root) gets a round that says why. */
+async function askClusterOnce(facts: HealthFacts): Promise<ClusterFacts> {
+  const ask = membersToAsk(facts);
+  let client: SystemClient;
+  try {
+    client = await SystemClient.connect(facts.config, { name: "unibus-status", timeoutMs: 3_000 });
+  } catch (err) {
+    return { at: Date.now(), expected: ask.expected, verdicts: [], behind: [], streams: 0, storage: [], answered: [], error: (err as Error).message };
+  }
+  try {
+    return await askCluster((subject, payload, o) => client.requestAll(subject, payload, o), ask.expected, ask.names);
+  } finally {
+    await client.close().catch(() => {});
+  }
 }
 
 /** statusOf is the status of one snapshot and its assessment: what `unibus status` prints, from the node's engine or gathered by the CLI. */
@@ -107,6 +142,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
     ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster, facts.now, facts.members) } : {}),
     ...(ca ? { ca } : {}),
+    ...(facts.cluster ? { clusterHealth: { expected: facts.cluster.expected, verdicts: facts.cluster.verdicts.map((v) => ({ node: v.node, verdict: v.verdict })), streams: facts.cluster.streams, behind: facts.cluster.behind, storage: facts.cluster.storage, ...(facts.cluster.error ? { error: facts.cluster.error } : {}) } } : {}),
     verdict: diagnosis.verdict,
     problems: diagnosis.problems,
     healthy: diagnosis.verdict === "healthy",

@@ -20,6 +20,7 @@ import { metaPeers } from "./meta-view.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.ts";
 import type { Diagnosis } from "./problem.ts";
+import type { ClusterFacts } from "./cluster-facts.ts";
 import { membersOf } from "../membership/status-view.ts";
 import { withMemberRoutes } from "../membership/routes.ts";
 import { readMembershipState } from "../membership/agent.ts";
@@ -37,6 +38,8 @@ export interface AssessOptions {
   probe?: (config: UnibusConfig, missing: string[]) => Promise<PeerProbe[]>;
   streamsBehindMs?: number;
   now?: number;
+  /** What the whole cluster said (members' verdicts, replica views); without it the assessment is this node's own view. */
+  cluster?: ClusterFacts;
 }
 
 /** Assessment is a diagnosis with the facts it came from (status prints both). */
@@ -123,6 +126,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
     ...(drift ? { drift } : {}),
     ...(backup ? { backup } : {}),
     ...(access ? { access } : {}),
+    ...(o.cluster ? { cluster: o.cluster } : {}),
   };
   const starting = liveStartProgress(config.node.dataDir);
   if (starting) facts.starting = starting;

@@ -12,6 +12,9 @@ import type { MonitorClient } from "../natsd/monitor.ts";
 import { SnapshotCache, type Snapshot } from "../natsd/snapshot.ts";
 import { statusOf, type ClusterStatus } from "../cluster/status.ts";
 import { assess, probeMissing, type Assessment } from "./assess.ts";
+import type { ClusterFacts, MemberVerdict } from "./cluster-facts.ts";
+import { diagnose } from "./diagnose.ts";
+import type { HealthFacts } from "./facts.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import type { PeerProbe } from "./peer-probe.ts";
 import { readinessOf, type Readiness } from "./readiness.ts";
@@ -33,6 +36,8 @@ export interface HealthEngineOptions {
   events?: () => NatsEvent[];
   /** How long one snapshot is shared (ms); default 1 s. */
   snapshotTtlMs?: number;
+  /** The last round of what the whole cluster said (lib/diagnosis/cluster-health.ts); without it the engine judges this node's own view only. */
+  cluster?: (own: HealthFacts) => Promise<ClusterFacts | undefined>;
 }
 
 /** HealthEngine keeps the node's one assessment, per snapshot. */
@@ -50,6 +55,9 @@ export class HealthEngine {
   #smoothed?: { at: number; snapshot: Snapshot };
   // Since when full /healthz has failed while the meta layer is current: streams catching up get a grace.
   #behindSince: number | undefined;
+  /** This node's own view, per snapshot: what it answers other members, and what /readyz reads. */
+  #local?: { at: number; assessment: Promise<Assessment> };
+  /** The own view with the cluster's answers: what status, the page, /metrics and Status= show. */
   #last?: { at: number; assessment: Promise<Assessment> };
   /** Peer names learned from probes (address → name); names stick when a later probe times out. */
   readonly probedNames = new Map<string, string>();
@@ -69,22 +77,45 @@ export class HealthEngine {
     return this.#smooth(await this.#snapshots.get(maxAgeMs));
   }
 
-  /** assessment is the diagnosis and its facts for the current snapshot; concurrent callers share one. */
+  /** assessment is the diagnosis and its facts for the current snapshot, the whole cluster's answers included; concurrent callers share one. */
   async assessment(): Promise<Assessment> {
-    const snap = await this.snapshot();
-    if (this.#last?.at !== snap.at) this.#last = { at: snap.at, assessment: this.#assess(snap) };
-    return this.#last.assessment;
+    return this.assessmentOf(await this.snapshot());
   }
 
   /** assessmentOf is the assessment of a snapshot taken from this engine (the page's overview pairs the two). */
   async assessmentOf(snap: Snapshot): Promise<Assessment> {
-    if (this.#last?.at !== snap.at) this.#last = { at: snap.at, assessment: this.#assess(snap) };
+    if (this.#last?.at !== snap.at) this.#last = { at: snap.at, assessment: this.#withCluster(this.#localOf(snap)) };
     return this.#last.assessment;
   }
 
-  /** readiness is what /readyz answers, from the same facts. */
+  /** localAssessment is this node's own view of the current snapshot, without what other members said (it never waits on them). */
+  async localAssessment(): Promise<Assessment> {
+    return this.#localOf(await this.snapshot());
+  }
+
+  /** ownVerdict is what this node answers a member that asks (lib/diagnosis/cluster-health.ts). */
+  async ownVerdict(): Promise<MemberVerdict> {
+    const { diagnosis } = await this.localAssessment();
+    return { node: diagnosis.node, verdict: diagnosis.verdict, problems: diagnosis.problems, checkedAt: diagnosis.checkedAt };
+  }
+
+  #localOf(snap: Snapshot): Promise<Assessment> {
+    if (this.#local?.at !== snap.at) this.#local = { at: snap.at, assessment: this.#assess(snap) };
+    return this.#local.assessment;
+  }
+
+  async #withCluster(local: Promise<Assessment>): Promise<Assessment> {
+    const own = await local;
+    if (!this.#o.cluster || !own.facts.config.cluster || !own.facts.reachable) return own;
+    const cluster = await this.#o.cluster(own.facts);
+    if (!cluster) return own;
+    const facts = { ...own.facts, cluster };
+    return { facts, diagnosis: diagnose(facts) };
+  }
+
+  /** readiness is what /readyz answers: this node's own facts (a prober never waits on other members). */
   async readiness(): Promise<Readiness> {
-    return readinessOf((await this.assessment()).facts);
+    return readinessOf((await this.localAssessment()).facts);
   }
 
   /** status is what `unibus status` prints, from the same assessment (lib/cluster/status.ts); maxAgeMs 0 asks for a snapshot begun after the call. */

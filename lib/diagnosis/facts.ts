@@ -21,6 +21,7 @@ import type { LeftMarker } from "../membership/left-marker.ts";
 import type { MetaCluster } from "../natsd/monitoring-types.ts";
 import type { BackupState } from "../backup/state.ts";
 import type { AccessReplicaState } from "../access/replica-state.ts";
+import type { ClusterFacts } from "./cluster-facts.ts";
 
 /** RouteFact is one live route as /routez reports it. */
 export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string }
@@ -102,6 +103,8 @@ export interface HealthFacts {
   access?: AccessReplicaState;
   /** The scheduled backups' record (backup-state.json), when the node ever started its schedule. */
   backup?: BackupState;
+  /** What the whole cluster said in the last round (lib/diagnosis/cluster-facts.ts): members' own verdicts, leaders' replica views, storage. */
+  cluster?: ClusterFacts;
   /** /jsz meta_cluster as nats-server reported it (peer ids unresolved), for the rules that match servers to members. */
   metaCluster?: MetaCluster;
 }

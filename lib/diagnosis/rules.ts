@@ -17,6 +17,9 @@ import { jetstreamMetaRule } from "./rules/jetstream-meta.ts";
 import { jetstreamRestoringRule } from "./rules/jetstream-restoring.ts";
 import { leafRule } from "./rules/leaf.ts";
 import { fleetRule } from "./rules/fleet.ts";
+import { memberVerdictsRule } from "./rules/member-verdicts.ts";
+import { replicasRule } from "./rules/replicas.ts";
+import { storageRule } from "./rules/storage.ts";
 import { membershipRule } from "./rules/membership.ts";
 import { metaStrayRule } from "./rules/meta-stray.ts";
 import { natsRule } from "./rules/nats.ts";
@@ -46,6 +49,10 @@ export const RULES = [
   clusterUsersRule,
   configDriftRule,
   backupRule,
+  // What the whole cluster said (lib/diagnosis/cluster-facts.ts): the same on every member.
+  replicasRule,
+  storageRule,
+  memberVerdictsRule,
 ] as const;
 
 /**

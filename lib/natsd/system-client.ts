@@ -51,7 +51,7 @@ export class SystemClient {
    * connect signs in to the node described by config with its own
    * credential (read from the data dir unless given).
    */
-  static async connect(config: UnibusConfig, options: { credential?: SystemCredential; name?: string; timeoutMs?: number } = {}): Promise<SystemClient> {
+  static async connect(config: UnibusConfig, options: { credential?: SystemCredential; name?: string; timeoutMs?: number; /** Keep reconnecting (a long-lived responder); requests then may wait out a reconnect. */ lasting?: boolean } = {}): Promise<SystemClient> {
     const credential = options.credential ?? loadSystemCredential(config.node.dataDir);
     const endpoint = systemEndpoint(config);
     try {
@@ -61,9 +61,8 @@ export class SystemClient {
         authenticator: nkeyAuthenticator(new TextEncoder().encode(credential.seed)),
         ...(endpoint.caFile ? { tls: { caFile: endpoint.caFile } } : {}),
         timeout: options.timeoutMs ?? 5_000,
-        maxReconnectAttempts: 0,
-        // The answers are the point: never let a reconnect buffer a request.
-        reconnect: false,
+        // The answers are the point: never let a reconnect buffer a request (unless the client is meant to last).
+        ...(options.lasting ? { reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 } : { reconnect: false, maxReconnectAttempts: 0 }),
       });
       return new SystemClient(nc);
     } catch (err) {
@@ -101,6 +100,21 @@ export class SystemClient {
       if (out.length === 0) throw new RuntimeError(`${subject}: ${(err as Error).message}`);
     }
     return out;
+  }
+
+  /**
+   * serve answers every request on subject with what `answer` returns
+   * (JSON); an answer that throws is not sent, so the asker counts it as
+   * missing. It returns a function that stops serving.
+   */
+  serve(subject: string, answer: (payload: string) => unknown | Promise<unknown>): () => void {
+    const sub = this.#nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        void Promise.resolve().then(() => answer(msg.string())).then((a) => msg.respond(JSON.stringify(a)), () => {});
+      },
+    });
+    return () => sub.unsubscribe();
   }
 
   /** isClosed tells whether the connection has ended (nats-server restarted, or close was called). */

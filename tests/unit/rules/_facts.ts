@@ -12,6 +12,7 @@ import type { HealthFacts } from "../../../lib/diagnosis/facts.ts";
 import type { Problem } from "../../../lib/diagnosis/problem.ts";
 import type { Rule, RuleContext } from "../../../lib/diagnosis/rule.ts";
 import { EVENT_FRESH_MS } from "../../../lib/diagnosis/rule.ts";
+import type { ClusterFacts } from "../../../lib/diagnosis/cluster-facts.ts";
 import type { MemberRecord } from "../../../lib/membership/members.ts";
 
 /** NOW is the facts' clock (ms). */
@@ -47,6 +48,11 @@ export function healthy(over: Partial<HealthFacts> = {}): HealthFacts {
     members: [member("pi-1", 1, { service: "10.0.0.1:6223" }), member("pi-2", 2), member("pi-3", 3)],
     ...over,
   };
+}
+
+/** round is one round of the cluster's answers (lib/diagnosis/cluster-facts.ts), empty unless a case fills it. */
+export function round(over: Partial<ClusterFacts> = {}): ClusterFacts {
+  return { at: NOW, expected: 3, verdicts: [], behind: [], streams: 1, storage: [], answered: ["pi-1", "pi-2", "pi-3"], ...over };
 }
 
 /** cut is facts in which the listed peers have no route (as /routez would show it). */
