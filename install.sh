@@ -532,8 +532,15 @@ check_config() {
 
 # data_dir_of_unit prints the ReadWritePaths= of a rendered unit: a data_dir
 # outside /var/lib/unibus, which install.sh creates for the service user.
+# (A "-" path is the [backup] dir: see backup_dir_of_unit.)
 data_dir_of_unit() {
-  sed -n 's/^ReadWritePaths=//p' "$1" | head -n 1
+  sed -n 's/^ReadWritePaths=\([^-]\)/\1/p' "$1" | head -n 1
+}
+
+# backup_dir_of_unit prints the [backup] dir a rendered unit lists ("-" path):
+# created for the service user when its disk (the parent folder) is there.
+backup_dir_of_unit() {
+  sed -n 's/^ReadWritePaths=-//p' "$1" | head -n 1
 }
 
 install_state_dir() {
@@ -547,6 +554,13 @@ install_state_dir() {
   data_dir="$(data_dir_of_unit "$UNIT_STAGED")"
   if [[ -n "$data_dir" ]]; then
     put_dir "$ROOT$data_dir" 0700 "$UID_N:$GID_N"
+  fi
+  local backup_dir
+  backup_dir="$(backup_dir_of_unit "$UNIT_STAGED")"
+  if [[ -n "$backup_dir" && -d "$ROOT$(dirname "$backup_dir")" ]]; then
+    put_dir "$ROOT$backup_dir" 0700 "$UID_N:$GID_N"
+  elif [[ -n "$backup_dir" ]]; then
+    say "warning: [backup] dir $backup_dir: $(dirname "$backup_dir") does not exist (disk not mounted?); scheduled backups fail until it does"
   fi
 }
 

@@ -6,7 +6,7 @@
  * adds the CA key and the route secret, encrypted with it.
  */
 import { existsSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
 import { readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
@@ -57,18 +57,15 @@ function schema(ctx: ResolveContext) {
 
 /**
  * checkBackup validates what the schema cannot: the schedule's floor, the
- * folder (a directory, or a missing one whose parent exists) and the
- * passphrase file (readable only by its owner, long enough).
+ * folder (not a file) and the passphrase file (readable only by its owner,
+ * long enough).
  */
 function checkBackup(config: UnibusConfig): ConfigIssue[] {
   const b = config.backup;
   const issues: ConfigIssue[] = [];
   if (b.everyMs < MIN_BACKUP_EVERY_MS) issues.push({ path: ["backup", "every"], message: `expected ${DURATION_HINT} of at least 10s` });
-  if (existsSync(b.dir)) {
-    if (!statSync(b.dir).isDirectory()) issues.push({ path: ["backup", "dir"], message: `expected a folder for the backups, ${b.dir} is a file` });
-  } else if (!b.dirIsDefault && !existsSync(dirname(b.dir))) {
-    issues.push({ path: ["backup", "dir"], message: `expected a folder that exists or whose parent exists: ${dirname(b.dir)} does not exist (is the disk mounted?)` });
-  }
+  // A missing disk is a warning at start and in config check (lib/diagnosis/preflight.ts): it must not keep the node down.
+  if (existsSync(b.dir) && !statSync(b.dir).isDirectory()) issues.push({ path: ["backup", "dir"], message: `expected a folder for the backups, ${b.dir} is a file` });
   if (b.passphrase?.error) issues.push({ path: ["backup", "passphrase_file"], message: b.passphrase.error });
   else if (b.passphrase?.value !== undefined && b.passphrase.value.length < MIN_BACKUP_PASSPHRASE) {
     issues.push({ path: ["backup", "passphrase_file"], message: `expected a passphrase of at least ${MIN_BACKUP_PASSPHRASE} characters in ${b.passphrase.source.replace(/^file /, "")}` });

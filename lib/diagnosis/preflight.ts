@@ -6,6 +6,8 @@
  * JetStream file limit larger than the disk, a two-node cluster, passwords
  * that cost time at every start.
  */
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { diskRoom } from "../disk-room.ts";
 import { isBcryptHash } from "../auth/bcrypt.ts";
 import type { UnibusConfig } from "../config/load.ts";
@@ -74,6 +76,14 @@ export function diskRoomWarning(config: UnibusConfig): PreflightWarning | undefi
 /** preflightWarnings lists every warning for a loaded config. */
 export function preflightWarnings(config: UnibusConfig): PreflightWarning[] {
   const out: PreflightWarning[] = [];
+  const backupDir = config.backup.dir;
+  if (config.backup.enabled && !config.backup.dirIsDefault && !existsSync(backupDir) && !existsSync(dirname(backupDir))) {
+    out.push({
+      key: "backup.dir",
+      message: `[backup] dir ${backupDir} cannot be made: ${dirname(backupDir)} does not exist (is its disk mounted?); scheduled backups fail, and unibus status says so, until it does`,
+      fields: { dir: backupDir },
+    });
+  }
   if (config.cluster && nameFromHost(config)) {
     out.push({
       key: "node.name",

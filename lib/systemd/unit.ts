@@ -21,6 +21,13 @@ export interface UnitFacts {
   stopTimeoutS: number;
   /** A data dir outside the unit's StateDirectory, which ProtectSystem=strict makes read-only unless listed. */
   extraWritable?: string;
+  /** [backup] dir outside the data dir (another disk), likewise read-only unless listed. */
+  backupWritable?: string;
+}
+
+/** inside tells whether path is dir or below it. */
+function inside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
 }
 
 /** unitFacts reads from an effective config what the unit depends on. */
@@ -32,7 +39,9 @@ export function unitFacts(config: UnibusConfig): UnitFacts {
   const lameS = config.node.lameDuckMs === undefined ? 0 : Math.ceil(config.node.lameDuckMs / 1000);
   const stopTimeoutS = Math.max(MIN_STOP_TIMEOUT_S, lameS + STOP_MARGIN_S);
   const dataDir = config.node.dataDir.replace(/\/+$/, "");
-  return { lowPorts, stopTimeoutS, ...(dataDir !== DEFAULTS.installedDataDir ? { extraWritable: dataDir } : {}) };
+  const backupDir = config.backup.dir.replace(/\/+$/, "");
+  const backupOutside = config.backup.enabled && !inside(backupDir, dataDir) && !inside(backupDir, DEFAULTS.installedDataDir);
+  return { lowPorts, stopTimeoutS, ...(dataDir !== DEFAULTS.installedDataDir ? { extraWritable: dataDir } : {}), ...(backupOutside ? { backupWritable: backupDir } : {}) };
 }
 
 /**
@@ -57,8 +66,11 @@ export function renderUnit(template: string, facts: UnitFacts): string {
       out.push("# A capability from the host's user namespace is void inside a private one.", "PrivateUsers=no");
     } else if (key === "TimeoutStopSec") {
       out.push(`TimeoutStopSec=${facts.stopTimeoutS}s`);
-    } else if (key === "StateDirectoryMode" && facts.extraWritable) {
-      out.push(line, `# [node] data_dir is outside /var/lib/unibus; ProtectSystem=strict leaves only listed paths writable.`, `ReadWritePaths=${facts.extraWritable}`);
+    } else if (key === "StateDirectoryMode" && (facts.extraWritable || facts.backupWritable)) {
+      out.push(line);
+      if (facts.extraWritable) out.push(`# [node] data_dir is outside /var/lib/unibus; ProtectSystem=strict leaves only listed paths writable.`, `ReadWritePaths=${facts.extraWritable}`);
+      // "-": a backup disk that is not mounted does not stop the node; status then names the failing backups.
+      if (facts.backupWritable) out.push(`# [backup] dir is outside the data dir; "-" lets the node start while that disk is not mounted.`, `ReadWritePaths=-${facts.backupWritable}`);
     } else {
       out.push(line);
     }
