@@ -4,7 +4,7 @@
  * child. start() leaves nothing half-started when it fails; stop() is
  * idempotent and copes with a partial start.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hashedSecrets, natsConfigText, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
 import { prepareNatsPasswordHashes } from "./auth/bcrypt.ts";
 import { restartOnlyChange, type UnibusConfig } from "./config/sections.ts";
@@ -30,6 +30,7 @@ import { ensureSystemCredential, type SystemCredential } from "./natsd/system-cr
 import { BackupSchedule } from "./backup/schedule.ts";
 import { takeBackup } from "./backup/take.ts";
 import { ensureJetstreamCredential, type JetstreamCredential } from "./natsd/jetstream-credential.ts";
+import { MqttReplicaKeeper } from "./mqtt/replica-keeper.ts";
 import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
 import { SystemClient } from "./natsd/system-client.ts";
@@ -84,6 +85,8 @@ export class UnibusNode {
   #systemCredential?: SystemCredential;
   /** unibus's own key in the clients' account, for backup and restore. */
   #jetstreamCredential?: JetstreamCredential;
+  /** Raises MQTT's streams to the cluster's replica count ([mqtt] on a cluster; lib/mqtt/replica-keeper.ts). */
+  #mqttReplicas?: MqttReplicaKeeper;
   /** The scheduled backups ([backup]; lib/backup/schedule.ts). */
   #backups?: BackupSchedule;
   /** Every server's statsz over the system account, for surveyor's families in /metrics. */
@@ -228,6 +231,7 @@ export class UnibusNode {
           await this.#onCertificateRenewed();
         }),
         onEdgesChanged: () => void this.#serialized(() => this.#onEdgesChanged()),
+        onMembersChanged: () => void this.#serialized(() => this.#followMembers()),
       });
       this.#membership.assertMember();
       // The local copy: a member cut off from the others starts with the users it knew.
@@ -302,6 +306,14 @@ export class UnibusNode {
     this.#identity?.startRenewalTimer();
     await this.#membership?.start();
     this.#fleet?.start();
+    if (config.mqtt && config.cluster && config.jetstream.enabled) {
+      this.#mqttReplicas = new MqttReplicaKeeper({
+        config: () => this.#membership?.routed(this.#config) ?? this.#config,
+        monitor: new MonitorClient(config.monitor.listen.text),
+        log: log.child({ component: "mqtt" }),
+      });
+      this.#mqttReplicas.start();
+    }
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
@@ -399,11 +411,39 @@ export class UnibusNode {
     return run;
   }
 
+  #natsConfigText(config: UnibusConfig, tls: NodeTlsFiles | undefined): string {
+    return natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey, this.#access?.all(), this.#jetstreamCredential?.publicKey), this.#config.file);
+  }
+
   #writeNatsConfig(tls: NodeTlsFiles | undefined): void {
     const paths = dataDirLayout(this.#config.node.dataDir);
     const config = this.#membership?.routed(this.#config) ?? this.#config;
     this.#rendered = config;
-    writeFileAtomic(paths.natsConfig, natsConfigText(renderNatsConfig(config, tls, this.#systemCredential?.publicKey, this.#access?.all(), this.#jetstreamCredential?.publicKey), this.#config.file), 0o600);
+    writeFileAtomic(paths.natsConfig, this.#natsConfigText(config, tls), 0o600);
+  }
+
+  /**
+   * #followMembers re-renders the nats-server config after the members list
+   * changed and reloads nats-server when that changed it: every member's
+   * routes (and MQTT's replica count) follow the cluster as it is now, not
+   * as the config file knew it; a restart renders the same from members.json.
+   */
+  async #followMembers(): Promise<void> {
+    if (this.#stopped || !this.#supervisor) return;
+    this.#mqttReplicas?.checkSoon();
+    const file = dataDirLayout(this.#config.node.dataDir).natsConfig;
+    const routed = this.#membership?.routed(this.#config) ?? this.#config;
+    let current = "";
+    try {
+      current = readFileSync(file, "utf8");
+    } catch {
+      // missing: write it
+    }
+    if (this.#natsConfigText(routed, this.#identity?.files) === current) return;
+    this.#writeNatsConfig(this.#identity?.files);
+    const result = await this.#supervisor.reload();
+    if (result.ok) this.#log.info("the members list changed; nats-server now routes to every member", { routes: routed.cluster?.routes.map((r) => r.text).join(",") ?? "" });
+    else this.#log.error("the members list changed but nats-server refused the new routes", { reason: result.message });
   }
 
   async #onCertificateRenewed(): Promise<void> {
@@ -500,6 +540,7 @@ export class UnibusNode {
     this.#identity?.stopRenewalTimer();
     this.#backups?.stop();
     await this.#replica?.stop();
+    await this.#mqttReplicas?.stop();
     await this.#membership?.stop();
     await this.#admin?.stop();
     await this.#survey?.close();

@@ -133,4 +133,10 @@ export const CLUSTER = {
   authTimeoutS: 5,
   /** The route secret must be long enough that guessing it is hopeless. */
   minSecretLength: 16,
+  /**
+   * The most replicas MQTT's `$MQTT_*` streams get: three survive one node
+   * down with a majority left; more only slows every QoS 1 publish (nats's
+   * own cap in mqttDetermineReplicas).
+   */
+  mqttMaxReplicas: 3,
 } as const;

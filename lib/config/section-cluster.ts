@@ -151,10 +151,7 @@ function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): R
     name: cluster.name,
     listen: cluster.listen.text,
     ...(cluster.self ? { advertise: cluster.self.text } : {}),
-    // A cluster of one (the first box, before others join) dials itself: nats
-    // ignores a route to itself, but clustered JetStream refuses to start
-    // without at least one configured route.
-    routes: (cluster.routes.length || !cluster.self ? cluster.routes : [cluster.self]).map((peer) => `nats-route://${ROUTE_USER}:${password}@${peer.text}`),
+    routes: renderedRoutes(cluster).map((peer) => `nats-route://${ROUTE_USER}:${password}@${peer.text}`),
     // The secret itself, not a hash: nats dials gossiped (implicit) routes with
     // this password, so a hash here made every route to a member that was not
     // in cluster.peers fail authentication. The file is 0600 and already
@@ -166,6 +163,26 @@ function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): R
     ping_interval: CLUSTER.pingInterval,
     ping_max: CLUSTER.pingMax,
   };
+}
+
+/**
+ * renderedRoutes is every member's route address, this node's own included:
+ * nats ignores a route to itself, but counts every configured route when it
+ * sizes MQTT's streams (server/mqtt.go, mqttDetermineReplicas), and
+ * clustered JetStream refuses to start without one configured route (a
+ * cluster of one, before others join).
+ */
+export function renderedRoutes(cluster: ClusterConfig): HostPort[] {
+  return cluster.self ? [...cluster.routes, cluster.self] : cluster.routes;
+}
+
+/**
+ * clusterSize is how many members this node's config (with the members
+ * list folded in, lib/membership/routes.ts) says the cluster has: the routes
+ * it dials plus itself.
+ */
+export function clusterSize(cluster: ClusterConfig): number {
+  return cluster.routes.length + 1;
 }
 
 /** clusterSecret returns the route secret of a checked config (load.ts has refused configs without one). */

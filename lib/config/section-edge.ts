@@ -6,7 +6,8 @@
  * when [tls] is configured.
  */
 import { z } from "zod";
-import { DEFAULTS } from "./defaults.ts";
+import { CLUSTER, DEFAULTS } from "./defaults.ts";
+import { clusterSize } from "./section-cluster.ts";
 import { listenValue } from "./_parsed.ts";
 import { differs, noSans, noSecrets, presence, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
@@ -24,6 +25,21 @@ function schema(ctx: ResolveContext): z.ZodType<EdgeListener | undefined> {
 
 function tlsBlock(tls: NodeTlsFiles | undefined) {
   return tls ? { cert_file: tls.certFile, key_file: tls.keyFile, timeout: DEFAULTS.tlsTimeoutS } : undefined;
+}
+
+/**
+ * mqttStreamReplicas is how many replicas nats-server gives the `$MQTT_*`
+ * streams it creates: min(3, cluster size), the size counted from the
+ * members this node knows now (the config with the members list folded in,
+ * lib/membership/routes.ts); undefined without a clustered JetStream.
+ * Rendered as `stream_replicas` rather than left to nats-server's counting
+ * of configured routes, which gave 1 on a box joined to a one-node cluster.
+ * Streams that exist already keep their count: lib/mqtt/replica-keeper.ts
+ * raises them.
+ */
+export function mqttStreamReplicas(config: UnibusConfig): number | undefined {
+  if (!config.cluster || !config.jetstream.enabled) return undefined;
+  return Math.min(CLUSTER.mqttMaxReplicas, clusterSize(config.cluster));
 }
 
 /** checkMqtt: MQTT keeps its sessions in JetStream. */
@@ -49,9 +65,11 @@ export const mqttSection: Section<"mqtt", EdgeListener | undefined> = {
   listeners: ({ mqtt }) => (mqtt ? [{ path: ["mqtt", "listen"], listen: mqtt.listen }] : []),
   secrets: noSecrets,
   sans: noSans,
-  render: ({ mqtt }, { tls }) => {
+  render: (config, { tls }) => {
+    const { mqtt } = config;
     const block = tlsBlock(tls);
-    return mqtt ? { mqtt: { listen: mqtt.listen.text, ...(mqtt.tls && block ? { tls: block } : {}) } } : {};
+    const replicas = mqttStreamReplicas(config);
+    return mqtt ? { mqtt: { listen: mqtt.listen.text, ...(mqtt.tls && block ? { tls: block } : {}), ...(replicas ? { stream_replicas: replicas } : {}) } } : {};
   },
   effective: ({ mqtt }) => (mqtt ? { listen: mqtt.listen.text, no_tls: mqtt.noTls } : undefined),
   // nats-server cannot change its MQTT listener live (reload.go refuses any change but ack/replica tuning).

@@ -43,6 +43,8 @@ export interface NodeMembershipOptions {
   onRenewed: () => Promise<void>;
   /** Re-render the edges' sign-ins and reload nats-server (an edge was enrolled or removed). */
   onEdgesChanged?: () => void;
+  /** Called after the members list changed (a join, remove or check-in): the routes follow it. */
+  onMembersChanged?: () => void;
 }
 
 /** NodeMembership is one node's part in the cluster's membership. */
@@ -186,6 +188,7 @@ export class NodeMembership {
         ...(this.#o.accessEntries ? { accessEntries: this.#o.accessEntries } : {}),
         gate: this.#gate,
         ...(config.leafnodes?.listen && config.leafnodes.enroll ? { edges: this.edges, leafUrls: () => this.#leafUrls(), onEdgesChanged: () => this.#o.onEdgesChanged?.() } : {}),
+        onMembersChanged: () => this.#o.onMembersChanged?.(),
         log,
       });
       try {
@@ -217,6 +220,7 @@ export class NodeMembership {
       conflicts: () => this.#service?.conflicts ?? [],
       edges: this.edges,
       onEdgesChanged: () => this.#o.onEdgesChanged?.(),
+      onMembersChanged: () => this.#o.onMembersChanged?.(),
       log,
     });
     this.#agent.start();
