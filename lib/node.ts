@@ -323,6 +323,7 @@ export class UnibusNode {
       log,
       status: (maxAgeMs) => this.status(maxAgeMs),
       reload: () => this.reloadFromFile(),
+      access: () => (this.#access && this.#systemCredential ? { ledger: this.#access, credential: this.#systemCredential } : undefined),
     });
     this.#control.start();
   }

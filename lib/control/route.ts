@@ -8,6 +8,7 @@ import type { ClusterStatus } from "../cluster/status.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import type { ReloadOutcome } from "../reload-outcome.ts";
+import type { UserAccess } from "./users.ts";
 import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
 
 /**
@@ -24,6 +25,8 @@ export interface ControlContext {
   status(maxAgeMs?: number): Promise<ClusterStatus>;
   /** Re-reads the config file and applies it, exactly as SIGHUP does; resolves with the outcome of a reload that started after the call. */
   reload(): Promise<ReloadOutcome>;
+  /** The node's copy of the cluster's users and its system-account credential (lib/control/users.ts); undefined off a cluster. */
+  access?(): UserAccess | undefined;
 }
 
 /**

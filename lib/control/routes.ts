@@ -32,12 +32,14 @@ import { reloadRoutes } from "./reload.ts";
 import { refusal, type ControlContext, type ControlRoutes } from "./route.ts";
 import { membersRoutes } from "./members.ts";
 import { statusRoutes } from "./status.ts";
+import { usersRoutes } from "./users.ts";
 
 /** CONTROL_ROUTES lists every route group the control channel serves. */
 export const CONTROL_ROUTES: readonly ControlRoutes[] = [
   reloadRoutes,
   statusRoutes,
   membersRoutes,
+  usersRoutes,
 ];
 
 /** createControlApp mounts every group on one app; an unknown path is a 404 naming the groups. */
