@@ -21,7 +21,7 @@ describe("command table", () => {
   }
 
   test("the groups are the table's shared first words", () => {
-    expect([...COMMAND_GROUPS].sort()).toEqual(["backup", "ca", "cert", "config", "edge", "init", "nkey", "token", "user"]);
+    expect([...COMMAND_GROUPS].sort()).toEqual(["ca", "cert", "config", "edge", "init", "nkey", "token", "user"]);
   });
 
   for (const group of COMMAND_GROUPS) {
