@@ -9,7 +9,8 @@ import { certificateSans } from "./config/sections.ts";
 import type { Logger } from "./log.ts";
 import { join } from "node:path";
 import { pathExists } from "./fsutil.ts";
-import { bundlePem, ensureNodeIdentity, expiresSoon, NODE_CERT_FILE, NODE_KEY_FILE, readClusterCa, trustBundlePath, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
+import { bundlePem, ensureNodeIdentity, expiresSoon, NODE_CERT_FILE, NODE_KEY_FILE, trustBundlePath, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
+import { CaAuthority } from "./membership/ca-authority.ts";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./fsutil.ts";
 import { dataDirLayout } from "./data-dir.ts";
@@ -34,15 +35,15 @@ export class IdentityManager {
    * a renewal cannot interleave with a SIGHUP reload and leave nats-server
    * with a key and a certificate from two different issues.
    */
-  constructor(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>, useNextCa: () => boolean = () => true) {
+  constructor(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>, authority?: CaAuthority) {
     this.#config = config;
     this.#log = log;
     this.#renew = renew;
-    this.#useNextCa = useNextCa;
+    this.#authority = authority;
   }
 
-  /** #useNextCa says whether a CA rotation's new CA signs yet (lib/membership/rotation-gate.ts). */
-  readonly #useNextCa: () => boolean;
+  /** #authority is a CA holder's CA (lib/membership/ca-authority.ts): it says which CA signs now. */
+  readonly #authority?: CaAuthority;
 
   /** identity is the current certificate's description (admin page, status). */
   get identity(): NodeIdentity | undefined { return this.#identity; }
@@ -74,7 +75,7 @@ export class IdentityManager {
       ...(now ? { now } : {}),
     };
     this.#identity = tls.caKey
-      ? await ensureNodeIdentity({ ...base, ...(await caHolderSigning(tlsDir, tls.caCert, tls.caKey, this.#useNextCa)) })
+      ? await ensureNodeIdentity({ ...base, ...(await caHolderSigning(dataDirLayout(this.#config.node.dataDir).trustBundle, this.#authority ?? new CaAuthority({ config: () => this.#config, log: this.#log }))) })
       : await newestProvided({ ...base, ...(pathExists(trustBundlePath(tlsDir)) ? { trustFile: trustBundlePath(tlsDir) } : {}) }, tls.cert, tls.key);
     const id = this.#identity;
     if (id.issued) this.#log.info("issued node certificate", { reason: id.reason, not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
@@ -138,14 +139,12 @@ async function newestProvided(base: Omit<NodeIdentityOptions, "certFile" | "keyF
 }
 
 /**
- * caHolderSigning reads the CA holder's CA files (a rotation's included),
- * writes the trust bundle nats-server verifies peers with when it changed,
- * and says which CA signs: the new one once a rotation's members trust it.
+ * caHolderSigning asks the CA authority which CA signs now (the new one once
+ * a rotation's members trust it) and writes the trust bundle nats-server
+ * verifies peers with when it changed.
  */
-async function caHolderSigning(tlsDir: string, caCert: string, caKey: string, useNext: () => boolean): Promise<Pick<NodeIdentityOptions, "caCertFile" | "caKeyFile" | "trustFile">> {
-  const ca = await readClusterCa(caCert, caKey);
-  const trustFile = trustBundlePath(tlsDir);
-  const text = bundlePem(ca.trust);
+async function caHolderSigning(trustFile: string, authority: CaAuthority): Promise<Pick<NodeIdentityOptions, "caCertFile" | "caKeyFile" | "trustFile" | "ca">> {
+  const text = bundlePem(await authority.trust());
   let have = "";
   try {
     have = readFileSync(trustFile, "utf8");
@@ -154,14 +153,14 @@ async function caHolderSigning(tlsDir: string, caCert: string, caKey: string, us
   }
   if (have !== text) writeFileAtomic(trustFile, text, 0o644);
   // In a rotation's first phase both CAs are trusted and the old one still signs.
-  const signing = ca.next && !useNext() ? { certFile: caCert, keyFile: caKey } : ca.signing;
-  return { caCertFile: signing.certFile, caKeyFile: signing.keyFile, trustFile };
+  const signing = await authority.signing();
+  return { caCertFile: signing.certFile, caKeyFile: signing.keyFile!, trustFile, ca: signing };
 }
 
 /** prepareIdentity makes sure a node with [tls] has a valid certificate before nats-server starts. */
-export async function prepareIdentity(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>, useNextCa?: () => boolean): Promise<IdentityManager | undefined> {
+export async function prepareIdentity(config: UnibusConfig, log: Logger, renew: (check: () => Promise<boolean>) => Promise<void>, authority?: CaAuthority): Promise<IdentityManager | undefined> {
   if (!config.tls) return undefined;
-  const manager = new IdentityManager(config, log, renew, useNextCa);
+  const manager = new IdentityManager(config, log, renew, authority);
   await manager.ensure();
   return manager;
 }

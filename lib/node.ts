@@ -39,6 +39,7 @@ import { NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
 import { FleetWatch } from "./fleet/fleet-watch.ts";
+import { CaAuthority } from "./membership/ca-authority.ts";
 import { dataDirLayout } from "./data-dir.ts";
 import { AccessLedger } from "./access/ledger.ts";
 import { AccessReplica } from "./access/replica.ts";
@@ -101,6 +102,8 @@ export class UnibusNode {
   #replica?: AccessReplica;
   /** The one health engine: every surface reads its cached assessment (lib/diagnosis/engine.ts). */
   #health?: HealthEngine;
+  /** A CA holder's CA: which CA signs, the rotation's gate (lib/membership/ca-authority.ts). */
+  #ca?: CaAuthority;
   /** The control socket `unibus reload` and `unibus status` ask (lib/control). */
   #control?: ControlServer;
   /** Reloads from the file when the caller gave no reloadFromFile. */
@@ -209,10 +212,21 @@ export class UnibusNode {
     this.#checkStop();
     await this.#waitForSaneClock();
     this.#checkStop();
+    // A CA holder's one CA object: certificates and keys in memory, the rotation's gate.
+    if (config.tls?.caKey) {
+      this.#ca = new CaAuthority({
+        config: () => this.#config,
+        log: log.child({ component: "ca" }),
+        ownIssuer: () => this.#identity?.identity?.issuerFingerprint,
+        onSigningChanged: () => this.#serialized(async () => {
+          if (await this.#identity?.ensure()) await this.#onCertificateRenewed();
+        }),
+      });
+    }
     // The renewal check runs inside the serialized changes: it and a SIGHUP reload never interleave.
     this.#identity = await prepareIdentity(config, log, (check) => this.#serialized(async () => {
       if (await check()) await this.#onCertificateRenewed();
-    }), () => this.#membership?.nextCaReady() ?? true);
+    }), this.#ca);
     this.#checkStop();
     this.#systemCredential = ensureSystemCredential(config.node.dataDir);
     log.addSecret(this.#systemCredential.seed);
@@ -222,6 +236,7 @@ export class UnibusNode {
     if (config.cluster && config.tls) {
       this.#membership = new NodeMembership({
         config: () => this.#config,
+        ...(this.#ca ? { authority: this.#ca } : {}),
         identity: () => this.#identity,
         monitor: new MonitorClient(config.monitor.listen.text),
         log,
@@ -485,6 +500,8 @@ export class UnibusNode {
     const previous = this.#config;
     this.#config = next;
     this.#identity?.update(next);
+    // A reload is when `unibus ca rotate` has the node take up the files it wrote.
+    this.#ca?.refresh();
     let result: ReloadResult;
     let issued = false;
     try {
@@ -504,6 +521,7 @@ export class UnibusNode {
     } else {
       // The join port follows the certificate and the trust bundle (a CA rotation changes the bundle alone).
       this.#membership?.reloadCertificate();
+      void this.#ca?.evaluate();
       if (issued) await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the new certificate", { error: err.message }));
       await this.#disconnectRevokedEdges(previous, next);
     }
@@ -538,6 +556,7 @@ export class UnibusNode {
 
   async #teardown(options: { force?: boolean }): Promise<void> {
     await this.#control?.stop();
+    this.#ca?.stop();
     this.#identity?.stopRenewalTimer();
     this.#backups?.stop();
     await this.#replica?.stop();

@@ -6,7 +6,7 @@
  * the bus matters more than admitting new boxes.
  */
 import { leftMessage, readLeftMarker } from "./left-marker.ts";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateSans } from "../config/sections.ts";
 import { ConfigError } from "../errors.ts";
@@ -15,18 +15,15 @@ import type { IdentityManager } from "../identity.ts";
 import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
-import { loadCa, parseCertificates, rotationFiles } from "../pki/index.ts";
-import { readClusterCa } from "../pki/index.ts";
-import { certFingerprint, trustBundlePath } from "../pki/index.ts";
-import { certificatePem } from "../pki/index.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { MembershipAgent } from "./agent.ts";
 import { MemberRegistry, nodeId, selfRecord, type MemberRecord } from "./members.ts";
 import { EdgeRegistry } from "./edges.ts";
 import { DEFAULTS } from "../config/defaults.ts";
 import { withMemberRoutes } from "./routes.ts";
-import { MembershipService, type ServiceCa } from "./service.ts";
-import { RotationGate, writeRotationPhase } from "./rotation-gate.ts";
+import { MembershipService } from "./service.ts";
+import { RotationGate } from "./rotation-gate.ts";
+import type { CaAuthority } from "./ca-authority.ts";
 import { tokenStorePath } from "./token-store.ts";
 import { clientPolicyOf } from "./client-policy.ts";
 import type { AccessEntry } from "../access/ledger.ts";
@@ -45,6 +42,8 @@ export interface NodeMembershipOptions {
   onEdgesChanged?: () => void;
   /** Called after the members list changed (a join, remove or check-in): the routes follow it. */
   onMembersChanged?: () => void;
+  /** A CA holder's CA (lib/membership/ca-authority.ts): the join port signs with it; check-ins feed its rotation gate. */
+  authority?: CaAuthority;
 }
 
 /** NodeMembership is one node's part in the cluster's membership. */
@@ -58,9 +57,6 @@ export class NodeMembership {
   #agent?: MembershipAgent;
   #serviceError?: string;
   readonly #gate: RotationGate;
-  #gateTimer?: ReturnType<typeof setInterval>;
-  /** The new CA whose signing this node already took up (its fingerprint). */
-  #signingWith?: string;
 
   constructor(options: NodeMembershipOptions) {
     this.#o = options;
@@ -68,48 +64,8 @@ export class NodeMembership {
     this.registry = new MemberRegistry(dataDir);
     this.edges = new EdgeRegistry(dataDir);
     this.#id = nodeId(dataDir);
-    this.#gate = new RotationGate(this.registry, options.config().node.name);
-  }
-
-  /** #nextCa is the rotation's new CA on a CA holder: its fingerprint and when the rotation started. */
-  #nextCa(): { fp: string; startedAt: number } | undefined {
-    const tls = this.#o.config().tls;
-    if (!tls?.caKey) return undefined;
-    const file = rotationFiles(tls.caCert, tls.caKey).nextCert;
-    try {
-      const cert = parseCertificates(readFileSync(file, "utf8"))[0];
-      return cert ? { fp: certFingerprint(cert), startedAt: statSync(file).mtimeMs } : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * nextCaReady says whether a CA rotation in progress may sign with the new
-   * CA: once the members that are up trust it (lib/membership/rotation-gate.ts).
-   * True when no rotation is in progress.
-   */
-  nextCaReady(): boolean {
-    const next = this.#nextCa();
-    return !next || this.#gate.ready(next.fp, next.startedAt);
-  }
-
-  /** #checkGate reissues this CA holder's own certificate when a rotation's first phase ends. */
-  async #checkGate(log: Logger): Promise<void> {
-    const next = this.#nextCa();
-    if (!next) return;
-    const ready = this.#gate.ready(next.fp, next.startedAt);
-    try {
-      writeRotationPhase(this.#o.config().node.dataDir, { newCa: next.fp, phase: ready ? "reissue" : "trust", waitingFor: ready ? [] : this.#gate.waitingFor(next.fp) });
-    } catch (err) {
-      log.warn("could not record the CA rotation's phase for unibus status", { error: (err as Error).message });
-    }
-    if (this.#signingWith === next.fp || !ready) return;
-    this.#signingWith = next.fp;
-    if (this.#o.identity()?.identity?.issuerFingerprint === next.fp) return;
-    log.info("CA rotation: the members trust the new CA; signing with it now, starting with this node's certificate");
-    await this.#o.onRenewed().catch((err: Error) => log.error("CA rotation: could not reissue this node's certificate from the new CA; retrying", { error: err.message }));
-    if (this.#o.identity()?.identity?.issuerFingerprint !== next.fp) this.#signingWith = undefined;
+    const name = options.config().node.name;
+    this.#gate = options.authority?.useGate(this.registry, name) ?? new RotationGate(this.registry, name);
   }
 
   /**
@@ -169,12 +125,12 @@ export class NodeMembership {
     const log = this.#o.log.child({ component: "membership" });
     if (!config.cluster || !config.tls) return;
     const identity = this.#o.identity();
-    if (config.tls.caKey && identity?.files) {
+    if (config.tls.caKey && identity?.files && this.#o.authority) {
       const service = new MembershipService({
         listen: config.cluster.joinListen,
         cluster: config.cluster.name,
         selfName: config.node.name,
-        ca: () => this.#serviceCa(),
+        ca: () => this.#o.authority!.serviceCa(),
         tokensFile: tokenStorePath(config.file),
         routeSecret: () => this.#o.config().cluster!.secret.value ?? "",
         registry: this.registry,
@@ -195,8 +151,8 @@ export class NodeMembership {
         await service.start();
         this.#service = service;
         log.info("join port open", { listen: config.cluster.joinListen.text });
-        this.#gateTimer = setInterval(() => void this.#checkGate(log), 1_000);
-        this.#gateTimer.unref?.();
+        // A rotation in progress at start: record its phase and arm its deadline (check-ins move it on).
+        void this.#o.authority.evaluate();
       } catch (err) {
         this.#serviceError = `cannot open the join port ${config.cluster.joinListen.text}: ${(err as Error).message} (set [cluster] join_listen to a free address)`;
         log.error("this CA holder cannot admit new members or renew certificates", { reason: this.#serviceError });
@@ -226,29 +182,12 @@ export class NodeMembership {
     this.#agent.start();
   }
 
-  /** #serviceCa reads the CA holder's CA files as they stand (a rotation changes them while the node runs). */
-  async #serviceCa(): Promise<ServiceCa> {
-    const tls = this.#o.config().tls!;
-    const ca = await readClusterCa(tls.caCert, tls.caKey!);
-    // The rotation's first phase: both CAs trusted, the old one still signs.
-    const files = ca.next && !this.nextCaReady() ? { certFile: tls.caCert, keyFile: tls.caKey! } : ca.signing;
-    const signing = await loadCa(files.certFile, files.keyFile);
-    return {
-      signing,
-      signingPem: certificatePem(signing.cert),
-      digest: certFingerprint(signing.cert),
-      trust: ca.trust.map(certificatePem),
-      endorsements: ca.endorsements.map(certificatePem),
-    };
-  }
-
   /** reloadCertificate makes the join port serve a renewed certificate. */
   reloadCertificate(): void {
     this.#service?.reloadCertificate();
   }
 
   async stop(): Promise<void> {
-    if (this.#gateTimer) clearInterval(this.#gateTimer);
     await this.#agent?.stop();
     await this.#service?.stop();
   }

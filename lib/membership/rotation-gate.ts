@@ -53,12 +53,14 @@ const LIVE_MS = 15_000;
 export class RotationGate {
   readonly #reports = new Map<string, { at: number; trusts: Set<string> }>();
 
-  constructor(readonly registry: MemberRegistry, readonly selfName: string) {}
+  /** onReport, when given, is told after every report: the CA authority re-judges the phase at once. */
+  constructor(readonly registry: MemberRegistry, readonly selfName: string, readonly onReport?: () => void) {}
 
   /** report records the CA fingerprints (sha256 hex) a member said it trusts at check-in. */
   report(name: string, trusts: unknown, now = Date.now()): void {
     const list = Array.isArray(trusts) ? trusts.filter((t): t is string => typeof t === "string") : [];
     this.#reports.set(name, { at: now, trusts: new Set(list) });
+    this.onReport?.();
   }
 
   /**

@@ -26,6 +26,8 @@ export interface NodeIdentityOptions {
   tlsDir: string; // <data_dir>/tls, where auto-issued node.pem/node-key.pem live
   caCertFile: string; // [tls] ca_cert
   caKeyFile?: string; // [tls] ca_key: present => node issues/renews its own cert
+  /** The CA already loaded from caCertFile/caKeyFile (the CA authority keeps it in memory); read from the files when absent. */
+  ca?: LoadedCa;
   /** The bundle of CAs the node trusts (old and new during a CA rotation); default: caCertFile alone. */
   trustFile?: string;
   certFile?: string; // [tls] cert, used when there is no CA key
@@ -71,7 +73,7 @@ export async function ensureNodeIdentity(opts: NodeIdentityOptions): Promise<Nod
   const days = opts.lifetimeDays ?? DEFAULT_NODE_CERT_DAYS;
   if (!(Number.isInteger(days) && days >= 1)) throw new ConfigError(`certificate lifetime ${days} days is invalid: expected a whole number of days >= 1 (default 397)`);
 
-  const ca = await loadCa(opts.caCertFile, opts.caKeyFile, now);
+  const ca = opts.ca ?? (await loadCa(opts.caCertFile, opts.caKeyFile, now));
   const wanted = expectedSans(opts.nodeName, opts.extraSans);
   const trust = trustedCas(opts, ca);
   const id = opts.caKeyFile !== undefined ? await ensureIssued(opts, ca, trust, wanted, now, days, fraction) : await checkProvided(opts, ca, trust, wanted, now, fraction);
