@@ -20,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
   const { name, args } = resolveCommand(argv);
   if (name === "run") reexecLean(argv); // a long-running node idles smaller without the JIT tiers
   if (name === "help") {
+    // `unibus help --help` asks for help about help: the same text, exit 0.
+    if (wantsHelp(args)) args.splice(0, args.length);
     const topic = args.length ? findCommand(args.join(" ")) : undefined;
     const group = args.length === 1 ? groupUsage(args[0]!) : undefined;
     if (group) {

@@ -1,5 +1,5 @@
 /**
- * preflight.ts checks, before a node writes or starts anything, that this host
+ * host-requirements.ts checks, before a node writes or starts anything, that this host
  * can run it: the requirements measured on the shipped binaries that a host
  * can still fail once unibus itself is running. (A host without a 64-bit glibc
  * loader or /proc cannot start the executable at all; install.sh's

@@ -2,6 +2,11 @@
  * test.ts is `npm test`: build the executables when stale, run the whole
  * suite with bun test, and end with the plain line `N passed, N failed`
  * counted from the JUnit report (bun prints its own summary on stderr).
+ *
+ * `npm run test:fast` (--fast) runs the fast tier only: tests/unit (pure
+ * logic, fake time or files) and tests/in-process (nodes started inside the
+ * test process, tests/_node-harness.ts), without preparing the bed's
+ * cached inputs. The rest start the compiled executable, boxes or boards.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -9,6 +14,8 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dir, "..");
 const ARTIFACTS = join(ROOT, "tests", "artifacts");
 const REPORT = join(ARTIFACTS, "junit.xml");
+/** FAST_TIER are the folders of the fast tier: no compiled executable of their own to start, no boxes, no boards. */
+const FAST_TIER = ["tests/unit", "tests/in-process"];
 
 mkdirSync(ARTIFACTS, { recursive: true });
 rmSync(REPORT, { force: true });
@@ -17,11 +24,15 @@ if (build.exitCode !== 0) {
   console.log("0 passed, 1 failed");
   process.exit(1);
 }
+const fast = process.argv.includes("--fast");
+const args = process.argv.slice(2).filter((a) => a !== "--fast");
 // Cached inputs (bed root, board kernels) are made here, outside every test's time limit.
-const prepare = Bun.spawnSync([process.execPath, "scripts/_prepare-tests.ts"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
-if (prepare.exitCode !== 0) console.error("prepare: failed; the tests that need its inputs will say why");
+if (!fast) {
+  const prepare = Bun.spawnSync([process.execPath, "scripts/_prepare-tests.ts"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  if (prepare.exitCode !== 0) console.error("prepare: failed; the tests that need its inputs will say why");
+}
 const proc = Bun.spawn(
-  [process.execPath, "test", "--timeout", "180000", "--reporter=junit", `--reporter-outfile=${REPORT}`, ...process.argv.slice(2)],
+  [process.execPath, "test", "--timeout", "180000", "--reporter=junit", `--reporter-outfile=${REPORT}`, ...(fast ? FAST_TIER : []), ...args],
   { cwd: ROOT, stdout: "inherit", stderr: "inherit", env: { ...process.env } },
 );
 const code = await proc.exited;

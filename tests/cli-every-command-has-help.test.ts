@@ -54,6 +54,11 @@ describe("command table", () => {
     const one = await runUnibus(["help", "cert", "issue"]);
     expect(one.code).toBe(0);
     expect(one.stdout).toStartWith("usage: unibus cert issue");
+    for (const flag of ["--help", "-h"]) {
+      const self = await runUnibus(["help", flag]);
+      expect({ code: self.code, stderr: self.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(self.stdout).toContain("unibus help [COMMAND]");
+    }
     const bad = await runUnibus(["help", "no-such"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('unknown command "no-such"');

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { BIN_ARM64, BIN_X64, ROOT, freePort, nodeToml, prerequisite, runUnibus, tempDir, writeConfig } from "./_helpers.ts";
 import { PI4_32BIT_OS, QEMU_SYSTEM, bootBoard, buildArmhfInitramfs } from "./board-fixtures.ts";
-import { hostProblems, mountOf, versionLess } from "../lib/preflight.ts";
+import { hostProblems, mountOf, versionLess } from "../lib/host-requirements.ts";
 
 const INSTALL_SH = join(ROOT, "install.sh");
 const dir = tempDir("unibus-preflight-");

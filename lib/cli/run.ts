@@ -10,7 +10,7 @@ import { clientAuthWarnings } from "../config/section-client.ts";
 import { configSecrets } from "../config/sections.ts";
 import { Logger, chooseLogFormat, LOG_LEVELS, type LogLevel } from "../log.ts";
 import { UnibusNode } from "../node.ts";
-import { assertHostCanRun } from "../preflight.ts";
+import { assertHostCanRun } from "../host-requirements.ts";
 import { jscTiers, trimStartupMemory } from "../runtime-memory.ts";
 import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
 import { HealthStatusReporter } from "../systemd/health-status.ts";

@@ -11,6 +11,8 @@ import { z } from "zod";
 import { effectiveSecretValue, readSecretEnv, readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { hasEdgeTable } from "./_edge-sign-in.ts";
+/** edgeSignIns is public through the [leafnodes] section: what edges sign in with (lib/natsd/edge-kick.ts compares them across a reload). */
+export { edgeSignIns, type EdgeSignIn } from "./_edge-sign-in.ts";
 import { fromSeed } from "@nats-io/nkeys";
 import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { envName, filePath, listenValue, parsed } from "./_parsed.ts";

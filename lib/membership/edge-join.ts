@@ -11,7 +11,7 @@ import { createUser } from "@nats-io/nkeys";
 import type { HostPort } from "../config/units.ts";
 import { RuntimeError } from "../errors.ts";
 import { createCertificateRequest, isIssuedBy } from "../pki/index.ts";
-import { x509 } from "../pki/_x509.ts";
+import { parseCertificate, type X509Certificate } from "../pki/index.ts";
 import { JoinRefused } from "./join.ts";
 import { caDigest, edgeProofRoute, joinProof, type JoinToken } from "./token.ts";
 import { wireRequest } from "./wire.ts";
@@ -40,12 +40,12 @@ export async function enrollEdge(req: { address: HostPort; token: JoinToken; nam
   }
   const caPem = hello.body.ca;
   if (hello.body.ok !== true || typeof caPem !== "string") throw new RuntimeError(`${req.address.text} did not hand out a CA certificate: is it a unibus join port?`);
-  const ca = new x509.X509Certificate(caPem);
+  const ca = parseCertificate(caPem);
   const digest = caDigest(new Uint8Array(ca.rawData));
   if (digest !== req.token.caDigest) {
     throw new JoinRefused(`the CA at ${req.address.text} (sha256 ${digest.slice(0, 16)}…) is not the one in the token (sha256 ${req.token.caDigest.slice(0, 16)}…): wrong address, a token for another cluster, a token older than a CA rotation, or someone in the way. Nothing was written`);
   }
-  if (hello.serverCertDer && !(await isIssuedBy(new x509.X509Certificate(new Uint8Array(hello.serverCertDer) as Uint8Array<ArrayBuffer>), ca))) {
+  if (hello.serverCertDer && !(await isIssuedBy(parseCertificate(new Uint8Array(hello.serverCertDer)), ca))) {
     throw new JoinRefused(`${req.address.text} presents a certificate the cluster CA did not sign; refusing to send anything to it. Nothing was written`);
   }
   const user = createUser();
@@ -64,7 +64,7 @@ export async function enrollEdge(req: { address: HostPort; token: JoinToken; nam
   if (typeof cert !== "string" || typeof cluster !== "string" || !Array.isArray(leafUrls) || leafUrls.length === 0 || !leafUrls.every((u) => typeof u === "string")) {
     throw new RuntimeError(`${req.address.text} answered the enrollment without a certificate, cluster name or hub addresses (a unibus bug)`);
   }
-  const issued = new x509.X509Certificate(cert);
+  const issued = parseCertificate(cert);
   if (!(await isIssuedBy(issued, ca))) throw new RuntimeError(`the certificate from ${req.address.text} is not signed by the cluster CA; nothing was written`);
   return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, seed, nkey, leafUrls: leafUrls as string[] };
 }

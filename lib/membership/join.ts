@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { joinHostPort, type HostPort } from "../config/units.ts";
 import { RuntimeError } from "../errors.ts";
 import { createCertificateRequest, expectedSans, isIssuedBy, parseSan } from "../pki/index.ts";
-import { x509 } from "../pki/_x509.ts";
+import { parseCertificate, type X509Certificate } from "../pki/index.ts";
 import { isMemberRecord, type MemberRecord } from "./members.ts";
 import { caDigest, joinProof, type JoinToken } from "./token.ts";
 import { wireRequest } from "./wire.ts";
@@ -70,9 +70,9 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   }
   const caPem = hello.body.ca;
   if (hello.body.ok !== true || typeof caPem !== "string") throw new RuntimeError(`${req.address.text} did not hand out a CA certificate: is it a unibus join port?`);
-  let ca: InstanceType<typeof x509.X509Certificate>;
+  let ca: X509Certificate;
   try {
-    ca = new x509.X509Certificate(caPem);
+    ca = parseCertificate(caPem);
   } catch {
     throw new RuntimeError(`${req.address.text} sent a CA certificate that does not parse`);
   }
@@ -81,7 +81,7 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
     const rotated = Array.isArray(hello.body.endorsements) && hello.body.endorsements.length > 0;
     throw new JoinRefused(`the CA at ${req.address.text} (sha256 ${digest.slice(0, 16)}…) is not the one in the token (sha256 ${req.token.caDigest.slice(0, 16)}…): ${rotated ? "this cluster rotated its CA (unibus ca rotate), and tokens made before that no longer admit anyone: make a new one on a CA holder (unibus token create); or it is " : ""}wrong address, a token for another cluster, or someone in the way. Nothing was written`);
   }
-  if (hello.serverCertDer && !(await isIssuedBy(new x509.X509Certificate(new Uint8Array(hello.serverCertDer) as Uint8Array<ArrayBuffer>), ca))) {
+  if (hello.serverCertDer && !(await isIssuedBy(parseCertificate(new Uint8Array(hello.serverCertDer)), ca))) {
     throw new JoinRefused(`${req.address.text} presents a certificate the cluster CA did not sign; refusing to send anything to it. Nothing was written`);
   }
   const advertiseHost = (req.advertiseHost ?? hello.localAddress ?? "").replace(/^::ffff:/, "");
@@ -107,7 +107,7 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   if (reply.ok !== true) throw new JoinRefused(`${req.address.text} refused the join: ${String(reply.error ?? "no reason given")}. Nothing was written`);
   const { cert, secret, cluster } = reply as Record<string, unknown>;
   if (typeof cert !== "string" || typeof secret !== "string" || typeof cluster !== "string") throw new RuntimeError(`${req.address.text} answered the join without a certificate, secret or cluster name (a unibus bug)`);
-  const issued = new x509.X509Certificate(cert);
+  const issued = parseCertificate(cert);
   if (!(await isIssuedBy(issued, ca))) throw new RuntimeError(`the certificate from ${req.address.text} is not signed by the cluster CA; nothing was written`);
   if (issued.subjectName.getField("CN")[0] !== req.name) throw new RuntimeError(`the certificate from ${req.address.text} is for ${issued.subject}, not "${req.name}"; nothing was written`);
   const members = Array.isArray(reply.members) ? (reply.members as unknown[]).filter(isMemberRecord) : [];

@@ -8,7 +8,7 @@
  * the system account (`$SYS.REQ.SERVER.<id>.KICK`); they cannot sign in
  * again. Every other edge keeps its connection.
  */
-import { edgeSignIns } from "../config/_edge-sign-in.ts";
+import { edgeSignIns } from "../config/section-leafnodes.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Connz, Varz } from "./monitoring-types.ts";
 import type { MonitorClient } from "./monitor.ts";

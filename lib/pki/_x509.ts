@@ -51,3 +51,8 @@ export async function privateKeyPem(key: CryptoKey): Promise<string> {
 export function certificatePem(cert: X509Certificate): string {
   return cert.toString("pem") + "\n";
 }
+
+/** parseCertificate reads one certificate from PEM text or DER bytes; it throws on anything else. */
+export function parseCertificate(data: string | Uint8Array): X509Certificate {
+  return new x509.X509Certificate(typeof data === "string" ? data : (new Uint8Array(data) as Uint8Array<ArrayBuffer>));
+}

@@ -22,4 +22,4 @@ export { certificateSans, currentHost, expectedSans, missingSans, parseSan, type
 export { createCertificateRequest, issueFromRequest, parseCertificateRequest, type NewRequest } from "./csr.ts";
 export { endorse, finishRotation, readClusterCa, rotationFiles, startRotation, type ClusterCa, type RotationFiles } from "./ca-rotation.ts";
 export { TRUST_BUNDLE_FILE, activeTrustFile, bundlePem, certFingerprint, colonFingerprint, isEndorsed, issuerOf, parseCertificates, trustBundlePath, uniqueCertificates } from "./trust.ts";
-export { certificatePem } from "./_x509.ts";
+export { certificatePem, parseCertificate, type X509Certificate } from "./_x509.ts";

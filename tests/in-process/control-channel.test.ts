@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { BIN_X64, binaryExists, IN_CI, prerequisite, runUnibus } from "./_helpers.ts";
-import { hostNatsAvailable, startNode, type InProcessNode } from "./_node-harness.ts";
-import { dataDirLayout } from "../lib/data-dir.ts";
-import { controlRequest } from "../lib/control/client.ts";
-import { requestReload } from "../lib/control/reload.ts";
-import { requestStatus } from "../lib/control/status.ts";
+import { BIN_X64, binaryExists, IN_CI, prerequisite, runUnibus } from "../_helpers.ts";
+import { hostNatsAvailable, startNode, type InProcessNode } from "../_node-harness.ts";
+import { dataDirLayout } from "../../lib/data-dir.ts";
+import { controlRequest } from "../../lib/control/client.ts";
+import { requestReload } from "../../lib/control/reload.ts";
+import { requestStatus } from "../../lib/control/status.ts";
 
 const ready = prerequisite(hostNatsAvailable(), "the vendored nats-server for this CPU (npm run fetch)");
 const cli = prerequisite(binaryExists(BIN_X64), "dist/unibus-linux-x64 (npm run build)");

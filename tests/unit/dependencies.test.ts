@@ -79,6 +79,18 @@ describe("dependencies", () => {
     expect(bad).toEqual([]);
   });
 
+  test("no module imports another folder's private _ files", () => {
+    const bad: string[] = [];
+    for (const file of FILES) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+["'](\.[^"']+)["']/gm)) {
+        const to = resolve(dirname(file), m[1]!);
+        if (/\/_[^/]+$/.test(to) && dirname(to) !== dirname(file)) bad.push(`${rel(file)} -> ${rel(to)}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   test("value imports form no cycles", () => {
     const cycles: string[] = [];
     const state = new Map<string, "open" | "done">();
