@@ -296,5 +296,11 @@ describe.if(ready)("MQTT survives a node", () => {
     plug.stream.destroy();
     await waitFor("the will of plug-1", () => wgot.length > 0, 20_000, 100);
     expect(wgot[0]).toBe("offline");
+
+    // Status on a survivor names a down member, and no MQTT stream as offline or under-replicated.
+    const { status } = await lab.status(b);
+    const kinds = (status?.problems ?? []).map((p: { kind: string }) => p.kind);
+    expect(kinds.length).toBeGreaterThan(0);
+    expect(kinds.filter((k: string) => k.startsWith("mqtt_"))).toEqual([]);
   }, 240_000);
 });

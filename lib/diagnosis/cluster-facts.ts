@@ -12,6 +12,7 @@
 import type { MetaCluster, PeerInfo, StreamDetail } from "../natsd/monitoring-types.ts";
 import { raftPeerId, unknownPeerId } from "../natsd/raft-peer-id.ts";
 import type { ProblemOf } from "./rule.ts";
+import { isMqttStream } from "../mqtt/streams.ts";
 
 /** HEALTH_SUBJECT is the system-account subject every node answers with its own verdict (MemberVerdict). */
 export const HEALTH_SUBJECT = "unibus.health.verdict";
@@ -43,6 +44,26 @@ export interface ReplicaFact {
   activeMs: number;
 }
 
+/**
+ * MqttStreamFact is one of MQTT's own streams (lib/mqtt/streams.ts) as the
+ * cluster sees it: its replicas as the leader reports them, or no leader at
+ * all (every MQTT connect then fails).
+ */
+export interface MqttStreamFact {
+  stream: string;
+  account: string;
+  /** The leader, when it answered. */
+  leader?: string;
+  /** The leader a follower names (the leader itself may not have answered in time); none of both: it has no leader. */
+  namedLeader?: string;
+  /** Replicas, the leader's own included (undefined without a leader). */
+  replicas?: number;
+  /** Replicas the leader reports offline. */
+  offline: string[];
+  /** The servers that hold a replica and answered. */
+  holders: string[];
+}
+
 /** StorageFact is one member's JetStream file storage against its limit (bytes). */
 export interface StorageFact { node: string; used: number; max: number }
 
@@ -58,6 +79,8 @@ export interface ClusterFacts {
   /** Streams (account/name) whose leader answered, so "every replica current" means something. */
   streams: number;
   storage: StorageFact[];
+  /** MQTT's streams, when MQTT devices have made them. */
+  mqtt?: MqttStreamFact[];
   /** Servers that answered the JetStream round, by name. */
   answered: string[];
   /** Why the round could not be made (no system-account access, nats not answering). */
@@ -100,6 +123,7 @@ export function clusterFactsOf(at: number, expected: number, verdicts: MemberVer
   const behind: ReplicaFact[] = [];
   const storage: StorageFact[] = [];
   let streams = 0;
+  const mqtt = new Map<string, MqttStreamFact>();
   for (const a of jsz) {
     const server = a.server.name;
     const d = a.data;
@@ -110,13 +134,25 @@ export function clusterFactsOf(at: number, expected: number, verdicts: MemberVer
     }
     for (const acc of d.account_details ?? []) {
       for (const s of acc.stream_detail ?? []) {
+        if (isMqttStream(s.name)) {
+          const key = `${acc.name}/${s.name}`;
+          const m = mqtt.get(key) ?? { stream: s.name, account: acc.name, offline: [], holders: [] };
+          m.holders.push(server);
+          if (s.cluster?.leader) m.namedLeader ??= s.cluster.leader;
+          if (s.cluster?.leader === server || (!s.cluster && !m.leader)) {
+            m.leader = server;
+            m.replicas = 1 + (s.cluster?.replicas ?? []).length;
+            m.offline = (s.cluster?.replicas ?? []).filter((p) => p.offline).map((p) => memberName(p.name, members));
+          }
+          mqtt.set(key, m);
+        }
         if (s.cluster?.leader !== server) continue;
         streams++;
         for (const p of s.cluster.replicas ?? []) if (!p.current) behind.push(replicaOf(s.name, acc.name, server, p, members));
       }
     }
   }
-  return { at, expected, verdicts, behind, streams, storage: storage.sort((x, y) => x.node.localeCompare(y.node)), answered: jsz.map((a) => a.server.name).sort() };
+  return { at, expected, verdicts, behind, streams, storage: storage.sort((x, y) => x.node.localeCompare(y.node)), mqtt: [...mqtt.values()].sort((x, y) => x.stream.localeCompare(y.stream)), answered: jsz.map((a) => a.server.name).sort() };
 }
 
 /** membersToAsk is how many members should answer (this node and its routes, the members that joined included) and their names. */

@@ -22,6 +22,7 @@ import { replicasRule } from "./rules/replicas.ts";
 import { storageRule } from "./rules/storage.ts";
 import { membershipRule } from "./rules/membership.ts";
 import { metaStrayRule } from "./rules/meta-stray.ts";
+import { mqttStreamsRule } from "./rules/mqtt-streams.ts";
 import { natsRule } from "./rules/nats.ts";
 import { peerUnreachableRule } from "./rules/peer-unreachable.ts";
 import { routeAuthRule } from "./rules/route-auth.ts";
@@ -52,6 +53,7 @@ export const RULES = [
   // What the whole cluster said (lib/diagnosis/cluster-facts.ts): the same on every member.
   replicasRule,
   storageRule,
+  mqttStreamsRule,
   memberVerdictsRule,
 ] as const;
 

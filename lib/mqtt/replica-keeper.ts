@@ -24,10 +24,8 @@ import { mqttStreamReplicas } from "../config/section-edge.ts";
 import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz } from "../natsd/monitoring-types.ts";
-import { MQTT_STREAM_NAMES, type MqttStreamName } from "./streams.ts";
+import { MQTT_STREAM_NAMES, REPLICA_CHECK_MS, type MqttStreamName } from "./streams.ts";
 
-/** REPLICA_CHECK_MS is how often the meta leader looks at MQTT's streams. */
-export const REPLICA_CHECK_MS = 15_000;
 
 /** ApiError is a JetStream API error answer. */
 interface ApiError { code: number; err_code?: number; description?: string }

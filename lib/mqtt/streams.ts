@@ -32,3 +32,6 @@ export function isMqttStream(name: string): name is MqttStreamName {
  * account, where MQTT's streams live.
  */
 export const CLIENT_ACCOUNT = "$G";
+
+/** REPLICA_CHECK_MS is how often the JetStream meta leader looks at MQTT's streams' replicas (lib/mqtt/replica-keeper.ts). */
+export const REPLICA_CHECK_MS = 15_000;
