@@ -64,6 +64,8 @@ export interface DataDirLayout {
   /** Which config file version the node applied, and a copy of its text. */
   appliedConfig: string;
   appliedConfigText: string;
+  /** The last sequence each stream's leader reported, for `unibus recover` to say what a lost majority took with it. */
+  streamMarks: string;
   /** What a nats-server that is not ready yet is doing (a JetStream restore), for `unibus status`; gone once it is ready. */
   startProgress: string;
   /** The book of nats-server log events status explains. */
@@ -110,6 +112,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     appliedConfig: join(dataDir, "applied-config.json"),
     appliedConfigText: join(dataDir, "applied-config.toml"),
     startProgress: join(dataDir, "start-progress.json"),
+    streamMarks: join(dataDir, "stream-marks.json"),
     natsEvents: join(dataDir, "nats-events.json"),
     adminToken: join(dataDir, "admin.token"),
     systemSeed: join(dataDir, "system-account.nk"),

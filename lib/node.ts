@@ -35,6 +35,7 @@ import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
 import { kickRevokedEdges, revokedEdgeUsers } from "./natsd/edge-kick.ts";
 import { SystemClient } from "./natsd/system-client.ts";
 import { StatzSurvey } from "./admin/metrics-surveyor.ts";
+import { StreamMarks } from "./membership/stream-marks.ts";
 import { NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
@@ -92,6 +93,8 @@ export class UnibusNode {
   #backups?: BackupSchedule;
   /** Every server's statsz over the system account, for surveyor's families in /metrics. */
   #survey?: StatzSurvey;
+  /** The streams' leaders' last sequences, kept for `unibus recover` (clustered JetStream only). */
+  #streamMarks?: StreamMarks;
   /** The causes nats-server names in its log, shared with `unibus status` through a file. */
   #events?: NatsEventBook;
   #membership?: NodeMembership;
@@ -329,6 +332,10 @@ export class UnibusNode {
       });
       this.#mqttReplicas.start();
     }
+    if (config.cluster && config.jetstream.enabled) {
+      this.#streamMarks = new StreamMarks(() => this.#config);
+      this.#streamMarks.start();
+    }
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
@@ -562,6 +569,7 @@ export class UnibusNode {
     await this.#replica?.stop();
     await this.#mqttReplicas?.stop();
     await this.#membership?.stop();
+    await this.#streamMarks?.stop();
     await this.#admin?.stop();
     await this.#survey?.close();
     await this.#fleet?.stop();

@@ -28,7 +28,7 @@ export async function run(args: string[]): Promise<number> {
   const plan = await planRecover(config);
   out.write(`unibus recover: make ${plan.self} a cluster of one in "${plan.cluster}", taking out ${plan.lost.map((l) => l.name).join(", ")} for good\n`);
   for (const l of plan.lost) {
-    const heard = l.lastHeardMs !== undefined ? `last heard ${Math.round(l.lastHeardMs / 1000)} s ago` : "not heard from since this node started";
+    const heard = l.lastHeardMs !== undefined ? `last heard ${Math.round(l.lastHeardMs / 1000)} s ago` : "no contact on record";
     out.write(`  ${l.name}: ${heard}${l.addresses.length ? `; probed ${l.addresses.join(", ")}` : ""}\n`);
   }
   out.write("what is kept and what is lost:\n");

@@ -27,6 +27,7 @@ import { namesPeer } from "../natsd/raft-peer-id.ts";
 import { SystemClient } from "../natsd/system-client.ts";
 import { MemberRegistry } from "./members.ts";
 import { metaGroup, recordRemoval, removeFromMeta, type MetaGroup } from "./retire.ts";
+import { readMarks, STREAM_MARKS_EVERY_MS, type StreamMark } from "./stream-marks.ts";
 
 /** RECENT_CONTACT_MS: another server heard from this recently may still be alive (a reboot, a cable): recover waits. */
 export const RECENT_CONTACT_MS = 60_000;
@@ -62,6 +63,10 @@ export interface RecoverPlan {
   streams: StreamHere[];
   /** Each reason to think another member is alive; empty when all look dead. */
   aliveSigns: string[];
+  /** What each stream's leader last reported while the majority was there (stream-marks.ts), by stream name. */
+  marks: StreamMark[];
+  /** When the plan was made (ms since epoch). */
+  now: number;
 }
 
 /**
@@ -84,12 +89,19 @@ export async function planRecover(config: UnibusConfig): Promise<RecoverPlan> {
   const jsz = await monitor.get<Jsz>("jsz", "accounts=true&streams=true&config=true");
   const routez = await monitor.get<Routez>("routez").catch(() => undefined);
   const registry = new MemberRegistry(config.node.dataDir);
+  const marks = readMarks(config.node.dataDir);
+  const now = Date.now();
   const lost: LostMember[] = others.map((s) => {
     const record = registry.get(s.name);
     const replica = jsz.meta_cluster?.replicas?.find((r) => r.name === s.name);
     const addresses = [record?.route, record?.service].filter((a): a is string => Boolean(a));
-    // nats reports `active` as nanoseconds since it last heard from the peer; 0 means never.
-    const lastHeardMs = replica?.active ? Math.round(replica.active / 1e6) : undefined;
+    // nats reports `active` as nanoseconds since it last heard from the peer (a meta leader knows; a
+    // follower says 0); the node also notes every STREAM_MARKS_EVERY_MS when a route to it was up.
+    const fromNats = replica?.active ? Math.round(replica.active / 1e6) : undefined;
+    const routeSeen = marks.routesSeen[s.name];
+    const fromRoutes = routeSeen !== undefined ? Math.max(0, now - routeSeen) : undefined;
+    const known = [fromNats, fromRoutes].filter((x): x is number => x !== undefined);
+    const lastHeardMs = known.length ? Math.min(...known) : undefined;
     return { name: s.name, addresses, ...(lastHeardMs !== undefined ? { lastHeardMs } : {}) };
   });
   // Configured peers the members list does not name (a cluster set up by hand) are probed too.
@@ -102,7 +114,7 @@ export async function planRecover(config: UnibusConfig): Promise<RecoverPlan> {
     if (r.remote_name && r.remote_name !== self) aliveSigns.push(`a route to ${r.remote_name} (${r.ip}:${r.port}) is up right now${lostNames.has(r.remote_name) ? "" : " (a server that is not in the meta group)"}`);
   }
   for (const l of lost) {
-    if (l.lastHeardMs !== undefined && l.lastHeardMs < RECENT_CONTACT_MS) aliveSigns.push(`${l.name} was heard from ${Math.round(l.lastHeardMs / 1000)} s ago (recover waits until nothing was heard for ${RECENT_CONTACT_MS / 1000} s)`);
+    if (l.lastHeardMs !== undefined && l.lastHeardMs < RECENT_CONTACT_MS) aliveSigns.push(`${l.name} was heard from ${Math.round(l.lastHeardMs / 1000)} s ago (recover waits until nothing was heard for ${RECENT_CONTACT_MS / 1000} s; routes are noted every ${STREAM_MARKS_EVERY_MS / 1000} s)`);
   }
   const probes = [...lost.flatMap((l) => l.addresses.map((a) => ({ who: l.name, address: a }))), ...unnamed.map((a) => ({ who: "a configured peer", address: a }))];
   const answers = await Promise.all(probes.map(async (p) => {
@@ -117,7 +129,7 @@ export async function planRecover(config: UnibusConfig): Promise<RecoverPlan> {
   for (const account of jsz.account_details ?? []) {
     for (const s of account.stream_detail ?? []) streams.push(streamHere(account.name, s));
   }
-  return { self, cluster: cluster.name, meta, lost, streams, aliveSigns };
+  return { self, cluster: cluster.name, meta, lost, streams, aliveSigns, marks: marks.streams, now };
 }
 
 function streamHere(account: string, s: StreamDetail): StreamHere {
@@ -129,18 +141,30 @@ function streamHere(account: string, s: StreamDetail): StreamHere {
 
 /**
  * describeLoss says, per stream here, what survives and what is lost: this
- * node holds every message up to its last sequence; writes the dead members
- * acknowledged beyond it (two of three suffice for an R3 ack) are gone, and
- * streams with no replica here are gone whole.
+ * node holds every message up to its last sequence. Writes the dead members
+ * acknowledged beyond it (two of three suffice for an R3 ack) are gone: as
+ * many as the leader last reported beyond it (stream-marks.ts), plus any
+ * acknowledged after that report. Streams with no replica here are gone whole.
  */
 export function describeLoss(plan: RecoverPlan): string[] {
   const out: string[] = [];
   const dead = plan.lost.map((l) => l.name).join(" and ");
+  const ago = (at: number) => `${Math.max(0, Math.round((plan.now - at) / 1000))} s ago`;
   for (const s of plan.streams) {
     const where = s.account === "$G" ? s.name : `${s.account} > ${s.name}`;
-    const led = s.leader === plan.self ? "this node led it" : s.leader ? `${s.leader} led it` : "no leader since the majority was lost";
-    out.push(`stream ${where} (R${s.replicas}): kept here up to sequence ${s.lastSeq} (${s.messages} messages; ${led}); writes acknowledged after that by ${dead} alone are lost`);
+    const mark = s.account === "$G" ? plan.marks.find((m) => m.name === s.name) : undefined;
+    const kept = `kept here up to sequence ${s.lastSeq} (${s.messages} messages)`;
+    if (!mark) {
+      out.push(`stream ${where} (R${s.replicas}): ${kept}; no leader report was kept, so how many writes ${dead} acknowledged beyond it is unknown: those are lost`);
+    } else if (mark.lastSeq > s.lastSeq) {
+      out.push(`stream ${where} (R${s.replicas}): ${kept}; its leader ${mark.leader ?? "?"} reported sequence ${mark.lastSeq} ${ago(mark.at)}: ${mark.lastSeq - s.lastSeq} acknowledged writes are lost, and any acknowledged after that report by ${dead} alone`);
+    } else {
+      out.push(`stream ${where} (R${s.replicas}): ${kept}; its leader ${mark.leader ?? "?"} last reported sequence ${mark.lastSeq} ${ago(mark.at)}, all of them here: only writes acknowledged after that report by ${dead} alone are lost`);
+    }
   }
+  const here = new Set(plan.streams.filter((s) => s.account === "$G").map((s) => s.name));
+  const missing = plan.marks.filter((m) => !here.has(m.name));
+  for (const m of missing) out.push(`stream ${m.name} (R${m.replicas}) has no replica here: lost whole (its leader ${m.leader ?? "?"} reported sequence ${m.lastSeq} ${ago(m.at)}); restore it from a backup`);
   out.push(`streams, KV buckets and object stores with no replica on ${plan.self} (R1 or R2 placed on ${dead}) are lost whole; consumers resume from their state here`);
   return out;
 }
