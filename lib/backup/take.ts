@@ -8,10 +8,11 @@
  * FILE and renamed into place once complete and flushed: a failed or
  * interrupted backup never leaves a file that looks like a backup.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import { RuntimeError } from "../errors.ts";
+import { formatBytes } from "../format.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { ArchiveWriter, type WrittenEntry } from "./archive.ts";
 import { connectJetstream } from "./connect.ts";
@@ -63,6 +64,28 @@ function addClusterFiles(config: UnibusConfig, writer: ArchiveWriter, passphrase
   else if (secret) notes.push("the route secret is not included: give a passphrase to include it encrypted");
 }
 
+/** ROOM_MARGIN keeps this share of the disk free after a backup: JetStream shares the disk (the default dir is in the data dir). */
+const ROOM_MARGIN = 0.1;
+
+/**
+ * assertRoom refuses, before writing anything, a backup that would fill the
+ * disk of its folder: about `bytes` (the streams' stored size; snapshots are
+ * compressed, so rarely more) plus a tenth of the disk must be free.
+ */
+function assertRoom(out: string, bytes: number): void {
+  let st: { bavail: number; bsize: number; blocks: number };
+  try {
+    st = statfsSync(dirname(out));
+  } catch {
+    return;
+  }
+  const free = st.bavail * st.bsize;
+  const need = bytes + ROOM_MARGIN * st.blocks * st.bsize;
+  if (need > free) {
+    throw new RuntimeError(`not enough room for ${out}: the streams hold about ${formatBytes(bytes)} and the disk of ${dirname(out)} has ${formatBytes(free)} free, of which a tenth of the disk stays free (df -h ${dirname(out)}); nothing was written`);
+  }
+}
+
 /**
  * takeBackup writes a backup of the cluster the node described by config
  * belongs to. Throws a RuntimeError (and leaves no file) when the node
@@ -77,12 +100,14 @@ export async function takeBackup(config: UnibusConfig, options: BackupOptions): 
   const nc = await connectJetstream(config);
   let writer: ArchiveWriter | undefined;
   try {
-    const streams = await listStreams(nc);
+    const notes: string[] = [];
+    const streams = config.jetstream.enabled ? await listStreams(nc) : [];
+    if (!config.jetstream.enabled) notes.push("JetStream is off on this node ([jetstream] enabled = false): no streams are in this backup");
+    assertRoom(options.out, streams.reduce((n, s) => n + (s.state.bytes ?? 0), 0));
     writer = new ArchiveWriter(partial);
     const out = writer;
     const backedUp: BackedUpStream[] = [];
     const files: ClusterFile[] = [];
-    const notes: string[] = [];
     for (const [i, s] of streams.entries()) {
       const name = s.config.name;
       const entry = `streams/${String(i + 1).padStart(4, "0")}.snap`;

@@ -19,7 +19,7 @@ function age(now: number, at: number): string {
 /** fixFor names the fix for a failure by what the error says. */
 function fixFor(error: string, dir: string, file: string): string {
   const now = `; then take one now with: ${unibusCommand(file, "backup")}`;
-  if (/disk is full|ENOSPC|no space/i.test(error)) return `free space on the disk of ${dir} (df -h ${dir}), lower [backup] keep, or point [backup] dir in ${file} at a bigger disk${now}`;
+  if (/disk is full|ENOSPC|no space|not enough room/i.test(error)) return `free space on the disk of ${dir} (df -h ${dir}), lower [backup] keep, or point [backup] dir in ${file} at a bigger disk${now}`;
   if (/permission denied|EACCES|EROFS|read-only/i.test(error)) return `make ${dir} a folder the service user owns (sudo install -d -o unibus -g unibus -m 0700 ${dir}; is its disk mounted, and writable?) and restart unibus: systemd lets the service write only folders that exist when it starts${now}`;
   if (/cannot reach|not reachable|connection refused/i.test(error)) return `start the node (sudo systemctl start unibus); unibus status says what stops it${now}`;
   if (/meta leader|no responders|timeout/i.test(error)) return `restore JetStream's majority first (the other problems in this status say how)${now}`;
