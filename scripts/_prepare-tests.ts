@@ -1,7 +1,8 @@
 /**
  * _prepare-tests.ts fetches and builds the suite's cached inputs before any
  * test runs: the real-host bed's Debian root (debootstrap, about a minute)
- * and the emulated boards' kernels, busybox and 32-bit userland packages.
+ * the emulated boards' kernels, busybox and 32-bit userland packages, and
+ * the power-loss VMs' amd64 kernel, modules and busybox.
  * Done here, their download and build time never counts against a test's
  * time limit (on a busy machine debootstrap alone took 9 minutes). A failure
  * is reported and left to the tests that need the input, which then fail
@@ -9,6 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { fetchBoardPart, fetchUserlandDeb, type BoardPart, type UserlandDeb } from "./fetch-boards.ts";
+import { fetchVmParts } from "./fetch-vm.ts";
 import { bedRoot } from "../tests/bed/root.ts";
 
 function have(...paths: string[]): boolean {
@@ -22,6 +24,7 @@ export async function prepareTestInputs(): Promise<void> {
     ["emulated board parts", have("/usr/bin/qemu-system-aarch64"), async () => {
       for (const part of ["busybox", "kernel-16k", "kernel-4k"] as BoardPart[]) await fetchBoardPart(part);
     }],
+    ["power-loss VM kernel, modules and busybox", have("/usr/bin/qemu-system-x86_64"), () => fetchVmParts()],
     ["32-bit userland for the preflight test", true, async () => {
       for (const deb of ["armhf-busybox", "armhf-bash", "armhf-libc6", "armhf-libtinfo6"] as UserlandDeb[]) await fetchUserlandDeb(deb);
     }],

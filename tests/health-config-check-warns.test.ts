@@ -43,4 +43,17 @@ describe("config check warnings", () => {
     expect(res.stderr).toBe("");
     expect(res.stdout).toContain(": valid.");
   });
+
+  test('sync = "always" (the default) is noted with what it costs on an SD card and what to do, not warned about', async () => {
+    using dir = tempDir("unibus-check-sync-");
+    const always = writeConfig(dir.path, nodeToml({ name: "sd", client: await freePort(), monitor: await freePort() }));
+    const res = await runUnibus(["config", "check", "--config", always]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe("");
+    expect(res.stdout).toMatch(/^# note: jetstream\.sync: "always" \(the default\) fsyncs before every acknowledgement.*SD card.*USB SSD/m);
+    const interval = writeConfig(dir.path, nodeToml({ name: "sd", client: await freePort(), monitor: await freePort(), extra: `[jetstream]\nsync = "2m"\n` }), "interval.toml");
+    const res2 = await runUnibus(["config", "check", "--config", interval]);
+    expect(res2.code).toBe(0);
+    expect(res2.stdout).not.toContain("# note: jetstream.sync");
+  });
 });
