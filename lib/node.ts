@@ -314,6 +314,8 @@ export class UnibusNode {
       dataDir: config.node.dataDir,
       onStarting: ({ text, progressing }) => this.#hooks.onStarting?.({ text, progressing }),
       ...(config.node.lameDuckMs !== undefined ? { lameDuckMs: config.node.lameDuckMs } : {}),
+      // A planned stop of a clustered JetStream node hands its stream and meta leaderships away first.
+      handOverLeaders: Boolean(config.cluster && config.jetstream.enabled),
       onReady: (info) => this.#hooks.onReady?.(info),
     });
     this.#checkStop();

@@ -107,6 +107,8 @@ export const SUPERVISION = {
   restartStableMs: 60_000,
   /** How long a graceful stop waits beyond lame duck before SIGKILL. */
   stopGraceMs: 30_000,
+  /** How long a planned stop waits for nats to hand its JetStream leaderships away (lame duck, then SIGTERM). */
+  leaderHandoverMs: 5_000,
   /** How long to wait for nats-server to report the outcome of a reload. */
   reloadReportMs: 3_000,
   /** Lines of child stderr kept to explain an early exit. */

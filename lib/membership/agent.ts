@@ -7,7 +7,7 @@
  * go to `<data_dir>/membership-state.json` for `unibus status`.
  */
 import { readFileSync } from "node:fs";
-import { parsePeer, type HostPort } from "../config/units.ts";
+import { joinHostPort, parsePeer, type HostPort } from "../config/units.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { Logger } from "../log.ts";
 import { createCertificateRequest, expectedSans, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
@@ -137,7 +137,7 @@ export class MembershipAgent {
     this.#timer.unref?.();
   }
 
-  /** services lists the CA holders to talk to: members with a join port, then the config's peers. */
+  /** services lists the CA holders to talk to: members with a join port, then the config's peers not known to be anything else. */
   #services(): HostPort[] {
     const self = this.#o.self();
     const seen = new Set<string>();
@@ -149,8 +149,15 @@ export class MembershipAgent {
       seen.add(hp.text);
       out.push(hp);
     };
-    for (const m of this.#o.registry.active()) if (m.name !== self.name) add(m.service);
-    for (const hp of this.#o.fallbackServices()) add(hp.text);
+    const active = this.#o.registry.active();
+    for (const m of active) if (m.name !== self.name) add(m.service);
+    // A guess (a peer's route port + 1) is no CA holder when the members list knows that peer as a
+    // member without a join port, or as this node: check in only with CA holders.
+    const notHolders = new Set(active.filter((m) => !m.service || m.name === self.name).flatMap((m) => {
+      const hp = parsePeer(m.route);
+      return typeof hp === "string" ? [] : [parsePeer(joinHostPort(hp.host, hp.port + 1))].flatMap((g) => (typeof g === "string" ? [] : [g.text]));
+    }));
+    for (const hp of this.#o.fallbackServices()) if (!notHolders.has(hp.text)) add(hp.text);
     return out;
   }
 

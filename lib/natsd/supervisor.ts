@@ -43,6 +43,14 @@ export interface SupervisorOptions {
   log: Logger;
   /** When set, stop uses nats lame-duck mode (SIGUSR2) and waits this long plus a grace. */
   lameDuckMs?: number;
+  /**
+   * When true (a clustered JetStream node), a stop first hands this server's
+   * stream and meta leaderships to the other members (nats's lame-duck mode
+   * steps its RAFT leaders down, then shuts JetStream down), then ends with
+   * SIGTERM: a planned restart never leaves a leaderless group to time out
+   * an election while writers wait.
+   */
+  handOverLeaders?: boolean;
   /** Sees every nats-server log message (before repeats are folded), e.g. to keep the causes it names. */
   onLine?: (msg: string) => void;
   /**
@@ -275,7 +283,10 @@ export class NatsSupervisor {
     this.#stopping = (async () => {
       if (child) {
         const lameDuck = this.#opts.lameDuckMs;
-        child.kill(lameDuck ? "SIGUSR2" : "SIGTERM");
+        let ended = false;
+        void child.exited.then(() => { ended = true; });
+        if (!lameDuck && this.#opts.handOverLeaders && !options.force) await this.#handOverLeaders(child);
+        if (!ended) child.kill(lameDuck ? "SIGUSR2" : "SIGTERM");
         const waitMs = (lameDuck ?? 0) + this.#t.stopGraceMs;
         const grace = new AbortController();
         const timedOut = await Promise.race([
@@ -292,6 +303,32 @@ export class NatsSupervisor {
       this.#state = "stopped";
     })();
     return this.#stopping;
+  }
+
+  /**
+   * #handOverLeaders puts nats-server in lame-duck mode, which steps every
+   * RAFT leader it holds down (a current follower takes over at once), waits
+   * a second and shuts JetStream down; it resolves once nats says so, the
+   * child exits, or after leaderHandoverMs.
+   */
+  async #handOverLeaders(child: ChildProcess): Promise<void> {
+    let waiter: ((msg: string) => void) | undefined;
+    const gaveUp = new AbortController();
+    const t0 = this.#clock.now();
+    const done = new Promise<string>((resolve) => {
+      waiter = (msg: string) => { if (/^JetStream Shutdown/.test(msg)) resolve("jetstream shut down"); };
+      this.#lineWaiters.add(waiter);
+      void child.exited.then(() => resolve("exited"));
+      this.#clock.sleep(this.#t.leaderHandoverMs, gaveUp.signal).then(() => resolve("timed out"), () => {});
+    });
+    child.kill("SIGUSR2");
+    try {
+      const how = await done;
+      this.#opts.log.info("handed this node's JetStream leaderships to the other members before stopping", { how, ms: this.#clock.now() - t0 });
+    } finally {
+      gaveUp.abort();
+      if (waiter) this.#lineWaiters.delete(waiter);
+    }
   }
 
   /** Symbol.asyncDispose lets tests write `await using supervisor = …`. */

@@ -47,9 +47,11 @@ export const membershipRule = defineRule({
     // Peers start at about the same time: a check-in refused while their join ports are still
     // coming up is not a problem until it has lasted a few check-in rounds. Once check-ins worked,
     // failing ones count after CA_HOLDER_GONE_GRACE_MS: the CA holder went away.
+    // A CA holder is never without one: it admits boxes and renews certificates itself (another
+    // holder that is down is named by the route rules).
     const failingMs = state.checkinFailingSince ? f.now - Date.parse(state.checkinFailingSince) : 0;
-    if (state.checkinError && failingMs >= (state.lastCheckin ? CA_HOLDER_GONE_GRACE_MS : NO_CA_HOLDER_GRACE_MS)) {
-      const holders = f.members.filter((m) => m.service && !m.removed).map((m) => `${m.name} (${m.service})`);
+    if (!f.config.tls?.caKey && state.checkinError && failingMs >= (state.lastCheckin ? CA_HOLDER_GONE_GRACE_MS : NO_CA_HOLDER_GRACE_MS)) {
+      const holders = f.members.filter((m) => m.service && !m.removed && m.name !== node).map((m) => `${m.name} (${m.service})`);
       const who = holders.length ? `the CA holder${holders.length > 1 ? "s" : ""} ${holders.join(", ")} ${holders.length > 1 ? "have" : "has"} not answered` : "no CA holder has answered";
       const since = state.lastCheckin ? `for ${Math.round(failingMs / 1000)} s (the last check-in went through at ${state.lastCheckin.at}, to ${state.lastCheckin.with})` : "since this node started";
       out.push({

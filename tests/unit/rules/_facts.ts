@@ -30,6 +30,9 @@ export const clustered: UnibusConfig = {
   tls: { caCert: "/etc/unibus/certs/ca.pem", caKey: "/etc/unibus/certs/ca-key.pem" },
 } as unknown as UnibusConfig;
 
+/** joinedMember is pi-2's config: a member that joined, without the CA key. */
+export const joinedMember: UnibusConfig = { ...clustered, tls: { caCert: "/etc/unibus/certs/ca.pem" } } as unknown as UnibusConfig;
+
 /** member is one members.json record. */
 export function member(name: string, n: number, extra: Partial<MemberRecord> = {}): MemberRecord {
   return { name, id: name, route: `10.0.0.${n}:6222`, joinedAt: "2026-11-29T00:00:00Z", updatedAt: 1, ...extra };
