@@ -51,6 +51,8 @@ export interface DataDirLayout {
   edges: string;
   /** A hub's view of its fleet (lib/fleet/fleet-watch.ts), for `unibus status`. */
   fleet: string;
+  /** An edge's store-and-forward stream as last seen (lib/fleet/forward-watch.ts), for `unibus status`. */
+  forward: string;
   /** This data dir's random id: two boxes with one name have two ids. */
   nodeId: string;
   /** The membership agent's last findings (for `unibus status` while the node is down). */
@@ -104,6 +106,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     members: join(dataDir, "members.json"),
     edges: join(dataDir, "edges.json"),
     fleet: join(dataDir, "fleet.json"),
+    forward: join(dataDir, "forward.json"),
     nodeId: join(dataDir, "node-id"),
     membershipState: join(dataDir, "membership-state.json"),
     leftMarker: join(dataDir, "left-cluster.json"),

@@ -41,6 +41,11 @@ import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
 import { FleetWatch } from "./fleet/fleet-watch.ts";
 import { CaAuthority } from "./membership/ca-authority.ts";
+import { ForwardWatch } from "./fleet/forward-watch.ts";
+import { FLEET_STREAM, ensureFleetStream, forwardingEdges, type FleetStreamState } from "./fleet/store-and-forward.ts";
+import { connectJetstream } from "./backup/connect.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Jsz } from "./natsd/monitoring-types.ts";
 import { dataDirLayout } from "./data-dir.ts";
 import { AccessLedger } from "./access/ledger.ts";
 import { AccessReplica } from "./access/replica.ts";
@@ -100,6 +105,11 @@ export class UnibusNode {
   #membership?: NodeMembership;
   /** A hub's watch over its edges (lib/fleet/fleet-watch.ts). */
   #fleet?: FleetWatch;
+  /** An edge's store-and-forward stream keeper (lib/fleet/forward-watch.ts). */
+  #forward?: ForwardWatch;
+  /** The hub's connection for sourcing its edges' streams, and the edges already sourced. */
+  #fleetJs?: NatsConnection;
+  #sourced = new Set<string>();
   /** The cluster's users as this member knows them (local copy), and the replica that keeps it in step. */
   #access?: AccessLedger;
   #replica?: AccessReplica;
@@ -271,7 +281,11 @@ export class UnibusNode {
         connect: () => SystemClient.connect(this.#config, { credential, name: "unibus-fleet" }),
         servers: () => this.#config.cluster?.peers.length ?? 1,
         log,
+        ...(config.leafnodes.enroll && config.jetstream.enabled ? { storeAndForward: (edges: string[]) => this.#sourceForwardingEdges(edges) } : {}),
       });
+    }
+    if (config.leafnodes?.storeAndForward.length && config.jetstream.enabled) {
+      this.#forward = new ForwardWatch(() => this.#config, () => connectJetstream(this.#config, "unibus-forward"), log);
     }
     this.#survey = new StatzSurvey(
       () => SystemClient.connect(this.#config, { credential, name: "unibus-survey" }),
@@ -338,6 +352,7 @@ export class UnibusNode {
       this.#streamMarks = new StreamMarks(() => this.#config);
       this.#streamMarks.start();
     }
+    this.#forward?.start();
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
@@ -480,6 +495,26 @@ export class UnibusNode {
     await this.#admin?.reloadCertificate().catch((err: Error) => this.#log.error("admin page could not switch to the renewed certificate", { error: err.message }));
   }
 
+  /**
+   * #sourceForwardingEdges keeps the hub's UNIBUS_FLEET sourcing every
+   * enrolled edge that stores and forwards. Only the JetStream meta leader
+   * does it (one hub node, not all of them asking every edge), and only edges
+   * not sourced yet are asked whether they keep a stream.
+   */
+  async #sourceForwardingEdges(edges: string[]): Promise<FleetStreamState | undefined> {
+    const config = this.#config;
+    if (config.cluster) {
+      const jsz = await new MonitorClient(config.monitor.listen.text).get<Jsz>("jsz").catch(() => undefined);
+      if (jsz?.meta_cluster?.leader !== config.node.name) return undefined;
+    }
+    if (!this.#fleetJs || this.#fleetJs.isClosed()) this.#fleetJs = await connectJetstream(config, "unibus-fleet");
+    const fresh = await forwardingEdges(this.#fleetJs, edges.filter((e) => !this.#sourced.has(e)));
+    const state = await ensureFleetStream(this.#fleetJs, fresh, config.cluster?.peers.length ?? 1);
+    this.#sourced = new Set(state.sources.map((s) => s.edge));
+    if (fresh.length) this.#log.info("the hub's fleet stream sources more edges", { stream: FLEET_STREAM, edges: fresh.join(",") });
+    return state;
+  }
+
   /** #onEdgesChanged lets newly enrolled edges sign in and shuts removed ones out (nats keeps a leaf connection whose key was removed, so it is closed). */
   async #onEdgesChanged(): Promise<void> {
     if (!this.#supervisor || this.#stopped) return;
@@ -576,6 +611,8 @@ export class UnibusNode {
     await this.#survey?.close();
     await this.#fleet?.stop();
     await this.#clusterHealth?.stop();
+    await this.#forward?.stop();
+    await this.#fleetJs?.close().catch(() => {});
     await this.#supervisor?.stop(options);
     // A stopped node's causes are history: `unibus status` must not present them as the present.
     this.#events?.clear();

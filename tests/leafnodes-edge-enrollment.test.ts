@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN_X64, prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
+import { BIN_X64, ROOT, prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
 import { Fleet, netnsAvailable, sh, type Box } from "./fleet-netns-fixtures.ts";
 
 const dir = tempDir("unibus-enroll-");
@@ -21,6 +21,15 @@ const edges: Box[] = [];
 /** fleet_ reads a hub node's fleet from its `unibus status --json`. */
 async function fleet_(box: Box) {
   return (await fleet.status(box)).json?.fleet as { name: string; via: string; connected: boolean; hub?: string; since?: string; certDaysLeft?: number }[] | undefined;
+}
+
+const CLIENT = join(ROOT, "tests", "fleet-netns-client.ts");
+
+/** client runs fleet-netns-client.ts inside a box's namespace and returns its JSON line. */
+function client(box: Box, ...args: string[]) {
+  const r = sh(["ip", "netns", "exec", box.ns, process.execPath, CLIENT, ...args], true);
+  if (r.code !== 0) throw new Error(`client ${args.join(" ")} in ${box.name} failed: ${r.out}`);
+  return JSON.parse(r.out.trim().split("\n").at(-1)!);
 }
 
 async function leafNames(): Promise<string[]> {
@@ -72,7 +81,9 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
       expect(text).toContain(`urls = [${hubs.map((h) => `"nats-leaf://${h.ip}:7422"`).join(", ")}]`);
       expect(text).toContain('nkey_file = "edge.nk"');
       expect(statSync(join(e.dir, "edge.nk")).mode & 0o077).toBe(0);
-      writeFileSync(e.config, `${text}[admin]\nenabled = false\n`);
+      // edge-1 keeps sensors.> for the hub across outages (store and forward).
+      const forward = e.name === "edge-1" ? text.replace(/^keepalive = .*$/m, (k) => `${k}\nstore_and_forward = ["sensors.>"]`) : text;
+      writeFileSync(e.config, `${forward}[admin]\nenabled = false\n`);
     }
   }, 120_000);
 
@@ -122,6 +133,42 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
     fleet.start(edges[0]!);
     await waitFor("edge-1 back on the hub", async () => (await leafNames()).includes("edge-1"), 90_000, 500);
   }, 240_000);
+
+  test("store and forward: 1,000 messages published on an edge while its link is cut all reach the hub's stream after it returns, in order, once", async () => {
+    const edge = edges[0]!;
+    let leader: Box | undefined;
+    await waitFor("the hub's fleet stream to source edge-1", async () => {
+      for (const h of hubs) {
+        const s = await fleet.status(h);
+        if (s.json?.fleetStream?.sources?.some((x: { edge: string }) => x.edge === "edge-1")) leader = h;
+      }
+      return Boolean(leader);
+    }, 90_000, 1_000);
+    const edgeStatus = await fleet.status(edge, false);
+    expect(edgeStatus.text).toMatch(/store\+forward UNIBUS_FORWARD holds \d+ messages of sensors\.>/);
+    fleet.link(edge, "down");
+    try {
+      // A real outage: the keep-alive has noticed it and status says what it means.
+      let text = "";
+      await waitFor("edge-1's status to report the uplink down", async () => {
+        text = (await fleet.status(edge, false)).text;
+        return text.includes("core NATS messages to and from the hub are dropped");
+      }, 60_000, 1_000);
+      expect(text).toContain("store and forward");
+      const pub = client(edge, "publish", "nats://127.0.0.1:4222", "sensors.temp", "1000");
+      expect(pub.acked).toBe(1000);
+    } finally {
+      fleet.link(edge, "up");
+    }
+    let got: { count: number; inOrder: boolean } = { count: 0, inOrder: false };
+    await waitFor("the 1,000 messages in the hub's UNIBUS_FLEET", async () => {
+      got = client(leader!, "read", "tls://127.0.0.1:4222", join(leader!.dir, "certs", "ca.pem"), "UNIBUS_FLEET");
+      return got.count >= 1000;
+    }, 120_000, 2_000);
+    expect(got).toMatchObject({ count: 1000, inOrder: true, first: "0", last: "999" });
+    const hubStatus = await fleet.status(leader!, false);
+    expect(hubStatus.text).toMatch(/fleet stream  UNIBUS_FLEET 1000 messages \(store and forward\); backlog per edge: edge-1 0/);
+  }, 300_000);
 
   test("unibus edge remove shuts one edge out of every hub node; the other keeps its uplink", async () => {
     const res = inBox(hubs[1]!, ["edge", "remove", "edge-2", "--config", hubs[1]!.config]);

@@ -111,6 +111,8 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
   }
   for (const l of s.leafs) lines.push(`  leaf uplink   ${l.url} ${l.up ? `connected to hub node ${l.hub ?? "?"}${l.address ? ` at ${l.address}` : ""}` : "DOWN"}`);
   if (s.fleet) lines.push(...fleetLines(s.fleet));
+  if (s.fleetStream) lines.push(`  fleet stream  UNIBUS_FLEET ${s.fleetStream.messages} messages (store and forward); backlog per edge: ${s.fleetStream.sources.map((x) => `${x.edge} ${x.lag}`).join(", ") || "no edge forwards yet"}`);
+  if (s.forward) lines.push(`  store+forward ${s.forward.error ? `NOT READY: ${s.forward.error}` : `${s.forward.stream} holds ${s.forward.messages ?? "?"} messages of ${s.forward.subjects.join(", ")}; the hub's UNIBUS_FLEET sources them while the uplink is up`}`);
   const c = s.certificate;
   if (c) {
     if (c.error) lines.push(`  certificate   unreadable: ${c.error}`);

@@ -6,6 +6,8 @@
  * same diagnosis. It only reads, and never throws for a node that is down.
  */
 import type { FleetRow } from "../fleet/fleet-view.ts";
+import type { FleetStreamState } from "../fleet/store-and-forward.ts";
+import { readForwardState, type ForwardState } from "../fleet/forward-watch.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { memberViews, type MemberView } from "../membership/status-view.ts";
 import { caView, type CaView } from "../membership/rotation-view.ts";
@@ -50,6 +52,10 @@ export interface ClusterStatus {
   leafs: LeafStatus[];
   /** On a hub: every expected and connected edge, where and since when (lib/fleet/fleet-view.ts). */
   fleet?: FleetRow[];
+  /** On a hub's JetStream meta leader: UNIBUS_FLEET and each forwarding edge's backlog. */
+  fleetStream?: FleetStreamState;
+  /** On an edge with store_and_forward: its UNIBUS_FORWARD stream. */
+  forward?: ForwardState;
   /** The node certificate and the CA it trusts (its SHA-256 fingerprint must be the same on every node). */
   certificate?: CertFacts;
   /** The cluster's members as this node knows them (lib/membership). */
@@ -124,6 +130,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     routes.push({ ...(name ? { peerName: name } : {}), address, peer: address, connected: false });
   }
   const ca = await caView(config);
+  const forward = config.leafnodes?.storeAndForward.length ? readForwardState(config.node.dataDir) : undefined;
   return {
     node: facts.node,
     // The running name (varz), not the file's: they differ until a restart applies a new one.
@@ -139,6 +146,8 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
     leafs: leafUplinks(facts).map(({ url, up, hub, address }) => ({ url, up, ...(hub ? { hub } : {}), ...(address ? { address } : {}) })),
     ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),
+    ...(facts.fleet?.stream ? { fleetStream: facts.fleet.stream } : {}),
+    ...(forward ? { forward } : {}),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
     ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster, facts.now, facts.members) } : {}),
     ...(ca ? { ca } : {}),

@@ -55,8 +55,9 @@ export const jetstreamSection: Section<"jetstream", JetstreamConfig> = {
   listeners: noListeners,
   secrets: noSecrets,
   sans: noSans,
-  render: ({ jetstream, node }) => jetstream.enabled ? {
-    jetstream: { store_dir: dataDirLayout(node.dataDir).storeDir, max_memory_store: jetstream.maxMemory, max_file_store: jetstream.maxFile, sync_interval: syncText(jetstream.sync) },
+  // An edge that stores and forwards runs JetStream in its own domain (its name), so the hub can source from it (lib/fleet/store-and-forward.ts).
+  render: ({ jetstream, node, leafnodes }) => jetstream.enabled ? {
+    jetstream: { ...(leafnodes?.storeAndForward.length ? { domain: node.name } : {}), store_dir: dataDirLayout(node.dataDir).storeDir, max_memory_store: jetstream.maxMemory, max_file_store: jetstream.maxFile, sync_interval: syncText(jetstream.sync) },
   } : {},
   effective: ({ jetstream }) => ({ enabled: jetstream.enabled, max_memory: jetstream.maxMemory, max_file: jetstream.maxFile, sync: syncText(jetstream.sync) }),
   // nats-server keeps its sync policy from the start (reload.go refuses SyncInterval/SyncAlways).

@@ -19,6 +19,7 @@ import { envName, filePath, listenValue, parsed } from "./_parsed.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, joinHostPort, parseDuration, type HostPort } from "./units.ts";
+import { SUBJECT_HINT, subjectProblem } from "../auth/subjects.ts";
 
 /**
  * leafPingSettings are the nats-server ping settings a node with leaf
@@ -96,6 +97,10 @@ const leafnodesTable = z.strictObject({
   secret_env: envName.optional(),
   users: z.array(leafUserSchema, { error: "expected [[leafnodes.users]] tables" }).optional(),
   enroll: z.boolean({ error: "expected true or false" }).optional(),
+  store_and_forward: z.array(z.string({ error: `expected ${SUBJECT_HINT}` }).superRefine((v, ctx) => {
+    const problem = subjectProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: `expected ${SUBJECT_HINT}; ${JSON.stringify(v)}: ${problem}` });
+  }), { error: 'expected a list of subjects like ["sensors.>"]' }).optional(),
   remotes: z.array(remoteSchema, { error: "expected [[leafnodes.remotes]] tables" }).optional(),
   keepalive: parsed<number>(parseDuration).superRefine((n, ctx) => {
     if (n < KEEPALIVE_BOUNDS_MS.min || n > KEEPALIVE_BOUNDS_MS.max) ctx.addIssue({ code: "custom", message: `expected ${KEEPALIVE_HINT}, from 3s to 10m, got ${n} ms` });
@@ -104,6 +109,7 @@ const leafnodesTable = z.strictObject({
   if (l.listen === undefined && !l.remotes?.length) ctx.addIssue({ code: "custom", message: "expected listen (this node is a hub) or [[leafnodes.remotes]] (this node is an edge), or both" });
   const auth = [l.secret_file !== undefined && "secret_file", l.secret_env !== undefined && "secret_env", l.users?.length && "users"].filter(Boolean);
   if (auth.length > 1) ctx.addIssue({ code: "custom", message: `expected one way for edges to sign in (secret_file, secret_env or [[leafnodes.users]]), got ${auth.join(" and ")}` });
+  if (l.store_and_forward?.length && !l.remotes?.length) ctx.addIssue({ code: "custom", path: ["store_and_forward"], message: "expected [[leafnodes.remotes]]: store and forward keeps an edge's messages for its hub" });
   if (l.enroll && l.listen === undefined) ctx.addIssue({ code: "custom", path: ["enroll"], message: "expected listen: enrolled edges connect to this node's leaf port" });
   if (l.listen === undefined && auth.length) ctx.addIssue({ code: "custom", path: [String(auth[0])], message: "expected listen: secrets and users are for edges connecting to this node" });
 });
@@ -131,6 +137,8 @@ export interface LeafnodesConfig {
   secret?: ResolvedSecret;
   users: { user: string; password: ResolvedSecret }[];
   remotes: LeafRemote[];
+  /** Subjects an edge keeps in its JetStream stream UNIBUS_FORWARD (its own domain) until the hub has sourced them; empty: none. */
+  storeAndForward: string[];
   /** Whether this hub admits edges enrolled with `unibus join --edge` (their keys come from the members' edges list). */
   enroll: boolean;
   /** The enrolled edges' keys, filled in by the running node from lib/membership/edges.ts; empty as read from the file. */
@@ -149,6 +157,7 @@ function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) 
     users: (raw.users ?? []).map((u) => ({ user: u.user, password: resolvePassword(u, at, env) })),
     keepaliveMs: raw.keepalive ?? DEFAULTS.leafKeepaliveMs,
     enroll: raw.enroll ?? false,
+    storeAndForward: raw.store_and_forward ?? [],
     enrolled: [],
     remotes: (raw.remotes ?? []).map((r) => {
       const s = r.secret_file !== undefined ? readSecretFile(at(r.secret_file), "secret_file")
@@ -177,6 +186,7 @@ function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
   const leaf = config.leafnodes;
   if (!leaf) return [];
   const issues: ConfigIssue[] = [];
+  if (leaf.storeAndForward.length && !config.jetstream.enabled) issues.push({ path: ["leafnodes", "store_and_forward"], message: "expected [jetstream] enabled = true: the edge keeps the messages in a JetStream stream" });
   if (leaf.enroll && (!config.cluster || !config.tls)) issues.push({ path: ["leafnodes", "enroll"], message: "expected [cluster] and [tls]: edges enroll through the cluster's CA holders (unibus token create, unibus join --edge)" });
   if (leaf.listen && !isLoopback(leaf.listen.host) && !leaf.secret && leaf.users.length === 0 && !leaf.enroll) {
     issues.push({ path: ["leafnodes", "listen"], message: `expected a loopback address, or secret_file, secret_env or [[leafnodes.users]] so that only your edges can join the bus at "${leaf.listen.text}"` });
@@ -239,6 +249,7 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (leaf.listen) out.listen = leaf.listen.text;
   if (leaf.enroll) out.enroll = true;
+  if (leaf.storeAndForward.length) out.store_and_forward = leaf.storeAndForward;
   out.keepalive = `${leaf.keepaliveMs / 1000}s`;
   if (leaf.secret) out[leaf.secret.key] = effectiveSecretValue(leaf.secret);
   if (leaf.users.length) out.users = leaf.users.map((u) => ({ user: u.user, [u.password.key]: effectiveSecretValue(u.password) }));
@@ -261,6 +272,8 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
 function leafnodesRestartOnly(a: UnibusConfig, b: UnibusConfig): string | undefined {
   const x = a.leafnodes;
   const y = b.leafnodes;
+  // The JetStream domain store and forward sets is fixed from nats-server's start.
+  if (Boolean(x?.storeAndForward.length) !== Boolean(y?.storeAndForward.length)) return "leafnodes.store_and_forward (turning it on or off sets the JetStream domain)";
   if (Boolean(x?.listen) !== Boolean(y?.listen)) return "leafnodes.listen (adding or removing the hub side)";
   if (!x?.listen || !y?.listen) return undefined;
   const changed = differs("leafnodes.listen", x.listen.text, y.listen.text);

@@ -10,6 +10,7 @@
 import type { ConnInfo } from "../natsd/monitoring-types.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { EdgeRecord } from "../membership/edges.ts";
+import type { FleetStreamState } from "./store-and-forward.ts";
 
 /** ExpectedEdge is an edge the hub should see: by enrollment (its nkey) or by a [[leafnodes.users]] entry (its user). */
 export interface ExpectedEdge { name: string; via: "enrolled" | "user"; signIn: string; certNotAfter?: string }
@@ -33,8 +34,8 @@ export interface FleetRow {
   certDaysLeft?: number;
 }
 
-/** FleetView is the whole fleet at one moment, as a hub node wrote it. */
-export interface FleetView { at: string; hubNodes: string[]; rows: FleetRow[]; error?: string }
+/** FleetView is the whole fleet at one moment, as a hub node wrote it; stream is UNIBUS_FLEET's state (store and forward) where this node keeps it. */
+export interface FleetView { at: string; hubNodes: string[]; rows: FleetRow[]; error?: string; stream?: FleetStreamState }
 
 /** expectedEdges lists the edges a hub expects: the active enrolled edges and the configured edge users. */
 export function expectedEdges(config: UnibusConfig, enrolled: EdgeRecord[]): ExpectedEdge[] {

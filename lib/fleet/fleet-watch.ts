@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import type { EdgeRegistry } from "../membership/edges.ts";
 import type { SystemClient } from "../natsd/system-client.ts";
 import { edgeConnections, expectedEdges, fleetRows, type ConnzAnswer, type FleetView } from "./fleet-view.ts";
+import type { FleetStreamState } from "./store-and-forward.ts";
 
 /** FLEET_INTERVAL_MS is how often a hub node looks at its fleet. */
 export const FLEET_INTERVAL_MS = 5_000;
@@ -39,6 +40,8 @@ export interface FleetWatchOptions {
   servers: () => number;
   log: Logger;
   intervalMs?: number;
+  /** On the hub's JetStream meta leader: keep UNIBUS_FLEET sourcing every forwarding edge (lib/fleet/store-and-forward.ts); undefined elsewhere. */
+  storeAndForward?: (edges: string[]) => Promise<FleetStreamState | undefined>;
 }
 
 /** FleetWatch polls the fleet while the hub node runs; start() and stop() bracket it. */
@@ -86,6 +89,12 @@ export class FleetWatch {
       if (!this.#client || this.#client.isClosed()) this.#client = await this.#o.connect();
       const answers = await this.#client.requestAll<ConnzAnswer>("$SYS.REQ.SERVER.PING.CONNZ", { auth: true, limit: 4096 }, { expected: this.#o.servers(), timeoutMs: 2_000 });
       view = { at: new Date().toISOString(), hubNodes: answers.map((a) => a.server?.name ?? "?").sort(), rows: fleetRows(expected, edgeConnections(answers)) };
+      const enrolled = expected.filter((e) => e.via === "enrolled").map((e) => e.name);
+      const stream = await this.#o.storeAndForward?.(enrolled).catch((err: Error) => {
+        this.#o.log.debug("store and forward on the hub failed this round", { error: err.message });
+        return undefined;
+      });
+      if (stream) view.stream = stream;
     } catch (err) {
       await this.#client?.close().catch(() => {});
       this.#client = undefined;

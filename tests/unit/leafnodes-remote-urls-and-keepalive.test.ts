@@ -99,3 +99,19 @@ describe("uplink pairing", () => {
     expect(pairUplinks(remotes, [{ name: "edge-9", address: "10.0.0.50:40000", solicited: false }])[0]!.connection).toBeUndefined();
   });
 });
+
+describe("[leafnodes] store_and_forward", () => {
+  test("an edge that stores and forwards runs JetStream in its own domain, named after the node", () => {
+    const config = parseConfigText(edge(`store_and_forward = ["sensors.>"]\n${remote('url = "nats-leaf://hub.lan"')}`), FILE, ENV);
+    expect(config.leafnodes!.storeAndForward).toEqual(["sensors.>"]);
+    expect((renderNatsConfig(config).jetstream as { domain?: string }).domain).toBe("edge-1");
+    const plain = parseConfigText(edge(remote('url = "nats-leaf://hub.lan"')), FILE, ENV);
+    expect((renderNatsConfig(plain).jetstream as { domain?: string }).domain).toBeUndefined();
+  });
+
+  test("bad subjects, no uplink or no JetStream are refused", () => {
+    expect(configError(edge(`store_and_forward = ["sensors..x"]\n${remote('url = "nats-leaf://hub.lan"')}`))).toContain("store_and_forward");
+    expect(configError(`[node]\nname = "hub"\ndata_dir = "/tmp/x"\n[leafnodes]\nlisten = "127.0.0.1:7422"\nstore_and_forward = ["a.>"]\n`)).toContain("expected [[leafnodes.remotes]]: store and forward keeps an edge's messages for its hub");
+    expect(configError(`${edge(`store_and_forward = ["a.>"]\n${remote('url = "nats-leaf://hub.lan"')}`)}[jetstream]\nenabled = false\n`)).toContain("expected [jetstream] enabled = true");
+  });
+});
