@@ -363,6 +363,7 @@ export class UnibusNode {
       status: (maxAgeMs) => this.status(maxAgeMs),
       reload: () => this.reloadFromFile(),
       access: () => (this.#access && this.#systemCredential ? { ledger: this.#access, credential: this.#systemCredential } : undefined),
+      ca: () => this.#ca,
     });
     this.#control.start();
   }

@@ -12,6 +12,7 @@ import { caDigest, formatToken } from "../membership/token.ts";
 import { certFingerprint, readClusterCa } from "../pki/index.ts";
 import { TRUST_PHASE_MAX_MS, readRotationPhase } from "../membership/rotation-gate.ts";
 import { configPath, parseFlags } from "./_flags.ts";
+import { requestCaSigning } from "../control/ca.ts";
 import { dataDirLayout } from "../data-dir.ts";
 
 /** X509Certificate is the parsed certificate type the PKI module hands out. */
@@ -54,16 +55,17 @@ async function signingCaForTokens(config: UnibusConfig): Promise<X509Certificate
   const ca = await readClusterCa(tls!.caCert, tls!.caKey!);
   if (!ca.next) return ca.signing.cert;
   const next = certFingerprint(ca.next);
-  const signsNow = () => {
+  // The running node's CA authority knows at once when the new CA signs.
+  const asked = await requestCaSigning(node.dataDir, next, 0);
+  if (asked.reached && asked.answer.signs) return ca.signing.cert;
+  if (!asked.reached) {
     const phase = readRotationPhase(node.dataDir);
-    return phase?.newCa === next && phase.phase === "reissue";
-  };
-  if (signsNow()) return ca.signing.cert;
+    if (phase?.newCa === next && phase.phase === "reissue") return ca.signing.cert;
+  }
   process.stderr.write("a CA rotation is in its first phase (the members learn the new CA; at most a minute): waiting for the new CA to sign, so that the token pins the CA the join port offers ...\n");
-  const until = Date.now() + ROTATION_WAIT_MS;
-  while (Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 1_000));
-    if (signsNow()) return ca.signing.cert;
+  if (asked.reached) {
+    const waited = await requestCaSigning(node.dataDir, next, ROTATION_WAIT_MS);
+    if (waited.reached && waited.answer.signs) return ca.signing.cert;
   }
   throw new RuntimeError(`the CA rotation is still in its first phase after ${Math.round(ROTATION_WAIT_MS / 1000)} s: is unibus running on this node (systemctl status unibus)? unibus status shows the rotation's phase; run token create again once it says the new CA signs`);
 }

@@ -9,6 +9,7 @@ import type { UnibusConfig } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import type { ReloadOutcome } from "../reload-outcome.ts";
 import type { UserAccess } from "./users.ts";
+import type { CaAuthority } from "../membership/ca-authority.ts";
 import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface ControlContext {
   reload(): Promise<ReloadOutcome>;
   /** The node's copy of the cluster's users and its system-account credential (lib/control/users.ts); undefined off a cluster. */
   access?(): UserAccess | undefined;
+  /** A CA holder's CA authority (which CA signs, the rotation's phase); undefined without [tls] ca_key. */
+  ca?(): CaAuthority | undefined;
 }
 
 /**

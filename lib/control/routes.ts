@@ -33,6 +33,7 @@ import { refusal, type ControlContext, type ControlRoutes } from "./route.ts";
 import { membersRoutes } from "./members.ts";
 import { statusRoutes } from "./status.ts";
 import { usersRoutes } from "./users.ts";
+import { caRoutes } from "./ca.ts";
 
 /** CONTROL_ROUTES lists every route group the control channel serves. */
 export const CONTROL_ROUTES: readonly ControlRoutes[] = [
@@ -40,6 +41,7 @@ export const CONTROL_ROUTES: readonly ControlRoutes[] = [
   statusRoutes,
   membersRoutes,
   usersRoutes,
+  caRoutes,
 ];
 
 /** createControlApp mounts every group on one app; an unknown path is a 404 naming the groups. */

@@ -27,6 +27,9 @@ export interface CaAuthorityOptions {
   ownIssuer?: () => string | undefined;
 }
 
+/** CaSigningView is which CA signs now (sha256 hex) and, during a rotation, the new CA and the phase. */
+export interface CaSigningView { signing: string; next?: string; phase?: "trust" | "reissue"; waitingFor?: string[] }
+
 /** Loaded is one read of the CA files: what they hold, their stat signature, and the rotation's start (ms). */
 interface Loaded { signature: string; ca: ClusterCa; nextFp?: string; rotationStartedAt?: number; keys: Map<string, LoadedCa> }
 
@@ -41,6 +44,8 @@ export class CaAuthority {
   #signingWith?: string;
   #deadline?: ReturnType<typeof setTimeout>;
   #evaluating = false;
+  /** Callers waiting for a CA to sign (whenSigning), told after every evaluation. */
+  readonly #waiters = new Set<() => void>();
   /** How many times the CA files were read and the keys imported (for tests and the report). */
   reads = 0;
 
@@ -129,6 +134,34 @@ export class CaAuthority {
     return ca;
   }
 
+  /**
+   * view says which CA signs now and where a rotation stands, as
+   * fingerprints (sha256 hex): what `unibus token create` pins.
+   */
+  async view(): Promise<CaSigningView> {
+    const l = await this.state();
+    const signing = certFingerprint((await this.signing()).cert);
+    if (!l.nextFp) return { signing };
+    const ready = this.nextCaReady();
+    return { signing, next: l.nextFp, phase: ready ? "reissue" : "trust", waitingFor: ready ? [] : this.#gate?.waitingFor(l.nextFp) ?? [] };
+  }
+
+  /** whenSigning resolves true once the CA with fingerprint fp signs (at once if it does), false after timeoutMs. */
+  async whenSigning(fp: string, timeoutMs: number): Promise<boolean> {
+    if ((await this.view()).signing === fp) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve(ok);
+      };
+      const check = () => void this.view().then((v) => { if (v.signing === fp) done(true); }, () => {});
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref?.();
+      this.#waiters.add(check);
+    });
+  }
+
   /** trust is every CA a node must trust now (both during a rotation). */
   async trust(): Promise<ClusterCa["trust"]> {
     return (await this.state()).ca.trust;
@@ -178,6 +211,7 @@ export class CaAuthority {
       this.#o.log.warn("could not read the CA files", { error: (err as Error).message });
     } finally {
       this.#evaluating = false;
+      for (const w of [...this.#waiters]) w();
     }
   }
 
