@@ -152,3 +152,53 @@ export function pathExists(path: string): boolean {
     return false;
   }
 }
+
+/** memberGroups are the gids of the groups that list user as a member in /etc/group (its supplementary groups). */
+function memberGroups(user: string): number[] {
+  try {
+    return readFileSync("/etc/group", "utf8").split("\n").map((l) => l.split(":")).filter((f) => (f[3] ?? "").split(",").includes(user)).map((f) => Number(f[2]));
+  } catch {
+    return [];
+  }
+}
+
+/** userName is the login name of uid from /etc/passwd, else "uid N". */
+function userName(uid: number): string {
+  try {
+    const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[2] === String(uid));
+    if (line) return line.split(":")[0]!;
+  } catch {
+    // no passwd: the number says it
+  }
+  return `uid ${uid}`;
+}
+
+/**
+ * blockedFolder names the folder on the way to `file` that the one judged
+ * (this process, or the service account when root judges an installed
+ * file) cannot enter, or returns undefined: "the unibus user cannot enter
+ * /etc/unibus/certs: mode 0700 root (run: …)". Without it a file behind
+ * such a folder reads as "file not found".
+ */
+export function blockedFolder(file: string, self: ServiceIdentity = serviceIdentity(file)): string | undefined {
+  if (self.uid === 0) return undefined;
+  const groups = new Set([self.gid, ...(self.name ? memberGroups(self.name) : (process.getgroups?.() ?? []))]);
+  const who = self.name ? `the ${self.name} user` : `this user (${userName(self.uid)})`;
+  const parts = dirname(file).split("/").filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const dir = `/${parts.slice(0, i).join("/")}`;
+    let st;
+    try {
+      st = statSync(dir);
+    } catch {
+      return undefined; // missing (or above us a folder we already judged): not a permission problem here
+    }
+    const search = st.uid === self.uid ? st.mode & 0o100 : groups.has(st.gid) ? st.mode & 0o010 : st.mode & 0o001;
+    if (!search) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
+      const fix = self.name ? `chgrp ${self.name} ${dir} && chmod g+x ${dir}` : `chmod o+x ${dir}, or run as a user allowed in`;
+      return `${who} cannot enter ${dir}: mode ${mode} ${userName(st.uid)} (run: ${fix})`;
+    }
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@
  * place it came from does.
  */
 import { readFileSync, statSync } from "node:fs";
-import { exposedBits, serviceIdentity, unreadableByService } from "../fsutil.ts";
+import { blockedFolder, exposedBits, serviceIdentity, unreadableByService } from "../fsutil.ts";
 
 /** MIN_SECRET_LENGTH keeps secrets guessable only by brute force and long enough to redact reliably. */
 export const MIN_SECRET_LENGTH = 8;
@@ -34,9 +34,11 @@ export function readSecretFile(file: string, key: string): ResolvedSecret {
     exposed = exposedBits(st, service);
     unreadable = unreadableByService(st, file, service);
   } catch {
-    return { source, key, error: `file not found: ${file}` };
+    return { source, key, error: blockedFolder(file) ?? `file not found: ${file}` };
   }
   if (unreadable) return { source, key, error: unreadable };
+  const blocked = blockedFolder(file);
+  if (blocked) return { source, key, error: blocked };
   if (exposed) {
     return { source, key, error: `expected a file only its owner can read (chmod 600 ${file}); it has mode ${mode.toString(8).padStart(4, "0")}` };
   }

@@ -5,6 +5,7 @@
  * PKI derives from it.
  */
 import { statSync } from "node:fs";
+import { blockedFolder } from "../fsutil.ts";
 import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import { filePath } from "./_parsed.ts";
@@ -43,6 +44,11 @@ function checkTls({ tls }: UnibusConfig): ConfigIssue[] {
   const files: [string, string | undefined][] = [["ca_cert", tls.caCert], ["ca_key", tls.caKey], ["cert", tls.cert], ["key", tls.key]];
   for (const [key, file] of files) {
     if (!file) continue;
+    const blocked = blockedFolder(file);
+    if (blocked) {
+      issues.push({ path: ["tls", key], message: blocked });
+      continue;
+    }
     try {
       if (!statSync(file).isFile()) issues.push({ path: ["tls", key], message: `expected a PEM file, ${file} is not a regular file` });
     } catch {

@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { ConfigError } from "../errors.ts";
-import { exposedBits, serviceIdentity, unreadableByService } from "../fsutil.ts";
+import { blockedFolder, exposedBits, serviceIdentity, unreadableByService } from "../fsutil.ts";
 import { x509, type X509Certificate } from "./_x509.ts";
 
 /** KeyFile is a private key read from disk, with the public half needed to match it to a certificate. */
@@ -82,6 +82,8 @@ export async function assertKeyFileMode(file: string, what: string, forbidden: n
     throw missingOrUnreadable(file, what, err);
   }
   if (unreadable) throw new ConfigError(`${what}: ${unreadable}`);
+  const blocked = blockedFolder(file);
+  if (blocked) throw new ConfigError(`${what} ${file}: ${blocked}`);
   if ((exposed & forbidden) === 0) return;
   const who = forbidden & 0o070 ? "group/others" : "others";
   const verb = mode & forbidden & 0o044 ? "readable" : "accessible";
@@ -104,6 +106,8 @@ async function readText(file: string, what: string): Promise<string> {
 
 function missingOrUnreadable(file: string, what: string, err: unknown): ConfigError {
   const code = (err as NodeJS.ErrnoException).code;
+  const blocked = blockedFolder(file);
+  if (blocked) return new ConfigError(`${what} ${file}: ${blocked}`);
   if (code === "ENOENT") return new ConfigError(`${what} ${file} does not exist: check the path, or create it (unibus ca create / unibus cert issue)`);
   if (code === "EACCES") return new ConfigError(`${what} ${file} is not readable by this user: fix its owner or permissions`);
   return new ConfigError(`cannot read ${what} ${file}`, { cause: err });
