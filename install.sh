@@ -231,11 +231,27 @@ put_dir() {
 
 # as_service CMD... runs a command as the service will run: as the unibus
 # user and group (setpriv, no other groups) with the unit's $STATE_DIRECTORY.
-# With --root the ids are the account's inside DIR, so DIR must be
-# reachable by that uid (not under a 0700 folder).
+# With --root the ids are the account's inside DIR; when DIR itself keeps
+# that uid out (a mktemp -d folder is 0700), DIR gets search permission for
+# others (o+x, no listing) for the length of the command only.
 as_service() {
   command -v setpriv >/dev/null || die "setpriv is missing (Debian package util-linux): install.sh checks the config as the unibus user with it"
-  setpriv --reuid="$UID_N" --regid="$GID_N" --clear-groups -- env STATE_DIRECTORY=/var/lib/unibus "$@"
+  local code=0
+  ((ROOT_SHUT)) && chmod o+x "$ROOT"
+  setpriv --reuid="$UID_N" --regid="$GID_N" --clear-groups -- env STATE_DIRECTORY=/var/lib/unibus "$@" || code=$?
+  ((ROOT_SHUT)) && chmod o-x "$ROOT"
+  return "$code"
+}
+
+# check_root_reachable decides, once the account exists, whether --root DIR
+# lets the service's uid in; if not, the checks open it for their length.
+ROOT_SHUT=0
+check_root_reachable() {
+  [[ -n "$ROOT" ]] || return 0
+  if ! setpriv --reuid="$UID_N" --regid="$GID_N" --clear-groups -- test -x "$ROOT" 2>/dev/null; then
+    ROOT_SHUT=1
+    say "note: uid $UID_N ($SERVICE inside $ROOT) cannot enter $ROOT (mode $(stat -c %a "$ROOT")); it gets search permission (o+x) only while the config is checked as $SERVICE"
+  fi
 }
 
 # check_staged BINARY CONFIG asks the new executable whether the service
@@ -281,6 +297,8 @@ recover_interrupted() {
 # discard_stage removes whatever was staged and not swapped in (EXIT trap).
 # A refused first install also takes back the account it created.
 discard_stage() {
+  # An interrupted check must not leave --root DIR open.
+  if ((ROOT_SHUT)); then chmod o-x "$ROOT" || true; fi
   rm -rf "$STAGE_DIR" "${JOIN_WORK:-}"
   rm -f "$STAGED_BIN" "${UNIT_STAGED:-}" "${UNPACKED:-}"
   if ((CREATED_ACCOUNT && !COMMITTED)); then
@@ -615,6 +633,7 @@ do_install() {
   check_config
   check_binary
   ensure_user
+  check_root_reachable
   recover_interrupted
   trap discard_stage EXIT
   stage_binary
@@ -638,6 +657,7 @@ do_upgrade() {
   fi
   check_binary
   ensure_user
+  check_root_reachable
   recover_interrupted
   trap discard_stage EXIT
   stage_binary

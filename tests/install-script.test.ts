@@ -151,6 +151,22 @@ describe("install.sh --root", () => {
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m); // the JS engine JITs
   });
 
+  it("installs into a 0700 root (a mktemp -d folder), checking the config as the service, and leaves the root 0700", () => {
+    needPrerequisites();
+    const root = mkdtempSync(join(tmpdir(), "unibus-install-shut-"));
+    try {
+      expect(statSync(root).mode & 0o777).toBe(0o700);
+      const r = mustRun(["--config", fixture("shut", CONFIG), "--root", root, "--no-start"]);
+      expect(r.stdout).toContain(`cannot enter ${root} (mode 700); it gets search permission (o+x) only while the config is checked as unibus`);
+      expect(statSync(root).mode & 0o777).toBe(0o700);
+      const gid = idOf(root, "group", "unibus")!;
+      expectFile(join(root, "etc/unibus/unibus.toml"), 0o640, 0, gid);
+      expect(existsSync(join(root, "etc/systemd/system/unibus.service"))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("is idempotent: a second run changes nothing and reports nothing installed", () => {
     needPrerequisites();
     const root = newRoot("idempotent");
