@@ -13,7 +13,7 @@ import tls from "node:tls";
 import mqtt, { type MqttClient } from "mqtt";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { makeCaDir } from "./pki-fixtures.ts";
-import { RunningUnibus, freePort, tempDir, waitFor, writeConfig } from "./_helpers.ts";
+import { RunningUnibus, freePort, runUnibus, tempDir, waitFor, writeConfig } from "./_helpers.ts";
 
 const DEVICE_PW = "device-mqtt-secret-42";
 const ADMIN_PW = "admin-nats-secret-42";
@@ -22,6 +22,7 @@ const dir = tempDir("unibus-mqtt-");
 let node: RunningUnibus;
 let caPem = "";
 let mqttUrl = "";
+let configFile = "";
 let nc: NatsConnection;
 const mqttClients: MqttClient[] = [];
 
@@ -39,7 +40,7 @@ beforeAll(async () => {
   const client = await freePort();
   const mqttPort = await freePort();
   mqttUrl = `mqtts://127.0.0.1:${mqttPort}`;
-  const config = writeConfig(dir.path, `
+  const config = configFile = writeConfig(dir.path, `
 [node]
 name = "mqtt-1"
 data_dir = "data"
@@ -134,4 +135,29 @@ describe("MQTT devices share the bus with NATS clients", () => {
     expect(answer[0]).not.toBe(0x20);
     expect(node.log).not.toContain(DEVICE_PW);
   });
+
+  test("a topic nats refuses (a Zigbee2MQTT friendly name with spaces) is named by status: the client, the topic, the fix", async () => {
+    // A publish: nats closes the connection and logs only the client id.
+    const bridge = await mqttConnect({ username: "device", password: DEVICE_PW, clientId: "zb-bridge" });
+    const closed = new Promise<void>((resolve) => bridge.once("close", () => resolve()));
+    bridge.publish("sensors/Living Room Lamp", "on", { qos: 1 });
+    await closed;
+    // A subscribe: nats names the topic too.
+    const panel = await mqttConnect({ username: "device", password: DEVICE_PW, clientId: "wall-panel" });
+    await expect(panel.subscribeAsync("cmd/device/Living Room/#", { qos: 1 })).rejects.toThrow();
+    let problems: { kind: string; cause: string; fix: string }[] = [];
+    let said = "";
+    await waitFor("status to name both refusals", async () => {
+      const r = await runUnibus(["status", "--json", "--config", configFile], { env: { UNIBUS_TEST_ADMIN_PW: ADMIN_PW } });
+      said = r.stdout + r.stderr;
+      problems = (JSON.parse(r.stdout || "{}").problems ?? []).filter((p: { kind: string }) => p.kind === "mqtt_topic_refused");
+      return problems.length === 2;
+    }, 30_000, 500).catch((err: Error) => {
+      throw new Error(`${err.message}; status said: ${said.slice(0, 3000)}`);
+    });
+    const [panelP, bridgeP] = [problems.find((p) => p.cause.includes('"wall-panel"'))!, problems.find((p) => p.cause.includes('"zb-bridge"'))!];
+    expect(bridgeP.cause).toContain("spaces");
+    expect(panelP.cause).toContain('"cmd/device/Living Room/#"');
+    for (const p of [panelP, bridgeP]) expect(p.fix).toContain("friendly name without spaces");
+  }, 60_000);
 });

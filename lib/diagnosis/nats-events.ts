@@ -21,7 +21,8 @@ export type NatsEventKind =
   | "route_connect_failed"
   | "leaf_tls_untrusted"
   | "leaf_auth_failed"
-  | "leaf_connect_failed";
+  | "leaf_connect_failed"
+  | "mqtt_topic_refused";
 
 /** NatsEvent is one kind of failure as nats-server reported it, repeats folded in. */
 export interface NatsEvent {
@@ -41,7 +42,7 @@ export interface NatsEvent {
 export interface ClassifiedLine { kind: NatsEventKind; text: string; detail: Record<string, string>; address?: string }
 
 /** CONN_PREFIX matches nats-server's `ip:port - rid:7 - ` connection prefix (also `[v6]:port`, `lid:`, `cid:`). */
-const CONN_PREFIX = /^(\[[0-9a-fA-F:.]+\]:\d+|[^\s]+:\d+) - (rid|lid|cid|gid|wid|mid):\d+ - (?:"[^"]*" - )?/;
+const CONN_PREFIX = /^(\[[0-9a-fA-F:.]+\]:\d+|[^\s]+:\d+) - (rid|lid|cid|gid|wid|mid):\d+ - (?:"([^"]*)" - )?/;
 
 const RULES: { re: RegExp; kind: (m: RegExpExecArray, conn?: string) => NatsEventKind | undefined; detail?: (m: RegExpExecArray) => Record<string, string> }[] = [
   { re: /Rejecting connection, cluster name "([^"]*)" does not match "([^"]*)"/, kind: () => "cluster_name_mismatch", detail: (m) => ({ remote: m[1]!, local: m[2]! }) },
@@ -55,6 +56,9 @@ const RULES: { re: RegExp; kind: (m: RegExpExecArray, conn?: string) => NatsEven
   { re: /^authentication error|connection closed: Authentication Failure/, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined), detail: () => ({ side: "accepting" }) },
   // …the side that dialed hears "Authorization Violation" back.
   { re: /Authorization Violation|Authorization Error/i, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined), detail: () => ({ side: "dialing" }) },
+  // An MQTT topic nats cannot map to a subject (server/mqtt.go mqttToNATSSubjectConversion): a subscribe names the
+  // topic, a publish does not; either way nats closes the device's connection. The client id comes from the prefix.
+  { re: /^(?:invalid topic "((?:[^"\\]|\\.)*)": )?character not supported for MQTT topics/, kind: (_m, conn) => (conn === "mid" ? "mqtt_topic_refused" : undefined), detail: (m): Record<string, string> => (m[1] !== undefined ? { topic: m[1] } : {}) },
   { re: /Error trying to connect to route(?: \(attempt \d+\))?: (.*)$/, kind: (m) => (/unknown authority/.test(m[1]!) ? "route_tls_untrusted" : "route_connect_failed"), detail: (m) => ({ error: m[1]! }) },
 ];
 
@@ -80,8 +84,14 @@ export function classifyNatsLine(msg: string): ClassifiedLine | undefined {
     const kind = rule.kind(m, prefix?.[2]);
     if (!kind) continue;
     // Attempt counters and ports differ on every repeat; the text that folds repeats must not.
-    const text = body.replace(/\(attempt \d+\)/, "(attempt N)");
-    return { kind, text, detail: rule.detail?.(m) ?? {}, ...(prefix ? { address: prefix[1] } : {}) };
+    let text = body.replace(/\(attempt \d+\)/, "(attempt N)");
+    const detail = rule.detail?.(m) ?? {};
+    // Each MQTT client is its own event: the fix is per device.
+    if (kind === "mqtt_topic_refused" && prefix?.[3] !== undefined) {
+      detail.client = prefix[3];
+      text = `"${prefix[3]}" - ${text}`;
+    }
+    return { kind, text, detail, ...(prefix ? { address: prefix[1] } : {}) };
   }
   return undefined;
 }

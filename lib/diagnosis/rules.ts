@@ -23,6 +23,7 @@ import { storageRule } from "./rules/storage.ts";
 import { membershipRule } from "./rules/membership.ts";
 import { metaStrayRule } from "./rules/meta-stray.ts";
 import { mqttStreamsRule } from "./rules/mqtt-streams.ts";
+import { mqttTopicRule } from "./rules/mqtt-topic.ts";
 import { natsRule } from "./rules/nats.ts";
 import { peerUnreachableRule } from "./rules/peer-unreachable.ts";
 import { routeAuthRule } from "./rules/route-auth.ts";
@@ -43,6 +44,7 @@ export const RULES = [
   streamsCatchingUpRule,
   leafRule,
   fleetRule,
+  mqttTopicRule,
   certificateRule,
   diskRule,
   metaStrayRule,
