@@ -6,6 +6,7 @@
  * is modelled beyond `cluster.peers`, `cluster.listen` and `cluster.name`.
  */
 import { natsDurationMs } from "../natsd/durations.ts";
+import { unknownPeerId } from "../natsd/raft-peer-id.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { RouteInfo } from "../natsd/monitoring-types.ts";
 import type { Quorum } from "../diagnosis/quorum.ts";
@@ -101,7 +102,15 @@ export function buildClusterView(snapshot: Snapshot, config: UnibusConfig, quoru
   // Peers known by name but without a route now: seen earlier, or listed by the JetStream meta group.
   const down = new Map<string, string | undefined>();
   for (const [name, info] of tracker.seen()) if (!live.has(name) && name !== self) down.set(name, info.address);
-  for (const p of meta?.replicas ?? []) if (!live.has(p.name) && p.name !== self && !down.has(p.name)) down.set(p.name, undefined);
+  // A server nats knows only by peer id ("Server name unknown at this time") is no node to draw: it
+  // would take the place of a configured peer that never routed (a refused one) in the count below.
+  for (const p of meta?.replicas ?? []) if (!unknownPeerId(p.name) && !live.has(p.name) && p.name !== self && !down.has(p.name)) down.set(p.name, undefined);
+  // A peer down by name whose configured address said that name (its route port, probed) is that address.
+  for (const [name, address] of down) {
+    if (address) continue;
+    const probed = (cluster?.routes ?? []).find((p) => probedNames.get(p.text) === name);
+    if (probed) down.set(name, probed.text);
+  }
   for (const [name, address] of [...down].sort(([a], [b]) => a.localeCompare(b))) {
     nodes.push({ name, self: false, up: false, metaLeader: metaLeader === name, ...(address ? { address } : {}) });
     out.push({ from: self, to: name, up: false, observed: true });

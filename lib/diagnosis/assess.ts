@@ -20,7 +20,7 @@ import { metaPeers } from "./meta-view.ts";
 import type { NatsEvent } from "./nats-events.ts";
 import { probePeer, type PeerProbe, type ProbeCredentials } from "./peer-probe.ts";
 import type { Diagnosis } from "./problem.ts";
-import type { ClusterFacts } from "./cluster-facts.ts";
+import { memberName, type ClusterFacts } from "./cluster-facts.ts";
 import { membersOf } from "../membership/status-view.ts";
 import { withMemberRoutes } from "../membership/routes.ts";
 import { readMembershipState } from "../membership/agent.ts";
@@ -112,7 +112,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
     missingPeers,
     strangers,
     ...(twins.length ? { twins } : {}),
-    ...(jsz ? { meta: { ...(jsz.meta_cluster?.leader ? { leader: jsz.meta_cluster.leader } : {}), ...(jsz.meta_cluster?.cluster_size !== undefined ? { clusterSize: jsz.meta_cluster.cluster_size } : {}), peers: metaPeers(node, jsz.meta_cluster) } } : {}),
+    ...(jsz ? { meta: { ...(jsz.meta_cluster?.leader ? { leader: jsz.meta_cluster.leader } : {}), ...(jsz.meta_cluster?.cluster_size !== undefined ? { clusterSize: jsz.meta_cluster.cluster_size } : {}), peers: metaPeers(node, jsz.meta_cluster, (n) => memberName(n, [node, ...members.map((m) => m.name)])) } } : {}),
     ...(jsz?.meta_cluster ? { metaCluster: jsz.meta_cluster } : {}),
     jsz: s.jsz.ok ? { ok: true, disabled: Boolean(s.jsz.data.disabled) } : { ok: false, error: s.jsz.error },
     jetstreamEnabled: config.jetstream.enabled,

@@ -9,6 +9,7 @@
  */
 import type { PeerInfo } from "../natsd/monitoring-types.ts";
 import type { MetaPeerFact } from "./facts.ts";
+import { unknownPeerId } from "../natsd/raft-peer-id.ts";
 
 /** ReplicaState is what this node can truthfully say about one member of a group. */
 export type ReplicaState = "current" | "behind" | "offline" | "unknown";
@@ -21,7 +22,9 @@ export interface GroupMember { name: string; leader: boolean; self: boolean; sta
  * included, with the leader marked. A state only the leader knows is
  * "unknown" when this node follows, never "behind".
  */
-export function groupMembers(self: string, group: { leader?: string; replicas?: PeerInfo[] | null } | undefined, selfInGroup = true): GroupMember[] {
+export function groupMembers(self: string, given: { leader?: string; replicas?: PeerInfo[] | null } | undefined, selfInGroup = true, nameOf: (name: string) => string = unknownAsSuch): GroupMember[] {
+  // nats's placeholder for a server it knows only by peer id never reaches the user: the member's name, or "unknown".
+  const group = given ? { ...given, replicas: given.replicas?.map((r) => ({ ...r, name: nameOf(r.name) })) } : undefined;
   const leader = group?.leader || undefined;
   const selfLeads = leader === self;
   const out = new Map<string, GroupMember>();
@@ -44,7 +47,12 @@ function leaderContact(group: { replicas?: PeerInfo[] | null } | undefined, lead
   return !entry || (entry.current && !entry.offline);
 }
 
-/** metaPeers turns /jsz meta_cluster into facts: offline is trusted everywhere, current only from the leader. */
-export function metaPeers(self: string, meta: { leader?: string; replicas?: PeerInfo[] | null } | undefined): MetaPeerFact[] {
-  return groupMembers(self, meta).map((m) => ({ name: m.name, offline: m.state === "offline", ...(m.state === "unknown" ? {} : { current: m.state === "current" }) }));
+/** unknownAsSuch says "unknown" for nats's "Server name unknown at this time (peerID: …)". */
+export function unknownAsSuch(name: string): string {
+  return unknownPeerId(name) ? "unknown" : name;
+}
+
+/** metaPeers turns /jsz meta_cluster into facts: offline is trusted everywhere, current only from the leader; nameOf names servers nats knows by peer id only. */
+export function metaPeers(self: string, meta: { leader?: string; replicas?: PeerInfo[] | null } | undefined, nameOf: (name: string) => string = unknownAsSuch): MetaPeerFact[] {
+  return groupMembers(self, meta, true, nameOf).map((m) => ({ name: m.name, offline: m.state === "offline", ...(m.state === "unknown" ? {} : { current: m.state === "current" }) }));
 }

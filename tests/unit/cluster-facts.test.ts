@@ -30,3 +30,10 @@ test("a placeholder names the member with its peer id, or says unknown", () => {
   expect(memberName(placeholder("ghost"), members)).toBe("unknown");
   expect(memberName("pi-3", members)).toBe("pi-3");
 });
+
+test("the meta group's placeholders reach status as the member, or as unknown", async () => {
+  const { metaPeers } = await import("../../lib/diagnosis/meta-view.ts");
+  const meta = { leader: "pi-1", replicas: [{ name: placeholder("pi-2"), current: false, offline: true }, { name: placeholder("ghost"), current: false, offline: true }] };
+  expect(metaPeers("pi-1", meta, (n) => memberName(n, members)).map((p) => p.name)).toEqual(["pi-1", "pi-2", "unknown"]);
+  expect(metaPeers("pi-1", meta).map((p) => p.name)).toEqual(["pi-1", "unknown"]);
+});
