@@ -33,8 +33,9 @@ usage:
       with certs/, secrets/ and *.secret files found beside it)
   install.sh --upgrade [--binary PATH] [--config FILE] [--no-start] [--root DIR]
       replace the binary, keep /etc/unibus and /var/lib/unibus, restart
-  install.sh --join ADDRESS --token TOKEN [--name NAME] [--replace] [--binary PATH] [--no-start] [--root DIR]
-      join a running cluster (the line `unibus token create` prints on a CA holder),
+  install.sh --join ADDRESS --token TOKEN [--name NAME] [--replace] [--edge] [--binary PATH] [--no-start] [--root DIR]
+      join a running cluster (the line `unibus token create` prints on a CA holder;
+      with --edge: enroll this box as an edge of a hub, `unibus token create --edge`),
       then install and start with the files the join wrote; the CA key never comes here;
       --replace takes the place of a dead member of that name (its disk gone)
   install.sh --uninstall [--purge [--yes]] [--root DIR]
@@ -78,6 +79,7 @@ JOIN_ADDRESS=""
 JOIN_TOKEN=""
 JOIN_NAME=""
 JOIN_REPLACE=0
+JOIN_EDGE=0
 
 while (($# > 0)); do
   case "$1" in
@@ -96,6 +98,7 @@ while (($# > 0)); do
     --token) (($# >= 2)) || usage_error "--token needs the join token"; JOIN_TOKEN="$2"; shift 2 ;;
     --name) (($# >= 2)) || usage_error "--name needs a node name"; JOIN_NAME="$2"; shift 2 ;;
     --replace) JOIN_REPLACE=1; shift ;;
+    --edge) JOIN_EDGE=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage_error "unknown argument: $1" ;;
   esac
@@ -110,8 +113,8 @@ fi
 [[ "$MODE" != install ]] || [[ -n "$CONFIG" ]] || usage_error "--config FILE is required"
 [[ "$MODE" != join ]] || [[ -n "$JOIN_TOKEN" || -n "${UNIBUS_JOIN_TOKEN:-}" ]] || usage_error "--join needs --token TOKEN (from unibus token create on a CA holder)"
 [[ "$MODE" != join ]] || [[ -z "$CONFIG" ]] || usage_error "--join writes its own config; leave out --config"
-if [[ "$MODE" != join && ( -n "$JOIN_TOKEN$JOIN_NAME" || "$JOIN_REPLACE" == 1 ) ]]; then
-  usage_error "--token, --name and --replace go with --join"
+if [[ "$MODE" != join && ( -n "$JOIN_TOKEN$JOIN_NAME" || "$JOIN_REPLACE" == 1 || "$JOIN_EDGE" == 1 ) ]]; then
+  usage_error "--token, --name, --replace and --edge go with --join"
 fi
 [[ "$(id -u)" == 0 ]] || die "run as root (sudo $0 ...): it creates a user and writes /etc and /usr/local"
 
@@ -690,6 +693,7 @@ do_join() {
   local args=(join "$JOIN_ADDRESS" --out "$JOIN_WORK" --data-dir "$STATE_DIR")
   [[ -z "$JOIN_NAME" ]] || args+=(--name "$JOIN_NAME")
   ((JOIN_REPLACE == 0)) || args+=(--replace)
+  ((JOIN_EDGE == 0)) || args+=(--edge)
   # The token goes through the environment, not the command line of a process that runs for seconds.
   UNIBUS_JOIN_TOKEN="${JOIN_TOKEN:-${UNIBUS_JOIN_TOKEN:-}}" "$BINARY" "${args[@]}" || die "joining through $JOIN_ADDRESS failed (see above); nothing was installed"
   CONFIG="$JOIN_WORK/unibus.toml"

@@ -79,8 +79,8 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
       e.config = join(e.dir, "unibus.toml");
       const text = readFileSync(e.config, "utf8");
       expect(text).toContain(`urls = [${hubs.map((h) => `"nats-leaf://${h.ip}:7422"`).join(", ")}]`);
-      expect(text).toContain('nkey_file = "edge.nk"');
-      expect(statSync(join(e.dir, "edge.nk")).mode & 0o077).toBe(0);
+      expect(text).toContain('nkey_file = "edge-nkey.secret"');
+      expect(statSync(join(e.dir, "edge-nkey.secret")).mode & 0o077).toBe(0);
       // edge-1 keeps sensors.> for the hub across outages (store and forward).
       const forward = e.name === "edge-1" ? text.replace(/^keepalive = .*$/m, (k) => `${k}\nstore_and_forward = ["sensors.>"]`) : text;
       writeFileSync(e.config, `${forward}[admin]\nenabled = false\n`);
@@ -89,7 +89,7 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
 
   test("every hub node learns both edges' keys, both edges connect, and status names their hub node", async () => {
     const { fromSeed } = await import("@nats-io/nkeys");
-    const seeds = edges.map((e) => readFileSync(join(e.dir, "edge.nk"), "utf8").trim());
+    const seeds = edges.map((e) => readFileSync(join(e.dir, "edge-nkey.secret"), "utf8").trim());
     const publics = seeds.map((k) => fromSeed(new TextEncoder().encode(k)).getPublicKey());
     const rendered = (h: Box) => readFileSync(join(h.dir, "data", "nats-server.conf"), "utf8");
     await waitFor("every hub node's rendered config to carry both edge keys", () => hubs.every((h) => publics.every((p) => rendered(h).includes(p))), 60_000, 500);

@@ -167,8 +167,8 @@ sans = [${q(r.advertiseHost)}]${r.client && !r.client.tls ? "\n# The cluster's c
 `;
 }
 
-/** EDGE_NKEY_FILE is the enrolled edge's nkey seed beside its config (0600). */
-const EDGE_NKEY_FILE = "edge.nk";
+/** EDGE_NKEY_FILE is the enrolled edge's nkey seed beside its config (0600; *.secret, so install.sh installs it with the config). */
+const EDGE_NKEY_FILE = "edge-nkey.secret";
 
 /**
  * joinAsEdge enrolls this box as an edge of the hub cluster behind address

@@ -92,7 +92,7 @@ export async function create(args: string[]): Promise<number> {
   process.stdout.write(
     `join token ${record.id} for cluster "${config.cluster!.name}", valid until ${record.expiresAt} (revoke: unibus token revoke ${record.id}).\n` +
       `On the new ${values.edge ? "edge " : ""}box, run:\n  ${line}\n` +
-      (values.edge ? "" : `or join, install and start in one step, in the folder holding install.sh and the unibus executable:\n  sudo ./install.sh --join ${joinAddress(config)} --token ${formatToken(token)}\n`) +
+      `or join, install and start in one step, in the folder holding install.sh and the unibus executable:\n  sudo ./install.sh --join ${joinAddress(config)} --token ${formatToken(token)}${edge}\n` +
       `The new box is named after its host name unless you add --name NAME.${values.edge ? " Each edge gets its own key; shut one out with: unibus edge remove NAME" : ""}\n`,
   );
   return 0;
