@@ -5,6 +5,7 @@
  * idempotent and copes with a partial start.
  */
 import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { hashedSecrets, natsConfigText, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
 import { prepareNatsPasswordHashes } from "./auth/bcrypt.ts";
 import { restartOnlyChange, type UnibusConfig } from "./config/sections.ts";
@@ -28,7 +29,9 @@ import { NODE_CERT_FILE, readCertificateFile } from "./pki/index.ts";
 import { LogRing } from "./admin/log-ring.ts";
 import { ensureSystemCredential, type SystemCredential } from "./natsd/system-credential.ts";
 import { BackupSchedule } from "./backup/schedule.ts";
-import { takeBackup } from "./backup/take.ts";
+import { takeBackup, type BackupProgress } from "./backup/take.ts";
+import { backupFileName } from "./backup/files.ts";
+import type { BackupControl } from "./control/backup.ts";
 import { ensureJetstreamCredential, type JetstreamCredential } from "./natsd/jetstream-credential.ts";
 import { MqttReplicaKeeper } from "./mqtt/replica-keeper.ts";
 import { explainReloadRefusal } from "./natsd/reload-refusal.ts";
@@ -96,6 +99,8 @@ export class UnibusNode {
   #mqttReplicas?: MqttReplicaKeeper;
   /** The scheduled backups ([backup]; lib/backup/schedule.ts). */
   #backups?: BackupSchedule;
+  /** A backup taken now for `unibus backup` (lib/control/backup.ts). */
+  #backupControl?: BackupControl;
   /** Every server's statsz over the system account, for surveyor's families in /metrics. */
   #survey?: StatzSurvey;
   /** The streams' leaders' last sequences, kept for `unibus recover` (clustered JetStream only). */
@@ -364,12 +369,30 @@ export class UnibusNode {
       reload: () => this.reloadFromFile(),
       access: () => (this.#access && this.#systemCredential ? { ledger: this.#access, credential: this.#systemCredential } : undefined),
       ca: () => this.#ca,
+      backup: () => this.#backupControl,
     });
     this.#control.start();
   }
 
-  /** #startBackups starts the backup schedule; the backups go through the node's own client port like `unibus backup`. */
+  /** #startBackups starts the backup schedule and offers `unibus backup` a backup taken by the node (lib/control/backup.ts); both go through the node's own client port. */
   #startBackups(unibusVersion: string): void {
+    let progress: BackupProgress | undefined;
+    this.#backupControl = {
+      progress: () => progress,
+      take: async () => {
+        const config = this.#config;
+        const passphrase = config.backup.passphrase?.value;
+        const out = join(config.backup.dir, backupFileName(config.node.name, Date.now(), true));
+        try {
+          const r = await takeBackup(config, { out, unibusVersion, ...(passphrase ? { passphrase } : {}), onProgress: (p) => { progress = p; } });
+          const m = r.manifest;
+          this.#log.info("backup written on request", { file: r.file, bytes: r.bytes, duration_ms: m.durationMs });
+          return { file: r.file, bytes: r.bytes, durationMs: m.durationMs, streams: m.streams.length, kv: m.streams.filter((x) => x.kind === "kv").length, objects: m.streams.filter((x) => x.kind === "object").length, files: m.files.length, notes: m.notes };
+        } finally {
+          progress = undefined;
+        }
+      },
+    };
     this.#backups = new BackupSchedule({
       config: () => this.#config,
       log: this.#log,

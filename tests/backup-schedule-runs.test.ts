@@ -61,6 +61,11 @@ test("scheduled backups appear on their own and only the newest two are kept", a
   expect(manifest.streams.map((s: { name: string; state: { messages: number } }) => [s.name, s.state.messages])).toEqual([["EVENTS", 50]]);
   const status = await runUnibus(["status", "--config", config]);
   expect(status.stdout).not.toContain("backup_");
+  // unibus backup without --out asks the running node (control channel), which writes beside its scheduled ones.
+  const manual = await runUnibus(["backup", "--config", config], { timeoutMs: 60_000 });
+  expect(manual.code).toBe(0);
+  expect(manual.stdout).toMatch(/wrote .*usb-disk\/backups\/unibus-backup-sched-\d{8}T\d{6}Z-manual\.tar .*1 streams/);
+  expect(node.log).toContain("backup written on request");
 }, 120_000);
 
 test("a full backup disk is backup_failing in status with the fix, and healthy again once there is room", async () => {

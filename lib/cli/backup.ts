@@ -1,6 +1,9 @@
 /**
  * backup.ts is `unibus backup` (one backup file of the running cluster, from
  * any member) and `unibus backup inspect FILE` (its manifest, checked).
+ * Into [backup] dir the running node takes it (control channel, as the
+ * service user); with --out or --passphrase-file, or with the node's control
+ * socket absent, this process takes it through the node's client port.
  */
 import { join, resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
@@ -9,7 +12,8 @@ import { formatBytes } from "../format.ts";
 import { readSecretFile } from "../auth/secret-source.ts";
 import { backupFileName } from "../backup/files.ts";
 import { describeManifest, readManifest, verifyBackup } from "../backup/manifest.ts";
-import { takeBackup } from "../backup/take.ts";
+import { takeBackup, type BackupProgress } from "../backup/take.ts";
+import { requestBackup } from "../control/backup.ts";
 import { MIN_BACKUP_PASSPHRASE } from "../config/section-backup.ts";
 import type { UnibusConfig } from "../config/sections.ts";
 import { embeddedNatsMeta } from "../runtime-embedded.ts";
@@ -50,15 +54,27 @@ export async function run(args: string[]): Promise<number> {
     "passphrase-file": { type: "string" },
   });
   const config = loadConfig(configPath(values.config));
+  const progress = progressLine();
+  const say = (p: BackupProgress) => progress.update(p.stream ? `backing up stream ${p.stream} (${p.index} of ${p.total}), ${formatBytes(p.bytes)} written` : `finishing, ${formatBytes(p.bytes)} written`);
+  // Into [backup] dir with its passphrase: the running node takes it, as the service user, beside the scheduled ones.
+  if (!values.out && !values["passphrase-file"]) {
+    const asked = await requestBackup(config.node.dataDir, say).finally(() => progress.done());
+    if (asked.reached) {
+      const a = asked.answer;
+      process.stdout.write(`wrote ${a.file} (${formatBytes(a.bytes)}, mode 0600): ${a.streams} streams (${a.kv} KV buckets, ${a.objects} object stores), ${a.files} cluster files, in ${(a.durationMs / 1000).toFixed(1)} s\n`);
+      for (const n of a.notes) process.stdout.write(`note: ${n}\n`);
+      process.stdout.write(`see it with: unibus backup inspect ${a.file}\n`);
+      return ExitCode.ok;
+    }
+  }
   const passphrase = passphraseFrom(config, values["passphrase-file"]);
   const out = resolve(values.out ?? join(config.backup.dir, backupFileName(config.node.name, Date.now(), true)));
-  const progress = progressLine();
   const meta = await embeddedNatsMeta();
   const result = await takeBackup(config, {
     out,
     ...(passphrase ? { passphrase } : {}),
     unibusVersion: meta.unibusVersion,
-    onProgress: (p) => progress.update(p.stream ? `backing up stream ${p.stream} (${p.index} of ${p.total}), ${formatBytes(p.bytes)} written` : `finishing, ${formatBytes(p.bytes)} written`),
+    onProgress: say,
   }).finally(() => progress.done());
   const m = result.manifest;
   process.stdout.write(`wrote ${result.file} (${formatBytes(result.bytes)}, mode 0600): ${m.streams.length} streams (${m.streams.filter((s) => s.kind === "kv").length} KV buckets, ${m.streams.filter((s) => s.kind === "object").length} object stores), ${m.files.length} cluster files, in ${(m.durationMs / 1000).toFixed(1)} s\n`);

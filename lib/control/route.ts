@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import type { ReloadOutcome } from "../reload-outcome.ts";
 import type { UserAccess } from "./users.ts";
 import type { CaAuthority } from "../membership/ca-authority.ts";
+import type { BackupControl } from "./backup.ts";
 import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
 
 /**
@@ -30,6 +31,8 @@ export interface ControlContext {
   access?(): UserAccess | undefined;
   /** A CA holder's CA authority (which CA signs, the rotation's phase); undefined without [tls] ca_key. */
   ca?(): CaAuthority | undefined;
+  /** Taking a backup now, and its progress (lib/control/backup.ts); undefined until the node started its backups. */
+  backup?(): BackupControl | undefined;
 }
 
 /**

@@ -28,6 +28,7 @@
  *   function returns `{ reached: false }` and the command decides.
  */
 import { Hono } from "hono";
+import { backupRoutes } from "./backup.ts";
 import { reloadRoutes } from "./reload.ts";
 import { refusal, type ControlContext, type ControlRoutes } from "./route.ts";
 import { membersRoutes } from "./members.ts";
@@ -42,6 +43,7 @@ export const CONTROL_ROUTES: readonly ControlRoutes[] = [
   membersRoutes,
   usersRoutes,
   caRoutes,
+  backupRoutes,
 ];
 
 /** createControlApp mounts every group on one app; an unknown path is a 404 naming the groups. */
