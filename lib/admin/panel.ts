@@ -10,7 +10,7 @@ import type { Child } from "hono/jsx";
 import type { Diagnosis } from "../diagnosis/problem.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import type { LogLine } from "./log-ring.ts";
-import type { CoreOverview, OverviewInputs } from "./model.ts";
+import type { CoreOverview, OverviewInputs } from "./overview-inputs.ts";
 
 /** PanelInputs are what an overview panel builds its view from: the overview's inputs and the parts every panel shares. */
 export interface PanelInputs extends OverviewInputs {

@@ -8,10 +8,14 @@ import type { ClusterStatus } from "../cluster/status.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import type { ReloadOutcome } from "../reload-outcome.ts";
-import type { UserAccess } from "./users.ts";
+import type { AccessLedger } from "../access/ledger.ts";
+import type { SystemCredential } from "../natsd/system-credential.ts";
 import type { CaAuthority } from "../membership/ca-authority.ts";
 import type { BackupControl } from "./backup.ts";
 import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
+
+/** UserAccess is what the users group needs of the node: its copy of the cluster's users and its system-account credential. */
+export interface UserAccess { ledger: AccessLedger; credential: SystemCredential }
 
 /**
  * ControlContext is what the running node offers its control routes. A

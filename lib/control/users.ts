@@ -13,12 +13,10 @@ import type { AccessEntry, AccessLedger, AccessRule, ConnectionType } from "../a
 import type { UnibusConfig } from "../config/load.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { SystemClient } from "../natsd/system-client.ts";
-import type { SystemCredential } from "../natsd/system-credential.ts";
 import { controlRequest, isControlError, type ControlAnswer } from "./client.ts";
 import { raise, type ControlRoutes } from "./route.ts";
 
-/** UserAccess is what the users group needs of the node: its copy of the cluster's users and its system-account credential. */
-export interface UserAccess { ledger: AccessLedger; credential: SystemCredential }
+export type { UserAccess } from "./route.ts";
 
 /**
  * UserChange is one change: add (refused for an existing user unless

@@ -4,7 +4,7 @@
  */
 import type { DiskUsage } from "../disk-usage.ts";
 import { formatBytes, formatCount, formatSeconds } from "../../format.ts";
-import type { Versions } from "../model.ts";
+import type { Versions } from "../overview-inputs.ts";
 import { overviewPanel, type PanelInputs } from "../panel.ts";
 import { ErrorLine, Row } from "./_parts.tsx";
 

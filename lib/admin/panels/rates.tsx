@@ -5,11 +5,10 @@
 import { formatBytes, formatCount } from "../../format.ts";
 import { RateChart } from "../pages/rate-chart.tsx";
 import { overviewPanel } from "../panel.ts";
-import type { RatePoint } from "../sampler.ts";
+import type { RatesView } from "../overview-inputs.ts";
 import { ErrorLine } from "./_parts.tsx";
 
-/** RatesView is the message-rate chart: points, oldest first. */
-export interface RatesView { intervalMs: number; points: RatePoint[]; error?: string }
+export type { RatesView } from "../overview-inputs.ts";
 
 /** ratesPanel charts the traffic of the last minutes. */
 export const ratesPanel = overviewPanel({
