@@ -174,6 +174,24 @@ describe.if(ready)("shrinking and repairing a cluster", () => {
     timings.replace_to_healthy_ms = Math.round(performance.now() - t0);
   });
 
+  test("c reflashed (data dir empty; config and certificates restored) is c: never a second box, healthy once caught up", async () => {
+    const c = box("c");
+    await lab.stop(c);
+    rmSync(join(c.dir, "data"), { recursive: true, force: true });
+    const t0 = performance.now();
+    lab.start(c);
+    const said = new Set<string>();
+    await waitFor("a, b and c healthy after c's reflash", async () => {
+      const all = await Promise.all(lab.boxes.slice(0, 3).map((b) => lab.status(b)));
+      for (const s of all) for (const p of s.status?.problems ?? []) said.add(`${p.kind}: ${p.cause}`);
+      return all.every((s) => s.code === 0);
+    }, 120_000, 1000);
+    timings.reflash_to_healthy_ms = Math.round(performance.now() - t0);
+    console.log(`while c came back reflashed, status said:\n  ${[...said].join("\n  ") || "(nothing)"}`);
+    expect([...said].filter((x) => /duplicate_node_name|second box/.test(x))).toEqual([]);
+    expect((await lab.client(c, ca.caFile, "info", "KEEP")).messages).toBe(50);
+  });
+
   test("b renews a certificate about to expire through the CA holder, without the CA key; status says when it cannot", async () => {
     const b = box("b");
     // Plant a certificate in its last day (issued 300 days ago for 301), as if b had run for ten months.

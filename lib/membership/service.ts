@@ -76,6 +76,14 @@ export interface NameConflict { name: string; address: string; at: string }
 /** PEER_REMOVE_TIMEOUT_MS is nats-server's raft peerRemoveTimeout: how long a removed server is kept out of the meta group. */
 export const PEER_REMOVE_TIMEOUT_MS = 5 * 60_000;
 
+/** CONFLICT_STALE_MS: a duplicate name not seen again for three check-in rounds is gone. */
+export const CONFLICT_STALE_MS = 15_000;
+
+/** hostOf is the host part of "host:port" (brackets of IPv6 dropped). */
+function hostOf(address: string): string {
+  return address.replace(/:\d+$/, "").replace(/^\[|\]$/g, "").replace(/^::ffff:/i, "").toLowerCase();
+}
+
 /** MembershipService is the listening service; start() and stop() bracket it. */
 export class MembershipService {
   readonly #o: MembershipServiceOptions;
@@ -86,10 +94,20 @@ export class MembershipService {
     this.#o = options;
   }
 
-  /** conflicts are the duplicate names seen recently, for status. */
+  /**
+   * conflicts are the duplicate names seen now, for status: a box that
+   * keeps using a member's name checks in every CHECKIN_INTERVAL_MS, so a
+   * conflict not seen again for CONFLICT_STALE_MS is gone (the box was
+   * stopped), and one whose box has since become that member (unibus join
+   * --replace) is no conflict at all.
+   */
   get conflicts(): NameConflict[] {
-    const cutoff = Date.now() - 5 * 60 * 1000;
-    return [...this.#conflicts.values()].filter((c) => Date.parse(c.at) > cutoff);
+    const cutoff = Date.now() - CONFLICT_STALE_MS;
+    for (const [name, c] of this.#conflicts) {
+      const member = this.#o.registry.get(name);
+      if (Date.parse(c.at) <= cutoff || (member && !member.removed && hostOf(member.route) === hostOf(c.address))) this.#conflicts.delete(name);
+    }
+    return [...this.#conflicts.values()];
   }
 
   async start(): Promise<void> {
@@ -223,6 +241,17 @@ export class MembershipService {
     const have = o.registry.get(self.name);
     if (self.name === o.selfName && have && have.id !== self.id) {
       return this.#conflict(peer, self.name, `"${self.name}" is the name of the CA holder answering at ${o.listen.text}; two boxes use one name`);
+    }
+    // The same name, certificate (verified above) and address with a new id: the member itself, back
+    // with an empty data dir (a reflashed card with its config restored). It is that member, catching up.
+    const reflashed = Boolean(have && !have.removed && have.id !== self.id && hostOf(have.route) === hostOf(self.route) && hostOf(self.route) === hostOf(peer.address));
+    if (reflashed) {
+      o.log.info("a member came back with a new data dir; it is the same member (same name, certificate and address)", { name: self.name, route: self.route });
+      o.registry.put({ ...have!, ...self, joinedAt: have!.joinedAt, updatedAt: Math.max(self.updatedAt, have!.updatedAt + 1) });
+      o.registry.save();
+      o.onMembersChanged?.();
+      this.#conflicts.delete(self.name);
+      return { ok: true, members: o.registry.all(), ...(o.edges ? { edges: o.edges.all() } : {}), ...(await this.#caAnswer()) };
     }
     if (have && !have.removed && have.id !== self.id) {
       return this.#conflict(peer, self.name, `another box already is member "${self.name}" of cluster "${o.cluster}" (route ${have.route}); names must be unique. If this box replaces a dead ${self.name}, run on it: unibus join ADDR --token TOKEN --name ${self.name} --replace; otherwise give it its own name and join it`);
