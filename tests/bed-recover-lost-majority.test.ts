@@ -9,6 +9,7 @@
  * Timings are printed.
  */
 import { afterAll, describe, expect } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./_helpers.ts";
 import { Bed, BOX_SRC, bedTest, copyUnibus } from "./bed/index.ts";
@@ -79,6 +80,9 @@ describe("the last survivor of a lost majority, on real hosts", () => {
     expect((await client(a, "setup")).ok).toBe(true);
     expect((await client(box(1), "publish", 20)).acked).toBe(20);
 
+    // While the majority is there, a keeps what KEEP's leader reports (every 30 s).
+    await until("a to keep KEEP's leader report", async () => (JSON.parse(readFileSync(a.path("/var/lib/unibus/stream-marks.json"), "utf8")).streams.some((m: { name: string; lastSeq: number; leader?: string }) => m.name === STREAM && m.lastSeq === 20 && m.leader) ? true : undefined), 60_000, 1_000);
+
     // b and c: pulled plugs, and they never come back.
     await Promise.all([box(1).powerCut(), box(2).powerCut()]);
     const cutAt = Date.now();
@@ -96,6 +100,7 @@ describe("the last survivor of a lost majority, on real hosts", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("a is a cluster of one");
+    expect(r.stdout).toMatch(/stream KEEP \(R3\): kept here up to sequence 20 \(20 messages\); its leader [abc] last reported sequence 20 \d+ s ago, all of them here/);
     expect((await client(a, "publish", 10)).acked).toBe(10);
     timings.cut_to_writable_ms = Date.now() - cutAt;
     expect((await client(a, "info")).messages).toBe(30);

@@ -157,16 +157,21 @@ export function describeLoss(plan: RecoverPlan): string[] {
     if (!mark) {
       out.push(`stream ${where} (R${s.replicas}): ${kept}; no leader report was kept, so how many writes ${dead} acknowledged beyond it is unknown: those are lost`);
     } else if (mark.lastSeq > s.lastSeq) {
-      out.push(`stream ${where} (R${s.replicas}): ${kept}; its leader ${mark.leader ?? "?"} reported sequence ${mark.lastSeq} ${ago(mark.at)}: ${mark.lastSeq - s.lastSeq} acknowledged writes are lost, and any acknowledged after that report by ${dead} alone`);
+      out.push(`stream ${where} (R${s.replicas}): ${kept}; ${reporter(mark)} reported sequence ${mark.lastSeq} ${ago(mark.at)}: ${mark.lastSeq - s.lastSeq} acknowledged writes are lost, and any acknowledged after that report by ${dead} alone`);
     } else {
-      out.push(`stream ${where} (R${s.replicas}): ${kept}; its leader ${mark.leader ?? "?"} last reported sequence ${mark.lastSeq} ${ago(mark.at)}, all of them here: only writes acknowledged after that report by ${dead} alone are lost`);
+      out.push(`stream ${where} (R${s.replicas}): ${kept}; ${reporter(mark)} last reported sequence ${mark.lastSeq} ${ago(mark.at)}, all of them here: only writes acknowledged after that report by ${dead} alone are lost`);
     }
   }
   const here = new Set(plan.streams.filter((s) => s.account === "$G").map((s) => s.name));
   const missing = plan.marks.filter((m) => !here.has(m.name));
-  for (const m of missing) out.push(`stream ${m.name} (R${m.replicas}) has no replica here: lost whole (its leader ${m.leader ?? "?"} reported sequence ${m.lastSeq} ${ago(m.at)}); restore it from a backup`);
+  for (const m of missing) out.push(`stream ${m.name} (R${m.replicas}) has no replica here: lost whole (${reporter(m)} reported sequence ${m.lastSeq} ${ago(m.at)}); restore it from a backup`);
   out.push(`streams, KV buckets and object stores with no replica on ${plan.self} (R1 or R2 placed on ${dead}) are lost whole; consumers resume from their state here`);
   return out;
+}
+
+/** reporter names who gave a stream's mark: its leader, or the cluster when no leader was known then. */
+function reporter(m: StreamMark): string {
+  return m.leader ? `its leader ${m.leader}` : "the cluster";
 }
 
 /** RecoverResult is what recoverAlone did and how long each part took (ms). */

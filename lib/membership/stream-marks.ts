@@ -55,86 +55,104 @@ export function readMarks(dataDir: string): Marks {
   }
 }
 
-/** readStreamMarks reads the streams' last leader reports a node kept; empty when there are none. */
-export function readStreamMarks(dataDir: string): StreamMark[] {
-  return readMarks(dataDir).streams;
-}
+/** ROUTES_EVERY_MS is how often the routes are looked at (ms): the moment a route drops is kept to within this. */
+export const ROUTES_EVERY_MS = 5_000;
 
 /**
  * StreamMarks reads the streams of the clients' account every
- * STREAM_MARKS_EVERY_MS and keeps their leaders' last sequences; a stream
- * reading that fails (no meta leader) leaves the previous one. start() and stop() are idempotent.
+ * STREAM_MARKS_EVERY_MS and keeps their leaders' last sequences (a stream
+ * whose leader does not answer keeps its previous mark), and looks at the
+ * routes every ROUTES_EVERY_MS, writing the file at once when one drops.
+ * start() and stop() are idempotent.
  */
 export class StreamMarks {
   readonly #config: () => UnibusConfig;
-  #timer?: ReturnType<typeof setInterval>;
+  #timers: ReturnType<typeof setInterval>[] = [];
   #nc?: NatsConnection;
   #busy = false;
+  #streams: StreamMark[] = [];
+  #routesSeen: Record<string, number> = {};
+  #connected = new Set<string>();
 
   constructor(config: () => UnibusConfig) {
     this.#config = config;
   }
 
-  /** start takes a first reading soon and then one every STREAM_MARKS_EVERY_MS; the timer keeps no process alive. */
+  /** start reads the streams soon and every STREAM_MARKS_EVERY_MS, the routes every ROUTES_EVERY_MS; the timers keep no process alive. */
   start(everyMs = STREAM_MARKS_EVERY_MS): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => void this.read(), everyMs);
-    this.#timer.unref?.();
+    if (this.#timers.length) return;
+    const kept = readMarks(this.#config().node.dataDir);
+    this.#streams = kept.streams;
+    this.#routesSeen = kept.routesSeen;
+    this.#timers = [setInterval(() => void this.read(), everyMs), setInterval(() => void this.#lookAtRoutes(), ROUTES_EVERY_MS)];
+    for (const t of this.#timers) t.unref?.();
     setTimeout(() => void this.read(), Math.min(everyMs, 5_000)).unref?.();
   }
 
-  /** read takes one reading now and writes the file when anything answered. Errors are swallowed: a lost majority is when this matters. */
+  /** #lookAtRoutes notes which servers a route is up to; a route that dropped is written down at once. */
+  async #lookAtRoutes(): Promise<void> {
+    let routez: Routez;
+    try {
+      routez = await new MonitorClient(this.#config().monitor.listen.text).get<Routez>("routez");
+    } catch {
+      return; // nats-server restarting
+    }
+    const now = Date.now();
+    const connected = new Set((routez.routes ?? []).map((r) => r.remote_name ?? "").filter(Boolean));
+    for (const name of connected) this.#routesSeen[name] = now;
+    const dropped = [...this.#connected].some((name) => !connected.has(name));
+    this.#connected = connected;
+    if (dropped) this.#write();
+  }
+
+  /** read takes one reading of the streams now and writes the file. Errors are swallowed: a lost majority is when this matters. */
   async read(): Promise<void> {
-    if (this.#busy || !this.#timer) return;
+    if (this.#busy || !this.#timers.length) return;
     this.#busy = true;
     const config = this.#config();
-    const dir = config.node.dataDir;
-    const kept = readMarks(dir);
-    const routesSeen = { ...kept.routesSeen };
-    let routesChanged = false;
-    try {
-      const routez = await new MonitorClient(config.monitor.listen.text).get<Routez>("routez");
-      for (const r of routez.routes ?? []) {
-        if (r.remote_name) routesSeen[r.remote_name] = Date.now();
-        routesChanged = true;
-      }
-    } catch {
-      // nats-server restarting: nothing seen this time
-    }
     try {
       if (!this.#nc || this.#nc.isClosed()) this.#nc = await connectJetstream(config, "unibus-stream-marks");
-      // A listing that completes is the whole set (a deleted stream drops out); one that fails keeps the file as it was.
+      // A listing that completes is the whole set (a deleted stream drops out); one that fails keeps the marks as they were.
+      const before = new Map(this.#streams.map((m) => [m.name, m]));
       const marks: StreamMark[] = [];
       for (let offset = 0; ;) {
         const page = (await this.#nc.request("$JS.API.STREAM.LIST", JSON.stringify({ offset }), { timeout: 3_000 })).json<StreamListPage>();
         if (page.error) throw new Error(page.error.description ?? "stream list refused");
         const infos = page.streams ?? [];
         for (const info of infos) {
-          marks.push({
+          const leader = info.cluster?.leader;
+          const previous = before.get(info.config.name);
+          // Without a leader the numbers are a follower's, not what was acknowledged: keep the leader's last word.
+          marks.push(!leader && previous?.leader ? previous : {
             name: info.config.name, lastSeq: info.state.last_seq, replicas: info.config.num_replicas ?? 1,
-            ...(info.cluster?.leader ? { leader: info.cluster.leader } : {}), at: Date.now(),
+            ...(leader ? { leader } : {}), at: Date.now(),
           });
         }
         offset += infos.length;
         if (infos.length === 0 || offset >= (page.total ?? 0)) break;
       }
-      kept.streams = marks;
+      this.#streams = marks;
     } catch {
-      // no meta leader, no stream leader, or the node restarting: keep what the leaders said last
+      // no meta leader, or the node restarting: keep what the leaders said last
     } finally {
-      try {
-        writeFileAtomic(dataDirLayout(dir).streamMarks, JSON.stringify({ streams: kept.streams, routesSeen: routesChanged ? routesSeen : kept.routesSeen }) + "\n", 0o600, ownerOf(dir));
-      } catch {
-        // recover then knows less; the node goes on
-      }
+      this.#write();
       this.#busy = false;
+    }
+  }
+
+  #write(): void {
+    const dir = this.#config().node.dataDir;
+    try {
+      writeFileAtomic(dataDirLayout(dir).streamMarks, JSON.stringify({ streams: this.#streams, routesSeen: this.#routesSeen }) + "\n", 0o600, ownerOf(dir));
+    } catch {
+      // recover then knows less; the node goes on
     }
   }
 
   /** stop ends the readings and closes the connection. */
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
     await this.#nc?.close().catch(() => {});
     this.#nc = undefined;
   }
