@@ -19,6 +19,7 @@ import { edgeUsersTable } from "./_edge-sign-in.ts";
 import { jetstreamToolUser } from "./_jetstream-tool-user.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
 import { NOBODY_NKEY, usesClusterAccess, withClusterUsers } from "../access/client-users.ts";
+import type { AccessEntry } from "../access/ledger.ts";
 import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
 
@@ -174,14 +175,28 @@ function allowOnly(list: string[]): Record<string, string[]> {
  * none an unusable nkey keeps nats-server from admitting anyone; on a hub
  * it also carries the edge users.
  */
-function renderClient(config: UnibusConfig, node: NodeFacts = {}): Record<string, unknown> {
-  const advertise = renderDiscovery(config).clientAdvertise;
-  const listen = { listen: config.client.listen.text, ...(advertise ? { client_advertise: advertise } : {}) };
-  const client = withClusterUsers(config, node.access ?? []);
+/** clientSignIn says who signs in on the client port: the users and nkeys rendered, and whether only the unusable placeholder guards it. */
+function clientSignIn(config: UnibusConfig, access: readonly AccessEntry[]): { client: ClientConfig; placeholder: boolean; signIn: boolean } {
+  const client = withClusterUsers(config, access);
   // Loopback-only members keep taking anonymous local clients until the first user, as a single node does.
   const exposed = clientListeners(config).some((l) => !isLoopback(l.listen.host));
   const placeholder = exposed && usesClusterAccess(config) && client.users.length === 0 && client.nkeys.length === 0;
-  const signIn = client.users.length > 0 || client.nkeys.length > 0 || placeholder;
+  return { client, placeholder, signIn: client.users.length > 0 || client.nkeys.length > 0 || placeholder };
+}
+
+/**
+ * rendersUsersTable tells whether the node's nats config has a users table
+ * (then every client signs in, unibus's own tools with their key) or admits
+ * anonymous clients, given the cluster's users the node knows (access).
+ */
+export function rendersUsersTable(config: UnibusConfig, access: readonly AccessEntry[]): boolean {
+  return clientSignIn(config, access).signIn || edgeUsersTable(config, false) !== undefined;
+}
+
+function renderClient(config: UnibusConfig, node: NodeFacts = {}): Record<string, unknown> {
+  const advertise = renderDiscovery(config).clientAdvertise;
+  const listen = { listen: config.client.listen.text, ...(advertise ? { client_advertise: advertise } : {}) };
+  const { client, placeholder, signIn } = clientSignIn(config, node.access ?? []);
   const edges = edgeUsersTable(config, signIn);
   if (!signIn && !edges) return listen;
   const only = edges?.clientRestriction ?? {};
