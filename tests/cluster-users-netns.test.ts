@@ -77,7 +77,7 @@ afterAll(async () => {
   await lab.destroy();
   console.log(`cluster users timings (netns, 3 nodes): ${JSON.stringify(timings)}`);
   dir[Symbol.dispose]();
-});
+}, 60_000); // stopping three nodes can outlast bun's 5 s hook default on a loaded machine, which would leave the namespaces behind
 
 describe.if(ready)("users defined once for the cluster", () => {
   test("joined boxes take the cluster's client port over and admit nobody before the first user", async () => {
