@@ -26,10 +26,15 @@ const timings: Record<string, number> = {};
 const clients: MqttClient[] = [];
 let caPem = "";
 
-/** enableMqtt is the edit a user makes to a box's config: an MQTT listener on the LAN and a device user. */
-function enableMqtt(b: Box): void {
+/**
+ * addDevice gives a box the device user (a file user; the cluster's own users are another
+ * helper's test). The MQTT listener itself comes from `init cluster --mqtt-listen` on a and
+ * from the join on the others: no box's [mqtt] is edited.
+ */
+function addDevice(b: Box): void {
+  expect(readFileSync(b.config, "utf8")).toContain('[mqtt]\n');
   writeFileSync(join(b.dir, "device.pass"), PASSWORD, { mode: 0o600 });
-  appendFileSync(b.config, `\n[mqtt]\nlisten = "0.0.0.0:1883"\n\n[[client.users]]\nuser = "device"\npassword_file = "device.pass"\n`);
+  appendFileSync(b.config, `\n[[client.users]]\nuser = "device"\npassword_file = "device.pass"\n`);
 }
 
 function mqttOptions(clientId: string, extra: Partial<IClientOptions> = {}): IClientOptions {
@@ -119,7 +124,7 @@ async function joinBox(b: Box): Promise<void> {
   if (!m) throw new Error(`token create printed no join line: ${line.stdout}${line.stderr}`);
   const r = await lab.unibus(b, ["join", m[1]!, "--token", m[2]!, "--name", b.name, "--out", b.dir]);
   expect(r.stderr + r.stdout).toContain(`joined cluster "mqttlab" as "${b.name}"`);
-  enableMqtt(b);
+  addDevice(b);
   lab.start(b);
 }
 
@@ -139,13 +144,13 @@ beforeAll(async () => {
   sh(["ip", "addr", "add", `${lab.subnet}.254/24`, "dev", lab.bridge]);
   const a = lab.box("a");
   const gen = join(dir.path, "generated");
-  const res = await runUnibus(["init", "cluster", "--name", "mqttlab", "--node", `a=${a.ip}`, "--out", gen]);
+  const res = await runUnibus(["init", "cluster", "--name", "mqttlab", "--node", `a=${a.ip}`, "--mqtt-listen", "0.0.0.0:1883", "--out", gen]);
   if (res.code !== 0) throw new Error(`init cluster failed: ${res.stderr}`);
   cpSync(join(gen, "certs"), join(a.dir, "certs"), { recursive: true });
   for (const f of ["cluster.secret", "join-tokens.secret"]) cpSync(join(gen, f), join(a.dir, f));
   cpSync(join(gen, "a.toml"), a.config);
   caPem = readFileSync(join(a.dir, "certs", "ca.pem"), "utf8");
-  enableMqtt(a);
+  addDevice(a);
   lab.start(a);
   await waitFor("a to run", () => a.log.includes("join port open"), 60_000);
 }, 120_000);
@@ -247,7 +252,8 @@ describe.if(ready)("MQTT survives a node", () => {
         const jsz = lab.monitor(x, "jsz?accounts=true&streams=true");
         for (const s of (jsz?.account_details ?? []).flatMap((d: any) => d.stream_detail ?? [])) if (s.cluster?.leader === x.name) leaders.set(s.name, x.name);
       }
-      return MQTT_STREAMS.every((n) => leaders.has(n));
+      const meta = [b, c].map((x) => lab.monitor(x, "jsz")?.meta_cluster?.leader);
+      return MQTT_STREAMS.every((n) => leaders.has(n)) && meta.every((m) => m === b.name || m === c.name);
     }, 60_000, 250);
     timings.leaders_after_kill_ms = Math.round(performance.now() - t0);
 

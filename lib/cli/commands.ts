@@ -99,7 +99,7 @@ exit status: 0 printed, 2 the config is invalid or its data_dir is inside the co
   },
   {
     name: "init cluster",
-    synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--client-listen H:P] [--force]",
+    synopsis: "--name NAME --node NAME=ADDRESS[:PORT] ... --out DIR [--client-listen H:P] [--mqtt-listen H:P] [--force]",
     summary: "make a cluster: CA, route secret, one config per node",
     details: `  --name NAME      cluster name (${NODE_NAME_HINT})
   --node N=ADDR    one per box: node name and the address the other boxes reach it at
@@ -107,6 +107,7 @@ exit status: 0 printed, 2 the config is invalid or its data_dir is inside the co
   --out DIR        where to write certs/ca.pem, certs/ca-key.pem, cluster.secret and NAME.toml per node
   --client-listen H:P  the cluster's client port (default ${DEFAULTS.clientListen.text}); 0.0.0.0:4222 lets LAN clients in
                    on every member, boxes that join included, signing in as the cluster's users (unibus user add)
+  --mqtt-listen H:P    an MQTT listener on every member (e.g. 0.0.0.0:1883); boxes that join take it over
   --force          replace files that already exist (a new CA and secret: every node must get the new files)
 example:
   unibus init cluster --name homelab --node pi-1=10.0.0.11 --client-listen 0.0.0.0:4222 --out homelab/

@@ -22,7 +22,7 @@ import { dataDirLayout } from "../data-dir.ts";
 import { parseToken } from "../membership/token.ts";
 import { clearLeftMarker } from "../membership/left-marker.ts";
 import { parseFlags } from "./_flags.ts";
-import { clientListenText } from "../membership/client-policy.ts";
+import { clientListenText, mqttListenText } from "../membership/client-policy.ts";
 import { AccessLedger } from "../access/ledger.ts";
 import { randomBytes } from "node:crypto";
 
@@ -146,7 +146,11 @@ listen = ${q(clientListenText(r.client))}`
     : `# NATS clients. Loopback until client authentication is configured (unibus user add on any
 # member adds a user for the whole cluster).
 listen = ${q(r.client ? clientListenText(r.client) : DEFAULTS.clientListen.text)}`}
-
+${r.client && mqttListenText(r.client) ? `
+[mqtt]
+# MQTT devices, as on every member of the cluster (taken over at join); the same users.
+listen = ${q(mqttListenText(r.client)!)}
+` : ""}
 [cluster]
 name = ${q(r.cluster)}
 listen = ${q(listen.text)}

@@ -18,22 +18,38 @@ export interface ClientPolicy {
   port: number;
   /** TLS on the client port (tls.client_tls). */
   tls: boolean;
+  /** MQTT devices' listener ([mqtt] listen), when the cluster has one: on the network or loopback only, and its port. */
+  mqtt?: { network: boolean; port: number };
 }
 
 /** clientPolicyOf reads the policy off a member's config. */
 export function clientPolicyOf(config: UnibusConfig): ClientPolicy {
   const { host, port } = config.client.listen;
-  return { network: !isLoopback(host) || isWildcard(host), port, tls: Boolean(config.tls?.clientTls) };
+  const mqtt = config.mqtt?.listen;
+  return { network: onNetwork(host), port, tls: Boolean(config.tls?.clientTls), ...(mqtt ? { mqtt: { network: onNetwork(mqtt.host), port: mqtt.port } } : {}) };
 }
+
+function onNetwork(host: string): boolean {
+  return !isLoopback(host) || isWildcard(host);
+}
+
+const isPort = (v: unknown) => Number.isInteger(v) && (v as number) > 0 && (v as number) < 65536;
 
 /** isClientPolicy checks a policy received in a join answer. */
 export function isClientPolicy(v: unknown): v is ClientPolicy {
   if (!v || typeof v !== "object") return false;
   const p = v as Record<string, unknown>;
-  return typeof p.network === "boolean" && typeof p.tls === "boolean" && Number.isInteger(p.port) && (p.port as number) > 0 && (p.port as number) < 65536;
+  const m = p.mqtt as Record<string, unknown> | undefined;
+  const mqttOk = m === undefined || (Boolean(m) && typeof m === "object" && typeof m.network === "boolean" && isPort(m.port));
+  return typeof p.network === "boolean" && typeof p.tls === "boolean" && isPort(p.port) && mqttOk;
 }
 
 /** clientListenText is the [client] listen a joined box writes for the policy. */
 export function clientListenText(policy: ClientPolicy): string {
   return `${policy.network ? "0.0.0.0" : "127.0.0.1"}:${policy.port}`;
+}
+
+/** mqttListenText is the [mqtt] listen a joined box writes for the policy; undefined when the cluster has no MQTT listener. */
+export function mqttListenText(policy: ClientPolicy): string | undefined {
+  return policy.mqtt ? `${policy.mqtt.network ? "0.0.0.0" : "127.0.0.1"}:${policy.mqtt.port}` : undefined;
 }
