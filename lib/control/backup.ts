@@ -8,27 +8,12 @@
  * own folders.
  */
 import { UsageError } from "../errors.ts";
-import type { BackupProgress } from "../backup/take.ts";
 import { controlRequest, isControlError, type ControlAnswer } from "./client.ts";
 import { raise, type ControlRoutes } from "./route.ts";
 
-/** BackupAnswer is what the node reports of a backup it took. */
-export interface BackupAnswer {
-  file: string;
-  bytes: number;
-  durationMs: number;
-  streams: number;
-  kv: number;
-  objects: number;
-  files: number;
-  notes: string[];
-}
-
-/** BackupControl is the node's side: take one now, and the progress of the one under way. */
-export interface BackupControl {
-  take(): Promise<BackupAnswer>;
-  progress(): BackupProgress | undefined;
-}
+export type { BackupAnswer, BackupControl } from "./route.ts";
+import type { BackupAnswer } from "./route.ts";
+import type { BackupProgress } from "../backup/take.ts";
 
 /** backupRoutes serves POST /backup and GET /backup. */
 export const backupRoutes: ControlRoutes = {

@@ -11,8 +11,26 @@ import type { ReloadOutcome } from "../reload-outcome.ts";
 import type { AccessLedger } from "../access/ledger.ts";
 import type { SystemCredential } from "../natsd/system-credential.ts";
 import type { CaAuthority } from "../membership/ca-authority.ts";
-import type { BackupControl } from "./backup.ts";
+import type { BackupProgress } from "../backup/take.ts";
 import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
+
+/** BackupAnswer is what the node reports of a backup it took. */
+export interface BackupAnswer {
+  file: string;
+  bytes: number;
+  durationMs: number;
+  streams: number;
+  kv: number;
+  objects: number;
+  files: number;
+  notes: string[];
+}
+
+/** BackupControl is the node's side: take one now, and the progress of the one under way. */
+export interface BackupControl {
+  take(): Promise<BackupAnswer>;
+  progress(): BackupProgress | undefined;
+}
 
 /** UserAccess is what the users group needs of the node: its copy of the cluster's users and its system-account credential. */
 export interface UserAccess { ledger: AccessLedger; credential: SystemCredential }
@@ -21,7 +39,9 @@ export interface UserAccess { ledger: AccessLedger; credential: SystemCredential
  * ControlContext is what the running node offers its control routes. A
  * group that needs more of the node adds a field here and its value in
  * lib/node.ts (#controlContext): the routes never hold the node itself, so
- * the node's import of the server makes no circle.
+ * the node's import of the server makes no circle. The types of those
+ * fields are declared in this file too (UserAccess, BackupControl), never
+ * in a group's module: route.ts imports no group.
  */
 export interface ControlContext {
   /** The effective config the node runs. */
