@@ -53,11 +53,15 @@ export interface InProcessNode {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** startNode writes a single-node config (extra TOML appended) and starts it; resolves once nats-server is ready. */
-export async function startNode(opts: { name: string; extra?: string; level?: LogLevel; hooks?: NodeHooks; start?: boolean }): Promise<InProcessNode> {
+/**
+ * startNode writes a single-node config (extra TOML appended; or `toml`, a
+ * whole config of the caller's) and starts it; resolves once nats-server is
+ * ready. `env` is the environment the config's *_env keys read.
+ */
+export async function startNode(opts: { name: string; extra?: string; toml?: string; env?: Record<string, string>; level?: LogLevel; hooks?: NodeHooks; start?: boolean }): Promise<InProcessNode> {
   const dir = tempDir(`unibus-inproc-${opts.name}-`);
-  const file = writeConfig(dir.path, nodeToml({ name: opts.name, client: await freePort(), monitor: await freePort(), ...(opts.extra ? { extra: opts.extra } : {}) }));
-  const config = loadConfig(file, {});
+  const file = writeConfig(dir.path, opts.toml ?? nodeToml({ name: opts.name, client: await freePort(), monitor: await freePort(), ...(opts.extra ? { extra: opts.extra } : {}) }));
+  const config = loadConfig(file, opts.env ?? {});
   const lines: string[] = [];
   const log = new Logger({ level: opts.level ?? "debug", format: "text", sink: (line) => { lines.push(line); } });
   const node = new UnibusNode(config, log, { natsBinary: hostNatsBinary, ...opts.hooks });

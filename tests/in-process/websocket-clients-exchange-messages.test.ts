@@ -2,19 +2,23 @@
  * WebSocket: [websocket] opens nats-server's WebSocket listener, over TLS
  * with the node certificate (wss) and guarded by the same [[client.users]],
  * or in clear with no_tls = true on loopback only. Clients use wsconnect
- * from @nats-io/nats-core over Bun's global WebSocket.
+ * from @nats-io/nats-core over Bun's global WebSocket. The nodes run in
+ * this process (tests/_node-harness.ts): the subject is what the node
+ * renders and serves.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { wsconnect, type ConnectionOptions } from "@nats-io/nats-core";
-import { makeCaDir } from "./pki-fixtures.ts";
-import { RunningUnibus, freePort, runUnibus, tempDir, waitFor, writeConfig } from "./_helpers.ts";
+import { makeCaDir } from "../pki-fixtures.ts";
+import { freePort, prerequisite, runUnibus, tempDir, waitFor, writeConfig } from "../_helpers.ts";
+import { hostNatsAvailable, startNode, type InProcessNode } from "../_node-harness.ts";
 
 const WEB_PW = "browser-secret-2024";
 
+const ready = prerequisite(hostNatsAvailable(), "the vendored nats-server for this CPU (npm run fetch)");
 const dir = tempDir("unibus-ws-");
-const nodes: RunningUnibus[] = [];
+const nodes: InProcessNode[] = [];
 const conns: NatsConnection[] = [];
 let caPem = "";
 let caFile = "";
@@ -45,6 +49,7 @@ function keep(nc: NatsConnection): NatsConnection {
 }
 
 beforeAll(async () => {
+  if (!ready) return;
   const ca = await makeCaDir(dir.path, "ca");
   caFile = ca.cert;
   caPem = readFileSync(ca.cert, "utf8");
@@ -53,7 +58,7 @@ beforeAll(async () => {
   wsUrl = `ws://127.0.0.1:${w2}`;
   tlsClientUrl = `tls://127.0.0.1:${c1}`;
   plainClientUrl = `127.0.0.1:${c2}`;
-  const secure = writeConfig(dir.path, `
+  const secure = `
 [node]
 name = "ws-tls"
 data_dir = "data-tls"
@@ -71,8 +76,8 @@ ca_key = "${ca.key}"
 listen = "127.0.0.1:${await freePort()}"
 [admin]
 listen = "127.0.0.1:${await freePort()}"
-`, "tls.toml");
-  const plain = writeConfig(dir.path, `
+`;
+  const plain = `
 [node]
 name = "ws-plain"
 data_dir = "data-plain"
@@ -85,18 +90,17 @@ no_tls = true
 listen = "127.0.0.1:${await freePort()}"
 [admin]
 listen = "127.0.0.1:${await freePort()}"
-`, "plain.toml");
-  nodes.push(new RunningUnibus(["--config", secure], { UNIBUS_TEST_WEB_PW: WEB_PW }), new RunningUnibus(["--config", plain]));
-  for (const n of nodes) await n.ready();
+`;
+  nodes.push(await startNode({ name: "ws-tls", toml: secure, env: { UNIBUS_TEST_WEB_PW: WEB_PW } }), await startNode({ name: "ws-plain", toml: plain }));
 });
 
 afterAll(async () => {
   for (const nc of conns) await nc.close().catch(() => {});
-  for (const n of nodes) await n.stop();
+  for (const n of nodes) await n[Symbol.asyncDispose]();
   dir[Symbol.dispose]();
 });
 
-describe("WebSocket clients exchange messages with NATS clients", () => {
+describe.if(ready)("WebSocket clients exchange messages with NATS clients", () => {
   test("over wss with the node certificate, a signed-in WebSocket client and a TCP client exchange messages both ways", async () => {
     const web = keep(await wsconnect({ servers: wssUrl, wsFactory: bunWss, user: "web", pass: WEB_PW, timeout: 5_000, reconnect: false }));
     const tcp = keep(await connect({ servers: tlsClientUrl, tls: { caFile }, user: "web", pass: WEB_PW, timeout: 5_000, reconnect: false }));
