@@ -44,8 +44,13 @@ export interface RestoreOptions {
 /** RestoredStream says what happened to one stream. */
 export interface RestoredStream { name: string; kind: BackedUpStream["kind"]; bucket?: string; messages: number; replicas: number; replaced: boolean; note?: string }
 
-/** RestoreResult lists the streams restored. */
-export interface RestoreResult { file: string; streams: RestoredStream[] }
+/** RestoreResult lists the streams restored, and those left as they were with the reason. */
+export interface RestoreResult { file: string; streams: RestoredStream[]; kept: { name: string; why: string }[] }
+
+/** isMqttStream tells nats-server's own MQTT streams ($MQTT_sess, $MQTT_msgs, …), which it makes when MQTT is first used. */
+export function isMqttStream(name: string): boolean {
+  return name.startsWith("$MQTT_");
+}
 
 /** selectStreams picks the streams named (by stream or bucket name); unknown names are a usage error listing what the backup has. */
 export function selectStreams(backup: VerifiedBackup, only: string[] | undefined): BackedUpStream[] {
@@ -81,16 +86,23 @@ interface Undo { name: string; file: string }
 export async function restoreBackup(config: UnibusConfig, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const report = options.onProgress ?? (() => {});
   const backup = verifyBackup(file, (bytes, totalBytes) => report({ phase: "verify", index: 0, total: 0, bytes, totalBytes }));
-  const selected = selectStreams(backup, options.only);
+  let selected = selectStreams(backup, options.only);
   const nc = await connectJetstream(config, "unibus-restore");
   const created: string[] = [];
   const undo: Undo[] = [];
   let undoDir: string | undefined;
   try {
-    const existing: StreamInfo[] = [];
+    let existing: StreamInfo[] = [];
     for (const s of selected) {
       const info = await streamInfo(nc, s.name);
       if (info) existing.push(info);
+    }
+    // A whole-file restore leaves the MQTT streams the running node made for itself (it holds them open); naming one with --overwrite replaces it.
+    const kept = !options.only?.length && !options.overwrite ? existing.filter((e) => isMqttStream(e.config.name)) : [];
+    if (kept.length) {
+      const names = new Set(kept.map((k) => k.config.name));
+      selected = selected.filter((s) => !names.has(s.name));
+      existing = existing.filter((e) => !names.has(e.config.name));
     }
     if (existing.length && !options.overwrite) {
       throw new RuntimeError(`refusing to overwrite ${existing.map((e) => `stream ${e.config.name} (${e.state.messages} messages)`).join(", ")}: ${existing.length === 1 ? "it exists" : "they exist"} in the running cluster; add --overwrite to replace ${existing.length === 1 ? "it" : "them"} with the backup's copy, or delete ${existing.length === 1 ? "it" : "them"} first. Nothing was changed`);
@@ -127,9 +139,10 @@ export async function restoreBackup(config: UnibusConfig, file: string, options:
       if (info.state.messages !== s.state.messages || info.state.last_seq !== s.state.last_seq) {
         throw new RuntimeError(`stream ${s.name} came back with ${info.state.messages} messages up to sequence ${info.state.last_seq}; the backup holds ${s.state.messages} up to ${s.state.last_seq}`);
       }
-      results.push({ name: s.name, kind: s.kind, ...(s.bucket ? { bucket: s.bucket } : {}), messages: info.state.messages, replicas, replaced, ...(replicas < wanted ? { note: `${wanted} replicas in the backup, ${replicas} here (${size} JetStream server${size === 1 ? "" : "s"}); raise it once more servers joined: nats stream edit ${s.name} --replicas ${wanted}` } : {}) });
+      const mqttNote = replaced && isMqttStream(s.name) ? { note: `nats-server's MQTT reads its streams when it starts: restart unibus on every node (sudo systemctl restart unibus) so MQTT clients see the restored ${s.name}` } : {};
+      results.push({ name: s.name, kind: s.kind, ...(s.bucket ? { bucket: s.bucket } : {}), messages: info.state.messages, replicas, replaced, ...mqttNote, ...(replicas < wanted ? { note: `${wanted} replicas in the backup, ${replicas} here (${size} JetStream server${size === 1 ? "" : "s"}); raise it once more servers joined: nats stream edit ${s.name} --replicas ${wanted}` } : {}) });
     }
-    return { file, streams: results };
+    return { file, streams: results, kept: kept.map((k) => ({ name: k.config.name, why: `nats-server's MQTT made it here already (${k.state.messages} messages); replace it with --stream ${k.config.name} --overwrite` })) };
   } catch (err) {
     if (created.length || undo.length) {
       report({ phase: "rollback", index: 0, total: created.length + undo.length, bytes: 0, totalBytes: 0 });

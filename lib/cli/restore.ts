@@ -48,6 +48,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`restored ${what}: ${s.messages} messages, ${s.replicas} replica${s.replicas === 1 ? "" : "s"}${s.replaced ? ", replacing the existing one" : ""}\n`);
     if (s.note) process.stdout.write(`  note: ${s.note}\n`);
   }
+  for (const k of result.kept) process.stdout.write(`kept stream ${k.name} as it is: ${k.why}\n`);
   process.stdout.write(`restored ${result.streams.length} stream${result.streams.length === 1 ? "" : "s"} from ${file}\n`);
   return ExitCode.ok;
 }
