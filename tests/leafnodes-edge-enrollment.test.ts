@@ -144,8 +144,7 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
       }
       return Boolean(leader);
     }, 90_000, 1_000);
-    const edgeStatus = await fleet.status(edge, false);
-    expect(edgeStatus.text).toMatch(/store\+forward UNIBUS_FORWARD holds \d+ messages of sensors\.>/);
+    await waitFor("edge-1's status to show its forward stream", async () => /store\+forward UNIBUS_FORWARD holds \d+ messages of sensors\.>/.test((await fleet.status(edge, false)).text), 30_000, 1_000);
     fleet.link(edge, "down");
     try {
       // A real outage: the keep-alive has noticed it and status says what it means.
@@ -166,8 +165,9 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
       return got.count >= 1000;
     }, 120_000, 2_000);
     expect(got).toMatchObject({ count: 1000, inOrder: true, first: "0", last: "999" });
-    const hubStatus = await fleet.status(leader!, false);
-    expect(hubStatus.text).toMatch(/fleet stream  UNIBUS_FLEET 1000 messages \(store and forward\); backlog per edge: edge-1 0/);
+    // The hub node records the stream's state every 5 s: its status catches up within that.
+    await waitFor("the hub's status to show the fleet stream caught up", async () =>
+      /fleet stream  UNIBUS_FLEET 1000 messages \(store and forward\); backlog per edge: edge-1 0/.test((await fleet.status(leader!, false)).text), 30_000, 1_000);
   }, 300_000);
 
   test("unibus edge remove shuts one edge out of every hub node; the other keeps its uplink", async () => {

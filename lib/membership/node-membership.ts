@@ -95,7 +95,7 @@ export class NodeMembership {
     return { ...routed, leafnodes: { ...leaf, enrolled: this.edges.active().map((e) => ({ name: e.name, nkey: e.nkey })) } };
   }
 
-  /** #leafUrls is every hub node's leaf address: the members' route hosts on this node's leaf port. */
+  /** #leafUrls is every hub node's leaf address: the configured peers' and the members' route hosts on this node's leaf port (a member that joined later is in the members list, a peer whose check-in has not arrived yet only in the config). */
   #leafUrls(): string[] {
     const config = this.#o.config();
     const port = config.leafnodes?.listen?.port ?? DEFAULTS.leafPort;
@@ -104,6 +104,8 @@ export class NodeMembership {
       const hp = parsePeer(m.route);
       if (typeof hp !== "string") hosts.add(hp.host);
     }
+    const removed = new Set(this.registry.all().filter((m) => m.removed).map((m) => parsePeer(m.route)).filter((hp): hp is HostPort => typeof hp !== "string").map((hp) => hp.host));
+    for (const peer of config.cluster?.peers ?? []) if (!removed.has(peer.host)) hosts.add(peer.host);
     return [...hosts].map((h) => `nats-leaf://${joinHostPort(h, port)}`);
   }
 
