@@ -39,6 +39,8 @@ if (op === "setup") {
   const t0 = performance.now();
   let acked = 0;
   let retries = 0;
+  // Why attempts failed (the error's first words), so a stall says whether it was "no responders" or a timeout.
+  const errs: Record<string, number> = {};
   for (let i = 0; i < Number(countText); i++) {
     const until = Date.now() + 30_000;
     for (;;) {
@@ -48,12 +50,14 @@ if (op === "setup") {
         break;
       } catch (err) {
         retries++;
+        const why = ((err as Error).message ?? String(err)).slice(0, 40);
+        errs[why] = (errs[why] ?? 0) + 1;
         if (Date.now() > until) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
   }
-  out = { acked, retries, ms: Math.round(performance.now() - t0) };
+  out = { acked, retries, ms: Math.round(performance.now() - t0), errs };
 } else if (op === "bulk") {
   const js = jetstream(nc, { timeout: 10_000 });
   // Random bytes: routes compress (s2), and a stream of one letter would cross any link at once.
