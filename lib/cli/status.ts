@@ -130,7 +130,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
       const said = ch.verdicts.map((v) => `${v.node} ${v.verdict.toUpperCase()}`).join(", ");
       lines.push(`  cluster       ${ch.verdicts.length} of ${ch.expected} members answered${said ? `: ${said}` : ""}`);
       const behind = ch.behind.filter((r) => !r.offline);
-      lines.push(`  replicas      ${ch.streams} stream${ch.streams === 1 ? "" : "s"} led; ${behind.length ? behind.map((r) => `${r.replica} behind on ${r.stream || "the meta group"} (${r.lag} ops, heard ${Math.round(r.activeMs / 1000)} s ago)`).join("; ") : "every replica current"}`);
+      lines.push(`  replicas      ${ch.streams} stream${ch.streams === 1 ? "" : "s"} led; ${behind.length ? behind.map((r) => `${r.replica} behind on ${r.stream || "the meta group"} (${r.lag} ops, ${r.activeMs === undefined ? "not heard by its leader" : `heard ${Math.round(r.activeMs / 1000)} s ago`})`).join("; ") : "every replica current"}`);
       for (const st of ch.storage) lines.push(`    storage ${st.node.padEnd(16)} ${Math.floor((st.used / st.max) * 100)} % of the JetStream limit`);
     }
   }

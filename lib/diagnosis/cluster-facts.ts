@@ -40,8 +40,12 @@ export interface ReplicaFact {
   offline: boolean;
   /** Operations the replica has not yet stored. */
   lag: number;
-  /** Milliseconds since the leader last heard from it. */
-  activeMs: number;
+  /**
+   * Milliseconds since the leader last heard from it; undefined when this
+   * leader never has (nats reports 0 then: a leader elected after the replica
+   * went silent, e.g. the box whose power was cut led the stream).
+   */
+  activeMs?: number;
 }
 
 /**
@@ -115,7 +119,7 @@ export function memberName(name: string, members: readonly string[]): string {
 
 /** replicaOf turns a leader's peer entry into a ReplicaFact. */
 function replicaOf(stream: string, account: string, leader: string, p: PeerInfo, members: readonly string[]): ReplicaFact {
-  return { stream, account, leader, replica: memberName(p.name, members), current: p.current, offline: Boolean(p.offline), lag: p.lag ?? 0, activeMs: Math.round((p.active ?? 0) / 1e6) };
+  return { stream, account, leader, replica: memberName(p.name, members), current: p.current, offline: Boolean(p.offline), lag: p.lag ?? 0, ...(p.current || (p.active ?? 0) > 0 ? { activeMs: Math.round((p.active ?? 0) / 1e6) } : {}) };
 }
 
 /** clusterFactsOf reads one round's answers: verdicts as given, replica views from each group's leader, storage per server. */

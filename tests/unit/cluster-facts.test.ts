@@ -25,6 +25,11 @@ test("the leader's view counts; a follower's 'not current' about another followe
   expect(f.answered).toEqual(["pi-1", "pi-2"]);
 });
 
+test("a replica its leader never heard from (nats: active 0, elected after the box died) has no 'heard' time, not 0 s", () => {
+  const f = clusterFactsOf(0, 3, [], [answer("pi-1", stream("pi-1", [{ name: "pi-2", current: false, lag: 106, active: 0 }, { name: "pi-3", current: true, active: 0 }]))], members);
+  expect(f.behind).toEqual([{ stream: "ORDERS", account: "$G", leader: "pi-1", replica: "pi-2", current: false, offline: false, lag: 106 }]);
+});
+
 test("a placeholder names the member with its peer id, or says unknown", () => {
   expect(memberName(placeholder("pi-2"), members)).toBe("pi-2");
   expect(memberName(placeholder("ghost"), members)).toBe("unknown");

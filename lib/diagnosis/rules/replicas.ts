@@ -29,14 +29,15 @@ export const replicasRule = defineRule({
     // An offline replica of a member this node has no route to is the route rules' (peer_unreachable);
     // one whose member is up again (routed, or this node) is a replica that has not caught up yet.
     const up = (name: string) => name === f.node || f.routes.some((r) => r.name === name);
-    const behind = (f.cluster?.behind ?? []).filter((r) => (!r.offline || up(r.replica)) && !(r.lag <= REPLICA_IN_STEP_OPS && r.activeMs < REPLICA_HEARD_MS / 2 && !r.offline));
+    const behind = (f.cluster?.behind ?? []).filter((r) => (!r.offline || up(r.replica)) && !(r.lag <= REPLICA_IN_STEP_OPS && (r.activeMs ?? Infinity) < REPLICA_HEARD_MS / 2 && !r.offline));
     const byMember = new Map<string, ReplicaFact[]>();
     for (const r of behind) byMember.set(r.replica, [...(byMember.get(r.replica) ?? []), r]);
     const out: ProblemOf<ReplicaKind>[] = [];
     for (const [member, rs] of [...byMember].sort(([a], [b]) => a.localeCompare(b))) {
       const lag = rs.reduce((n, r) => n + r.lag, 0);
       const what = groups(rs);
-      const heard = rs.every((r) => r.activeMs < REPLICA_HEARD_MS);
+      // Never heard by its leader (elected since the replica went silent): catching up only when it is up again.
+      const heard = rs.every((r) => r.activeMs === undefined ? up(member) : r.activeMs < REPLICA_HEARD_MS);
       if (heard) {
         out.push({
           kind: "replica_catching_up", severity: "degraded", node: member,
@@ -44,10 +45,11 @@ export const replicasRule = defineRule({
           fix: `wait: unibus status exits 0 once every replica is current (a rolling upgrade waits for that before it restarts the next member); if it lasts, check ${member}'s link and disk`,
         });
       } else {
-        const silent = Math.max(...rs.map((r) => r.activeMs));
+        const silent = Math.max(...rs.map((r) => r.activeMs ?? 0));
+        const since = rs.some((r) => r.activeMs === undefined) ? (silent ? `for ${Math.round(silent / 1000)} s or more` : "since it was elected") : `for ${Math.round(silent / 1000)} s`;
         out.push({
           kind: "replica_not_current", severity: "degraded", node: member,
-          cause: `${member}'s replica${rs.length === 1 ? "" : "s"} of ${what} ${rs.length === 1 ? "is" : "are"} not current: the leader has not heard from it for ${Math.round(silent / 1000)} s (${lag} operation${lag === 1 ? "" : "s"} behind)`,
+          cause: `${member}'s replica${rs.length === 1 ? "" : "s"} of ${what} ${rs.length === 1 ? "is" : "are"} not current: the leader has not heard from it ${since} (${lag} operation${lag === 1 ? "" : "s"} behind)`,
           fix: `look at ${member}: unibus status there names the cause (a JetStream storage limit reached stops a replica; so does a full disk); journalctl -u unibus on ${member}; restarting unibus there makes it catch up from the leader`,
         });
       }

@@ -23,6 +23,15 @@ test.each([
   want.forEach(([, , w], i) => expect(out[i]!.cause).toContain(w));
 });
 
+test("a member powered off while it led the streams is not 'catching up': their new leaders never heard from it", () => {
+  const f = healthy({ cluster: round({ behind: [r({ replica: "pi-2", lag: 106, activeMs: undefined }), r({ stream: "EVENTS", replica: "pi-2", lag: 8, activeMs: undefined })] }) });
+  const down = { ...f, routes: f.routes.filter((x) => x.name !== "pi-2") };
+  expect(run(replicasRule, down).map((p) => [p.kind, p.node])).toEqual([["replica_not_current", "pi-2"]]);
+  expect(run(replicasRule, down)[0]!.cause).toContain("has not heard from it since it was elected");
+  // Once it routes to this node again it is catching up.
+  expect(run(replicasRule, f).map((p) => p.kind)).toEqual(["replica_catching_up"]);
+});
+
 test("the fix of a catching-up member is the rolling upgrade's gate", () => {
   const [p] = run(replicasRule, healthy({ cluster: round({ behind: [r({ lag: 5_000 })] }) }));
   expect(p!.cause).toContain("stream ORDERS, leader pi-1");
