@@ -5,7 +5,7 @@
  * the target, directory fsynced. A reader sees the old file or the whole new
  * one, never a window where root's CLI left a file the service cannot read.
  */
-import { closeSync, fchmodSync, fchownSync, statSync, readFileSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
+import { chownSync, closeSync, fchmodSync, fchownSync, statSync, readFileSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { RuntimeError } from "./errors.ts";
@@ -39,6 +39,27 @@ export function ownerOf(path: string): (FileOwner & { mode: number }) | undefine
     return { uid: st.uid, gid: st.gid, mode: st.mode & 0o777 };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * mkdirLikeParent makes `dir` and any missing parents with `mode`; when root
+ * makes them, each new folder gets the owner of the folder it is made in. So
+ * `sudo unibus backup` making `/var/lib/unibus/backups` leaves it the service
+ * user's (as the data dir is), and the service's scheduled backups can still
+ * write there; a folder made under root's own folders stays root's.
+ */
+export function mkdirLikeParent(dir: string, mode: number): void {
+  const first = mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined || process.getuid?.() !== 0) return;
+  const made: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    made.unshift(d);
+    if (d === first || dirname(d) === d) break;
+  }
+  for (const d of made) {
+    const parent = statSync(dirname(d));
+    chownSync(d, parent.uid, parent.gid);
   }
 }
 

@@ -8,10 +8,11 @@
  * FILE and renamed into place once complete and flushed: a failed or
  * interrupted backup never leaves a file that looks like a backup.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, statfsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { UnibusConfig } from "../config/load.ts";
 import { RuntimeError } from "../errors.ts";
+import { mkdirLikeParent } from "../fsutil.ts";
 import { formatBytes } from "../format.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { ArchiveWriter, type WrittenEntry } from "./archive.ts";
@@ -93,7 +94,7 @@ function assertRoom(out: string, bytes: number): void {
  */
 export async function takeBackup(config: UnibusConfig, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
-  mkdirSync(dirname(options.out), { recursive: true, mode: 0o700 });
+  mkdirLikeParent(dirname(options.out), 0o700);
   if (existsSync(options.out)) throw new RuntimeError(`${options.out} already exists; name another file`);
   const partial = `${options.out}.partial`;
   rmSync(partial, { force: true });
