@@ -7,7 +7,8 @@
  * the passphrase the CA key and route secret) without touching any stream.
  */
 import { mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join, normalize } from "node:path";
+import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { formatBytes } from "../format.ts";
@@ -65,9 +66,11 @@ async function extract(file: string, dir: string, passphraseFile: string | undef
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const written: string[] = [];
   const skipped: string[] = [];
+  const configEntry = backup.manifest.files.find((f) => /^cluster\/[^/]+\.toml$/.test(f.entry));
+  const placed = configEntry ? placesInConfig(readEntry(file, backup.entries.get(configEntry.entry)!)) : new Map<string, string>();
   for (const f of backup.manifest.files) {
     const data = readEntry(file, backup.entries.get(f.entry)!);
-    const name = basename(f.entry).replace(/\.sealed$/, "");
+    const name = placed.get(f.entry) ?? basename(f.entry).replace(/\.sealed$/, "");
     if (f.encrypted) {
       if (!passphrase) { skipped.push(`${f.what} (encrypted: add --passphrase-file)`); continue; }
       const plain = openSealed(JSON.parse(new TextDecoder().decode(data)) as SealedSecret, passphrase, `${f.what} in ${file}`);
@@ -79,5 +82,38 @@ async function extract(file: string, dir: string, passphraseFile: string | undef
   }
   for (const w of written) process.stdout.write(`wrote ${w}\n`);
   for (const s of skipped) process.stdout.write(`skipped ${s}\n`);
+  if (configEntry) process.stdout.write(`next, on a box with the address that config names (or edit its advertise, peers and sans): sudo ./install.sh --config ${join(dir, basename(configEntry.entry))}\n`);
   return ExitCode.ok;
+}
+
+/** ENTRY_KEYS maps a backup's CA and secret entries to the config key that names where the node reads them. */
+const ENTRY_KEYS: [entry: string, table: string, key: string][] = [
+  ["cluster/ca.pem", "tls", "ca_cert"],
+  ["secrets/ca-key.pem.sealed", "tls", "ca_key"],
+  ["secrets/cluster.secret.sealed", "cluster", "secret_file"],
+];
+
+/**
+ * placesInConfig returns, per backup entry, the path (relative to the
+ * extract folder) the extracted config reads it from: `init cluster` and
+ * install.sh write `certs/ca.pem`, `certs/ca-key.pem`, `cluster.secret`
+ * relative to the config, so the extracted folder installs as it is. An
+ * absolute path or one leaving the folder keeps the entry's own name.
+ */
+function placesInConfig(configText: Uint8Array): Map<string, string> {
+  const out = new Map<string, string>();
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(new TextDecoder().decode(configText)) as Record<string, unknown>;
+  } catch {
+    return out;
+  }
+  for (const [entry, table, key] of ENTRY_KEYS) {
+    const value = (doc[table] as Record<string, unknown> | undefined)?.[key];
+    if (typeof value !== "string" || isAbsolute(value)) continue;
+    const rel = normalize(value);
+    if (rel.startsWith("..")) continue;
+    out.set(entry, rel);
+  }
+  return out;
 }
