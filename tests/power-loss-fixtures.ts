@@ -36,7 +36,8 @@ export function newAcked(): Acked {
  */
 export function connectTo(servers: string[], caFile?: string): Promise<NatsConnection> {
   return connect({
-    servers, timeout: 5_000, reconnectTimeWait: 250, maxReconnectAttempts: -1,
+    // A paused (SIGSTOPped) server never closes its socket: pings find it within a few seconds.
+    servers, timeout: 5_000, reconnectTimeWait: 250, maxReconnectAttempts: -1, pingInterval: 2_000, maxPingOut: 3, noRandomize: true,
     ...(caFile ? { tls: { caFile } } : {}),
   });
 }

@@ -1,0 +1,104 @@
+/**
+ * power-loss-cluster-fixtures.ts boots a three-node unibus cluster in VMs
+ * (tests/vm-fixtures.ts) with an R3 stream, and reads the stream back from
+ * every replica in turn: a leader stepdown with a preferred placement moves
+ * the stream's leadership to each node, and every sequence is fetched from
+ * that leader's own store.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { randomSecret } from "./cluster-fixtures.ts";
+import { makeCaDir } from "./pki-fixtures.ts";
+import { guestFiles, makeDisk, Vm, type VmNet } from "./vm-fixtures.ts";
+import { readAll, retry, type StoredRead } from "./power-loss-fixtures.ts";
+
+/** VmCluster is three booted guests forming one cluster, and the CA a client verifies them with. */
+export interface VmCluster { vms: Vm[]; caFile: string; urls: string[] }
+
+function clusterToml(name: string, self: string, peers: string[], sync: string, clusterName: string): string {
+  return `[node]
+name = "${name}"
+data_dir = "/var/lib/unibus"
+[client]
+listen = "0.0.0.0:4222"
+allow_anonymous = true
+[monitor]
+listen = "127.0.0.1:8222"
+[admin]
+enabled = false
+[jetstream]
+max_memory = "32MiB"
+max_file = "256MiB"
+sync = "${sync}"
+[log]
+format = "text"
+[cluster]
+name = "${clusterName}"
+listen = "0.0.0.0:6222"
+advertise = "${self}:6222"
+peers = [${peers.map((p) => `"${p}:6222"`).join(", ")}]
+secret_file = "/etc/unibus/cluster.secret"
+[tls]
+ca_cert = "/etc/unibus/ca.pem"
+ca_key = "/etc/unibus/ca-key.pem"
+`;
+}
+
+/**
+ * makeVmCluster writes a CA, a route secret and three nodes' configs, makes
+ * their disks and boots them (not yet waiting for ready). indexes are the
+ * guests' numbers on net; prefix names the nodes (prefix-1 …).
+ */
+export async function makeVmCluster(opts: { dir: string; net: VmNet; base: Uint8Array; system: string; indexes: number[]; prefix: string; sync: string; memMiB?: number }): Promise<VmCluster> {
+  const ca = await makeCaDir(opts.dir, `${opts.prefix}-ca`);
+  const secret = randomSecret();
+  const ips = opts.indexes.map((i) => opts.net.guestIp(i));
+  const vms = opts.indexes.map((index, k) => {
+    const name = `${opts.prefix}-${k + 1}`;
+    const disk = join(opts.dir, `${name}.img`);
+    makeDisk(disk, 1024);
+    const own = guestFiles({
+      "etc/unibus/node.toml": clusterToml(name, ips[k]!, ips, opts.sync, opts.prefix),
+      "etc/unibus/ca.pem": readFileSync(ca.cert),
+      "etc/unibus/ca-key.pem": readFileSync(ca.key),
+      "etc/unibus/cluster.secret": `${secret}\n`,
+    });
+    return new Vm({ index, name, disk, system: opts.system, dir: opts.dir, base: opts.base, own, memMiB: opts.memMiB }, opts.net);
+  });
+  return { vms, caFile: ca.cert, urls: ips.map((ip) => `tls://${ip}:4222`) };
+}
+
+/** streamLeader names the stream's current leader, or undefined while there is none. */
+export async function streamLeader(nc: NatsConnection, stream: string): Promise<string | undefined> {
+  const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+  const info = await jsm.streams.info(stream);
+  return info.cluster?.leader || undefined;
+}
+
+/**
+ * readEveryReplica moves the stream's leadership to each named node in turn
+ * and reads every sequence from it. A node that cannot take the lead within
+ * the time limit is reported by name with what was tried.
+ */
+export async function readEveryReplica(nc: NatsConnection, stream: string, names: string[], timeoutMs = 120_000): Promise<Map<string, StoredRead>> {
+  const reads = new Map<string, StoredRead>();
+  for (const name of names) {
+    await retry(`move ${stream}'s leader to ${name}`, async () => {
+      const leader = await streamLeader(nc, stream);
+      if (leader === name) return;
+      await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, JSON.stringify({ placement: { preferred: name } }), { timeout: 10_000 }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const now = await streamLeader(nc, stream);
+      if (now !== name) throw new Error(`the leader is ${now ?? "nobody"}`);
+    }, timeoutMs);
+    reads.set(name, await retry(`read ${stream} from ${name}`, async () => {
+      const read = await readAll(nc, stream);
+      const leader = await streamLeader(nc, stream);
+      if (leader !== name) throw new Error(`leadership moved to ${leader} while reading`);
+      return read;
+    }, timeoutMs));
+  }
+  return reads;
+}
