@@ -166,14 +166,24 @@ function renderCluster(cluster: ClusterConfig, tls: NodeTlsFiles | undefined): R
 }
 
 /**
- * renderedRoutes is every member's route address, this node's own included:
- * nats ignores a route to itself, but counts every configured route when it
- * sizes MQTT's streams (server/mqtt.go, mqttDetermineReplicas), and
- * clustered JetStream refuses to start without one configured route (a
- * cluster of one, before others join).
+ * renderedRoutes is the route address of every other member; a cluster of
+ * one (the first box, before others join) gets its own address instead,
+ * since nats ignores a route to itself but clustered JetStream refuses to
+ * start without one configured route.
+ *
+ * Never this node's own address beside the others: a fresh JetStream meta
+ * group takes its expected size from the number of configured routes
+ * (server/raft.go, bootstrapRaftNode), and its first election counts the
+ * votes of servers with an empty log only when every one of that many
+ * servers voted (NRG's empty-log protection; the meta group always starts
+ * "recovering"). With all N members listed, a new three-node cluster with
+ * one box down or set up wrong never elected a meta leader; with the N-1
+ * others, two of three do, and the group grows as the third arrives.
+ * MQTT's stream replicas do not depend on this count: [mqtt] renders
+ * stream_replicas from the members (section-edge.ts, mqttStreamReplicas).
  */
 export function renderedRoutes(cluster: ClusterConfig): HostPort[] {
-  return cluster.self ? [...cluster.routes, cluster.self] : cluster.routes;
+  return cluster.routes.length || !cluster.self ? cluster.routes : [cluster.self];
 }
 
 /**
