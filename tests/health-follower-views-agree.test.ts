@@ -5,14 +5,19 @@
  * follower is current. Each node's page and API must still show every replica
  * once, the true leader, and no healthy replica red; the leader's and the
  * followers' views agree. Status is HEALTHY (exit 0) everywhere, and /readyz
- * and unibus_ready do not flap while streams are created and deleted.
+ * and unibus_ready do not flap while streams are created and deleted. Last,
+ * one node restarts with its own CA: the others name it, with the fingerprint
+ * and the fix, and it blames its own CA (the one real cluster where the CA
+ * mismatch is seen over real TLS routes and probes).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { makeLoopbackCluster, tlsConnect, type LoopbackCluster } from "./cluster-fixtures.ts";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { makeLoopbackCluster, tlsConnect, type LoopbackCluster, type LoopbackNode } from "./cluster-fixtures.ts";
+import { makeCaDir } from "./pki-fixtures.ts";
 import { RunningUnibus, tempDir, waitFor } from "./_helpers.ts";
 import { ARTIFACTS, haveChromium, launchChromium } from "./admin-fixtures.ts";
 import { STATUS_CODES, api, gauge, metrics, readyz, status } from "./health-fixtures.ts";
@@ -137,17 +142,29 @@ describe("the views of a healthy cluster from its leader and its followers", () 
     expect(seen.filter((c) => c !== 200)).toEqual([]);
   }, 180_000);
 
-  test("a stopped peer: the others say which one, that nothing listens there, and the fix; exit 3", async () => {
-    const gone = cluster.nodes[2]!;
-    expect(await gone.proc!.stop()).toBe(0);
-    const s = await (async () => {
-      let last = await status(cluster.nodes[0]!);
-      await waitFor("v-1 to miss v-3", async () => (last = await status(cluster.nodes[0]!)).text.includes("no route to peer"), 60_000, 500);
-      return last;
-    })();
-    expect(s.code).toBe(STATUS_CODES.degraded);
-    expect(s.text).toContain(`no route to peer 127.0.0.1:${gone.route}: connection refused (nothing listens there: unibus is not running, or uses another route port)`);
-    expect(s.text).toContain(`fix: make sure unibus runs there (systemctl status unibus), that its route port ${gone.route} is reachable from this node`);
-    expect((await readyz(cluster.nodes[0]!)).status).toBe(200); // two of three are a majority
-  }, 120_000);
+  test("v-3 restarted with its own CA: v-1 names it with both fingerprints (exit 3), v-3 blames its own CA (exit 4)", async () => {
+    const [good, , odd] = cluster.nodes as [LoopbackNode, LoopbackNode, LoopbackNode];
+    const clusterFingerprint = (await status(good)).json.certificate.caFingerprint;
+    expect(await odd.proc!.stop()).toBe(0);
+    const own = await makeCaDir(odd.dir, "own-ca");
+    writeFileSync(odd.config, readFileSync(odd.config, "utf8").replace(`ca_cert = "${cluster.ca.cert}"`, `ca_cert = "${own.cert}"`).replace(`ca_key = "${cluster.ca.key}"`, `ca_key = "${own.key}"`));
+    for (const f of ["node.pem", "node-key.pem"]) rmSync(join(odd.dataDir, "tls", f), { force: true }); // the fix the refusal to start names
+    odd.proc = new RunningUnibus(["--config", odd.config], {}, odd.dir);
+    await odd.proc.ready(120_000);
+    let s = await status(good);
+    await waitFor("v-1 to name the CA mismatch", async () => {
+      s = await status(good);
+      return s.code === STATUS_CODES.degraded && s.json?.problems?.some((p: { kind: string }) => p.kind === "ca_mismatch");
+    }, 90_000, 500);
+    expect(s.text.split("\n")[0]).toContain("certificate authority mismatch");
+    expect(s.text).toContain(`certificate authority mismatch: v-3 (127.0.0.1:${odd.route}) presents a certificate from a different CA than this node's (this node's CA: SHA-256 ${clusterFingerprint})`);
+    expect(s.text).toContain(`fix: on v-3 (127.0.0.1:${odd.route}), set tls.ca_cert (and tls.ca_key) to the cluster's CA, delete its <data_dir>/tls/node.pem and node-key.pem`);
+    expect(s.text).not.toContain("no route to");
+    let o = await status(odd);
+    await waitFor("v-3 to blame its own CA", async () => (o = await status(odd)).text.includes("this node's CA differs from its peers'"), 60_000, 500);
+    expect(o.code).toBe(STATUS_CODES.broken);
+    expect(o.json.certificate.caFingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(o.json.certificate.caFingerprint).not.toBe(clusterFingerprint);
+    expect(gauge(await metrics(good), "unibus_problems", { kind: "ca_mismatch" })).toBe(1);
+  }, 240_000);
 });

@@ -15,4 +15,5 @@ test.each([
   if (!fix) return expect(out).toEqual([]);
   expect(out[0]).toMatchObject({ kind: "disk_too_small", severity: "degraded" });
   expect(out[0]!.fix).toContain(fix);
+  expect(out[0]!.cause).toContain("streams can fill the disk to 100 % before JetStream's limit stops them");
 });

@@ -19,3 +19,8 @@ test("a peer an earlier rule explained is not named again", () => {
   const f = { ...cut(healthy(), "10.0.0.3:6222"), events: [event("route_auth_failed", "authentication error", {}, ["10.0.0.3:6222"])] };
   expect(kinds(f).filter((k) => k.startsWith("peer_unreachable"))).toEqual([]);
 });
+
+test("the fix names the peer's route port to open and the cluster.peers entry to check", () => {
+  const out = run(peerUnreachableRule, { ...cut(healthy(), "10.0.0.3:6222"), probes: [{ address: "10.0.0.3:6222", reachable: false, error: "connect ECONNREFUSED" }] });
+  expect(out[0]!.fix).toContain("make sure unibus runs there (systemctl status unibus), that its route port 6222 is reachable from this node, and that cluster.peers in");
+});
