@@ -12,10 +12,11 @@ export interface StorageNote { key: string; message: string }
 
 /**
  * SD_CARD_SYNC_COST is the measured cost of `sync = "always"` on an SD-card
- * stand-in, quoted in the note and in README ("Power cuts and SD cards").
+ * stand-in (bench/sd-card-sync.ts: a VM data disk throttled to 200 write IOPS
+ * and 10 MB/s), quoted in the note and in README ("Power cuts and SD cards").
  */
 export const SD_CARD_SYNC_COST =
-  "on an SD card every acknowledged write waits for the card to flush, typically a few to tens of milliseconds, so one publisher gets tens to a few hundred acknowledged writes per second instead of thousands";
+  "on an SD card every acknowledged write waits for the card to flush (milliseconds to tens of milliseconds each): on a card-like disk (200 write IOPS, 10 MB/s) eight publishers got 18 acknowledged writes per second with \"always\" against 256 with \"2m\"";
 
 /** storageNotes lists the notes for a loaded config (none when JetStream is off). */
 export function storageNotes(config: UnibusConfig): StorageNote[] {
