@@ -151,7 +151,9 @@ async function subscribe(b: Box, argv: string[]): Promise<{ sub: Sub; retries: n
     sub.proc.kill("SIGKILL");
     await sub.done;
     last = sub.out.trim().split("\n").slice(-3).join(" | ");
-    retried.push(`mosquitto_sub ${argv.filter((a) => a !== "-d").join(" ")} on ${b.name}: ${last || "(no output)"}`);
+    // What the box's nats-server said about it (a SUBACK refusal is a consumer it could not make).
+    const said = (await b.sh("journalctl -u unibus -o cat --no-pager --since -20s | grep -i -E 'mqtt|consumer' | tail -2").catch(() => undefined))?.stdout.trim().replaceAll("\n", " | ");
+    retried.push(`mosquitto_sub ${argv.join(" ")} on ${b.name}: ${last || "(no output)"}${said ? `; its log: ${said}` : ""}`);
     await Bun.sleep(RETRY_PAUSE_MS);
   }
   throw new Error(`mosquitto_sub on ${b.name} (${argv.join(" ")}) got no SUBACK in ${ATTEMPTS} attempts; last: ${last}`);
@@ -249,14 +251,23 @@ describe("MQTT under a power cut (README's three Pis with --mqtt-listen, mosquit
 
     // Wait until every replica of MQTT's streams and of their replicated consumers is current (only a leader knows), so the cut tests failover and not a catch-up.
     let seen = "";
+    const ledBy = new Map<string, string>();
     await waitUntil("MQTT's replicas current", async () => {
       const led = new Map<string, boolean>();
+      ledBy.clear();
       for (const b of bed!.boxes) {
         for (const s of await streamsOf(b)) {
           const current = (c: any) => c?.leader === b.name && (c.replicas ?? []).length === 2 && c.replicas.every((p: any) => p.current);
-          if (s.cluster?.leader === b.name) led.set(s.name, current(s.cluster));
+          if (s.cluster?.leader === b.name) {
+            led.set(s.name, current(s.cluster));
+            ledBy.set(s.name, b.name);
+          }
           // Each server keeps its own one-replica consumer of the retained messages: it goes with its server.
-          for (const c of s.consumer_detail ?? []) if (c.cluster?.leader === b.name && (c.cluster.replicas ?? []).length > 0) led.set(`${s.name}>${c.name}`, current(c.cluster));
+          for (const c of s.consumer_detail ?? []) {
+            if (c.cluster?.leader !== b.name || (c.cluster.replicas ?? []).length === 0) continue;
+            led.set(`${s.name}>${c.name}`, current(c.cluster));
+            ledBy.set(`${s.name}>${c.name}`, b.name);
+          }
         }
       }
       seen = JSON.stringify([...led]);
@@ -264,6 +275,9 @@ describe("MQTT under a power cut (README's three Pis with --mqtt-listen, mosquit
     }, 90_000, 500).catch((err: Error) => {
       throw new Error(`${err.message}: ${seen}`);
     });
+    // What pi-1 led when it lost power (the groups whose leader nats must elect again), and the meta leader.
+    numbers.led_by_pi1_at_cut = [...ledBy].filter(([, b]) => b === "pi-1").map(([g]) => g).join(" ") || "none";
+    numbers.meta_leader_at_cut = (await jsz(pi2, ""))?.meta_cluster?.leader ?? "?";
     const replicas = Object.fromEntries((await streamsOf(pi2)).map((s) => [s.name, s.config?.num_replicas]));
     expect(replicas).toEqual(Object.fromEntries(MQTT_STREAMS.map((n) => [n, 3])));
 
