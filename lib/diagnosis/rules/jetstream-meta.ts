@@ -1,7 +1,8 @@
 /**
  * jetstream-meta.ts is the rule for the JetStream meta group as this node
  * sees it: a one-member cluster that can never elect a leader, no leader
- * (no majority), this node not current with the leader, and a group that
+ * (no majority, or a majority but a new group waiting for all the servers
+ * it expects), this node not current with the leader, and a group that
  * lacks members which run and route to this node.
  */
 import { unibusCommand } from "../../config/installed.ts";
@@ -16,13 +17,25 @@ export const jetstreamMetaRule = defineRule({
   kinds: ["cluster_too_small", "meta_no_leader", "jetstream_not_current", "meta_incomplete"],
   check({ facts: f, found }) {
     if (!f.reachable || !f.jetstreamEnabled || !f.config.cluster) return [];
-    const servers = clusterQuorum(f).size;
+    const quorum = clusterQuorum(f);
+    const servers = quorum.size;
     if (!f.meta?.leader && servers === 1) {
       // nats-server bootstraps its meta group expecting at least 2 servers: a one-member cluster never elects a leader.
       return [{
         kind: "cluster_too_small", severity: "broken", node: f.node,
         cause: "this cluster has one member, and clustered JetStream elects its meta leader only with 2 or more servers: no stream can be created or written until a second box joins (core NATS publish and subscribe work)",
         fix: `join a second box: on this node run ${unibusCommand(f.config.file, "token create")} and run the line it prints on the new box; with 3 members streams stay writable while one box is down`,
+      }];
+    }
+    if (!f.meta?.leader && quorum.majority) {
+      // A majority is routed, so "fewer than a majority" would send the operator after the wrong cause.
+      const expected = f.meta?.clusterSize;
+      return [{
+        kind: "meta_no_leader", severity: "broken", node: f.node,
+        cause: `JetStream has no meta leader although this node reaches ${quorum.reached} of its ${servers - 1} peers (a majority), so no stream can be written or changed: an election is under way, or the meta group is new and waits for its first leader, which nats-server elects only once every server it expects${expected ? ` (${expected})` : ""} has voted`,
+        fix: found.length
+          ? "fix the problems above; a new meta group elects its first leader once every server it expects is connected, one that has had a leader needs only a majority"
+          : "start the missing nodes or reconnect them; if every node is connected and this stays for more than a minute, read the nats-server lines in each node's log (journalctl -u unibus)",
       }];
     }
     if (!f.meta?.leader) {

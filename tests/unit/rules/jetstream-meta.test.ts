@@ -1,7 +1,7 @@
 /** The jetstream-meta rule: one member alone, no leader, not current with the leader, and a group lacking running members. */
 import { expect, test } from "bun:test";
 import { jetstreamMetaRule } from "../../../lib/diagnosis/rules/jetstream-meta.ts";
-import { clustered, healthy, member, run } from "./_facts.ts";
+import { clustered, cut, healthy, member, run } from "./_facts.ts";
 import type { UnibusConfig } from "../../../lib/config/load.ts";
 
 const alone = { ...clustered, cluster: { ...clustered.cluster!, routes: [] } } as UnibusConfig;
@@ -9,7 +9,8 @@ const noLeader = { meta: { clusterSize: 3, peers: [] }, metaCluster: { cluster_s
 test.each([
   ["a leader, current, every member in", healthy(), undefined],
   ["a one-member cluster", healthy({ config: alone, routes: [], ...noLeader }), ["cluster_too_small", "broken", "pi-1", "token create"]],
-  ["no leader", healthy(noLeader), ["meta_no_leader", "broken", "pi-1", "start the missing nodes"]],
+  ["no leader, no majority", cut(healthy(noLeader), "10.0.0.2:6222", "10.0.0.3:6222"), ["meta_no_leader", "broken", "pi-1", "fewer than a majority (2 of 3)"]],
+  ["no leader with a majority routed: not 'fewer than a majority'", cut(healthy(noLeader), "10.0.0.3:6222"), ["meta_no_leader", "broken", "pi-1", "reaches 1 of its 2 peers (a majority)"]],
   ["not current with the leader", healthy({ metaHealth: { ok: false, detail: "JetStream is not current with the meta leader" } }), ["jetstream_not_current", "broken", "pi-1", "writes through this node wait"]],
   ["pi-3 runs and routes but is not in the group", healthy({ meta: { leader: "pi-1", clusterSize: 2, peers: [] }, metaCluster: { leader: "pi-1", cluster_size: 2, replicas: [{ name: "pi-2", current: true }] } }), ["meta_incomplete", "degraded", "pi-3", "it lacks pi-3"]],
   ["a smaller group without a member list", healthy({ members: [member("pi-1", 1)], meta: { leader: "pi-1", clusterSize: 2, peers: [] }, metaCluster: { leader: "pi-1", cluster_size: 2, replicas: [{ name: "pi-2", current: true }, { name: "pi-3", current: true }] } }), ["meta_incomplete", "degraded", "pi-1", "knows 2 of the 3 servers"]],
@@ -22,6 +23,8 @@ test.each([
 
 test("no leader after route problems says to fix them first; an incomplete group behind another problem is not named", () => {
   const earlier = [{ kind: "peer_unreachable" as const, severity: "broken" as const, node: "pi-2", cause: "", fix: "" }];
-  expect(run(jetstreamMetaRule, healthy(noLeader), earlier)[0]!.fix).toContain("fix the problems above");
+  expect(run(jetstreamMetaRule, cut(healthy(noLeader), "10.0.0.2:6222", "10.0.0.3:6222"), earlier)[0]!.fix).toContain("fix the problems above");
+  expect(run(jetstreamMetaRule, cut(healthy(noLeader), "10.0.0.3:6222"), earlier)[0]!.fix).toContain("fix the problems above");
+  expect(run(jetstreamMetaRule, cut(healthy(noLeader), "10.0.0.3:6222"))[0]!.cause).not.toContain("fewer than a majority");
   expect(run(jetstreamMetaRule, healthy({ meta: { leader: "pi-1", clusterSize: 2, peers: [] } }), earlier)).toEqual([]);
 });
