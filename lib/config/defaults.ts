@@ -141,4 +141,18 @@ export const CLUSTER = {
    * own cap in mqttDetermineReplicas).
    */
   mqttMaxReplicas: 3,
+  /**
+   * How long nats-server's MQTT layer waits for a JetStream API answer
+   * (`js_api_timeout`: a session lookup at CONNECT, the consumer behind a
+   * QoS 1/2 SUBSCRIBE). nats's 5 s is shorter than a new replicated
+   * consumer's first election when the member it prefers is down (its raft
+   * election timeout is 4–9 s): with one of three members powered off, new
+   * QoS 1/2 subscriptions got refused SUBACKs (2 of the 5 made after
+   * the cut, in each of two runs of tests/bed-mqtt-power-cut.test.ts). Longer is not free: a request sent to
+   * a stream whose leader just died is never answered, so a CONNECT then
+   * waits the whole timeout before the device retries (16 s after a power
+   * cut with 15 s). 12 s outlasts one election on a loaded Pi and keeps that
+   * wait short.
+   */
+  mqttJsApiTimeout: "12s",
 } as const;

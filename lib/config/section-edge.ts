@@ -69,7 +69,9 @@ export const mqttSection: Section<"mqtt", EdgeListener | undefined> = {
     const { mqtt } = config;
     const block = tlsBlock(tls);
     const replicas = mqttStreamReplicas(config);
-    return mqtt ? { mqtt: { listen: mqtt.listen.text, ...(mqtt.tls && block ? { tls: block } : {}), ...(replicas ? { stream_replicas: replicas } : {}) } } : {};
+    // In a cluster, MQTT's JetStream requests wait out a replicated consumer's first election (CLUSTER.mqttJsApiTimeout).
+    const clustered = replicas ? { stream_replicas: replicas, js_api_timeout: CLUSTER.mqttJsApiTimeout } : {};
+    return mqtt ? { mqtt: { listen: mqtt.listen.text, ...(mqtt.tls && block ? { tls: block } : {}), ...clustered } } : {};
   },
   effective: ({ mqtt }) => (mqtt ? { listen: mqtt.listen.text, no_tls: mqtt.noTls } : undefined),
   // nats-server cannot change its MQTT listener live (reload.go refuses any change but ack/replica tuning).

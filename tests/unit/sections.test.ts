@@ -93,3 +93,13 @@ describe("every section", () => {
     }
   });
 });
+
+describe("[mqtt] in a cluster", () => {
+  test("renders MQTT's stream replicas and a JetStream API timeout that outlasts a new consumer's first election", () => {
+    const rendered = renderNatsConfig(config, TLS, SYSTEM_KEY) as { mqtt?: Record<string, unknown> };
+    expect(config.cluster).toBeDefined();
+    expect(rendered.mqtt?.stream_replicas).toBeGreaterThanOrEqual(1);
+    // nats's raft election timeout is at most 9 s; its MQTT default of 5 s refused SUBACKs while one member was down.
+    expect(rendered.mqtt?.js_api_timeout).toBe("12s");
+  });
+});
