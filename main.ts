@@ -5,7 +5,8 @@
  * errors are printed once here as `error: …`.
  */
 import { describeError, ExitCode, UnibusError, UsageError } from "./lib/errors.ts";
-import { findCommand, groupUsage, helpText, resolveCommand, usageOf, wantsHelp, type CommandSpec } from "./lib/cli/commands.ts";
+import { findCommand, groupUsage, helpText, resolveCommand, usageOf, wantsHelp, type CommandName, type CommandSpec } from "./lib/cli/commands.ts";
+import { COMMAND_MODULES } from "./lib/cli/command-modules.ts";
 import { SYSLOG_PRIORITY, stderrIsJournal } from "./lib/log.ts";
 import { EXEC_CHILD_COMMAND, execChildWithParentDeathSignal } from "./lib/runtime-exec.ts";
 import { reexecLean } from "./lib/runtime-memory.ts";
@@ -54,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
 /** run loads and runs one command; a usage error ends with that command's usage. */
 async function run(spec: CommandSpec, args: string[]): Promise<number> {
   try {
-    return await (await spec.load()).run(args);
+    return await (await COMMAND_MODULES[spec.name as CommandName]()).run(args);
   } catch (err) {
     if (err instanceof UsageError && !err.message.includes("usage: unibus")) err.message += `\n\n${usageOf(spec)}`;
     throw err;

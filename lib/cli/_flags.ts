@@ -1,19 +1,33 @@
 /**
- * Shared flag parsing for commands that read a config file, so every command
- * says the same thing about a missing --config.
+ * Shared flag parsing: every command parses its argv with the flags it
+ * declares in commands.ts, and every command that reads a config file says
+ * the same thing about a missing --config.
  */
 import { INSTALLED_CONFIG_FILE } from "../config/installed.ts";
 import { existsSync, statSync } from "node:fs";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseArgs } from "node:util";
 import { PermissionError, UsageError } from "../errors.ts";
+import { findCommand, type CommandName, type FlagsOf } from "./commands.ts";
 
 /** DEFAULT_CONFIG_FILE is where install.sh puts the config; used when --config is not given. */
 export const DEFAULT_CONFIG_FILE = INSTALLED_CONFIG_FILE;
 
-/** parseFlags wraps node:util parseArgs and turns its errors into UsageError (exit 2). */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, allowPositionals = false) {
+/**
+ * parseCommand parses a command's argv with the flags its row of COMMAND_TABLE
+ * declares, and nothing else: a flag the row does not declare, a missing value
+ * or a positional argument where the row names none is a UsageError (exit 2).
+ * Values are typed from the declaration (string, boolean, string[] for a
+ * repeatable flag; never undefined when the flag has a default).
+ */
+export function parseCommand<N extends CommandName>(name: N, args: string[]) {
+  const spec = findCommand(name);
+  if (!spec) throw new Error(`parseCommand: no command "${name}" in COMMAND_TABLE`);
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string; default?: string | boolean }> = {};
+  for (const [flag, f] of Object.entries(spec.flags)) {
+    options[flag] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}), ...(f.default !== undefined ? { default: f.default } : {}) };
+  }
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    return parseArgs({ args, options: options as FlagsOf<N>, allowPositionals: spec.args !== undefined, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -17,7 +17,7 @@ import { requestBackup } from "../control/backup.ts";
 import { MIN_BACKUP_PASSPHRASE } from "../config/section-backup.ts";
 import type { UnibusConfig } from "../config/sections.ts";
 import { embeddedNatsMeta } from "../runtime-embedded.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 
 /** progressLine rewrites one line on a terminal; elsewhere it prints nothing (the summary follows). */
 export function progressLine(): { update(text: string): void; done(): void } {
@@ -48,11 +48,7 @@ export function passphraseFrom(config: UnibusConfig, file: string | undefined): 
 
 /** run takes one backup. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    out: { type: "string", short: "o" },
-    "passphrase-file": { type: "string" },
-  });
+  const { values } = parseCommand("backup", args);
   const config = loadConfig(configPath(values.config));
   const progress = progressLine();
   const say = (p: BackupProgress) => progress.update(p.stream ? `backing up stream ${p.stream} (${p.index} of ${p.total}), ${formatBytes(p.bytes)} written` : `finishing, ${formatBytes(p.bytes)} written`);
@@ -85,7 +81,7 @@ export async function run(args: string[]): Promise<number> {
 
 /** inspect prints a backup's manifest; --verify also checks every entry's SHA-256. */
 export async function inspect(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { verify: { type: "boolean" }, json: { type: "boolean" } }, true);
+  const { values, positionals } = parseCommand("backup inspect", args);
   if (positionals.length !== 1) throw new UsageError("expected one backup file: unibus backup inspect FILE [--verify] [--json]");
   const file = positionals[0]!;
   const { manifest } = values.verify ? verifyBackup(file) : readManifest(file);

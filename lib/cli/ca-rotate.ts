@@ -13,17 +13,13 @@ import { readMembers, type MemberRecord } from "../membership/members.ts";
 import { readTokens, revokeToken, tokenState, tokenStorePath } from "../membership/token-store.ts";
 import { finishRotation, readClusterCa, startRotation, type ClusterCa } from "../pki/index.ts";
 import { certFingerprint, colonFingerprint } from "../pki/index.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { reloadNode, runningNode } from "./reload.ts";
 import { dataDirLayout } from "../data-dir.ts";
 
 /** run starts or finishes a CA rotation and makes the running node take it up. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    finish: { type: "boolean", default: false },
-    force: { type: "boolean", default: false },
-  });
+  const { values } = parseCommand("ca rotate", args);
   const config = loadConfig(configPath(values.config));
   const tls = config.tls;
   if (!tls?.caKey) {

@@ -4,17 +4,12 @@
  */
 import { UsageError } from "../errors.ts";
 import { DEFAULT_CA_DAYS, DEFAULT_CA_NAME, createCa, writeCaFiles } from "../pki/index.ts";
-import { parseDays, parseFlags } from "./_flags.ts";
+import { parseDays, parseCommand } from "./_flags.ts";
 
 
 /** run creates the CA files and prints where they are; exit 2 on bad flags or when a CA already exists there. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    out: { type: "string", short: "o" },
-    name: { type: "string" },
-    days: { type: "string" },
-    force: { type: "boolean", default: false },
-  });
+  const { values } = parseCommand("ca create", args);
   if (!values.out) throw new UsageError(`--out DIR is required`);
   const name = values.name ?? DEFAULT_CA_NAME;
   if (!name.trim()) throw new UsageError("--name must not be empty");

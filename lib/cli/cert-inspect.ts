@@ -6,12 +6,12 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { CA_CERT_FILE, checkChain, describeCertificate, formatReport, readCertificateFile, type ChainCheck } from "../pki/index.ts";
-import { parseFlags } from "./_flags.ts";
+import { parseCommand } from "./_flags.ts";
 
 
 /** run prints the certificate's subject, issuer, serial, validity, SANs, usages and chain status. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ca: { type: "string" } }, true);
+  const { values, positionals } = parseCommand("cert inspect", args);
   if (positionals.length !== 1) throw new UsageError(`expected exactly one certificate FILE, got ${positionals.length}`);
   const file = positionals[0]!;
   const now = new Date();

@@ -5,20 +5,12 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { CA_CERT_FILE, CA_KEY_FILE, DEFAULT_NODE_CERT_DAYS, describeCertificate, expectedSans, issueNodeCertificate, loadCa, writeNodeFiles } from "../pki/index.ts";
-import { parseDays, parseFlags } from "./_flags.ts";
+import { parseDays, parseCommand } from "./_flags.ts";
 
 
 /** run issues node.pem and node-key.pem from the CA in --ca and prints the result; exit 2 on bad flags or CA files. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    ca: { type: "string" },
-    name: { type: "string", short: "n" },
-    san: { type: "string", multiple: true, default: [] },
-    days: { type: "string" },
-    out: { type: "string", short: "o" },
-    force: { type: "boolean", default: false },
-    "no-host-sans": { type: "boolean", default: false },
-  });
+  const { values } = parseCommand("cert issue", args);
   for (const flag of ["ca", "name", "out"] as const) {
     if (!values[flag]) throw new UsageError(`--${flag} is required`);
   }
@@ -28,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
 
   const ca = await loadCa(join(caDir, CA_CERT_FILE), join(caDir, CA_KEY_FILE));
   const host = values["no-host-sans"] ? { hostname: "", addresses: [] } : undefined;
-  const sans = expectedSans(name, values.san, host);
+  const sans = expectedSans(name, values.san ?? [], host);
   const issued = await issueNodeCertificate(ca, { name, sans, days });
   const { certFile, keyFile } = await writeNodeFiles(values.out!, issued, { force: values.force });
   const report = describeCertificate(issued.cert);

@@ -11,12 +11,12 @@ import { effectiveConfigToml } from "../config/effective.ts";
 import { accessTable } from "../config/access-table.ts";
 import { preflightWarnings } from "../diagnosis/preflight.ts";
 import { storageNotes } from "../diagnosis/storage-notes.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { clusterUsersView } from "../access/client-users.ts";
 
 /** run validates --config and prints warnings and the effective config; exit 2 on any error, 0 otherwise (warnings included). */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: "string", short: "c" } });
+  const { values } = parseCommand("config check", args);
   const config = loadConfig(configPath(values.config));
   const warnings = preflightWarnings(config);
   for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);

@@ -12,7 +12,7 @@ import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { systemEndpoint } from "../natsd/system-client.ts";
 import { loadSystemCredential } from "../natsd/system-credential.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 
 /** NatsContext is the subset of the nats CLI's context file unibus fills. */
 export interface NatsContext {
@@ -52,11 +52,7 @@ export function buildContext(config: UnibusConfig, user?: string): { context: Na
 
 /** run prints (or writes with --out) the context JSON. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    user: { type: "string" },
-    out: { type: "string", short: "o" },
-  });
+  const { values } = parseCommand("context", args);
   const config = loadConfig(configPath(values.config));
   const { context, notes } = buildContext(config, values.user);
   const text = JSON.stringify(context, null, 2) + "\n";

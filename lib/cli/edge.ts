@@ -9,7 +9,7 @@ import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { EdgeRegistry } from "../membership/edges.ts";
 import { askCaHolder } from "../membership/retire.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 
 function hubConfig(file: string | undefined): UnibusConfig {
   const config = loadConfig(configPath(file));
@@ -21,7 +21,7 @@ function hubConfig(file: string | undefined): UnibusConfig {
 
 /** list prints the enrolled edges this hub node knows. */
 export async function list(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, json: { type: "boolean", default: false } });
+  const { values } = parseCommand("edge list", args);
   const config = hubConfig(values.config);
   const edges = new EdgeRegistry(config.node.dataDir).all();
   if (values.json) {
@@ -35,7 +35,7 @@ export async function list(args: string[]): Promise<number> {
 
 /** remove shuts one enrolled edge out of the hub. */
 export async function remove(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { config: { type: "string", short: "c" } }, true);
+  const { values, positionals } = parseCommand("edge remove", args);
   if (positionals.length !== 1) throw new UsageError("expected one NAME: the edge to remove (see: unibus edge list)");
   const name = positionals[0]!;
   const config = hubConfig(values.config);

@@ -17,8 +17,7 @@ import { CA_CERT_FILE, CA_KEY_FILE, createCa, writeCaFiles } from "../pki/index.
 import { createToken, TOKEN_STORE_FILE } from "../membership/token-store.ts";
 import { caDigest, formatToken } from "../membership/token.ts";
 import { isLoopback, parseDuration, parseListen } from "../config/units.ts";
-import { DEFAULT_TOKEN_TTL } from "./token.ts";
-import { parseFlags } from "./_flags.ts";
+import { parseCommand } from "./_flags.ts";
 import { INSTALLED_CONFIG_FILE } from "../config/installed.ts";
 
 
@@ -33,14 +32,7 @@ interface ClusterNode { name: string; address: HostPort }
 
 /** run writes the cluster files, refusing to overwrite any of them without --force. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    name: { type: "string" },
-    node: { type: "string", multiple: true },
-    out: { type: "string", short: "o" },
-    "client-listen": { type: "string" },
-    "mqtt-listen": { type: "string" },
-    force: { type: "boolean", default: false },
-  });
+  const { values } = parseCommand("init cluster", args);
   const clientListen = values["client-listen"] === undefined ? DEFAULTS.clientListen : parseListen(values["client-listen"]);
   if (typeof clientListen === "string") throw new UsageError(`--client-listen ${JSON.stringify(values["client-listen"])} is invalid: expected ${clientListen}`);
   const mqttListen = values["mqtt-listen"] === undefined ? undefined : parseListen(values["mqtt-listen"]);
@@ -75,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
   }
   // A join token for the boxes that come next: they join instead of getting the CA key.
   const first = nodes[0]!;
-  const { token, record } = createToken(join(out, TOKEN_STORE_FILE), caDigest(new Uint8Array(ca.cert.rawData)), parseDuration(DEFAULT_TOKEN_TTL) as number, secretFile);
+  const { token, record } = createToken(join(out, TOKEN_STORE_FILE), caDigest(new Uint8Array(ca.cert.rawData)), parseDuration(DEFAULTS.joinTokenTtl) as number, secretFile);
   const joinAt = joinHostPort(first.address.host, first.address.port + 1);
   process.stdout.write(
     `created cluster "${name}" with ${nodes.length} node${nodes.length === 1 ? "" : "s"} in ${out}\n` +

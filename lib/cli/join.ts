@@ -21,7 +21,7 @@ import { enrollEdge, type EdgeEnrollment } from "../membership/edge-join.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { parseToken } from "../membership/token.ts";
 import { clearLeftMarker } from "../membership/left-marker.ts";
-import { parseFlags } from "./_flags.ts";
+import { parseCommand } from "./_flags.ts";
 import { clientListenText, mqttListenText } from "../membership/client-policy.ts";
 import { AccessLedger } from "../access/ledger.ts";
 import { randomBytes } from "node:crypto";
@@ -33,17 +33,7 @@ const CONFIG_FILE_NAME = "unibus.toml";
 
 /** run joins this box and writes its files. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    token: { type: "string" },
-    name: { type: "string" },
-    replace: { type: "boolean", default: false },
-    out: { type: "string", short: "o" },
-    "data-dir": { type: "string" },
-    listen: { type: "string" },
-    advertise: { type: "string" },
-    force: { type: "boolean", default: false },
-    edge: { type: "boolean", default: false },
-  }, true);
+  const { values, positionals } = parseCommand("join", args);
   if (positionals.length !== 1) throw new UsageError(`expected one ADDRESS (a CA holder's join port, e.g. 10.0.0.11:6223), got ${positionals.length ? positionals.join(" ") : "none"}`);
   const address = parsePeer(withDefaultPort(positionals[0]!, DEFAULTS.clusterListen.port + 1));
   if (typeof address === "string") throw new UsageError(`ADDRESS ${JSON.stringify(positionals[0])} is invalid: expected ${address}`);

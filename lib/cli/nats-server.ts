@@ -10,7 +10,7 @@ import { dataDirLayout } from "../data-dir.ts";
 import { ensureEmbeddedNats } from "../natsd/binary.ts";
 import { runForeground } from "../runtime-process.ts";
 import { UsageError } from "../errors.ts";
-import { parseFlags } from "./_flags.ts";
+import { parseCommand } from "./_flags.ts";
 
 /** run extracts the embedded nats-server if needed, runs it, and passes its exit code on. */
 export async function run(args: string[]): Promise<number> {
@@ -20,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
   while (i < args.length && /^--(config|data-dir)=/.test(args[i]!)) i += 1;
   const own = args.slice(0, i);
   const passed = args[i] === "--" ? args.slice(i + 1) : args.slice(i);
-  const { values } = parseFlags(own, { config: { type: "string", short: "c" }, "data-dir": { type: "string" } });
+  const { values } = parseCommand("nats-server", own);
   let dataDir: string;
   if (values["data-dir"]) dataDir = resolve(values["data-dir"]);
   else if (values.config) dataDir = loadConfig(values.config).node.dataDir;

@@ -4,11 +4,11 @@
  * the server's challenge with it (no password crosses the network).
  */
 import { createUser } from "@nats-io/nkeys";
-import { parseFlags } from "./_flags.ts";
+import { parseCommand } from "./_flags.ts";
 
 /** run prints a new user seed and its public key. */
 export async function run(args: string[]): Promise<number> {
-  parseFlags(args, {});
+  parseCommand("nkey gen", args);
   const pair = createUser();
   const seed = new TextDecoder().decode(pair.getSeed());
   process.stdout.write(

@@ -7,11 +7,11 @@ import { text } from "node:stream/consumers";
 import { BCRYPT_COST, hashPassword } from "../auth/bcrypt.ts";
 import { MIN_SECRET_LENGTH } from "../auth/secret-source.ts";
 import { UsageError } from "../errors.ts";
-import { parseFlags } from "./_flags.ts";
+import { parseCommand } from "./_flags.ts";
 
 /** run hashes the first line of stdin and prints the hash. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { cost: { type: "string" } });
+  const { values } = parseCommand("passwd", args);
   const cost = values.cost === undefined ? BCRYPT_COST : Number(values.cost);
   if (!Number.isInteger(cost) || cost < 4 || cost > 16) throw new UsageError(`--cost must be a whole number from 4 to 16, got "${values.cost}"`);
   if (process.stdin.isTTY) process.stderr.write("password (input is shown; end with Enter, then Ctrl-D): ");

@@ -9,16 +9,12 @@ import { loadConfig } from "../config/load.ts";
 import { unibusCommand } from "../config/installed.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { describeLoss, planRecover, recoverAlone } from "../membership/recover.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { runningNode } from "./reload.ts";
 
 /** run checks, says what will be lost, asks (or takes --yes), and recovers. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    force: { type: "boolean", default: false },
-    yes: { type: "boolean", default: false },
-  });
+  const { values } = parseCommand("recover", args);
   const config = loadConfig(configPath(values.config));
   if (!config.cluster) throw new ConfigError(`${config.file} has no [cluster]: a single node has no majority to lose`);
   if (!runningNode(config.node.dataDir)) {

@@ -12,16 +12,12 @@ import { dataDirLayout } from "../data-dir.ts";
 import { ExitCode, RuntimeError, UsageError } from "../errors.ts";
 import { readReloadOutcome } from "../reload-outcome.ts";
 import { readPid } from "../natsd/stale.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { requestReload } from "../control/reload.ts";
 
 /** run sends SIGHUP to the node and returns 0 when the reload was applied. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    pid: { type: "string" },
-    timeout: { type: "string" },
-  });
+  const { values } = parseCommand("reload", args);
   const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout ${JSON.stringify(values.timeout)} is invalid: expected a number of seconds > 0`);
   const file = configPath(values.config);

@@ -11,7 +11,7 @@ import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { MemberRegistry } from "../membership/members.ts";
 import { planRetire, recordRemoval, removeFromMeta } from "../membership/retire.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { isRunning, runningNode } from "./reload.ts";
 import { serviceOfPid } from "../systemd/cgroup.ts";
 import { requestRemove } from "../control/members.ts";
@@ -24,7 +24,7 @@ function clusterConfig(file: string | undefined): UnibusConfig {
 
 /** remove takes another member out of the cluster. */
 export async function remove(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { config: { type: "string", short: "c" }, force: { type: "boolean", default: false } }, true);
+  const { values, positionals } = parseCommand("remove", args);
   if (positionals.length !== 1) throw new UsageError("expected one NAME: the member to remove (see: unibus status)");
   const name = positionals[0]!;
   const config = clusterConfig(values.config);
@@ -48,7 +48,7 @@ export async function remove(args: string[]): Promise<number> {
 
 /** leave takes this node out of the cluster and stops it. */
 export async function leave(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, force: { type: "boolean", default: false } });
+  const { values } = parseCommand("leave", args);
   const config = clusterConfig(values.config);
   const name = config.node.name;
   const pid = runningNode(config.node.dataDir);

@@ -19,17 +19,11 @@ import { open as openSealed, type SealedSecret } from "../backup/secret-box.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { readSecretFile } from "../auth/secret-source.ts";
 import { progressLine } from "./backup.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 
 /** run restores streams, or extracts the cluster files with --extract. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    stream: { type: "string", multiple: true },
-    overwrite: { type: "boolean" },
-    extract: { type: "string" },
-    "passphrase-file": { type: "string" },
-  }, true);
+  const { values, positionals } = parseCommand("restore", args);
   if (positionals.length !== 1) throw new UsageError("expected one backup file: unibus restore FILE [--stream NAME]... [--overwrite]");
   const file = positionals[0]!;
   if (values.extract) return extract(file, values.extract, values["passphrase-file"]);

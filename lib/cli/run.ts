@@ -16,7 +16,7 @@ import { notifyStatus, notifySystemd } from "../systemd/notify.ts";
 import { HealthStatusReporter } from "../systemd/health-status.ts";
 import { verdictLine } from "../diagnosis/problem.ts";
 import { UsageError } from "../errors.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { writeReloadOutcome, type ReloadOutcome } from "../reload-outcome.ts";
 import { ReloadQueue } from "../reload-queue.ts";
 import { readConfigSnapshot, writeAppliedConfig, type ConfigSnapshot } from "../applied-config.ts";
@@ -31,11 +31,7 @@ function monotonicMicros(): string {
 
 /** run starts the node described by --config and returns its exit code when it stops. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    "log-format": { type: "string" },
-    "log-level": { type: "string" },
-  });
+  const { values } = parseCommand("run", args);
   const format = values["log-format"];
   if (format !== undefined && !["text", "json", "auto"].includes(format)) throw new UsageError(`--log-format must be text, json or auto, got "${format}"`);
   const level = values["log-level"];

@@ -18,7 +18,7 @@ import { ConfigError, ExitCode, describeError } from "../errors.ts";
 import { expiresSoon } from "../pki/index.ts";
 import { readNatsEvents } from "../diagnosis/nats-events.ts";
 import { STATUS_EXIT, repeatText, verdictLine } from "../diagnosis/problem.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { reloadCommand } from "../config/installed.ts";
 import { caLines } from "../membership/rotation-view.ts";
 import { dataDirLayout } from "../data-dir.ts";
@@ -27,10 +27,7 @@ import { requestStatus } from "../control/status.ts";
 
 /** run prints the node's status and returns the verdict's exit code. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    config: { type: "string", short: "c" },
-    json: { type: "boolean", default: false },
-  });
+  const { values } = parseCommand("status", args);
   const file = configPath(values.config);
   let config: UnibusConfig;
   let invalid: ConfigError | undefined;

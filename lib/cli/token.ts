@@ -11,15 +11,13 @@ import { createToken, readTokens, revokeToken, tokenState, tokenStorePath } from
 import { caDigest, formatToken } from "../membership/token.ts";
 import { certFingerprint, readClusterCa } from "../pki/index.ts";
 import { TRUST_PHASE_MAX_MS, readRotationPhase } from "../membership/rotation-gate.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 import { requestCaSigning } from "../control/ca.ts";
 import { dataDirLayout } from "../data-dir.ts";
 
 /** X509Certificate is the parsed certificate type the PKI module hands out. */
 type X509Certificate = Awaited<ReturnType<typeof readClusterCa>>["signing"]["cert"];
 
-/** DEFAULT_TOKEN_TTL is how long a new token works: long enough to set up a box, short enough to forget. */
-export const DEFAULT_TOKEN_TTL = "24h";
 
 /** caHolderConfig loads the config and insists on the CA key, naming the CA holders when it is missing. */
 function caHolderConfig(file: string | undefined): UnibusConfig {
@@ -72,7 +70,7 @@ async function signingCaForTokens(config: UnibusConfig): Promise<X509Certificate
 
 /** create makes a token and prints the join line. */
 export async function create(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, ttl: { type: "string", default: DEFAULT_TOKEN_TTL }, quiet: { type: "boolean", short: "q", default: false }, edge: { type: "boolean", default: false } });
+  const { values } = parseCommand("token create", args);
   const ttl = parseDuration(values.ttl);
   if (typeof ttl === "string" || ttl < 60_000) throw new UsageError(`--ttl ${JSON.stringify(values.ttl)} is invalid: expected ${typeof ttl === "string" ? ttl : "at least 1m"}`);
   const config = caHolderConfig(values.config);
@@ -100,7 +98,7 @@ export async function create(args: string[]): Promise<number> {
 
 /** list prints every token with its state; secrets are never shown. */
 export async function list(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: "string", short: "c" }, json: { type: "boolean", default: false } });
+  const { values } = parseCommand("token list", args);
   const config = caHolderConfig(values.config);
   const tokens = readTokens(tokenStorePath(config.file)).map((t) => ({ id: t.id, state: tokenState(t), createdAt: t.createdAt, expiresAt: t.expiresAt, ...(t.revokedAt ? { revokedAt: t.revokedAt } : {}) }));
   if (values.json) {
@@ -114,7 +112,7 @@ export async function list(args: string[]): Promise<number> {
 
 /** revoke stops a token from admitting anyone, at once (the node reads the store at every join). */
 export async function revoke(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { config: { type: "string", short: "c" } }, true);
+  const { values, positionals } = parseCommand("token revoke", args);
   if (positionals.length !== 1) throw new UsageError("expected one token ID (see: unibus token list)");
   const config = caHolderConfig(values.config);
   const t = revokeToken(tokenStorePath(config.file), positionals[0]!);

@@ -9,11 +9,11 @@ import { DEFAULTS } from "../config/defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { UNIT_TEMPLATE } from "../runtime-unit.ts";
 import { renderUnit, unitFacts } from "../systemd/unit.ts";
-import { configPath, parseFlags } from "./_flags.ts";
+import { configPath, parseCommand } from "./_flags.ts";
 
 /** run prints the unit for --config; exit 2 when the config is invalid or cannot run as a service. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: "string", short: "c" } });
+  const { values } = parseCommand("unit", args);
   const file = configPath(values.config);
   // As the service sees it: systemd sets $STATE_DIRECTORY to the unit's StateDirectory.
   const config = loadConfig(file, { ...process.env, STATE_DIRECTORY: DEFAULTS.installedDataDir });

@@ -19,15 +19,7 @@ import { isUserPublicKey, NKEY_HINT } from "../config/section-client.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { requestUserChange, requestUserList, type UserChange } from "../control/users.ts";
 import type { ChangeOutcome } from "../access/change.ts";
-import { configPath, parseFlags } from "./_flags.ts";
-
-const configFlag = { config: { type: "string", short: "c" } } as const;
-const ruleFlags = {
-  publish: { type: "string", multiple: true },
-  subscribe: { type: "string", multiple: true },
-  "deny-publish": { type: "string", multiple: true },
-  "deny-subscribe": { type: "string", multiple: true },
-} as const;
+import { configPath, parseCommand } from "./_flags.ts";
 
 function clusterConfig(file: string | undefined): UnibusConfig {
   const config = loadConfig(configPath(file));
@@ -90,7 +82,7 @@ async function change(config: UnibusConfig, req: UserChange, what: string): Prom
 
 /** add creates a cluster user (password on stdin, or --nkey KEY). */
 export async function add(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ...configFlag, ...ruleFlags, nkey: { type: "string" }, only: { type: "string" }, replace: { type: "boolean", default: false }, cost: { type: "string" } }, true);
+  const { values, positionals } = parseCommand("user add", args);
   const name = userName(positionals, "add");
   const config = clusterConfig(values.config);
   const publish = rules(values.publish, values["deny-publish"], "publish");
@@ -111,7 +103,7 @@ export async function add(args: string[]): Promise<number> {
 
 /** passwd gives a cluster user a new password (on stdin), keeping its permissions. */
 export async function passwd(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ...configFlag, cost: { type: "string" } }, true);
+  const { values, positionals } = parseCommand("user passwd", args);
   const name = userName(positionals, "change the password of");
   const config = clusterConfig(values.config);
   const cost = costFlag(values.cost);
@@ -121,7 +113,7 @@ export async function passwd(args: string[]): Promise<number> {
 
 /** remove takes a cluster user away on every member; its connections are closed. */
 export async function remove(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ...configFlag }, true);
+  const { values, positionals } = parseCommand("user remove", args);
   const name = userName(positionals, "remove");
   const config = clusterConfig(values.config);
   return change(config, { op: "remove", name }, `user "${name}" removed (its connections are closed)`);
@@ -134,7 +126,7 @@ function describeRule(r: AccessRule | undefined, nkey: boolean): string {
 
 /** list prints the cluster's users as this member knows them, the file's users of this box, and whether the members agree. */
 export async function list(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { ...configFlag, json: { type: "boolean", default: false } });
+  const { values } = parseCommand("user list", args);
   const config = clusterConfig(values.config);
   const answer = await requestUserList(config.node.dataDir);
   if (!answer.reached) throw notRunning(config, answer.detail);

@@ -75,6 +75,8 @@ export const DEFAULTS = {
   caName: "unibus cluster CA",
   /** A CA lives ten years: replacing it means touching every node. */
   caLifetimeDays: 3650,
+  /** How long a new join token works (`unibus token create --ttl`): long enough to set up a box, short enough to forget. */
+  joinTokenTtl: "24h",
   /**
    * TLS handshake timeout in seconds on every port (client, route, leaf,
    * MQTT, WebSocket): a cold Raspberry Pi 3 doing ECDSA under load needs more
