@@ -16,6 +16,13 @@ import { lastAttemptFailed, readBackupState, writeBackupState, type BackupState 
 export const FIRST_BACKUP_DELAY_MS = 5 * 60_000;
 /** RETRY_AFTER_MS: a failed backup is tried again this long after (or after every, if shorter). */
 export const RETRY_AFTER_MS = 15 * 60_000;
+/**
+ * RETRY_AFTER_START_MS: a node started (or restarted) after a failed backup
+ * tries again this soon: the fix status gives for a failure ends with a
+ * restart, and the failure must not stay on status for the rest of the
+ * 15 minutes once it is fixed.
+ */
+export const RETRY_AFTER_START_MS = 60_000;
 /** MAX_POLL_MS: the schedule looks at the clock at least this often, so a changed config or a clock step is noticed. */
 const MAX_POLL_MS = 60_000;
 
@@ -23,10 +30,14 @@ const MAX_POLL_MS = 60_000;
  * nextBackupAt is when the next scheduled backup is due (ms since the
  * epoch), given the record; undefined when backups are off.
  */
-export function nextBackupAt(config: UnibusConfig, state: BackupState): number | undefined {
+export function nextBackupAt(config: UnibusConfig, state: BackupState, startedAt?: number): number | undefined {
   const b = config.backup;
   if (!b.enabled) return undefined;
-  if (lastAttemptFailed(state)) return state.lastAttemptAt! + Math.min(b.everyMs, RETRY_AFTER_MS);
+  if (lastAttemptFailed(state)) {
+    const retry = state.lastAttemptAt! + Math.min(b.everyMs, RETRY_AFTER_MS);
+    // Failed before this start: retried a minute after it (the fix was likely what the restart was for).
+    return startedAt !== undefined && state.lastAttemptAt! < startedAt ? Math.min(retry, startedAt + RETRY_AFTER_START_MS) : retry;
+  }
   if (state.lastSuccessAt !== undefined) return state.lastSuccessAt + b.everyMs;
   return state.since + Math.min(b.everyMs, FIRST_BACKUP_DELAY_MS);
 }
@@ -71,6 +82,8 @@ export class BackupSchedule {
   #timer: unknown;
   #running?: Promise<void>;
   #stopped = true;
+  /** When start() last armed the schedule (ms since the epoch). */
+  #startedAt?: number;
 
   constructor(opts: BackupScheduleOptions) {
     this.#opts = opts;
@@ -81,6 +94,7 @@ export class BackupSchedule {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#startedAt = this.#clock.now();
     const dataDir = this.#opts.config().node.dataDir;
     if (!readBackupState(dataDir)) writeBackupState(dataDir, { since: this.#clock.now() });
     this.#arm();
@@ -90,7 +104,7 @@ export class BackupSchedule {
   nextAt(): number | undefined {
     const config = this.#opts.config();
     const state = readBackupState(config.node.dataDir);
-    return state ? nextBackupAt(config, state) : undefined;
+    return state ? nextBackupAt(config, state, this.#startedAt) : undefined;
   }
 
   /** tick takes a backup when one is due; the timer calls it, tests may too. Resolves when that backup ended. */

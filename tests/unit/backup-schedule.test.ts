@@ -9,7 +9,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseConfigText, type UnibusConfig } from "../../lib/config/load.ts";
-import { BackupSchedule, FIRST_BACKUP_DELAY_MS, RETRY_AFTER_MS, type ScheduleClock } from "../../lib/backup/schedule.ts";
+import { BackupSchedule, FIRST_BACKUP_DELAY_MS, RETRY_AFTER_MS, RETRY_AFTER_START_MS, type ScheduleClock } from "../../lib/backup/schedule.ts";
 import { readBackupState } from "../../lib/backup/state.ts";
 import { tempDir } from "../_helpers.ts";
 
@@ -111,6 +111,23 @@ test("a failure is recorded for status and retried after 15 minutes, not 12 hour
   expect(taken[1]! - taken[0]!).toBeGreaterThanOrEqual(RETRY_AFTER_MS);
   expect(readBackupState(config.node.dataDir)!.lastSuccessAt).toBeDefined();
   schedule.stop();
+});
+
+test("a failed backup is retried a minute after a restart (status's fix ends with one), not 15 minutes after the failure", async () => {
+  const first = setup();
+  first.schedule.start();
+  first.setFail("EACCES: permission denied");
+  await first.clock.advance(FIRST_BACKUP_DELAY_MS + 60_000, first.schedule);
+  first.schedule.stop();
+  const failedAt = readBackupState(config.node.dataDir)!.lastAttemptAt!;
+  const again = setup();
+  again.clock.t = failedAt + 2 * 60_000;
+  again.schedule.start();
+  expect(again.schedule.nextAt()).toBe(again.clock.t + RETRY_AFTER_START_MS);
+  await again.clock.advance(RETRY_AFTER_START_MS + 1_000, again.schedule);
+  expect(again.taken).toHaveLength(1);
+  expect(readBackupState(config.node.dataDir)!.lastSuccessAt).toBeDefined();
+  again.schedule.stop();
 });
 
 test("a restart keeps the rhythm: the next backup is 12 hours after the last success, not after the start", async () => {
