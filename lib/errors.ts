@@ -34,6 +34,17 @@ export class UsageError extends UnibusError {
 }
 
 /**
+ * RefusedError is a command refusing because of the cluster's state, not its
+ * command line (`unibus recover` while a meta leader exists): exit code 2 like
+ * a usage error, but without the command's usage after it, which buried the
+ * reason on the bed.
+ */
+export class RefusedError extends UnibusError {
+  override name = "RefusedError";
+  override readonly exitCode: number = ExitCode.usage;
+}
+
+/**
  * ConfigError reports invalid input files (TOML, PEM, secrets): exit code 2,
  * and it promises that nothing was started or written.
  */

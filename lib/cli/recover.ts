@@ -7,7 +7,7 @@
 import { createInterface } from "node:readline/promises";
 import { loadConfig } from "../config/load.ts";
 import { unibusCommand } from "../config/installed.ts";
-import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
+import { ConfigError, RefusedError, RuntimeError, UsageError } from "../errors.ts";
 import { describeLoss, planRecover, recoverAlone } from "../membership/recover.ts";
 import { configPath, parseCommand } from "./_flags.ts";
 import { runningNode } from "./reload.ts";
@@ -32,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
   if (plan.aliveSigns.length) {
     const signs = plan.aliveSigns.map((s) => `  - ${s}`).join("\n");
     if (!values.force) {
-      throw new UsageError(`refusing: another member may still be alive, and two halves that both take writes cannot be merged again:\n${signs}\n` +
+      throw new RefusedError(`refusing: another member may still be alive, and two halves that both take writes cannot be merged again:\n${signs}\n` +
         "Power those boxes off (or stop unibus on them) and run recover again; if they are gone for good and this is wrong, add --force");
     }
     out.write(`going on despite (--force):\n${signs}\n`);

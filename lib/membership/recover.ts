@@ -19,7 +19,7 @@
  */
 import type { UnibusConfig } from "../config/load.ts";
 import { parsePeer } from "../config/units.ts";
-import { RuntimeError, UsageError } from "../errors.ts";
+import { RefusedError, RuntimeError } from "../errors.ts";
 import { probePeer } from "../diagnosis/peer-probe.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz, Routez, StreamDetail } from "../natsd/monitoring-types.ts";
@@ -71,7 +71,7 @@ export interface RecoverPlan {
 
 /**
  * planRecover reads the running node (meta group, routes, streams) and probes
- * the other members' route and join ports. It throws UsageError when there is
+ * the other members' route and join ports. It throws RefusedError when there is
  * nothing to recover (a meta leader exists, or this node is alone).
  */
 export async function planRecover(config: UnibusConfig): Promise<RecoverPlan> {
@@ -79,12 +79,12 @@ export async function planRecover(config: UnibusConfig): Promise<RecoverPlan> {
   const monitor = new MonitorClient(config.monitor.listen.text);
   const meta = await metaGroup(config);
   if (meta.leader) {
-    throw new UsageError(`the JetStream meta group has a leader (${meta.leader}): the cluster still has its majority and nothing needs recovering. Take a dead member out with \`unibus remove NAME\` (unibus status names them)`);
+    throw new RefusedError(`the JetStream meta group has a leader (${meta.leader}): the cluster still has its majority and nothing needs recovering. Take a dead member out with \`unibus remove NAME\` (unibus status names them)`);
   }
   const self = config.node.name;
   const others = meta.servers.filter((s) => !namesPeer(s, self));
   if (others.length === 0) {
-    throw new UsageError(`this node is the only server in its JetStream meta group: there is no lost member to take out. A cluster of one elects no meta leader until a second box joins (unibus token create)`);
+    throw new RefusedError(`this node is the only server in its JetStream meta group: there is no lost member to take out. A cluster of one elects no meta leader until a second box joins (unibus token create)`);
   }
   const jsz = await monitor.get<Jsz>("jsz", "accounts=true&streams=true&config=true");
   const routez = await monitor.get<Routez>("routez").catch(() => undefined);
