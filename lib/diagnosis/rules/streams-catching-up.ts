@@ -3,6 +3,8 @@
  * while the meta layer is fine: a new stream or a rejoin lags for a moment,
  * so it counts only after STREAM_CATCHUP_GRACE_MS.
  */
+import { unibusCommand } from "../../config/installed.ts";
+import type { HealthFacts } from "../facts.ts";
 import { defineRule } from "../rule.ts";
 
 /** STREAM_CATCHUP_GRACE_MS: streams may lag this long (a new stream, a rejoin) before it counts as a problem. */
@@ -17,6 +19,15 @@ export const streamsCatchingUpRule = defineRule({
     // In a cluster, the meta rule speaks while there is no leader or this node is not current with it.
     if (f.config.cluster && (!f.meta?.leader || (f.metaHealth && !f.metaHealth.ok))) return [];
     if (f.health.ok || (f.streamsBehindMs !== undefined && f.streamsBehindMs < STREAM_CATCHUP_GRACE_MS)) return [];
+    if (aloneInMetaGroup(f)) {
+      // After `unibus recover` (or with every other member removed) streams keep their configured
+      // replica count; nats places the missing replicas only on members that join, so waiting never ends.
+      return [{
+        kind: "jetstream_not_current", severity: "degraded", node: f.node,
+        cause: `this node is the only member of its JetStream meta group (after unibus recover, or with the others removed): streams configured with more replicas run on this one until new boxes join, so nats reports them not current (${f.health.detail}); they take writes`,
+        fix: `join boxes: on a CA holder run ${f.config.tls?.caKey ? unibusCommand(f.config.file, "token create") : "sudo unibus token create"} and run the line it prints on each new box (with new names); nats places the missing replicas on them`,
+      }];
+    }
     return [{
       kind: "jetstream_not_current", severity: "degraded", node: f.node,
       cause: `JetStream on this node is catching up: ${f.health.detail}${f.streamsBehindMs ? ` (for ${Math.round(f.streamsBehindMs / 1000)} s)` : ""}`,
@@ -24,3 +35,10 @@ export const streamsCatchingUpRule = defineRule({
     }];
   },
 });
+
+/** aloneInMetaGroup tells whether this node leads a meta group of one: no peer exists to hold a stream's other replicas. */
+export function aloneInMetaGroup(f: HealthFacts): boolean {
+  if (!f.config.cluster || f.meta?.leader !== f.node) return false;
+  const size = f.meta.clusterSize ?? f.meta.peers.length;
+  return size <= 1 && f.meta.peers.every((p) => p.name === f.node);
+}

@@ -15,3 +15,17 @@ test.each([
   expect(out.length).toBe(named ? 1 : 0);
   if (named) expect(out[0]).toMatchObject({ kind: "jetstream_not_current", severity: "degraded", cause: expect.stringContaining("ORDERS") });
 });
+
+test("the survivor of unibus recover (a meta group of one) is told to join boxes, not to wait", () => {
+  const alone = healthy({
+    health: { ok: false, detail: "JetStream stream '$G > $MQTT_out' is not current: group node missing" }, streamsBehindMs: 112_000,
+    meta: { leader: "pi-1", clusterSize: 1, peers: [{ name: "pi-1", offline: false, current: true }] },
+    metaCluster: { leader: "pi-1", cluster_size: 1, replicas: [] },
+  });
+  const out = run(streamsCatchingUpRule, alone);
+  expect(out.length).toBe(1);
+  expect(out[0]!.cause).toContain("run on this one until new boxes join");
+  expect(out[0]!.cause).not.toContain("catching up");
+  expect(out[0]!.fix).toContain("token create");
+  expect(out[0]!.fix).not.toMatch(/^wait/);
+});
