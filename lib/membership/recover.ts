@@ -31,6 +31,19 @@ import { readMarks, STREAM_MARKS_EVERY_MS, type StreamMark } from "./stream-mark
 
 /** RECENT_CONTACT_MS: another server heard from this recently may still be alive (a reboot, a cable): recover waits. */
 export const RECENT_CONTACT_MS = 60_000;
+/** LEADER_DROP_MS: nats-server's followers drop a silent meta leader within this (raft.go: election timeout of at most 9 s after the last heartbeat). */
+export const LEADER_DROP_MS = 10_000;
+
+/**
+ * recoverRetryInS says how long (whole seconds) to wait before recover can
+ * go ahead after the others went down, given how long ago each was last
+ * heard (ms; undefined when unknown, which counts as just now): until nats
+ * has dropped the lost leader and nothing was heard for RECENT_CONTACT_MS.
+ */
+export function recoverRetryInS(lastHeardMs: readonly (number | undefined)[]): number {
+  const latest = Math.min(RECENT_CONTACT_MS, ...lastHeardMs.map((ms) => ms ?? 0));
+  return Math.ceil(Math.max(LEADER_DROP_MS, RECENT_CONTACT_MS - (lastHeardMs.length ? latest : 0)) / 1000);
+}
 /** PROBE_MS bounds each probe of a lost member's port (ms). */
 const PROBE_MS = 2_000;
 
@@ -78,10 +91,13 @@ export async function planRecover(config: UnibusConfig): Promise<RecoverPlan> {
   const cluster = config.cluster!;
   const monitor = new MonitorClient(config.monitor.listen.text);
   const meta = await metaGroup(config);
-  if (meta.leader) {
-    throw new RefusedError(`the JetStream meta group has a leader (${meta.leader}): the cluster still has its majority and nothing needs recovering. Take a dead member out with \`unibus remove NAME\` (unibus status names them)`);
-  }
   const self = config.node.name;
+  if (meta.leader) {
+    const seen = readMarks(config.node.dataDir).routesSeen;
+    const now = Date.now();
+    const heard = meta.servers.filter((s) => !namesPeer(s, self)).map((s) => seen[s.name] === undefined ? undefined : Math.max(0, now - seen[s.name]!));
+    throw new RefusedError(`the JetStream meta group has a leader (${meta.leader}): the cluster still has its majority and nothing needs recovering. Take a dead member out with \`unibus remove NAME\` (unibus status names them). If the other members went down just now, try again in about ${recoverRetryInS(heard)} s: nats drops a lost meta leader within about ${LEADER_DROP_MS / 1000} s, and recover waits until nothing was heard from the others for ${RECENT_CONTACT_MS / 1000} s`);
+  }
   const others = meta.servers.filter((s) => !namesPeer(s, self));
   if (others.length === 0) {
     throw new RefusedError(`this node is the only server in its JetStream meta group: there is no lost member to take out. A cluster of one elects no meta leader until a second box joins (unibus token create)`);
