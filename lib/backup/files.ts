@@ -22,7 +22,16 @@ export interface ScheduledBackup { file: string; name: string; bytes: number; mt
 
 /** scheduledBackups lists the node's scheduled backups in dir, oldest first; none when dir is missing. */
 export function scheduledBackups(dir: string, node: string): ScheduledBackup[] {
-  const pattern = new RegExp(`^unibus-backup-${node.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-\\d{8}T\\d{6}Z\\.tar$`);
+  return backupsNamed(dir, node, "");
+}
+
+/** manualBackups lists the node's manual backups (`unibus backup`, the admin page) in dir, oldest first; none when dir is missing. */
+export function manualBackups(dir: string, node: string): ScheduledBackup[] {
+  return backupsNamed(dir, node, "-manual");
+}
+
+function backupsNamed(dir: string, node: string, suffix: string): ScheduledBackup[] {
+  const pattern = new RegExp(`^unibus-backup-${node.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-\\d{8}T\\d{6}Z${suffix}\\.tar$`);
   let names: string[];
   try {
     names = readdirSync(dir);

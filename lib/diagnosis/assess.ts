@@ -28,6 +28,7 @@ import { readAccessReplicaState } from "../access/replica-state.ts";
 import { readFleetView } from "../fleet/fleet-watch.ts";
 import { readLeftMarker } from "../membership/left-marker.ts";
 import { readBackupState } from "../backup/state.ts";
+import { manualBackups } from "../backup/files.ts";
 import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
 import { joinHostPort } from "../config/units.ts";
 
@@ -96,6 +97,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const left = membered ? readLeftMarker(config.node.dataDir) : undefined;
   const drift = configDrift(config);
   const backup = readBackupState(config.node.dataDir);
+  const manualBackup = backup && config.backup.enabled ? manualBackups(config.backup.dir, config.node.name).at(-1) : undefined;
   const access = membered ? readAccessReplicaState(config.node.dataDir) : undefined;
   const fleet = config.leafnodes?.listen ? readFleetView(config.node.dataDir, now) : undefined;
   const facts: HealthFacts = {
@@ -125,6 +127,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
     ...(left ? { left } : {}),
     ...(drift ? { drift } : {}),
     ...(backup ? { backup } : {}),
+    ...(manualBackup ? { manualBackup: { file: manualBackup.file, mtimeMs: manualBackup.mtimeMs } } : {}),
     ...(access ? { access } : {}),
     ...(o.cluster ? { cluster: o.cluster } : {}),
   };

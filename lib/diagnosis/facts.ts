@@ -103,6 +103,8 @@ export interface HealthFacts {
   access?: AccessReplicaState;
   /** The scheduled backups' record (backup-state.json), when the node ever started its schedule. */
   backup?: BackupState;
+  /** The newest manual backup (`unibus backup`) in [backup] dir, when there is one: a backup the schedule's record does not know. */
+  manualBackup?: { file: string; mtimeMs: number };
   /** What the whole cluster said in the last round (lib/diagnosis/cluster-facts.ts): members' own verdicts, leaders' replica views, storage. */
   cluster?: ClusterFacts;
   /** /jsz meta_cluster as nats-server reported it (peer ids unresolved), for the rules that match servers to members. */

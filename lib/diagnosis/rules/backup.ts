@@ -34,7 +34,10 @@ export const backupRule = defineRule({
     const b = f.config.backup;
     const s = f.backup;
     if (!b.enabled || !s) return [];
-    const newest = s.lastSuccessAt !== undefined ? `the newest backup is ${age(f.now, s.lastSuccessAt)} old (${s.lastFile})` : "there is no backup yet";
+    // A manual backup (`unibus backup`) is a backup too, though the schedule's record does not know it.
+    const manual = f.manualBackup && (s.lastSuccessAt === undefined || f.manualBackup.mtimeMs > s.lastSuccessAt) ? f.manualBackup : undefined;
+    const newest = manual ? `the newest backup is ${age(f.now, manual.mtimeMs)} old (${manual.file}, taken by hand)`
+      : s.lastSuccessAt !== undefined ? `the newest backup is ${age(f.now, s.lastSuccessAt)} old (${s.lastFile})` : "there is no backup yet";
     if (lastAttemptFailed(s)) {
       return [{
         kind: "backup_failing", severity: "degraded", node: f.node,

@@ -26,3 +26,16 @@ test("backups turned off are never a problem", () => {
   f.config = { ...f.config, backup: { ...f.config.backup, enabled: false } };
   expect(run(backupRule, f)).toEqual([]);
 });
+
+test("a manual backup counts: the overdue schedule names its age, not 'no backup yet'", () => {
+  const out = run(backupRule, healthy({ backup: { since: NOW - 25 * H }, manualBackup: { file: "/b/unibus-backup-pi-1-20261201T100000Z-manual.tar", mtimeMs: NOW - 2 * H } }));
+  expect(out).toHaveLength(1);
+  expect(out[0]!.kind).toBe("backup_overdue");
+  expect(out[0]!.cause).not.toContain("no backup yet");
+  expect(out[0]!.cause).toContain("the newest backup is 2h 0m old (/b/unibus-backup-pi-1-20261201T100000Z-manual.tar, taken by hand)");
+});
+
+test("a scheduled backup newer than the manual one is named instead", () => {
+  const out = run(backupRule, healthy({ backup: { since: NOW - 100 * H, lastAttemptAt: NOW - H, lastError: "timeout", lastSuccessAt: NOW - 3 * H, lastFile: "/b/x.tar" }, manualBackup: { file: "/b/m.tar", mtimeMs: NOW - 50 * H } }));
+  expect(out[0]!.cause).toContain("the newest backup is 3h 0m old (/b/x.tar)");
+});
