@@ -14,6 +14,8 @@ import { TRUST_PHASE_MAX_MS, readRotationPhase } from "../membership/rotation-ga
 import { configPath, parseCommand } from "./_flags.ts";
 import { requestCaSigning } from "../control/ca.ts";
 import { dataDirLayout } from "../data-dir.ts";
+import { MonitorClient } from "../natsd/monitor.ts";
+import type { Varz } from "../natsd/monitoring-types.ts";
 
 /** X509Certificate is the parsed certificate type the PKI module hands out. */
 type X509Certificate = Awaited<ReturnType<typeof readClusterCa>>["signing"]["cert"];
@@ -68,6 +70,20 @@ async function signingCaForTokens(config: UnibusConfig): Promise<X509Certificate
   throw new RuntimeError(`the CA rotation is still in its first phase after ${Math.round(ROTATION_WAIT_MS / 1000)} s: is unibus running on this node (systemctl status unibus)? unibus status shows the rotation's phase; run token create again once it says the new CA signs`);
 }
 
+/**
+ * edgesNotYetAccepted says why the running node does not accept edges yet
+ * although the config file sets [leafnodes] listen (nats-server opens its
+ * leafnode port only when it starts, so adding [leafnodes] needs a restart),
+ * or undefined when it does, or when the node's /varz could not be read.
+ */
+export function edgesNotYetAccepted(config: UnibusConfig, varz: Varz | undefined): string | undefined {
+  const listen = config.leafnodes?.listen;
+  if (!listen || !varz) return undefined;
+  const port = (varz.leaf as { port?: number } | undefined)?.port;
+  if (port === listen.port) return undefined;
+  return `this node does not accept edges yet: its nats-server ${port ? `listens for leafnodes on port ${port}` : "has no leafnode port"}, while ${config.file} sets [leafnodes] listen = "${listen.text}" (a restart is pending); restart unibus (sudo systemctl restart unibus), one node at a time: wait until unibus status is healthy before the next`;
+}
+
 /** create makes a token and prints the join line. */
 export async function create(args: string[]): Promise<number> {
   const { values } = parseCommand("token create", args);
@@ -81,6 +97,10 @@ export async function create(args: string[]): Promise<number> {
   const edge = values.edge ? " --edge" : "";
   if (values.edge && !(config.leafnodes?.listen && config.leafnodes.enroll)) {
     process.stderr.write(`warning: ${config.file} has no [leafnodes] listen with enroll = true: this hub refuses edges until you set it and reload\n`);
+  } else if (values.edge) {
+    const varz = await new MonitorClient(config.monitor.listen.text).get<Varz>("varz").catch(() => undefined);
+    const warning = edgesNotYetAccepted(config, varz);
+    if (warning) process.stderr.write(`warning: ${warning}\n`);
   }
   const line = `unibus join ${joinAddress(config)} --token ${formatToken(token)}${edge}`;
   if (values.quiet) {
