@@ -39,6 +39,8 @@ export const streamsCatchingUpRule = defineRule({
 /** aloneInMetaGroup tells whether this node leads a meta group of one: no peer exists to hold a stream's other replicas. */
 export function aloneInMetaGroup(f: HealthFacts): boolean {
   if (!f.config.cluster || f.meta?.leader !== f.node) return false;
-  const size = f.meta.clusterSize ?? f.meta.peers.length;
-  return size <= 1 && f.meta.peers.every((p) => p.name === f.node);
+  // Members taken out (recover, remove) may linger in nats's view for a moment: they hold no replica.
+  const removed = new Set(f.members.filter((m) => m.removed).map((m) => m.name));
+  const others = f.meta.peers.filter((p) => p.name !== f.node && !removed.has(p.name));
+  return others.length === 0 && (f.meta.clusterSize ?? 1) <= Math.max(1, f.meta.peers.length);
 }
