@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../fsutil.ts";
 import type { Logger } from "../log.ts";
 import type { EdgeRegistry } from "../membership/edges.ts";
 import type { SystemClient } from "../natsd/system-client.ts";
+import { PeriodicTask } from "../periodic-task.ts";
 import { edgeConnections, expectedEdges, fleetRows, type ConnzAnswer, type FleetView } from "./fleet-view.ts";
 import type { FleetStreamState } from "./store-and-forward.ts";
 
@@ -47,37 +48,33 @@ export interface FleetWatchOptions {
 /** FleetWatch polls the fleet while the hub node runs; start() and stop() bracket it. */
 export class FleetWatch {
   readonly #o: FleetWatchOptions;
-  #timer?: ReturnType<typeof setTimeout>;
+  readonly #task: PeriodicTask;
   #client?: SystemClient;
-  #stopped = true;
   #view?: FleetView;
 
   constructor(options: FleetWatchOptions) {
     this.#o = options;
+    this.#task = new PeriodicTask({
+      run: () => this.round(),
+      intervalMs: options.intervalMs ?? FLEET_INTERVAL_MS,
+      onError: (err) => this.#o.log.debug("fleet view failed", { error: err.message }),
+    });
   }
 
   /** view is the last view taken. */
   get view(): FleetView | undefined { return this.#view; }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#task.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    const stopping = this.#task.stop();
+    // Closed first, so a round in flight fails at once instead of waiting out its request.
     await this.#client?.close().catch(() => {});
+    await stopping;
+    await this.#client?.close().catch(() => {}); // that round may have connected again
     this.#client = undefined;
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      await this.round().catch((err: Error) => this.#o.log.debug("fleet view failed", { error: err.message }));
-      this.#schedule(this.#o.intervalMs ?? FLEET_INTERVAL_MS);
-    }, ms);
-    this.#timer.unref?.();
   }
 
   /** round takes one view of the fleet and writes it. */

@@ -11,6 +11,7 @@ import type { UnibusConfig } from "../config/load.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { Logger } from "../log.ts";
+import { PeriodicTask } from "../periodic-task.ts";
 import { FLEET_STALE_MS } from "./fleet-watch.ts";
 import { FORWARD_STREAM, ensureForwardStream } from "./store-and-forward.ts";
 
@@ -33,8 +34,7 @@ export class ForwardWatch {
   readonly #connect: () => Promise<NatsConnection>;
   readonly #log: Logger;
   #nc?: NatsConnection;
-  #timer?: ReturnType<typeof setTimeout>;
-  #stopped = true;
+  readonly #task = new PeriodicTask({ run: () => this.round(), intervalMs: 5_000 });
   #ready = false;
 
   constructor(config: () => UnibusConfig, connect: () => Promise<NatsConnection>, log: Logger) {
@@ -44,23 +44,15 @@ export class ForwardWatch {
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#task.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    const stopping = this.#task.stop();
+    // Closed first, so a round in flight fails at once instead of waiting out its request.
     await this.#nc?.close().catch(() => {});
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      await this.round();
-      this.#schedule(5_000);
-    }, ms);
-    this.#timer.unref?.();
+    await stopping;
+    await this.#nc?.close().catch(() => {}); // that round may have connected again
   }
 
   /** round ensures the stream and records its size. */

@@ -18,6 +18,7 @@ import { judgeTrust, trustOfferOf, type TrustOffer } from "./trust-offer.ts";
 import { wireRequest } from "./wire.ts";
 import { writeLeftMarker } from "./left-marker.ts";
 import { dataDirLayout } from "../data-dir.ts";
+import { PeriodicTask } from "../periodic-task.ts";
 
 /** CHECKIN_INTERVAL_MS is how often a member checks in with the CA holders. */
 export const CHECKIN_INTERVAL_MS = 5_000;
@@ -98,43 +99,36 @@ export interface MembershipAgentOptions {
 /** MembershipAgent runs the check-in loop; start() and stop() bracket it. */
 export class MembershipAgent {
   readonly #o: MembershipAgentOptions;
-  #timer?: ReturnType<typeof setTimeout>;
-  #stopped = true;
+  readonly #task: PeriodicTask;
   #state: MembershipState = { updatedAt: new Date().toISOString() };
   #running?: Promise<void>;
   #lastRenewalLog = 0;
 
   constructor(options: MembershipAgentOptions) {
     this.#o = options;
+    this.#task = new PeriodicTask({
+      run: () => this.checkInNow(),
+      intervalMs: options.intervalMs ?? CHECKIN_INTERVAL_MS,
+      onError: (err) => this.#o.log.error("membership check-in failed", { error: err.message }),
+    });
   }
 
   get state(): MembershipState { return this.#state; }
 
   /** start checks in at once, then every interval. */
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#task.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running?.catch(() => {});
+    await this.#task.stop();
+    await this.#running?.catch(() => {}); // a round started by checkInNow
   }
 
   /** checkInNow runs one round (tests and `unibus status` freshness). */
   checkInNow(): Promise<void> {
     this.#running = this.#round();
     return this.#running;
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      await this.checkInNow().catch((err: Error) => this.#o.log.error("membership check-in failed", { error: err.message }));
-      this.#schedule(this.#o.intervalMs ?? CHECKIN_INTERVAL_MS);
-    }, ms);
-    this.#timer.unref?.();
   }
 
   /** services lists the CA holders to talk to: members with a join port, then the config's peers not known to be anything else. */

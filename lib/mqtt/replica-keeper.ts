@@ -24,6 +24,7 @@ import { mqttStreamReplicas } from "../config/section-edge.ts";
 import type { Logger } from "../log.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { Jsz } from "../natsd/monitoring-types.ts";
+import { PeriodicTask } from "../periodic-task.ts";
 import { MQTT_STREAM_NAMES, REPLICA_CHECK_MS, type MqttStreamName } from "./streams.ts";
 
 
@@ -55,45 +56,30 @@ export interface ReplicaKeeperOptions {
 /** MqttReplicaKeeper raises MQTT's streams to the cluster's replica count; start() and stop() bracket it. */
 export class MqttReplicaKeeper {
   readonly #o: ReplicaKeeperOptions;
-  #timer?: ReturnType<typeof setTimeout>;
-  #stopped = true;
-  #running?: Promise<RaiseOutcome[]>;
+  readonly #task: PeriodicTask;
   /** The last error logged per stream, so a wait for members is logged once, not every interval. */
   readonly #lastError = new Map<string, string>();
 
   constructor(options: ReplicaKeeperOptions) {
     this.#o = options;
+    this.#task = new PeriodicTask({
+      run: () => this.checkNow(),
+      intervalMs: options.intervalMs ?? REPLICA_CHECK_MS,
+      onError: (err) => this.#o.log.debug("MQTT replica check failed; trying again", { error: err.message }),
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#task.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running?.catch(() => {});
+    await this.#task.stop();
   }
 
-  /** checkSoon runs a check now (the members list changed), unless one is running. */
+  /** checkSoon runs a check now (the members list changed), or right after the one running. */
   checkSoon(): void {
-    if (this.#stopped) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#schedule(0);
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      this.#running = this.checkNow().catch((err: Error) => {
-        this.#o.log.debug("MQTT replica check failed; trying again", { error: err.message });
-        return [];
-      });
-      await this.#running;
-      this.#schedule(this.#o.intervalMs ?? REPLICA_CHECK_MS);
-    }, ms);
-    this.#timer.unref?.();
+    this.#task.runSoon();
   }
 
   /**
