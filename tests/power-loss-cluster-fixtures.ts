@@ -12,29 +12,13 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { randomSecret } from "./cluster-fixtures.ts";
 import { makeCaDir } from "./pki-fixtures.ts";
 import { guestFiles, makeDisk, Vm, type VmNet } from "./vm-fixtures.ts";
-import { readAll, retry, type StoredRead } from "./power-loss-fixtures.ts";
+import { guestNodeToml, readAll, retry, type StoredRead } from "./power-loss-fixtures.ts";
 
 /** VmCluster is three booted guests forming one cluster, and the CA a client verifies them with. */
 export interface VmCluster { vms: Vm[]; caFile: string; urls: string[] }
 
 function clusterToml(name: string, self: string, peers: string[], sync: string, clusterName: string): string {
-  return `[node]
-name = "${name}"
-data_dir = "/var/lib/unibus"
-[client]
-listen = "0.0.0.0:4222"
-allow_anonymous = true
-[monitor]
-listen = "127.0.0.1:8222"
-[admin]
-enabled = false
-[jetstream]
-max_memory = "32MiB"
-max_file = "256MiB"
-sync = "${sync}"
-[log]
-format = "text"
-[cluster]
+  return `${guestNodeToml(name, sync)}[cluster]
 name = "${clusterName}"
 listen = "0.0.0.0:6222"
 advertise = "${self}:6222"

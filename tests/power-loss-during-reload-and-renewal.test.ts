@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { BIN_X64 } from "./_helpers.ts";
 import { makeCaDir } from "./pki-fixtures.ts";
 import { buildGuestBase, guestFiles, makeDisk, makeSystemDisk, Vm, VmNet, VM_ACCEL } from "./vm-fixtures.ts";
-import { tempDir, vmPrerequisites } from "./power-loss-fixtures.ts";
+import { guestNodeToml, tempDir, vmPrerequisites } from "./power-loss-fixtures.ts";
 
 const ready = vmPrerequisites();
 const dir = tempDir("unibus-powerloss-own-");
@@ -25,22 +25,7 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
-const CONFIG = `[node]
-name = "own"
-data_dir = "/var/lib/unibus"
-[client]
-listen = "0.0.0.0:4222"
-allow_anonymous = true
-[monitor]
-listen = "127.0.0.1:8222"
-[admin]
-enabled = false
-[jetstream]
-max_memory = "32MiB"
-max_file = "256MiB"
-[log]
-format = "text"
-[tls]
+const CONFIG = `${guestNodeToml("own")}[tls]
 ca_cert = "/etc/unibus/ca.pem"
 ca_key = "/etc/unibus/ca-key.pem"
 sans = ["own-0.lan"]

@@ -129,3 +129,28 @@ export async function retry<T>(what: string, call: () => Promise<T>, timeoutMs =
     }
   }
 }
+
+/**
+ * guestNodeToml is the node.toml every power-loss guest starts from: data on
+ * the guest's data disk, anonymous clients on the guest network, no admin
+ * page, small JetStream limits. sync is written only when given (the reload
+ * case keeps unibus's default); the caller appends its own tables.
+ */
+export function guestNodeToml(name: string, sync?: string): string {
+  return `[node]
+name = "${name}"
+data_dir = "/var/lib/unibus"
+[client]
+listen = "0.0.0.0:4222"
+allow_anonymous = true
+[monitor]
+listen = "127.0.0.1:8222"
+[admin]
+enabled = false
+[jetstream]
+max_memory = "32MiB"
+max_file = "256MiB"
+${sync === undefined ? "" : `sync = "${sync}"\n`}[log]
+format = "text"
+`;
+}

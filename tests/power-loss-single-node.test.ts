@@ -13,7 +13,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BIN_X64 } from "./_helpers.ts";
 import { buildGuestBase, guestFiles, makeDisk, makeSystemDisk, Vm, VmNet, VM_ACCEL } from "./vm-fixtures.ts";
-import { UNRECOVERABLE, compare, connectTo, newAcked, readAll, retry, tempDir, vmPrerequisites, write, type Verdict } from "./power-loss-fixtures.ts";
+import { UNRECOVERABLE, compare, guestNodeToml, connectTo, newAcked, readAll, retry, tempDir, vmPrerequisites, write, type Verdict } from "./power-loss-fixtures.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 
 const WRITE_SECONDS = 8;
@@ -27,26 +27,6 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
-function singleNodeToml(name: string, sync: string): string {
-  return `[node]
-name = "${name}"
-data_dir = "/var/lib/unibus"
-[client]
-listen = "0.0.0.0:4222"
-allow_anonymous = true
-[monitor]
-listen = "127.0.0.1:8222"
-[admin]
-enabled = false
-[jetstream]
-max_memory = "32MiB"
-max_file = "256MiB"
-sync = "${sync}"
-[log]
-format = "text"
-`;
-}
-
 interface CaseResult { sync: string; verdict: Verdict; afterReboot?: Verdict; startsAfterCut: number; stored: number; notReady?: string }
 
 /** cutMidWrite boots a node, writes with acknowledgements for WRITE_SECONDS, cuts its power mid-write, boots it again and reads every sequence back. */
@@ -54,7 +34,7 @@ async function cutMidWrite(index: number, sync: string, base: Uint8Array, system
   const name = `single-${sync === "always" ? "always" : "2m"}`;
   const disk = join(dir.path, `${name}.img`);
   makeDisk(disk, 1024);
-  const vm = new Vm({ index, name, disk, system, dir: dir.path, base, own: guestFiles({ "etc/unibus/node.toml": singleNodeToml(name, sync) }) }, net!);
+  const vm = new Vm({ index, name, disk, system, dir: dir.path, base, own: guestFiles({ "etc/unibus/node.toml": guestNodeToml(name, sync) }) }, net!);
   vms.push(vm);
   const t0 = performance.now();
   const say = (what: string) => console.log(`${name} +${((performance.now() - t0) / 1000).toFixed(0)} s: ${what}`);
