@@ -59,11 +59,7 @@ export async function run(args: string[]): Promise<number> {
     access: dataDirLayout(layout.dataDir).clusterAccess,
   };
   if (!values.force) {
-    for (const file of [files.config, files.cert, files.key, files.secret, files.nodeId]) {
-      if (pathExists(file)) {
-        throw new ConfigError(`${file} already exists: this box already is (or was) a unibus node. Refusing to overwrite it; remove the old files, choose another --out folder, or add --force`);
-      }
-    }
+    refuseExisting([files.config, files.cert, files.key, files.secret, files.nodeId]);
   }
   const id = randomBytes(16).toString("hex");
   const progress = (line: string) => process.stderr.write(`join: ${line}\n`);
@@ -72,12 +68,7 @@ export async function run(args: string[]): Promise<number> {
     ...(values.advertise ? { advertiseHost: values.advertise.replace(/^\[(.*)\]$/, "$1") } : {}),
   }, progress);
   // Installed: secrets and config root:unibus 0640, data-dir files the service user's; set before each rename.
-  const owner = layout.installed ? serviceOwner() : undefined;
-  const secretMode = owner ? 0o640 : 0o600;
-  const rootGroup = owner ? { uid: 0, gid: owner.gid } : undefined;
-  writeFileAtomic(files.ca, result.caPem, 0o644);
-  writeFileAtomic(files.key, result.keyPem, secretMode, rootGroup);
-  writeFileAtomic(files.cert, result.certPem, 0o644);
+  const { owner, secretMode, rootGroup } = writeIdentity(files, result, layout.installed);
   writeFileAtomic(files.secret, result.secret + "\n", secretMode, rootGroup);
   writeFileAtomic(files.nodeId, id + "\n", 0o600, owner);
   writeFileAtomic(files.members, JSON.stringify({ members: result.members }, null, 2) + "\n", 0o600, owner);
@@ -102,6 +93,35 @@ export async function run(args: string[]): Promise<number> {
       (layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}   (or install it: sudo ./install.sh --config ${files.config})\n`),
   );
   return 0;
+}
+
+/** refuseExisting stops a join before anything is written when a file it would write is there already (a box that is, or was, a node). */
+function refuseExisting(paths: string[]): void {
+  for (const file of paths) {
+    if (pathExists(file)) {
+      throw new ConfigError(`${file} already exists: this box already is (or was) a unibus node. Refusing to overwrite it; remove the old files, choose another --out folder, or add --force`);
+    }
+  }
+}
+
+/**
+ * writeIdentity writes what a member's and an edge's join both receive (the
+ * CA certificate, the node key and certificate) and returns the owner and
+ * modes for the rest: installed, secrets are root:unibus 0640 and data-dir
+ * files the service user's, set before each rename; otherwise the caller's own, 0600.
+ */
+function writeIdentity(
+  files: { ca: string; key: string; cert: string },
+  issued: { caPem: string; keyPem: string; certPem: string },
+  installed: boolean,
+): { owner?: { uid: number; gid: number }; secretMode: number; rootGroup?: { uid: number; gid: number } } {
+  const owner = installed ? serviceOwner() : undefined;
+  const secretMode = owner ? 0o640 : 0o600;
+  const rootGroup = owner ? { uid: 0, gid: owner.gid } : undefined;
+  writeFileAtomic(files.ca, issued.caPem, 0o644);
+  writeFileAtomic(files.key, issued.keyPem, secretMode, rootGroup);
+  writeFileAtomic(files.cert, issued.certPem, 0o644);
+  return { owner, secretMode, rootGroup };
 }
 
 /** serviceOwner is the unibus service account, when install.sh created it: installed files are then root:unibus 0640. */
@@ -181,17 +201,10 @@ async function joinAsEdge(o: { address: HostPort; token: ReturnType<typeof parse
     nkey: join(layout.dir, EDGE_NKEY_FILE),
   };
   if (!o.force) {
-    for (const file of [files.config, files.cert, files.key, files.nkey]) {
-      if (pathExists(file)) throw new ConfigError(`${file} already exists: this box already is (or was) a unibus node. Refusing to overwrite it; remove the old files, choose another --out folder, or add --force`);
-    }
+    refuseExisting([files.config, files.cert, files.key, files.nkey]);
   }
   const result = await enrollEdge({ address: o.address, token: o.token, name: o.name, replace: o.replace }, (line) => process.stderr.write(`join: ${line}\n`));
-  const owner = layout.installed ? serviceOwner() : undefined;
-  const secretMode = owner ? 0o640 : 0o600;
-  const rootGroup = owner ? { uid: 0, gid: owner.gid } : undefined;
-  writeFileAtomic(files.ca, result.caPem, 0o644);
-  writeFileAtomic(files.key, result.keyPem, secretMode, rootGroup);
-  writeFileAtomic(files.cert, result.certPem, 0o644);
+  const { owner, secretMode, rootGroup } = writeIdentity(files, result, layout.installed);
   writeFileAtomic(files.nkey, result.seed + "\n", secretMode, rootGroup);
   writeFileAtomic(files.config, edgeConfigText(o.name, result, o.address, layout.installed ? undefined : layout.dataDir), owner ? 0o640 : 0o644, rootGroup);
   try {
