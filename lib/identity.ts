@@ -7,10 +7,10 @@ import type { UnibusConfig } from "./config/load.ts";
 import type { NodeTlsFiles } from "./config/render.ts";
 import { certificateSans } from "./config/sections.ts";
 import type { Logger } from "./log.ts";
-import { join } from "node:path";
 import { pathExists } from "./fsutil.ts";
-import { bundlePem, ensureNodeIdentity, expiresSoon, NODE_CERT_FILE, NODE_KEY_FILE, trustBundlePath, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
+import { bundlePem, ensureNodeIdentity, expiresSoon, trustBundlePath, type NodeIdentity, type NodeIdentityOptions } from "./pki/index.ts";
 import { CaAuthority } from "./membership/ca-authority.ts";
+import { presentedCertificate } from "./membership/presented-certificate.ts";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./fsutil.ts";
 import { dataDirLayout } from "./data-dir.ts";
@@ -76,7 +76,7 @@ export class IdentityManager {
     };
     this.#identity = tls.caKey
       ? await ensureNodeIdentity({ ...base, ...(await caHolderSigning(dataDirLayout(this.#config.node.dataDir).trustBundle, this.#authority ?? new CaAuthority({ config: () => this.#config, log: this.#log }))) })
-      : await newestProvided({ ...base, ...(pathExists(trustBundlePath(tlsDir)) ? { trustFile: trustBundlePath(tlsDir) } : {}) }, tls.cert, tls.key);
+      : await provided(this.#config, { ...base, ...(pathExists(trustBundlePath(tlsDir)) ? { trustFile: trustBundlePath(tlsDir) } : {}) });
     const id = this.#identity;
     if (id.issued) this.#log.info("issued node certificate", { reason: id.reason, not_after: id.notAfter.toISOString(), days_left: id.daysLeft });
     // Said once at info; the hourly re-checks after that stay at debug.
@@ -117,25 +117,18 @@ export class IdentityManager {
 }
 
 /**
- * newestProvided picks the certificate of a node without the CA key: the one
- * configured (from `unibus join` or `cert issue`) or the one the membership
- * agent renewed through a CA holder into <data_dir>/tls, whichever is valid
- * and lives longer. The service cannot write /etc, so renewals land there.
+ * provided checks the pair a node without the CA key presents, as
+ * presentedCertificate (lib/membership/presented-certificate.ts) chose it:
+ * the configured one or the one the membership agent renewed through a CA
+ * holder into <data_dir>/tls. A chosen pair that cannot work is checked all
+ * the same, so the error names its problem and the fix; with no [tls] cert
+ * and key set at all, the config's own error says what to set.
  */
-async function newestProvided(base: Omit<NodeIdentityOptions, "certFile" | "keyFile">, certFile?: string, keyFile?: string): Promise<NodeIdentity> {
-  const renewedCert = join(base.tlsDir, NODE_CERT_FILE);
-  const renewedKey = join(base.tlsDir, NODE_KEY_FILE);
-  let renewed: NodeIdentity | undefined;
-  if (pathExists(renewedCert) && pathExists(renewedKey) && renewedCert !== certFile) {
-    renewed = await ensureNodeIdentity({ ...base, certFile: renewedCert, keyFile: renewedKey }).catch(() => undefined);
-  }
-  try {
-    const configured = await ensureNodeIdentity({ ...base, ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) });
-    return renewed && renewed.notAfter > configured.notAfter ? renewed : configured;
-  } catch (err) {
-    if (renewed) return renewed;
-    throw err;
-  }
+async function provided(config: UnibusConfig, base: Omit<NodeIdentityOptions, "certFile" | "keyFile">): Promise<NodeIdentity> {
+  const chosen = presentedCertificate(config, base.now)!;
+  const tls = config.tls!;
+  if (chosen.unusable && (!tls.cert || !tls.key)) return ensureNodeIdentity({ ...base, ...(tls.cert ? { certFile: tls.cert } : {}), ...(tls.key ? { keyFile: tls.key } : {}) });
+  return ensureNodeIdentity({ ...base, certFile: chosen.certFile, keyFile: chosen.keyFile });
 }
 
 /**

@@ -5,7 +5,7 @@
  * around it, so tests can point it at any real nats monitoring port.
  */
 import type { UnibusConfig } from "../config/load.ts";
-import { nodeCaFingerprint } from "../membership/cert-files.ts";
+import { nodeCaFingerprint } from "../membership/presented-certificate.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { NodeIdentity } from "../pki/index.ts";
 import { ClusterTracker } from "./cluster-view.ts";

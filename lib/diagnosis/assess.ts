@@ -29,7 +29,7 @@ import { readFleetView } from "../fleet/fleet-watch.ts";
 import { readLeftMarker } from "../membership/left-marker.ts";
 import { readBackupState } from "../backup/state.ts";
 import { manualBackups } from "../backup/files.ts";
-import { presentedCertificate, trustFile } from "../membership/cert-files.ts";
+import { presentedCertificate, trustFile } from "../membership/presented-certificate.ts";
 import { joinHostPort } from "../config/units.ts";
 
 /** AssessOptions are the facts beyond the snapshot. */

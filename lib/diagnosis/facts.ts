@@ -10,7 +10,7 @@ import { readFileSync, statfsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import type { NodeProcesses } from "./process-state.ts";
 import type { StartProgressRecord } from "../natsd/start-progress.ts";
-import { nodeCaFingerprint, presentedCertificate, trustFile } from "../membership/cert-files.ts";
+import { nodeCaFingerprint, presentedCertificate, trustFile } from "../membership/presented-certificate.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { certificateExpiry } from "../pki/index.ts";
 import type { NatsEvent } from "./nats-events.ts";

@@ -7,7 +7,9 @@
  * certificate, for joins and renewals on the join port — and owns the CA
  * rotation's gate: it moves to the second phase when a check-in shows that
  * the members trust the new CA, or when the first phase's time is up, never
- * by polling a file.
+ * by polling a file. Its other decision, which certificate the node
+ * presents, is presented-certificate.ts beside it: one function every
+ * surface asks.
  */
 import { statSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";

@@ -16,7 +16,7 @@ import type { Jsz, Routez } from "../natsd/monitoring-types.ts";
 import { namesPeer, raftPeerId } from "../natsd/raft-peer-id.ts";
 import { SystemClient } from "../natsd/system-client.ts";
 import { majorityOf } from "../diagnosis/quorum.ts";
-import { presentedCertificate, trustFile } from "./cert-files.ts";
+import { presentedCertificate, trustFile } from "./presented-certificate.ts";
 import { MemberRegistry, type MemberRecord } from "./members.ts";
 import { wireRequest } from "./wire.ts";
 
