@@ -9,8 +9,7 @@
  * take a hand-configured service's sign-in away. Names of system-account
  * users are left out too: nats-server keeps one list of user names.
  */
-import type { ClientConfig, ClientNkey, ClientUser } from "../config/section-client.ts";
-import type { UnibusConfig } from "../config/sections.ts";
+import type { ClientConfig, ClientNkey, ClientUser, UnibusConfig } from "../config/config-types.ts";
 import { AccessLedger, type AccessEntry } from "./ledger.ts";
 
 /**

@@ -18,7 +18,7 @@
  * (a fleet failing over onto one hub node pays one per edge at once).
  */
 import { DEFAULTS } from "./defaults.ts";
-import type { UnibusConfig } from "./sections.ts";
+import type { UnibusConfig } from "./config-types.ts";
 
 /**
  * ANONYMOUS_NKEY is the identity anonymous clients are bound to on a hub

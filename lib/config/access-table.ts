@@ -3,7 +3,7 @@
  * `config check`: one row per listener with its address, whether it speaks
  * TLS and how clients sign in.
  */
-import type { UnibusConfig } from "./sections.ts";
+import type { UnibusConfig } from "./config-types.ts";
 import { clientListeners } from "./section-client.ts";
 import { usesClusterAccess } from "../access/client-users.ts";
 import { isLoopback, isWildcard } from "./units.ts";

@@ -15,7 +15,7 @@ import { currentHost, type HostInfo } from "../host.ts";
 import { locateKeys, type KeyLocator } from "./_locate.ts";
 import { SECTIONS, type UnibusConfig } from "./sections.ts";
 import { nodeSection } from "./section-node.ts";
-import { tableName, type ConfigIssue, type Env, type ResolveContext } from "./section.ts";
+import { tableName, type ConfigIssue, type Env, type Listener, type ResolveContext } from "./section.ts";
 import { isWildcard } from "./units.ts";
 
 export type { UnibusConfig } from "./sections.ts";
@@ -152,7 +152,7 @@ function knownKeys(schema: unknown, path: readonly PropertyKey[]): string {
 /** portClashes finds two listeners of any sections on one port of one address (or a wildcard). */
 function portClashes(config: UnibusConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const listeners = SECTIONS.flatMap((s) => s.listeners(config));
+  const listeners: Listener[] = SECTIONS.flatMap((s): Listener[] => s.listeners(config));
   for (let i = 0; i < listeners.length; i++) {
     for (let j = 0; j < i; j++) {
       const a = listeners[j]!;

@@ -9,9 +9,10 @@ import { filePath, listenValue } from "./_parsed.ts";
 import { readSecretFile } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { differs, noSans, noSecrets, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
 import { dataDirLayout } from "../data-dir.ts";
+import type { AdminConfig, UnibusConfig } from "./config-types.ts";
+export type { AdminConfig } from "./config-types.ts";
 
 /** ADMIN_TOKEN_ENV names the environment variable that can carry the admin token instead of a file. */
 export const ADMIN_TOKEN_ENV = "UNIBUS_ADMIN_TOKEN";
@@ -28,21 +29,6 @@ const table = z.strictObject({
   allow_insecure: bool().default(DEFAULTS.adminAllowInsecure),
 }).prefault({});
 
-/** AdminConfig is the effective [admin] setting every other module reads. */
-export interface AdminConfig {
-  enabled: boolean;
-  listen: HostPort;
-  /** Absolute path of the token file. */
-  tokenFile: string;
-  /** True when tokenFile is the default <data_dir>/admin.token, created on first start when missing. */
-  tokenGenerated: boolean;
-  /** True when the token comes from $UNIBUS_ADMIN_TOKEN, which wins over any file. */
-  tokenFromEnv: boolean;
-  /** Serve HTTPS with the node certificate. */
-  tls: boolean;
-  /** Allow plain HTTP on a non-loopback address. */
-  allowInsecure: boolean;
-}
 
 /** schema resolves the token file against the config's folder (default: in the data dir). */
 function schema(ctx: ResolveContext) {
@@ -99,7 +85,7 @@ function effectiveAdmin(config: UnibusConfig): Record<string, unknown> {
  * the config: the admin server reads it at start and registers it with the
  * logger itself (admin/server.ts), so secrets() has nothing to add here.
  */
-export const adminSection: Section<"admin", AdminConfig> = {
+export const adminSection = {
   key: "admin",
   schema,
   checks: checkAdmin,
@@ -109,4 +95,4 @@ export const adminSection: Section<"admin", AdminConfig> = {
   render: () => ({}),
   effective: effectiveAdmin,
   restartOnly: (a, b) => (differs("[admin]", a.admin, b.admin)),
-};
+} satisfies Section<"admin", AdminConfig>;

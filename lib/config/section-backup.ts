@@ -12,8 +12,9 @@ import { readSecretFile, type ResolvedSecret } from "../auth/secret-source.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { filePath, parsed } from "./_parsed.ts";
 import { noListeners, noSans, secretForms, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { DURATION_HINT, parseDuration } from "./units.ts";
+import type { BackupConfig, UnibusConfig } from "./config-types.ts";
+export type { BackupConfig } from "./config-types.ts";
 
 /** MIN_BACKUP_EVERY_MS is the shortest schedule accepted (tests use seconds; a box should not snapshot continuously). */
 const MIN_BACKUP_EVERY_MS = 10_000;
@@ -30,19 +31,6 @@ const table = z.strictObject({
   passphrase_file: filePath.optional(),
 }).prefault({});
 
-/** BackupConfig is the effective [backup] table. */
-export interface BackupConfig {
-  enabled: boolean;
-  /** Absolute folder the scheduled backups go to. */
-  dir: string;
-  /** True when dir was not written (it is inside the data dir). */
-  dirIsDefault: boolean;
-  /** Milliseconds between scheduled backups. */
-  everyMs: number;
-  keep: number;
-  /** The passphrase that encrypts the CA key and route secret in the backup, when a file is given. */
-  passphrase?: ResolvedSecret;
-}
 
 function schema(ctx: ResolveContext) {
   return table.transform((raw): BackupConfig => ({
@@ -74,7 +62,7 @@ function checkBackup(config: UnibusConfig): ConfigIssue[] {
 }
 
 /** backupSection is the [backup] table; nats-server renders nothing of it. */
-export const backupSection: Section<"backup", BackupConfig> = {
+export const backupSection = {
   key: "backup",
   schema,
   checks: checkBackup,
@@ -90,4 +78,4 @@ export const backupSection: Section<"backup", BackupConfig> = {
     ...(backup.passphrase ? { passphrase_file: backup.passphrase.source.replace(/^file /, "") } : {}),
   }),
   restartOnly: () => undefined,
-};
+} satisfies Section<"backup", BackupConfig>;

@@ -20,8 +20,9 @@ import { jetstreamToolUser } from "./_jetstream-tool-user.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
 import { NOBODY_NKEY, usesClusterAccess, withClusterUsers } from "../access/client-users.ts";
 import type { AccessEntry } from "../access/ledger.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
+import type { ClientConfig, ClientNkey, ClientUser, SubjectRule, UnibusConfig } from "./config-types.ts";
+export type { SubjectRule, ClientUser, ClientNkey, ClientConfig } from "./config-types.ts";
 
 const subject = z.string({ error: `expected ${SUBJECT_HINT}` }).superRefine((s, ctx) => {
   const problem = subjectProblem(s);
@@ -60,21 +61,9 @@ const table = z.strictObject({
   nkeys: z.array(nkeySchema, { error: "expected [[client.nkeys]] tables" }).default([]),
 }).prefault({});
 
-/** SubjectRule is an allow list and a deny list of subjects, as nats-server takes them. */
-export interface SubjectRule { allow?: string[]; deny?: string[] }
 
-/** ClientUser is one user name and password with optional subject rules (none: everything allowed). */
-export interface ClientUser { user: string; password: ResolvedSecret; publish?: SubjectRule; subscribe?: SubjectRule; connectionTypes?: string[] }
 
-/** ClientNkey is one nkey client; it may only use the subjects listed (allow-list model). */
-export interface ClientNkey { publicKey: string; publish: string[]; subscribe: string[]; connectionTypes?: string[] }
 
-/**
- * ClientConfig is the effective [client] table: the port, the address other
- * nodes' clients should dial when it is not the cluster address
- * (section-discovery.ts), and the access policy.
- */
-export interface ClientConfig { listen: HostPort; advertise?: HostPort; allowAnonymous: boolean; users: ClientUser[]; nkeys: ClientNkey[] }
 
 /** isUserPublicKey tells whether key is a valid user public nkey (checksum included). */
 export function isUserPublicKey(key: string): boolean {
@@ -245,7 +234,7 @@ function effectiveClient(config: UnibusConfig): Record<string, unknown> {
 }
 
 /** clientSection is the [client] table. */
-export const clientSection: Section<"client", ClientConfig> = {
+export const clientSection = {
   key: "client",
   schema,
   checks: (config) => [...checkClient(config), ...checkDiscovery(config)],
@@ -256,4 +245,4 @@ export const clientSection: Section<"client", ClientConfig> = {
   effective: effectiveClient,
   // nats-server binds the client port once; a new address needs a restart.
   restartOnly: (a, b) => differs("client.listen", a.client.listen.text, b.client.listen.text),
-};
+} satisfies Section<"client", ClientConfig>;

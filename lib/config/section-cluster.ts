@@ -18,9 +18,10 @@ import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } fr
 import type { HostInfo } from "../host.ts";
 import { CLUSTER, DEFAULTS } from "./defaults.ts";
 import { differs, presence, secretForms, type ConfigIssue, type Listener, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { renderDiscovery } from "./section-discovery.ts";
 import { NODE_NAME_HINT, isValidNodeName, canonicalIp, isWildcard, joinHostPort, parseListen, parsePeer, type HostPort } from "./units.ts";
+import type { ClusterConfig, UnibusConfig } from "./config-types.ts";
+export type { ClusterConfig } from "./config-types.ts";
 
 /** CLUSTER_SECRET_ENV names the environment variable that can carry the route secret instead of secret_file. */
 export const CLUSTER_SECRET_ENV = "UNIBUS_CLUSTER_SECRET";
@@ -39,30 +40,6 @@ const clusterTable = z.strictObject({
 /** RawCluster is the validated [cluster] table. */
 export type RawCluster = z.output<typeof clusterTable>;
 
-/** ClusterConfig is the effective [cluster] setting every other module reads. */
-export interface ClusterConfig {
-  name: string;
-  listen: HostPort;
-  /**
-   * Where a node holding the CA key serves joins, renewals and check-ins
-   * (lib/membership): join_listen, or the route listen address with the next port.
-   */
-  joinListen: HostPort;
-  /** Whether join_listen was written in the file (otherwise it is derived from listen). */
-  joinListenSet: boolean;
-  /** Every peer as written, this node included. */
-  peers: HostPort[];
-  /** This node's own address: `advertise`, or the one peer that is this host. Undefined when none was found. */
-  self?: HostPort;
-  /** How self was found: the advertise key, or matching the peers against this host. */
-  selfFrom: "advertise" | "peers" | "none";
-  /** Peers this node dials: every peer except itself. */
-  routes: HostPort[];
-  /** The route secret and where it came from; `error` when it could not be read. */
-  secret: ResolvedSecret;
-  /** Problems found while resolving (duplicate peers, two peers naming this host), reported by checkCluster. */
-  problems: ConfigIssue[];
-}
 
 /**
  * resolveCluster applies defaults, reads the route secret ($UNIBUS_CLUSTER_SECRET
@@ -246,7 +223,7 @@ function joinAndRouteListeners({ cluster, tls }: UnibusConfig): Listener[] {
 }
 
 /** clusterSection is the [cluster] table: routes between the nodes of one cluster. */
-export const clusterSection: Section<"cluster", ClusterConfig | undefined> = {
+export const clusterSection = {
   key: "cluster",
   schema: (ctx: ResolveContext) => clusterTable.optional().transform((raw) => raw && resolveCluster(raw, ctx.at, ctx.env, ctx.host)),
   checks: checkCluster,
@@ -258,4 +235,4 @@ export const clusterSection: Section<"cluster", ClusterConfig | undefined> = {
   effective: ({ cluster }) => cluster && effectiveCluster(cluster),
   // nats would take a new cluster name live and split this node from its cluster at once.
   restartOnly: (a, b) => presence("cluster", a.cluster, b.cluster) ?? differs("cluster.name", a.cluster?.name, b.cluster?.name),
-};
+} satisfies Section<"cluster", ClusterConfig | undefined>;

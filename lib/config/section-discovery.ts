@@ -14,7 +14,7 @@
  */
 import { parsed } from "./_parsed.ts";
 import type { ConfigIssue } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
+import type { UnibusConfig } from "./config-types.ts";
 import { isLoopback, isWildcard, joinHostPort, parsePeer, type HostPort } from "./units.ts";
 
 /** clientAdvertiseValue is `[client] advertise = "host:port"`: the address clients of other nodes should dial. */

@@ -10,11 +10,10 @@ import { CLUSTER, DEFAULTS } from "./defaults.ts";
 import { clusterSize } from "./section-cluster.ts";
 import { listenValue } from "./_parsed.ts";
 import { differs, noSans, noSecrets, presence, type ConfigIssue, type NodeTlsFiles, type ResolveContext, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, type HostPort } from "./units.ts";
+import type { EdgeListener, UnibusConfig } from "./config-types.ts";
+export type { EdgeListener } from "./config-types.ts";
 
-/** EdgeListener is an effective MQTT or WebSocket listener. */
-export interface EdgeListener { listen: HostPort; tls: boolean; noTls: boolean }
 
 /** schema maps one table; TLS is on when [tls] is configured and no_tls is not set. */
 function schema(ctx: ResolveContext): z.ZodType<EdgeListener | undefined> {
@@ -58,7 +57,7 @@ function checkWebsocket(config: UnibusConfig): ConfigIssue[] {
 }
 
 /** mqttSection is the [mqtt] table. */
-export const mqttSection: Section<"mqtt", EdgeListener | undefined> = {
+export const mqttSection = {
   key: "mqtt",
   schema,
   checks: checkMqtt,
@@ -76,10 +75,10 @@ export const mqttSection: Section<"mqtt", EdgeListener | undefined> = {
   effective: ({ mqtt }) => (mqtt ? { listen: mqtt.listen.text, no_tls: mqtt.noTls } : undefined),
   // nats-server cannot change its MQTT listener live (reload.go refuses any change but ack/replica tuning).
   restartOnly: (a, b) => presence("mqtt", a.mqtt, b.mqtt) ?? differs("[mqtt] listen / no_tls", a.mqtt, b.mqtt),
-};
+} satisfies Section<"mqtt", EdgeListener | undefined>;
 
 /** websocketSection is the [websocket] table. */
-export const websocketSection: Section<"websocket", EdgeListener | undefined> = {
+export const websocketSection = {
   key: "websocket",
   schema,
   checks: checkWebsocket,
@@ -95,4 +94,4 @@ export const websocketSection: Section<"websocket", EdgeListener | undefined> = 
   effective: ({ websocket }) => (websocket ? { listen: websocket.listen.text, no_tls: websocket.noTls } : undefined),
   // nats-server refuses any change to its WebSocket listener on reload.
   restartOnly: (a, b) => presence("websocket", a.websocket, b.websocket) ?? differs("[websocket] listen / no_tls", a.websocket, b.websocket),
-};
+} satisfies Section<"websocket", EdgeListener | undefined>;

@@ -16,8 +16,9 @@ import { readSecretEnv, readSecretFile, redactedSecret, type ResolvedSecret } fr
 import { CLUSTER, DEFAULTS } from "./defaults.ts";
 import { envName, filePath, listenValue, parsed } from "./_parsed.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { NODE_NAME_HINT, isValidNodeName, joinHostPort, parsePeer, type HostPort } from "./units.ts";
+import type { GatewayConfig, GatewayRemote, UnibusConfig } from "./config-types.ts";
+export type { GatewayRemote, GatewayConfig } from "./config-types.ts";
 
 const remoteSchema = z.strictObject({
   name: z.string({ error: "expected the remote cluster's name" }).refine(isValidNodeName, { message: `expected ${NODE_NAME_HINT}` }),
@@ -35,18 +36,7 @@ const table = z.strictObject({
   if (g.secret_file !== undefined && g.secret_env !== undefined) ctx.addIssue({ code: "custom", path: ["secret_env"], message: "expected one of secret_file or secret_env, not both" });
 });
 
-/** GatewayRemote is one other cluster this node's gateway dials. */
-export interface GatewayRemote { name: string; urls: HostPort[] }
 
-/** GatewayConfig is the effective [gateway] table. */
-export interface GatewayConfig {
-  listen: HostPort;
-  /** The address other sites reach this node's gateway at; nats-server's own choice when absent. */
-  advertise?: HostPort;
-  /** The supercluster's gateway secret and where it came from. */
-  secret: ResolvedSecret;
-  remotes: GatewayRemote[];
-}
 
 function schema(ctx: ResolveContext) {
   return table.optional().transform((raw): GatewayConfig | undefined => raw && {
@@ -110,7 +100,7 @@ function renderGateway(config: UnibusConfig, { tls }: NodeFacts): Record<string,
 }
 
 /** gatewaySection is the [gateway] table. */
-export const gatewaySection: Section<"gateway", GatewayConfig | undefined> = {
+export const gatewaySection = {
   key: "gateway",
   schema,
   checks: checkGateway,
@@ -128,4 +118,4 @@ export const gatewaySection: Section<"gateway", GatewayConfig | undefined> = {
   },
   // nats-server cannot reload gateway settings; any change needs a restart.
   restartOnly: (a, b) => differs("[gateway]", a.gateway, b.gateway),
-};
+} satisfies Section<"gateway", GatewayConfig | undefined>;

@@ -9,6 +9,8 @@ import { differs, noChecks, noListeners, noSans, noSecrets, type ResolveContext,
 import { diskAwareMaxFile } from "../disk-room.ts";
 import { DURATION_HINT, parseDuration, parseSize } from "./units.ts";
 import { dataDirLayout } from "../data-dir.ts";
+import type { JetstreamConfig } from "./config-types.ts";
+export type { JetstreamConfig } from "./config-types.ts";
 
 const size = parsed<number>(parseSize);
 
@@ -42,13 +44,11 @@ const schema = (ctx: ResolveContext) => z.strictObject({
   sync: t.sync,
 }));
 
-/** JetstreamConfig is the effective [jetstream] table. */
-export type JetstreamConfig = z.output<ReturnType<typeof schema>>;
 
 const syncText = (sync: "always" | number) => (sync === "always" ? "always" : `${sync}ms`);
 
 /** jetstreamSection is the [jetstream] table. */
-export const jetstreamSection: Section<"jetstream", JetstreamConfig> = {
+export const jetstreamSection = {
   key: "jetstream",
   schema,
   checks: noChecks,
@@ -62,4 +62,4 @@ export const jetstreamSection: Section<"jetstream", JetstreamConfig> = {
   effective: ({ jetstream }) => ({ enabled: jetstream.enabled, max_memory: jetstream.maxMemory, max_file: jetstream.maxFile, sync: syncText(jetstream.sync) }),
   // nats-server keeps its sync policy from the start (reload.go refuses SyncInterval/SyncAlways).
   restartOnly: (a, b) => (a.jetstream.enabled && b.jetstream.enabled ? differs("jetstream.sync", a.jetstream.sync, b.jetstream.sync) : undefined),
-};
+} satisfies Section<"jetstream", JetstreamConfig>;

@@ -17,9 +17,10 @@ import { fromSeed } from "@nats-io/nkeys";
 import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { envName, filePath, listenValue, parsed } from "./_parsed.ts";
 import { differs, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { isLoopback, joinHostPort, parseDuration, type HostPort } from "./units.ts";
 import { SUBJECT_HINT, subjectProblem } from "../auth/subjects.ts";
+import type { EnrolledEdge, LeafRemote, LeafUrl, LeafnodesConfig, UnibusConfig } from "./config-types.ts";
+export type { LeafUrl, LeafRemote, EnrolledEdge, LeafnodesConfig } from "./config-types.ts";
 
 /**
  * leafPingSettings are the nats-server ping settings a node with leaf
@@ -42,8 +43,6 @@ export const LEAF_URL_HINT = 'a hub address like "nats-leaf://hub.lan:7422" (sch
 const path = filePath;
 const userName = z.string({ error: "expected a user name (string)" }).regex(/^[A-Za-z0-9_.@-]+$/, { message: "expected a user name of letters, digits, '.', '_', '-' or '@'" });
 
-/** LeafUrl is a parsed hub address without credentials; host is bare (an IPv6 address without brackets). */
-export interface LeafUrl { scheme: string; host: string; port: number; text: string }
 
 const leafUrl = z.unknown().transform((value, ctx): LeafUrl => {
   const fail = (why: string) => {
@@ -114,15 +113,7 @@ const leafnodesTable = z.strictObject({
   if (l.listen === undefined && auth.length) ctx.addIssue({ code: "custom", path: [String(auth[0])], message: "expected listen: secrets and users are for edges connecting to this node" });
 });
 
-/**
- * LeafRemote is one hub an edge dials: every node of the hub cluster it may
- * use (nats picks one at random and moves to another when it drops), shown
- * as `label`.
- */
-export interface LeafRemote { urls: LeafUrl[]; label: string; user: string; secret?: ResolvedSecret; /** An enrolled edge's own user nkey seed (nkey_file). */ nkey?: ResolvedSecret; caFile?: string }
 
-/** EnrolledEdge is an edge enrolled through the membership service: its name and the public nkey it signs in with. */
-export interface EnrolledEdge { name: string; nkey: string }
 
 /** KEEPALIVE_HINT describes [leafnodes] keepalive. */
 const KEEPALIVE_HINT = 'a duration like "15s": how soon a cut uplink is noticed';
@@ -130,22 +121,6 @@ const KEEPALIVE_HINT = 'a duration like "15s": how soon a cut uplink is noticed'
 /** KEEPALIVE_BOUNDS_MS: below 3 s a busy Raspberry Pi would drop healthy uplinks; above 10 min nothing is kept alive. */
 const KEEPALIVE_BOUNDS_MS = { min: 3_000, max: 600_000 } as const;
 
-/** LeafnodesConfig is the effective [leafnodes] table. */
-export interface LeafnodesConfig {
-  listen?: HostPort;
-  /** Shared secret edges sign in with as user DEFAULTS.leafUser. */
-  secret?: ResolvedSecret;
-  users: { user: string; password: ResolvedSecret }[];
-  remotes: LeafRemote[];
-  /** Subjects an edge keeps in its JetStream stream UNIBUS_FORWARD (its own domain) until the hub has sourced them; empty: none. */
-  storeAndForward: string[];
-  /** Whether this hub admits edges enrolled with `unibus join --edge` (their keys come from the members' edges list). */
-  enroll: boolean;
-  /** The enrolled edges' keys, filled in by the running node from lib/membership/edges.ts; empty as read from the file. */
-  enrolled: EnrolledEdge[];
-  /** How soon a dead leaf connection is noticed and dropped, in ms (nats pings every third of it and drops after two unanswered). */
-  keepaliveMs: number;
-}
 
 /** resolveLeafnodes reads the secrets and resolves paths. */
 function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) => string, env: Record<string, string | undefined>): LeafnodesConfig {
@@ -288,7 +263,7 @@ function leafnodesRestartOnly(a: UnibusConfig, b: UnibusConfig): string | undefi
 }
 
 /** leafnodesSection is the [leafnodes] table: hub side (listen) and edge side (remotes). */
-export const leafnodesSection: Section<"leafnodes", LeafnodesConfig | undefined> = {
+export const leafnodesSection = {
   key: "leafnodes",
   schema: (ctx: ResolveContext) => leafnodesTable.optional().transform((raw) => raw && resolveLeafnodes(raw, ctx.at, ctx.env)),
   checks: checkLeafnodes,
@@ -298,4 +273,4 @@ export const leafnodesSection: Section<"leafnodes", LeafnodesConfig | undefined>
   render: renderLeafnodes,
   effective: ({ leafnodes }) => leafnodes && effectiveLeafnodes(leafnodes),
   restartOnly: leafnodesRestartOnly,
-};
+} satisfies Section<"leafnodes", LeafnodesConfig | undefined>;

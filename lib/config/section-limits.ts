@@ -12,9 +12,10 @@
 import { z } from "zod";
 import { parsed } from "./_parsed.ts";
 import { noListeners, noSans, noSecrets, type ConfigIssue, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { leafPingSettings } from "./section-leafnodes.ts";
 import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.ts";
+import type { LimitsConfig, UnibusConfig } from "./config-types.ts";
+export type { LimitsConfig } from "./config-types.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -64,15 +65,6 @@ const limitsTable = z.strictObject({
   ping_interval: ranged(parseDuration, DURATION_HINT, BOUNDS.pingIntervalMs, ms).optional(),
 });
 
-/** LimitsConfig is the effective [limits] table: only the keys the file sets (nats's defaults otherwise). */
-export interface LimitsConfig {
-  maxPayload?: number;
-  maxPending?: number;
-  maxConnections?: number;
-  maxControlLine?: number;
-  writeDeadlineMs?: number;
-  pingIntervalMs?: number;
-}
 
 /** resolveLimits maps the raw table; absent keys stay absent so nats-server's defaults apply. */
 function resolveLimits(raw: z.output<typeof limitsTable> | undefined): LimitsConfig {
@@ -138,7 +130,7 @@ function effectiveLimits(config: UnibusConfig): Record<string, unknown> {
 }
 
 /** limitsSection is the [limits] table. */
-export const limitsSection: Section<"limits", LimitsConfig> = {
+export const limitsSection = {
   key: "limits",
   schema: () => limitsTable.optional().transform(resolveLimits),
   checks: checkLimits,
@@ -148,4 +140,4 @@ export const limitsSection: Section<"limits", LimitsConfig> = {
   render: renderLimits,
   effective: effectiveLimits,
   restartOnly: limitsRestartOnlyChange,
-};
+} satisfies Section<"limits", LimitsConfig>;

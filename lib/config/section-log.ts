@@ -6,17 +6,17 @@ import { z } from "zod";
 import { LOG_LEVELS } from "../log.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { noChecks, noListeners, noSans, noSecrets, type Section } from "./section.ts";
+import type { LogConfig } from "./config-types.ts";
+export type { LogConfig } from "./config-types.ts";
 
 const schema = () => z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}` }).default(DEFAULTS.logLevel),
   format: z.enum(["auto", "text", "json"], { error: 'expected "auto", "text" or "json"' }).default(DEFAULTS.logFormat),
 }).prefault({});
 
-/** LogConfig is the effective [log] table. */
-export type LogConfig = z.output<ReturnType<typeof schema>>;
 
 /** logSection is the [log] table. */
-export const logSection: Section<"log", LogConfig> = {
+export const logSection = {
   key: "log",
   schema,
   checks: noChecks,
@@ -27,4 +27,4 @@ export const logSection: Section<"log", LogConfig> = {
   render: ({ log }) => ({ logtime: false, debug: log.level === "debug" }),
   effective: ({ log }) => ({ level: log.level, format: log.format }),
   restartOnly: () => undefined,
-};
+} satisfies Section<"log", LogConfig>;

@@ -8,14 +8,14 @@ import { DEFAULTS } from "./defaults.ts";
 import { listenValue } from "./_parsed.ts";
 import { differs, noSans, noSecrets, type Section } from "./section.ts";
 import { isLoopback } from "./units.ts";
+import type { MonitorConfig } from "./config-types.ts";
+export type { MonitorConfig } from "./config-types.ts";
 
 const schema = () => z.strictObject({ listen: listenValue.default(DEFAULTS.monitorListen) }).prefault({});
 
-/** MonitorConfig is the effective [monitor] table. */
-export type MonitorConfig = z.output<ReturnType<typeof schema>>;
 
 /** monitorSection is the [monitor] table. */
-export const monitorSection: Section<"monitor", MonitorConfig> = {
+export const monitorSection = {
   key: "monitor",
   schema,
   checks: ({ monitor }) => isLoopback(monitor.listen.host) ? [] : [{
@@ -28,4 +28,4 @@ export const monitorSection: Section<"monitor", MonitorConfig> = {
   render: ({ monitor }) => ({ http: monitor.listen.text }),
   effective: ({ monitor }) => ({ listen: monitor.listen.text }),
   restartOnly: (a, b) => differs("monitor.listen", a.monitor.listen.text, b.monitor.listen.text),
-};
+} satisfies Section<"monitor", MonitorConfig>;

@@ -10,6 +10,8 @@ import { DEFAULTS } from "./defaults.ts";
 import { filePath, parsed } from "./_parsed.ts";
 import { differs, noChecks, noListeners, noSans, noSecrets, type ResolveContext, type Section } from "./section.ts";
 import { NODE_NAME_HINT, isValidNodeName, nodeNameFromHost, parseDuration } from "./units.ts";
+import type { NodeConfig } from "./config-types.ts";
+export type { NodeConfig } from "./config-types.ts";
 
 const table = z.strictObject({
   name: z.string({ error: "expected a string" }).refine(isValidNodeName, { message: `expected ${NODE_NAME_HINT}` }).optional(),
@@ -36,11 +38,9 @@ function schema(ctx: ResolveContext) {
   }));
 }
 
-/** NodeConfig is the effective [node] table. */
-export type NodeConfig = z.output<ReturnType<typeof schema>>;
 
 /** nodeSection is the [node] table. */
-export const nodeSection: Section<"node", NodeConfig> = {
+export const nodeSection = {
   key: "node",
   schema,
   checks: noChecks,
@@ -58,4 +58,4 @@ export const nodeSection: Section<"node", NodeConfig> = {
   }),
   // nats-server's server_name is fixed at start (reload.go refuses ServerName).
   restartOnly: (a, b) => differs("node.name", a.node.name, b.node.name) ?? differs("node.data_dir", a.node.dataDir, b.node.dataDir) ?? differs("node.lame_duck_duration", a.node.lameDuckMs, b.node.lameDuckMs),
-};
+} satisfies Section<"node", NodeConfig>;

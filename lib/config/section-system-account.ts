@@ -20,8 +20,9 @@ import { effectiveSecretValue, type ResolvedSecret } from "../auth/secret-source
 import { passwordFields, passwordSourceProblem, resolvePassword } from "./_password.ts";
 import { noListeners, noSans, secretForms, type ConfigIssue, type NodeFacts, type ResolveContext, type Section } from "./section.ts";
 import { clientListeners, isUserPublicKey, NKEY_HINT } from "./section-client.ts";
-import type { UnibusConfig } from "./sections.ts";
 import { isLoopback } from "./units.ts";
+import type { SystemAccountConfig, SystemUser, UnibusConfig } from "./config-types.ts";
+export type { SystemUser, SystemAccountConfig } from "./config-types.ts";
 
 /** SYSTEM_ACCOUNT is nats-server's default system account name, kept so mixed-version clusters agree. */
 export const SYSTEM_ACCOUNT = "$SYS";
@@ -46,11 +47,7 @@ const table = z.strictObject({
   nkeys: z.array(nkeySchema, { error: "expected [[system_account.nkeys]] tables" }).default([]),
 }).prefault({});
 
-/** SystemUser is an operator or tool signing in to the system account with a password. */
-export interface SystemUser { user: string; password: ResolvedSecret }
 
-/** SystemAccountConfig is the effective [system_account] table (empty lists when absent). */
-export interface SystemAccountConfig { users: SystemUser[]; nkeys: string[] }
 
 /** schema reads the password sources; an absent table is no operator users. */
 function schema(ctx: ResolveContext) {
@@ -120,7 +117,7 @@ function effectiveSystemAccount(config: UnibusConfig): Record<string, unknown> |
  * systemAccount). It opens no port of its own: operators sign in on the
  * client port.
  */
-export const systemAccountSection: Section<"systemAccount", SystemAccountConfig> = {
+export const systemAccountSection = {
   key: "systemAccount",
   table: "system_account",
   schema,
@@ -131,4 +128,4 @@ export const systemAccountSection: Section<"systemAccount", SystemAccountConfig>
   render: renderSystemAccount,
   effective: effectiveSystemAccount,
   restartOnly: () => undefined,
-};
+} satisfies Section<"systemAccount", SystemAccountConfig>;

@@ -10,7 +10,8 @@ import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import { filePath } from "./_parsed.ts";
 import { noListeners, noSecrets, presence, type ConfigIssue, type ResolveContext, type Section } from "./section.ts";
-import type { UnibusConfig } from "./sections.ts";
+import type { TlsConfig, UnibusConfig } from "./config-types.ts";
+export type { TlsConfig } from "./config-types.ts";
 
 const table = z.strictObject({
   ca_cert: filePath,
@@ -34,8 +35,6 @@ function schema(ctx: ResolveContext) {
   });
 }
 
-/** TlsConfig is the effective [tls] table; undefined without one. */
-export type TlsConfig = z.output<ReturnType<typeof schema>>;
 
 /** checkTls: the PEM files exist, and the node has a way to a certificate. */
 function checkTls({ tls }: UnibusConfig): ConfigIssue[] {
@@ -61,7 +60,7 @@ function checkTls({ tls }: UnibusConfig): ConfigIssue[] {
 }
 
 /** tlsSection is the [tls] table; it renders the client port's TLS. */
-export const tlsSection: Section<"tls", TlsConfig> = {
+export const tlsSection = {
   key: "tls",
   schema,
   checks: checkTls,
@@ -79,4 +78,4 @@ export const tlsSection: Section<"tls", TlsConfig> = {
     lifetime_days: tls.lifetimeDays,
   },
   restartOnly: (a, b) => presence("tls", a.tls, b.tls) ?? (Boolean(a.tls?.caKey) !== Boolean(b.tls?.caKey) ? "tls.ca_key (adding or removing it)" : undefined),
-};
+} satisfies Section<"tls", TlsConfig | undefined>;

@@ -10,11 +10,10 @@
 import type { z } from "zod";
 import type { AccessEntry } from "../access/ledger.ts";
 import type { HostInfo } from "../host.ts";
-import type { UnibusConfig } from "./sections.ts";
+import type { ConfigIssue, UnibusConfig } from "./config-types.ts";
 import type { HostPort } from "./units.ts";
 
-/** ConfigIssue is one problem at one key. */
-export interface ConfigIssue { path: readonly PropertyKey[]; message: string }
+export type { ConfigIssue } from "./config-types.ts";
 
 /** NodeTlsFiles are the certificate files the node presents, decided by the PKI at start. */
 export interface NodeTlsFiles { certFile: string; keyFile: string; caFile: string }

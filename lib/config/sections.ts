@@ -2,8 +2,9 @@
  * sections.ts is the list of node.toml's tables. Loading, checking, port
  * clashes, rendering, redaction, the effective view, restart-only changes
  * and the certificate's SANs all loop over SECTIONS; adding a table is one
- * module plus one line here. UnibusConfig, the one typed config tree, is
- * derived from this list: each key holds its section schema's output.
+ * module plus one line here (and its value in config-types.ts, where
+ * UnibusConfig is declared apart so no section imports this list back; a
+ * compile-time check here says the two agree).
  */
 import { adminSection } from "./section-admin.ts";
 import { backupSection } from "./section-backup.ts";
@@ -17,7 +18,8 @@ import { limitsSection } from "./section-limits.ts";
 import { logSection } from "./section-log.ts";
 import { monitorSection } from "./section-monitor.ts";
 import { nodeSection } from "./section-node.ts";
-import type { Section } from "./section.ts";
+import type { z } from "zod";
+import type { UnibusConfig } from "./config-types.ts";
 import { systemAccountSection } from "./section-system-account.ts";
 import { tlsSection } from "./section-tls.ts";
 
@@ -40,14 +42,20 @@ export const SECTIONS = [
   backupSection,
 ] as const;
 
-type Tables = { [S in (typeof SECTIONS)[number] as S["key"]]: S extends Section<string, infer V> ? V : never };
+type Tables = { [S in (typeof SECTIONS)[number] as S["key"]]: z.output<ReturnType<S["schema"]>> };
 type OptionalKeys = { [K in keyof Tables]: undefined extends Tables[K] ? K : never }[keyof Tables];
-
-/** UnibusConfig is the effective configuration every other module reads: one key per table, plus the file it came from. */
-export type UnibusConfig =
+/** SchemaConfig is the config tree as the sections' schemas output it. */
+type SchemaConfig =
   & { file: string }
   & { [K in Exclude<keyof Tables, OptionalKeys>]: Tables[K] }
   & { [K in OptionalKeys]?: Tables[K] };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type SameKeys<A, B> = { [K in keyof A & keyof B]: Same<keyof NonNullable<A[K]>, keyof NonNullable<B[K]>> }[keyof A & keyof B];
+/** The declared UnibusConfig (config-types.ts) and what the listed sections' schemas output must be one type, table by table: adding or changing a table without the other does not compile. */
+const declaredMatchesSections: Same<SchemaConfig, UnibusConfig> & Same<keyof SchemaConfig, keyof UnibusConfig> & Same<SameKeys<SchemaConfig, UnibusConfig>, true> = true;
+void declaredMatchesSections;
+
+export type { UnibusConfig } from "./config-types.ts";
 
 /** AnySection is a section of any table, for code that loops over them all. */
 export type AnySection = (typeof SECTIONS)[number];

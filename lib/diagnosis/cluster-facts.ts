@@ -11,7 +11,7 @@
  */
 import type { MetaCluster, PeerInfo, StreamDetail } from "../natsd/monitoring-types.ts";
 import { raftPeerId, unknownPeerId } from "../natsd/raft-peer-id.ts";
-import type { ProblemOf } from "./rule.ts";
+import type { ProblemOf } from "./problem-of.ts";
 import { isMqttStream } from "../mqtt/streams.ts";
 
 /** HEALTH_SUBJECT is the system-account subject every node answers with its own verdict (MemberVerdict). */
