@@ -137,6 +137,14 @@ describe("dependencies", () => {
     expect(cycles).toEqual([]);
   });
 
+  test("diagnosis reads certificates with one x509 library (node:crypto), never @peculiar/x509 beside it", () => {
+    const offenders = FILES.filter((f) => rel(f).startsWith("lib/diagnosis/")).filter((f) => {
+      const text = readFileSync(f, "utf8");
+      return /["']@peculiar\/x509["']/.test(text) || /pki\/_x509\.ts["']/.test(text);
+    });
+    expect(offenders.map(rel)).toEqual([]);
+  });
+
   test("nats monitoring documents are typed once, in lib/natsd/monitoring-types.ts", () => {
     const home = "lib/natsd/monitoring-types.ts";
     const offenders: string[] = [];
