@@ -149,6 +149,45 @@ describe("unibus init cluster", () => {
     expect(readFileSync(join(out, "cluster.secret"), "utf8").trim()).not.toBe(secret);
   });
 
+  test("--ca DIR reuses another site's CA, checked first; a wrong CA folder names the file and writes nothing", async () => {
+    const siteA = join(dir.path, "site-a");
+    expect((await runUnibus(["init", "cluster", "--name", "site-a", "--node", "a-1=10.1.0.1", "--out", siteA])).code).toBe(0);
+    const siteB = join(dir.path, "site-b");
+    const res = await runUnibus(["init", "cluster", "--name", "site-b", "--node", "b-1=10.2.0.1", "--out", siteB, "--ca", join(siteA, "certs")]);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`reused from ${join(siteA, "certs")}`);
+    // One CA for both sites: the same certificate and key, with the key still 0600.
+    expect(readFileSync(join(siteB, "certs", "ca.pem"), "utf8")).toBe(readFileSync(join(siteA, "certs", "ca.pem"), "utf8"));
+    expect(readFileSync(join(siteB, "certs", "ca-key.pem"), "utf8")).toBe(readFileSync(join(siteA, "certs", "ca-key.pem"), "utf8"));
+    expect(statSync(join(siteB, "certs", "ca-key.pem")).mode & 0o777).toBe(0o600);
+    // Each site keeps its own route secret.
+    expect(readFileSync(join(siteB, "cluster.secret"), "utf8")).not.toBe(readFileSync(join(siteA, "cluster.secret"), "utf8"));
+
+    const init = (out: string, caDir: string) => runUnibus(["init", "cluster", "--name", "site-c", "--node", "c-1=10.3.0.1", "--out", out, "--ca", caDir]);
+    const missing = await init(join(dir.path, "site-c1"), join(dir.path, "nowhere"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`${join(dir.path, "nowhere", "ca.pem")} does not exist`);
+    // A key that is not the certificate's: the message names the key file.
+    const mixed = join(dir.path, "mixed-ca");
+    cpSync(join(siteA, "certs"), mixed, { recursive: true });
+    cpSync(ca.key, join(mixed, "ca-key.pem"));
+    chmodSync(join(mixed, "ca-key.pem"), 0o600);
+    const wrongKey = await init(join(dir.path, "site-c2"), mixed);
+    expect(wrongKey.code).toBe(2);
+    expect(wrongKey.stderr).toContain(`CA key ${join(mixed, "ca-key.pem")} does not belong to CA certificate ${join(mixed, "ca.pem")}`);
+    // A node certificate is no CA.
+    const notCa = join(dir.path, "not-a-ca");
+    cpSync(join(siteA, "certs"), notCa, { recursive: true });
+    const node = await runUnibus(["cert", "issue", "--ca", join(siteA, "certs"), "--name", "x", "--no-host-sans", "--out", join(dir.path, "x-cert")]);
+    expect(node.code).toBe(0);
+    cpSync(join(dir.path, "x-cert", "node.pem"), join(notCa, "ca.pem"));
+    const leaf = await init(join(dir.path, "site-c3"), notCa);
+    expect(leaf.code).toBe(2);
+    expect(leaf.stderr).toContain(`CA certificate ${join(notCa, "ca.pem")} is not a CA certificate`);
+    for (const out of ["site-c1", "site-c2", "site-c3"]) expect(() => statSync(join(dir.path, out))).toThrow();
+  });
+
   test("bad --node arguments are usage errors and write nothing", async () => {
     const out = join(dir.path, "bad");
     for (const node of [["pi 1=10.0.0.1"], ["pi-1"], ["pi-1=10.0.0.1", "pi-1=10.0.0.2"], ["a=10.0.0.1", "b=10.0.0.1"], ["a=10.0.0.1:99999"]]) {

@@ -7,6 +7,7 @@
  * tested with fixed data.
  */
 import { leafUplinks } from "../diagnosis/leaf-uplinks.ts";
+import { gatewayLinks } from "../diagnosis/gateway-links.ts";
 import { clusterQuorum } from "../diagnosis/quorum.ts";
 import { readinessOf } from "../diagnosis/readiness.ts";
 import { buildClusterView } from "./cluster-view.ts";
@@ -28,6 +29,7 @@ export function buildOverview(i: OverviewInputs): Overview {
     generatedAt,
     readiness: readinessOf(facts),
     leafs: leafUplinks(facts),
+    ...(facts.config.gateway ? { gateways: gatewayLinks(facts) } : {}),
     ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),
     ...(facts.cluster ? { clusterHealth: { expected: facts.cluster.expected, verdicts: facts.cluster.verdicts, behind: facts.cluster.behind, storage: facts.cluster.storage, streams: facts.cluster.streams } } : {}),
     ...panelViews({ ...i, cluster, health: diagnosis, generatedAt }),

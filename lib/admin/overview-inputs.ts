@@ -10,6 +10,7 @@ import type { UnibusConfig } from "../config/load.ts";
 import type { Assessment } from "../diagnosis/assess.ts";
 import type { ClusterFacts } from "../diagnosis/cluster-facts.ts";
 import type { LeafUplink } from "../diagnosis/leaf-uplinks.ts";
+import type { GatewayLink } from "../diagnosis/gateway-links.ts";
 import type { Readiness } from "../diagnosis/readiness.ts";
 import type { ClusterTracker } from "./cluster-view.ts";
 import type { DiskUsage } from "./disk-usage.ts";
@@ -29,6 +30,8 @@ export interface CoreOverview {
   readiness: Readiness;
   /** Leaf uplinks ([[leafnodes.remotes]]) and whether each is connected. */
   leafs: LeafUplink[];
+  /** With [gateway]: each other site's link, up or down and since when (lib/diagnosis/gateway-links.ts). */
+  gateways?: GatewayLink[];
   /** On a hub: every expected and connected edge, and where (lib/fleet/fleet-view.ts). */
   fleet?: FleetRow[];
   /** What the whole cluster said in the last round (each member's own verdict, replicas behind, storage), when this node asked. */

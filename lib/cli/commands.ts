@@ -139,6 +139,7 @@ exit status: 0 printed, 2 the config is invalid or its data_dir is inside the co
       out: { type: "string", short: "o", value: "DIR", required: true, help: "where to write certs/ca.pem, certs/ca-key.pem, cluster.secret and NAME.toml per node" },
       "client-listen": { type: "string", value: "H:P", help: `the cluster's client port (default ${DEFAULTS.clientListen.text}); 0.0.0.0:4222 lets LAN clients in\non every member, boxes that join included, signing in as the cluster's users (unibus user add)` },
       "mqtt-listen": { type: "string", value: "H:P", help: "an MQTT listener on every member (e.g. 0.0.0.0:1883); boxes that join take it over" },
+      ca: { type: "string", value: "DIR", help: "reuse the CA in DIR (ca.pem and ca-key.pem, e.g. another site's certs/) instead of making one:\nsites joined by [gateway] trust each other through one CA" },
       force: { type: "boolean", default: false, help: "replace files that already exist (a new CA and secret: every node must get the new files)" },
     },
     details: `example:

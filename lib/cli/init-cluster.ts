@@ -13,7 +13,8 @@ import { NODE_NAME_HINT, PEER_HINT, isValidNodeName, joinHostPort, parsePeer, wi
 import { pathExists } from "../fsutil.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
-import { CA_CERT_FILE, CA_KEY_FILE, createCa, writeCaFiles } from "../pki/index.ts";
+import { CA_CERT_FILE, CA_KEY_FILE, createCa, loadCa, writeCaFiles, type NewCa } from "../pki/index.ts";
+import { readFileSync } from "node:fs";
 import { createToken, TOKEN_STORE_FILE } from "../membership/token-store.ts";
 import { caDigest, formatToken } from "../membership/token.ts";
 import { isLoopback, parseDuration, parseListen } from "../config/units.ts";
@@ -47,13 +48,16 @@ export async function run(args: string[]): Promise<number> {
   const secretFile = join(out, SECRET_FILE);
   const configFiles = nodes.map((n) => join(out, `${n.name}.toml`));
 
+  // --ca OUT/certs reuses the CA where it already is.
+  const caInPlace = values.ca !== undefined && resolve(values.ca) === certsDir;
   if (!values.force) {
-    for (const file of [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE), secretFile, join(out, TOKEN_STORE_FILE), ...configFiles]) {
+    for (const file of [...(caInPlace ? [] : [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE)]), secretFile, join(out, TOKEN_STORE_FILE), ...configFiles]) {
       if (pathExists(file)) throw new ConfigError(`${file} already exists; refusing to overwrite a cluster's files (nodes holding the old CA and secret could no longer join). Use --force to replace them, or choose another --out folder`);
     }
   }
-  const ca = await createCa({ name: `${name} cluster CA` });
-  await writeCaFiles(certsDir, ca, { force: true });
+  // Another site of the same bus reuses the first site's CA (--ca DIR), so the sites' nodes trust each other.
+  const ca = values.ca !== undefined ? await reusedCa(resolve(values.ca)) : await createCa({ name: `${name} cluster CA` });
+  if (!caInPlace) await writeCaFiles(certsDir, ca, { force: true });
   writeFileAtomic(secretFile, randomBytes(32).toString("base64url") + "\n", 0o600);
   const peers = nodes.map((n) => n.address.text);
   nodes.forEach((node, i) => writeFileAtomic(configFiles[i]!, nodeConfigText(name, node, peers, basename(out), clientListen, mqttListen), 0o644));
@@ -71,7 +75,7 @@ export async function run(args: string[]): Promise<number> {
   const joinAt = joinHostPort(first.address.host, first.address.port + 1);
   process.stdout.write(
     `created cluster "${name}" with ${nodes.length} node${nodes.length === 1 ? "" : "s"} in ${out}\n` +
-      `  ${join(certsDir, CA_CERT_FILE)}      CA certificate (0644)\n` +
+      `  ${join(certsDir, CA_CERT_FILE)}      CA certificate (0644)${values.ca !== undefined ? `, reused from ${resolve(values.ca)} (another site's nodes trust this one's)` : ""}\n` +
       `  ${join(certsDir, CA_KEY_FILE)}  CA private key (0600): nodes issue their own certificates with it\n` +
       `  ${secretFile}    route secret (0600), or set ${CLUSTER_SECRET_ENV} instead\n` +
       `  ${join(out, TOKEN_STORE_FILE)}  join tokens (0600); ${nodes.map((n) => n.name).join(", ")} serve${nodes.length === 1 ? "s" : ""} joins on the route port + 1\n` +
@@ -87,6 +91,21 @@ export async function run(args: string[]): Promise<number> {
       (nodes.length < 3 ? `note: JetStream needs 3 nodes to keep replicated streams writable when one box is down: join ${3 - nodes.length} more\n` : ""),
   );
   return 0;
+}
+
+/**
+ * reusedCa reads DIR/ca.pem and DIR/ca-key.pem for `--ca DIR` and checks them
+ * as a node would at start (a CA certificate inside its validity, a private
+ * ECDSA key that belongs to it); a ConfigError names the file that is wrong.
+ */
+async function reusedCa(dir: string): Promise<NewCa> {
+  const certFile = join(dir, CA_CERT_FILE);
+  const keyFile = join(dir, CA_KEY_FILE);
+  for (const file of [certFile, keyFile]) {
+    if (!pathExists(file)) throw new ConfigError(`--ca ${dir}: ${file} does not exist; expected the folder holding ${CA_CERT_FILE} and ${CA_KEY_FILE} of the CA to reuse (the certs/ folder \`unibus init cluster\` wrote for the first site)`);
+  }
+  const loaded = await loadCa(certFile, keyFile);
+  return { cert: loaded.cert, certPem: readFileSync(certFile, "utf8"), keyPem: readFileSync(keyFile, "utf8") };
 }
 
 function parseNodes(specs: string[]): ClusterNode[] {

@@ -15,6 +15,7 @@ import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../natsd/snapshot.ts";
 import { assess, probeMissing, type Assessment } from "../diagnosis/assess.ts";
 import { leafUplinks } from "../diagnosis/leaf-uplinks.ts";
+import { gatewayLinks, type GatewayLink } from "../diagnosis/gateway-links.ts";
 import { pairRoutes, type RouteStatus } from "../diagnosis/route-pairing.ts";
 import type { CertFacts, HealthFacts } from "../diagnosis/facts.ts";
 import { askCluster, membersToAsk, type ClusterFacts, type ReplicaFact, type StorageFact } from "../diagnosis/cluster-facts.ts";
@@ -50,6 +51,9 @@ export interface ClusterStatus {
   jetstream?: { streams: number; consumers: number; messages: number; bytes: number };
   /** Leaf uplinks ([[leafnodes.remotes]]) and whether each is connected. */
   leafs: LeafStatus[];
+  /** With [gateway]: every other site, whether its link is up and since when; `site` is this node's own when it keeps its own JetStream. */
+  gateways?: GatewayLink[];
+  site?: string;
   /** On a hub: every expected and connected edge, where and since when (lib/fleet/fleet-view.ts). */
   fleet?: FleetRow[];
   /** On a hub's JetStream meta leader: UNIBUS_FLEET and each forwarding edge's backlog. */
@@ -145,6 +149,8 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     metaOffline: (meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name),
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
     leafs: leafUplinks(facts).map(({ url, up, hub, address }) => ({ url, up, ...(hub ? { hub } : {}), ...(address ? { address } : {}) })),
+    ...(config.gateway ? { gateways: gatewayLinks(facts) } : {}),
+    ...(config.gateway?.site !== undefined ? { site: config.gateway.site } : {}),
     ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),
     ...(facts.fleet?.stream ? { fleetStream: facts.fleet.stream } : {}),
     ...(forward ? { forward } : {}),

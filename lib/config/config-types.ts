@@ -104,6 +104,8 @@ export interface GatewayRemote { name: string; urls: HostPort[] }
 
 /** GatewayConfig is the effective [gateway] table. */
 export interface GatewayConfig {
+  /** This node's site when it keeps its own JetStream (domain = site, leaf links to the other sites); undefined: one supercluster. */
+  site?: string;
   listen: HostPort;
   /** The address other sites reach this node's gateway at; nats-server's own choice when absent. */
   advertise?: HostPort;

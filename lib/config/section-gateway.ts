@@ -9,6 +9,20 @@
  * issued by the same CA) AND authenticated with the gateway secret, a trust
  * boundary of its own: it is never the route secret, so a box that may join
  * one site's cluster cannot thereby speak for a whole site.
+ *
+ * Two shapes, because nats-server has exactly one JetStream meta group per
+ * supercluster (and refuses nothing when the clusters' domains differ: their
+ * meta groups then merge into one that cannot name its peers):
+ * - without `site`, a real nats gateway: one supercluster, ONE JetStream
+ *   spanning the sites. A WAN cut leaves the smaller side (either side of
+ *   two equal sites) without a meta leader: existing streams there still
+ *   take writes, but no stream, KV bucket or durable consumer can be made.
+ * - with `site = "NAME"`, an independent site: its own JetStream domain
+ *   (NAME) and leaf connections to the other sites for core messages, the
+ *   shape NATS documents for JetStream islands that must work alone. A cut
+ *   leaves every site fully writable; `$JS.<site>.API` reaches another
+ *   site's JetStream while the link is up. The site whose name sorts first
+ *   dials (one leaf link per pair of sites: a leaf link both ways would loop).
  */
 import { z } from "zod";
 import { isBcryptHash } from "../auth/bcrypt.ts";
@@ -27,6 +41,7 @@ const remoteSchema = z.strictObject({
 });
 
 const table = z.strictObject({
+  site: z.string({ error: "expected this site's name" }).refine(isValidNodeName, { message: `expected ${NODE_NAME_HINT}` }).optional(),
   listen: listenValue.default(DEFAULTS.gatewayListen),
   advertise: parsed(parsePeer).optional(),
   secret_file: filePath.optional(),
@@ -40,6 +55,7 @@ const table = z.strictObject({
 
 function schema(ctx: ResolveContext) {
   return table.optional().transform((raw): GatewayConfig | undefined => raw && {
+    ...(raw.site !== undefined ? { site: raw.site } : {}),
     listen: raw.listen,
     ...(raw.advertise ? { advertise: raw.advertise } : {}),
     secret: raw.secret_file !== undefined ? readSecretFile(ctx.at(raw.secret_file), "secret_file")
@@ -54,7 +70,8 @@ function checkGateway(config: UnibusConfig): ConfigIssue[] {
   const gw = config.gateway;
   if (!gw) return [];
   const issues: ConfigIssue[] = [];
-  if (!config.cluster) issues.push({ path: ["gateway"], message: "expected a [cluster] table: a gateway joins this node's cluster (its cluster.name is the gateway name) to other clusters" });
+  if (!config.cluster && gw.site === undefined) issues.push({ path: ["gateway"], message: 'expected a [cluster] table (a gateway joins this node\'s cluster, named by cluster.name, to other clusters) or site = "NAME" (this node is a site of its own with its own JetStream)' });
+  if (gw.site !== undefined && config.leafnodes) issues.push({ path: ["gateway", "site"], message: "expected no [leafnodes] beside [gateway] site: an independent site's links to other sites are nats-server's leaf connections, and it has one leaf port; edges and site links on one node are not supported yet" });
   if (!config.tls) issues.push({ path: ["gateway"], message: "expected a [tls] section: gateways are mutual TLS with the node certificate" });
   const secret = gw.secret;
   const at = secret.source === "none" ? ["gateway"] : ["gateway", secret.key];
@@ -64,6 +81,7 @@ function checkGateway(config: UnibusConfig): ConfigIssue[] {
   else if (secret.value === config.cluster?.secret.value) issues.push({ path: at, message: "expected a secret other than the route secret: gateways between sites are a separate trust boundary from routes inside one cluster" });
   const seen = new Set<string>();
   gw.remotes.forEach((r, i) => {
+    if (gw.site !== undefined && r.name === gw.site) issues.push({ path: ["gateway", "remotes", i, "name"], message: `expected another site's name; "${r.name}" is this node's own site` });
     if (r.name === config.cluster?.name) issues.push({ path: ["gateway", "remotes", i, "name"], message: `expected another cluster's name; "${r.name}" is this node's own cluster` });
     if (seen.has(r.name)) issues.push({ path: ["gateway", "remotes", i, "name"], message: `expected each remote cluster once, "${r.name}" is listed twice` });
     seen.add(r.name);
@@ -77,8 +95,10 @@ function checkGateway(config: UnibusConfig): ConfigIssue[] {
  * against the gateway secret, outgoing URLs carrying it (the rendered file
  * is 0600).
  */
-function renderGateway(config: UnibusConfig, { tls }: NodeFacts): Record<string, unknown> {
+function renderGateway(config: UnibusConfig, facts: NodeFacts): Record<string, unknown> {
   const gw = config.gateway;
+  if (gw?.site !== undefined) return renderSiteLinks(gw, facts);
+  const { tls } = facts;
   if (!gw || !config.cluster) return {};
   if (!tls) throw new Error("the gateway needs the node certificate: [gateway] requires [tls]");
   const secret = gw.secret.value ?? "";
@@ -99,6 +119,57 @@ function renderGateway(config: UnibusConfig, { tls }: NodeFacts): Record<string,
   };
 }
 
+/** dialsSite tells whether this site dials `remote`: the site whose name sorts first dials, so each pair of sites has one leaf link. */
+export function dialsSite(site: string, remote: string): boolean {
+  return site < remote;
+}
+
+/**
+ * renderSiteLinks is an independent site's `leafnodes {}` block: a leaf port
+ * on gateway.listen for the sites that dial this one (mutual TLS with the
+ * node certificate, the gateway secret as the one leaf user, bound to the
+ * global account where clients are), and a remote per site this one dials.
+ * The JetStream domain is section-jetstream.ts's (jetstreamDomain).
+ */
+function renderSiteLinks(gw: GatewayConfig, { tls }: NodeFacts): Record<string, unknown> {
+  if (!tls) throw new Error("the site links need the node certificate: [gateway] requires [tls]");
+  const secret = gw.secret.value ?? "";
+  const cred = `${encodeURIComponent(DEFAULTS.gatewayUser)}:${encodeURIComponent(secret)}@`;
+  const tlsBlock = { cert_file: tls.certFile, key_file: tls.keyFile, ca_file: tls.caFile, timeout: DEFAULTS.tlsTimeoutS };
+  const dialed = gw.remotes.filter((r) => dialsSite(gw.site!, r.name));
+  return {
+    leafnodes: {
+      listen: gw.listen.text,
+      ...(gw.advertise ? { advertise: gw.advertise.text } : {}),
+      reconnect: DEFAULTS.leafReconnect,
+      tls: { ...tlsBlock, verify: true },
+      authorization: { user: DEFAULTS.gatewayUser, password: secret, timeout: CLUSTER.authTimeoutS },
+      ...(dialed.length ? { remotes: dialed.map((r) => ({ urls: r.urls.map((u) => `nats-leaf://${cred}${joinHostPort(u.host, u.port)}`), tls: tlsBlock })) } : {}),
+    },
+  };
+}
+
+/**
+ * jetstreamDomain is the JetStream domain this node's config asks for: an
+ * independent site's name ([gateway] site); undefined otherwise (edges that
+ * store and forward set their own, section-leafnodes.ts).
+ */
+export function jetstreamDomain(config: UnibusConfig): string | undefined {
+  return config.gateway?.site;
+}
+
+/**
+ * gatewayPingSettings are the nats-server ping settings a node with
+ * [gateway] runs with: nats has no ping interval of its own for gateway or
+ * leaf connections (they use the server's, 2 minutes, so a cut WAN link went
+ * unnoticed for 4 to 6 minutes). A ping every 5 s and two unanswered drop the
+ * link, so a cut is seen within 15 s; a shorter [limits] ping_interval is kept.
+ */
+export function gatewayPingSettings(config: UnibusConfig, limitPingMs: number): { pingIntervalMs: number; pingMax: number } | undefined {
+  if (!config.gateway) return undefined;
+  return { pingIntervalMs: Math.min(limitPingMs, Math.floor(DEFAULTS.leafKeepaliveMs / 3)), pingMax: 2 };
+}
+
 /** gatewaySection is the [gateway] table. */
 export const gatewaySection = {
   key: "gateway",
@@ -110,6 +181,7 @@ export const gatewaySection = {
   sans: ({ gateway }) => (gateway?.advertise ? [gateway.advertise.host] : noSans()),
   render: renderGateway,
   effective: ({ gateway: gw }) => gw && {
+    ...(gw.site !== undefined ? { site: gw.site } : {}),
     listen: gw.listen.text,
     ...(gw.advertise ? { advertise: gw.advertise.text } : {}),
     ...(gw.secret.source.startsWith("file ") ? { secret_file: gw.secret.source.slice(5) } : gw.secret.source.startsWith("env ") ? { secret_env: gw.secret.source.slice(4) } : {}),

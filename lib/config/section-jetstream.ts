@@ -9,8 +9,9 @@ import { differs, noChecks, noListeners, noSans, noSecrets, type ResolveContext,
 import { diskAwareMaxFile } from "../disk-room.ts";
 import { DURATION_HINT, parseDuration, parseSize } from "./units.ts";
 import { dataDirLayout } from "../data-dir.ts";
-import type { JetstreamConfig } from "./config-types.ts";
+import type { JetstreamConfig, UnibusConfig } from "./config-types.ts";
 export type { JetstreamConfig } from "./config-types.ts";
+import { jetstreamDomain } from "./section-gateway.ts";
 
 const size = parsed<number>(parseSize);
 
@@ -47,6 +48,13 @@ const schema = (ctx: ResolveContext) => z.strictObject({
 
 const syncText = (sync: "always" | number) => (sync === "always" ? "always" : `${sync}ms`);
 
+/** renderedDomain is the `domain` key of the jetstream block: an independent site's name, or a store-and-forward edge's node name. */
+function renderedDomain(config: UnibusConfig): { domain?: string } {
+  const site = jetstreamDomain(config);
+  if (site !== undefined) return { domain: site };
+  return config.leafnodes?.storeAndForward.length ? { domain: config.node.name } : {};
+}
+
 /** jetstreamSection is the [jetstream] table. */
 export const jetstreamSection = {
   key: "jetstream",
@@ -55,9 +63,10 @@ export const jetstreamSection = {
   listeners: noListeners,
   secrets: noSecrets,
   sans: noSans,
-  // An edge that stores and forwards runs JetStream in its own domain (its name), so the hub can source from it (lib/fleet/store-and-forward.ts).
-  render: ({ jetstream, node, leafnodes }) => jetstream.enabled ? {
-    jetstream: { ...(leafnodes?.storeAndForward.length ? { domain: node.name } : {}), store_dir: dataDirLayout(node.dataDir).storeDir, max_memory_store: jetstream.maxMemory, max_file_store: jetstream.maxFile, sync_interval: syncText(jetstream.sync) },
+  // An edge that stores and forwards runs JetStream in its own domain (its name), so the hub can source from it (lib/fleet/store-and-forward.ts);
+  // an independent site ([gateway] site) in the site's name, so a WAN cut leaves it a JetStream of its own.
+  render: (config) => config.jetstream.enabled ? {
+    jetstream: { ...renderedDomain(config), store_dir: dataDirLayout(config.node.dataDir).storeDir, max_memory_store: config.jetstream.maxMemory, max_file_store: config.jetstream.maxFile, sync_interval: syncText(config.jetstream.sync) },
   } : {},
   effective: ({ jetstream }) => ({ enabled: jetstream.enabled, max_memory: jetstream.maxMemory, max_file: jetstream.maxFile, sync: syncText(jetstream.sync) }),
   // nats-server keeps its sync policy from the start (reload.go refuses SyncInterval/SyncAlways).

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { parsed } from "./_parsed.ts";
 import { noListeners, noSans, noSecrets, type ConfigIssue, type Section } from "./section.ts";
 import { leafPingSettings } from "./section-leafnodes.ts";
+import { gatewayPingSettings } from "./section-gateway.ts";
 import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.ts";
 import type { LimitsConfig, UnibusConfig } from "./config-types.ts";
 export type { LimitsConfig } from "./config-types.ts";
@@ -102,11 +103,14 @@ function renderLimits(config: UnibusConfig): Record<string, unknown> {
   };
 }
 
-/** pingKeys renders ping_interval: the [limits] one, or the leaf keep-alive's when shorter (section-leafnodes.ts leafPingSettings). */
+/** pingKeys renders ping_interval: the [limits] one, or the leaf keep-alive's or the gateway's when shorter (leafPingSettings, gatewayPingSettings). */
 function pingKeys(config: UnibusConfig): Record<string, unknown> {
   const l = config.limits;
-  const leaf = leafPingSettings(config, l.pingIntervalMs ?? LIMIT_DEFAULTS.pingIntervalMs);
-  if (leaf) return { ping_interval: `${leaf.pingIntervalMs}ms`, ping_max: leaf.pingMax };
+  const limit = l.pingIntervalMs ?? LIMIT_DEFAULTS.pingIntervalMs;
+  const leaf = leafPingSettings(config, limit);
+  const gateway = gatewayPingSettings(config, limit);
+  const ping = leaf && gateway ? (leaf.pingIntervalMs <= gateway.pingIntervalMs ? leaf : gateway) : leaf ?? gateway;
+  if (ping) return { ping_interval: `${ping.pingIntervalMs}ms`, ping_max: ping.pingMax };
   return l.pingIntervalMs !== undefined ? { ping_interval: `${l.pingIntervalMs}ms` } : {};
 }
 

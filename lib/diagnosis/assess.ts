@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import type { UnibusConfig } from "../config/load.ts";
 import type { Snapshot } from "../natsd/snapshot.ts";
 import { pairRoutes } from "./route-pairing.ts";
-import { certFacts, diskFacts, nameFromHost, type HealthFacts, type LeafFact, type RouteFact, type TwinFact } from "./facts.ts";
+import { certFacts, diskFacts, nameFromHost, type GatewayConnFact, type HealthFacts, type LeafFact, type RouteFact, type TwinFact } from "./facts.ts";
 import { diagnose } from "./diagnose.ts";
 import { metaPeers } from "./meta-view.ts";
 import type { NatsEvent } from "./nats-events.ts";
@@ -69,6 +69,19 @@ export async function probeMissing(config: UnibusConfig, missing: string[]): Pro
   return Promise.all(peers.map(async (p) => ({ ...(await probePeer(p.host, p.port, creds)), address: p.text })));
 }
 
+/** gatewayConns lists the gateway connections /gatewayz reports, outbound and inbound. */
+function gatewayConns(s: Snapshot): GatewayConnFact[] {
+  if (!s.gatewayz?.ok) return [];
+  const out: GatewayConnFact[] = [];
+  const one = (cluster: string, outbound: boolean, conn: { name?: string; ip?: string; port?: number; start?: string } | undefined) => {
+    if (!conn) return;
+    out.push({ cluster, outbound, ...(conn.name ? { name: conn.name } : {}), ...(conn.ip ? { address: joinHostPort(conn.ip, conn.port ?? 0) } : {}), ...(conn.start ? { start: conn.start } : {}) });
+  };
+  for (const [cluster, g] of Object.entries(s.gatewayz.data.outbound_gateways ?? {})) one(cluster, true, g.connection);
+  for (const [cluster, list] of Object.entries(s.gatewayz.data.inbound_gateways ?? {})) for (const g of list ?? []) one(cluster, false, g.connection);
+  return out;
+}
+
 /** assess gathers the node's facts from one snapshot and the files beside it, and runs the rules over them. */
 export async function assess(given: UnibusConfig, s: Snapshot, o: AssessOptions): Promise<Assessment> {
   const facts = await gatherFacts(given, s, o);
@@ -91,6 +104,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const missingPeers = reachable ? paired.missing : (config.cluster?.routes ?? []).map((p) => p.text);
   const jsz = s.jsz.ok && !s.jsz.data.disabled ? s.jsz.data : undefined;
   const leafs: LeafFact[] = s.leafz.ok ? (s.leafz.data.leafs ?? []).map((l) => ({ ...(l.name ? { name: l.name } : {}), address: joinHostPort(l.ip, l.port), solicited: Boolean(l.is_spoke), ...(l.account ? { account: l.account } : {}), ...(l.rtt ? { rtt: l.rtt } : {}) })) : [];
+  const gateways = gatewayConns(s);
   const probes = reachable && missingPeers.length && o.probe ? await o.probe(config, missingPeers) : [];
   const membered = Boolean(config.cluster && config.tls);
   const membership = membered ? readMembershipState(config.node.dataDir) : undefined;
@@ -119,6 +133,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
     jsz: s.jsz.ok ? { ok: true, disabled: Boolean(s.jsz.data.disabled) } : { ok: false, error: s.jsz.error },
     jetstreamEnabled: config.jetstream.enabled,
     leafs,
+    gateways,
     events: o.events,
     probes,
     nameFromHost: nameFromHost(config),

@@ -32,6 +32,9 @@ export interface TwinFact { name: string; addresses: string[] }
 /** LeafFact is one live leaf-node connection as /leafz reports it. */
 export interface LeafFact { name?: string; address: string; solicited: boolean; account?: string; rtt?: string }
 
+/** GatewayConnFact is one live gateway connection as /gatewayz reports it: the remote cluster, which side dialed, since when (ISO time). */
+export interface GatewayConnFact { cluster: string; outbound: boolean; name?: string; address?: string; start?: string }
+
 /** MetaPeerFact is one JetStream meta-group member as this node sees it. */
 export interface MetaPeerFact { name: string; offline: boolean; current?: boolean }
 
@@ -79,6 +82,8 @@ export interface HealthFacts {
   jsz: { ok: true; disabled: boolean } | { ok: false; error: string };
   jetstreamEnabled: boolean;
   leafs: LeafFact[];
+  /** Gateway connections to other clusters (/gatewayz); [] without [gateway] or when it could not be read. */
+  gateways?: GatewayConnFact[];
   events: NatsEvent[];
   probes: PeerProbe[];
   certificate?: CertFacts;

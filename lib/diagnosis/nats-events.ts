@@ -22,7 +22,10 @@ export type NatsEventKind =
   | "leaf_tls_untrusted"
   | "leaf_auth_failed"
   | "leaf_connect_failed"
-  | "mqtt_topic_refused";
+  | "mqtt_topic_refused"
+  // Not failures: when a gateway or leaf link came up or went down, for "connected since" / "down since" (gateway-links.ts).
+  | "link_up"
+  | "link_closed";
 
 /** NatsEvent is one kind of failure as nats-server reported it, repeats folded in. */
 export interface NatsEvent {
@@ -59,6 +62,10 @@ const RULES: { re: RegExp; kind: (m: RegExpExecArray, conn?: string) => NatsEven
   // An MQTT topic nats cannot map to a subject (server/mqtt.go mqttToNATSSubjectConversion): a subscribe names the
   // topic, a publish does not; either way nats closes the device's connection. The client id comes from the prefix.
   { re: /^(?:invalid topic "((?:[^"\\]|\\.)*)": )?character not supported for MQTT topics/, kind: (_m, conn) => (conn === "mid" ? "mqtt_topic_refused" : undefined), detail: (m): Record<string, string> => (m[1] !== undefined ? { topic: m[1] } : {}) },
+  // Gateway and leaf links coming and going (nats says both at info level); the server id and reason vary, the remote names the link.
+  { re: /^(Outbound|Inbound) gateway connection (?:to|from) "([^"]*)"/, kind: () => "link_up", detail: (m) => ({ via: "gateway", remote: m[2]! }) },
+  { re: /^Leafnode connection created/, kind: () => "link_up", detail: () => ({ via: "leaf" }) },
+  { re: /^(Gateway|Leafnode) connection closed: (.*?)(?: - Remote: (.*))?$/, kind: () => "link_closed", detail: (m): Record<string, string> => ({ via: m[1] === "Gateway" ? "gateway" : "leaf", reason: m[2]!, ...(m[3] ? { remote: m[3] } : {}) }) },
   { re: /Error trying to connect to route(?: \(attempt \d+\))?: (.*)$/, kind: (m) => (/unknown authority/.test(m[1]!) ? "route_tls_untrusted" : "route_connect_failed"), detail: (m) => ({ error: m[1]! }) },
 ];
 
@@ -86,6 +93,10 @@ export function classifyNatsLine(msg: string): ClassifiedLine | undefined {
     // Attempt counters and ports differ on every repeat; the text that folds repeats must not.
     let text = body.replace(/\(attempt \d+\)/, "(attempt N)");
     const detail = rule.detail?.(m) ?? {};
+    // One entry per link and direction: the remote server's id changes at every restart.
+    // A hub's edges come and go too: their leaf closes fold into one entry per reason, so they never crowd causes out of the book.
+    if (kind === "link_up") text = detail.via === "gateway" ? `${m[1]} gateway connection "${detail.remote}" registered` : "Leafnode connection created";
+    if (kind === "link_closed" && detail.via === "leaf") text = `Leafnode connection closed: ${detail.reason}`;
     // Each MQTT client is its own event: the fix is per device.
     if (kind === "mqtt_topic_refused" && prefix?.[3] !== undefined) {
       detail.client = prefix[3];

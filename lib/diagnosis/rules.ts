@@ -16,6 +16,7 @@ import { duplicateNameRule } from "./rules/duplicate-name.ts";
 import { jetstreamMetaRule } from "./rules/jetstream-meta.ts";
 import { jetstreamRestoringRule } from "./rules/jetstream-restoring.ts";
 import { leafRule } from "./rules/leaf.ts";
+import { gatewayRule } from "./rules/gateway.ts";
 import { fleetRule } from "./rules/fleet.ts";
 import { memberVerdictsRule } from "./rules/member-verdicts.ts";
 import { replicasRule } from "./rules/replicas.ts";
@@ -43,6 +44,7 @@ export const RULES = [
   jetstreamMetaRule,
   streamsCatchingUpRule,
   leafRule,
+  gatewayRule,
   fleetRule,
   mqttTopicRule,
   certificateRule,

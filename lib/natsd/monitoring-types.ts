@@ -180,6 +180,12 @@ export interface LeafInfo {
 /** Leafz is /leafz: this node's leaf-node connections, both directions. */
 export interface Leafz { server_id: string; leafnodes: number; leafs: LeafInfo[] | null }
 
+/** GatewayConnInfo is one gateway connection in /gatewayz (nats's RemoteGatewayz with its ConnInfo, the fields unibus reads). */
+export interface GatewayConnInfo { configured?: boolean; connection?: { name?: string; ip?: string; port?: number; start?: string; rtt?: string } }
+
+/** Gatewayz is /gatewayz: this node's gateway connections, outbound (one per remote cluster) and inbound (any number per remote cluster). */
+export interface Gatewayz { name?: string; outbound_gateways?: Record<string, GatewayConnInfo>; inbound_gateways?: Record<string, GatewayConnInfo[]> }
+
 /** MsgBytes is a message and byte count in statsz. */
 export interface MsgBytes { msgs: number; bytes: number }
 

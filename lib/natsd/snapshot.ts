@@ -5,7 +5,7 @@
  * the page, never an exception or a stack trace.
  */
 import type { MonitorClient } from "./monitor.ts";
-import type { Connz, Jsz, Leafz, Routez, Varz } from "./monitoring-types.ts";
+import type { Connz, Gatewayz, Jsz, Leafz, Routez, Varz } from "./monitoring-types.ts";
 
 /** Fetched is one monitoring document, or why it could not be read. */
 export type Fetched<T> = { ok: true; data: T } | { ok: false; error: string };
@@ -23,6 +23,8 @@ export interface Snapshot {
   routez: Fetched<Routez>;
   jsz: Fetched<Jsz>;
   leafz: Fetched<Leafz>;
+  /** /gatewayz: the gateway connections to other clusters (absent in snapshots made by hand). */
+  gatewayz?: Fetched<Gatewayz>;
   /** The last connections nats-server closed (slow consumers among them), for the connections panel. */
   closedConnz?: Fetched<Connz>;
 }
@@ -51,9 +53,9 @@ async function fetchDoc<T>(monitor: MonitorClient, endpoint: string, query = "")
   }
 }
 
-/** takeSnapshot reads /healthz (full and meta-only), /varz, /connz (open and closed), /routez, /jsz and /leafz in parallel. */
+/** takeSnapshot reads /healthz (full and meta-only), /varz, /connz (open and closed), /routez, /jsz, /leafz and /gatewayz in parallel. */
 export async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
-  const [healthz, metaHealthz, varz, connz, routez, jsz, leafz, closedConnz] = await Promise.all([
+  const [healthz, metaHealthz, varz, connz, routez, jsz, leafz, closedConnz, gatewayz] = await Promise.all([
     monitor.healthy(),
     monitor.healthy("js-meta-only=true"),
     fetchDoc<Varz>(monitor, "varz"),
@@ -62,10 +64,11 @@ export async function takeSnapshot(monitor: MonitorClient): Promise<Snapshot> {
     fetchDoc<Jsz>(monitor, "jsz", JSZ_QUERY),
     fetchDoc<Leafz>(monitor, "leafz"),
     fetchDoc<Connz>(monitor, "connz", CLOSED_CONNZ_QUERY),
+    fetchDoc<Gatewayz>(monitor, "gatewayz"),
   ]);
   const health = healthz.ok ? healthz : { ok: false, detail: varz.ok ? healthDetail(healthz.detail) : varz.error };
   const meta = metaHealthz.ok ? metaHealthz : { ok: false, detail: varz.ok ? healthDetail(metaHealthz.detail) : varz.error };
-  return { at: Date.now(), healthz: health, metaHealthz: meta, varz, connz, routez, jsz, leafz, closedConnz };
+  return { at: Date.now(), healthz: health, metaHealthz: meta, varz, connz, routez, jsz, leafz, closedConnz, gatewayz };
 }
 
 function healthDetail(body: string): string {

@@ -22,6 +22,12 @@ export const clusterPanel = overviewPanel({
           <tbody>{facts.leafs.map((l) => <tr data-leaf={l.url} data-state={l.up ? "up" : "down"}><td>{l.url}</td><td class={l.up ? "ok" : "bad"}>{l.up ? "up" : "DOWN"}</td><td data-hub>{l.up ? `${l.hub ?? "?"}${l.address ? ` (${l.address})` : ""}` : "–"}</td><td class="num">{l.rtt ?? "–"}</td></tr>)}</tbody>
         </table>
       ) : null}
+      {facts.gateways?.length ? (
+        <table id="gateways">
+          <thead><tr><th>gateway to site</th><th>state</th><th>since</th><th>servers</th><th>link</th></tr></thead>
+          <tbody>{facts.gateways.map((g) => <tr data-gateway={g.remote} data-state={g.up ? "up" : "down"}><td>{g.remote}</td><td class={g.up ? "ok" : "bad"}>{g.up ? "connected" : "DOWN"}</td><td>{g.since ?? "–"}</td><td>{g.servers.join(", ") || "–"}</td><td>{g.via === "leaf" ? `leaf (own JetStream; ${g.dials ? "this site dials" : `${g.remote} dials`})` : g.configured ? "gateway" : "gateway, learned by gossip"}</td></tr>)}</tbody>
+        </table>
+      ) : null}
       {facts.fleet?.length ? (
         <table id="fleet">
           <thead><tr><th>edge</th><th>state</th><th>hub node</th><th>since</th><th>version</th><th class="num">cert days</th></tr></thead>
