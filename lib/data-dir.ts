@@ -41,6 +41,15 @@ export interface DataDirLayout {
   nodeKey: string;
   /** The CA bundle nats-server verifies peers with (kept through CA rotations). */
   trustBundle: string;
+  /** An enrolled edge's uplink folder: what it keeps of its hub cluster (lib/membership/edge-agent.ts). */
+  uplink: string;
+  /** An enrolled edge's certificate renewed through the hub's CA holders, and its key. */
+  uplinkCert: string;
+  uplinkKey: string;
+  /** The hub CAs an enrolled edge trusts (kept through the hub's CA rotations); its uplink's ca_file once present. */
+  uplinkTrust: string;
+  /** The hub's CA holders' join addresses an enrolled edge checks in with, and its last check-in's findings. */
+  uplinkState: string;
   /** The cluster's client users as this member last knew them (0600; lib/access/ledger.ts): what a backup of the cluster's users takes. */
   clusterAccess: string;
   /** What the access replica found (lib/access/replica-state.ts), for `unibus status`. */
@@ -101,6 +110,11 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     nodeCert: join(tls, TLS_FILE_NAMES.nodeCert),
     nodeKey: join(tls, TLS_FILE_NAMES.nodeKey),
     trustBundle: join(tls, TLS_FILE_NAMES.trustBundle),
+    uplink: join(dataDir, "uplink"),
+    uplinkCert: join(dataDir, "uplink", TLS_FILE_NAMES.nodeCert),
+    uplinkKey: join(dataDir, "uplink", TLS_FILE_NAMES.nodeKey),
+    uplinkTrust: join(dataDir, "uplink", TLS_FILE_NAMES.trustBundle),
+    uplinkState: join(dataDir, "uplink", "hub.json"),
     clusterAccess: join(dataDir, "cluster-access.json"),
     clusterAccessState: join(dataDir, "cluster-access-state.json"),
     members: join(dataDir, "members.json"),

@@ -45,6 +45,8 @@ import { NodeMembership } from "./membership/node-membership.ts";
 import { FleetWatch } from "./fleet/fleet-watch.ts";
 import { CaAuthority } from "./membership/ca-authority.ts";
 import { ForwardWatch } from "./fleet/forward-watch.ts";
+import { EdgeAgent } from "./membership/edge-agent.ts";
+import { enrolledUplink } from "./config/section-leafnodes.ts";
 import { FLEET_STREAM, ensureFleetStream, forwardingEdges, type FleetStreamState } from "./fleet/store-and-forward.ts";
 import { connectJetstream } from "./backup/connect.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -112,6 +114,8 @@ export class UnibusNode {
   #fleet?: FleetWatch;
   /** An edge's store-and-forward stream keeper (lib/fleet/forward-watch.ts). */
   #forward?: ForwardWatch;
+  /** An enrolled edge's check-ins with the hub's CA holders: CA rotations, renewals (lib/membership/edge-agent.ts). */
+  #edgeAgent?: EdgeAgent;
   /** The hub's connection for sourcing its edges' streams, and the edges already sourced. */
   #fleetJs?: NatsConnection;
   #sourced = new Set<string>();
@@ -289,6 +293,13 @@ export class UnibusNode {
         ...(config.leafnodes.enroll && config.jetstream.enabled ? { storeAndForward: (edges: string[]) => this.#sourceForwardingEdges(edges) } : {}),
       });
     }
+    if (enrolledUplink(config)) {
+      this.#edgeAgent = new EdgeAgent({
+        config: () => this.#config,
+        log: log.child({ component: "uplink" }),
+        onTrustChanged: () => this.#serialized(() => this.#onUplinkTrustChanged()),
+      });
+    }
     if (config.leafnodes?.storeAndForward.length && config.jetstream.enabled) {
       this.#forward = new ForwardWatch(() => this.#config, () => connectJetstream(this.#config, "unibus-forward"), log);
     }
@@ -358,6 +369,7 @@ export class UnibusNode {
       this.#streamMarks.start();
     }
     this.#forward?.start();
+    this.#edgeAgent?.start();
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
@@ -539,11 +551,28 @@ export class UnibusNode {
     return state;
   }
 
+  /**
+   * #onUplinkTrustChanged points an enrolled edge's uplink at the hub CAs it
+   * keeps in its data dir (a CA rotation): nats-server takes a remote's new
+   * CA on reload and uses it from the uplink's next connection, so a live
+   * uplink stays up and a refused one gets through at its next attempt.
+   */
+  async #onUplinkTrustChanged(): Promise<void> {
+    if (!this.#supervisor || this.#stopped) return;
+    this.#writeNatsConfig(this.#identity?.files);
+    const result = await this.#supervisor.reload();
+    if (result.ok) this.#log.info("nats-server reloaded the hub's CAs for the uplink");
+    else this.#log.error("nats-server refused the hub's new CAs for the uplink", { reason: result.message });
+  }
+
   /** #onEdgesChanged lets newly enrolled edges sign in and shuts removed ones out (nats keeps a leaf connection whose key was removed, so it is closed). */
   async #onEdgesChanged(): Promise<void> {
     if (!this.#supervisor || this.#stopped) return;
     // The registry already changed: what nats-server runs with is what was last rendered.
     const before = this.#rendered;
+    // A record that changed without its sign-in (an edge's renewed certificate) leaves nats-server as it is.
+    const signIns = (c: UnibusConfig | undefined) => JSON.stringify(c?.leafnodes?.enrolled ?? []);
+    if (before && signIns(before) === signIns(this.#membership?.routed(this.#config))) return;
     this.#writeNatsConfig(this.#identity?.files);
     const result = await this.#supervisor.reload();
     if (!result.ok) {
@@ -636,6 +665,7 @@ export class UnibusNode {
     await this.#fleet?.stop();
     await this.#clusterHealth?.stop();
     await this.#forward?.stop();
+    await this.#edgeAgent?.stop();
     await this.#fleetJs?.close().catch(() => {});
     await this.#supervisor?.stop(options);
     // A stopped node's causes are history: `unibus status` must not present them as the present.

@@ -16,6 +16,8 @@ import { certFingerprint, colonFingerprint } from "../pki/index.ts";
 import { configPath, parseCommand } from "./_flags.ts";
 import { reloadNode, runningNode } from "./reload.ts";
 import { dataDirLayout } from "../data-dir.ts";
+import { readEdges } from "../membership/edges.ts";
+import { pendingEdgesOf } from "../membership/rotation-view.ts";
 
 /** run starts or finishes a CA rotation and makes the running node take it up. */
 export async function run(args: string[]): Promise<number> {
@@ -41,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
       `  old CA  SHA-256 ${fp(ca.current)}  (still trusted until --finish)\n` +
       `  new CA  SHA-256 ${fp(ca.next!)}  (${ca.files.nextCert}; its key ${ca.files.nextKey} never leaves this box)\n` +
       `Every node learns the new CA at its next check-in (every 5 s) and trusts both; once the members that are up trust it, this node signs with the new CA and every node gets a certificate from it at its next check-in.\n` +
+      (config.leafnodes?.enroll ? `Enrolled edges learn it at their check-ins too (every 15 s; the new CA waits for the edges that are up) and then renew their certificates from it.\n` : "") +
       `Clients that verify the servers: give them ${ca.files.clientBundle} (old + new CA) now, before their next reconnect.\n` +
       (revoked ? `Revoked ${revoked} outstanding join token${revoked === 1 ? "" : "s"} (they pin the old CA): make new ones with unibus token create.\n` : "") +
       reload +
@@ -57,12 +60,17 @@ async function finish(config: UnibusConfig, members: MemberRecord[], force: bool
   if (pending.length && !force) {
     throw new RuntimeError(`not finishing the CA rotation: ${pending.map(describePending).join(", ")} still hold${pending.length === 1 ? "s" : ""} a certificate from the old CA, and would be refused everywhere once it is dropped. Wait for ${pending.length === 1 ? "it" : "them"} to check in (start a stopped member: it is still trusted and is reissued within seconds), remove a member that is gone for good (unibus remove NAME), or add --force (such a member must then join again: unibus join ADDR --token TOKEN --name NAME --replace --force). Nothing was changed`);
   }
+  const edges = config.leafnodes?.enroll ? pendingEdgesOf(readEdges(dataDirLayout(config.node.dataDir).edges), certFingerprint(state.next), certFingerprint(state.current)) : [];
+  if (edges.length && !force) {
+    throw new RuntimeError(`not finishing the CA rotation: edge${edges.length === 1 ? "" : "s"} ${edges.map((e) => `${e.name} (${e.ca})`).join(", ")} still hold${edges.length === 1 ? "s" : ""} a certificate from the old CA: once it is dropped ${edges.length === 1 ? "its" : "their"} uplink cannot verify the hub and ${edges.length === 1 ? "it" : "they"} must enroll again. Start a stopped edge (it takes the new CA within 15 s), remove an edge that is gone for good (unibus edge remove NAME), or add --force (such an edge must then enroll again: unibus join ADDR --token TOKEN --edge --name NAME --replace --force). Nothing was changed`);
+  }
   const t0 = Date.now();
   const done = await finishRotation(tls.caCert, tls.caKey!);
   const reload = await reloadRunning(config);
   process.stdout.write(
     `CA rotation finished in ${Date.now() - t0} ms: the cluster trusts only SHA-256 ${fp(done.current)} (${tls.caCert}); the old CA's key is deleted.\n` +
       (pending.length ? `Forced: ${pending.map((m) => m.name).join(", ")} still hold old-CA certificates and must join again.\n` : "") +
+      (edges.length ? `Forced: edge${edges.length === 1 ? "" : "s"} ${edges.map((e) => e.name).join(", ")} must enroll again (unibus join … --edge --replace --force).\n` : "") +
       `Members drop the old CA at their next check-in. Clients: ${done.files.clientBundle} (or ${tls.caCert}) is the new CA alone.\n` +
       reload,
   );

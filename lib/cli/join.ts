@@ -18,6 +18,7 @@ import { loadConfig } from "../config/load.ts";
 import { CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE } from "../pki/index.ts";
 import { joinCluster, type JoinResult } from "../membership/join.ts";
 import { enrollEdge, type EdgeEnrollment } from "../membership/edge-join.ts";
+import { writeUplinkState } from "../membership/edge-agent.ts";
 import { dataDirLayout } from "../data-dir.ts";
 import { parseToken } from "../membership/token.ts";
 import { clearLeftMarker } from "../membership/left-marker.ts";
@@ -206,6 +207,9 @@ async function joinAsEdge(o: { address: HostPort; token: ReturnType<typeof parse
   const result = await enrollEdge({ address: o.address, token: o.token, name: o.name, replace: o.replace }, (line) => process.stderr.write(`join: ${line}\n`));
   const { owner, secretMode, rootGroup } = writeIdentity(files, result, layout.installed);
   writeFileAtomic(files.nkey, result.seed + "\n", secretMode, rootGroup);
+  // Where the edge checks in (CA rotations, renewals); files an earlier node here kept would outvote what this join wrote.
+  for (const f of [dataDirLayout(layout.dataDir).uplinkTrust, dataDirLayout(layout.dataDir).uplinkCert, dataDirLayout(layout.dataDir).uplinkKey]) rmSync(f, { force: true });
+  writeUplinkState(layout.dataDir, { updatedAt: new Date().toISOString(), services: result.services }, owner);
   writeFileAtomic(files.config, edgeConfigText(o.name, result, o.address, layout.installed ? undefined : layout.dataDir), owner ? 0o640 : 0o644, rootGroup);
   try {
     loadConfig(files.config, {});
@@ -242,7 +246,12 @@ keepalive = "${DEFAULTS.leafKeepaliveMs / 1000}s"
 urls = [${r.leafUrls.map(q).join(", ")}]
 # This edge's own key (the hub knows only its public half; unibus edge remove ${name} shuts it out).
 nkey_file = ${q(EDGE_NKEY_FILE)}
-# The hub cluster's CA, pinned by the join token.
+# The hub cluster's CA, pinned by the join token. The hub's CA rotations reach this edge at its
+# check-ins with the hub's CA holders; it then keeps the hub's CAs in its data dir's uplink/ folder.
 ca_file = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}
+# This edge's certificate from the hub's CA: it checks in with the hub's CA holders with it
+# (renewed into the data dir's uplink/ folder before it expires, and after a CA rotation).
+cert_file = ${q(`${CERTS_DIR}/${NODE_CERT_FILE}`)}
+key_file = ${q(`${CERTS_DIR}/${NODE_KEY_FILE}`)}
 `;
 }

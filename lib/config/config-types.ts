@@ -122,7 +122,11 @@ export interface LeafUrl { scheme: string; host: string; port: number; text: str
  * use (nats picks one at random and moves to another when it drops), shown
  * as `label`.
  */
-export interface LeafRemote { urls: LeafUrl[]; label: string; user: string; secret?: ResolvedSecret; /** An enrolled edge's own user nkey seed (nkey_file). */ nkey?: ResolvedSecret; caFile?: string }
+export interface LeafRemote {
+  urls: LeafUrl[]; label: string; user: string; secret?: ResolvedSecret; /** An enrolled edge's own user nkey seed (nkey_file). */ nkey?: ResolvedSecret; caFile?: string;
+  /** An enrolled edge's certificate from the hub's CA and its key (cert_file, key_file): it checks in with the hub's CA holders with them. */
+  certFile?: string; keyFile?: string;
+}
 
 /** EnrolledEdge is an edge enrolled through the membership service: its name and the public nkey it signs in with. */
 export interface EnrolledEdge { name: string; nkey: string }

@@ -21,6 +21,7 @@ import { isLoopback, joinHostPort, parseDuration, type HostPort } from "./units.
 import { SUBJECT_HINT, subjectProblem } from "../auth/subjects.ts";
 import type { EnrolledEdge, LeafRemote, LeafUrl, LeafnodesConfig, UnibusConfig } from "./config-types.ts";
 export type { LeafUrl, LeafRemote, EnrolledEdge, LeafnodesConfig } from "./config-types.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /**
  * leafPingSettings are the nats-server ping settings a node with leaf
@@ -75,7 +76,11 @@ const remoteSchema = z.strictObject({
   secret_env: envName.optional(),
   nkey_file: path.optional(),
   ca_file: path.optional(),
+  cert_file: path.optional(),
+  key_file: path.optional(),
 }).superRefine((r, ctx) => {
+  if ((r.cert_file === undefined) !== (r.key_file === undefined)) ctx.addIssue({ code: "custom", message: "expected cert_file and key_file together (the edge's certificate from the hub's CA and its key)" });
+  if (r.cert_file !== undefined && r.ca_file === undefined) ctx.addIssue({ code: "custom", message: "expected ca_file with cert_file: the edge checks in with the hub's CA holders, verifying them against the hub's CA" });
   if (r.nkey_file !== undefined && (r.user !== undefined || r.secret_file !== undefined || r.secret_env !== undefined)) ctx.addIssue({ code: "custom", message: "expected nkey_file (an enrolled edge's own key) or user with secret_file/secret_env, not both" });
   if ((r.url === undefined) === (r.urls === undefined)) ctx.addIssue({ code: "custom", message: "expected url (one hub node) or urls (every node of the hub cluster), exactly one of them" });
   if (r.secret_file !== undefined && r.secret_env !== undefined) ctx.addIssue({ code: "custom", message: "expected one of secret_file or secret_env, not both" });
@@ -113,6 +118,27 @@ const leafnodesTable = z.strictObject({
   if (l.listen === undefined && auth.length) ctx.addIssue({ code: "custom", path: [String(auth[0])], message: "expected listen: secrets and users are for edges connecting to this node" });
 });
 
+/**
+ * enrolledUplink is the uplink of an edge enrolled with `unibus join --edge`:
+ * the first remote with its own certificate (cert_file, key_file) and the
+ * hub's CA (ca_file). Its edge checks in with the hub's CA holders (CA
+ * rotations, renewals: lib/membership/edge-agent.ts). Undefined on a node
+ * that is no enrolled edge.
+ */
+export function enrolledUplink(config: UnibusConfig): (LeafRemote & { certFile: string; keyFile: string; caFile: string }) | undefined {
+  return config.leafnodes?.remotes.find((r): r is LeafRemote & { certFile: string; keyFile: string; caFile: string } => Boolean(r.certFile && r.keyFile && r.caFile));
+}
+
+/**
+ * uplinkCaFile is the CA file an uplink verifies its hub with: for the
+ * enrolled uplink, the bundle its edge keeps in the data dir once it has one
+ * (it follows the hub's CA rotations; ca_file under /etc stays as joined).
+ */
+export function uplinkCaFile(config: UnibusConfig, remote: LeafRemote): string | undefined {
+  if (!remote.caFile) return undefined;
+  const bundle = dataDirLayout(config.node.dataDir).uplinkTrust;
+  return enrolledUplink(config) === remote && existsSync(bundle) ? bundle : remote.caFile;
+}
 
 
 /** KEEPALIVE_HINT describes [leafnodes] keepalive. */
@@ -139,7 +165,10 @@ function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) 
         : r.secret_env !== undefined ? readSecretEnv(r.secret_env, "secret_env", env) : undefined;
       const urls = r.urls ?? (r.url ? [r.url] : []);
       const nkey = r.nkey_file !== undefined ? readNkeySeed(at(r.nkey_file)) : undefined;
-      return { urls, label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(nkey ? { nkey } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}) };
+      return {
+        urls, label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(nkey ? { nkey } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}),
+        ...(r.cert_file && r.key_file ? { certFile: at(r.cert_file), keyFile: at(r.key_file) } : {}),
+      };
     }),
   };
 }
@@ -190,7 +219,9 @@ function checkLeafnodes(config: UnibusConfig): ConfigIssue[] {
   leaf.remotes.forEach((r, i) => {
     if (r.secret?.error) issues.push({ path: ["leafnodes", "remotes", i, r.secret.key], message: r.secret.error });
     if (r.nkey?.error) issues.push({ path: ["leafnodes", "remotes", i, "nkey_file"], message: r.nkey.error });
-    if (r.caFile && !(existsSync(r.caFile) && statSync(r.caFile).isFile())) issues.push({ path: ["leafnodes", "remotes", i, "ca_file"], message: `file not found: ${r.caFile}` });
+    for (const [key, file] of [["ca_file", r.caFile], ["cert_file", r.certFile], ["key_file", r.keyFile]] as const) {
+      if (file && !(existsSync(file) && statSync(file).isFile())) issues.push({ path: ["leafnodes", "remotes", i, key], message: `file not found: ${file}` });
+    }
   });
   return issues;
 }
@@ -208,11 +239,12 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
   }
   if (leaf.remotes.length) {
     out.remotes = leaf.remotes.map((r) => {
+      const caFile = uplinkCaFile(config, r);
       const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
       return {
         urls: r.urls.map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
         ...(r.nkey?.value ? { nkey: r.nkey.value } : {}),
-        ...(r.caFile ? { tls: { ca_file: r.caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
+        ...(caFile ? { tls: { ca_file: caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
       };
     });
   }
@@ -234,6 +266,7 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
       ...(r.secret ? { user: r.user, [r.secret.key]: effectiveSecretValue(r.secret) } : {}),
       ...(r.nkey ? { nkey_file: effectiveSecretValue(r.nkey) } : {}),
       ...(r.caFile ? { ca_file: r.caFile } : {}),
+      ...(r.certFile ? { cert_file: r.certFile, key_file: r.keyFile } : {}),
     }));
   }
   return out;

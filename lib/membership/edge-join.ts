@@ -27,6 +27,8 @@ export interface EdgeEnrollment {
   nkey: string;
   /** "nats-leaf://host:port" of every hub node. */
   leafUrls: string[];
+  /** The CA holders' join addresses ("host:port") the edge checks in with (lib/membership/edge-agent.ts). */
+  services: string[];
 }
 
 /** enrollEdge runs the enrollment exchange with a CA holder of the hub cluster, or throws saying which check failed. */
@@ -66,5 +68,6 @@ export async function enrollEdge(req: { address: HostPort; token: JoinToken; nam
   }
   const issued = parseCertificate(cert);
   if (!(await isIssuedBy(issued, ca))) throw new RuntimeError(`the certificate from ${req.address.text} is not signed by the cluster CA; nothing was written`);
-  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, seed, nkey, leafUrls: leafUrls as string[] };
+  const named = Array.isArray(reply.services) ? reply.services.filter((s): s is string => typeof s === "string") : [];
+  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, seed, nkey, leafUrls: leafUrls as string[], services: named.length ? named : [req.address.text] };
 }

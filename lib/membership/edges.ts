@@ -22,6 +22,8 @@ export interface EdgeRecord {
   updatedAt: number;
   /** When the edge's certificate expires, as issued. */
   certNotAfter?: string;
+  /** sha256 (hex) of the CA that issued the edge's certificate (a CA rotation waits for edges to move to the new one). */
+  caFingerprint?: string;
   /** A removed edge (unibus edge remove): its nkey no longer signs in. */
   removed?: boolean;
 }

@@ -48,10 +48,13 @@ export function writeRotationPhase(dataDir: string, phase: RotationPhase): void 
 export const TRUST_PHASE_MAX_MS = 60_000;
 /** LIVE_MS is how recent a check-in must be for a member to count as up (three rounds). */
 const LIVE_MS = 15_000;
+/** EDGE_LIVE_MS is the same for an enrolled edge, which checks in less often (lib/membership/edge-agent.ts: three rounds). */
+export const EDGE_LIVE_MS = 45_000;
 
 /** RotationGate remembers what each member trusts and says when the new CA may sign. */
 export class RotationGate {
   readonly #reports = new Map<string, { at: number; trusts: Set<string> }>();
+  readonly #edgeReports = new Map<string, { at: number; trusts: Set<string> }>();
 
   /** onReport, when given, is told after every report: the CA authority re-judges the phase at once. */
   constructor(readonly registry: MemberRegistry, readonly selfName: string, readonly onReport?: () => void) {}
@@ -64,6 +67,20 @@ export class RotationGate {
   }
 
   /**
+   * reportEdge records the CA fingerprints an enrolled edge said it trusts at
+   * its check-in: an edge that is up and does not trust the new CA yet holds
+   * the rotation like a member (its uplink would fail to verify the hub's
+   * reissued certificates).
+   */
+  reportEdge(name: string, trusts: unknown, now = Date.now()): void {
+    const list = Array.isArray(trusts) ? trusts.filter((t): t is string => typeof t === "string") : [];
+    const had = this.#edgeReports.get(name);
+    this.#edgeReports.set(name, { at: now, trusts: new Set(list) });
+    // Re-judged when what the edge trusts changed, not at every one of a fleet's check-ins.
+    if (!had || had.trusts.size !== list.length || list.some((t) => !had.trusts.has(t))) this.onReport?.();
+  }
+
+  /**
    * ready says whether the new CA (nextFp) may sign now: every member that
    * checked in within LIVE_MS trusts it, or the rotation started (startedAt,
    * ms) more than TRUST_PHASE_MAX_MS ago.
@@ -73,14 +90,16 @@ export class RotationGate {
     return this.waitingFor(nextFp, now).length === 0;
   }
 
-  /** waitingFor lists the members that are up and do not trust the new CA yet. */
+  /** waitingFor lists the members and then the edges ("NAME (edge)") that are up and do not trust the new CA yet. */
   waitingFor(nextFp: string, now = Date.now()): string[] {
-    return this.registry.active()
+    const members = this.registry.active()
       .filter((m) => m.name !== this.selfName)
       .filter((m) => {
         const r = this.#reports.get(m.name);
         return r !== undefined && now - r.at < LIVE_MS && !r.trusts.has(nextFp);
       })
       .map((m) => m.name);
+    const edges = [...this.#edgeReports].filter(([, r]) => now - r.at < EDGE_LIVE_MS && !r.trusts.has(nextFp)).map(([name]) => `${name} (edge)`).sort();
+    return [...members, ...edges];
   }
 }

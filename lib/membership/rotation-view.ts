@@ -11,6 +11,7 @@ import { readClusterCa } from "../pki/index.ts";
 import { certFingerprint, colonFingerprint, parseCertificates, trustBundlePath } from "../pki/index.ts";
 import { membersOf } from "./status-view.ts";
 import { readRotationPhase } from "./rotation-gate.ts";
+import { readEdges, type EdgeRecord } from "./edges.ts";
 
 /** CaView is the CA part of a node's status. */
 export interface CaView {
@@ -30,6 +31,8 @@ export interface CaView {
     phase?: "trust" | "reissue";
     /** Members that are up and do not trust the new CA yet. */
     waitingForTrust?: string[];
+    /** Enrolled edges whose certificate is not from the new CA yet: down, or not checked in since (name and what their CA is). */
+    pendingEdges?: { name: string; ca: string }[];
   };
 }
 
@@ -59,14 +62,21 @@ export async function caView(config: UnibusConfig): Promise<CaView | undefined> 
     const members = membersOf(config).filter((m) => !m.removed);
     const pending = members.filter((m) => m.caFingerprint !== next).map((m) => ({ name: m.name, ca: m.caFingerprint === old ? "old CA" : m.caFingerprint ? "another CA" : "not reported yet" }));
     const phase = readRotationPhase(config.node.dataDir);
+    const pendingEdges = pendingEdgesOf(readEdges(dataDirLayout(config.node.dataDir).edges), next, old);
     out.rotation = {
       newCa: colonFingerprint(next), oldCa: colonFingerprint(old), pending, done: members.length - pending.length, members: members.length,
       ...(phase?.newCa === next ? { phase: phase.phase, waitingForTrust: phase.waitingFor } : {}),
+      ...(config.leafnodes?.enroll ? { pendingEdges } : {}),
     };
   } catch {
     // unreadable CA files: the certificate line says so
   }
   return out;
+}
+
+/** pendingEdgesOf lists the enrolled edges whose certificate is not from the new CA (newFp, sha256 hex) yet. */
+export function pendingEdgesOf(edges: EdgeRecord[], newFp: string, oldFp: string): { name: string; ca: string }[] {
+  return edges.filter((e) => !e.removed && e.caFingerprint !== newFp).map((e) => ({ name: e.name, ca: e.caFingerprint === oldFp ? "old CA" : e.caFingerprint ? "another CA" : "not reported yet" }));
 }
 
 /** caLines renders a CaView for the terminal. */
@@ -78,7 +88,8 @@ export function caLines(v: CaView): string[] {
     if (r.phase === "trust") lines.push(`    phase 1      members are learning the new CA (the old one still signs)${r.waitingForTrust?.length ? `; waiting for ${r.waitingForTrust.join(", ")}` : ""}`);
     else if (r.phase === "reissue") lines.push(`    phase 2      every member that is up trusts the new CA: it signs, and members renew at their next check-in`);
     if (r.pending.length) lines.push(`    waiting for  ${r.pending.map((p) => `${p.name} (${p.ca})`).join(", ")}; a stopped member is reissued when it starts`);
-    else lines.push(`    every member holds a new-CA certificate: drop the old CA with sudo unibus ca rotate --finish`);
+    else if (!r.pendingEdges?.length) lines.push(`    every member holds a new-CA certificate: drop the old CA with sudo unibus ca rotate --finish`);
+    if (r.pendingEdges?.length) lines.push(`    edges waiting ${r.pendingEdges.map((p) => `${p.name} (${p.ca})`).join(", ")}; an edge takes the new CA at its next check-in (every 15 s), a stopped one when it starts; --finish waits for them`);
   }
   return lines;
 }

@@ -13,7 +13,7 @@ import { isMemberRecord, type MemberRecord, type MemberRegistry } from "./member
 import type { RotationGate } from "./rotation-gate.ts";
 import { readTokens, tokenState } from "./token-store.ts";
 import { edgeProofRoute, joinProof, proofMatches } from "./token.ts";
-import type { EdgeRegistry } from "./edges.ts";
+import type { EdgeRecord, EdgeRegistry } from "./edges.ts";
 import { serveWire, type PeerIdentity, type TlsMaterial, type WireServer } from "./wire.ts";
 import type { HostPort } from "../config/units.ts";
 import type { ClientPolicy } from "./client-policy.ts";
@@ -141,6 +141,10 @@ export class MembershipService {
         return this.#edgeJoin(req, peer);
       case "edge-remove":
         return this.#edgeRemove(req, peer);
+      case "edge-checkin":
+        return this.#edgeCheckin(req, peer);
+      case "edge-renew":
+        return this.#edgeRenew(req, peer);
       default:
         return { ok: false, error: `unknown request ${JSON.stringify(req.op)}: is this unibus older than the one asking?` };
     }
@@ -216,6 +220,8 @@ export class MembershipService {
     if (!peer.verified || !peer.name) return this.#refuse(peer, "renewal", "renewal needs the member's current certificate (mutual TLS); a box without one must join");
     const record = o.registry.get(peer.name);
     if (record?.removed) return this.#refuse(peer, "renewal", `"${peer.name}" was removed from cluster "${o.cluster}"; it must join again`);
+    // An edge's certificate renews through edge-renew (sans fixed to its name), never as a member's.
+    if (!record && peer.name !== o.selfName && o.edges?.get(peer.name)) return this.#refuse(peer, "renewal", `"${peer.name}" is an enrolled edge, not a member: its certificate renews through its check-ins`);
     if (typeof req.csr !== "string") return this.#refuse(peer, "renewal", "malformed renewal request");
     const sans = Array.isArray(req.sans) ? (req.sans as unknown[]).filter((s): s is string => typeof s === "string").slice(0, MAX_SANS) : [];
     try {
@@ -307,11 +313,11 @@ export class MembershipService {
     if (have && !have.removed && !replace) return this.#refuse(peer, "edge enrollment", `edge "${name}" is already enrolled (since ${have.enrolledAt}). Give this box another name with --name NAME; or, if it replaces that edge, add --replace (the old edge's key stops working)`);
     const issued = await issueFromRequest(ca.signing, csr, { name, sans: [name], days: o.lifetimeDays });
     const now = Date.now();
-    o.edges.put({ name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString() });
+    o.edges.put({ name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest });
     o.edges.save();
     o.onEdgesChanged?.();
     o.log.info(have && !have.removed ? "edge replaced" : "edge enrolled", { name, from: peer.address, token: tokenId });
-    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, leafUrls: o.leafUrls() };
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, leafUrls: o.leafUrls(), services: this.#services() };
   }
 
   /** #edgeRemove takes an edge's key out of the hub's sign-ins (asked by a member, over mutual TLS). */
@@ -329,6 +335,68 @@ export class MembershipService {
     o.onEdgesChanged?.();
     o.log.info("edge removed", { name, by: peer.name });
     return { ok: true, edges: o.edges.all() };
+  }
+
+  /** #services are the CA holders' join addresses as the members list has them (this node's own record included): where an edge checks in. */
+  #services(): string[] {
+    return [...new Set(this.#o.registry.active().flatMap((m) => (m.service ? [m.service] : [])))];
+  }
+
+  /**
+   * #enrolledPeer is the enrolled edge behind a mutual-TLS connection, or the
+   * refusal to send: a certificate from the hub's CA naming an edge that is
+   * enrolled, with the nkey the edge says it signs in with.
+   */
+  #enrolledPeer(req: Record<string, unknown>, peer: PeerIdentity, what: string): { record: EdgeRecord } | { refusal: Record<string, unknown> } {
+    const o = this.#o;
+    if (!o.edges) return { refusal: this.#refuse(peer, what, `${o.selfName} is no hub: its config has no [leafnodes] enroll = true`) };
+    if (!peer.verified || !peer.name) return { refusal: this.#refuse(peer, what, `${what} needs the edge's certificate from the hub's CA (mutual TLS); an edge whose certificate the hub no longer trusts must enroll again: unibus join ADDR --token TOKEN --edge --name NAME --replace --force`) };
+    const record = o.edges.get(peer.name);
+    if (!record) return { refusal: this.#refuse(peer, what, `"${peer.name}" is not an enrolled edge of hub cluster "${o.cluster}"`) };
+    if (record.removed) return { refusal: { ok: false, removed: true, error: `edge "${peer.name}" was removed from hub cluster "${o.cluster}" (unibus edge remove); to enroll it again: unibus join ADDR --token TOKEN --edge --name ${peer.name} --replace --force` } };
+    if (typeof req.nkey === "string" && req.nkey !== record.nkey) return { refusal: this.#refuse(peer, what, `edge "${peer.name}" signs in with another key than the one enrolled (replaced by another box with --replace?)`) };
+    return { record };
+  }
+
+  /**
+   * #edgeCheckin is an enrolled edge's periodic visit: it says which CAs it
+   * trusts (the rotation gate waits for edges that are up) and gets the hub
+   * cluster's CAs with their endorsements, and the CA holders to visit. Its
+   * record changes only when the CA behind its certificate did, so a fleet's
+   * check-ins do not make every hub node reload nats-server.
+   */
+  async #edgeCheckin(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    const got = this.#enrolledPeer(req, peer, "edge check-in");
+    if ("refusal" in got) return got.refusal;
+    o.gate?.reportEdge(peer.name!, req.trusts);
+    const { record } = got;
+    if (peer.issuerFingerprint && record.caFingerprint !== peer.issuerFingerprint) {
+      o.edges!.put({ ...record, caFingerprint: peer.issuerFingerprint, updatedAt: Math.max(Date.now(), record.updatedAt + 1) });
+      o.edges!.save();
+      o.onEdgesChanged?.();
+    }
+    return { ok: true, cluster: o.cluster, services: this.#services(), ...(await this.#caAnswer()) };
+  }
+
+  /** #edgeRenew issues an enrolled edge a new certificate for its own new key (before expiry, or from a rotation's new CA). */
+  async #edgeRenew(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+    const o = this.#o;
+    const got = this.#enrolledPeer(req, peer, "edge renewal");
+    if ("refusal" in got) return got.refusal;
+    if (typeof req.csr !== "string") return this.#refuse(peer, "edge renewal", "malformed edge renewal request");
+    try {
+      const ca = await o.ca();
+      const issued = await issueFromRequest(ca.signing, req.csr, { name: peer.name!, sans: [peer.name!], days: o.lifetimeDays });
+      const { record } = got;
+      o.edges!.put({ ...record, certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest, updatedAt: Math.max(Date.now(), record.updatedAt + 1) });
+      o.edges!.save();
+      o.onEdgesChanged?.();
+      o.log.info("renewed an edge's certificate", { name: peer.name, not_after: issued.notAfter.toISOString() });
+      return { ok: true, cert: issued.certPem };
+    } catch (err) {
+      return this.#refuse(peer, "edge renewal", (err as Error).message);
+    }
   }
 
   #conflict(peer: PeerIdentity, name: string, error: string): Record<string, unknown> {

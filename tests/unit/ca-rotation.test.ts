@@ -16,7 +16,8 @@ import { certFingerprint, parseCertificates } from "../../lib/pki/trust.ts";
 import { ensureNodeIdentity, issueNodeCertificate, loadCa, type LoadedCa } from "../../lib/pki/index.ts";
 import { judgeTrust } from "../../lib/membership/trust-offer.ts";
 import { MemberRegistry } from "../../lib/membership/members.ts";
-import { RotationGate, TRUST_PHASE_MAX_MS } from "../../lib/membership/rotation-gate.ts";
+import { EDGE_LIVE_MS, RotationGate, TRUST_PHASE_MAX_MS } from "../../lib/membership/rotation-gate.ts";
+import { pendingEdgesOf } from "../../lib/membership/rotation-view.ts";
 import { certificatePem } from "../../lib/pki/_x509.ts";
 import { makeCaDir } from "../pki-fixtures.ts";
 import { tempDir } from "../_helpers.ts";
@@ -158,4 +159,32 @@ test("the new CA signs only once every member that is up trusts it, or after the
   gate.report("c", ["old"], t0 + 20_000);
   expect(gate.ready("new", t0, t0 + 21_000)).toBe(false);
   expect(gate.ready("new", t0, t0 + TRUST_PHASE_MAX_MS)).toBe(true);
+});
+
+test("an enrolled edge that is up holds the new CA like a member, and one that stopped checking in does not", () => {
+  const registry = new MemberRegistry(join(dir.path, "gate-edges"));
+  registry.put({ name: "a", id: "a", route: "10.0.0.1:6222", joinedAt: "2026-01-01T00:00:00Z", updatedAt: 1 });
+  let told = 0;
+  const gate = new RotationGate(registry, "a", () => told++);
+  const t0 = 2_000_000;
+  gate.reportEdge("edge-1", ["old"], t0);
+  gate.reportEdge("edge-2", ["old"], t0);
+  expect(gate.waitingFor("new", t0 + 1_000)).toEqual(["edge-1 (edge)", "edge-2 (edge)"]);
+  expect(gate.ready("new", t0, t0 + 1_000)).toBe(false);
+  // The same report again (a fleet's routine check-ins) does not wake the CA authority each time.
+  const before = told;
+  gate.reportEdge("edge-1", ["old"], t0 + 15_000);
+  expect(told).toBe(before);
+  gate.reportEdge("edge-1", ["old", "new"], t0 + 30_000);
+  expect(told).toBe(before + 1);
+  // edge-2 has not checked in for three of its rounds: it is down and takes the new CA when it starts.
+  expect(gate.waitingFor("new", t0 + EDGE_LIVE_MS + 1)).toEqual([]);
+  expect(gate.ready("new", t0, t0 + EDGE_LIVE_MS + 1)).toBe(true);
+});
+
+test("the CA rotation's status names each enrolled edge whose certificate is not from the new CA", () => {
+  const edge = (name: string, caFingerprint?: string, removed = false) => ({ name, nkey: "U" + "A".repeat(55), enrolledAt: "2026-01-01T00:00:00Z", updatedAt: 1, ...(caFingerprint ? { caFingerprint } : {}), ...(removed ? { removed } : {}) });
+  expect(pendingEdgesOf([edge("e1", "new"), edge("e2", "old"), edge("e3"), edge("e4", "old", true), edge("e5", "other")], "new", "old")).toEqual([
+    { name: "e2", ca: "old CA" }, { name: "e3", ca: "not reported yet" }, { name: "e5", ca: "another CA" },
+  ]);
 });
