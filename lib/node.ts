@@ -47,6 +47,7 @@ import { CaAuthority } from "./membership/ca-authority.ts";
 import { ForwardWatch } from "./fleet/forward-watch.ts";
 import { EdgeAgent } from "./membership/edge-agent.ts";
 import { enrolledUplink } from "./config/section-leafnodes.ts";
+import { HomeReturn } from "./fleet/home-return.ts";
 import { FLEET_STREAM, ensureFleetStream, forwardingEdges, type FleetStreamState } from "./fleet/store-and-forward.ts";
 import { connectJetstream } from "./backup/connect.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -116,6 +117,7 @@ export class UnibusNode {
   #forward?: ForwardWatch;
   /** An enrolled edge's check-ins with the hub's CA holders: CA rotations, renewals (lib/membership/edge-agent.ts). */
   #edgeAgent?: EdgeAgent;
+  #homeReturn?: HomeReturn;
   /** The hub's connection for sourcing its edges' streams, and the edges already sourced. */
   #fleetJs?: NatsConnection;
   #sourced = new Set<string>();
@@ -300,6 +302,14 @@ export class UnibusNode {
         onTrustChanged: () => this.#serialized(() => this.#onUplinkTrustChanged()),
       });
     }
+    if (config.leafnodes?.remotes.some((r) => r.urls.length > 1)) {
+      this.#homeReturn = new HomeReturn({
+        config: () => this.#config,
+        monitor: new MonitorClient(config.monitor.listen.text),
+        connect: () => SystemClient.connect(this.#config, { credential, name: "unibus-uplink-home" }),
+        log,
+      });
+    }
     if (config.leafnodes?.storeAndForward.length && config.jetstream.enabled) {
       this.#forward = new ForwardWatch(() => this.#config, () => connectJetstream(this.#config, "unibus-forward"), log);
     }
@@ -370,6 +380,7 @@ export class UnibusNode {
     }
     this.#forward?.start();
     this.#edgeAgent?.start();
+    this.#homeReturn?.start();
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
@@ -666,6 +677,7 @@ export class UnibusNode {
     await this.#clusterHealth?.stop();
     await this.#forward?.stop();
     await this.#edgeAgent?.stop();
+    await this.#homeReturn?.stop();
     await this.#fleetJs?.close().catch(() => {});
     await this.#supervisor?.stop(options);
     // A stopped node's causes are history: `unibus status` must not present them as the present.

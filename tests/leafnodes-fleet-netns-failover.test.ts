@@ -4,13 +4,18 @@
  * urls. Every edge's status names the hub node it is really on. When a hub
  * node is SIGKILLed, and when another hub node's link is cut (no FIN, no
  * RST: only the keep-alive can tell), each edge is back on a live hub node
- * within the keep-alive and its status names that node.
+ * within the keep-alive and its status names that node. Edges spread by
+ * their own order of the hub nodes (each on its home), a killed node's edges
+ * spread over the others, and once it is back they move home within about a
+ * minute, each reconnecting once, with nothing moving afterwards.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
 import { Fleet, netnsAvailable, writeSecret, type Box, type LeafzConnection } from "./fleet-netns-fixtures.ts";
+import { hubOrder } from "../lib/fleet/hub-order.ts";
+import { HOME_MOVE_WINDOW_MS, HOME_PROBE_INTERVAL_MS, HOME_SETTLE_MS } from "../lib/fleet/home-return.ts";
 
 const EDGES = 12;
 const KEEPALIVE_S = 15;
@@ -19,7 +24,7 @@ const fleet = new Fleet(dir.path);
 const ready = prerequisite(netnsAvailable(fleet.run), "ip netns (root and iproute2) and curl to build the hub and its edges");
 const hubs: Box[] = [];
 const edges: Box[] = [];
-const timings: Record<string, number> = {};
+const timings: Record<string, number | string> = {};
 const LEAF_SECRET = `fleet-leaf-secret-${fleet.run}-0123456789`;
 
 /** hubOf reads which hub node an edge's uplink is on, from its own /leafz (cheap enough to poll 12 edges). */
@@ -31,6 +36,33 @@ async function hubOf(edge: Box): Promise<string | undefined> {
 async function hubsOfAll(): Promise<(string | undefined)[]> {
   return Promise.all(edges.map(hubOf));
 }
+
+/** homeOf is the hub node an edge dials first: its own order of the hub addresses (lib/fleet/hub-order.ts). */
+function homeOf(edge: Box): string {
+  const first = hubOrder(edge.name, hubs.map((h) => ({ host: h.ip, port: 7422 })))[0]!;
+  return hubs.find((h) => h.ip === first.host)!.name;
+}
+
+/** spread counts edges per hub node, e.g. {"hub-1":4,"hub-2":5,"hub-3":3}. */
+function spread(on: (string | undefined)[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const h of on) c[h ?? "none"] = (c[h ?? "none"] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(c).sort());
+}
+
+/** leafConnects counts each edge's leaf connections (open and closed) that began at or after `since` on the running hub nodes. */
+async function leafConnects(since: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const h of hubs.filter((x) => x.proc)) {
+    const z = await fleet.curlJson<{ connections: { kind?: string; name?: string; start: string }[] | null }>(h, "http://127.0.0.1:8222/connz?state=all&limit=10000");
+    for (const c of z?.connections ?? []) {
+      if ((c.kind ?? "").toLowerCase().startsWith("leaf") && Date.parse(c.start) >= since) out[c.name ?? "?"] = (out[c.name ?? "?"] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+let killed: { victim: Box; moved: Box[] } | undefined;
 
 beforeAll(async () => {
   if (!ready) return;
@@ -73,6 +105,9 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
     await waitFor("every edge's uplink up", async () => (await hubsOfAll()).every(Boolean), 120_000, 500);
     timings.all_edges_connected_ms = Math.round(performance.now() - t1);
     const on = await hubsOfAll();
+    // Each edge on its home: the fleet is spread by the edges' own orders, no hub node takes them all.
+    expect(on).toEqual(edges.map(homeOf));
+    timings.spread_at_start = JSON.stringify(spread(on));
     for (const [i, e] of edges.entries()) {
       const s = await fleet.status(e);
       expect(s.json?.leafs).toHaveLength(1);
@@ -102,10 +137,37 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
       expect(s.json.leafs[0].hub).not.toBe(victim.name);
       expect(hubs.map((h) => h.name)).toContain(s.json.leafs[0].hub);
     }
-    // Back in service for the next test.
+    // Each went to its own second choice, so they spread over the others (not all onto one).
+    const second = (e: Box) => hubs.find((h) => h.ip === hubOrder(e.name, hubs.map((x) => ({ host: x.ip, port: 7422 })))[1]!.host)!.name;
+    expect(await Promise.all(moved.map(hubOf))).toEqual(moved.map(second));
+    timings.spread_after_kill = JSON.stringify(spread(await hubsOfAll()));
+    killed = { victim, moved };
+  }, 300_000);
+
+  test("the SIGKILLed hub node back: its edges move home within about a minute, one reconnect each, then nothing moves", async () => {
+    const { victim, moved } = killed!;
+    const t0 = Date.now();
     fleet.start(victim);
     await waitFor(`${victim.name} healthy again`, async () => (await fleet.status(victim)).code === 0, 120_000, 1_000);
-  }, 300_000);
+    timings.victim_back_ms = Date.now() - t0;
+    const bound = HOME_SETTLE_MS + HOME_MOVE_WINDOW_MS + 2 * HOME_PROBE_INTERVAL_MS + 30_000;
+    await waitFor(`the ${moved.length} edges of ${victim.name} home again`, async () => (await Promise.all(moved.map(hubOf))).every((h) => h === victim.name), bound, 1_000);
+    timings.back_home_ms = Date.now() - t0;
+    const settled = await hubsOfAll();
+    expect(settled).toEqual(edges.map(homeOf));
+    timings.spread_after_return = JSON.stringify(spread(settled));
+    // No storm and no oscillation: a minute later nothing has moved, each moved edge connected once
+    // since the return (its move home), the others not at all.
+    await Bun.sleep(60_000);
+    expect(await hubsOfAll()).toEqual(settled);
+    const connects = await leafConnects(t0 - 1_000);
+    timings.connects_since_return = JSON.stringify(connects);
+    for (const e of edges.filter((x) => !moved.includes(x))) expect(connects[e.name] ?? 0).toBe(0);
+    for (const e of moved) {
+      expect(connects[e.name] ?? 0).toBeGreaterThanOrEqual(1);
+      expect(connects[e.name] ?? 0).toBeLessThanOrEqual(2);
+    }
+  }, 400_000);
 
   test("a cut hub link (no FIN, no RST): each edge on it is on another hub node within the keep-alive, named correctly", async () => {
     const on = await hubsOfAll();

@@ -22,6 +22,7 @@ import { SUBJECT_HINT, subjectProblem } from "../auth/subjects.ts";
 import type { EnrolledEdge, LeafRemote, LeafUrl, LeafnodesConfig, UnibusConfig } from "./config-types.ts";
 export type { LeafUrl, LeafRemote, EnrolledEdge, LeafnodesConfig } from "./config-types.ts";
 import { dataDirLayout } from "../data-dir.ts";
+import { hubOrder } from "../fleet/hub-order.ts";
 
 /**
  * leafPingSettings are the nats-server ping settings a node with leaf
@@ -241,8 +242,11 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
     out.remotes = leaf.remotes.map((r) => {
       const caFile = uplinkCaFile(config, r);
       const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
+      // Each edge dials the hub nodes in its own order (lib/fleet/hub-order.ts): a fleet spreads, a lost node's
+      // edges spread over the others, and home-return.ts knows which node is home. nats must not shuffle it.
       return {
-        urls: r.urls.map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
+        urls: hubOrder(config.node.name, r.urls).map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
+        ...(r.urls.length > 1 ? { dont_randomize: true } : {}),
         ...(r.nkey?.value ? { nkey: r.nkey.value } : {}),
         ...(caFile ? { tls: { ca_file: caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
       };

@@ -12,6 +12,7 @@ import { renderNatsConfig } from "../../lib/config/render.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { pairUplinks } from "../../lib/diagnosis/leaf-uplinks.ts";
 import { preflightWarnings } from "../../lib/diagnosis/preflight.ts";
+import { hubOrder } from "../../lib/fleet/hub-order.ts";
 
 const FILE = "/etc/unibus/edge.toml";
 const ENV = { HUB_SECRET: "edge-secret-0123456789" };
@@ -33,12 +34,15 @@ describe("[[leafnodes.remotes]] urls", () => {
     const config = parseConfigText(edge(remote('urls = ["nats-leaf://10.0.0.11:7422", "nats-leaf://10.0.0.12", "tls://hub-3.lan:7422"]')), FILE, ENV);
     const r = config.leafnodes!.remotes[0]!;
     expect(r.label).toBe("nats-leaf://10.0.0.11:7422, nats-leaf://10.0.0.12:7422, tls://hub-3.lan:7422");
-    const rendered = renderNatsConfig(config) as { leafnodes: { remotes: { urls: string[] }[] } };
-    expect(rendered.leafnodes.remotes[0]!.urls).toEqual([
+    const rendered = renderNatsConfig(config) as { leafnodes: { remotes: { urls: string[]; dont_randomize?: boolean }[] } };
+    // In this edge's own order (hub-order.ts), which nats keeps.
+    expect(rendered.leafnodes.remotes[0]!.urls.toSorted()).toEqual([
       "nats-leaf://edge-1:edge-secret-0123456789@10.0.0.11:7422",
       "nats-leaf://edge-1:edge-secret-0123456789@10.0.0.12:7422",
       "tls://edge-1:edge-secret-0123456789@hub-3.lan:7422",
     ]);
+    expect(rendered.leafnodes.remotes[0]!.urls.map((u) => u.replace(/^\w[\w-]*:\/\/[^@]*@/, ""))).toEqual(hubOrder("edge-1", r.urls).map((u) => `${u.host}:${u.port}`));
+    expect(rendered.leafnodes.remotes[0]!.dont_randomize).toBe(true);
   });
 
   test("url alone still works; url and urls together, or neither, are refused", () => {

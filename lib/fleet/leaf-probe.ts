@@ -1,0 +1,62 @@
+/**
+ * leaf-probe.ts asks a hub node's leaf port whether it is there, the way an
+ * edge's nats-server would find it: TCP, the server's INFO line, then TLS
+ * verified against the hub's CA (when the INFO asks for TLS), and nothing
+ * more. It signs in as nobody: the hub logs one closed leaf connection. An
+ * edge away from its home hub node uses it to see the home come back before
+ * it moves its uplink there (lib/fleet/home-return.ts).
+ */
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+
+/** LeafProbeResult says whether the leaf port answered as a nats-server, and which one. */
+export type LeafProbeResult = { ok: true; serverName?: string } | { ok: false; error: string };
+
+/**
+ * probeLeafPort dials host:port, reads the INFO line and, when the server
+ * requires TLS, completes a TLS handshake checked against caPem (the
+ * system's roots without it); it never waits longer than timeoutMs.
+ */
+export function probeLeafPort(host: string, port: number, caPem: string | undefined, timeoutMs = 3_000): Promise<LeafProbeResult> {
+  return new Promise((resolve) => {
+    let done = false;
+    const sockets: Socket[] = [];
+    const finish = (r: LeafProbeResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const s of sockets) s.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    const tcp = netConnect({ host, port });
+    sockets.push(tcp);
+    tcp.on("error", (err) => finish({ ok: false, error: err.message }));
+    let buffered = "";
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString("latin1");
+      const end = buffered.indexOf("\r\n");
+      if (end < 0) {
+        if (buffered.length > 65_536) finish({ ok: false, error: "no INFO line" });
+        return;
+      }
+      tcp.off("data", onData);
+      const line = buffered.slice(0, end);
+      if (!line.startsWith("INFO ")) return finish({ ok: false, error: `not a nats-server: ${JSON.stringify(line.slice(0, 40))}` });
+      let info: { server_name?: string; tls_required?: boolean };
+      try {
+        info = JSON.parse(line.slice(5)) as typeof info;
+      } catch {
+        return finish({ ok: false, error: "garbled INFO line" });
+      }
+      const answered: LeafProbeResult = { ok: true, ...(info.server_name ? { serverName: info.server_name } : {}) };
+      if (!info.tls_required) return finish(answered);
+      tcp.pause();
+      const secure = tlsConnect({ socket: tcp, ...(caPem ? { ca: caPem } : {}), ...(isIP(host) ? {} : { servername: host }), host });
+      sockets.push(secure);
+      secure.on("secureConnect", () => finish(answered));
+      secure.on("error", (err) => finish({ ok: false, error: `TLS: ${err.message}` }));
+    };
+    tcp.on("data", onData);
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * Edges spread over the hub nodes by their own order (rendezvous hashing of
+ * the edge's name with each hub address), a lost node's edges spread over
+ * the others, and an edge away from home moves back once, only after home
+ * has answered for a while, after a random delay, and never twice in a row.
+ * Time, the leaf port probe, DNS and the system account are faked here; the
+ * netns fleet test runs the real thing.
+ */
+import { describe, expect, test } from "bun:test";
+import { parseConfigText } from "../../lib/config/load.ts";
+import { hubOrder } from "../../lib/fleet/hub-order.ts";
+import { HOME_MOVE_HOLD_MS, HOME_MOVE_WINDOW_MS, HOME_SETTLE_MS, HomeReturn } from "../../lib/fleet/home-return.ts";
+import { Logger } from "../../lib/log.ts";
+import type { MonitorClient } from "../../lib/natsd/monitor.ts";
+import type { SystemClient } from "../../lib/natsd/system-client.ts";
+
+const hubs = [1, 2, 3].map((i) => ({ host: `10.0.0.1${i}`, port: 7422 }));
+const names = (n: number) => Array.from({ length: n }, (_, i) => `edge-${String(i + 1).padStart(3, "0")}`);
+
+describe("hub order", () => {
+  test("is the same every time for an edge, and a lost node's edges spread over the others", () => {
+    expect(hubOrder("edge-1", hubs)).toEqual(hubOrder("edge-1", [...hubs].reverse()));
+    const fleet = names(300);
+    const home = (n: string, among = hubs) => `${hubOrder(n, among)[0]!.host}`;
+    const counts = new Map<string, number>();
+    for (const n of fleet) counts.set(home(n), (counts.get(home(n)) ?? 0) + 1);
+    for (const c of counts.values()) expect(c).toBeGreaterThan(70); // 100 each on average
+    const lost = hubs[0]!;
+    const orphans = fleet.filter((n) => home(n) === lost.host);
+    const second = new Map<string, number>();
+    for (const n of orphans) second.set(hubOrder(n, hubs)[1]!.host, (second.get(hubOrder(n, hubs)[1]!.host) ?? 0) + 1);
+    expect([...second.keys()].sort()).toEqual([hubs[1]!.host, hubs[2]!.host]);
+    for (const c of second.values()) expect(c).toBeGreaterThan(orphans.length / 4);
+    // Edges whose home stays are not moved by the loss (rendezvous: only the lost node's edges change).
+    for (const n of fleet.filter((x) => home(x) !== lost.host)) expect(home(n, hubs.slice(1))).toBe(home(n));
+  });
+});
+
+/** A fake edge: its uplink on some hub address, a home that answers or not, a clock. */
+function edgeRig(name = "edge-7") {
+  const config = parseConfigText(`[node]\nname = "${name}"\ndata_dir = "/tmp/unibus-unit-spread"\n[leafnodes]\n[[leafnodes.remotes]]\nurls = [${hubs.map((h) => `"nats-leaf://${h.host}:${h.port}"`).join(", ")}]\nuser = "e"\nsecret_env = "S"\n`, "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" });
+  const order = hubOrder(name, hubs);
+  const rig = {
+    now: 1_000_000,
+    on: order[1]! as { host: string; port: number } | undefined,
+    homeAnswers: true,
+    kicks: [] as unknown[],
+    probes: 0,
+  };
+  const monitor = { get: async () => ({ server_id: "NEDGE", leafnodes: 1, leafs: rig.on ? [{ id: 9, name: `hub-${rig.on.host.slice(-1)}`, is_spoke: true, ip: rig.on.host, port: rig.on.port }] : [] }) } as unknown as MonitorClient;
+  const sys = { request: async (subject: string, body: unknown) => { rig.kicks.push({ subject, body }); rig.on = undefined; return {}; }, close: async () => {} } as unknown as SystemClient;
+  const watch = new HomeReturn({
+    config: () => config, monitor, connect: async () => sys, log: new Logger({ sink: () => {} }),
+    probe: async () => { rig.probes++; return rig.homeAnswers ? { ok: true, serverName: "hub-home" } : { ok: false, error: "refused" }; },
+    resolve: async (h) => [h], now: () => rig.now, random: () => 0.5,
+  });
+  return { rig, watch, home: order[0]! };
+}
+
+describe("return home", () => {
+  test("an edge on its home is left alone and probes nothing", async () => {
+    const { rig, watch, home } = edgeRig();
+    rig.on = home;
+    const [s] = await watch.round();
+    expect(s!.away).toBe(false);
+    expect(rig.probes).toBe(0);
+    expect(rig.kicks).toHaveLength(0);
+  });
+
+  test("moves back once, after home answered for the settle time plus its random delay", async () => {
+    const { rig, watch, home } = edgeRig();
+    const due = HOME_SETTLE_MS + HOME_MOVE_WINDOW_MS / 2;
+    await watch.round();
+    rig.now += due - 1;
+    await watch.round();
+    expect(rig.kicks).toHaveLength(0);
+    rig.now += 1;
+    await watch.round();
+    expect(rig.kicks).toEqual([{ subject: "$SYS.REQ.SERVER.NEDGE.KICK", body: { cid: 9 } }]);
+    rig.on = home; // nats dialed home first
+    rig.now += 10_000;
+    const [s] = await watch.round();
+    expect(s).toMatchObject({ away: false, moves: 1 });
+  });
+
+  test("a home that stops answering starts the wait again", async () => {
+    const { rig, watch } = edgeRig();
+    await watch.round();
+    rig.now += HOME_SETTLE_MS;
+    rig.homeAnswers = false;
+    await watch.round();
+    rig.homeAnswers = true;
+    rig.now += 10_000;
+    await watch.round();
+    rig.now += HOME_SETTLE_MS;
+    await watch.round();
+    expect(rig.kicks).toHaveLength(0);
+    rig.now += HOME_MOVE_WINDOW_MS;
+    await watch.round();
+    expect(rig.kicks).toHaveLength(1);
+  });
+
+  test("never moves twice within the hold time, even when it did not land home", async () => {
+    const { rig, watch, home } = edgeRig();
+    await watch.round();
+    rig.now += HOME_SETTLE_MS + HOME_MOVE_WINDOW_MS;
+    await watch.round();
+    expect(rig.kicks).toHaveLength(1);
+    rig.on = hubOrder("edge-7", hubs)[2]; // landed elsewhere
+    for (let t = 0; t < HOME_MOVE_HOLD_MS - 20_000; t += 10_000) {
+      rig.now += 10_000;
+      await watch.round();
+    }
+    expect(rig.kicks).toHaveLength(1);
+    rig.now += 30_000;
+    await watch.round();
+    expect(rig.kicks).toHaveLength(2);
+    expect(home).toBeDefined();
+  });
+
+  test("an uplink that is down is left to nats-server (it dials home first)", async () => {
+    const { rig, watch } = edgeRig();
+    rig.on = undefined;
+    await watch.round();
+    rig.now += HOME_SETTLE_MS + HOME_MOVE_WINDOW_MS;
+    await watch.round();
+    expect(rig.probes).toBe(0);
+    expect(rig.kicks).toHaveLength(0);
+  });
+});
