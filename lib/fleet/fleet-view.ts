@@ -56,6 +56,8 @@ export function edgeConnections(answers: ConnzAnswer[]): EdgeConnection[] {
     const hub = a.server?.name ?? "?";
     for (const c of a.data?.connections ?? []) {
       if (!(c.kind ?? "").toLowerCase().startsWith("leaf")) continue;
+      // Not signed in (yet): an edge's look at its home's leaf port (lib/fleet/leaf-probe.ts), or one still handshaking.
+      if (!c.name && !c.authorized_user) continue;
       out.push({
         name: c.name ?? `${c.ip}:${c.port}`, hub,
         ...((c as { start?: string }).start ? { since: (c as { start?: string }).start } : {}),
