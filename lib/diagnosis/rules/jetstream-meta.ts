@@ -19,6 +19,8 @@ export const jetstreamMetaRule = defineRule({
     if (!f.reachable || !f.jetstreamEnabled || !f.config.cluster) return [];
     const quorum = clusterQuorum(f);
     const servers = quorum.size;
+    const spanning = spanningMetaGroup(f, servers);
+    if (!f.meta?.leader && spanning) return [spanning];
     if (!f.meta?.leader && servers === 1) {
       // nats-server bootstraps its meta group expecting at least 2 servers: a one-member cluster never elects a leader.
       return [{
@@ -71,6 +73,25 @@ export const jetstreamMetaRule = defineRule({
     }];
   },
 });
+
+/**
+ * spanningMetaGroup is meta_no_leader for a cluster in a supercluster
+ * ([gateway] without site): the meta group counts every site's servers, so
+ * a site cut off from the others lacks a majority although its own nodes
+ * all reach each other; undefined when the meta group is this cluster's own.
+ */
+function spanningMetaGroup(f: HealthFacts, servers: number) {
+  const gw = f.config.gateway;
+  const size = f.meta?.clusterSize;
+  if (!gw || gw.site !== undefined || size === undefined || size <= servers) return undefined;
+  const seen = (f.meta?.peers ?? []).filter((p) => !p.offline).length || 1;
+  const remotes = gw.remotes.map((r) => r.name).join(", ") || "the other sites";
+  return {
+    kind: "meta_no_leader" as const, severity: "broken" as const, node: f.node,
+    cause: `JetStream has no meta leader: its meta group spans every site joined by [gateway] (${size} servers, ${servers} of them in this cluster), and this node is in contact with ${seen}, fewer than a majority (${majorityOf(size)} of ${size}); no stream, KV bucket or consumer can be created or changed (existing streams whose replicas are all in this cluster still take writes), although this cluster's own nodes may all reach each other`,
+    fix: `restore the gateway to ${remotes} (unibus status there; its [[gateway.remotes]] urls in ${f.config.file}); to keep each site writable through a WAN cut, give each site its own JetStream with [gateway] site = "NAME" (README "Sites")`,
+  };
+}
 
 /** metaAbsentMembers names the current members the meta group does not hold (matched by name or RAFT peer id). */
 function metaAbsentMembers(f: HealthFacts): string[] {

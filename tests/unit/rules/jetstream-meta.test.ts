@@ -6,6 +6,10 @@ import type { UnibusConfig } from "../../../lib/config/load.ts";
 
 const alone = { ...clustered, cluster: { ...clustered.cluster!, routes: [] } } as UnibusConfig;
 const noLeader = { meta: { clusterSize: 3, peers: [] }, metaCluster: { cluster_size: 3 } };
+const gatewayTo = (site?: string) => ({ ...(site ? { site } : {}), listen: { text: "0.0.0.0:7222" }, remotes: [{ name: "site-b", urls: [] }] });
+/** superclustered is pi-1 of lab in one supercluster with site-b: the meta group counts both sites' servers. */
+const superclustered = { ...clustered, gateway: gatewayTo() } as unknown as UnibusConfig;
+const spanning = { config: superclustered, meta: { clusterSize: 6, peers: [{ name: "pi-1", offline: false }, { name: "pi-2", offline: false }, { name: "pi-3", offline: false }, { name: "b-1", offline: true }, { name: "b-2", offline: true }, { name: "b-3", offline: true }] } };
 test.each([
   ["a leader, current, every member in", healthy(), undefined],
   ["a one-member cluster", healthy({ config: alone, routes: [], ...noLeader }), ["cluster_too_small", "broken", "pi-1", "token create"]],
@@ -14,6 +18,9 @@ test.each([
   ["not current with the leader", healthy({ metaHealth: { ok: false, detail: "JetStream is not current with the meta leader" } }), ["jetstream_not_current", "broken", "pi-1", "writes through this node wait"]],
   ["pi-3 runs and routes but is not in the group", healthy({ meta: { leader: "pi-1", clusterSize: 2, peers: [] }, metaCluster: { leader: "pi-1", cluster_size: 2, replicas: [{ name: "pi-2", current: true }] } }), ["meta_incomplete", "degraded", "pi-3", "it lacks pi-3"]],
   ["a smaller group without a member list", healthy({ members: [member("pi-1", 1)], meta: { leader: "pi-1", clusterSize: 2, peers: [] }, metaCluster: { leader: "pi-1", cluster_size: 2, replicas: [{ name: "pi-2", current: true }, { name: "pi-3", current: true }] } }), ["meta_incomplete", "degraded", "pi-1", "knows 2 of the 3 servers"]],
+  ["a site cut off from its supercluster: the meta group spans the sites, not 'fewer than a majority of the nodes'", healthy(spanning), ["meta_no_leader", "broken", "pi-1", "spans every site joined by [gateway] (6 servers, 3 of them in this cluster), and this node is in contact with 3, fewer than a majority (4 of 6)"]],
+  ["…and its fix points at independent sites", healthy(spanning), ["meta_no_leader", "broken", "pi-1", '[gateway] site = "NAME"']],
+  ["an independent site's meta group is its own", healthy({ ...spanning, config: { ...clustered, gateway: gatewayTo("lab") } as unknown as UnibusConfig, meta: { leader: "pi-1", clusterSize: 3, peers: [] } }), undefined],
 ] as const)("%s", (_, facts, want) => {
   const out = run(jetstreamMetaRule, facts);
   if (!want) return expect(out).toEqual([]);
