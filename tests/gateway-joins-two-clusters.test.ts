@@ -13,7 +13,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { makeLoopbackCluster, monitorJson, randomSecret, startNode, tlsConnect, type LoopbackCluster, type LoopbackNode } from "./cluster-fixtures.ts";
-import { freePort, tempDir, waitFor } from "./_helpers.ts";
+import { freePort, runUnibus, tempDir, waitFor } from "./_helpers.ts";
 
 const dir = tempDir("unibus-gateway-");
 const sites: LoopbackCluster[] = [];
@@ -115,6 +115,17 @@ describe("[gateway] joins two clusters into a supercluster", () => {
     const gatewayz = await monitorJson<{ name: string; outbound_gateways: Record<string, { connection: { tls_version?: string } }> }>(a.nodes[0]!.monitor, "gatewayz");
     expect(gatewayz!.name).toBe("site-a");
     expect(gatewayz!.outbound_gateways["site-b"]!.connection.tls_version).toBeTruthy();
+  });
+
+  test("status --json names the other site's gateway as connected and since when", async () => {
+    const [a] = sites as [LoopbackCluster];
+    const res = await runUnibus(["status", "--json", "--config", a.nodes[0]!.config]);
+    const gateways = JSON.parse(res.stdout).gateways as { remote: string; up: boolean; via: string; since?: string; servers: string[] }[];
+    expect(gateways).toHaveLength(1);
+    expect(gateways[0]).toMatchObject({ remote: "site-b", up: true, via: "gateway" });
+    expect(Date.parse(gateways[0]!.since!)).toBeLessThanOrEqual(Date.now());
+    const text = await runUnibus(["status", "--config", a.nodes[0]!.config]);
+    expect(text.stdout).toMatch(/gateway\s+site-b connected since /);
   });
 
   test("a third site that lists only site-a is learned by gossip: site-b and it dial each other with the gateway secret", async () => {

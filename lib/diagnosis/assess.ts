@@ -75,7 +75,8 @@ function gatewayConns(s: Snapshot): GatewayConnFact[] {
   const out: GatewayConnFact[] = [];
   const one = (cluster: string, outbound: boolean, conn: { name?: string; ip?: string; port?: number; start?: string } | undefined) => {
     if (!conn) return;
-    out.push({ cluster, outbound, ...(conn.name ? { name: conn.name } : {}), ...(conn.ip ? { address: joinHostPort(conn.ip, conn.port ?? 0) } : {}), ...(conn.start ? { start: conn.start } : {}) });
+    // Not conn.name: for a gateway that is the remote server's id, not its name.
+    out.push({ cluster, outbound, ...(conn.ip ? { address: joinHostPort(conn.ip, conn.port ?? 0) } : {}), ...(conn.start ? { start: conn.start } : {}) });
   };
   for (const [cluster, g] of Object.entries(s.gatewayz.data.outbound_gateways ?? {})) one(cluster, true, g.connection);
   for (const [cluster, list] of Object.entries(s.gatewayz.data.inbound_gateways ?? {})) for (const g of list ?? []) one(cluster, false, g.connection);

@@ -32,7 +32,7 @@ export interface TwinFact { name: string; addresses: string[] }
 /** LeafFact is one live leaf-node connection as /leafz reports it. */
 export interface LeafFact { name?: string; address: string; solicited: boolean; account?: string; rtt?: string }
 
-/** GatewayConnFact is one live gateway connection as /gatewayz reports it: the remote cluster, which side dialed, since when (ISO time). */
+/** GatewayConnFact is one live gateway connection as /gatewayz reports it: the remote cluster, which side dialed, since when (ISO time); name only when known (/gatewayz gives server ids). */
 export interface GatewayConnFact { cluster: string; outbound: boolean; name?: string; address?: string; start?: string }
 
 /** MetaPeerFact is one JetStream meta-group member as this node sees it. */
