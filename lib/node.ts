@@ -46,6 +46,7 @@ import { FleetWatch } from "./fleet/fleet-watch.ts";
 import { CaAuthority } from "./membership/ca-authority.ts";
 import { ForwardWatch } from "./fleet/forward-watch.ts";
 import { EdgeAgent } from "./membership/edge-agent.ts";
+import { EdgeReporter } from "./fleet/edge-report.ts";
 import { enrolledUplink } from "./config/section-leafnodes.ts";
 import { HomeReturn } from "./fleet/home-return.ts";
 import { FLEET_STREAM, ensureFleetStream, forwardingEdges, type FleetStreamState } from "./fleet/store-and-forward.ts";
@@ -115,6 +116,8 @@ export class UnibusNode {
   #fleet?: FleetWatch;
   /** An edge's store-and-forward stream keeper (lib/fleet/forward-watch.ts). */
   #forward?: ForwardWatch;
+  /** An edge's verdict, reported to its hub over the uplink (lib/fleet/edge-report.ts). */
+  #edgeReporter?: EdgeReporter;
   /** An enrolled edge's check-ins with the hub's CA holders: CA rotations, renewals (lib/membership/edge-agent.ts). */
   #edgeAgent?: EdgeAgent;
   #homeReturn?: HomeReturn;
@@ -291,6 +294,7 @@ export class UnibusNode {
         ...(this.#membership ? { edges: this.#membership.edges } : {}),
         connect: () => SystemClient.connect(this.#config, { credential, name: "unibus-fleet" }),
         servers: () => this.#config.cluster?.peers.length ?? 1,
+        connectClients: () => connectJetstream(this.#config, "unibus-fleet-reports"),
         log,
         ...(config.leafnodes.enroll && config.jetstream.enabled ? { storeAndForward: (edges: string[]) => this.#sourceForwardingEdges(edges) } : {}),
       });
@@ -345,6 +349,15 @@ export class UnibusNode {
       survey: () => this.#survey!.survey(),
     });
     this.#admin.prepare();
+    if (config.leafnodes?.remotes.length) {
+      this.#edgeReporter = new EdgeReporter({
+        name: () => this.#config.node.name,
+        verdict: () => this.#health!.ownVerdict(),
+        versions: { unibus: meta.unibusVersion, nats: meta.version },
+        connect: () => connectJetstream(this.#config, "unibus-edge-report"),
+        log,
+      });
+    }
     this.#supervisor = new NatsSupervisor({
       binaryPath: binary.path,
       configFile: paths.natsConfig,
@@ -381,6 +394,7 @@ export class UnibusNode {
     this.#forward?.start();
     this.#edgeAgent?.start();
     this.#homeReturn?.start();
+    this.#edgeReporter?.start();
     this.#startReplica();
     await this.#admin.start();
     this.#startBackups(meta.unibusVersion);
@@ -678,6 +692,7 @@ export class UnibusNode {
     await this.#forward?.stop();
     await this.#edgeAgent?.stop();
     await this.#homeReturn?.stop();
+    await this.#edgeReporter?.stop();
     await this.#fleetJs?.close().catch(() => {});
     await this.#supervisor?.stop(options);
     // A stopped node's causes are history: `unibus status` must not present them as the present.

@@ -108,7 +108,7 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
     expect(list.out).toMatch(/edge-2\s+enrolled/);
   }, 240_000);
 
-  test("the hub's status lists its fleet: which hub node each edge is on, since when, certificate days; a stopped edge is named missing", async () => {
+  test("the hub's status lists its fleet: which hub node each edge is on, since when, certificate days and the edge's own verdict; a stopped edge is named missing", async () => {
     let rows: { name: string; via: string; connected: boolean; hub?: string; since?: string; certDaysLeft?: number }[] = [];
     await waitFor("hub-3's status to list both edges connected", async () => {
       rows = (await fleet_(hubs[2]!)) ?? [];
@@ -121,6 +121,26 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
       expect(Date.parse(row.since!)).toBeLessThanOrEqual(Date.now());
       expect(row.certDaysLeft).toBeGreaterThan(300);
     }
+    // Each edge's own verdict reaches the hub over its uplink (every 10 s): the hub says what the edge says of itself.
+    let reported: { name: string; report?: { verdict: string; stale: boolean; unibus?: string } }[] = [];
+    let own: string[] = [];
+    await waitFor("hub-2's status to carry both edges' own verdicts, as each edge's status says it", async () => {
+      own = await Promise.all(edges.map(async (e) => (await fleet.status(e)).json?.verdict as string));
+      reported = ((await fleet.status(hubs[1]!)).json?.fleet ?? []) as typeof reported;
+      return edges.every((e, i) => reported.find((r) => r.name === e.name)?.report?.verdict === own[i]);
+    }, 60_000, 1_000);
+    for (const e of edges) {
+      const report = reported.find((r) => r.name === e.name)!.report!;
+      expect(report.stale).toBe(false);
+      expect(report.unibus).toMatch(/\d/);
+      expect(["healthy", "degraded", "broken"]).toContain(report.verdict);
+    }
+    // /metrics: one state set per edge, 1 for the verdict it reported.
+    const token = readFileSync(join(hubs[1]!.dir, "data", "admin.token"), "utf8").trim();
+    const metrics = sh(["ip", "netns", "exec", hubs[1]!.ns, "curl", "-s", "-m", "5", "-H", `Authorization: Bearer ${token}`, "http://127.0.0.1:8480/metrics"], true).out;
+    for (const e of edges) expect(metrics).toMatch(new RegExp(`unibus_edge_verdict\\{[^}]*edge="${e.name}"[^}]*\\} 1`));
+    expect(metrics).toMatch(/unibus_edge_report_age_seconds\{edge="edge-1"\} \d+/);
+    expect((await fleet.status(hubs[1]!, false)).text).toMatch(/edge verdicts \d of 2 connected edges report healthy/);
     await fleet.stop(edges[0]!);
     let text = "";
     await waitFor("hub-1's status to name edge-1 missing", async () => {

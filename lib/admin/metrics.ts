@@ -98,6 +98,11 @@ function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions):
   for (const r of o.fleet ?? []) {
     e.add("unibus_edge_connected", "on a hub: 1 while this edge has a leaf connection on some hub node (hub names it), 0 while an expected edge has none", r.connected ? 1 : 0, { edge: r.name, via: r.via, ...(r.hub ? { hub: r.hub } : {}) });
     if (r.certDaysLeft !== undefined) e.add("unibus_edge_certificate_days_left", "on a hub: days until an enrolled edge's certificate expires", r.certDaysLeft, { edge: r.name });
+    if (r.report) {
+      // A stale report is the edge's word from before: every state 0, its age says how old.
+      for (const v of ["healthy", "degraded", "broken"] as const) e.add("unibus_edge_verdict", "on a hub: 1 for the verdict an edge reports about itself over its uplink (0 for all while its report is stale)", !r.report.stale && r.report.verdict === v ? 1 : 0, { edge: r.name, verdict: v });
+      e.add("unibus_edge_report_age_seconds", "on a hub: seconds since an edge's last verdict report arrived (stale after 30)", r.report.ageS, { edge: r.name });
+    }
   }
   for (const m of o.clusterHealth?.verdicts ?? []) {
     for (const v of ["healthy", "degraded", "broken"] as const) e.add("unibus_member_verdict", "1 for each member's own verdict, as that member judges itself (asked over the system account)", m.verdict === v ? 1 : 0, { member: m.node, verdict: v });

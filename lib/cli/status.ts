@@ -156,5 +156,20 @@ function fleetLines(rows: FleetRow[]): string[] {
   return [
     `  edges         ${expected.filter((r) => r.connected).length} of ${expected.length} expected connected${others ? `, ${others} more on the shared secret` : ""}${spread ? ` (${spread})` : ""}`,
     ...(missing.length ? [`  missing edges ${missing.join(", ")}`] : []),
+    ...edgeVerdictLines(rows),
   ];
+}
+
+/** edgeVerdictLines says what the connected edges report about themselves: how many are healthy, and each that is not, reports stale or never reported. */
+function edgeVerdictLines(rows: FleetRow[]): string[] {
+  const up = rows.filter((r) => r.connected);
+  if (up.length === 0) return [];
+  const healthy = up.filter((r) => r.report && !r.report.stale && r.report.verdict === "healthy");
+  const notes = up.filter((r) => !healthy.includes(r)).map((r) => {
+    const v = r.report;
+    if (!v) return `${r.name} has not reported (an older unibus, or just connected)`;
+    if (v.stale) return `${r.name} report stale (last ${v.verdict.toUpperCase()} ${v.ageS} s ago)`;
+    return `${r.name} ${v.verdict.toUpperCase()}${v.problem ? `: ${v.problem.kind}: ${v.problem.cause}` : ""}${v.problems > 1 ? ` (+${v.problems - 1} more)` : ""}`;
+  });
+  return [`  edge verdicts ${healthy.length} of ${up.length} connected edges report healthy`, ...notes.map((n) => `    ${n}`)];
 }

@@ -11,6 +11,7 @@ import type { ConnInfo } from "../natsd/monitoring-types.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import type { EdgeRecord } from "../membership/edges.ts";
 import type { FleetStreamState } from "./store-and-forward.ts";
+import { EDGE_REPORT_STALE_MS, type EdgeReport, type ReceivedReport } from "./edge-report.ts";
 
 /** ExpectedEdge is an edge the hub should see: by enrollment (its nkey) or by a [[leafnodes.users]] entry (its user). */
 export interface ExpectedEdge { name: string; via: "enrolled" | "user"; signIn: string; certNotAfter?: string }
@@ -32,6 +33,34 @@ export interface FleetRow {
   version?: string;
   rtt?: string;
   certDaysLeft?: number;
+  /** The edge's own verdict, as it last reported it over its uplink (lib/fleet/edge-report.ts); absent when none was heard. */
+  report?: EdgeVerdictView;
+}
+
+/**
+ * EdgeVerdictView is an edge's last report as a hub shows it: its verdict
+ * and first problem, its unibus version, and how old the report is; a stale
+ * report (older than EDGE_REPORT_STALE_MS) is the edge's word from before,
+ * not its state now.
+ */
+export interface EdgeVerdictView {
+  verdict: EdgeReport["verdict"];
+  problem?: EdgeReport["problem"];
+  problems: number;
+  unibus?: string;
+  /** When the hub node received it (ISO time) and its age then, in seconds. */
+  receivedAt: string;
+  ageS: number;
+  stale: boolean;
+}
+
+/** verdictView turns a received report into what a row shows at `now` (ms). */
+export function verdictView(r: ReceivedReport, now: number): EdgeVerdictView {
+  const ageS = Math.max(0, Math.round((now - r.receivedAt) / 1000));
+  return {
+    verdict: r.report.verdict, problems: r.report.problems, receivedAt: new Date(r.receivedAt).toISOString(), ageS, stale: now - r.receivedAt > EDGE_REPORT_STALE_MS,
+    ...(r.report.problem ? { problem: r.report.problem } : {}), ...(r.report.unibus ? { unibus: r.report.unibus } : {}),
+  };
 }
 
 /** FleetView is the whole fleet at one moment, as a hub node wrote it; stream is UNIBUS_FLEET's state (store and forward) where this node keeps it. */
@@ -77,7 +106,15 @@ const DAY_MS = 86_400_000;
  * name): every expected edge once, connected or not, then the connections no
  * expected edge claims (shared-secret edges).
  */
-export function fleetRows(expected: ExpectedEdge[], connections: EdgeConnection[], now = Date.now()): FleetRow[] {
+export function fleetRows(expected: ExpectedEdge[], connections: EdgeConnection[], now = Date.now(), reports: ReadonlyMap<string, ReceivedReport> = new Map()): FleetRow[] {
+  // An edge reports under its node name: the connection's name, else the expected edge's.
+  const reportOf = (...names: (string | undefined)[]) => {
+    for (const n of names) {
+      const r = n ? reports.get(n) : undefined;
+      if (r) return { report: verdictView(r, now) };
+    }
+    return {};
+  };
   const taken = new Set<EdgeConnection>();
   const rows: FleetRow[] = expected.map((e) => {
     const c = connections.find((x) => !taken.has(x) && x.signIn === e.signIn) ?? connections.find((x) => !taken.has(x) && !x.signIn && x.name === e.name);
@@ -88,10 +125,11 @@ export function fleetRows(expected: ExpectedEdge[], connections: EdgeConnection[
       via: e.via, connected: Boolean(c),
       ...(c ? { hub: c.hub } : {}), ...(c?.since ? { since: c.since } : {}), ...(c?.version ? { version: c.version } : {}), ...(c?.rtt ? { rtt: c.rtt } : {}),
       ...(certDaysLeft !== undefined ? { certDaysLeft } : {}),
+      ...reportOf(c?.name, e.name),
     };
   });
   for (const c of connections.filter((x) => !taken.has(x))) {
-    rows.push({ name: c.name, via: "secret", connected: true, hub: c.hub, ...(c.since ? { since: c.since } : {}), ...(c.version ? { version: c.version } : {}), ...(c.rtt ? { rtt: c.rtt } : {}) });
+    rows.push({ name: c.name, via: "secret", connected: true, hub: c.hub, ...(c.since ? { since: c.since } : {}), ...(c.version ? { version: c.version } : {}), ...(c.rtt ? { rtt: c.rtt } : {}), ...reportOf(c.name) });
   }
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }

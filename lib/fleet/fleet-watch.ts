@@ -15,6 +15,8 @@ import type { SystemClient } from "../natsd/system-client.ts";
 import { PeriodicTask } from "../periodic-task.ts";
 import { edgeConnections, expectedEdges, fleetRows, type ConnzAnswer, type FleetView } from "./fleet-view.ts";
 import type { FleetStreamState } from "./store-and-forward.ts";
+import { EdgeReportInbox } from "./edge-report.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 
 /** FLEET_INTERVAL_MS is how often a hub node looks at its fleet. */
 export const FLEET_INTERVAL_MS = 5_000;
@@ -41,6 +43,8 @@ export interface FleetWatchOptions {
   servers: () => number;
   log: Logger;
   intervalMs?: number;
+  /** A connection in the clients' account, where edges report their verdicts (lib/fleet/edge-report.ts); without it rows carry no report. */
+  connectClients?: () => Promise<NatsConnection>;
   /** On the hub's JetStream meta leader: keep UNIBUS_FLEET sourcing every forwarding edge (lib/fleet/store-and-forward.ts); undefined elsewhere. */
   storeAndForward?: (edges: string[]) => Promise<FleetStreamState | undefined>;
 }
@@ -51,9 +55,11 @@ export class FleetWatch {
   readonly #task: PeriodicTask;
   #client?: SystemClient;
   #view?: FleetView;
+  readonly #inbox?: EdgeReportInbox;
 
   constructor(options: FleetWatchOptions) {
     this.#o = options;
+    if (options.connectClients) this.#inbox = new EdgeReportInbox(options.connectClients);
     this.#task = new PeriodicTask({
       run: () => this.round(),
       intervalMs: options.intervalMs ?? FLEET_INTERVAL_MS,
@@ -75,6 +81,7 @@ export class FleetWatch {
     await stopping;
     await this.#client?.close().catch(() => {}); // that round may have connected again
     this.#client = undefined;
+    await this.#inbox?.close();
   }
 
   /** round takes one view of the fleet and writes it. */
@@ -82,10 +89,12 @@ export class FleetWatch {
     const config = this.#o.config();
     const expected = expectedEdges(config, this.#o.edges?.all() ?? []);
     let view: FleetView;
+    // The reports' subscription is kept across rounds; a round without it still lists the fleet.
+    await this.#inbox?.ensure().catch((err: Error) => this.#o.log.debug("cannot hear the edges' reports this round", { error: err.message }));
     try {
       if (!this.#client || this.#client.isClosed()) this.#client = await this.#o.connect();
       const answers = await this.#client.requestAll<ConnzAnswer>("$SYS.REQ.SERVER.PING.CONNZ", { auth: true, limit: 4096 }, { expected: this.#o.servers(), timeoutMs: 2_000 });
-      view = { at: new Date().toISOString(), hubNodes: answers.map((a) => a.server?.name ?? "?").sort(), rows: fleetRows(expected, edgeConnections(answers)) };
+      view = { at: new Date().toISOString(), hubNodes: answers.map((a) => a.server?.name ?? "?").sort(), rows: fleetRows(expected, edgeConnections(answers), Date.now(), this.#inbox?.reports()) };
       const enrolled = expected.filter((e) => e.via === "enrolled").map((e) => e.name);
       const stream = await this.#o.storeAndForward?.(enrolled).catch((err: Error) => {
         this.#o.log.debug("store and forward on the hub failed this round", { error: err.message });

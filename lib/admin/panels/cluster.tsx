@@ -6,6 +6,7 @@ import type { ClusterView } from "../cluster-view.ts";
 import { ClusterSvg } from "../pages/cluster-svg.tsx";
 import { overviewPanel } from "../panel.ts";
 import { ErrorLine } from "./_parts.tsx";
+import type { FleetRow } from "../../fleet/fleet-view.ts";
 
 /** clusterPanel shows routes, peers and leaf uplinks; its view is the one /readyz decides on. */
 export const clusterPanel = overviewPanel({
@@ -30,8 +31,8 @@ export const clusterPanel = overviewPanel({
       ) : null}
       {facts.fleet?.length ? (
         <table id="fleet">
-          <thead><tr><th>edge</th><th>state</th><th>hub node</th><th>since</th><th>version</th><th class="num">cert days</th></tr></thead>
-          <tbody>{facts.fleet.map((r) => <tr data-edge={r.name} data-state={r.connected ? "up" : "missing"}><td>{r.name}</td><td class={r.connected ? "ok" : "bad"}>{r.connected ? "connected" : "MISSING"}</td><td>{r.hub ?? "–"}</td><td>{r.since ?? "–"}</td><td>{r.version ?? "–"}</td><td class="num">{r.certDaysLeft ?? "–"}</td></tr>)}</tbody>
+          <thead><tr><th>edge</th><th>state</th><th>its verdict</th><th>hub node</th><th>since</th><th>version</th><th class="num">cert days</th></tr></thead>
+          <tbody>{facts.fleet.map((r) => <tr data-edge={r.name} data-state={r.connected ? "up" : "missing"} data-verdict={r.report ? (r.report.stale ? "stale" : r.report.verdict) : "none"}><td>{r.name}</td><td class={r.connected ? "ok" : "bad"}>{r.connected ? "connected" : "MISSING"}</td><td class={!r.report || r.report.stale ? "" : r.report.verdict === "healthy" ? "ok" : "bad"}>{edgeVerdictText(r)}</td><td>{r.hub ?? "–"}</td><td>{r.since ?? "–"}</td><td>{[r.report?.unibus && `unibus ${r.report.unibus}`, r.version && `nats ${r.version}`].filter(Boolean).join(", ") || "–"}</td><td class="num">{r.certDaysLeft ?? "–"}</td></tr>)}</tbody>
         </table>
       ) : null}
       {c.clustered ? <p>{c.routesUp} of {c.expectedSize - 1} peers reachable{c.metaLeader ? ` · JetStream meta leader ${c.metaLeader}` : ""}</p> : <p class="muted">Single node: no [cluster] configured.</p>}
@@ -49,3 +50,11 @@ export const clusterPanel = overviewPanel({
     </>
   ),
 });
+
+/** edgeVerdictText is an edge's own verdict as the fleet table shows it: the verdict and first problem, or how stale its last report is. */
+function edgeVerdictText(r: FleetRow): string {
+  const v = r.report;
+  if (!v) return r.connected ? "not reported" : "–";
+  if (v.stale) return `stale (${v.verdict} ${v.ageS} s ago)`;
+  return v.problem ? `${v.verdict}: ${v.problem.kind}: ${v.problem.cause}` : v.verdict;
+}
