@@ -91,7 +91,7 @@ function addUnibus(e: Exposition, s: Snapshot, o: Overview, versions: Versions):
   }
   for (const p of o.health.problems) e.add("unibus_problem", "1 for each current problem, labelled with its kind, severity and the node that must change", 1, { kind: p.kind, severity: p.severity, node: p.node });
   for (const l of o.leafs) e.add("unibus_leaf_uplink_up", "1 when this leaf uplink ([[leafnodes.remotes]] url or urls) is connected; hub is the hub node it is connected to", l.up ? 1 : 0, { url: l.url, ...(l.hub ? { hub: l.hub } : {}) });
-  for (const g of o.gateways ?? []) {
+  for (const g of (o.gateways ?? []).filter((l) => !l.unknown)) {
     e.add("unibus_gateway_up", "1 while the link to this other site ([gateway]) is up; via is gateway (one supercluster) or leaf (an independent site)", g.up ? 1 : 0, { remote: g.remote, via: g.via });
     if (g.since) e.add("unibus_gateway_since_timestamp_seconds", "when the link to this other site last came up or went down (Unix seconds), when this node saw it", Math.floor(Date.parse(g.since) / 1000), { remote: g.remote, via: g.via });
   }

@@ -19,9 +19,12 @@ import type { NatsEvent } from "./nats-events.ts";
  * and since when (ISO time; absent when this node has not seen it change).
  * `servers` are the other site's servers this node is connected with;
  * `dials` is false when the other site dials this one (independent sites:
- * the site whose name sorts first dials).
+ * the site whose name sorts first dials). `unknown` is set when this node
+ * cannot tell: the other site dials this cluster, and each of its nodes
+ * lands on one member of it, so a member with no link of its own says
+ * nothing about the site's (the dialing side, where every node dials, can).
  */
-export interface GatewayLink { remote: string; via: "gateway" | "leaf"; up: boolean; since?: string; servers: string[]; dials: boolean; configured: boolean }
+export interface GatewayLink { remote: string; via: "gateway" | "leaf"; up: boolean; since?: string; servers: string[]; dials: boolean; configured: boolean; unknown?: true }
 
 /** hostOf is an address without its port (IPv6 brackets removed). */
 const hostOf = (address: string) => address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
@@ -73,7 +76,8 @@ function siteLinks(f: HealthFacts, site: string, remotes: GatewayRemote[]): Gate
     const up = links.length > 0;
     const fits = (e: NatsEvent) => alone || e.addresses.some((a) => hosts.has(hostOf(a)));
     const change = newest(f.events, up ? "link_up" : "link_closed", "leaf", fits);
-    return { remote: r.name, via: "leaf", up, ...(change ? { since: iso(change.lastSeen) } : {}), servers: [...new Set(links.map((l) => l.name).filter((n): n is string => Boolean(n)))].sort(), dials, configured: true };
+    const unknown = !up && !dials && Boolean(f.config.cluster?.routes.length);
+    return { remote: r.name, via: "leaf", up, ...(change ? { since: iso(change.lastSeen) } : {}), servers: [...new Set(links.map((l) => l.name).filter((n): n is string => Boolean(n)))].sort(), dials, configured: true, ...(unknown ? { unknown: true as const } : {}) };
   });
 }
 

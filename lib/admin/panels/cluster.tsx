@@ -26,7 +26,7 @@ export const clusterPanel = overviewPanel({
       {facts.gateways?.length ? (
         <table id="gateways">
           <thead><tr><th>gateway to site</th><th>state</th><th>since</th><th>servers</th><th>link</th></tr></thead>
-          <tbody>{facts.gateways.map((g) => <tr data-gateway={g.remote} data-state={g.up ? "up" : "down"}><td>{g.remote}</td><td class={g.up ? "ok" : "bad"}>{g.up ? "connected" : "DOWN"}</td><td>{g.since ?? "–"}</td><td>{g.servers.join(", ") || "–"}</td><td>{g.via === "leaf" ? `leaf (own JetStream; ${g.dials ? "this site dials" : `${g.remote} dials`})` : g.configured ? "gateway" : "gateway, learned by gossip"}</td></tr>)}</tbody>
+          <tbody>{facts.gateways.map((g) => <tr data-gateway={g.remote} data-state={g.up ? "up" : g.unknown ? "elsewhere" : "down"}><td>{g.remote}</td><td class={g.up ? "ok" : g.unknown ? "muted" : "bad"}>{g.up ? "connected" : g.unknown ? "not on this node" : "DOWN"}</td><td>{g.since ?? "–"}</td><td>{g.servers.join(", ") || "–"}</td><td>{g.via === "leaf" ? `leaf (own JetStream; ${g.dials ? "this site dials" : `${g.remote} dials`})` : g.configured ? "gateway" : "gateway, learned by gossip"}</td></tr>)}</tbody>
         </table>
       ) : null}
       {facts.fleet?.length ? (

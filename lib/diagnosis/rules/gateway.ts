@@ -17,7 +17,7 @@ export const gatewayRule = defineRule({
     const gw = f.config.gateway;
     if (!gw || !f.reachable) return [];
     const out: ProblemOf<"gateway_down">[] = [];
-    for (const link of gatewayLinks(f).filter((l) => !l.up && l.configured)) {
+    for (const link of gatewayLinks(f).filter((l) => !l.up && l.configured && !l.unknown)) {
       const remote = gw.remotes.find((r) => r.name === link.remote);
       const addresses = (remote?.urls ?? []).map((u) => joinHostPort(u.host, u.port)).join(" or ");
       const effect = gw.site !== undefined

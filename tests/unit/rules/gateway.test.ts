@@ -20,6 +20,7 @@ test.each([
   ["an edge-like dialed link does not count for the site that waits", healthy({ ...base, config: siteB, leafs: [{ name: "x", address: "10.9.0.1:7422", solicited: true }] }), [["gateway_down", "site-a"]]],
   ["one supercluster, outbound gateway up", healthy({ ...base, config: shared, gateways: [{ cluster: "site-b", outbound: true, name: "b-1", start: "2026-12-01T11:00:00Z" }] }), []],
   ["one supercluster, only an inbound gateway: this side cannot send", healthy({ ...base, config: shared, gateways: [{ cluster: "site-b", outbound: false, name: "b-1" }] }), [["gateway_down", "cannot create streams, KV buckets or consumers"]]],
+  ["a member of the dialed site's cluster without a link of its own cannot tell: no problem", healthy({ config: { ...siteB, cluster: { name: "site-b", routes: [{ host: "10.2.0.2", port: 6222, text: "10.2.0.2:6222" }] } } as unknown as UnibusConfig }), []],
   ["nats not reachable: the nats rule speaks, not this one", healthy({ ...base, config: siteA, reachable: false }), []],
 ] as const)("%s", (_, facts, want) => {
   const out = run(gatewayRule, facts);
