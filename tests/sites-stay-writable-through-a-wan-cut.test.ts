@@ -131,6 +131,7 @@ describe.if(ready)("two independent sites through a WAN cut (network namespaces)
       expect(problem?.cause).toContain(`keeps its own JetStream`);
       expect(link?.since).toBeTruthy();
       const text = await fleet.status(box, false);
+      if (box === a) console.log(`site-a's status during the cut:\n${text.text}`);
       expect(text.text).toMatch(new RegExp(`gateway\\s+${box === a ? "site-b" : "site-a"} DOWN since `));
       const metrics = admin(box, "/metrics");
       expect(gauge(metrics, "unibus_gateway_up", { remote: box === a ? "site-b" : "site-a", via: "leaf" })).toBe(0);
