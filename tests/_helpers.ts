@@ -143,14 +143,46 @@ export class RunningUnibus {
   }
 }
 
+/** TIMING (UNIBUS_TEST_TIMING=1) makes waitFor print how long each wait took: where a slow test spends its time. */
+const TIMING = Boolean(process.env.UNIBUS_TEST_TIMING);
+
 /** waitFor polls a condition until it holds or the time runs out. */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 100): Promise<void> {
-  const until = Date.now() + timeoutMs;
+  const t0 = Date.now();
+  const until = t0 + timeoutMs;
   for (;;) {
-    if (await check()) return;
+    if (await check()) {
+      if (TIMING) console.log(`[timing] waited ${Date.now() - t0} ms for ${what}`);
+      return;
+    }
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(everyMs);
   }
+}
+
+/**
+ * STOP_GRACE_MS is how long a test waits for a unibus it signalled before it
+ * sends SIGKILL: the product's own stop bound (a clustered node's 5 s leader
+ * hand-over, then nats-server's 30 s grace before its SIGKILL, see
+ * lib/config/defaults.ts) plus slack for a loaded machine. A teardown hook
+ * that stops nodes this way ends well inside its time limit even when a node
+ * does not stop, instead of failing as bun's "(unnamed)" hook timeout.
+ */
+export const STOP_GRACE_MS = 45_000;
+
+/**
+ * stopProcess sends `signal` to a process (unless it ended already), waits
+ * up to graceMs for it to exit, then SIGKILLs it (a unibus's nats-server
+ * child dies with it) and waits; it resolves to the exit code (null when
+ * killed by a signal) and never hangs.
+ */
+export async function stopProcess(proc: Subprocess | undefined, signal: NodeJS.Signals = "SIGTERM", graceMs = STOP_GRACE_MS): Promise<number | null | undefined> {
+  if (!proc) return undefined;
+  if (proc.exitCode === null && !proc.signalCode) proc.kill(signal);
+  const t = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+  await proc.exited;
+  clearTimeout(t);
+  return proc.exitCode;
 }
 
 /** pidsOf lists the pids whose executable path contains `needle` (e.g. a data dir). */

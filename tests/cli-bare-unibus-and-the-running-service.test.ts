@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { BIN_X64, freePort, nodeToml, runUnibus, tempDir, writeConfig } from "./_helpers.ts";
+import { BIN_X64, freePort, nodeToml, runUnibus, stopProcess, tempDir, writeConfig } from "./_helpers.ts";
 
 const CI = process.env.CI === "true";
 // cgroup v1's name=systemd hierarchy, or the unified one: where systemd files its services.
@@ -36,8 +36,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  node?.kill("SIGTERM");
-  await node?.exited;
+  await stopProcess(node);
   for (const d of [service, slice]) {
     for (let i = 0; i < 50 && d && existsSync(d); i++) {
       try { rmdirSync(d); } catch { await Bun.sleep(100); }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { BIN_X64, ROOT, prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
+import { BIN_X64, ROOT, prerequisite, runUnibus, stopProcess, tempDir, waitFor } from "./_helpers.ts";
 
 const RUN = Math.random().toString(16).slice(2, 6);
 const OCTET = 1 + Math.floor(Math.random() * 250);
@@ -93,15 +93,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const n of nodes) n.proc?.kill("SIGTERM");
-  await Promise.all(nodes.map((n) => n.proc?.exited));
+  await Promise.all(nodes.map((n) => stopProcess(n.proc)));
   console.log(`cluster timings (netns): ${JSON.stringify(timings)}`);
   if (created) {
     for (const n of nodes) sh(["ip", "netns", "del", n.ns], true);
     sh(["ip", "link", "del", BRIDGE], true);
   }
   dir[Symbol.dispose]();
-});
+}, 60_000); // clustered nodes stop in parallel, each SIGKILLed after STOP_GRACE_MS at most
 
 describe.if(ready)("a three-namespace home lab from `unibus init cluster`", () => {
   test("forms one cluster over the bridge: every node reports both peers and a meta leader", async () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
   nc = await tlsConnect(cluster.nodes.map((n) => n.client), cluster.ca.cert);
   const jsm = await jetstreamManager(nc);
   await waitFor("an R3 stream", async () => jsm.streams.add({ name: "ROLL", subjects: ["roll.>"], num_replicas: 3 }).then(() => true, () => false), 60_000, 500);
-}, 120_000);
+}, 240_000); // above the sum of its waits (60 s ready, 60 s leader, 60 s stream): a slow start fails naming the wait, not as an "(unnamed)" hook timeout
 
 afterAll(async () => {
   await nc?.close().catch(() => {});

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { BIN_X64 } from "./_helpers.ts";
+import { BIN_X64, stopProcess } from "./_helpers.ts";
 
 /** sh runs a command and throws with its output when it fails (unless allowFail). */
 export function sh(cmd: string[], allowFail = false): { code: number; out: string } {
@@ -84,8 +84,7 @@ export class Fleet {
 
   /** stop ends a box's unibus with a signal and waits for it. */
   async stop(box: Box, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    box.proc?.kill(signal);
-    await box.proc?.exited;
+    await stopProcess(box.proc, signal);
     box.proc = undefined;
   }
 
@@ -117,10 +116,9 @@ export class Fleet {
     return { code, text: out, ...(parsed ? { json: parsed } : {}) };
   }
 
-  /** destroy stops every box and removes the namespaces and the bridge. */
+  /** destroy stops every box (all at once, SIGKILL after STOP_GRACE_MS) and removes the namespaces and the bridge. */
   async destroy(): Promise<void> {
-    for (const b of this.boxes) b.proc?.kill("SIGTERM");
-    await Promise.all(this.boxes.map((b) => b.proc?.exited));
+    await Promise.all(this.boxes.map((b) => stopProcess(b.proc)));
     for (const b of this.boxes) sh(["ip", "netns", "del", b.ns], true);
     if (this.#created) sh(["ip", "link", "del", this.bridge], true);
   }

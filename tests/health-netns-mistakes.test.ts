@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { BIN_X64, prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
+import { BIN_X64, prerequisite, runUnibus, stopProcess, tempDir, waitFor } from "./_helpers.ts";
 import { makeCaDir } from "./pki-fixtures.ts";
 import { STATUS_CODES } from "./health-fixtures.ts";
 
@@ -51,9 +51,7 @@ function start(n: Box): void {
 }
 
 async function stop(n: Box): Promise<number | null | undefined> {
-  n.proc?.kill("SIGTERM");
-  await n.proc?.exited;
-  return n.proc?.exitCode;
+  return stopProcess(n.proc);
 }
 
 async function status(n: Box): Promise<{ code: number; text: string; json: any }> {
@@ -111,14 +109,13 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const n of nodes) n.proc?.kill("SIGTERM");
-  await Promise.all(nodes.map((n) => n.proc?.exited));
+  await Promise.all(nodes.map((n) => stopProcess(n.proc)));
   if (created) {
     for (const n of nodes) sh(["ip", "netns", "del", n.ns], true);
     sh(["ip", "link", "del", BRIDGE], true);
   }
   dir[Symbol.dispose]();
-});
+}, 60_000); // clustered nodes stop in parallel, each SIGKILLed after STOP_GRACE_MS at most
 
 describe.if(ready)("a home lab where the third box is set up wrong", () => {
   const [good, , odd] = nodes as [Box, Box, Box];

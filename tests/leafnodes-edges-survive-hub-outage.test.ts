@@ -105,11 +105,11 @@ ca_file = "${ca.cert}"
   edge1 = await connect({ servers: `127.0.0.1:${edgePorts[0]!.client}`, timeout: 5_000 });
   edge2 = await connect({ servers: `127.0.0.1:${edgePorts[1]!.client}`, timeout: 5_000 });
   conns.push(edge1, edge2);
-}, 120_000);
+}, 240_000); // above the sum of its waits (three 60 s readiness waits): a slow start fails naming the wait, not as an "(unnamed)" hook timeout
 
 afterAll(async () => {
   for (const nc of conns) await nc.close().catch(() => {});
-  for (const p of procs) await p.stop();
+  await Promise.all(procs.map((p) => p.stop())); // each SIGKILLed after 60 s at most: together well inside the hook's limit
   if (process.env.UNIBUS_TEST_SHOW_LOGS) for (const p of procs) console.log(p.log);
   dir[Symbol.dispose]();
 });

@@ -7,7 +7,7 @@
 import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { BIN_X64, ROOT, prerequisite, waitFor } from "./_helpers.ts";
+import { BIN_X64, ROOT, prerequisite, stopProcess, waitFor } from "./_helpers.ts";
 
 /** Box is one namespace: its address, folder and (when started) unibus process. */
 export interface Box {
@@ -96,11 +96,10 @@ export class Lab {
     void pump(b.proc.stderr);
   }
 
-  /** stop signals the box's unibus and waits for it. */
+  /** stop signals the box's unibus and waits for it (SIGKILL after STOP_GRACE_MS). */
   async stop(b: Box, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     if (!b.proc) return;
-    b.proc.kill(signal);
-    await b.proc.exited;
+    await stopProcess(b.proc, signal);
     b.proc = undefined;
   }
 

@@ -201,8 +201,9 @@ export class Box {
   async dispose(): Promise<void> {
     await this.powerCut();
     if (existsSync(this.merged)) {
-      const r = await run(["umount", this.merged]);
-      if (r.code !== 0) await run(["umount", "--lazy", this.merged]);
+      // Bounded (run kills it), so a teardown hook never waits on a stuck mount: the lazy one detaches at once.
+      const r = await run(["umount", this.merged], { timeoutMs: 20_000 });
+      if (r.code !== 0) await run(["umount", "--lazy", this.merged], { timeoutMs: 20_000 });
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
