@@ -151,12 +151,21 @@ describe("unibus init cluster", () => {
 
   test("--ca DIR reuses another site's CA, checked first; a wrong CA folder names the file and writes nothing", async () => {
     const siteA = join(dir.path, "site-a");
-    expect((await runUnibus(["init", "cluster", "--name", "site-a", "--node", "a-1=10.1.0.1", "--out", siteA])).code).toBe(0);
+    expect((await runUnibus(["init", "cluster", "--name", "site-a", "--site", "--node", "a-1=10.1.0.1", "--node", "a-2=10.1.0.2", "--out", siteA])).code).toBe(0);
     const siteB = join(dir.path, "site-b");
-    const res = await runUnibus(["init", "cluster", "--name", "site-b", "--node", "b-1=10.2.0.1", "--out", siteB, "--ca", join(siteA, "certs")]);
+    const res = await runUnibus(["init", "cluster", "--name", "site-b", "--site", "--node", "b-1=10.2.0.1", "--node", "b-2=10.2.0.2", "--out", siteB, "--ca", join(siteA, "certs")]);
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`reused from ${join(siteA, "certs")}`);
+    // --site: each node's config declares its site with its own JetStream, and both sites share one gateway secret (0600).
+    expect(readFileSync(join(siteB, "b-1.toml"), "utf8")).toContain('[gateway]\n# This site keeps its own JetStream (domain "site-b")');
+    expect(readFileSync(join(siteB, "b-2.toml"), "utf8")).toContain('site = "site-b"');
+    expect(readFileSync(join(siteB, "gateway.secret"), "utf8")).toBe(readFileSync(join(siteA, "gateway.secret"), "utf8"));
+    expect(statSync(join(siteB, "gateway.secret")).mode & 0o777).toBe(0o600);
+    expect(res.stdout).not.toContain(readFileSync(join(siteA, "gateway.secret"), "utf8").trim());
+    const checked = await runUnibus(["config", "check", "--config", join(siteB, "b-1.toml")], { env: { UNIBUS_CLUSTER_SECRET: "" } });
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toContain('site = "site-b"');
     // One CA for both sites: the same certificate and key, with the key still 0600.
     expect(readFileSync(join(siteB, "certs", "ca.pem"), "utf8")).toBe(readFileSync(join(siteA, "certs", "ca.pem"), "utf8"));
     expect(readFileSync(join(siteB, "certs", "ca-key.pem"), "utf8")).toBe(readFileSync(join(siteA, "certs", "ca-key.pem"), "utf8"));

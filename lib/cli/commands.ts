@@ -140,10 +140,14 @@ exit status: 0 printed, 2 the config is invalid or its data_dir is inside the co
       "client-listen": { type: "string", value: "H:P", help: `the cluster's client port (default ${DEFAULTS.clientListen.text}); 0.0.0.0:4222 lets LAN clients in\non every member, boxes that join included, signing in as the cluster's users (unibus user add)` },
       "mqtt-listen": { type: "string", value: "H:P", help: "an MQTT listener on every member (e.g. 0.0.0.0:1883); boxes that join take it over" },
       ca: { type: "string", value: "DIR", help: "reuse the CA in DIR (ca.pem and ca-key.pem, e.g. another site's certs/) instead of making one:\nsites joined by [gateway] trust each other through one CA" },
+      site: { type: "boolean", default: false, help: "this cluster is a site of its own: its own JetStream (domain = --name), joined to other\nsites by [gateway]; writes gateway.secret (the --ca folder's site's, when it has one)" },
       force: { type: "boolean", default: false, help: "replace files that already exist (a new CA and secret: every node must get the new files)" },
     },
     details: `example:
   unibus init cluster --name homelab --node pi-1=10.0.0.11 --client-listen 0.0.0.0:4222 --out homelab/
+two sites, each with its own JetStream, one CA and one gateway secret (README "Sites"):
+  unibus init cluster --name site-a --site --node a-1=10.1.0.11 --node a-2=10.1.0.12 --out site-a/
+  unibus init cluster --name site-b --site --node b-1=10.2.0.11 --node b-2=10.2.0.12 --out site-b/ --ca site-a/certs
 `,
   },
   {

@@ -23,6 +23,8 @@ import { INSTALLED_CONFIG_FILE } from "../config/installed.ts";
 
 
 
+/** GATEWAY_SECRET_FILE is the gateway secret's file name in the output folder (--site): the same on every site. */
+export const GATEWAY_SECRET_FILE = "gateway.secret";
 /** SECRET_FILE is the route secret's file name in the output folder. */
 export const SECRET_FILE = "cluster.secret";
 /** CERTS_DIR is the CA's folder inside the output folder. */
@@ -47,11 +49,16 @@ export async function run(args: string[]): Promise<number> {
   const certsDir = join(out, CERTS_DIR);
   const secretFile = join(out, SECRET_FILE);
   const configFiles = nodes.map((n) => join(out, `${n.name}.toml`));
+  const site = Boolean(values.site);
+  const gatewaySecretFile = join(out, GATEWAY_SECRET_FILE);
+  // Another site made with --ca keeps its gateway secret beside its certs/: every site signs in with the same one.
+  const siblingSecret = values.ca !== undefined ? join(resolve(values.ca), "..", GATEWAY_SECRET_FILE) : undefined;
+  const reuseGatewaySecret = site && siblingSecret !== undefined && resolve(siblingSecret) !== gatewaySecretFile && pathExists(siblingSecret);
 
   // --ca OUT/certs reuses the CA where it already is.
   const caInPlace = values.ca !== undefined && resolve(values.ca) === certsDir;
   if (!values.force) {
-    for (const file of [...(caInPlace ? [] : [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE)]), secretFile, join(out, TOKEN_STORE_FILE), ...configFiles]) {
+    for (const file of [...(caInPlace ? [] : [join(certsDir, CA_CERT_FILE), join(certsDir, CA_KEY_FILE)]), secretFile, ...(site ? [gatewaySecretFile] : []), join(out, TOKEN_STORE_FILE), ...configFiles]) {
       if (pathExists(file)) throw new ConfigError(`${file} already exists; refusing to overwrite a cluster's files (nodes holding the old CA and secret could no longer join). Use --force to replace them, or choose another --out folder`);
     }
   }
@@ -60,7 +67,8 @@ export async function run(args: string[]): Promise<number> {
   if (!caInPlace) await writeCaFiles(certsDir, ca, { force: true });
   writeFileAtomic(secretFile, randomBytes(32).toString("base64url") + "\n", 0o600);
   const peers = nodes.map((n) => n.address.text);
-  nodes.forEach((node, i) => writeFileAtomic(configFiles[i]!, nodeConfigText(name, node, peers, basename(out), clientListen, mqttListen), 0o644));
+  if (site) writeFileAtomic(gatewaySecretFile, reuseGatewaySecret ? readFileSync(siblingSecret!, "utf8") : randomBytes(32).toString("base64url") + "\n", 0o600);
+  nodes.forEach((node, i) => writeFileAtomic(configFiles[i]!, nodeConfigText(name, node, peers, basename(out), clientListen, mqttListen) + (site ? siteTableText(name) : ""), 0o644));
   // Every generated file must load as it will on its box (advertise names the node, so no host lookup is involved).
   for (const file of configFiles) {
     try {
@@ -78,6 +86,7 @@ export async function run(args: string[]): Promise<number> {
       `  ${join(certsDir, CA_CERT_FILE)}      CA certificate (0644)${values.ca !== undefined ? `, reused from ${resolve(values.ca)} (another site's nodes trust this one's)` : ""}\n` +
       `  ${join(certsDir, CA_KEY_FILE)}  CA private key (0600): nodes issue their own certificates with it\n` +
       `  ${secretFile}    route secret (0600), or set ${CLUSTER_SECRET_ENV} instead\n` +
+      (site ? `  ${gatewaySecretFile}    gateway secret (0600)${reuseGatewaySecret ? `, the same as ${resolve(siblingSecret!)}` : ": copy it to every other site's folder (or make them with --ca ${certsDir} --site)"}\n` : "") +
       `  ${join(out, TOKEN_STORE_FILE)}  join tokens (0600); ${nodes.map((n) => n.name).join(", ")} serve${nodes.length === 1 ? "s" : ""} joins on the route port + 1\n` +
       configFiles.map((f, i) => `  ${f}  for ${nodes[i]!.name} (${nodes[i]!.address.host})\n`).join("") +
       `next: install it on ${first.name}, in the folder holding install.sh and the unibus executable (if you ran this elsewhere, copy this folder there first):\n` +
@@ -88,6 +97,7 @@ export async function run(args: string[]): Promise<number> {
       `  sudo ./install.sh --join ${joinAt} --token ${formatToken(token)}   # beside install.sh and the unibus executable\n` +
       `open between the boxes: tcp ${[...new Set(nodes.flatMap((n) => [n.address.port, n.address.port + 1]))].join(", ")} (routes: mutual TLS; the join port: TLS, a new box proves its token); for clients: tcp ${clientListen.port}${isLoopback(clientListen.host) ? " once [client] listens on the network" : ""}${mqttListen && !isLoopback(mqttListen.host) ? `; for MQTT devices: tcp ${mqttListen.port}` : ""}\n` +
       (isLoopback(clientListen.host) ? "" : `let clients in, on any member once it runs (every member admits them within seconds): printf '%s' "$APP_PASSWORD" | sudo unibus user add app\n`) +
+      (site ? `site "${name}" keeps its own JetStream (domain "${name}"); list each other site in every NAME.toml's [[gateway.remotes]] (name and its nodes' addresses, gateway port ${DEFAULTS.gatewayListen.port}), and open tcp ${DEFAULTS.gatewayListen.port} between the sites\n` : "") +
       (nodes.length < 3 ? `note: JetStream needs 3 nodes to keep replicated streams writable when one box is down: join ${3 - nodes.length} more\n` : ""),
   );
   return 0;
@@ -126,6 +136,25 @@ function parseNodes(specs: string[]): ClusterNode[] {
     nodes.push({ name: nodeName, address });
   }
   return nodes;
+}
+
+/** siteTableText is the [gateway] table of a node of an independent site (--site): the site's own JetStream, leaf links to the sites listed later. */
+function siteTableText(site: string): string {
+  const q = (s: string) => JSON.stringify(s);
+  return `
+[gateway]
+# This site keeps its own JetStream (domain ${q(site)}): a WAN cut leaves it writable. Other sites are
+# reached by leaf links on this port (mutual TLS, the gateway secret); of each pair of sites, the one
+# whose name sorts first dials. README "Sites".
+site = ${q(site)}
+listen = ${q(DEFAULTS.gatewayListen.text)}
+# The gateway secret (0600), the same on every site; never the route secret.
+secret_file = ${q(GATEWAY_SECRET_FILE)}
+# One table per other site: its name and its nodes' gateway addresses.
+# [[gateway.remotes]]
+# name = "site-b"
+# urls = ["10.2.0.11:${DEFAULTS.gatewayListen.port}"]
+`;
 }
 
 /** nodeConfigText renders one node's annotated config; paths are relative to the config file. */
