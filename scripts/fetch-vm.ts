@@ -3,7 +3,7 @@
  * trixie's amd64 kernel, the few modules a guest needs for its virtio disk
  * (ext4) and virtio network, and busybox-static, pinned with sha256 in
  * vendor/vm.lock.json and fetched from the mirror in apt's configuration.
- * The guests run under KVM and are killed with SIGKILL to cut their power
+ * The guests run under qemu (KVM or its emulator) and are killed with SIGKILL to cut their power
  * (tests/power-loss-*.test.ts).
  *
  *   bun scripts/fetch-vm.ts                 fetch and verify (cached)
@@ -38,7 +38,11 @@ export const VM_MODULES = [
 interface LockEntry { package: string; version: string; filename: string; size: number; debSha256: string }
 interface Lock { suite: string; kernel: LockEntry & { release: string; vmlinuzSha256: string }; busybox: LockEntry & { busyboxSha256: string } }
 
-/** VmParts is the verified files a guest boots: a kernel, its modules (uncompressed .ko, in VM_MODULES order) and busybox. */
+/**
+ * VmParts is the verified files a guest boots: the kernel (the uncompressed
+ * ELF vmlinux taken out of Debian's bzImage, which qemu starts through its
+ * PVH entry), its modules (uncompressed .ko, in VM_MODULES order) and busybox.
+ */
 export interface VmParts { kernel: string; release: string; modules: string[]; busybox: string }
 
 const progress = new Progress();
@@ -68,6 +72,46 @@ function modulePath(members: string[], name: string): string {
 }
 
 /**
+ * vmlinuxOf takes the kernel out of a bzImage: the protected-mode part after
+ * the setup sectors holds a compressed payload (x86 boot protocol 2.08+:
+ * payload_offset at 0x248, payload_length at 0x24c), zstd in Debian's
+ * kernels, followed by the uncompressed size (le32). Booting the ELF directly
+ * skips the kernel's own decompressor, about a second of CPU per boot under
+ * qemu's emulator. Throws naming what it did not find.
+ */
+export function vmlinuxOf(bzImage: Buffer): Buffer {
+  if (bzImage.toString("latin1", 0x202, 0x206) !== "HdrS") throw new Error("not a bzImage (no HdrS boot header)");
+  const setupSectors = bzImage[0x1f1] || 4;
+  const start = (setupSectors + 1) * 512 + bzImage.readUInt32LE(0x248);
+  const payload = bzImage.subarray(start, start + bzImage.readUInt32LE(0x24c));
+  if (payload.readUInt32LE(0) !== 0xfd2fb528) throw new Error(`the bzImage's payload is not zstd (starts ${payload.subarray(0, 4).toString("hex")})`);
+  const size = payload.readUInt32LE(payload.length - 4);
+  const elf = execFileSync("zstd", ["-dc"], { input: payload.subarray(0, payload.length - 4), maxBuffer: size + 1 });
+  if (elf.length !== size || elf.toString("latin1", 0, 4) !== "\x7fELF") throw new Error(`the bzImage's payload did not unpack to the ${size}-byte ELF it announces`);
+  if (!hasPvhEntry(elf)) throw new Error("the kernel has no PVH entry (XEN_ELFNOTE_PHYS32_ENTRY; CONFIG_PVH): qemu cannot start it as an ELF");
+  return elf;
+}
+
+/** hasPvhEntry tells whether a 64-bit ELF kernel carries the Xen note qemu's -kernel needs to start it (type 18, XEN_ELFNOTE_PHYS32_ENTRY). */
+function hasPvhEntry(elf: Buffer): boolean {
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const phentsize = elf.readUInt16LE(0x36);
+  for (let i = 0; i < elf.readUInt16LE(0x38); i++) {
+    const ph = phoff + i * phentsize;
+    if (elf.readUInt32LE(ph) !== 4) continue; // PT_NOTE
+    const end = Number(elf.readBigUInt64LE(ph + 8)) + Number(elf.readBigUInt64LE(ph + 0x20));
+    for (let at = Number(elf.readBigUInt64LE(ph + 8)); at + 12 <= end;) {
+      const namesz = elf.readUInt32LE(at);
+      const descsz = elf.readUInt32LE(at + 4);
+      const name = elf.toString("latin1", at + 12, at + 12 + namesz).replace(/\0+$/, "");
+      if (name === "Xen" && elf.readUInt32LE(at + 8) === 18) return true;
+      at += 12 + Math.ceil(namesz / 4) * 4 + Math.ceil(descsz / 4) * 4;
+    }
+  }
+  return false;
+}
+
+/**
  * fetchVmParts returns the guest's verified kernel, modules and busybox,
  * downloading the kernel package (about 110 MB) only when the cache misses.
  * Errors name the file and the sha256 that did not match.
@@ -75,7 +119,7 @@ function modulePath(members: string[], name: string): string {
 export async function fetchVmParts(): Promise<VmParts> {
   const lock = readLock();
   const dir = join(VM_DIR, `${lock.kernel.release}-${lock.kernel.vmlinuzSha256.slice(0, 12)}`);
-  const kernel = join(dir, "vmlinuz");
+  const kernel = join(dir, "vmlinux");
   const modules = VM_MODULES.map((m) => join(dir, `${m}.ko`));
   const busybox = join(VM_DIR, `busybox-${lock.busybox.busyboxSha256.slice(0, 16)}`);
   if (!(existsSync(busybox) && sha256(readFileSync(busybox)) === lock.busybox.busyboxSha256)) {
@@ -85,16 +129,18 @@ export async function fetchVmParts(): Promise<VmParts> {
     writeAtomic(busybox, file, 0o755);
     rmSync(debPath, { force: true });
   }
-  const complete = existsSync(kernel) && sha256(readFileSync(kernel)) === lock.kernel.vmlinuzSha256 && modules.every((m) => existsSync(m));
+  const vmlinuz = join(dir, "vmlinuz");
+  const complete = existsSync(vmlinuz) && sha256(readFileSync(vmlinuz)) === lock.kernel.vmlinuzSha256 && modules.every((m) => existsSync(m));
   if (!complete) {
     const debPath = await verifiedDeb(lock.kernel);
     const staging = `${dir}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
     const members = debMembers(debPath);
-    const vmlinuz = debMember(debPath, `./boot/vmlinuz-${lock.kernel.release}`);
-    if (sha256(vmlinuz) !== lock.kernel.vmlinuzSha256) throw new Error(`vmlinuz from ${debPath} does not match ${LOCK}`);
-    writeFileSync(join(staging, "vmlinuz"), vmlinuz);
+    const bzImage = debMember(debPath, `./boot/vmlinuz-${lock.kernel.release}`);
+    if (sha256(bzImage) !== lock.kernel.vmlinuzSha256) throw new Error(`vmlinuz from ${debPath} does not match ${LOCK}`);
+    writeFileSync(join(staging, "vmlinuz"), bzImage);
+    writeFileSync(join(staging, "vmlinux"), vmlinuxOf(Buffer.from(bzImage)));
     for (const name of VM_MODULES) {
       const member = modulePath(members, name);
       let ko = debMember(debPath, member);
@@ -106,7 +152,11 @@ export async function fetchVmParts(): Promise<VmParts> {
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
     rmSync(debPath, { force: true }); // the rest of a kernel package is modules the guests never load
-    progress.step(`vm kernel ${lock.kernel.package} ${lock.kernel.version}: ${formatBytes(vmlinuz.length)} and ${VM_MODULES.length} modules -> ${dir}`);
+    progress.step(`vm kernel ${lock.kernel.package} ${lock.kernel.version}: ${formatBytes(bzImage.length)} and ${VM_MODULES.length} modules -> ${dir}`);
+  }
+  if (!existsSync(kernel)) {
+    // A cache from before the ELF was kept: unpack it from the verified bzImage.
+    writeAtomic(kernel, vmlinuxOf(readFileSync(vmlinuz)));
   }
   return { kernel, release: lock.kernel.release, modules, busybox };
 }

@@ -12,7 +12,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { randomSecret } from "./cluster-fixtures.ts";
 import { makeCaDir } from "./pki-fixtures.ts";
 import { guestFiles, makeDisk, Vm, type VmNet } from "./vm-fixtures.ts";
-import { guestNodeToml, readAll, retry, type StoredRead } from "./power-loss-fixtures.ts";
+import { goneFor, guestNodeToml, readAll, retry, type StoredRead } from "./power-loss-fixtures.ts";
 
 /** VmCluster is three booted guests forming one cluster, and the CA a client verifies them with. */
 export interface VmCluster { vms: Vm[]; caFile: string; urls: string[] }
@@ -62,27 +62,38 @@ export async function streamLeader(nc: NatsConnection, stream: string): Promise<
 }
 
 /**
+ * moveLeader makes the named node the stream's leader (a stepdown with a
+ * preferred placement, repeated until it holds) within timeoutMs, or throws
+ * naming the leader it found instead; hopeless (see retry) ends it early.
+ */
+export async function moveLeader(nc: NatsConnection, stream: string, name: string, timeoutMs = 120_000, hopeless?: (err: unknown) => boolean): Promise<void> {
+  await retry(`move ${stream}'s leader to ${name}`, async () => {
+    const leader = await streamLeader(nc, stream);
+    if (leader === name) return;
+    await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, JSON.stringify({ placement: { preferred: name } }), { timeout: 10_000 }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const now = await streamLeader(nc, stream);
+    if (now !== name) throw new Error(`the leader is ${now ?? "nobody"}`);
+  }, timeoutMs, hopeless);
+}
+
+/**
  * readEveryReplica moves the stream's leadership to each named node in turn
  * and reads every sequence from it. A node that cannot take the lead within
- * the time limit is reported by name with what was tried.
+ * the time limit is reported by name with what was tried; a stream missing
+ * for 20 s on end is reported at once (a "2m" control can lose it whole).
  */
 export async function readEveryReplica(nc: NatsConnection, stream: string, names: string[], timeoutMs = 120_000): Promise<Map<string, StoredRead>> {
   const reads = new Map<string, StoredRead>();
+  const gone = goneFor();
   for (const name of names) {
-    await retry(`move ${stream}'s leader to ${name}`, async () => {
-      const leader = await streamLeader(nc, stream);
-      if (leader === name) return;
-      await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, JSON.stringify({ placement: { preferred: name } }), { timeout: 10_000 }).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 1_000));
-      const now = await streamLeader(nc, stream);
-      if (now !== name) throw new Error(`the leader is ${now ?? "nobody"}`);
-    }, timeoutMs);
+    await moveLeader(nc, stream, name, timeoutMs, gone);
     reads.set(name, await retry(`read ${stream} from ${name}`, async () => {
       const read = await readAll(nc, stream);
       const leader = await streamLeader(nc, stream);
       if (leader !== name) throw new Error(`leadership moved to ${leader} while reading`);
       return read;
-    }, timeoutMs));
+    }, timeoutMs, gone));
   }
   return reads;
 }

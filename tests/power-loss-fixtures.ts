@@ -10,10 +10,11 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { IN_CI, prerequisite, tempDir } from "./_helpers.ts";
 import { existsSync } from "node:fs";
 import { BIN_X64 } from "./_helpers.ts";
-import { QEMU_X86, VM_ACCEL, kvmUsable } from "./vm-fixtures.ts";
+import { QEMU_X86, VM_ACCEL, VM_ACCEL_REASON, kvmUsable } from "./vm-fixtures.ts";
 
 /** vmPrerequisites says whether the power-loss VMs can run here (in CI a missing part fails the test; a kernel that cannot be fetched fails it in fetchVmParts). */
 export function vmPrerequisites(): boolean {
+  console.log(`power-loss VMs run on qemu ${VM_ACCEL} (${VM_ACCEL_REASON})`);
   return prerequisite(existsSync(QEMU_X86), "qemu-system-x86_64 (apt: qemu-system-x86)")
     && (VM_ACCEL !== "kvm" || prerequisite(kvmUsable(), "a usable /dev/kvm (UNIBUS_VM_ACCEL=kvm)"))
     && prerequisite(existsSync("/usr/sbin/mkfs.ext4"), "mkfs.ext4 (apt: e2fsprogs)")
@@ -69,23 +70,30 @@ export async function write(nc: NatsConnection, subject: string, tag: string, ac
 /** StoredRead is what one read of a stream found: payload by sequence, and the stream's first and last sequence. */
 export interface StoredRead { bySeq: Map<number, string>; first: number; last: number; messages: number }
 
+/** READ_CONCURRENCY is how many STREAM.MSG.GET requests readAll keeps in flight: one at a time, an emulated server answered about 25 a second. */
+const READ_CONCURRENCY = 32;
+
 /**
  * readAll fetches every sequence from first to last from the stream leader
  * (STREAM.MSG.GET, answered from the leader's own store), so the result is
- * that replica's view.
+ * that replica's view. Requests go READ_CONCURRENCY at a time.
  */
 export async function readAll(nc: NatsConnection, stream: string): Promise<StoredRead> {
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   const info = await jsm.streams.info(stream);
   const bySeq = new Map<number, string>();
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    try {
-      const m = await jsm.streams.getMessage(stream, { seq });
-      if (m) bySeq.set(seq, m.string());
-    } catch (err) {
-      if (!/no message found|not found/i.test(String(err))) throw err;
+  let next = info.state.first_seq;
+  const last = info.state.messages > 0 ? info.state.last_seq : next - 1;
+  await Promise.all(Array.from({ length: READ_CONCURRENCY }, async () => {
+    for (let seq = next++; seq <= last; seq = next++) {
+      try {
+        const m = await jsm.streams.getMessage(stream, { seq });
+        if (m) bySeq.set(seq, m.string());
+      } catch (err) {
+        if (!/no message found|not found/i.test(String(err))) throw err;
+      }
     }
-  }
+  }));
   return { bySeq, first: info.state.first_seq, last: info.state.last_seq, messages: info.state.messages };
 }
 
@@ -117,17 +125,39 @@ export function compare(acked: Acked, read: StoredRead): Verdict {
 /** UNRECOVERABLE is nats-server's complaint about a stream it cannot load after a cut: waiting for ready will not cure it. */
 export const UNRECOVERABLE = /stream '[^']*' could not be recovered/;
 
-/** retry repeats call until it resolves or timeoutMs passes, for the moments a cluster elects leaders. */
-export async function retry<T>(what: string, call: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+/**
+ * retry repeats call until it resolves or timeoutMs passes, for the moments a
+ * cluster elects leaders; it stops at once when hopeless(err) says waiting
+ * will not help.
+ */
+export async function retry<T>(what: string, call: () => Promise<T>, timeoutMs = 60_000, hopeless?: (err: unknown) => boolean): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await call();
     } catch (err) {
-      if (Date.now() > until) throw new Error(`${what}: ${(err as Error).message}`);
+      if (Date.now() > until || hopeless?.(err)) throw new Error(`${what}: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+/**
+ * goneFor returns a predicate for retry that turns true once the stream has
+ * been reported missing ("stream not found") for graceMs without a break:
+ * a control cut with sync = "2m" can lose the stream itself, and waiting
+ * minutes for it proves nothing more.
+ */
+export function goneFor(graceMs = 20_000): (err: unknown) => boolean {
+  let since: number | undefined;
+  return (err) => {
+    if (!/stream not found/i.test(String((err as Error)?.message ?? err))) {
+      since = undefined;
+      return false;
+    }
+    since ??= Date.now();
+    return Date.now() - since >= graceMs;
+  };
 }
 
 /**
