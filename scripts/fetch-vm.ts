@@ -86,7 +86,7 @@ export function vmlinuxOf(bzImage: Buffer): Buffer {
   const payload = bzImage.subarray(start, start + bzImage.readUInt32LE(0x24c));
   if (payload.readUInt32LE(0) !== 0xfd2fb528) throw new Error(`the bzImage's payload is not zstd (starts ${payload.subarray(0, 4).toString("hex")})`);
   const size = payload.readUInt32LE(payload.length - 4);
-  const elf = execFileSync("zstd", ["-dc"], { input: payload.subarray(0, payload.length - 4), maxBuffer: size + 1 });
+  const elf = Buffer.from(Bun.zstdDecompressSync(payload.subarray(0, payload.length - 4)));
   if (elf.length !== size || elf.toString("latin1", 0, 4) !== "\x7fELF") throw new Error(`the bzImage's payload did not unpack to the ${size}-byte ELF it announces`);
   if (!hasPvhEntry(elf)) throw new Error("the kernel has no PVH entry (XEN_ELFNOTE_PHYS32_ENTRY; CONFIG_PVH): qemu cannot start it as an ELF");
   return elf;
