@@ -16,7 +16,8 @@ import { BIN_X64, RunningUnibus, binaryExists, freePort, nodeToml, pidsOf, prere
 import { CpuThrottle } from "./cpu-throttle.ts";
 
 const STREAMS = 4;
-const PER_STREAM = 150_000;
+/** Enough that the throttled restore takes about 25 s on this machine kind: over twice the 10 s after which unibus reports a start still under way, with room for a status run during it. */
+const PER_STREAM = 90_000;
 /** A fake systemd: prints each datagram sent to $NOTIFY_SOCKET as one JSON line. */
 const LISTENER = `
 import json, socket, sys
