@@ -5,7 +5,7 @@
  *
  *   bun bench/run.ts [--quick] [--reps N] [--out FILE] [--only a,b]
  *     --quick  1 repetition, tiny message counts, seconds of polling (the smoke test)
- *     --only   sections: size,startup,rss,pubsub,jetstream,backup,poll,cluster
+ *     --only   sections: size,startup,rss,pubsub,jetstream,backup,poll,cluster,fleet
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -17,6 +17,7 @@ import { MiB, type Row } from "./_stats.ts";
 import { formatTable } from "./_table.ts";
 import { measureBackup } from "./backup.ts";
 import { measureCluster } from "./cluster.ts";
+import { measureFleet } from "./fleet.ts";
 import { measureJetStream } from "./jetstream.ts";
 import { measureIdleRss, measurePolledRss } from "./memory.ts";
 import { measureSizes } from "./size.ts";
@@ -33,6 +34,7 @@ const SECTIONS: { name: string; run: (ctx: BenchContext) => Promise<Row[]> | Row
   { name: "backup", run: measureBackup },
   { name: "poll", run: measurePolledRss },
   { name: "cluster", run: measureCluster },
+  { name: "fleet", run: measureFleet },
 ];
 
 const { values } = parseArgs({

@@ -11,6 +11,7 @@
  */
 import { linkAge } from "../diagnosis/gateway-links.ts";
 import type { FleetRow } from "../fleet/fleet-view.ts";
+import type { EdgeUplinkState } from "../membership/edge-agent.ts";
 import { resolve } from "node:path";
 import { dataDirOf, loadConfig, parseConfigText, type UnibusConfig } from "../config/load.ts";
 import { readAppliedConfigText } from "../applied-config.ts";
@@ -110,6 +111,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
   if (s.site !== undefined) lines.push(`  site          ${s.site}: its own JetStream (domain ${s.site}); other sites by leaf link`);
   for (const g of s.gateways ?? []) lines.push(g.unknown ? `  gateway       ${g.remote} dials this site; no link on this node (each of its nodes lands on one member: unibus status there, or on ${g.remote}, says)` : `  gateway       ${g.remote} ${g.up ? "connected" : "DOWN"}${linkAge(g.since, now)}${g.servers.length ? ` (${g.servers.join(", ")})` : ""}${g.via === "leaf" ? (g.dials ? ", this site dials" : `, ${g.remote} dials`) : g.configured ? "" : ", learned by gossip"}`);
   for (const l of s.leafs) lines.push(`  leaf uplink   ${l.url} ${l.up ? `connected to hub node ${l.hub ?? "?"}${l.address ? ` at ${l.address}` : ""}` : "DOWN"}`);
+  if (s.uplinkCheckin) lines.push(...checkinLines(s.uplinkCheckin));
   if (s.fleet) lines.push(...fleetLines(s.fleet));
   if (s.fleetStream) lines.push(`  fleet stream  UNIBUS_FLEET ${s.fleetStream.messages} messages (store and forward); backlog per edge: ${s.fleetStream.sources.map((x) => `${x.edge} ${x.lag}`).join(", ") || "no edge forwards yet"}`);
   if (s.forward) lines.push(`  store+forward ${s.forward.error ? `NOT READY: ${s.forward.error}` : `${s.forward.stream} holds ${s.forward.messages ?? "?"} messages of ${s.forward.subjects.join(", ")}; the hub's UNIBUS_FLEET sources them while the uplink is up`}`);
@@ -143,6 +145,17 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/** checkinLines says how an enrolled edge's check-ins with the hub's CA holders go (CA rotations and renewals reach it through them). */
+function checkinLines(c: EdgeUplinkState): string[] {
+  const last = c.lastCheckin ? `last with ${c.lastCheckin.with} at ${c.lastCheckin.at.slice(11, 19)} UTC` : "none yet";
+  const lines = [`  hub check-in  ${last}${c.lastRenewal ? `; certificate renewed ${c.lastRenewal.slice(0, 10)}` : ""}`];
+  if (c.removed) lines.push(`    REMOVED: the hub removed this edge (unibus edge remove); to enroll it again: unibus join ADDR --token TOKEN --edge --name NAME --replace --force`);
+  if (c.caRetired) lines.push(`    the hub no longer trusts the CA of this edge's certificate (a CA rotation finished while it was away): enroll again with unibus join ADDR --token TOKEN --edge --name NAME --replace --force`);
+  if (c.checkinError) lines.push(`    failing since ${c.checkinFailingSince ?? "?"}: ${c.checkinError}`);
+  if (c.renewalFailing) lines.push(`    certificate renewal failing since ${c.renewalFailing.since}: ${c.renewalFailing.error}`);
+  return lines;
 }
 
 /** fleetLines summarizes a hub's edges: how many of the expected are connected, on which hub node, and which are missing (--json lists every edge). */

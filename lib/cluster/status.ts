@@ -8,6 +8,8 @@
 import type { FleetRow } from "../fleet/fleet-view.ts";
 import type { FleetStreamState } from "../fleet/store-and-forward.ts";
 import { readForwardState, type ForwardState } from "../fleet/forward-watch.ts";
+import { readUplinkState, type EdgeUplinkState } from "../membership/edge-agent.ts";
+import { enrolledUplink } from "../config/section-leafnodes.ts";
 import type { UnibusConfig } from "../config/load.ts";
 import { memberViews, type MemberView } from "../membership/status-view.ts";
 import { caView, type CaView } from "../membership/rotation-view.ts";
@@ -58,6 +60,8 @@ export interface ClusterStatus {
   fleet?: FleetRow[];
   /** On a hub's JetStream meta leader: UNIBUS_FLEET and each forwarding edge's backlog. */
   fleetStream?: FleetStreamState;
+  /** On an enrolled edge: its last check-in with the hub's CA holders (lib/membership/edge-agent.ts). */
+  uplinkCheckin?: EdgeUplinkState;
   /** On an edge with store_and_forward: its UNIBUS_FORWARD stream. */
   forward?: ForwardState;
   /** The node certificate and the CA it trusts (its SHA-256 fingerprint must be the same on every node). */
@@ -135,6 +139,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
   }
   const ca = await caView(config);
   const forward = config.leafnodes?.storeAndForward.length ? readForwardState(config.node.dataDir) : undefined;
+  const uplinkCheckin = enrolledUplink(config) ? readUplinkState(config.node.dataDir) : undefined;
   return {
     node: facts.node,
     // The running name (varz), not the file's: they differ until a restart applies a new one.
@@ -154,6 +159,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),
     ...(facts.fleet?.stream ? { fleetStream: facts.fleet.stream } : {}),
     ...(forward ? { forward } : {}),
+    ...(uplinkCheckin ? { uplinkCheckin } : {}),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
     ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster, facts.now, facts.members) } : {}),
     ...(ca ? { ca } : {}),
