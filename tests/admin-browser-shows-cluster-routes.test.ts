@@ -42,7 +42,7 @@ beforeAll(async () => {
   // Routes come up before the JetStream meta group elects a leader: the page's verdict waits for both.
   await waitFor("lab-1 to be ready (/readyz 200)", async () => (await fetch(`${base}/readyz`)).status === 200, 60_000, 250);
   browser = await launchChromium();
-}, 180_000);
+}, 300_000); // above the sum of its waits: a slow start fails naming the wait, not as an "(unnamed)" hook timeout
 
 afterAll(async () => {
   await browser?.close();

@@ -33,7 +33,7 @@ beforeAll(async () => {
     if ((await runUnibus(["status", "--config", config])).code === 0) return;
   }
   throw new Error("the node in unibus.service did not become healthy in 90 s");
-}, 120_000);
+}, 150_000); // 90 s of tries, the last status run up to 30 s (runUnibus's bound): 120 s could end in an "(unnamed)" hook timeout
 
 afterAll(async () => {
   await stopProcess(node);

@@ -52,7 +52,7 @@ beforeAll(async () => {
     return Boolean(leader) && (info.cluster?.replicas ?? []).length === 2 && info.cluster!.replicas!.every((r) => r.current);
   }, 60_000, 250);
   if (chromium) browser = await launchChromium();
-}, 240_000);
+}, 360_000); // above the sum of its waits: a slow start fails naming the wait, not as an "(unnamed)" hook timeout
 
 afterAll(async () => {
   await browser?.close();

@@ -61,7 +61,7 @@ beforeAll(async () => {
       return false;
     }
   }, 90_000, 1_000);
-}, 300_000);
+}, 360_000); // above the sum of its waits: a slow start fails naming the wait, not as an "(unnamed)" hook timeout
 
 afterAll(async () => {
   prom?.kill();
