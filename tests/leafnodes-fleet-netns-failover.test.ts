@@ -114,9 +114,11 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
       expect(s.json.leafs[0].up).toBe(true);
       expect(s.json.leafs[0].hub).toBe(on[i]);
       expect(s.json.leafs[0].address).toBe(`${hubs.find((h) => h.name === on[i])!.ip}:7422`);
+      expect(s.json.leafs[0].atHome).toBe(true);
       if (i === 0) {
         const text = await fleet.status(e, false);
         expect(text.text).toContain(`connected to hub node ${on[i]} at `);
+        expect(text.text).toContain("(its home hub node)");
       }
     }
   }, 300_000);
@@ -136,7 +138,9 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
       expect(s.json.leafs[0].up).toBe(true);
       expect(s.json.leafs[0].hub).not.toBe(victim.name);
       expect(hubs.map((h) => h.name)).toContain(s.json.leafs[0].hub);
+      expect(s.json.leafs[0]).toMatchObject({ home: `${victim.ip}:7422`, atHome: false });
     }
+    expect((await fleet.status(moved[0]!, false)).text).toContain(`away from its home hub node ${victim.ip}:7422`);
     // Each went to its own second choice, so they spread over the others (not all onto one).
     const second = (e: Box) => hubs.find((h) => h.ip === hubOrder(e.name, hubs.map((x) => ({ host: x.ip, port: 7422 })))[1]!.host)!.name;
     expect(await Promise.all(moved.map(hubOf))).toEqual(moved.map(second));

@@ -110,7 +110,11 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
   }
   if (s.site !== undefined) lines.push(`  site          ${s.site}: its own JetStream (domain ${s.site}); other sites by leaf link`);
   for (const g of s.gateways ?? []) lines.push(g.unknown ? `  gateway       ${g.remote} dials this site; no link on this node (each of its nodes lands on one member: unibus status there, or on ${g.remote}, says)` : `  gateway       ${g.remote} ${g.up ? "connected" : "DOWN"}${linkAge(g.since, now)}${g.servers.length ? ` (${g.servers.join(", ")})` : ""}${g.via === "leaf" ? (g.dials ? ", this site dials" : `, ${g.remote} dials`) : g.configured ? "" : ", learned by gossip"}`);
-  for (const l of s.leafs) lines.push(`  leaf uplink   ${l.url} ${l.up ? `connected to hub node ${l.hub ?? "?"}${l.address ? ` at ${l.address}` : ""}` : "DOWN"}`);
+  for (const l of s.leafs) {
+    const where = l.atHome === true ? " (its home hub node)"
+      : l.atHome === false ? ` (away from its home hub node ${l.home}: moves back within about a minute once that node answers again)` : "";
+    lines.push(`  leaf uplink   ${l.url} ${l.up ? `connected to hub node ${l.hub ?? "?"}${l.address ? ` at ${l.address}` : ""}${where}` : "DOWN"}`);
+  }
   if (s.uplinkCheckin) lines.push(...checkinLines(s.uplinkCheckin));
   if (s.fleet) lines.push(...fleetLines(s.fleet));
   if (s.fleetStream) lines.push(`  fleet stream  UNIBUS_FLEET ${s.fleetStream.messages} messages (store and forward); backlog per edge: ${s.fleetStream.sources.map((x) => `${x.edge} ${x.lag}`).join(", ") || "no edge forwards yet"}`);

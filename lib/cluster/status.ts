@@ -27,7 +27,7 @@ import type { NatsEvent } from "../diagnosis/nats-events.ts";
 import type { Problem, Verdict } from "../diagnosis/problem.ts";
 
 /** LeafStatus is one [[leafnodes.remotes]] uplink (url: its configured hub addresses), whether it is connected, and to which hub node (server name and address). */
-export interface LeafStatus { url: string; up: boolean; hub?: string; address?: string }
+export interface LeafStatus { url: string; up: boolean; hub?: string; address?: string; /** The hub node (address) this edge dials first, with several; atHome: the uplink is on it. */ home?: string; atHome?: boolean }
 
 /** ClusterStatus is a typed snapshot of the node's health: its cluster, uplinks, certificate and the diagnosis. */
 export interface ClusterStatus {
@@ -153,7 +153,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     ...(meta?.clusterSize !== undefined ? { metaClusterSize: meta.clusterSize } : {}),
     metaOffline: (meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name),
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
-    leafs: leafUplinks(facts).map(({ url, up, hub, address }) => ({ url, up, ...(hub ? { hub } : {}), ...(address ? { address } : {}) })),
+    leafs: leafUplinks(facts).map(({ url, up, hub, address, home, atHome }) => ({ url, up, ...(hub ? { hub } : {}), ...(address ? { address } : {}), ...(home ? { home } : {}), ...(atHome !== undefined ? { atHome } : {}) })),
     ...(config.gateway ? { gateways: gatewayLinks(facts) } : {}),
     ...(config.gateway?.site !== undefined ? { site: config.gateway.site } : {}),
     ...(facts.fleet ? { fleet: facts.fleet.rows } : {}),

@@ -8,13 +8,19 @@
 import type { HealthFacts, LeafFact } from "./facts.ts";
 import type { LeafRemote } from "../config/section-leafnodes.ts";
 import { joinHostPort } from "../config/units.ts";
+import { isIP } from "node:net";
+import { hubOrder } from "../fleet/hub-order.ts";
 
 /**
  * LeafUplink is one [[leafnodes.remotes]] entry (url: its hub addresses as
  * configured) and whether its connection is up; when up, hub is the hub
  * node's server name and address where it is connected.
  */
-export interface LeafUplink { url: string; up: boolean; hub?: string; address?: string; rtt?: string }
+export interface LeafUplink {
+  url: string; up: boolean; hub?: string; address?: string; rtt?: string;
+  /** With several hub nodes: the one this edge dials first (lib/fleet/hub-order.ts), and whether the uplink is on it (known when home is an IP address). */
+  home?: string; atHome?: boolean;
+}
 
 /** PairedUplink is a remote with the connection that belongs to it, if any. */
 export interface PairedUplink { remote: LeafRemote; connection?: LeafFact }
@@ -43,11 +49,17 @@ export function pairUplinks(remotes: LeafRemote[], leafs: LeafFact[]): PairedUpl
 
 /** leafUplinks is every configured uplink with its state and, when up, the hub node it is on. */
 export function leafUplinks(f: HealthFacts): LeafUplink[] {
-  return pairUplinks(f.config.leafnodes?.remotes ?? [], f.leafs).map(({ remote, connection: c }) => ({
-    url: remote.label,
-    up: Boolean(c),
-    ...(c?.name ? { hub: c.name } : {}),
-    ...(c ? { address: c.address } : {}),
-    ...(c?.rtt ? { rtt: c.rtt } : {}),
-  }));
+  return pairUplinks(f.config.leafnodes?.remotes ?? [], f.leafs).map(({ remote, connection: c }) => {
+    const first = remote.urls.length > 1 ? hubOrder(f.config.node.name, remote.urls)[0]! : undefined;
+    const home = first && joinHostPort(first.host, first.port);
+    return {
+      url: remote.label,
+      up: Boolean(c),
+      ...(c?.name ? { hub: c.name } : {}),
+      ...(c ? { address: c.address } : {}),
+      ...(c?.rtt ? { rtt: c.rtt } : {}),
+      ...(home ? { home } : {}),
+      ...(home && c && isIP(first.host) ? { atHome: c.address === home } : {}),
+    };
+  });
 }

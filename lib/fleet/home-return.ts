@@ -26,7 +26,7 @@ import type { MonitorClient } from "../natsd/monitor.ts";
 import type { SystemClient } from "../natsd/system-client.ts";
 import { PeriodicTask } from "../periodic-task.ts";
 import { hubOrder } from "./hub-order.ts";
-import { probeLeafPort, type LeafProbeResult } from "./leaf-probe.ts";
+import { probeLeafPort, type LeafProbeResult, type LeafProbeTls } from "./leaf-probe.ts";
 
 /** HOME_PROBE_INTERVAL_MS is how often an edge away from home looks at it. */
 export const HOME_PROBE_INTERVAL_MS = 10_000;
@@ -57,7 +57,7 @@ export interface HomeReturnOptions {
   monitor: MonitorClient;
   connect: () => Promise<SystemClient>;
   log: Logger;
-  probe?: (host: string, port: number, caPem: string | undefined) => Promise<LeafProbeResult>;
+  probe?: (host: string, port: number, tls: LeafProbeTls) => Promise<LeafProbeResult>;
   resolve?: (host: string) => Promise<string[]>;
   now?: () => number;
   random?: () => number;
@@ -118,7 +118,7 @@ export class HomeReturn {
         Object.assign(state, { homeUpSince: undefined, moveAt: undefined });
         continue;
       }
-      const answer = await (this.#o.probe ?? probeLeafPort)(home.host, home.port, readCa(uplinkCaFile(config, remote)));
+      const answer = await (this.#o.probe ?? probeLeafPort)(home.host, home.port, probeTls(uplinkCaFile(config, remote), remote.certFile, remote.keyFile));
       const t = now();
       if (!answer.ok) {
         Object.assign(state, { homeUpSince: undefined, moveAt: undefined });
@@ -144,11 +144,16 @@ export class HomeReturn {
   }
 }
 
-function readCa(file: string | undefined): string | undefined {
-  if (!file) return undefined;
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
+/** probeTls reads the uplink's CA, certificate and key for a look at home; a file that cannot be read is left out. */
+function probeTls(caFile: string | undefined, certFile: string | undefined, keyFile: string | undefined): LeafProbeTls {
+  const read = (file: string | undefined) => {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  const [ca, cert, key] = [read(caFile), read(certFile), read(keyFile)];
+  return { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
 }

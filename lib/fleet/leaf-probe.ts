@@ -1,8 +1,8 @@
 /**
  * leaf-probe.ts asks a hub node's leaf port whether it is there, the way an
  * edge's nats-server would find it: TCP, the server's INFO line, then TLS
- * verified against the hub's CA (when the INFO asks for TLS), and nothing
- * more. It signs in as nobody: the hub logs one closed leaf connection. An
+ * verified against the hub's CA (when the INFO asks for TLS, presenting the
+ * edge's certificate when it has one), and nothing more. It signs in as nobody: the hub logs one closed leaf connection. An
  * edge away from its home hub node uses it to see the home come back before
  * it moves its uplink there (lib/fleet/home-return.ts).
  */
@@ -12,12 +12,15 @@ import { connect as tlsConnect } from "node:tls";
 /** LeafProbeResult says whether the leaf port answered as a nats-server, and which one. */
 export type LeafProbeResult = { ok: true; serverName?: string } | { ok: false; error: string };
 
+/** LeafProbeTls is what the probe's TLS uses: the hub's CA (PEM; the system's roots without it) and the edge's own certificate and key, if any. */
+export interface LeafProbeTls { ca?: string; cert?: string; key?: string }
+
 /**
  * probeLeafPort dials host:port, reads the INFO line and, when the server
- * requires TLS, completes a TLS handshake checked against caPem (the
- * system's roots without it); it never waits longer than timeoutMs.
+ * requires TLS, completes a TLS handshake checked against tls.ca; it never
+ * waits longer than timeoutMs.
  */
-export function probeLeafPort(host: string, port: number, caPem: string | undefined, timeoutMs = 3_000): Promise<LeafProbeResult> {
+export function probeLeafPort(host: string, port: number, tls: LeafProbeTls = {}, timeoutMs = 3_000): Promise<LeafProbeResult> {
   return new Promise((resolve) => {
     let done = false;
     const sockets: Socket[] = [];
@@ -52,7 +55,7 @@ export function probeLeafPort(host: string, port: number, caPem: string | undefi
       const answered: LeafProbeResult = { ok: true, ...(info.server_name ? { serverName: info.server_name } : {}) };
       if (!info.tls_required) return finish(answered);
       tcp.pause();
-      const secure = tlsConnect({ socket: tcp, ...(caPem ? { ca: caPem } : {}), ...(isIP(host) ? {} : { servername: host }), host });
+      const secure = tlsConnect({ socket: tcp, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}), ...(isIP(host) ? {} : { servername: host }), host });
       sockets.push(secure);
       secure.on("secureConnect", () => finish(answered));
       secure.on("error", (err) => finish({ ok: false, error: `TLS: ${err.message}` }));

@@ -11,6 +11,8 @@ import { parseConfigText } from "../../lib/config/load.ts";
 import { hubOrder } from "../../lib/fleet/hub-order.ts";
 import { HOME_MOVE_HOLD_MS, HOME_MOVE_WINDOW_MS, HOME_SETTLE_MS, HomeReturn } from "../../lib/fleet/home-return.ts";
 import { Logger } from "../../lib/log.ts";
+import { leafUplinks } from "../../lib/diagnosis/leaf-uplinks.ts";
+import type { HealthFacts } from "../../lib/diagnosis/facts.ts";
 import type { MonitorClient } from "../../lib/natsd/monitor.ts";
 import type { SystemClient } from "../../lib/natsd/system-client.ts";
 
@@ -126,5 +128,15 @@ describe("return home", () => {
     await watch.round();
     expect(rig.probes).toBe(0);
     expect(rig.kicks).toHaveLength(0);
+  });
+});
+
+describe("uplink status", () => {
+  test("names the edge's home hub node and whether the uplink is on it", () => {
+    const config = parseConfigText(`[node]\nname = "edge-7"\ndata_dir = "/tmp/unibus-unit-spread"\n[leafnodes]\n[[leafnodes.remotes]]\nurls = [${hubs.map((h) => `"nats-leaf://${h.host}:${h.port}"`).join(", ")}]\nuser = "e"\nsecret_env = "S"\n`, "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" });
+    const order = hubOrder("edge-7", hubs);
+    const at = (h: { host: string; port: number }) => leafUplinks({ config, leafs: [{ name: "hub-x", address: `${h.host}:${h.port}`, solicited: true }] } as unknown as HealthFacts)[0]!;
+    expect(at(order[0]!)).toMatchObject({ up: true, home: `${order[0]!.host}:7422`, atHome: true });
+    expect(at(order[1]!)).toMatchObject({ up: true, home: `${order[0]!.host}:7422`, atHome: false });
   });
 });
