@@ -171,6 +171,10 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
       expect(connects[e.name] ?? 0).toBeGreaterThanOrEqual(1);
       expect(connects[e.name] ?? 0).toBeLessThanOrEqual(2);
     }
+    // What the edges' looks at home left in the returning node's log (a closed leaf connection each, nothing worse expected).
+    const looks = victim.log.split("\n").filter((l) => /leaf/i.test(l) && /"level":"(warn|error)"|level=(warn|error)/i.test(l));
+    timings.victim_leaf_warnings = looks.length;
+    if (looks.length) console.log(`leaf warnings on ${victim.name} after its return:\n${looks.slice(0, 5).join("\n")}`);
   }, 400_000);
 
   test("a cut hub link (no FIN, no RST): each edge on it is on another hub node within the keep-alive, named correctly", async () => {
