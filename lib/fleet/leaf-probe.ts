@@ -24,11 +24,18 @@ export function probeLeafPort(host: string, port: number, tls: LeafProbeTls = {}
   return new Promise((resolve) => {
     let done = false;
     const sockets: Socket[] = [];
-    const finish = (r: LeafProbeResult) => {
+    const finish = (r: LeafProbeResult, graceful = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      for (const s of sockets) s.destroy();
+      if (graceful) {
+        // end(), not destroy(): the client's last handshake message must reach the server, or it logs
+        // "TLS leafnode handshake error: EOF" for a look that went well.
+        sockets.at(-1)!.end();
+        setTimeout(() => { for (const s of sockets) s.destroy(); }, 1_000).unref?.();
+      } else {
+        for (const s of sockets) s.destroy();
+      }
       resolve(r);
     };
     const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
@@ -53,11 +60,11 @@ export function probeLeafPort(host: string, port: number, tls: LeafProbeTls = {}
         return finish({ ok: false, error: "garbled INFO line" });
       }
       const answered: LeafProbeResult = { ok: true, ...(info.server_name ? { serverName: info.server_name } : {}) };
-      if (!info.tls_required) return finish(answered);
+      if (!info.tls_required) return finish(answered, true);
       tcp.pause();
       const secure = tlsConnect({ socket: tcp, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}), ...(isIP(host) ? {} : { servername: host }), host });
       sockets.push(secure);
-      secure.on("secureConnect", () => finish(answered));
+      secure.on("secureConnect", () => finish(answered, true));
       secure.on("error", (err) => finish({ ok: false, error: `TLS: ${err.message}` }));
     };
     tcp.on("data", onData);
