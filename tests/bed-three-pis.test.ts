@@ -103,6 +103,16 @@ class Writer {
     }
   }
 
+  /** more resolves once `count` more writes were acknowledged (instead of a fixed pause: the writer is known to be writing). */
+  async more(count: number, timeoutMs = 60_000): Promise<void> {
+    const want = this.acked.length + count;
+    const until = Date.now() + timeoutMs;
+    while (this.acked.length < want) {
+      if (Date.now() > until) throw new Error(`the ${this.prefix} writer got ${this.acked.length - want + count} of ${count} acknowledgements in ${timeoutMs} ms`);
+      await Bun.sleep(50);
+    }
+  }
+
   /** stop lets the message in flight finish (or be given up) and ends the loop. */
   async stop(): Promise<void> {
     this.#stop = true;
@@ -281,7 +291,7 @@ describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
     for (const b of bed.boxes) copyFileSync(release, b.path(`${BOX_SRC}/unibus-linux-x64.next`));
 
     writer = new Writer(js, "upgrade");
-    await Bun.sleep(2_000);
+    await writer.more(20);
     const perBox: string[] = [];
     for (const b of bed.boxes) {
       const pidBefore = (await b.mustSh("systemctl show -p MainPID --value unibus")).trim();
@@ -297,7 +307,7 @@ describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
       expect((await b.mustSh(`cmp /usr/local/bin/unibus ${BOX_SRC}/unibus-linux-x64.next && echo same`)).trim()).toBe("same");
       perBox.push(`${b.name} ${installedMs} ms to restart, ${totalMs} ms to healthy (${writer.acked.length - ackedBefore} acks meanwhile)`);
     }
-    await Bun.sleep(2_000);
+    await writer.more(20);
     await writer.stop();
     const w = writer;
     writer = undefined;
@@ -315,7 +325,7 @@ describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
 
     // One box loses power while the client writes; the other two keep the R3 stream writable.
     writer = new Writer(js, "cut1");
-    await Bun.sleep(2_000);
+    await writer.more(20);
     await first!.powerCut();
     const cutAt = performance.now();
     const duringCut = writer.acked.length;
@@ -336,7 +346,7 @@ describe("three Raspberry Pis (README walkthrough, on the bed)", () => {
     // All three lose power at once, right after acknowledging writes.
     const all = new Writer(js, "cut3");
     writer = all;
-    await Bun.sleep(3_000);
+    await all.more(30);
     await Promise.all(bed.boxes.map((b) => b.powerCut()));
     await all.stop();
     writer = undefined;
