@@ -42,7 +42,7 @@ import { StreamMarks } from "./membership/stream-marks.ts";
 import { NatsEventBook, type NatsEvent } from "./diagnosis/nats-events.ts";
 import { preflightWarnings } from "./diagnosis/preflight.ts";
 import { NodeMembership } from "./membership/node-membership.ts";
-import { FleetWatch } from "./fleet/fleet-watch.ts";
+import { FLEET_INTERVAL_MS, FleetWatch } from "./fleet/fleet-watch.ts";
 import { CaAuthority } from "./membership/ca-authority.ts";
 import { ForwardWatch } from "./fleet/forward-watch.ts";
 import { EdgeAgent } from "./membership/edge-agent.ts";
@@ -298,6 +298,14 @@ export class UnibusNode {
         log,
         ...(config.leafnodes.enroll && config.jetstream.enabled ? { storeAndForward: (edges: string[]) => this.#sourceForwardingEdges(edges) } : {}),
       });
+    }
+    if (this.#membership && this.#fleet) {
+      // A rotation's gate waits only for enrolled edges that are connected (a view younger than two rounds).
+      this.#membership.edgeConnected = (name) => {
+        const view = this.#fleet?.view;
+        if (!view || view.error || Date.now() - Date.parse(view.at) > 2 * FLEET_INTERVAL_MS) return undefined;
+        return view.rows.find((r) => r.name === name && r.via === "enrolled")?.connected;
+      };
     }
     if (enrolledUplink(config)) {
       this.#edgeAgent = new EdgeAgent({

@@ -4,7 +4,8 @@
  * line). edge-1 is up through the rotation: it learns the new CA at its
  * check-ins (the rotation waits for it), renews its certificate from the new
  * CA, and its uplink comes back after a hub restart, when the hub presents
- * a certificate only the new CA vouches for. edge-2 is down through the
+ * a certificate only the new CA vouches for; the rotation waits for it and
+ * not for edge-2, which the hub's fleet view shows down. edge-2 is down through the
  * rotation: the hub's status names it, `ca rotate --finish` refuses while it
  * holds an old-CA certificate, and once started it takes the endorsed new CA
  * over the unverified hello, its uplink connects and the rotation finishes.
@@ -75,6 +76,8 @@ beforeAll(async () => {
     fleet.start(e);
   }
   await waitFor("both edges on the hub", async () => (await onHub(edges[0]!)) && (await onHub(edges[1]!)), 90_000, 500);
+  // Both have checked in once (at their start): the hub has heard what each trusts.
+  await waitFor("both edges' first check-in", () => edges.every((e) => readFileSync(join(e.dir, "data", "uplink", "hub.json"), "utf8").includes("lastCheckin")), 30_000, 250);
 }, 240_000);
 
 afterAll(async () => {
@@ -88,17 +91,28 @@ describe.if(ready)("a hub's CA rotation reaches its enrolled edges (network name
     const [edge1, edge2] = edges as [Box, Box];
     const oldFp = fps(join(hub.dir, "certs", "ca.pem"))[0]!;
     await fleet.stop(edge2);
+    // The hub's fleet view sees edge-2 gone (every 5 s): a rotation does not wait for an edge that is down.
+    await waitFor("the hub to name edge-2 missing", async () => (await fleet.status(hub, false)).text.includes("missing edges edge-2"), 30_000, 500);
     const t0 = Date.now();
     const r = inBox(hub, ["ca", "rotate", "--config", hub.config]);
     expect(r.out).toContain("CA rotation started");
     expect(r.out).toContain("Enrolled edges learn it at their check-ins");
     expect(r.code).toBe(0);
     const newFp = fps(join(hub.dir, "certs", "ca-next.pem"))[0]!;
+    // What the rotation waits for, as the CA holder records it: edge-1 (up), never edge-2 (down).
+    const waited = new Set<string>();
+    const watch = setInterval(() => {
+      try {
+        for (const w of (JSON.parse(readFileSync(join(hub.dir, "data", "ca-rotation.json"), "utf8")) as { waitingFor: string[] }).waitingFor) waited.add(w);
+      } catch { /* not written yet */ }
+    }, 200);
     await waitFor("edge-1 to trust both CAs", () => existsSync(bundleOf(edge1)) && fps(bundleOf(edge1)).includes(newFp), 60_000, 500);
     numbers.edgeTrustsMs = Date.now() - t0;
     expect(fps(bundleOf(edge1))).toContain(oldFp);
     await waitFor("edge-1 to hold a certificate from the new CA (the hub's record)", () => edgeRecord("edge-1")?.caFingerprint === newFp, 90_000, 1_000);
     numbers.edgeRenewedMs = Date.now() - t0;
+    clearInterval(watch);
+    expect([...waited]).toEqual(["edge-1 (edge)"]);
     expect(edge1.log).toContain("renewed this edge's certificate from the new CA");
     // The hub's own certificate is from the new CA now; a restart makes the uplink verify it anew.
     await waitFor("the hub to present a new-CA certificate", () =>

@@ -133,8 +133,12 @@ export class EdgeAgent {
     return out;
   }
 
-  /** checkInNow runs one round: check in, take the hub's CAs, renew when due. */
-  async checkInNow(): Promise<void> {
+  /**
+   * checkInNow runs one round: check in, take the hub's CAs, renew when due.
+   * A round that changed what the edge trusts checks in again at once, so
+   * the rotation's gate hears it now rather than a round later.
+   */
+  async checkInNow(again = true): Promise<void> {
     const config = this.#o.config();
     const uplink = enrolledUplink(config);
     const own = edgeCertificate(config);
@@ -180,10 +184,13 @@ export class EdgeAgent {
     const verified = Boolean(offer);
     // An edge that cannot verify any CA holder may have missed a rotation's start: ask unverified; only endorsed CAs are taken.
     if (!offer) offer = await this.#helloOffer();
+    const trustBefore = trusts.join();
     const renew = offer ? await this.#judgeTrust(offer, mine, issuer ? certFingerprint(issuer) : undefined, verified) : false;
+    const trustChanged = parseCertificates(readFileSync(uplinkCaFile(config, uplink)!, "utf8")).map(certFingerprint).join() !== trustBefore;
     const due = cert ? Date.now() >= cert.notAfter.getTime() - (cert.notAfter.getTime() - cert.notBefore.getTime()) * RENEW_FRACTION : false;
     if ((renew || due) && !removed && !this.#state.caRetired) await this.#renew(config, nkey, renew);
     this.#save();
+    if (trustChanged && again) await this.checkInNow(false);
   }
 
   async #helloOffer(): Promise<TrustOffer | undefined> {

@@ -84,6 +84,11 @@ export class NodeMembership {
     }
   }
 
+  /** edgeConnected tells the CA rotation's gate which enrolled edges are connected now (the hub's fleet view): one that is not does not hold a rotation. */
+  set edgeConnected(f: (name: string) => boolean | undefined) {
+    this.#gate.edgeConnected = f;
+  }
+
   /** serviceError says why this CA holder does not serve joins, when it does not. */
   get serviceError(): string | undefined { return this.#serviceError; }
 

@@ -56,6 +56,15 @@ export class RotationGate {
   readonly #reports = new Map<string, { at: number; trusts: Set<string> }>();
   readonly #edgeReports = new Map<string, { at: number; trusts: Set<string> }>();
 
+  /**
+   * edgeConnected, when set, says whether an enrolled edge has a leaf
+   * connection on the hub now (the hub's fleet view), undefined when it does
+   * not know: an edge that is not connected is down and does not hold the
+   * rotation however recent its last check-in; it learns the new CA when it
+   * starts (and status names it until then).
+   */
+  edgeConnected?: (name: string) => boolean | undefined;
+
   /** onReport, when given, is told after every report: the CA authority re-judges the phase at once. */
   constructor(readonly registry: MemberRegistry, readonly selfName: string, readonly onReport?: () => void) {}
 
@@ -99,7 +108,9 @@ export class RotationGate {
         return r !== undefined && now - r.at < LIVE_MS && !r.trusts.has(nextFp);
       })
       .map((m) => m.name);
-    const edges = [...this.#edgeReports].filter(([, r]) => now - r.at < EDGE_LIVE_MS && !r.trusts.has(nextFp)).map(([name]) => `${name} (edge)`).sort();
+    const edges = [...this.#edgeReports]
+      .filter(([name, r]) => now - r.at < EDGE_LIVE_MS && !r.trusts.has(nextFp) && this.edgeConnected?.(name) !== false)
+      .map(([name]) => `${name} (edge)`).sort();
     return [...members, ...edges];
   }
 }

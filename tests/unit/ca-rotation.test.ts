@@ -161,7 +161,7 @@ test("the new CA signs only once every member that is up trusts it, or after the
   expect(gate.ready("new", t0, t0 + TRUST_PHASE_MAX_MS)).toBe(true);
 });
 
-test("an enrolled edge that is up holds the new CA like a member, and one that stopped checking in does not", () => {
+test("an enrolled edge that is up holds the new CA like a member, and one that is disconnected or stopped checking in does not", () => {
   const registry = new MemberRegistry(join(dir.path, "gate-edges"));
   registry.put({ name: "a", id: "a", route: "10.0.0.1:6222", joinedAt: "2026-01-01T00:00:00Z", updatedAt: 1 });
   let told = 0;
@@ -177,6 +177,10 @@ test("an enrolled edge that is up holds the new CA like a member, and one that s
   expect(told).toBe(before);
   gate.reportEdge("edge-1", ["old", "new"], t0 + 30_000);
   expect(told).toBe(before + 1);
+  // An edge the hub's fleet view shows disconnected is down, however recent its check-in.
+  gate.edgeConnected = (name) => (name === "edge-2" ? false : undefined);
+  expect(gate.waitingFor("new", t0 + 31_000)).toEqual([]);
+  gate.edgeConnected = undefined;
   // edge-2 has not checked in for three of its rounds: it is down and takes the new CA when it starts.
   expect(gate.waitingFor("new", t0 + EDGE_LIVE_MS + 1)).toEqual([]);
   expect(gate.ready("new", t0, t0 + EDGE_LIVE_MS + 1)).toBe(true);
