@@ -151,8 +151,8 @@ describe("the last survivor of a lost majority, on real hosts", () => {
     copyUnibus(d);
     copyUnibus(e);
     const t1 = performance.now();
-    await installJoin(d, a, "d");
-    await installJoin(e, a, "e");
+    const newLines = [await joinArgs(a), await joinArgs(a)];
+    await Promise.all([installJoin(d, newLines[0]!, "d"), installJoin(e, newLines[1]!, "e")]);
     await until("KEEP to have three current replicas", async () => {
       const info = await client(a, "info");
       return info.replicas?.length === 2 && info.replicas.every((x: { current: boolean }) => x.current) ? true : undefined;
