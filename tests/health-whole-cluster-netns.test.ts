@@ -40,8 +40,8 @@ describe("a member catching up behind a slow link", () => {
     await lab.stop(three);
     const filled = await lab.client(one, caFile, "bulk", "BIG", "1200", "20000");
     expect(filled.acked).toBe(1200);
-    // About 24 MB to catch up at 8 Mbit/s: some 25 s behind.
-    sh(["tc", "qdisc", "add", "dev", three.hostVeth, "root", "tbf", "rate", "8mbit", "burst", "64kb", "latency", "500ms"]);
+    // About 24 MB to catch up at 16 Mbit/s: some 12 s behind, several status rounds on both members.
+    sh(["tc", "qdisc", "add", "dev", three.hostVeth, "root", "tbf", "rate", "16mbit", "burst", "64kb", "latency", "500ms"]);
     const t0 = Date.now();
     lab.start(three);
     const seen: { at: number; code: number; kinds: string[]; on: string }[] = [];
