@@ -7,6 +7,7 @@
  * so this rule reads every event, not only the fresh ones.
  */
 import { joinHostPort } from "../../config/units.ts";
+import { uplinkCaFile } from "../../config/section-leafnodes.ts";
 import { pairUplinks } from "../leaf-uplinks.ts";
 import type { NatsEvent } from "../nats-events.ts";
 import { defineRule, EVENT_FRESH_MS, eventsOf, withEvidence, type ProblemOf } from "../rule.ts";
@@ -39,8 +40,10 @@ export const leafRule = defineRule({
         if (tls.length && newestTls >= newestAuth && newestTls >= newestConn) {
           out.push(withEvidence({
             kind: "leaf_tls_untrusted", severity: "degraded", node: f.node,
-            cause: `the leaf uplink to ${r.label} is down: this node does not trust the hub's certificate (x509: certificate signed by unknown authority)${r.caFile ? `; ${r.caFile} is not the CA that issued it` : "; this remote has no ca_file"}`,
-            fix: `copy the hub cluster's CA certificate (its ca.pem) to this node and set ca_file = "/path/to/hub-ca.pem" in the [[leafnodes.remotes]] entry for ${r.label} in ${file}, then reload: systemctl reload unibus`,
+            cause: `the leaf uplink to ${r.label} is down: this node does not trust the hub's certificate (x509: certificate signed by unknown authority)${r.caFile ? `; ${uplinkCaFile(f.config, r)} is not the CA that issued it` : "; this remote has no ca_file"}`,
+            fix: r.certFile
+              ? `this edge takes the hub's CAs at its check-ins with the hub's CA holders (a CA rotation): see the "hub check-in" line of unibus status; if the hub finished a rotation while this edge was away, enroll it again: unibus join ADDR --token TOKEN --edge --name ${f.node} --replace --force`
+              : `copy the hub cluster's CA certificate (its ca.pem) to this node and set ca_file = "/path/to/hub-ca.pem" in the [[leafnodes.remotes]] entry for ${r.label} in ${file}, then reload: systemctl reload unibus`,
           }, tls));
         } else if (auth.length && newestAuth >= newestConn) {
           out.push(withEvidence({

@@ -23,3 +23,12 @@ test.each([
   expect(out.map((p) => p.kind)).toEqual(want.map(([k]) => k));
   want.forEach(([, w], i) => expect(out[i]!.cause).toContain(w));
 });
+
+test("an enrolled edge that does not trust its hub is pointed at its check-ins and, after a finished rotation, at enrolling again", () => {
+  const enrolled = { ...standalone, node: { ...standalone.node, dataDir: "/nonexistent-data" }, leafnodes: { remotes: [{ urls: [url], label: url.text, user: "leaf", caFile: "/etc/unibus/certs/ca.pem", certFile: "/etc/unibus/certs/node.pem", keyFile: "/etc/unibus/certs/node-key.pem" }] } } as unknown as UnibusConfig;
+  const out = run(leafRule, healthy({ config: enrolled, routes: [], members: [], events: [event("leaf_tls_untrusted", "x509: certificate signed by unknown authority", { url: "hub.lan:7422" })] }));
+  expect(out.map((p) => p.kind)).toEqual(["leaf_tls_untrusted"]);
+  expect(out[0]!.cause).toContain("/etc/unibus/certs/ca.pem is not the CA that issued it");
+  expect(out[0]!.fix).toContain('the "hub check-in" line of unibus status');
+  expect(out[0]!.fix).toContain("--edge --name");
+});
