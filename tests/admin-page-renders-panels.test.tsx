@@ -149,7 +149,9 @@ describe("the cluster picture", () => {
     const snap = snapshot([], []);
     const assessment = await assess(hubConfig, snap, { events: [] });
     const o = { ...buildOverview({ snapshot: snap, config: hubConfig, versions, startedAt: Date.now(), disk, rates, assessment }), fleet: [
-      { name: "edge-01", via: "enrolled" as const, connected: true, hub: "hub-2", since: "2026-12-01T10:00:00Z", certDaysLeft: 396 },
+      { name: "edge-01", via: "enrolled" as const, connected: true, hub: "hub-2", since: "2026-12-01T10:00:00Z", certDaysLeft: 396, version: "2.15.1",
+        report: { verdict: "degraded" as const, problem: { kind: "disk_low", cause: "3 % free" }, problems: 1, unibus: "0.1.0", receivedAt: "2026-12-07T06:00:00Z", ageS: 4, stale: false } },
+      { name: "edge-02", via: "enrolled" as const, connected: true, hub: "hub-1", report: { verdict: "healthy" as const, problems: 0, receivedAt: "2026-12-07T06:00:00Z", ageS: 95, stale: true } },
       { name: "garage", via: "user" as const, connected: false },
     ] };
     const text = renderMetrics(snap, o, versions);
@@ -159,6 +161,17 @@ describe("the cluster picture", () => {
     const html = String(await (<Dashboard nonce="n" overview={o} configToml="" logs={[]} />).toString());
     expect(html).toContain('data-edge="garage" data-state="missing"');
     expect(html).toContain('data-edge="edge-01" data-state="up"');
+    // Each edge's own verdict: the page shows it with its first problem, a stale one as stale; /metrics a state set.
+    expect(html).toContain('data-edge="edge-01" data-state="up" data-verdict="degraded"');
+    expect(html).toContain("degraded: disk_low: 3 % free");
+    expect(html).toContain("unibus 0.1.0, nats 2.15.1");
+    expect(html).toContain('data-edge="edge-02" data-state="up" data-verdict="stale"');
+    expect(html).toContain("stale (healthy 95 s ago)");
+    expect(text).toContain('unibus_edge_verdict{edge="edge-01",verdict="degraded"} 1');
+    expect(text).toContain('unibus_edge_verdict{edge="edge-01",verdict="healthy"} 0');
+    expect(text).toContain('unibus_edge_verdict{edge="edge-02",verdict="healthy"} 0');
+    expect(text).toContain('unibus_edge_report_age_seconds{edge="edge-02"} 95');
+    expect(text).not.toContain('unibus_edge_verdict{edge="garage"');
   });
 
   test("Go durations from routez are read as milliseconds", () => {
