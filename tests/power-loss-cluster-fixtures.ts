@@ -82,18 +82,22 @@ export async function moveLeader(nc: NatsConnection, stream: string, name: strin
  * and reads every sequence from it. A node that cannot take the lead within
  * the time limit is reported by name with what was tried; a stream missing
  * for 20 s on end is reported at once (a "2m" control can lose it whole).
+ * enough(read), when given, ends the tour early once a replica's read
+ * already proves the point (a control's first replica that lost writes).
  */
-export async function readEveryReplica(nc: NatsConnection, stream: string, names: string[], timeoutMs = 120_000): Promise<Map<string, StoredRead>> {
+export async function readEveryReplica(nc: NatsConnection, stream: string, names: string[], timeoutMs = 120_000, enough?: (read: StoredRead) => boolean): Promise<Map<string, StoredRead>> {
   const reads = new Map<string, StoredRead>();
   const gone = goneFor();
   for (const name of names) {
     await moveLeader(nc, stream, name, timeoutMs, gone);
-    reads.set(name, await retry(`read ${stream} from ${name}`, async () => {
+    const read = await retry(`read ${stream} from ${name}`, async () => {
       const read = await readAll(nc, stream);
       const leader = await streamLeader(nc, stream);
       if (leader !== name) throw new Error(`leadership moved to ${leader} while reading`);
       return read;
-    }, timeoutMs, gone));
+    }, timeoutMs, gone);
+    reads.set(name, read);
+    if (enough?.(read)) break;
   }
   return reads;
 }
