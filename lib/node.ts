@@ -293,7 +293,7 @@ export class UnibusNode {
         config: () => this.#config,
         ...(this.#membership ? { edges: this.#membership.edges } : {}),
         connect: () => SystemClient.connect(this.#config, { credential, name: "unibus-fleet" }),
-        servers: () => this.#config.cluster?.peers.length ?? 1,
+        servers: () => this.#serversExpected(),
         connectClients: () => connectJetstream(this.#config, "unibus-fleet-reports"),
         log,
         ...(config.leafnodes.enroll && config.jetstream.enabled ? { storeAndForward: (edges: string[]) => this.#sourceForwardingEdges(edges) } : {}),
@@ -327,7 +327,7 @@ export class UnibusNode {
     }
     this.#survey = new StatzSurvey(
       () => SystemClient.connect(this.#config, { credential, name: "unibus-survey" }),
-      () => this.#config.cluster?.peers.length ?? 1,
+      () => this.#serversExpected(),
     );
     if (config.cluster) {
       this.#clusterHealth = new ClusterHealth({
@@ -529,6 +529,20 @@ export class UnibusNode {
     const config = this.#membership?.routed(this.#config) ?? this.#config;
     this.#rendered = config;
     writeFileAtomic(paths.natsConfig, this.#natsConfigText(config, tls), 0o600);
+  }
+
+  /**
+   * #serversExpected is how many servers of this cluster should answer a
+   * system-account ping (the fleet view, the /metrics survey): this node and
+   * every current member, the ones that joined after the config was written
+   * included. The config's peers alone are a snapshot: init cluster's pi-1
+   * lists only itself, so its rounds ended after its own answer and its
+   * fleet view called an edge on pi-3 "not connected to any hub node".
+   */
+  #serversExpected(): number {
+    if (!this.#config.cluster) return 1;
+    const routed = this.#membership?.routed(this.#config) ?? this.#config;
+    return membersToAsk({ node: this.#config.node.name, config: routed, members: this.#membership?.registry.all() ?? [] }).expected;
   }
 
   /**
