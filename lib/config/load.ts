@@ -51,6 +51,29 @@ function readSource(file: string): string {
   }
 }
 
+/** BARE_WORD is a value TOML refuses but a person meant as a string: a word, host name, path or address without quotes. */
+const BARE_WORD = /^[A-Za-z0-9_][\w.:/-]*$/;
+
+/**
+ * tomlErrorDetail words a TOML syntax error for a person: the parser's reason,
+ * the key (with its table) of the line it stopped at, and for a value typed
+ * without quotes (`name = homelab`, the commonest slip) the line as it should be.
+ */
+export function tomlErrorDetail(text: string, line: number, reason: string): string {
+  const lines = text.split("\n");
+  const at = lines[line - 1]?.trim() ?? "";
+  const kv = /^([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*(#.*)?$/.exec(at);
+  if (!kv) return `invalid TOML: ${reason}`;
+  let table = "";
+  for (let i = line - 2; i >= 0; i--) {
+    const header = /^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?/.exec(lines[i]!);
+    if (header) { table = `${header[1]}.`; break; }
+  }
+  const [, key, value] = kv;
+  const bare = BARE_WORD.test(value!) && !["true", "false", "inf", "nan"].includes(value!);
+  return `${table}${key}: invalid TOML: ${reason}${bare ? `; a string needs double quotes: ${key} = "${value}"` : ""}`;
+}
+
 /** parseConfigText validates TOML text as if it came from `file`; tests and `config check` use it. */
 export function parseConfigText(text: string, file: string, env: Env = process.env, host: HostInfo = currentHost()): UnibusConfig {
   let doc: Record<string, unknown>;
@@ -59,7 +82,7 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
-      throw new ConfigError(`${file}:${err.line}:${err.column}: invalid TOML: ${first}`);
+      throw new ConfigError(`${file}:${err.line}:${err.column}: ${tomlErrorDetail(text, err.line, first)}`);
     }
     throw err;
   }
