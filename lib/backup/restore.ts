@@ -140,7 +140,7 @@ export async function restoreBackup(config: UnibusConfig, file: string, options:
         throw new RuntimeError(`stream ${s.name} came back with ${info.state.messages} messages up to sequence ${info.state.last_seq}; the backup holds ${s.state.messages} up to ${s.state.last_seq}`);
       }
       const mqttNote = replaced && isMqttStream(s.name) ? { note: `nats-server's MQTT reads its streams when it starts: restart unibus on every node (sudo systemctl restart unibus) so MQTT clients see the restored ${s.name}` } : {};
-      results.push({ name: s.name, kind: s.kind, ...(s.bucket ? { bucket: s.bucket } : {}), messages: info.state.messages, replicas, replaced, ...mqttNote, ...(replicas < wanted ? { note: `${wanted} replicas in the backup, ${replicas} here (${size} JetStream server${size === 1 ? "" : "s"}); raise it once more servers joined: nats stream edit ${s.name} --replicas ${wanted}` } : {}) });
+      results.push({ name: s.name, kind: s.kind, ...(s.bucket ? { bucket: s.bucket } : {}), messages: info.state.messages, replicas, replaced, ...mqttNote, ...(replicas < wanted ? { note: `${wanted} replicas in the backup, ${replicas} here (${size} JetStream server${size === 1 ? "" : "s"}); raise it once more servers joined: nats stream edit ${s.name.includes("$") ? `'${s.name}'` : s.name} --replicas ${wanted}` } : {}) });
     }
     return { file, streams: results, kept: kept.map((k) => ({ name: k.config.name, why: `nats-server's MQTT made it here already (${k.state.messages} messages); replace it with --stream ${k.config.name} --overwrite` })) };
   } catch (err) {

@@ -6,7 +6,7 @@
  * cluster files a new box needs (config, members, CA certificate, and with
  * the passphrase the CA key and route secret) without touching any stream.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { basename, isAbsolute, join, normalize } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
   }).finally(() => progress.done());
   for (const s of result.streams) {
     const what = s.kind === "stream" ? `stream ${s.name}` : `${s.kind === "kv" ? "KV bucket" : "object store"} ${s.bucket} (stream ${s.name})`;
-    process.stdout.write(`restored ${what}: ${s.messages} messages, ${s.replicas} replica${s.replicas === 1 ? "" : "s"}${s.replaced ? ", replacing the existing one" : ""}\n`);
+    process.stdout.write(`restored ${what}: ${s.messages} message${s.messages === 1 ? "" : "s"}, ${s.replicas} replica${s.replicas === 1 ? "" : "s"}${s.replaced ? ", replacing the existing one" : ""}\n`);
     if (s.note) process.stdout.write(`  note: ${s.note}\n`);
   }
   for (const k of result.kept) process.stdout.write(`kept stream ${k.name} as it is: ${k.why}\n`);
@@ -76,8 +76,43 @@ async function extract(file: string, dir: string, passphraseFile: string | undef
   }
   for (const w of written) process.stdout.write(`wrote ${w}\n`);
   for (const s of skipped) process.stdout.write(`skipped ${s}\n`);
-  if (configEntry) process.stdout.write(`next, on a box with the address that config names (or edit its advertise, peers and sans): sudo ./install.sh --config ${join(dir, basename(configEntry.entry))}\n`);
+  if (configEntry) {
+    const config = join(dir, basename(configEntry.entry));
+    const missing = filesNotExtracted(readEntry(file, backup.entries.get(configEntry.entry)!), dir);
+    if (missing.length === 0) process.stdout.write(`next, on a box with the address that config names (or edit its advertise, peers and sans): sudo ./install.sh --config ${config}\n`);
+    else {
+      process.stdout.write(`this folder does not install as it is: ${config} reads ${missing.join(", ")}, which ${passphrase ? "this backup does not hold" : "were not extracted"}\n`);
+      process.stdout.write(`  a first box needs the CA key and the route secret: extract a backup of a CA holder taken with a passphrase ([backup] passphrase_file or unibus backup --passphrase-file), with --passphrase-file;\n`);
+      process.stdout.write(`  or make a new cluster (unibus init cluster), then put the data back with: sudo unibus restore ${file}\n`);
+    }
+  }
   return ExitCode.ok;
+}
+
+/** INSTALL_READS are the config keys naming files a node reads at its first start; a backup never holds the node's own key and certificate. */
+const INSTALL_READS: [table: string, key: string][] = [["tls", "ca_cert"], ["tls", "ca_key"], ["tls", "cert"], ["tls", "key"], ["cluster", "secret_file"]];
+
+/**
+ * filesNotExtracted lists, as `table.key (path)`, the files the extracted
+ * config reads that are not there: a member's backup has no CA key, no route
+ * secret without the passphrase, and never the member's own certificate, so
+ * its config cannot make a first box (install.sh would refuse it).
+ */
+function filesNotExtracted(configText: Uint8Array, dir: string): string[] {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(new TextDecoder().decode(configText)) as Record<string, unknown>;
+  } catch {
+    return [];
+  }
+  const missing: string[] = [];
+  for (const [table, key] of INSTALL_READS) {
+    const value = (doc[table] as Record<string, unknown> | undefined)?.[key];
+    if (typeof value !== "string") continue;
+    const path = isAbsolute(value) ? value : join(dir, value);
+    if (!existsSync(path)) missing.push(`${table}.${key} (${value})`);
+  }
+  return missing;
 }
 
 /** ENTRY_KEYS maps a backup's CA and secret entries to the config key that names where the node reads them. */

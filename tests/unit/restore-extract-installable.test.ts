@@ -7,7 +7,7 @@
  * ("tls.ca_cert: file not found"). Found on the bed.
  */
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ArchiveWriter } from "../../lib/backup/archive.ts";
@@ -21,6 +21,33 @@ const dir = mkdtempSync(join(tmpdir(), "unibus-extract-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PASS = "correct-horse-battery";
 const SECRET = "route-secret-of-the-homelab-0123456789";
+
+/** writeBackup writes a backup file holding the given cluster files (no streams) and returns its path. */
+function writeBackup(name: string, entries: [entry: string, data: string, encrypted?: boolean][]): string {
+  const file = join(dir, name);
+  const w = new ArchiveWriter(`${file}.partial`);
+  const files: ClusterFile[] = [];
+  for (const [entry, data, encrypted] of entries) {
+    const r = w.add(entry, data);
+    files.push({ entry, what: entry, source: `/etc/unibus/${entry}`, size: r.size, sha256: r.sha256, ...(encrypted ? { encrypted } : {}) });
+  }
+  const manifest: Manifest = { format: BACKUP_FORMAT, version: BACKUP_VERSION, createdAt: new Date().toISOString(), durationMs: 1, node: "pi-2", cluster: "homelab", unibus: "test", streams: [], files, notes: [] };
+  const json = JSON.stringify(manifest);
+  w.add(MANIFEST_ENTRY, json);
+  w.add(MANIFEST_DIGEST_ENTRY, manifestDigest(json));
+  w.finish();
+  renameSync(`${file}.partial`, file);
+  return file;
+}
+
+/** stdoutOf runs fn and returns what it wrote to stdout. */
+async function stdoutOf(fn: () => Promise<unknown>): Promise<string> {
+  const original = process.stdout.write.bind(process.stdout);
+  let out = "";
+  process.stdout.write = ((chunk: string | Uint8Array) => { out += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk); return true; }) as typeof process.stdout.write;
+  try { await fn(); } finally { process.stdout.write = original; }
+  return out;
+}
 
 const CONFIG = `[node]\nname = "pi-1"\n[client]\nlisten = "0.0.0.0:4222"\n[cluster]\nname = "homelab"\nlisten = "0.0.0.0:6222"\npeers = ["10.0.0.11:6222"]\nadvertise = "10.0.0.11:6222"\nsecret_file = "cluster.secret"\n[tls]\nca_cert = "certs/ca.pem"\nca_key = "certs/ca-key.pem"\nsans = ["10.0.0.11"]\n`;
 
@@ -54,4 +81,17 @@ test("the extracted folder of a CA holder's backup installs as it is: CA and rou
   expect(existsSync(join(out, "ca.pem"))).toBe(false);
   const config = loadConfig(join(out, "unibus.toml"));
   expect(config.tls?.caCert).toBe(join(out, "certs", "ca.pem"));
+});
+
+test("a member's backup extracts without promising an install: its config reads a node key, certificate and route secret the backup does not hold", async () => {
+  // Found on the bed: pi-2's backup (no CA key, no passphrase) said "next: sudo ./install.sh --config …", which install.sh refuses.
+  const ca = await createCa({ name: "homelab" });
+  const member = `[node]\nname = "pi-2"\n[cluster]\nname = "homelab"\nlisten = "0.0.0.0:6222"\npeers = ["10.0.0.11:6222"]\nsecret_file = "cluster.secret"\n[tls]\nca_cert = "certs/ca.pem"\ncert = "certs/node.pem"\nkey = "certs/node-key.pem"\n`;
+  const file = writeBackup("member.tar", [["cluster/unibus.toml", member], ["cluster/ca.pem", ca.certPem]]);
+  const out = await stdoutOf(() => restore([file, "--extract", join(dir, "member")]));
+  expect(out).not.toContain("install.sh --config");
+  expect(out).toContain("does not install as it is");
+  expect(out).toContain("tls.key (certs/node-key.pem)");
+  expect(out).toContain("cluster.secret_file (cluster.secret)");
+  expect(out).toContain(`sudo unibus restore ${file}`);
 });
