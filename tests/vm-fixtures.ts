@@ -98,17 +98,28 @@ ip link set eth0 up
 ip addr add "$(arg ip)" dev eth0
 t0=$(cut -d' ' -f1 /proc/uptime)
 mount -t ext4 -o ro,noload /dev/vdb /system && ln -s /system/unibus /unibus
-if mount -t ext4 /dev/vda /var/lib/unibus; then echo "BOOT mounted=yes"; else echo "BOOT mounted=no"; fi
+if [ "$(arg etc)" = disk ]; then
+  # /etc/unibus on the data disk too (seeded once from the initramfs), as on a real box: what unibus writes there survives.
+  mkdir -p /disk
+  if mount -t ext4 /dev/vda /disk; then echo "BOOT mounted=yes"; else echo "BOOT mounted=no"; fi
+  if [ ! -d /disk/etc ]; then mkdir -p /disk/etc /disk/data && cp -a /etc/unibus/. /disk/etc/ && sync; fi
+  mount --bind /disk/etc /etc/unibus
+  mount --bind /disk/data /var/lib/unibus
+elif mount -t ext4 /dev/vda /var/lib/unibus; then echo "BOOT mounted=yes"; else echo "BOOT mounted=no"; fi
+config=$(arg config)
+[ -n "$config" ] || config=/etc/unibus/node.toml
 echo "BOOT kernel=$(uname -r) mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) dirty_expire_cs=$(cat /proc/sys/vm/dirty_expire_centisecs)"
 (
   starts=0
   while :; do
+    # Like a unit not installed yet (no config) or stopped (/run/unibus.off): nothing starts.
+    if [ ! -f "$config" ] || [ -e /run/unibus.off ]; then sleep 1; continue; fi
     starts=$((starts + 1))
     echo "BOOT unibus_start=$starts" | tee -a /tmp/boot.log
-    env ${UNIT_ENV} /unibus --config /etc/unibus/node.toml >>/tmp/unibus.log 2>&1
+    env ${UNIT_ENV} /unibus --config "$config" >>/tmp/unibus.log 2>&1
     code=$?
     echo "BOOT unibus_exit=$code" | tee -a /tmp/boot.log
-    [ $code = 0 ] && break
+    [ $code = 0 ] && [ ! -e /run/unibus.off ] && break
     sleep 5
   done
 ) &
@@ -125,6 +136,9 @@ done
 `;
 }
 
+/** BASE_DIRS are the folders of the archive every guest shares. */
+const BASE_DIRS = ["bin", "dev", "etc", "etc/unibus", "lib", "lib64", "lib/x86_64-linux-gnu", "modules", "proc", "sys", "tmp", "var", "var/lib"];
+
 /**
  * buildGuestBase returns the initramfs all guests share (busybox, glibc,
  * modules, /init); a node's own files are appended per boot (the kernel
@@ -133,7 +147,7 @@ done
 export async function buildGuestBase(): Promise<Uint8Array> {
   const parts = await fetchVmParts();
   const entries: Parameters<typeof cpioNewc>[0] = [
-    ...["bin", "dev", "etc", "etc/unibus", "lib", "lib64", "lib/x86_64-linux-gnu", "modules", "proc", "sys", "tmp", "var", "var/lib"].map((path) => ({ path, mode: DIR })),
+    ...BASE_DIRS.map((path) => ({ path, mode: DIR })),
     { path: "dev/console", mode: CHAR, rdev: [5, 1] },
     { path: "dev/null", mode: CHAR | 0o066, rdev: [1, 3] },
     { path: "init", mode: EXEC, data: enc.encode(guestInit()) },
@@ -144,9 +158,20 @@ export async function buildGuestBase(): Promise<Uint8Array> {
   return cpioNewc(entries);
 }
 
-/** guestFiles is a node's own archive: its config and any other files (paths without a leading slash). */
+/**
+ * guestFiles is a node's own archive: its config and any other files (paths
+ * without a leading slash). Folders the base archive lacks (etc/unibus/certs)
+ * come first: the kernel makes no missing parents when it unpacks.
+ */
 export function guestFiles(files: Record<string, string | Uint8Array>): Uint8Array {
-  return cpioNewc(Object.entries(files).map(([path, data]) => ({ path, mode: /key|secret/.test(path) ? 0o100600 : FILE, data: typeof data === "string" ? enc.encode(data) : data })));
+  const folders = new Set<string>();
+  for (const path of Object.keys(files)) {
+    for (let at = path.indexOf("/"); at > 0; at = path.indexOf("/", at + 1)) folders.add(path.slice(0, at));
+  }
+  return cpioNewc([
+    ...[...folders].filter((f) => !BASE_DIRS.includes(f)).map((path) => ({ path, mode: DIR })),
+    ...Object.entries(files).map(([path, data]) => ({ path, mode: /key|secret/.test(path) ? 0o100600 : FILE, data: typeof data === "string" ? enc.encode(data) : data })),
+  ]);
 }
 
 /**
@@ -230,8 +255,13 @@ export class VmNet {
   }
 }
 
-/** VmSpec is one guest: its number on the net, its name, disk image and archives. */
-export interface VmSpec { index: number; name: string; disk: string; system: string; memMiB?: number; dir: string; base: Uint8Array; own: Uint8Array; drive?: string }
+/**
+ * VmSpec is one guest: its number on the net, its name, disk image and
+ * archives. etcOnDisk keeps /etc/unibus on the data disk (seeded from own at
+ * the first boot) instead of in the initramfs; config is the file the
+ * start loop runs (default /etc/unibus/node.toml), started once it exists.
+ */
+export interface VmSpec { index: number; name: string; disk: string; system: string; memMiB?: number; dir: string; base: Uint8Array; own: Uint8Array; drive?: string; etcOnDisk?: boolean; config?: string }
 
 /** Vm is one running guest: its console, a command channel, and its power switch (SIGKILL). */
 export class Vm {
@@ -281,7 +311,7 @@ export class Vm {
       "-drive", `file=${this.spec.system},format=raw,if=virtio,readonly=on`,
       "-netdev", `tap,id=n0,ifname=${tap},script=no,downscript=no`, "-device", `virtio-net-pci,netdev=n0,mac=${mac},romfile=`,
       "-kernel", parts.kernel, "-initrd", initrd,
-      "-append", `console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init unibus.name=${this.spec.name} unibus.ip=${this.ip}/24`,
+      "-append", `console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init unibus.name=${this.spec.name} unibus.ip=${this.ip}/24${this.spec.etcOnDisk ? " unibus.etc=disk" : ""}${this.spec.config ? ` unibus.config=${this.spec.config}` : ""}`,
     ], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const proc = this.proc;
     const pump = async (s: ReadableStream<Uint8Array>) => {
