@@ -56,3 +56,26 @@ export function tryLockFile(path: string): FileLock | undefined {
     },
   };
 }
+
+/** LOCK_POLL_MS is how often lockFileWaiting tries again while another holder keeps the lock (milliseconds). */
+const LOCK_POLL_MS = 15;
+
+/**
+ * lockFileWaiting takes the exclusive lock on `path` as tryLockFile does,
+ * waiting (blocking this thread, in LOCK_POLL_MS steps) up to waitMs
+ * milliseconds for another holder to let go. It exists for short
+ * read-modify-write sections of a few milliseconds that several processes
+ * may run at once (two `unibus token create` at the same moment). It
+ * returns undefined when the lock is still held after waitMs, and throws
+ * when the file cannot be opened at all.
+ */
+export function lockFileWaiting(path: string, waitMs: number): FileLock | undefined {
+  const deadline = Date.now() + waitMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const lock = tryLockFile(path);
+    if (lock) return lock;
+    if (Date.now() >= deadline) return undefined;
+    Atomics.wait(pause, 0, 0, LOCK_POLL_MS);
+  }
+}

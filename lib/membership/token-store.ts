@@ -4,11 +4,19 @@
  * create`/`revoke`), the running node only reads it when a box asks to join,
  * so a revoke takes effect at once and without a reload. The file holds the
  * secrets (the node must check proofs), so it is private like the route secret.
+ *
+ * Every change reads, changes and rewrites the whole file, under an flock on
+ * `.join-tokens.secret.lock` beside it: two `unibus token create` run at the
+ * same moment once both read the old file and the second rename dropped the
+ * first one's token. The lock is on a file of its own because the store is
+ * replaced by a rename (a lock on the store would stay on the old inode).
+ * The node only reads (a rename is atomic), so it never takes the lock.
  */
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { ConfigError, UsageError } from "../errors.ts";
+import { mkdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { ownerOf, writeFileAtomic } from "../fsutil.ts";
+import { lockFileWaiting } from "../runtime-flock.ts";
 import { newTokenParts, type JoinToken } from "./token.ts";
 
 /** TOKEN_STORE_FILE is the store's name beside the config file. */
@@ -29,6 +37,37 @@ export type TokenState = "valid" | "expired" | "revoked";
 /** tokenStorePath is where a node's tokens live: beside its config. */
 export function tokenStorePath(configFile: string): string {
   return join(dirname(configFile), TOKEN_STORE_FILE);
+}
+
+/** TOKEN_STORE_LOCK_WAIT_MS bounds the wait for another writer of the store (milliseconds; a change holds the lock for a few). */
+export const TOKEN_STORE_LOCK_WAIT_MS = 10_000;
+
+/** tokenStoreLockPath is the lock file every change of the store `file` holds: hidden, beside it. */
+export function tokenStoreLockPath(file: string): string {
+  return join(dirname(file), `.${basename(file)}.lock`);
+}
+
+/**
+ * withStoreLock runs `change` (a read-modify-write of the store `file`)
+ * holding the store's lock, so concurrent writers take turns instead of
+ * losing each other's tokens. A lock still held after
+ * TOKEN_STORE_LOCK_WAIT_MS is a RuntimeError naming the lock file.
+ */
+function withStoreLock<T>(file: string, change: () => T): T {
+  const path = tokenStoreLockPath(file);
+  let lock;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    lock = lockFileWaiting(path, TOKEN_STORE_LOCK_WAIT_MS);
+  } catch (err) {
+    throw new RuntimeError(`cannot lock the join token store ${file} (lock file ${path}): ${(err as Error).message}; run this as root, or as the user who owns ${dirname(file)}`);
+  }
+  if (!lock) throw new RuntimeError(`another process has held the join token store's lock ${path} for ${TOKEN_STORE_LOCK_WAIT_MS / 1000} s (a unibus token or ca command still running?); wait for it to end (ps -C unibus) and run this again`);
+  try {
+    return change();
+  } finally {
+    lock.release();
+  }
 }
 
 /** readTokens returns the stored tokens; a missing file is an empty store. */
@@ -64,19 +103,23 @@ export function createToken(file: string, caDigest: string, ttlMs: number, like?
   const { id, secret } = newTokenParts();
   const record: TokenRecord = { id, secret, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttlMs).toISOString() };
   const weekAgo = now.getTime() - 7 * 24 * 3600 * 1000;
-  const kept = readTokens(file).filter((t) => tokenState(t, now) === "valid" || Date.parse(t.revokedAt ?? t.expiresAt) > weekAgo);
-  writeTokens(file, [...kept, record], like);
+  withStoreLock(file, () => {
+    const kept = readTokens(file).filter((t) => tokenState(t, now) === "valid" || Date.parse(t.revokedAt ?? t.expiresAt) > weekAgo);
+    writeTokens(file, [...kept, record], like);
+  });
   return { token: { caDigest, id, secret }, record };
 }
 
 /** revokeToken marks a token revoked; unknown ids are a usage error listing the known ones. */
 export function revokeToken(file: string, id: string, like?: string, now = new Date()): TokenRecord {
-  const tokens = readTokens(file);
-  const t = tokens.find((x) => x.id === id || `${x.id}` === id.replace(/^UB1-[0-9a-f]{64}-/, "").slice(0, 6));
-  if (!t) throw new UsageError(`no join token with id ${JSON.stringify(id)} in ${file}; known: ${tokens.map((x) => x.id).join(", ") || "none"} (see: unibus token list)`);
-  if (!t.revokedAt) t.revokedAt = now.toISOString();
-  writeTokens(file, tokens, like);
-  return t;
+  return withStoreLock(file, () => {
+    const tokens = readTokens(file);
+    const t = tokens.find((x) => x.id === id || `${x.id}` === id.replace(/^UB1-[0-9a-f]{64}-/, "").slice(0, 6));
+    if (!t) throw new UsageError(`no join token with id ${JSON.stringify(id)} in ${file}; known: ${tokens.map((x) => x.id).join(", ") || "none"} (see: unibus token list)`);
+    if (!t.revokedAt) t.revokedAt = now.toISOString();
+    writeTokens(file, tokens, like);
+    return t;
+  });
 }
 
 /**
