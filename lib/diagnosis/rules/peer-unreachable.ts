@@ -5,6 +5,11 @@
  */
 import { defineRule, describePeer, eventsOf, probeOf, routeSeverity, withEvidence } from "../rule.ts";
 
+/** membersAt names the members (not removed) whose route is the address peer. */
+function membersAt(members: readonly { name: string; route: string; removed?: boolean }[], peer: string): string[] {
+  return members.filter((m) => !m.removed && m.route.toLowerCase() === peer.toLowerCase()).map((m) => m.name).sort();
+}
+
 /** peerUnreachableRule reports peer_unreachable for each missing peer left unexplained. */
 export const peerUnreachableRule = defineRule({
   name: "peer-unreachable",
@@ -16,10 +21,15 @@ export const peerUnreachableRule = defineRule({
       const probe = probeOf(f, peer);
       const evs = connectErrors.filter((e) => e.addresses.includes(peer));
       const why = probe && !probe.reachable ? `: ${probe.error}` : probe?.reachable ? " (its route port answers, but no route formed yet)" : evs[0]?.detail.error ? `: ${evs[0].detail.error}` : "";
+      const label = describePeer(f, peer);
+      // The members list knows who should answer there; a probe that got no INFO cannot name it.
+      const members = label === peer ? membersAt(f.members, peer) : [];
+      const whose = members.length ? ` (member ${members.join(" or ")} in the members list)` : "";
+      const gone = members.length ? `; if ${members.join(" or ")} will not come back (a dead box, or a \`unibus join --out\` never installed): unibus remove ${members[0]}` : "";
       return withEvidence({
-        kind: "peer_unreachable" as const, severity: routeSeverity(f), node: describePeer(f, peer),
-        cause: `no route to peer ${describePeer(f, peer)}${why}`,
-        fix: `make sure unibus runs there (systemctl status unibus), that its route port ${peer.replace(/^.*:/, "")} is reachable from this node, and that cluster.peers in ${f.config.file} lists its right address`,
+        kind: "peer_unreachable" as const, severity: routeSeverity(f), node: label,
+        cause: `no route to peer ${label}${whose}${why}`,
+        fix: `make sure unibus runs there (systemctl status unibus), that its route port ${peer.replace(/^.*:/, "")} is reachable from this node, and that cluster.peers in ${f.config.file} lists its right address${gone}`,
       }, evs);
     });
   },

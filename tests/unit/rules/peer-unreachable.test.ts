@@ -24,3 +24,10 @@ test("the fix names the peer's route port to open and the cluster.peers entry to
   const out = run(peerUnreachableRule, { ...cut(healthy(), "10.0.0.3:6222"), probes: [{ address: "10.0.0.3:6222", reachable: false, error: "connect ECONNREFUSED" }] });
   expect(out[0]!.fix).toContain("make sure unibus runs there (systemctl status unibus), that its route port 6222 is reachable from this node, and that cluster.peers in");
 });
+
+test("a missing peer the members list knows is named, with how to take it out if it will not come back", () => {
+  // Found on the bed: `unibus join --out DIR` never installed left "no route to peer 10.x.x.14:6222", naming no member.
+  const out = run(peerUnreachableRule, { ...cut(healthy(), "10.0.0.3:6222"), probes: [{ address: "10.0.0.3:6222", reachable: false, error: "connect ECONNREFUSED" }] });
+  expect(out[0]!.cause).toContain("member pi-3 in the members list");
+  expect(out[0]!.fix).toContain("unibus remove pi-3");
+});
