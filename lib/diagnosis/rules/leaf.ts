@@ -48,8 +48,13 @@ export const leafRule = defineRule({
         } else if (auth.length && newestAuth >= newestConn) {
           out.push(withEvidence({
             kind: "leaf_auth_failed", severity: "degraded", node: f.node,
-            cause: `the leaf uplink to ${r.label} is down: the hub refuses this node's user "${r.user}" or secret`,
-            fix: `use the hub's leaf secret: set secret_file (or secret_env) in the [[leafnodes.remotes]] entry for ${r.label} in ${file} to the hub's [leafnodes] secret, then reload: systemctl reload unibus`,
+            cause: r.nkey
+              ? `the leaf uplink to ${r.label} is down: the hub refuses this edge's own key (nkey_file)`
+              : `the leaf uplink to ${r.label} is down: the hub refuses this node's user "${r.user}" or secret`,
+            // An enrolled edge has no secret to set: its key reaches every hub node within seconds of the join.
+            fix: r.nkey
+              ? `right after the join this clears by itself within seconds (the hub nodes learn a new edge's key from their CA holders' check-ins); if it stays, the hub removed this edge (unibus edge list on a hub node): enroll it again with a new edge token: unibus join ADDR --token TOKEN --edge --name ${f.node} --replace --force`
+              : `use the hub's leaf secret: set secret_file (or secret_env) in the [[leafnodes.remotes]] entry for ${r.label} in ${file} to the hub's [leafnodes] secret, then reload: systemctl reload unibus`,
           }, auth));
         } else {
           const why = conn.at(-1)?.detail.error;
@@ -68,7 +73,9 @@ export const leafRule = defineRule({
         out.push(withEvidence({
           kind: "leaf_auth_failed", severity: "degraded", node: who,
           cause: `an edge at ${who} tries to connect as a leaf node with a secret or user this hub does not accept`,
-          fix: `on that edge, set the [[leafnodes.remotes]] secret to this hub's [leafnodes] secret (from ${file}) and reload it`,
+          fix: leaf.enroll
+            ? `an edge enrolled moments ago is refused until this node learns its key from the CA holders' check-ins (seconds; this clears ${EVENT_FRESH_MS / 1000} s after the last refusal); otherwise: an edge removed with unibus edge remove (unibus edge list) must enroll again, and a hand-configured edge needs this hub's [leafnodes] secret (from ${file}) in its [[leafnodes.remotes]] entry`
+            : `on that edge, set the [[leafnodes.remotes]] secret to this hub's [leafnodes] secret (from ${file}) and reload it`,
         }, refused));
       }
     }

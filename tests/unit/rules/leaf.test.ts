@@ -32,3 +32,17 @@ test("an enrolled edge that does not trust its hub is pointed at its check-ins a
   expect(out[0]!.fix).toContain('the "hub check-in" line of unibus status');
   expect(out[0]!.fix).toContain("--edge --name");
 });
+
+test("an enrolled edge refused by the hub is not told to set a secret it does not use, nor is the hub that enrolls edges", () => {
+  // Found on the bed: an edge enrolled with install.sh --join --edge was refused by its home hub node for its
+  // first seconds (the key had not reached it yet), and both sides said to set the hub's [leafnodes] secret.
+  const enrolled = { ...standalone, leafnodes: { remotes: [{ urls: [url], label: url.text, user: "leaf", nkey: { value: "SU…" } }] } } as unknown as UnibusConfig;
+  const edgeSide = run(leafRule, healthy({ config: enrolled, routes: [], members: [], events: [event("leaf_auth_failed", "Leafnode Error 'Authorization Violation'", { side: "dialing" })] }));
+  expect(edgeSide[0]!.cause).toContain("refuses this edge's own key");
+  expect(edgeSide[0]!.fix).not.toContain("secret_file");
+  expect(edgeSide[0]!.fix).toContain("--edge --name");
+  const enrolling = { ...hub, leafnodes: { ...hub.leafnodes, enroll: true } } as unknown as UnibusConfig;
+  const hubSide = run(leafRule, healthy({ config: enrolling, routes: [], members: [], events: [event("leaf_auth_failed", "authentication error", { side: "accepting" }, ["10.0.0.14:51000"])] }));
+  expect(hubSide[0]!.fix).toContain("enrolled moments ago");
+  expect(hubSide[0]!.fix).toContain("unibus edge list");
+});
