@@ -91,7 +91,9 @@ export async function run(args: string[]): Promise<number> {
     `joined cluster "${result.cluster}" as "${name}" (route ${result.route}); ${peers.length} other member${peers.length === 1 ? "" : "s"}: ${peers.map((m) => m.name).join(", ") || "none"}\n` +
       `  ${files.config}\n  ${files.ca}\n  ${files.cert}\n  ${files.key}  (the key was made here and never left this box)\n  ${files.secret}  (route secret)\n` +
       (result.jetstreamAt ? `note: "${name}" was removed from the cluster less than 5 minutes ago; nats-server keeps a removed name out of the JetStream meta group for 5 minutes, so JetStream takes this box in by ${result.jetstreamAt} at the latest (routes and core NATS work at once; until then status says meta_incomplete, naming ${name})\n` : "") +
-      (layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}   (or install it: sudo ./install.sh --config ${files.config})\n`),
+      (layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}   (or install it: sudo ./install.sh --config ${files.config})\n`) +
+      // The CA holder listed the member at once: until it runs, every member misses a route to it.
+      (layout.installed ? "" : `"${name}" is a member from now on: the other members dial it and say so until it runs; if it never will: unibus remove ${name} on any member\n`),
   );
   return 0;
 }
