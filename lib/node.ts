@@ -415,6 +415,7 @@ export class UnibusNode {
       access: () => (this.#access && this.#systemCredential ? { ledger: this.#access, credential: this.#systemCredential } : undefined),
       ca: () => this.#ca,
       backup: () => this.#backupControl,
+      edges: () => (this.#membership ? { registry: this.#membership.edges, changed: () => void this.#serialized(() => this.#onEdgesChanged()) } : undefined),
     });
     this.#control.start();
   }

@@ -3,19 +3,22 @@
  * hub node: the edges enrolled with `unibus join --edge`, and shutting one
  * out alone. A remove is recorded by a CA holder, reaches every hub node at
  * its next check-in (seconds), and each hub node then closes that edge's
- * leaf connection; every other edge keeps its own.
+ * leaf connection; every other edge keeps its own. Both ask the running node
+ * over the control channel (lib/control/edges.ts); only a stopped node's
+ * edges.json is read and written here.
  */
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
 import { EdgeRegistry } from "../membership/edges.ts";
 import { askCaHolder } from "../membership/retire.ts";
 import { configPath, parseCommand } from "./_flags.ts";
+import { hubRefusal, requestEdgeRemove, requestEdges } from "../control/edges.ts";
 
+/** hubConfig loads the config and insists it is a hub that enrolls edges. */
 function hubConfig(file: string | undefined): UnibusConfig {
   const config = loadConfig(configPath(file));
-  if (!config.cluster || !config.tls || !config.leafnodes?.listen || !config.leafnodes.enroll) {
-    throw new ConfigError(`${config.file} is no hub that enrolls edges: it needs [cluster], [tls] and [leafnodes] listen with enroll = true`);
-  }
+  const refusal = hubRefusal(config);
+  if (refusal) throw new ConfigError(refusal);
   return config;
 }
 
@@ -23,7 +26,8 @@ function hubConfig(file: string | undefined): UnibusConfig {
 export async function list(args: string[]): Promise<number> {
   const { values } = parseCommand("edge list", args);
   const config = hubConfig(values.config);
-  const edges = new EdgeRegistry(config.node.dataDir).all();
+  const asked = await requestEdges(config.node.dataDir);
+  const edges = asked.reached ? asked.answer.edges : new EdgeRegistry(config.node.dataDir).all();
   if (values.json) {
     process.stdout.write(JSON.stringify(edges, null, 2) + "\n");
     return 0;
@@ -39,10 +43,14 @@ export async function remove(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("expected one NAME: the edge to remove (see: unibus edge list)");
   const name = positionals[0]!;
   const config = hubConfig(values.config);
-  const { reply, errors } = await askCaHolder(config, { op: "edge-remove", name });
-  if (!reply) throw new RuntimeError(`no CA holder removed edge "${name}": ${errors.join("; ") || "none known"}`);
-  const registry = new EdgeRegistry(config.node.dataDir);
-  if (Array.isArray(reply.edges) && registry.merge(reply.edges)) registry.save();
+  const asked = await requestEdgeRemove(config.node.dataDir, name);
+  if (!asked.reached) {
+    // The node is down: record the remove in its edges.json, which it reads when it starts.
+    const { reply, errors } = await askCaHolder(config, { op: "edge-remove", name });
+    if (!reply) throw new RuntimeError(`no CA holder removed edge "${name}": ${errors.join("; ") || "none known"}`);
+    const registry = new EdgeRegistry(config.node.dataDir);
+    if (Array.isArray(reply.edges) && registry.merge(reply.edges)) registry.save();
+  }
   process.stdout.write(`removed edge "${name}": its key no longer signs in to any hub node; each hub node closes its uplink at its next check-in (within seconds). To enroll that box again: a new token, then unibus join ADDR --token TOKEN --edge --name ${name} --replace --force\n`);
   return 0;
 }

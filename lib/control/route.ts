@@ -12,6 +12,7 @@ import type { AccessLedger } from "../access/ledger.ts";
 import type { SystemCredential } from "../natsd/system-credential.ts";
 import type { CaAuthority } from "../membership/ca-authority.ts";
 import type { BackupProgress } from "../backup/take.ts";
+import type { EdgeRegistry } from "../membership/edges.ts";
 import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
 
 /** BackupAnswer is what the node reports of a backup it took. */
@@ -31,6 +32,9 @@ export interface BackupControl {
   take(): Promise<BackupAnswer>;
   progress(): BackupProgress | undefined;
 }
+
+/** EdgeAccess is what the edges group needs of a hub node: its registry of enrolled edges, and telling it the registry changed (it re-renders its sign-ins). */
+export interface EdgeAccess { registry: EdgeRegistry; changed(): void }
 
 /** UserAccess is what the users group needs of the node: its copy of the cluster's users and its system-account credential. */
 export interface UserAccess { ledger: AccessLedger; credential: SystemCredential }
@@ -57,6 +61,8 @@ export interface ControlContext {
   ca?(): CaAuthority | undefined;
   /** Taking a backup now, and its progress (lib/control/backup.ts); undefined until the node started its backups. */
   backup?(): BackupControl | undefined;
+  /** A hub node's enrolled edges (lib/control/edges.ts); undefined off a cluster. */
+  edges?(): EdgeAccess | undefined;
 }
 
 /**

@@ -35,6 +35,7 @@ import { membersRoutes } from "./members.ts";
 import { statusRoutes } from "./status.ts";
 import { usersRoutes } from "./users.ts";
 import { caRoutes } from "./ca.ts";
+import { edgesRoutes } from "./edges.ts";
 
 /** CONTROL_ROUTES lists every route group the control channel serves. */
 export const CONTROL_ROUTES: readonly ControlRoutes[] = [
@@ -44,6 +45,7 @@ export const CONTROL_ROUTES: readonly ControlRoutes[] = [
   usersRoutes,
   caRoutes,
   backupRoutes,
+  edgesRoutes,
 ];
 
 /** createControlApp mounts every group on one app; an unknown path is a 404 naming the groups. */
