@@ -99,7 +99,7 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const node = s.varz.ok ? s.varz.data.server_name : config.node.name;
   const routes = s.routez.ok ? (s.routez.data.routes ?? []) : [];
   const paired = await pairRoutes(routes, config.cluster?.routes ?? []);
-  const routeFacts: RouteFact[] = paired.routes.map((r) => ({ ...(r.peerName ? { name: r.peerName } : {}), address: r.address, solicited: Boolean(r.solicited), ...(r.peer ? { peer: r.peer } : {}) }));
+  const routeFacts: RouteFact[] = paired.routes.map((r) => ({ ...(r.peerName ? { name: r.peerName } : {}), address: r.address, solicited: Boolean(r.solicited), ...(r.peer ? { peer: r.peer } : {}), ...(r.start && Number.isFinite(Date.parse(r.start)) ? { since: Date.parse(r.start) } : {}) }));
   const strangers = routeFacts.filter((_, i) => !paired.routes[i]!.peer);
   const twins = sameNameServers(node, routes);
   const missingPeers = reachable ? paired.missing : (config.cluster?.routes ?? []).map((p) => p.text);

@@ -8,13 +8,14 @@
  */
 import type { HealthFacts } from "./facts.ts";
 import { verdictOf, type Diagnosis, type Problem } from "./problem.ts";
-import { EVENT_FRESH_MS, type RuleContext } from "./rule.ts";
+import { freshEvents } from "./fresh-events.ts";
+import type { RuleContext } from "./rule.ts";
 import { RULES } from "./rules.ts";
 
 /** diagnose computes the verdict and the problems behind it; the first problem is the headline (broken before degraded, else in rule order). */
 export function diagnose(f: HealthFacts): Diagnosis {
   const found: Problem[] = [];
-  const context: RuleContext = { facts: f, fresh: f.events.filter((e) => f.now - e.lastSeen <= EVENT_FRESH_MS), found, explained: new Set() };
+  const context: RuleContext = { facts: f, fresh: freshEvents(f), found, explained: new Set() };
   for (const rule of RULES) found.push(...rule.check(context));
   // Stable: within a severity, cause before consequence as the rules found them.
   const problems = [...found].sort((a, b) => Number(b.severity === "broken") - Number(a.severity === "broken"));

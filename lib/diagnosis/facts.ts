@@ -24,7 +24,7 @@ import type { AccessReplicaState } from "../access/replica-state.ts";
 import type { ClusterFacts } from "./cluster-facts.ts";
 
 /** RouteFact is one live route as /routez reports it. */
-export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string }
+export interface RouteFact { name?: string; address: string; solicited: boolean; /** The cluster.peers entry it was paired with. */ peer?: string; /** When the route connected (ms since the epoch), from /routez start. */ since?: number }
 
 /** TwinFact is a peer name that two servers (two server ids) answer to, with the addresses of their routes. */
 export interface TwinFact { name: string; addresses: string[] }

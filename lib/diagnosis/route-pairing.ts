@@ -26,10 +26,12 @@ export interface RouteStatus {
   connected: boolean;
   /** True when this node dialed the route, false when the peer dialed in. */
   solicited?: boolean;
+  /** When the route connected (RFC 3339, from /routez). */
+  start?: string;
 }
 
 /** RoutezRoute is the part of a /routez route that pairing reads. */
-export type RoutezRoute = Pick<RouteInfo, "remote_name" | "ip" | "port" | "did_solicit" | "rtt">;
+export type RoutezRoute = Pick<RouteInfo, "remote_name" | "ip" | "port" | "did_solicit" | "rtt" | "start">;
 
 /** RoutePairing is routes matched with configured peers, and the peers left without a route. */
 export interface RoutePairing { routes: RouteStatus[]; missing: string[] }
@@ -63,6 +65,7 @@ export async function pairRoutes(routes: RoutezRoute[], peers: HostPort[]): Prom
       ...(route.rtt ? { rtt: route.rtt, rttMs: natsDurationMs(route.rtt) } : {}),
       connected: true,
       solicited: Boolean(route.did_solicit),
+      ...(route.start ? { start: route.start } : {}),
     });
   }
   return { routes: out, missing: [...unmatched].map((i) => peers[i]!.text) };

@@ -16,7 +16,7 @@ export type { ProblemOf, Severity } from "./problem-of.ts";
 /** RuleContext is what a rule sees: the facts, the fresh nats events, the problems earlier rules found, and the peers they explained. */
 export interface RuleContext {
   facts: HealthFacts;
-  /** nats-server's events no older than EVENT_FRESH_MS. */
+  /** nats-server's events that still count: no older than EVENT_FRESH_MS, and not ended by a link that came up since (fresh-events.ts). */
   fresh: NatsEvent[];
   /** Problems found by the rules before this one (cause before consequence). */
   found: readonly ProblemOf<string>[];

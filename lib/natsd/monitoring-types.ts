@@ -89,6 +89,8 @@ export interface RouteInfo extends PeerTraffic {
   is_configured?: boolean;
   ip: string;
   port: number;
+  /** When the route connected (RFC 3339). */
+  start?: string;
   compression?: string;
   account?: string;
 }

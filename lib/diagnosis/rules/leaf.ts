@@ -10,7 +10,7 @@ import { joinHostPort } from "../../config/units.ts";
 import { uplinkCaFile } from "../../config/section-leafnodes.ts";
 import { pairUplinks } from "../leaf-uplinks.ts";
 import type { NatsEvent } from "../nats-events.ts";
-import { defineRule, EVENT_FRESH_MS, eventsOf, withEvidence, type ProblemOf } from "../rule.ts";
+import { defineRule, eventsOf, withEvidence, type ProblemOf } from "../rule.ts";
 
 type LeafKind = "leaf_down" | "leaf_tls_untrusted" | "leaf_auth_failed";
 
@@ -18,7 +18,7 @@ type LeafKind = "leaf_down" | "leaf_tls_untrusted" | "leaf_auth_failed";
 export const leafRule = defineRule({
   name: "leaf",
   kinds: ["leaf_down", "leaf_tls_untrusted", "leaf_auth_failed"],
-  check({ facts: f }) {
+  check({ facts: f, fresh }) {
     const leaf = f.config.leafnodes;
     if (!leaf) return [];
     const events = f.events;
@@ -67,7 +67,7 @@ export const leafRule = defineRule({
       }
     }
     if (leaf.listen) {
-      const refused = eventsOf(events, "leaf_auth_failed").filter((e) => e.detail.side === "accepting" && f.now - e.lastSeen <= EVENT_FRESH_MS);
+      const refused = eventsOf(fresh, "leaf_auth_failed").filter((e) => e.detail.side === "accepting");
       if (refused.length) {
         const who = [...new Set(refused.flatMap((e) => e.addresses.map((a) => a.replace(/:\d+$/, ""))))].join(", ");
         out.push(withEvidence({

@@ -11,7 +11,7 @@ import { diagnose } from "../../../lib/diagnosis/diagnose.ts";
 import type { HealthFacts } from "../../../lib/diagnosis/facts.ts";
 import type { Problem } from "../../../lib/diagnosis/problem.ts";
 import type { Rule, RuleContext } from "../../../lib/diagnosis/rule.ts";
-import { EVENT_FRESH_MS } from "../../../lib/diagnosis/rule.ts";
+import { freshEvents } from "../../../lib/diagnosis/fresh-events.ts";
 import type { ClusterFacts } from "../../../lib/diagnosis/cluster-facts.ts";
 import type { MemberRecord } from "../../../lib/membership/members.ts";
 
@@ -67,7 +67,7 @@ export function cut(f: HealthFacts, ...peers: string[]): HealthFacts {
 export function run(rule: Rule, given: object, found: Problem[] = []): Problem[] {
   // The tables are `as const`: their facts are read-only, which rules never mind.
   const f = given as HealthFacts;
-  const c: RuleContext = { facts: f, fresh: f.events.filter((e) => f.now - e.lastSeen <= EVENT_FRESH_MS), found, explained: new Set() };
+  const c: RuleContext = { facts: f, fresh: freshEvents(f), found, explained: new Set() };
   return rule.check(c) as Problem[];
 }
 
