@@ -10,7 +10,7 @@ import { joinHostPort } from "../../config/units.ts";
 import { uplinkCaFile } from "../../config/section-leafnodes.ts";
 import { pairUplinks } from "../leaf-uplinks.ts";
 import type { NatsEvent } from "../nats-events.ts";
-import { defineRule, eventsOf, withEvidence, type ProblemOf } from "../rule.ts";
+import { defineRule, EVENT_FRESH_MS, eventsOf, withEvidence, type ProblemOf } from "../rule.ts";
 
 type LeafKind = "leaf_down" | "leaf_tls_untrusted" | "leaf_auth_failed";
 
@@ -74,7 +74,7 @@ export const leafRule = defineRule({
           kind: "leaf_auth_failed", severity: "degraded", node: who,
           cause: `an edge at ${who} tries to connect as a leaf node with a secret or user this hub does not accept`,
           fix: leaf.enroll
-            ? `an edge enrolled moments ago is refused until this node learns its key from the CA holders' check-ins (seconds; this clears ${EVENT_FRESH_MS / 1000} s after the last refusal); otherwise: an edge removed with unibus edge remove (unibus edge list) must enroll again, and a hand-configured edge needs this hub's [leafnodes] secret (from ${file}) in its [[leafnodes.remotes]] entry`
+            ? `an edge enrolled moments ago is refused until this node learns its key from the CA holders' check-ins (seconds; this clears when its leaf connects, or ${EVENT_FRESH_MS / 1000} s after the last refusal); otherwise: an edge removed with unibus edge remove (unibus edge list) must enroll again, and a hand-configured edge needs this hub's [leafnodes] secret (from ${file}) in its [[leafnodes.remotes]] entry`
             : `on that edge, set the [[leafnodes.remotes]] secret to this hub's [leafnodes] secret (from ${file}) and reload it`,
         }, refused));
       }
