@@ -197,6 +197,8 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
     const res = inBox(hubs[1]!, ["edge", "remove", "edge-2", "--config", hubs[1]!.config]);
     expect(res.out).toContain('removed edge "edge-2"');
     expect(res.code).toBe(0);
+    // The running hub node did the remove (control channel), not the CLI beside it.
+    await waitFor("hub-2 to log the remove it did", () => hubs[1]!.log.includes("removed an edge"), 10_000, 200);
     await waitFor("edge-2 gone from every hub node", async () => !(await leafNames()).includes("edge-2"), 60_000, 500);
     // It cannot come back: watch for a while.
     await Bun.sleep(5_000);
