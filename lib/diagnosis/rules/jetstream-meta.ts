@@ -44,7 +44,9 @@ export const jetstreamMetaRule = defineRule({
       return [{
         kind: "meta_no_leader", severity: "broken", node: f.node,
         cause: `JetStream has no meta leader: fewer than a majority (${majorityOf(servers)} of ${servers}) of the nodes can reach each other, so no stream can be written or changed`,
-        fix: found.length ? "fix the problems above; the meta group elects a leader as soon as a majority of nodes are connected" : "start the missing nodes or reconnect them (unibus status on each node says why it is missing)",
+        // README "When things go wrong": the survivor of a lost majority has one way back when the others are gone for good.
+        fix: (found.length ? "fix the problems above; the meta group elects a leader as soon as a majority of nodes are connected" : "start the missing nodes or reconnect them (unibus status on each node says why it is missing)") +
+          "; if the others are gone for good, on this box: sudo unibus recover (a cluster of one with this box's data; it says what is lost first, and refuses while another member may be alive)",
       }];
     }
     if (f.metaHealth && !f.metaHealth.ok) {

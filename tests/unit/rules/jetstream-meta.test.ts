@@ -35,3 +35,9 @@ test("no leader after route problems says to fix them first; an incomplete group
   expect(run(jetstreamMetaRule, cut(healthy(noLeader), "10.0.0.3:6222"))[0]!.cause).not.toContain("fewer than a majority");
   expect(run(jetstreamMetaRule, healthy({ meta: { leader: "pi-1", clusterSize: 2, peers: [] } }), earlier)).toEqual([]);
 });
+
+test("a node without a majority points at unibus recover for when the others are gone for good", () => {
+  // README "When things go wrong": status on the survivor says which case it is; before, its fix named only bringing them back.
+  const out = run(jetstreamMetaRule, cut(healthy(noLeader), "10.0.0.2:6222", "10.0.0.3:6222"));
+  expect(out.find((p) => p.kind === "meta_no_leader")!.fix).toContain("sudo unibus recover");
+});
