@@ -593,7 +593,7 @@ export class UnibusNode {
     }
     if (!this.#fleetJs || this.#fleetJs.isClosed()) this.#fleetJs = await connectJetstream(config, "unibus-fleet");
     const fresh = await forwardingEdges(this.#fleetJs, edges.filter((e) => !this.#sourced.has(e)));
-    const state = await ensureFleetStream(this.#fleetJs, fresh, config.cluster?.peers.length ?? 1);
+    const state = await ensureFleetStream(this.#fleetJs, fresh, this.#serversExpected());
     this.#sourced = new Set(state.sources.map((s) => s.edge));
     if (fresh.length) this.#log.info("the hub's fleet stream sources more edges", { stream: FLEET_STREAM, edges: fresh.join(",") });
     return state;

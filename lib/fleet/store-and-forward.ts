@@ -15,7 +15,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 interface StreamSource { name: string; external?: { api: string; deliver: string } }
 /** StreamInfo is the part of `$JS.API.STREAM.INFO` this module reads. */
 interface StreamInfo {
-  config: Record<string, unknown> & { subjects?: string[]; sources?: StreamSource[] };
+  config: Record<string, unknown> & { subjects?: string[]; sources?: StreamSource[]; num_replicas?: number };
   state: { messages: number };
   sources?: { name: string; lag: number; active?: number; external?: { api?: string } }[];
 }
@@ -79,7 +79,9 @@ export interface FleetStreamState { messages: number; sources: { edge: string; l
 /**
  * ensureFleetStream makes the hub's UNIBUS_FLEET source UNIBUS_FORWARD from
  * each edge in `edges` (kept sources are never dropped: an edge that is away
- * stays sourced so its backlog arrives when it returns); replicas up to 3.
+ * stays sourced so its backlog arrives when it returns); replicas up to 3,
+ * `replicas` being the hub cluster's member count (an existing stream with
+ * fewer is raised to it).
  */
 export async function ensureFleetStream(nc: NatsConnection, edges: string[], replicas: number): Promise<FleetStreamState> {
   const source = (edge: string): StreamSource => ({ name: FORWARD_STREAM, external: { api: `$JS.${edge}.API`, deliver: "" } });
@@ -91,6 +93,11 @@ export async function ensureFleetStream(nc: NatsConnection, edges: string[], rep
     const have = new Set((info.config.sources ?? []).map((x) => x.external?.api ?? ""));
     const missing = edges.filter((e) => !have.has(`$JS.${e}.API`));
     if (missing.length) info = await jsApi<StreamInfo>(nc, `STREAM.UPDATE.${FLEET_STREAM}`, { ...info.config, sources: [...(info.config.sources ?? []), ...missing.map(source)] });
+    // Made while the hub was smaller (or by a unibus that counted the config's peers): raised once the members are there.
+    const want = Math.min(3, Math.max(1, replicas));
+    if ((info.config.num_replicas ?? 1) < want) {
+      info = await jsApi<StreamInfo>(nc, `STREAM.UPDATE.${FLEET_STREAM}`, { ...info.config, num_replicas: want }).catch(() => info!);
+    }
   }
   const edgeOf = (api?: string) => /^\$JS\.(.+)\.API$/.exec(api ?? "")?.[1] ?? "?";
   return {
