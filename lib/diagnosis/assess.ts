@@ -26,6 +26,7 @@ import { withMemberRoutes } from "../membership/routes.ts";
 import { readMembershipState } from "../membership/agent.ts";
 import { readAccessReplicaState } from "../access/replica-state.ts";
 import { readFleetView } from "../fleet/fleet-watch.ts";
+import { readUplinkState } from "../membership/edge-agent.ts";
 import { readLeftMarker } from "../membership/left-marker.ts";
 import { readBackupState } from "../backup/state.ts";
 import { manualBackups } from "../backup/files.ts";
@@ -115,7 +116,9 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const manualBackup = backup && config.backup.enabled ? manualBackups(config.backup.dir, config.node.name).at(-1) : undefined;
   const access = membered ? readAccessReplicaState(config.node.dataDir) : undefined;
   const fleet = config.leafnodes?.listen ? readFleetView(config.node.dataDir, now) : undefined;
+  const edgeRemoved = config.leafnodes?.remotes.some((r) => r.nkey) ? readUplinkState(config.node.dataDir)?.removed === true : false;
   const facts: HealthFacts = {
+    ...(edgeRemoved ? { edgeRemoved } : {}),
     ...(fleet ? { fleet } : {}),
     config,
     node,

@@ -98,6 +98,8 @@ export interface HealthFacts {
   fleet?: FleetView;
   /** The members list (members.json), read once per assessment; [] outside a cluster or before any join. */
   members: MemberRecord[];
+  /** An enrolled edge the hub removed (unibus edge remove), as its check-ins learned: its uplink is refused for that reason alone. */
+  edgeRemoved?: boolean;
   /** What the membership agent found (membership-state.json). */
   membership?: MembershipState;
   /** The marker a node that left or was removed keeps. */

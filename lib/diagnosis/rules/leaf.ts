@@ -37,7 +37,14 @@ export const leafRule = defineRule({
         const auth = mine(authEvs);
         const conn = mine(connEvs);
         const newestTls = newest(tls), newestAuth = newest(auth), newestConn = newest(conn);
-        if (tls.length && newestTls >= newestAuth && newestTls >= newestConn) {
+        if (f.edgeRemoved && r.nkey) {
+          // Its hub nodes refuse its key; the ones that are down answer "no route", which is fresher but not the cause.
+          out.push(withEvidence({
+            kind: "leaf_auth_failed", severity: "degraded", node: f.node,
+            cause: `the leaf uplink to ${r.label} is down: the hub removed this edge (unibus edge remove on a hub node), so every hub node refuses its key`,
+            fix: `if that was a mistake, enroll it again: on a hub CA holder sudo unibus token create --edge, then here: unibus join ADDR --token TOKEN --edge --name ${f.node} --replace --force; if the edge is retired: sudo ./install.sh --uninstall`,
+          }, auth));
+        } else if (tls.length && newestTls >= newestAuth && newestTls >= newestConn) {
           out.push(withEvidence({
             kind: "leaf_tls_untrusted", severity: "degraded", node: f.node,
             cause: `the leaf uplink to ${r.label} is down: this node does not trust the hub's certificate (x509: certificate signed by unknown authority)${r.caFile ? `; ${uplinkCaFile(f.config, r)} is not the CA that issued it` : "; this remote has no ca_file"}`,

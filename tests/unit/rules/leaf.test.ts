@@ -46,3 +46,16 @@ test("an enrolled edge refused by the hub is not told to set a secret it does no
   expect(hubSide[0]!.fix).toContain("enrolled moments ago");
   expect(hubSide[0]!.fix).toContain("unibus edge list");
 });
+
+test("an edge the hub removed says so, not the connect error of a hub node that is down", () => {
+  // Found on the bed: after unibus edge remove, with one hub node of its uplink's list dead, the edge said
+  // "check that the hub runs" (the dead node's "no route to host" was the freshest error).
+  const enrolled = { ...standalone, leafnodes: { remotes: [{ urls: [url], label: url.text, user: "leaf", nkey: { value: "SU…" } }] } } as unknown as UnibusConfig;
+  const out = run(leafRule, healthy({ config: enrolled, routes: [], members: [], edgeRemoved: true, events: [
+    event("leaf_auth_failed", "Leafnode Error 'Authorization Violation'", { side: "dialing" }, [], 5_000),
+    event("leaf_connect_failed", "dial tcp 10.0.0.13:7422: connect: no route to host", { url: "hub.lan:7422", error: "no route to host" }),
+  ] }));
+  expect(out.map((p) => p.kind)).toEqual(["leaf_auth_failed"]);
+  expect(out[0]!.cause).toContain("the hub removed this edge");
+  expect(out[0]!.fix).toContain("--edge --name");
+});
