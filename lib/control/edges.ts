@@ -22,7 +22,9 @@ export interface EdgeRemoveAnswer { name: string; changed: boolean }
 /** hubRefusal says why a config is no hub that enrolls edges, or undefined when it is one. */
 export function hubRefusal(config: UnibusConfig): string | undefined {
   if (config.cluster && config.tls && config.leafnodes?.listen && config.leafnodes.enroll) return undefined;
-  return `${config.file} is no hub that enrolls edges: it needs [cluster], [tls] and [leafnodes] listen with enroll = true`;
+  // A box that joined a hub does not take [leafnodes] over: it is a member, but no hub node for edges until edited.
+  const member = config.cluster && config.tls ? " (a member that joined later does not take [leafnodes] over: run this on a hub node that has it, or add it here and restart unibus)" : "";
+  return `${config.file} is not a hub node that enrolls edges: it needs [cluster], [tls] and [leafnodes] listen with enroll = true${member}`;
 }
 
 /** edgesRoutes serves GET /edges and POST /edges/remove. */
