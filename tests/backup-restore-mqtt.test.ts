@@ -55,13 +55,13 @@ test("MQTT's streams made by the target are kept on a whole restore, replaced on
 
   const whole = await runUnibus(["restore", file, "--config", b.config]);
   expect({ code: whole.code, stderr: whole.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(whole.stdout).toContain("restored stream ORDERS: 1 messages");
+  expect(whole.stdout).toContain("restored stream ORDERS: 1 message, 1 replica");
   expect(whole.stdout).toContain("kept stream $MQTT_rmsgs as it is");
   expect(whole.stdout).toContain("--stream $MQTT_rmsgs --overwrite");
 
   const one = await runUnibus(["restore", file, "--config", b.config, "--stream", "$MQTT_rmsgs", "--overwrite"]);
   expect({ code: one.code, stderr: one.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(one.stdout).toContain("restored stream $MQTT_rmsgs: 1 messages, 1 replica, replacing the existing one");
+  expect(one.stdout).toContain("restored stream $MQTT_rmsgs: 1 message, 1 replica, replacing the existing one");
   expect(one.stdout).toContain("restart unibus");
 
   await b.proc!.stop();
