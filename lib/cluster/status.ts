@@ -151,7 +151,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     missingPeers,
     ...(meta?.leader ? { metaLeader: meta.leader } : {}),
     ...(meta?.clusterSize !== undefined ? { metaClusterSize: meta.clusterSize } : {}),
-    metaOffline: (meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name),
+    metaOffline: [...new Set([...(meta?.peers ?? []).filter((p) => p.offline || p.current === false).map((p) => p.name), ...metaBehindByLeader(facts.cluster).filter((r) => r.offline || !r.current).map((r) => r.replica)])].sort(),
     ...(jsz ? { jetstream: { streams: jsz.streams ?? 0, consumers: jsz.consumers ?? 0, messages: jsz.messages ?? 0, bytes: jsz.bytes ?? 0 } } : {}),
     leafs: leafUplinks(facts).map(({ url, up, hub, address, home, atHome }) => ({ url, up, ...(hub ? { hub } : {}), ...(address ? { address } : {}), ...(home ? { home } : {}), ...(atHome !== undefined ? { atHome } : {}) })),
     ...(config.gateway ? { gateways: gatewayLinks(facts) } : {}),
@@ -161,7 +161,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     ...(forward ? { forward } : {}),
     ...(uplinkCheckin ? { uplinkCheckin } : {}),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
-    ...(config.cluster && config.tls ? { members: memberViews(config, jsz?.meta_cluster, facts.now, facts.members) } : {}),
+    ...(config.cluster && config.tls ? { members: withLeaderMetaView(memberViews(config, jsz?.meta_cluster, facts.now, facts.members), facts.cluster, meta?.leader) } : {}),
     ...(ca ? { ca } : {}),
     ...(facts.cluster ? { clusterHealth: { expected: facts.cluster.expected, verdicts: facts.cluster.verdicts.map((v) => ({ node: v.node, verdict: v.verdict })), streams: facts.cluster.streams, behind: facts.cluster.behind, storage: facts.cluster.storage, ...(facts.cluster.error ? { error: facts.cluster.error } : {}) } } : {}),
     verdict: diagnosis.verdict,
@@ -189,4 +189,25 @@ async function settle(monitor: MonitorClient, s: Snapshot): Promise<Snapshot> {
     metaHealthz = meta.ok ? meta : metaHealthz;
   }
   return { ...s, healthz, metaHealthz };
+}
+
+/** metaBehindByLeader is the meta group's replicas its leader reported not current in the last cluster round (none without a round). */
+export function metaBehindByLeader(cluster: ClusterFacts | undefined): ReplicaFact[] {
+  return (cluster?.behind ?? []).filter((r) => r.stream === "");
+}
+
+/**
+ * withLeaderMetaView fills in what a follower cannot see in its own /jsz (the
+ * "?" of another follower) from the meta leader's answer in the cluster
+ * round, so every member's status shows the same meta state: on the bed a
+ * power-cut pi-2 was "lagging" and "offline" on the leader and "?" elsewhere.
+ */
+export function withLeaderMetaView(views: MemberView[], cluster: ClusterFacts | undefined, leader: string | undefined): MemberView[] {
+  if (!cluster || cluster.error || !leader || !cluster.answered.includes(leader)) return views;
+  const behind = metaBehindByLeader(cluster);
+  return views.map((v) => {
+    if (v.meta !== "?") return v;
+    const r = behind.find((x) => x.replica === v.name);
+    return { ...v, meta: r ? (r.offline ? "offline" : "lagging") : "current" };
+  });
 }

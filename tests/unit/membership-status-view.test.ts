@@ -11,6 +11,8 @@ import type { UnibusConfig } from "../../lib/config/load.ts";
 import type { MemberRecord } from "../../lib/membership/members.ts";
 import { dataDirLayout } from "../../lib/data-dir.ts";
 import { memberViews } from "../../lib/membership/status-view.ts";
+import { withLeaderMetaView } from "../../lib/cluster/status.ts";
+import type { ClusterFacts } from "../../lib/diagnosis/cluster-facts.ts";
 import { raftPeerId } from "../../lib/natsd/raft-peer-id.ts";
 import { tempDir } from "../_helpers.ts";
 
@@ -36,5 +38,24 @@ describe("members as a follower sees them", () => {
   test("the leader still says lagging about a follower it knows is behind", () => {
     const meta = { leader: "pi-2", cluster_size: 3, replicas: [{ name: "pi-1", current: true }, { name: "pi-3", current: false }] };
     expect(memberViews(config, meta).find((v) => v.name === "pi-3")!.meta).toBe("lagging");
+  });
+});
+
+describe("a follower fills its '?' from the meta leader's answer in the cluster round", () => {
+  const meta = { leader: "pi-1", cluster_size: 4, replicas: [{ name: "pi-1", current: true }, { name: "pi-3", current: false, lag: 0 }, { name: "pi-5", current: false, lag: 0 }] };
+  const round = (over: Partial<ClusterFacts>): ClusterFacts => ({ at: 0, expected: 4, verdicts: [], behind: [], streams: 0, storage: [], answered: ["pi-1", "pi-2", "pi-3", "pi-5"], ...over });
+  const behind = (replica: string, offline: boolean) => ({ stream: "", account: "", leader: "pi-1", replica, current: false, offline, lag: 3 });
+  const metaOf = (c: ClusterFacts | undefined) => Object.fromEntries(withLeaderMetaView(memberViews(config, meta), c, "pi-1").map((v) => [v.name, v.meta]));
+
+  test("what the leader reports: pi-3 lagging, pi-5 offline, the rest current (the bed's power-cut pi-2 was '?' on the others)", () => {
+    expect(metaOf(round({ behind: [behind("pi-3", false), behind("pi-5", true)] }))).toEqual({ "pi-1": "leader", "pi-2": "current", "pi-3": "lagging", "pi-4": "removed", "pi-5": "offline" });
+  });
+  test("a leader that reports nobody behind: every '?' is current", () => {
+    expect(metaOf(round({}))).toMatchObject({ "pi-3": "current", "pi-5": "current" });
+  });
+  test("no round, a failed round, or a leader that did not answer: '?' stays, never a guess", () => {
+    for (const c of [undefined, round({ error: "no system account" }), round({ answered: ["pi-2", "pi-3"] })]) {
+      expect(metaOf(c)).toMatchObject({ "pi-3": "?", "pi-5": "?" });
+    }
   });
 });
