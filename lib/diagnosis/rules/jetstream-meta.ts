@@ -34,7 +34,7 @@ export const jetstreamMetaRule = defineRule({
       const expected = f.meta?.clusterSize;
       return [{
         kind: "meta_no_leader", severity: "broken", node: f.node,
-        cause: `JetStream has no meta leader although this node reaches ${quorum.reached} of its ${servers - 1} peers (a majority), so no stream can be written or changed: an election is under way, or the meta group is new and waits for its first leader, which nats-server elects only once every server it expects${expected ? ` (${expected})` : ""} has voted`,
+        cause: `JetStream has no meta leader although this node reaches ${quorum.reached} of its ${servers - 1} peers (a majority), so no stream, KV bucket or consumer can be created, changed or deleted (streams that have a leader keep taking writes): an election is under way, or the meta group is new and waits for its first leader, which nats-server elects only once every server it expects${expected ? ` (${expected})` : ""} has voted`,
         fix: found.length
           ? "fix the problems above; a new meta group elects its first leader once every server it expects is connected, one that has had a leader needs only a majority"
           : "start the missing nodes or reconnect them; if every node is connected and this stays for more than a minute, read the nats-server lines in each node's log (journalctl -u unibus)",
