@@ -1,7 +1,9 @@
 /**
  * A fleet in network namespaces: a 3-node hub cluster (from `unibus init
- * cluster`) and 12 edges, each edge listing every hub node in one remote's
- * urls. Every edge's status names the hub node it is really on. When a hub
+ * cluster`, `[leafnodes] enroll = true`) and 12 edges enrolled by the join
+ * line (`unibus token create --edge` on the hub, `unibus join … --edge` on
+ * each edge, as README's "Edge fleet" says), each edge listing every hub
+ * node in its remote's urls and signing in with its own key. Every edge's status names the hub node it is really on. When a hub
  * node is SIGKILLed, and when another hub node's link is cut (no FIN, no
  * RST: only the keep-alive can tell), each edge is back on a live hub node
  * within the keep-alive and its status names that node. Edges spread by
@@ -10,11 +12,11 @@
  * minute, each reconnecting once, with nothing moving afterwards.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
-import { Fleet, netnsAvailable, writeSecret, type Box, type LeafzConnection } from "./fleet-netns-fixtures.ts";
-import { hubOrder } from "../lib/fleet/hub-order.ts";
+import { BIN_X64, prerequisite, runUnibus, tempDir, waitFor } from "./_helpers.ts";
+import { Fleet, netnsAvailable, sh, type Box, type LeafzConnection } from "./fleet-netns-fixtures.ts";
+import { uplinkOrder } from "../lib/fleet/hub-order.ts";
 import { HOME_MOVE_WINDOW_MS, HOME_PROBE_INTERVAL_MS, HOME_SETTLE_MS } from "../lib/fleet/home-return.ts";
 
 const EDGES = 12;
@@ -25,7 +27,6 @@ const ready = prerequisite(netnsAvailable(fleet.run), "ip netns (root and iprout
 const hubs: Box[] = [];
 const edges: Box[] = [];
 const timings: Record<string, number | string> = {};
-const LEAF_SECRET = `fleet-leaf-secret-${fleet.run}-0123456789`;
 
 /** hubOf reads which hub node an edge's uplink is on, from its own /leafz (cheap enough to poll 12 edges). */
 async function hubOf(edge: Box): Promise<string | undefined> {
@@ -37,10 +38,16 @@ async function hubsOfAll(): Promise<(string | undefined)[]> {
   return Promise.all(edges.map(hubOf));
 }
 
-/** homeOf is the hub node an edge dials first: its own order of the hub addresses (lib/fleet/hub-order.ts). */
+/** orderOf is the order an edge dials the hub nodes: the home the hub gave it at enrollment (`home` in its config) first (lib/fleet/hub-order.ts). */
+function orderOf(edge: Box): string[] {
+  const home = /^home = "nats-leaf:\/\/([^:]+):(\d+)"$/m.exec(readFileSync(edge.config, "utf8"));
+  const order = uplinkOrder(edge.name, hubs.map((h) => ({ host: h.ip, port: 7422 })), home ? { host: home[1]!, port: Number(home[2]) } : undefined);
+  return order.map((a) => hubs.find((h) => h.ip === a.host)!.name);
+}
+
+/** homeOf is the hub node an edge dials first. */
 function homeOf(edge: Box): string {
-  const first = hubOrder(edge.name, hubs.map((h) => ({ host: h.ip, port: 7422 })))[0]!;
-  return hubs.find((h) => h.ip === first.host)!.name;
+  return orderOf(edge)[0]!;
 }
 
 /** spread counts edges per hub node, e.g. {"hub-1":4,"hub-2":5,"hub-3":3}. */
@@ -75,16 +82,8 @@ beforeAll(async () => {
   for (const h of hubs) {
     cpSync(join(gen, "certs"), join(h.dir, "certs"), { recursive: true });
     cpSync(join(gen, "cluster.secret"), join(h.dir, "cluster.secret"));
-    writeSecret(join(h.dir, "leaf.secret"), LEAF_SECRET);
     h.config = join(h.dir, `${h.name}.toml`);
-    writeFileSync(h.config, `${await Bun.file(join(gen, `${h.name}.toml`)).text()}\n[leafnodes]\nlisten = "0.0.0.0:7422"\nsecret_file = "leaf.secret"\n`);
-  }
-  const urls = hubs.map((h) => `"nats-leaf://${h.ip}:7422"`).join(", ");
-  for (const e of edges) {
-    cpSync(join(gen, "certs", "ca.pem"), join(e.dir, "hub-ca.pem"));
-    writeSecret(join(e.dir, "leaf.secret"), LEAF_SECRET);
-    e.config = join(e.dir, "edge.toml");
-    writeFileSync(e.config, `[node]\nname = "${e.name}"\ndata_dir = "data"\n[client]\nlisten = "127.0.0.1:4222"\n[monitor]\nlisten = "127.0.0.1:8222"\n[admin]\nenabled = false\n[jetstream]\nenabled = false\n[leafnodes]\nkeepalive = "${KEEPALIVE_S}s"\n[[leafnodes.remotes]]\nurls = [${urls}]\nsecret_file = "leaf.secret"\nca_file = "hub-ca.pem"\n`);
+    writeFileSync(h.config, `${await Bun.file(join(gen, `${h.name}.toml`)).text()}\n[leafnodes]\nlisten = "0.0.0.0:7422"\nenroll = true\n`);
   }
 }, 120_000);
 
@@ -100,14 +99,38 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
     for (const h of hubs) fleet.start(h);
     await waitFor("the hub cluster healthy", async () => (await Promise.all(hubs.map((h) => fleet.status(h)))).every((s) => s.code === 0), 120_000, 1_000);
     timings.hub_ready_ms = Math.round(performance.now() - t0);
+    // Enroll the 12 by README's line: one token line from hub-1, `unibus join … --edge` on each edge box at once.
+    const t2 = performance.now();
+    const made = sh(["ip", "netns", "exec", hubs[0]!.ns, BIN_X64, "token", "create", "--edge", "--quiet", "--config", hubs[0]!.config]);
+    const line = made.out.trim().split("\n").at(-1)!;
+    expect(line).toMatch(/^unibus join \S+:6223 --token UB1-\S+ --edge$/);
+    const joins = await Promise.all(edges.map(async (e) => {
+      const p = Bun.spawn(["ip", "netns", "exec", e.ns, BIN_X64, ...line.split(" ").slice(1), "--name", e.name, "--out", e.dir], { stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      return { e, code, out: out + err };
+    }));
+    for (const j of joins) expect({ edge: j.e.name, code: j.code, out: j.code ? j.out : "" }).toEqual({ edge: j.e.name, code: 0, out: "" });
+    for (const e of edges) {
+      e.config = join(e.dir, "unibus.toml");
+      expect(readFileSync(e.config, "utf8")).toContain(`keepalive = "${KEEPALIVE_S}s"`);
+      expect(readFileSync(e.config, "utf8")).toMatch(/^home = "nats-leaf:\/\/[^"]+:7422"$/m); // given by the hub at enrollment
+      // an edge box of this test needs no admin page, and no JetStream of its own (12 of them share this machine)
+      appendFileSync(e.config, "[admin]\nenabled = false\n[jetstream]\nenabled = false\n");
+    }
+    // every hub node renders the 12 edges' public keys from the CA holder's check-ins before any edge dials it
+    const { fromSeed } = await import("@nats-io/nkeys");
+    const publics = edges.map((e) => fromSeed(new TextEncoder().encode(readFileSync(join(e.dir, "edge-nkey.secret"), "utf8").trim())).getPublicKey());
+    await waitFor("every hub node's rendered config to carry the 12 edge keys", () => hubs.every((h) => publics.every((k) => readFileSync(join(h.dir, "data", "nats-server.conf"), "utf8").includes(k))), 60_000, 500);
+    timings.enroll_12_ms = Math.round(performance.now() - t2);
     const t1 = performance.now();
     for (const e of edges) fleet.start(e);
     await waitFor("every edge's uplink up", async () => (await hubsOfAll()).every(Boolean), 120_000, 500);
     timings.all_edges_connected_ms = Math.round(performance.now() - t1);
     const on = await hubsOfAll();
-    // Each edge on its home: the fleet is spread by the edges' own orders, no hub node takes them all.
+    // Each edge on its home, and the homes the hub gave at enrollment are even: 4 edges on each hub node.
     expect(on).toEqual(edges.map(homeOf));
     timings.spread_at_start = JSON.stringify(spread(on));
+    expect(Object.values(spread(on))).toEqual([EDGES / 3, EDGES / 3, EDGES / 3]);
     for (const [i, e] of edges.entries()) {
       const s = await fleet.status(e);
       expect(s.json?.leafs).toHaveLength(1);
@@ -142,7 +165,7 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
     }
     expect((await fleet.status(moved[0]!, false)).text).toContain(`away from its home hub node ${victim.ip}:7422`);
     // Each went to its own second choice, so they spread over the others (not all onto one).
-    const second = (e: Box) => hubs.find((h) => h.ip === hubOrder(e.name, hubs.map((x) => ({ host: x.ip, port: 7422 })))[1]!.host)!.name;
+    const second = (e: Box) => orderOf(e)[1]!;
     expect(await Promise.all(moved.map(hubOf))).toEqual(moved.map(second));
     timings.spread_after_kill = JSON.stringify(spread(await hubsOfAll()));
     killed = { victim, moved };

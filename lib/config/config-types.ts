@@ -123,7 +123,10 @@ export interface LeafUrl { scheme: string; host: string; port: number; text: str
  * as `label`.
  */
 export interface LeafRemote {
-  urls: LeafUrl[]; label: string; user: string; secret?: ResolvedSecret; /** An enrolled edge's own user nkey seed (nkey_file). */ nkey?: ResolvedSecret; caFile?: string;
+  urls: LeafUrl[];
+  /** The hub node dialed first and returned to (home, given at enrollment); without it the edge's hashed first choice. */
+  home?: LeafUrl;
+  label: string; user: string; secret?: ResolvedSecret; /** An enrolled edge's own user nkey seed (nkey_file). */ nkey?: ResolvedSecret; caFile?: string;
   /** An enrolled edge's certificate from the hub's CA and its key (cert_file, key_file): it checks in with the hub's CA holders with them. */
   certFile?: string; keyFile?: string;
 }

@@ -22,7 +22,7 @@ import { SUBJECT_HINT, subjectProblem } from "../auth/subjects.ts";
 import type { EnrolledEdge, LeafRemote, LeafUrl, LeafnodesConfig, UnibusConfig } from "./config-types.ts";
 export type { LeafUrl, LeafRemote, EnrolledEdge, LeafnodesConfig } from "./config-types.ts";
 import { dataDirLayout } from "../data-dir.ts";
-import { hubOrder } from "../fleet/hub-order.ts";
+import { sameHub, uplinkOrder } from "../fleet/hub-order.ts";
 
 /**
  * leafPingSettings are the nats-server ping settings a node with leaf
@@ -72,6 +72,7 @@ const leafUrl = z.unknown().transform((value, ctx): LeafUrl => {
 const remoteSchema = z.strictObject({
   url: leafUrl.optional(),
   urls: z.array(leafUrl, { error: `expected a list of hub addresses, each ${LEAF_URL_HINT}` }).min(1, { message: "expected at least one hub address" }).optional(),
+  home: leafUrl.optional(),
   user: userName.optional(),
   secret_file: path.optional(),
   secret_env: envName.optional(),
@@ -84,6 +85,7 @@ const remoteSchema = z.strictObject({
   if (r.cert_file !== undefined && r.ca_file === undefined) ctx.addIssue({ code: "custom", message: "expected ca_file with cert_file: the edge checks in with the hub's CA holders, verifying them against the hub's CA" });
   if (r.nkey_file !== undefined && (r.user !== undefined || r.secret_file !== undefined || r.secret_env !== undefined)) ctx.addIssue({ code: "custom", message: "expected nkey_file (an enrolled edge's own key) or user with secret_file/secret_env, not both" });
   if ((r.url === undefined) === (r.urls === undefined)) ctx.addIssue({ code: "custom", message: "expected url (one hub node) or urls (every node of the hub cluster), exactly one of them" });
+  if (r.home && !(r.urls ?? (r.url ? [r.url] : [])).some((u) => sameHub(u, r.home!))) ctx.addIssue({ code: "custom", path: ["home"], message: `expected home to be one of the remote's urls (the hub node this edge dials first), got ${JSON.stringify(r.home.text)}` });
   if (r.secret_file !== undefined && r.secret_env !== undefined) ctx.addIssue({ code: "custom", message: "expected one of secret_file or secret_env, not both" });
   if (r.user !== undefined && r.secret_file === undefined && r.secret_env === undefined) ctx.addIssue({ code: "custom", message: "expected secret_file or secret_env with user" });
 });
@@ -167,7 +169,7 @@ function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) 
       const urls = r.urls ?? (r.url ? [r.url] : []);
       const nkey = r.nkey_file !== undefined ? readNkeySeed(at(r.nkey_file)) : undefined;
       return {
-        urls, label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(nkey ? { nkey } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}),
+        urls, ...(r.home ? { home: r.home } : {}), label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(nkey ? { nkey } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}),
         ...(r.cert_file && r.key_file ? { certFile: at(r.cert_file), keyFile: at(r.key_file) } : {}),
       };
     }),
@@ -242,10 +244,10 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
     out.remotes = leaf.remotes.map((r) => {
       const caFile = uplinkCaFile(config, r);
       const cred = r.secret?.value ? `${encodeURIComponent(r.user)}:${encodeURIComponent(r.secret.value)}@` : "";
-      // Each edge dials the hub nodes in its own order (lib/fleet/hub-order.ts): a fleet spreads, a lost node's
+      // Each edge dials the hub nodes in its own order, its home first (lib/fleet/hub-order.ts): a fleet spreads, a lost node's
       // edges spread over the others, and home-return.ts knows which node is home. nats must not shuffle it.
       return {
-        urls: hubOrder(config.node.name, r.urls).map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
+        urls: uplinkOrder(config.node.name, r.urls, r.home).map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
         ...(r.urls.length > 1 ? { dont_randomize: true } : {}),
         ...(r.nkey?.value ? { nkey: r.nkey.value } : {}),
         ...(caFile ? { tls: { ca_file: caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
@@ -267,6 +269,7 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
   if (leaf.remotes.length) {
     out.remotes = leaf.remotes.map((r) => ({
       ...(r.urls.length === 1 ? { url: r.urls[0]!.text } : { urls: r.urls.map((u) => u.text) }),
+      ...(r.home ? { home: r.home.text } : {}),
       ...(r.secret ? { user: r.user, [r.secret.key]: effectiveSecretValue(r.secret) } : {}),
       ...(r.nkey ? { nkey_file: effectiveSecretValue(r.nkey) } : {}),
       ...(r.caFile ? { ca_file: r.caFile } : {}),

@@ -9,7 +9,7 @@ import type { HealthFacts, LeafFact } from "./facts.ts";
 import type { LeafRemote } from "../config/section-leafnodes.ts";
 import { joinHostPort } from "../config/units.ts";
 import { isIP } from "node:net";
-import { hubOrder } from "../fleet/hub-order.ts";
+import { uplinkOrder } from "../fleet/hub-order.ts";
 
 /**
  * LeafUplink is one [[leafnodes.remotes]] entry (url: its hub addresses as
@@ -50,7 +50,7 @@ export function pairUplinks(remotes: LeafRemote[], leafs: LeafFact[]): PairedUpl
 /** leafUplinks is every configured uplink with its state and, when up, the hub node it is on. */
 export function leafUplinks(f: HealthFacts): LeafUplink[] {
   return pairUplinks(f.config.leafnodes?.remotes ?? [], f.leafs).map(({ remote, connection: c }) => {
-    const first = remote.urls.length > 1 ? hubOrder(f.config.node.name, remote.urls)[0]! : undefined;
+    const first = remote.urls.length > 1 ? uplinkOrder(f.config.node.name, remote.urls, remote.home)[0]! : undefined;
     const home = first && joinHostPort(first.host, first.port);
     return {
       url: remote.label,

@@ -25,7 +25,7 @@ import type { Leafz, LeafInfo } from "../natsd/monitoring-types.ts";
 import type { MonitorClient } from "../natsd/monitor.ts";
 import type { SystemClient } from "../natsd/system-client.ts";
 import { PeriodicTask } from "../periodic-task.ts";
-import { hubOrder } from "./hub-order.ts";
+import { uplinkOrder } from "./hub-order.ts";
 import { probeLeafPort, type LeafProbeResult, type LeafProbeTls } from "./leaf-probe.ts";
 
 /** HOME_PROBE_INTERVAL_MS is how often an edge away from home looks at it. */
@@ -99,7 +99,7 @@ export class HomeReturn {
     const spokes = (leafz.leafs ?? []).filter((l) => l.is_spoke);
     const resolve = this.#o.resolve ?? resolveAll;
     for (const remote of remotes) {
-      const home = hubOrder(config.node.name, remote.urls)[0]!;
+      const home = uplinkOrder(config.node.name, remote.urls, remote.home)[0]!;
       const key = `${home.host}:${home.port}`;
       const state = this.#states.get(key) ?? { home: key, away: false, moves: 0 };
       this.#states.set(key, state);

@@ -27,6 +27,8 @@ export interface EdgeEnrollment {
   nkey: string;
   /** "nats-leaf://host:port" of every hub node. */
   leafUrls: string[];
+  /** The one of leafUrls the hub gave as this edge's home (its fleet stays even); none from an older hub. */
+  home?: string;
   /** The CA holders' join addresses ("host:port") the edge checks in with (lib/membership/edge-agent.ts). */
   services: string[];
 }
@@ -69,5 +71,6 @@ export async function enrollEdge(req: { address: HostPort; token: JoinToken; nam
   const issued = parseCertificate(cert);
   if (!(await isIssuedBy(issued, ca))) throw new RuntimeError(`the certificate from ${req.address.text} is not signed by the cluster CA; nothing was written`);
   const named = Array.isArray(reply.services) ? reply.services.filter((s): s is string => typeof s === "string") : [];
-  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, seed, nkey, leafUrls: leafUrls as string[], services: named.length ? named : [req.address.text] };
+  const home = typeof reply.home === "string" && (leafUrls as string[]).includes(reply.home) ? reply.home : undefined;
+  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, seed, nkey, leafUrls: leafUrls as string[], ...(home ? { home } : {}), services: named.length ? named : [req.address.text] };
 }

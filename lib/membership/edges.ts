@@ -24,6 +24,8 @@ export interface EdgeRecord {
   certNotAfter?: string;
   /** sha256 (hex) of the CA that issued the edge's certificate (a CA rotation waits for edges to move to the new one). */
   caFingerprint?: string;
+  /** The edge's home hub node ("host:port" of its leaf port), given at enrollment (lib/fleet/hub-order.ts assignHome). */
+  home?: string;
   /** A removed edge (unibus edge remove): its nkey no longer signs in. */
   removed?: boolean;
 }

@@ -6,7 +6,9 @@
  * know) and records removals. The CA key is used here and never sent.
  */
 import { createHash } from "node:crypto";
-import { isValidNodeName, parsePeer } from "../config/units.ts";
+import { isValidNodeName, joinHostPort, parsePeer } from "../config/units.ts";
+import { DEFAULTS } from "../config/defaults.ts";
+import { assignHome, type HubAddress } from "../fleet/hub-order.ts";
 import type { Logger } from "../log.ts";
 import { issueFromRequest, parseCertificateRequest, parseSan, type LoadedCa } from "../pki/index.ts";
 import { isMemberRecord, type MemberRecord, type MemberRegistry } from "./members.ts";
@@ -313,11 +315,16 @@ export class MembershipService {
     if (have && !have.removed && !replace) return this.#refuse(peer, "edge enrollment", `edge "${name}" is already enrolled (since ${have.enrolledAt}). Give this box another name with --name NAME; or, if it replaces that edge, add --replace (the old edge's key stops working)`);
     const issued = await issueFromRequest(ca.signing, csr, { name, sans: [name], days: o.lifetimeDays });
     const now = Date.now();
-    o.edges.put({ name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest });
+    // Its home hub node, balanced against the edges enrolled so far (computed and recorded with no await between).
+    const leafUrls = o.leafUrls();
+    const hubs = leafUrls.map(hubAddressOf).filter((h): h is HubAddress & { url: string } => h !== undefined);
+    const others = o.edges.all().filter((e) => !e.removed && e.name !== name).map((e) => ({ name: e.name, ...(e.home ? { home: hubAddressOf(`nats-leaf://${e.home}`) } : {}) }));
+    const home = hubs.length ? assignHome(name, hubs, others) : undefined;
+    o.edges.put({ name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest, ...(home ? { home: joinHostPort(home.host, home.port) } : {}) });
     o.edges.save();
     o.onEdgesChanged?.();
     o.log.info(have && !have.removed ? "edge replaced" : "edge enrolled", { name, from: peer.address, token: tokenId });
-    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, leafUrls: o.leafUrls(), services: this.#services() };
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, leafUrls, ...(home ? { home: home.url } : {}), services: this.#services() };
   }
 
   /** #edgeRemove takes an edge's key out of the hub's sign-ins (asked by a member, over mutual TLS). */
@@ -416,5 +423,15 @@ export class MembershipService {
     o.onMembersChanged?.();
     o.log.info("member removed", { name, by: peer.name });
     return { ok: true, members: o.registry.all() };
+  }
+}
+
+/** hubAddressOf reads a hub leaf URL ("nats-leaf://host:port") into its address; undefined when it is no URL. */
+function hubAddressOf(url: string): (HubAddress & { url: string }) | undefined {
+  try {
+    const u = new URL(url);
+    return { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(u.port || DEFAULTS.leafPort), url };
+  } catch {
+    return undefined;
   }
 }

@@ -8,7 +8,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { parseConfigText } from "../../lib/config/load.ts";
-import { hubOrder } from "../../lib/fleet/hub-order.ts";
+import { assignHome, hubOrder, uplinkOrder } from "../../lib/fleet/hub-order.ts";
+import { renderNatsConfig } from "../../lib/config/render.ts";
 import { HOME_MOVE_HOLD_MS, HOME_MOVE_WINDOW_MS, HOME_SETTLE_MS, HomeReturn } from "../../lib/fleet/home-return.ts";
 import { Logger } from "../../lib/log.ts";
 import { leafUplinks } from "../../lib/diagnosis/leaf-uplinks.ts";
@@ -35,6 +36,67 @@ describe("hub order", () => {
     for (const c of second.values()) expect(c).toBeGreaterThan(orphans.length / 4);
     // Edges whose home stays are not moved by the loss (rendezvous: only the lost node's edges change).
     for (const n of fleet.filter((x) => home(x) !== lost.host)) expect(home(n, hubs.slice(1))).toBe(home(n));
+  });
+});
+
+describe("homes given at enrollment", () => {
+  /** enroll places edges one by one as the hub's join does; returns each edge's home host. */
+  const enroll = (fleet: string[], among = hubs, before: { name: string; home?: { host: string; port: number } }[] = []) => {
+    const placed = [...before];
+    for (const n of fleet) placed.push({ name: n, home: assignHome(n, among, placed) });
+    return placed;
+  };
+  const loads = (placed: { home?: { host: string } }[]) => {
+    const c = new Map<string, number>();
+    for (const p of placed) c.set(p.home!.host, (c.get(p.home!.host) ?? 0) + 1);
+    return [...c.values()].sort((a, b) => a - b);
+  };
+
+  test("12, 13 and 48 edges enrolled one by one are within one of even (hashing alone put 6 of 12 on one node)", () => {
+    expect(loads(enroll(names(12)))).toEqual([4, 4, 4]);
+    expect(loads(enroll(names(13)))).toEqual([4, 4, 5]);
+    expect(loads(enroll(names(48)))).toEqual([16, 16, 16]);
+    for (const n of [5, 7, 20, 31]) {
+      const l = loads(enroll(names(n)));
+      expect(l.at(-1)! - l[0]!).toBeLessThanOrEqual(1);
+    }
+    // what the issue saw with hashing alone: the fullest node well above its share
+    const hashed = new Map<string, number>();
+    for (const n of names(12)) hashed.set(hubOrder(n, hubs)[0]!.host, (hashed.get(hubOrder(n, hubs)[0]!.host) ?? 0) + 1);
+    expect(Math.max(...hashed.values())).toBeGreaterThan(4);
+  });
+
+  test("most edges still get their own first choice, and a placed edge never moves when another enrolls", () => {
+    const placed = enroll(names(12));
+    expect(placed.filter((p) => p.home === hubOrder(p.name, hubs)[0]).length).toBeGreaterThanOrEqual(6);
+    const more = enroll(["edge-late"], hubs, placed);
+    expect(more.slice(0, 12)).toEqual(placed);
+  });
+
+  test("edges enrolled before homes existed count at their hashed home", () => {
+    const old = names(6).map((name) => ({ name }));
+    const placed = enroll(names(6).map((n) => `new-${n}`), hubs, old);
+    const oldMax = Math.max(...loads(old.map((o) => ({ home: hubOrder(o.name, hubs)[0]! }))));
+    const l = loads(placed.map((p) => ({ home: p.home ?? hubOrder(p.name, hubs)[0]! })));
+    expect(l.reduce((a, b) => a + b)).toBe(12);
+    expect(l.at(-1)!).toBeLessThanOrEqual(Math.max(4, oldMax));
+  });
+
+  test("the order puts the home first and keeps the hashed order for the rest; without a home (or one not listed) hashing alone", () => {
+    const order = hubOrder("edge-1", hubs);
+    expect(uplinkOrder("edge-1", hubs, order[2])).toEqual([order[2]!, order[0]!, order[1]!]);
+    expect(uplinkOrder("edge-1", hubs, order[0])).toEqual(order);
+    expect(uplinkOrder("edge-1", hubs)).toEqual(order);
+    expect(uplinkOrder("edge-1", hubs, { host: "10.9.9.9", port: 7422 })).toEqual(order);
+  });
+
+  test("home in the config: rendered first for nats-server, and refused when it is not one of urls", () => {
+    const order = hubOrder("edge-1", hubs);
+    const text = (home: string) => `[node]\nname = "edge-1"\ndata_dir = "/tmp/unibus-unit-home"\n[leafnodes]\n[[leafnodes.remotes]]\nurls = [${hubs.map((h) => `"nats-leaf://${h.host}:${h.port}"`).join(", ")}]\nhome = "${home}"\nuser = "e"\nsecret_env = "S"\n`;
+    const config = parseConfigText(text(`nats-leaf://${order[2]!.host}:7422`), "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" });
+    const urls = ((renderNatsConfig(config).leafnodes as { remotes: { urls: string[] }[] }).remotes[0]!.urls);
+    expect(urls.map((u) => new URL(u).hostname)).toEqual([order[2]!.host, order[0]!.host, order[1]!.host]);
+    expect(() => parseConfigText(text("nats-leaf://10.9.9.9:7422"), "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" })).toThrow(/edge\.toml:7:1: leafnodes\.remotes\.0\.home: expected home to be one of the remote's urls/);
   });
 });
 
