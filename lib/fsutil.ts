@@ -90,6 +90,24 @@ function writeOrThrow(path: string, data: string | Uint8Array, mode: number, own
   fsyncDir(dir);
 }
 
+/**
+ * unlinkDurable removes files and makes the removals durable across a power
+ * cut (an fsync of each folder they were in). A file that is already gone is
+ * no error; any other failure throws the fs error.
+ */
+export function unlinkDurable(paths: readonly string[]): void {
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    try {
+      unlinkSync(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    dirs.add(dirname(p));
+  }
+  for (const d of dirs) fsyncDir(d);
+}
+
 /** fsyncDir makes a rename in `dir` durable across a power cut. */
 function fsyncDir(dir: string): void {
   try {

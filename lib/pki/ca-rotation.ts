@@ -17,10 +17,10 @@
  * running it again and a node reading half-finished files still signs with the
  * new key.
  */
-import { readFileSync, unlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { ownerOf, pathExists, writeFileAtomic } from "../fsutil.ts";
+import { ownerOf, pathExists, unlinkDurable, writeFileAtomic } from "../fsutil.ts";
 import { createCa } from "./ca.ts";
 import { loadCa, type LoadedCa } from "./ca-load.ts";
 import { readCertificateFile } from "./pem-files.ts";
@@ -118,11 +118,14 @@ export async function finishRotation(caCert: string, caKey: string): Promise<Clu
   const state = await readClusterCa(caCert, caKey);
   if (!state.next) throw new ConfigError(`no CA rotation is in progress (${files.nextCert} does not exist): start one with \`unibus ca rotate\``);
   const next = await loadCa(files.nextCert, files.nextKey);
-  writeFileAtomic(files.endorsed, readFileSync(files.nextEndorsed, "utf8"), 0o644);
+  // a finish interrupted after its first removal has no nextEndorsed left, and wrote ca-endorsed.pem already
+  if (pathExists(files.nextEndorsed)) writeFileAtomic(files.endorsed, readFileSync(files.nextEndorsed, "utf8"), 0o644);
   writeLike(caCert, readFileSync(files.nextCert, "utf8"), caCert);
   writeLike(caKey, readFileSync(files.nextKey, "utf8"), caKey);
   writeFileAtomic(files.clientBundle, bundlePem([next.cert]), 0o644);
-  for (const f of [files.nextEndorsed, files.nextCert, files.nextKey]) unlinkSync(f);
+  // Removed durably, ca-next.pem first (it alone makes a rotation "in progress"): after a power cut the
+  // next CA's files must not come back as a rotation that never ends.
+  unlinkDurable([files.nextCert, files.nextKey, files.nextEndorsed]);
   return readClusterCa(caCert, caKey);
 }
 

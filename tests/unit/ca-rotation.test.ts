@@ -192,3 +192,25 @@ test("the CA rotation's status names each enrolled edge whose certificate is not
     { name: "e2", ca: "old CA" }, { name: "e3", ca: "not reported yet" }, { name: "e5", ca: "another CA" },
   ]);
 });
+
+test("a finish cut short (a power cut between its steps) is completed by running it again, whichever of the next CA's files are already gone", async () => {
+  for (const gone of [[], ["nextEndorsed"], ["nextEndorsed", "nextCert"]] as const) {
+    const caDir = await makeCaDir(dir.path, `cut-${gone.length}`);
+    const files = rotationFiles(caDir.cert, caDir.key);
+    const started = await startRotation(caDir.cert, caDir.key);
+    const nextFp = certFingerprint(started.next!);
+    // what the cut finish did: the new CA is in ca.pem and ca-key.pem, some of the next CA's files are removed
+    writeFileSync(files.endorsed, readFileSync(files.nextEndorsed));
+    writeFileSync(caDir.cert, readFileSync(files.nextCert));
+    writeFileSync(caDir.key, readFileSync(files.nextKey));
+    for (const g of gone) require("node:fs").unlinkSync(files[g]);
+    const state = await readClusterCa(caDir.cert, caDir.key);
+    if (state.next) await finishRotation(caDir.cert, caDir.key);
+    const after = await readClusterCa(caDir.cert, caDir.key);
+    expect({ gone, current: certFingerprint(after.current), next: after.next }).toEqual({ gone, current: nextFp, next: undefined });
+    expect((await loadCa(caDir.cert, caDir.key)).cert.subject).toBe(started.next!.subject);
+    expect(existsSync(files.nextCert)).toBe(false); // it alone makes a rotation "in progress"; a leftover next key is overwritten by the next start
+    const again = await startRotation(caDir.cert, caDir.key); // the next rotation can start
+    expect(certFingerprint(again.next!)).not.toBe(nextFp);
+  }
+});
