@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "no
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { BIN_ARM64, BIN_X64, ROOT, freePort, nodeToml, prerequisite, runUnibus, tempDir, writeConfig } from "./_helpers.ts";
+import { BULLSEYE_ROOT, bullseyeRoot } from "./bullseye-root.ts";
 import { PI4_32BIT_OS, QEMU_SYSTEM, bootBoard, buildArmhfInitramfs } from "./board-fixtures.ts";
 import { hostProblems, mountOf, versionLess } from "../lib/host-requirements.ts";
 
@@ -109,19 +110,11 @@ describe("real hosts", () => {
     }
   });
 
-  const bullseye = join(ROOT, "vendor", "rootfs", "bullseye");
+  const bullseye = BULLSEYE_ROOT;
   const haveDebootstrap = existsSync("/usr/sbin/debootstrap");
   describe.if(prerequisite(haveDebootstrap, "debootstrap (apt)"))("Debian 11 (glibc 2.31) in a chroot", () => {
-    test("debootstrap makes the chroot (cached in vendor/rootfs)", () => {
-      if (!existsSync(join(bullseye, "usr", "bin", "bash"))) {
-        const mirror = execFileSync("bun", ["-e", `console.log((await import(${JSON.stringify(join(ROOT, "scripts", "_apt-mirror.ts"))})).debianMirror())`]).toString().trim();
-        const tmp = `${bullseye}.tmp`;
-        spawnSync("rm", ["-rf", tmp]);
-        mkdirSync(join(bullseye, ".."), { recursive: true });
-        console.log("debootstrap bullseye (minbase) ...");
-        execFileSync("debootstrap", ["--variant=minbase", "bullseye", tmp, mirror], { stdio: ["ignore", "inherit", "inherit"] });
-        execFileSync("mv", [tmp, bullseye]);
-      }
+    test("debootstrap makes the chroot (cached in vendor/rootfs; npm test's prepare step makes it first)", async () => {
+      await bullseyeRoot();
       for (const f of ["unibus", "install.sh", "node.toml", "tmp/target", "tmp/unibus-data"]) spawnSync("rm", ["-rf", join(bullseye, f)]);
       mkdirSync(join(bullseye, "tmp", "target"));
       execFileSync("cp", [BIN_X64, join(bullseye, "unibus")]);
