@@ -19,7 +19,10 @@ const FAST_TIER = ["tests/unit", "tests/in-process"];
 
 mkdirSync(ARTIFACTS, { recursive: true });
 rmSync(REPORT, { force: true });
+const t0 = performance.now();
+const seconds = (from: number) => ((performance.now() - from) / 1000).toFixed(0);
 const build = Bun.spawnSync([process.execPath, "scripts/build.ts", "--if-stale"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+console.log(`build: ${seconds(t0)} s`);
 if (build.exitCode !== 0) {
   console.log("0 passed, 1 failed");
   process.exit(1);
@@ -28,8 +31,10 @@ const fast = process.argv.includes("--fast");
 const args = process.argv.slice(2).filter((a) => a !== "--fast");
 // Cached inputs (bed root, board kernels) are made here, outside every test's time limit.
 if (!fast) {
+  const t1 = performance.now();
   const prepare = Bun.spawnSync([process.execPath, "scripts/_prepare-tests.ts"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
   if (prepare.exitCode !== 0) console.error("prepare: failed; the tests that need its inputs will say why");
+  console.log(`prepare (bed root, preflight chroot, board and VM parts): ${seconds(t1)} s`);
 }
 const proc = Bun.spawn(
   [process.execPath, "test", "--timeout", "180000", "--reporter=junit", `--reporter-outfile=${REPORT}`, ...(fast ? FAST_TIER : []), ...args],
