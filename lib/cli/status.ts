@@ -11,6 +11,7 @@
  */
 import { linkAge } from "../diagnosis/gateway-links.ts";
 import type { FleetRow } from "../fleet/fleet-view.ts";
+import type { ReplicaFact } from "../diagnosis/cluster-facts.ts";
 import type { EdgeUplinkState } from "../membership/edge-agent.ts";
 import { resolve } from "node:path";
 import { dataDirOf, loadConfig, parseConfigText, type UnibusConfig } from "../config/load.ts";
@@ -135,8 +136,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     else {
       const said = ch.verdicts.map((v) => `${v.node} ${v.verdict.toUpperCase()}`).join(", ");
       lines.push(`  cluster       ${ch.verdicts.length} of ${ch.expected} members answered${said ? `: ${said}` : ""}`);
-      const behind = ch.behind.filter((r) => !r.offline);
-      lines.push(`  replicas      ${ch.streams} stream${ch.streams === 1 ? "" : "s"} led; ${behind.length ? behind.map((r) => `${r.replica} behind on ${r.stream || "the meta group"} (${r.lag} ops, ${r.activeMs === undefined ? "not heard by its leader" : `heard ${Math.round(r.activeMs / 1000)} s ago`})`).join("; ") : "every replica current"}`);
+      lines.push(`  replicas      ${ch.streams} stream${ch.streams === 1 ? "" : "s"} led; ${replicasText(ch.behind, s)}`);
       for (const st of ch.storage) lines.push(`    storage ${st.node.padEnd(16)} ${Math.floor((st.used / st.max) * 100)} % of the JetStream limit`);
     }
   }
@@ -149,6 +149,27 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * replicasText says which replicas their leaders report not current. A
+ * replica on a member this node has no route to is not "behind" (nats says
+ * so, with 0 ops, until gossip marks the box offline): its member is out of
+ * reach, said once per member however many streams it holds.
+ */
+function replicasText(all: readonly ReplicaFact[], s: ClusterStatus): string {
+  const behind = all.filter((r) => !r.offline);
+  if (!behind.length) return "every replica current";
+  const unreachable = new Set([...(s.members ?? []).filter((m) => m.meta === "unreachable").map((m) => m.name), ...s.routes.filter((r) => !r.connected && r.peerName).map((r) => r.peerName!)]);
+  const heard = (r: ReplicaFact) => (r.activeMs === undefined ? "not heard by its leader" : `heard ${Math.round(r.activeMs / 1000)} s ago`);
+  const out: string[] = [];
+  for (const name of [...new Set(behind.filter((r) => unreachable.has(r.replica)).map((r) => r.replica))]) {
+    const mine = behind.filter((r) => r.replica === name);
+    const latest = mine.reduce((a, r) => (r.activeMs !== undefined && (a.activeMs === undefined || r.activeMs < a.activeMs) ? r : a));
+    out.push(`${name} out of reach (no route from this node; ${mine.length} replica${mine.length === 1 ? "" : "s"} not current, last ${heard(latest)})`);
+  }
+  for (const r of behind.filter((x) => !unreachable.has(x.replica))) out.push(`${r.replica} behind on ${r.stream || "the meta group"} (${r.lag} ops, ${heard(r)})`);
+  return out.join("; ");
 }
 
 /** checkinLines says how an enrolled edge's check-ins with the hub's CA holders go (CA rotations and renewals reach it through them). */

@@ -134,7 +134,8 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
   const routes = facts.reachable ? paired.routes : [];
   for (const address of missingPeers) {
     const probe = facts.probes.find((p) => p.address === address);
-    const name = probe?.serverName ?? (missingPeers.length === 1 && lost.length === 1 ? lost[0] : undefined);
+    // The members list names a member by its route address when neither the probe nor gossip can (a powered-off box).
+    const name = probe?.serverName ?? (missingPeers.length === 1 && lost.length === 1 ? lost[0] : undefined) ?? facts.members.find((m) => m.route === address && !m.removed)?.name;
     routes.push({ ...(name ? { peerName: name } : {}), address, peer: address, connected: false });
   }
   const ca = await caView(config);
@@ -161,7 +162,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     ...(forward ? { forward } : {}),
     ...(uplinkCheckin ? { uplinkCheckin } : {}),
     ...(facts.certificate ? { certificate: facts.certificate } : {}),
-    ...(config.cluster && config.tls ? { members: withLeaderMetaView(memberViews(config, jsz?.meta_cluster, facts.now, facts.members), facts.cluster, meta?.leader) } : {}),
+    ...(config.cluster && config.tls ? { members: withUnreachable(withLeaderMetaView(memberViews(config, jsz?.meta_cluster, facts.now, facts.members), facts.cluster, meta?.leader), facts.reachable ? missingPeers : []) } : {}),
     ...(ca ? { ca } : {}),
     ...(facts.cluster ? { clusterHealth: { expected: facts.cluster.expected, verdicts: facts.cluster.verdicts.map((v) => ({ node: v.node, verdict: v.verdict })), streams: facts.cluster.streams, behind: facts.cluster.behind, storage: facts.cluster.storage, ...(facts.cluster.error ? { error: facts.cluster.error } : {}) } } : {}),
     verdict: diagnosis.verdict,
@@ -169,6 +170,19 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     healthy: diagnosis.verdict === "healthy",
     checkedAt: diagnosis.checkedAt,
   };
+}
+
+/**
+ * withUnreachable says "unreachable" for a member this node has no route to
+ * whose meta state is only "lagging" or "?": nats' leader calls a box whose
+ * power was cut "lagging" (with 0 ops behind) until gossip marks it offline,
+ * a minute or more later, while the routes line already says MISSING (on the
+ * bed, a power-cut hub-3 was "meta lagging" beside its MISSING route for 20 s).
+ * `missingRoutes` are the route addresses ("host:port") with no route.
+ */
+export function withUnreachable(views: MemberView[], missingRoutes: readonly string[]): MemberView[] {
+  const missing = new Set(missingRoutes);
+  return views.map((v) => (missing.has(v.route) && (v.meta === "lagging" || v.meta === "?") ? { ...v, meta: "unreachable" } : v));
 }
 
 /** SETTLE_MS is how long status re-asks a failing /healthz: a lag of a moment (streams created and deleted) is not a problem. */

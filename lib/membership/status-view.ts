@@ -19,7 +19,7 @@ export interface MemberView {
   caHolder: boolean;
   joinedAt: string;
   certDaysLeft?: number;
-  /** "leader", "current", "lagging" (known on the leader only), "?" (a follower cannot know), "offline", "absent" or "removed": the JetStream meta group as this node sees it. */
+  /** "leader", "current", "lagging" (known on the leader only), "?" (a follower cannot know), "unreachable" (no route from this node; lib/cluster/status.ts withUnreachable), "offline", "absent" or "removed": the JetStream meta group as this node sees it. */
   meta: string;
   removed: boolean;
   /** SHA-256 (AB:CD:…) of the CA that issued its certificate, as the CA holder saw it. */
