@@ -9,7 +9,7 @@
  */
 import { loadConfig, type UnibusConfig } from "../config/load.ts";
 import { ConfigError, RuntimeError, UsageError } from "../errors.ts";
-import { EdgeRegistry } from "../membership/edges.ts";
+import { EdgeRegistry, type EdgeRecord } from "../membership/edges.ts";
 import { askCaHolder } from "../membership/retire.ts";
 import { configPath, parseCommand } from "./_flags.ts";
 import { hubRefusal, requestEdgeRemove, requestEdges } from "../control/edges.ts";
@@ -33,8 +33,18 @@ export async function list(args: string[]): Promise<number> {
     return 0;
   }
   if (edges.length === 0) process.stdout.write("no enrolled edges (enroll one: unibus token create, then on the edge box: unibus join ADDR --token TOKEN --edge)\n");
-  for (const e of edges) process.stdout.write(`${e.name.padEnd(20)} ${e.removed ? "removed " : "enrolled"}  since ${e.enrolledAt}${e.certNotAfter ? `  certificate until ${e.certNotAfter}` : ""}\n`);
+  for (const e of edges) process.stdout.write(edgeListLine(e) + "\n");
   return 0;
+}
+
+/**
+ * edgeListLine is one row of `unibus edge list`: a removed edge says when it
+ * was removed (its record's last change) beside when it enrolled, not its
+ * enrollment as "removed since"; an enrolled one names its home hub node.
+ */
+export function edgeListLine(e: EdgeRecord): string {
+  const state = e.removed ? `removed   ${new Date(e.updatedAt).toISOString()} (enrolled ${e.enrolledAt})` : `enrolled  since ${e.enrolledAt}${e.home ? `  home ${e.home}` : ""}`;
+  return `${e.name.padEnd(20)} ${state}${e.certNotAfter ? `  certificate until ${e.certNotAfter}` : ""}`;
 }
 
 /** remove shuts one enrolled edge out of the hub. */
