@@ -32,6 +32,8 @@ import { readBackupState } from "../backup/state.ts";
 import { manualBackups } from "../backup/files.ts";
 import { presentedCertificate, trustFile } from "../membership/presented-certificate.ts";
 import { joinHostPort } from "../config/units.ts";
+import { readEdges } from "../membership/edges.ts";
+import { dataDirLayout } from "../data-dir.ts";
 
 /** AssessOptions are the facts beyond the snapshot. */
 export interface AssessOptions {
@@ -117,8 +119,10 @@ export async function gatherFacts(given: UnibusConfig, s: Snapshot, o: AssessOpt
   const access = membered ? readAccessReplicaState(config.node.dataDir) : undefined;
   const fleet = config.leafnodes?.listen ? readFleetView(config.node.dataDir, now) : undefined;
   const edgeRemoved = config.leafnodes?.remotes.some((r) => r.nkey) ? readUplinkState(config.node.dataDir)?.removed === true : false;
+  const removedEdges = config.leafnodes?.enroll ? readEdges(dataDirLayout(config.node.dataDir).edges).filter((e) => e.removed).map(({ name, nkey }) => ({ name, nkey })) : [];
   const facts: HealthFacts = {
     ...(edgeRemoved ? { edgeRemoved } : {}),
+    ...(removedEdges.length ? { removedEdges } : {}),
     ...(fleet ? { fleet } : {}),
     config,
     node,

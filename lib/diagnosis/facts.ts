@@ -98,6 +98,8 @@ export interface HealthFacts {
   fleet?: FleetView;
   /** The members list (members.json), read once per assessment; [] outside a cluster or before any join. */
   members: MemberRecord[];
+  /** On a hub that enrolls edges: the edges removed with unibus edge remove (name and public nkey), to name one that still dials in. */
+  removedEdges?: { name: string; nkey: string }[];
   /** An enrolled edge the hub removed (unibus edge remove), as its check-ins learned: its uplink is refused for that reason alone. */
   edgeRemoved?: boolean;
   /** What the membership agent found (membership-state.json). */

@@ -56,7 +56,8 @@ const RULES: { re: RegExp; kind: (m: RegExpExecArray, conn?: string) => NatsEven
   { re: /TLS leafnode handshake error: (.*)$/, kind: (m) => (/unknown authority/.test(m[1]!) ? "leaf_tls_untrusted" : "leaf_connect_failed"), detail: (m) => ({ error: m[1]! }) },
   { re: /Error trying to connect as leafnode to remote server "([^"]*)" \(attempt \d+\): (.*)$/, kind: (m) => leafConnectKind(m[2]!), detail: (m) => ({ url: m[1]!, error: m[2]! }) },
   // The side that checks the secret says "authentication error" and closes with "Authentication Failure"…
-  { re: /^authentication error|connection closed: Authentication Failure/, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined), detail: () => ({ side: "accepting" }) },
+  // (with nkey users configured it names the key that was refused: a hub matches it to a removed edge)
+  { re: /^authentication error(?: - Nkey "(U[A-Z2-7]+)")?|connection closed: Authentication Failure/, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined), detail: (m): Record<string, string> => ({ side: "accepting", ...(m[1] ? { nkey: m[1] } : {}) }) },
   // …the side that dialed hears "Authorization Violation" back.
   { re: /Authorization Violation|Authorization Error/i, kind: (_m, conn) => (conn === "rid" ? "route_auth_failed" : conn === "lid" ? "leaf_auth_failed" : undefined), detail: () => ({ side: "dialing" }) },
   // An MQTT topic nats cannot map to a subject (server/mqtt.go mqttToNATSSubjectConversion): a subscribe names the

@@ -74,7 +74,22 @@ export const leafRule = defineRule({
       }
     }
     if (leaf.listen) {
-      const refused = eventsOf(fresh, "leaf_auth_failed").filter((e) => e.detail.side === "accepting");
+      let refused = eventsOf(fresh, "leaf_auth_failed").filter((e) => e.detail.side === "accepting");
+      // An edge removed with unibus edge remove that still dials in: nats names its key, the hub knows whose it was.
+      // It is refused as asked; what is left to do is on that box, not "enroll again" or a secret.
+      const ipOf = (a: string) => a.replace(/:\d+$/, "");
+      for (const gone of f.removedEdges ?? []) {
+        const named = refused.filter((e) => e.detail.nkey === gone.nkey);
+        if (!named.length) continue;
+        const ips = new Set(named.flatMap((e) => e.addresses.map(ipOf)));
+        // The same connections' "connection closed: Authentication Failure" lines name no key: they are this edge's too.
+        refused = refused.filter((e) => e.detail.nkey !== gone.nkey && !(e.detail.nkey === undefined && e.addresses.length > 0 && e.addresses.every((a) => ips.has(ipOf(a)))));
+        out.push(withEvidence({
+          kind: "leaf_auth_failed", severity: "degraded", node: gone.name,
+          cause: `edge "${gone.name}"${ips.size ? ` at ${[...ips].join(", ")}` : ""} was removed (unibus edge remove) and still dials this hub with its old key; every hub node refuses it`,
+          fix: `if it is retired, stop it on that box: sudo systemctl disable --now unibus (or sudo ./install.sh --uninstall); if it should come back, enroll it again: on a hub CA holder sudo unibus token create --edge, then on the edge: unibus join ADDR --token TOKEN --edge --name ${gone.name} --replace --force (this clears ${EVENT_FRESH_MS / 1000} s after its last try)`,
+        }, named));
+      }
       if (refused.length) {
         const who = [...new Set(refused.flatMap((e) => e.addresses.map((a) => a.replace(/:\d+$/, ""))))].join(", ");
         out.push(withEvidence({

@@ -4,6 +4,7 @@ import { leafRule } from "../../../lib/diagnosis/rules/leaf.ts";
 import type { UnibusConfig } from "../../../lib/config/load.ts";
 import { NOW, healthy, run, standalone } from "./_facts.ts";
 import { event } from "./_events.ts";
+import { classifyNatsLine } from "../../../lib/diagnosis/nats-events.ts";
 
 const url = { text: "tls://hub.lan:7422", host: "hub.lan", port: 7422 };
 const edge = { ...standalone, leafnodes: { remotes: [{ urls: [url], label: url.text, user: "leaf" }] } } as unknown as UnibusConfig;
@@ -58,4 +59,24 @@ test("an edge the hub removed says so, not the connect error of a hub node that 
   expect(out.map((p) => p.kind)).toEqual(["leaf_auth_failed"]);
   expect(out[0]!.cause).toContain("the hub removed this edge");
   expect(out[0]!.fix).toContain("--edge --name");
+});
+
+test("a hub names an edge removed with unibus edge remove that still dials in, by the key nats says it refused", () => {
+  // Found on the bed: after unibus edge remove edge-shed, the box kept dialing every 2 s and two hub nodes said
+  // "an edge at 10.220.209.16 tries to connect … with a secret or user this hub does not accept" and told to enroll it again.
+  const key = "UD57X3HTNMNBYA36CP2C6BI5TSXUXMCG75V53XZIRUIXJFQMCBYZXYSG";
+  const line = classifyNatsLine(`10.0.0.16:43948 - lid:54 - authentication error - Nkey "${key}"`);
+  expect(line).toMatchObject({ kind: "leaf_auth_failed", detail: { side: "accepting", nkey: key } });
+  const enrolling = { ...hub, leafnodes: { ...hub.leafnodes, enroll: true } } as unknown as UnibusConfig;
+  const events = [
+    event("leaf_auth_failed", line!.text, line!.detail, ["10.0.0.16:43948"]),
+    event("leaf_auth_failed", "Leafnode connection closed: Authentication Failure", { side: "accepting" }, ["10.0.0.16:43948"]),
+    event("leaf_auth_failed", "authentication error - Nkey \"UOTHER\"", { side: "accepting", nkey: "UOTHER" }, ["10.0.0.17:4000"]),
+  ];
+  const out = run(leafRule, healthy({ config: enrolling, routes: [], members: [], removedEdges: [{ name: "edge-shed", nkey: key }], events }));
+  expect(out.map((p) => p.node)).toEqual(["edge-shed", "10.0.0.17"]);
+  expect(out[0]!.cause).toBe('edge "edge-shed" at 10.0.0.16 was removed (unibus edge remove) and still dials this hub with its old key; every hub node refuses it');
+  expect(out[0]!.fix).toContain("sudo systemctl disable --now unibus");
+  expect(out[0]!.fix).toContain("--edge --name edge-shed --replace --force");
+  expect(out[1]!.cause).toContain("an edge at 10.0.0.17 tries to connect");
 });
