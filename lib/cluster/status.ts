@@ -174,15 +174,16 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
 
 /**
  * withUnreachable says "unreachable" for a member this node has no route to
- * whose meta state is only "lagging" or "?": nats' leader calls a box whose
+ * whose meta state is only "current", "lagging" or "?": nats' leader calls a box whose
  * power was cut "lagging" (with 0 ops behind) until gossip marks it offline,
  * a minute or more later, while the routes line already says MISSING (on the
- * bed, a power-cut hub-3 was "meta lagging" beside its MISSING route for 20 s).
+ * bed, a power-cut hub-3 was "meta current" 3 s after the cut and "meta
+ * lagging" 20 s after, beside its MISSING route).
  * `missingRoutes` are the route addresses ("host:port") with no route.
  */
 export function withUnreachable(views: MemberView[], missingRoutes: readonly string[]): MemberView[] {
   const missing = new Set(missingRoutes);
-  return views.map((v) => (missing.has(v.route) && (v.meta === "lagging" || v.meta === "?") ? { ...v, meta: "unreachable" } : v));
+  return views.map((v) => (missing.has(v.route) && (v.meta === "lagging" || v.meta === "?" || v.meta === "current") ? { ...v, meta: "unreachable" } : v));
 }
 
 /** SETTLE_MS is how long status re-asks a failing /healthz: a lag of a moment (streams created and deleted) is not a problem. */

@@ -72,6 +72,8 @@ describe("a member with no route from this node (a power-cut box before gossip m
     const meta = Object.fromEntries(withUnreachable(views, [route("pi-3"), route("pi-5")]).map((v) => [v.name, v.meta]));
     expect(meta).toEqual({ "pi-1": "current", "pi-2": "leader", "pi-3": "unreachable", "pi-4": "removed", "pi-5": "offline" });
     expect(withUnreachable(views, []).find((v) => v.name === "pi-3")!.meta).toBe("lagging");
+    // Seconds after the cut the leader still calls it current: no route is still unreachable. The leader itself stays leader.
+    expect(withUnreachable(views, [route("pi-1"), route("pi-2")]).map((v) => v.meta).slice(0, 2)).toEqual(["unreachable", "leader"]);
   });
 
   test("status says the member is out of reach, once however many replicas it holds, and a live laggard behind", () => {

@@ -28,8 +28,12 @@ export const replicasRule = defineRule({
   check({ facts: f }) {
     // An offline replica of a member this node has no route to is the route rules' (peer_unreachable);
     // one whose member is up again (routed, or this node) is a replica that has not caught up yet.
+    // So is a replica of a member whose route is missing before gossip marks it offline (a minute or more): on the bed a
+    // power-cut hub node was peer_unreachable and, 28 s in, replica_not_current too, one box dead named twice.
     const up = (name: string) => name === f.node || f.routes.some((r) => r.name === name);
-    const behind = (f.cluster?.behind ?? []).filter((r) => (!r.offline || up(r.replica)) && !(r.lag <= REPLICA_IN_STEP_OPS && (r.activeMs ?? Infinity) < REPLICA_HEARD_MS / 2 && !r.offline));
+    const missing = new Set(f.missingPeers);
+    const unrouted = (name: string) => !up(name) && f.members.some((m) => m.name === name && !m.removed && missing.has(m.route));
+    const behind = (f.cluster?.behind ?? []).filter((r) => ((!r.offline && !unrouted(r.replica)) || up(r.replica)) && !(r.lag <= REPLICA_IN_STEP_OPS && (r.activeMs ?? Infinity) < REPLICA_HEARD_MS / 2 && !r.offline));
     const byMember = new Map<string, ReplicaFact[]>();
     for (const r of behind) byMember.set(r.replica, [...(byMember.get(r.replica) ?? []), r]);
     const out: ProblemOf<ReplicaKind>[] = [];

@@ -32,6 +32,14 @@ test("a member powered off while it led the streams is not 'catching up': their 
   expect(run(replicasRule, f).map((p) => p.kind)).toEqual(["replica_catching_up"]);
 });
 
+test("a member with no route from this node, not yet offline in nats' gossip, is the route rules' alone", () => {
+  const f = healthy({ cluster: round({ behind: [r({ replica: "pi-2", lag: 0, activeMs: 28_000 }), r({ stream: "", account: "", replica: "pi-2", lag: 0, activeMs: 28_000 })] }) });
+  const down = { ...f, routes: f.routes.filter((x) => x.name !== "pi-2"), missingPeers: ["10.0.0.2:6222"], members: [{ name: "pi-2", id: "pi-2", route: "10.0.0.2:6222", joinedAt: "2026-12-01T00:00:00Z", updatedAt: 1 }] };
+  expect(run(replicasRule, down)).toEqual([]);
+  // Its route up again, the same facts are a member catching up or not current: named.
+  expect(run(replicasRule, { ...down, routes: f.routes, missingPeers: [] }).map((p) => p.kind)).toEqual(["replica_not_current"]);
+});
+
 test("the fix of a catching-up member is the rolling upgrade's gate", () => {
   const [p] = run(replicasRule, healthy({ cluster: round({ behind: [r({ lag: 5_000 })] }) }));
   expect(p!.cause).toContain("stream ORDERS, leader pi-1");
