@@ -69,7 +69,7 @@ export async function planRetire(config: UnibusConfig, name: string, options: { 
     const known = [...new Set([...meta.servers.map((s) => s.name), ...registry.active().map((m) => m.name)])].sort();
     throw new UsageError(`"${name}" is not a member of cluster "${config.cluster!.name}"${record?.removed ? " any more (it was removed)" : ""}; members: ${known.join(", ") || "none known"}`);
   }
-  if (!meta.leader) throw new RuntimeError(`the JetStream meta group has no leader right now: nothing can be removed safely; bring members back first (unibus status)`);
+  if (!meta.leader) throw new RuntimeError(`the JetStream meta group has no leader right now: nothing can be removed safely; bring members back first (unibus status), or, if this box is the last survivor of a lost majority and the others are gone for good: sudo unibus recover here`);
   const after = meta.servers.filter((s) => !namesPeer(s, name));
   const size = inMeta ? meta.size - 1 : meta.size;
   // Reachable means this node has a route to it now (the meta group notices a lost peer later).

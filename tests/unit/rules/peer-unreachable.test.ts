@@ -31,3 +31,13 @@ test("a missing peer the members list knows is named, with how to take it out if
   expect(out[0]!.cause).toContain("member pi-3 in the members list");
   expect(out[0]!.fix).toContain("unibus remove pi-3");
 });
+
+test("without a majority the fix for members gone for good is unibus recover, not unibus remove (which then refuses)", () => {
+  // Found on the bed: two of three boxes power-cut, status on the survivor said "unibus remove hub-2", and that refused.
+  const out = run(peerUnreachableRule, cut(healthy(), "10.0.0.2:6222", "10.0.0.3:6222"));
+  expect(out.map((p) => p.severity)).toEqual(["broken", "broken"]);
+  for (const p of out) {
+    expect(p.fix).toContain("sudo unibus recover on this box");
+    expect(p.fix).not.toContain("unibus remove pi-");
+  }
+});
