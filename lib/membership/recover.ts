@@ -28,6 +28,9 @@ import { SystemClient } from "../natsd/system-client.ts";
 import { MemberRegistry } from "./members.ts";
 import { metaGroup, recordRemoval, removeFromMeta, type MetaGroup } from "./retire.ts";
 import { readMarks, STREAM_MARKS_EVERY_MS, type StreamMark } from "./stream-marks.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connectJetstream } from "../backup/connect.ts";
+import { CLIENT_ACCOUNT } from "../mqtt/streams.ts";
 
 /** RECENT_CONTACT_MS: another server heard from this recently may still be alive (a reboot, a cable): recover waits. */
 export const RECENT_CONTACT_MS = 60_000;
@@ -254,15 +257,32 @@ export async function recoverAlone(config: UnibusConfig, plan: RecoverPlan, step
   const writable = new Set<string>();
   const streamsUntil = Date.now() + 60_000;
   const want = plan.streams.map((s) => `${s.account} > ${s.name}`);
-  while (writable.size < want.length && Date.now() < streamsUntil) {
-    const jsz = await monitor.get<Jsz>("jsz", "accounts=true&streams=true").catch(() => undefined);
-    for (const account of jsz?.account_details ?? []) {
-      for (const s of account.stream_detail ?? []) {
-        // An R1 stream has no cluster leader to show: here, it is writable.
-        if (s.cluster?.leader === plan.self || (!s.cluster?.leader && (s.config?.num_replicas ?? 1) === 1)) writable.add(`${account.name} > ${s.name}`);
+  // jsz names this node the leader of a stream whose peers were just evicted about 5 s before the stream takes
+  // writes (on the bed: recover said "writable" at 33.7 s, nats logged the new stream leader at 39.1 s and
+  // publishes failed until then): a stream of the clients' account counts once its leader answers STREAM.INFO.
+  const nc = await connectJetstream(config, "unibus-recover").catch(() => undefined);
+  try {
+    const jsm = nc ? await jetstreamManager(nc, { timeout: 1_000 }) : undefined;
+    const answersAsLeader = async (account: string, name: string): Promise<boolean> => {
+      if (account !== CLIENT_ACCOUNT || !jsm) return true;
+      const info = await jsm.streams.info(name).catch(() => undefined);
+      return info?.cluster?.leader === plan.self || (info !== undefined && !info.cluster?.leader && (info.config.num_replicas ?? 1) === 1);
+    };
+    while (writable.size < want.length && Date.now() < streamsUntil) {
+      const jsz = await monitor.get<Jsz>("jsz", "accounts=true&streams=true").catch(() => undefined);
+      for (const account of jsz?.account_details ?? []) {
+        for (const s of account.stream_detail ?? []) {
+          const key = `${account.name} > ${s.name}`;
+          if (writable.has(key)) continue;
+          // An R1 stream has no cluster leader to show: here, it is writable.
+          const led = s.cluster?.leader === plan.self || (!s.cluster?.leader && (s.config?.num_replicas ?? 1) === 1);
+          if (led && await answersAsLeader(account.name, s.name)) writable.add(key);
+        }
       }
+      if (writable.size < want.length) await sleep(250);
     }
-    if (writable.size < want.length) await sleep(250);
+  } finally {
+    await nc?.close().catch(() => {});
   }
   return { removed, leaderMs, totalMs: Date.now() - t0, writable: want.filter((w) => writable.has(w)), notYetWritable: want.filter((w) => !writable.has(w)), membersRecorded };
 }
