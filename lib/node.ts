@@ -276,6 +276,8 @@ export class UnibusNode {
         onMembersChanged: () => void this.#serialized(() => this.#followMembers()),
       });
       this.#membership.assertMember();
+      // Removed while this box was down: the CA holders know, and nats-server must not route to the cluster first.
+      await this.#membership.assertNotRemoved();
       // The local copy: a member cut off from the others starts with the users it knew.
       this.#access = new AccessLedger(config.node.dataDir);
       if (this.#access.active().length) log.info("admits the cluster's users from its local copy", { users: this.#access.active().length, file: this.#access.file });

@@ -131,6 +131,31 @@ export class MembershipAgent {
     return this.#running;
   }
 
+  /**
+   * removedBeforeStart asks the CA holders, all at once and for at most
+   * timeoutMs, whether this node was removed, before its nats-server starts.
+   * A box that was powered off while the others removed it (unibus remove, or
+   * unibus recover on the last survivor) learns it only from a CA holder:
+   * learned at the first check-in after its nats-server started, it had
+   * already routed to the cluster and nats had put the removed server back
+   * into the JetStream meta group (on the bed: a recovered cluster of one was
+   * a meta group of 3 again, 2 of them removed). True, with the left marker
+   * written (the start then refuses), when a CA holder says so; false when
+   * none says so or none answers in time (the start goes on, as before).
+   */
+  async removedBeforeStart(timeoutMs: number): Promise<boolean> {
+    const tls = this.#o.tls();
+    if (!tls) return false;
+    const material = { ca: readFileSync(tls.caFile, "utf8"), cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") };
+    const self = this.#o.self();
+    const trusts = parseCertificates(material.ca).map(certFingerprint);
+    const answers = await Promise.all(this.#services().map((service) =>
+      wireRequest(service, { op: "checkin", self, members: this.#o.registry.all(), trusts }, { ...material, timeoutMs }).then((r) => r.body, () => undefined)));
+    if (!answers.some((reply) => reply?.ok === true && reply.removed)) return false;
+    writeLeftMarker(this.#o.dataDir, { cluster: this.#o.clusterName?.() ?? "", name: self.name, at: new Date().toISOString(), how: "removed" });
+    return true;
+  }
+
   /** services lists the CA holders to talk to: members with a join port, then the config's peers not known to be anything else. */
   #services(): HostPort[] {
     const self = this.#o.self();

@@ -28,6 +28,9 @@ import { tokenStorePath } from "./token-store.ts";
 import { clientPolicyOf } from "./client-policy.ts";
 import type { AccessEntry } from "../access/ledger.ts";
 
+/** REMOVED_ASK_MS bounds how long a starting member waits for the CA holders to say whether it was removed (they answer in milliseconds; unreachable ones only delay the start by this). */
+export const REMOVED_ASK_MS = 2_000;
+
 /** NodeMembershipOptions connect membership to its node. */
 export interface NodeMembershipOptions {
   config: () => UnibusConfig;
@@ -165,7 +168,26 @@ export class NodeMembership {
         log.error("this CA holder cannot admit new members or renew certificates", { reason: this.#serviceError });
       }
     }
-    this.#agent = new MembershipAgent({
+    this.#agent = this.#makeAgent(log);
+    this.#agent.start();
+  }
+
+  /**
+   * assertNotRemoved asks the CA holders (at most timeoutMs) whether this
+   * node was removed while it was down, and then refuses to start as
+   * assertMember does (agent.ts removedBeforeStart says why); no answer in
+   * time lets the start go on.
+   */
+  async assertNotRemoved(timeoutMs = REMOVED_ASK_MS): Promise<void> {
+    const config = this.#o.config();
+    if (!config.cluster || !config.tls) return;
+    const agent = this.#makeAgent(this.#o.log.child({ component: "membership" }));
+    if (await agent.removedBeforeStart(timeoutMs)) this.assertMember();
+  }
+
+  #makeAgent(log: Logger): MembershipAgent {
+    const config = this.#o.config();
+    return new MembershipAgent({
       dataDir: config.node.dataDir,
       registry: this.registry,
       self: () => this.self(),
@@ -186,7 +208,6 @@ export class NodeMembership {
       onMembersChanged: () => this.#o.onMembersChanged?.(),
       log,
     });
-    this.#agent.start();
   }
 
   /** reloadCertificate makes the join port serve a renewed certificate. */
