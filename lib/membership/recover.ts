@@ -28,7 +28,6 @@ import { SystemClient } from "../natsd/system-client.ts";
 import { MemberRegistry } from "./members.ts";
 import { metaGroup, recordRemoval, removeFromMeta, type MetaGroup } from "./retire.ts";
 import { readMarks, STREAM_MARKS_EVERY_MS, type StreamMark } from "./stream-marks.ts";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connectJetstream } from "../backup/connect.ts";
 import { CLIENT_ACCOUNT } from "../mqtt/streams.ts";
 
@@ -262,11 +261,12 @@ export async function recoverAlone(config: UnibusConfig, plan: RecoverPlan, step
   // publishes failed until then): a stream of the clients' account counts once its leader answers STREAM.INFO.
   const nc = await connectJetstream(config, "unibus-recover").catch(() => undefined);
   try {
-    const jsm = nc ? await jetstreamManager(nc, { timeout: 1_000 }) : undefined;
     const answersAsLeader = async (account: string, name: string): Promise<boolean> => {
-      if (account !== CLIENT_ACCOUNT || !jsm) return true;
-      const info = await jsm.streams.info(name).catch(() => undefined);
-      return info?.cluster?.leader === plan.self || (info !== undefined && !info.cluster?.leader && (info.config.num_replicas ?? 1) === 1);
+      if (account !== CLIENT_ACCOUNT || !nc) return true;
+      const info = await nc.request(`$JS.API.STREAM.INFO.${name}`, "", { timeout: 1_000 })
+        .then((m) => m.json<{ error?: unknown; config?: { num_replicas?: number }; cluster?: { leader?: string } }>(), () => undefined);
+      if (!info || info.error) return false;
+      return info.cluster?.leader === plan.self || (!info.cluster?.leader && (info.config?.num_replicas ?? 1) === 1);
     };
     while (writable.size < want.length && Date.now() < streamsUntil) {
       const jsz = await monitor.get<Jsz>("jsz", "accounts=true&streams=true").catch(() => undefined);
