@@ -21,6 +21,9 @@ export const jetstreamMetaRule = defineRule({
     const servers = quorum.size;
     const spanning = spanningMetaGroup(f, servers);
     if (!f.meta?.leader && spanning) return [spanning];
+    // One member whose meta group still counts offline servers (removed ones that came back for a moment): the
+    // meta-stray rule names them and the way out; "a second box joins" would send the operator the wrong way.
+    if (!f.meta?.leader && servers === 1 && f.metaCluster?.replicas?.some((r) => r.offline)) return [];
     if (!f.meta?.leader && servers === 1) {
       // nats-server bootstraps its meta group expecting at least 2 servers: a one-member cluster never elects a leader.
       return [{

@@ -29,6 +29,17 @@ export const metaStrayRule = defineRule({
       if (!record && size <= members.filter((m) => !m.removed).length) continue;
       const label = record ? record.name : id ? `an unknown server (peer id ${id})` : r.name;
       const why = record?.removed ? `"${record.name}" was removed from the members, but` : id ? "this node never learned its name (it restarted while that server was down), and it is no member this node knows;" : `"${r.name}" is no member, but`;
+      // Without a meta leader it is no longer "one more failure": the strays hold the majority out of reach, and
+      // unibus remove refuses (it needs a leader). On the bed: two boxes removed by recover came back for seconds,
+      // nats counted them again, and the survivor said "unibus remove hub-2", which refused.
+      if (!meta.leader) {
+        out.push({
+          kind: "meta_stray_peer", severity: "broken", node: record?.name ?? r.name,
+          cause: `the JetStream meta group still counts ${label}, offline: ${why} it counts towards the majority of ${majorityOf(size)} of ${size} servers, which the servers that are up do not reach: JetStream has no meta leader, so no stream can be written or changed`,
+          fix: "unibus remove needs a meta leader: on this box, once nothing was heard from the offline servers for a minute, sudo unibus recover (it takes them out of the meta group; it says what is lost first)",
+        });
+        continue;
+      }
       out.push({
         kind: "meta_stray_peer", severity: "degraded", node: record?.name ?? r.name,
         cause: `the JetStream meta group still counts ${label}, offline: ${why} it raises the majority to ${majorityOf(size)} of ${size}, so one more failure can stop JetStream`,

@@ -13,6 +13,7 @@ const spanning = { config: superclustered, meta: { clusterSize: 6, peers: [{ nam
 test.each([
   ["a leader, current, every member in", healthy(), undefined],
   ["a one-member cluster", healthy({ config: alone, routes: [], ...noLeader }), ["cluster_too_small", "broken", "pi-1", "token create"]],
+  ["one member whose meta group still counts offline removed servers: the meta-stray rule's, not 'a second box joins'", healthy({ config: alone, routes: [], ...noLeader, metaCluster: { cluster_size: 3, replicas: [{ name: "pi-2", current: false, offline: true }] } }), undefined],
   ["no leader, no majority", cut(healthy(noLeader), "10.0.0.2:6222", "10.0.0.3:6222"), ["meta_no_leader", "broken", "pi-1", "fewer than a majority (2 of 3)"]],
   ["no leader with a majority routed: not 'fewer than a majority'", cut(healthy(noLeader), "10.0.0.3:6222"), ["meta_no_leader", "broken", "pi-1", "reaches 1 of its 2 peers (a majority)"]],
   ["not current with the leader", healthy({ metaHealth: { ok: false, detail: "JetStream is not current with the meta leader" } }), ["jetstream_not_current", "broken", "pi-1", "writes through this node wait"]],

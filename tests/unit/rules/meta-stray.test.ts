@@ -23,3 +23,13 @@ test.each([
     expect(out[i]!.fix).toContain(fix);
   });
 });
+
+test("strays that cost the meta group its leader are broken, and the fix is recover (remove needs a leader)", () => {
+  // Found on the bed: a cluster of one after recover counted its two removed servers again (they came back for seconds).
+  const meta = { cluster_size: 3, replicas: [{ name: "pi-4", current: false, offline: true }] } as unknown as MetaCluster;
+  const out = run(metaStrayRule, healthy({ members, metaCluster: meta }));
+  expect(out.map((p) => [p.severity, p.node])).toEqual([["broken", "pi-4"]]);
+  expect(out[0]!.cause).toContain("JetStream has no meta leader");
+  expect(out[0]!.fix).toContain("sudo unibus recover");
+  expect(out[0]!.fix).not.toContain("sudo unibus remove pi-4");
+});
