@@ -152,7 +152,7 @@ export class MembershipAgent {
     const answers = await Promise.all(this.#services().map((service) =>
       wireRequest(service, { op: "checkin", self, members: this.#o.registry.all(), trusts }, { ...material, timeoutMs }).then((r) => r.body, () => undefined)));
     if (!answers.some((reply) => reply?.ok === true && reply.removed)) return false;
-    writeLeftMarker(this.#o.dataDir, { cluster: this.#o.clusterName?.() ?? "", name: self.name, at: new Date().toISOString(), how: "removed" });
+    writeLeftMarker(this.#o.dataDir, { cluster: this.#o.clusterName?.() ?? "", name: self.name, at: removedAt(answers, self.name) ?? new Date().toISOString(), how: "removed" });
     return true;
   }
 
@@ -228,10 +228,10 @@ export class MembershipAgent {
     const now = new Date().toISOString();
     if (duplicate && duplicate !== this.#state.duplicate) this.#o.log.error("a CA holder refused this node: its name is taken", { reason: duplicate });
     if (removed && !this.#state.removed) {
-      this.#o.log.warn(`this node was removed from the cluster (unibus remove); it keeps running until stopped and will refuse to start as a member again. To make it a member again: unibus join ADDR --token TOKEN --name ${self.name} --replace --force`);
+      this.#o.log.warn(`this node was removed from the cluster (unibus remove or recover on another member); it keeps running until stopped and will refuse to start as a member again. To make it a member again: unibus join ADDR --token TOKEN --name ${self.name} --replace --force`);
       // members.json can be stale or replaced: the marker makes the next start refuse, whatever it says.
       try {
-        writeLeftMarker(this.#o.dataDir, { cluster: this.#o.clusterName?.() ?? "", name: self.name, at: now, how: "removed" });
+        writeLeftMarker(this.#o.dataDir, { cluster: this.#o.clusterName?.() ?? "", name: self.name, at: removedAt([{ members: this.#o.registry.all() }], self.name) ?? now, how: "removed" });
       } catch (err) {
         this.#o.log.error("could not record the removal in the data dir", { error: (err as Error).message });
       }
@@ -332,4 +332,17 @@ export class MembershipAgent {
       this.#o.log.warn("could not record the membership state for unibus status", { error: (err as Error).message });
     }
   }
+}
+
+/**
+ * removedAt is when the CA holders' members list says `name` was removed
+ * (its removed record's last change, ISO time), from check-in replies; the
+ * left marker says that time, not when this box learned it (on the bed a box
+ * removed by recover while powered off said "removed at" its own boot).
+ */
+export function removedAt(replies: readonly ({ members?: unknown } | undefined)[], name: string): string | undefined {
+  const times = replies.flatMap((r) => (Array.isArray(r?.members) ? r.members : []))
+    .filter((m): m is { name: string; removed: true; updatedAt: number } => typeof m === "object" && m !== null && (m as { name?: unknown }).name === name && (m as { removed?: unknown }).removed === true && typeof (m as { updatedAt?: unknown }).updatedAt === "number")
+    .map((m) => m.updatedAt);
+  return times.length ? new Date(Math.min(...times)).toISOString() : undefined;
 }

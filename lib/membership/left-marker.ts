@@ -41,5 +41,5 @@ export function clearLeftMarker(dataDir: string): void {
 
 /** leftMessage is the one sentence every refusal and status line uses. */
 export function leftMessage(m: LeftMarker): string {
-  return `node "${m.name}" ${m.how === "left" ? "left" : "was removed from"} cluster "${m.cluster}" at ${m.at} (${m.how === "left" ? "unibus leave" : "unibus remove"}) and does not start as a member again`;
+  return `node "${m.name}" ${m.how === "left" ? "left" : "was removed from"} cluster "${m.cluster}" at ${m.at} (${m.how === "left" ? "unibus leave" : "unibus remove or unibus recover on another member"}) and does not start as a member again`;
 }
