@@ -90,7 +90,8 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
     if (p.evidence) lines.push(`    nats-server said: ${p.evidence}${p.count ? ` (${repeatText(p, now)})` : ""}`);
   });
   lines.push(`  node          ${s.node}${s.cluster ? ` (cluster ${s.cluster})` : ""}`);
-  lines.push(`  nats-server   ${s.reachable ? (s.health.ok ? "ready" : `not ready: ${s.health.detail}`) : "not reachable"}`);
+  const catching = s.health.catchingUpMs !== undefined ? `ready; JetStream catching up for ${Math.round(s.health.catchingUpMs / 1000)} s (normal after a start, a rejoin or a new stream): ${s.health.detail}` : undefined;
+  lines.push(`  nats-server   ${s.reachable ? (s.health.ok ? "ready" : catching ?? `not ready: ${s.health.detail}`) : "not reachable"}`);
   if (s.jetstream) {
     const meta = !s.cluster ? "standalone" : s.metaLeader ? `meta leader ${s.metaLeader}` : "no meta leader";
     // A one-member cluster: nats-server reports the 2 servers it waits for, not what there is.

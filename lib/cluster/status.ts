@@ -16,6 +16,7 @@ import { caView, type CaView } from "../membership/rotation-view.ts";
 import { MonitorClient } from "../natsd/monitor.ts";
 import { takeSnapshot, type Snapshot } from "../natsd/snapshot.ts";
 import { assess, probeMissing, type Assessment } from "../diagnosis/assess.ts";
+import { STREAM_CATCHUP_GRACE_MS } from "../diagnosis/rules/streams-catching-up.ts";
 import { leafUplinks } from "../diagnosis/leaf-uplinks.ts";
 import { gatewayLinks, type GatewayLink } from "../diagnosis/gateway-links.ts";
 import { pairRoutes, type RouteStatus } from "../diagnosis/route-pairing.ts";
@@ -37,7 +38,8 @@ export interface ClusterStatus {
   /** Whether nats-server's monitoring port answered at all. */
   reachable: boolean;
   /** nats-server's /healthz verdict (200 only when JetStream is current too). */
-  health: { ok: boolean; detail: string };
+  /** nats-server's /healthz; catchingUpMs: how long JetStream has lagged while still inside the grace a rejoin or a new stream gets (no problem yet). */
+  health: { ok: boolean; detail: string; catchingUpMs?: number };
   routes: RouteStatus[];
   /** Peer addresses this node should have a route to (cluster.peers without itself). */
   expectedPeers: string[];
@@ -146,7 +148,7 @@ export async function statusOf(snapshot: Snapshot, { diagnosis, facts }: Assessm
     // The running name (varz), not the file's: they differ until a restart applies a new one.
     ...(config.cluster ? { cluster: (snapshot.varz.ok ? snapshot.varz.data.cluster?.name : undefined) ?? config.cluster.name } : {}),
     reachable: facts.reachable,
-    health: snapshot.healthz,
+    health: { ...snapshot.healthz, ...(!snapshot.healthz.ok && facts.streamsBehindMs !== undefined && facts.streamsBehindMs < STREAM_CATCHUP_GRACE_MS ? { catchingUpMs: facts.streamsBehindMs } : {}) },
     routes,
     expectedPeers: (config.cluster?.routes ?? []).map((p) => p.text),
     missingPeers,
