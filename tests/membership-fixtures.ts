@@ -174,15 +174,35 @@ export async function growCluster(lab: Lab, root: string, clusterName: string, i
   const line = await lab.unibus(first!, ["token", "create", "--config", first!.config, "--quiet"]);
   const m = /^unibus join (\S+) --token (UB1-\S+)$/.exec(line.stdout.trim());
   if (!m) throw new Error(`token create printed no join line: ${line.stdout}${line.stderr}`);
+  // One box at a time, each once the meta group holds the boxes before it (what an operator does
+  // by waiting for `unibus status`): five boxes joining within seconds of each other while the first
+  // meta group formed left the first two stuck "not current with the meta leader" at the old size,
+  // in about one run in five (nats-server 2.15.1; see the closing note of the session that found it).
+  const started = [first!];
   for (const b of rest) {
+    if (started.length >= 2) {
+      await waitFor(`the meta group to hold ${started.map((x) => x.name).join(", ")} before ${b.name} joins`, () => started.every((x) => {
+        const meta = lab.monitor(x, "jsz")?.meta_cluster;
+        return meta?.leader && meta.cluster_size === started.length;
+      }), 60_000, 250);
+    }
     const r = await lab.unibus(b, ["join", m[1]!, "--token", m[2]!, "--name", b.name, "--out", b.dir]);
     if (r.code !== 0) throw new Error(`join of ${b.name} failed: ${r.stderr}`);
     beforeStart(b);
     lab.start(b);
+    started.push(b);
   }
+  let last: { code: number; status?: any }[] = [];
+  const t0 = performance.now();
   await waitFor(`all ${lab.boxes.length} in the meta group`, async () => {
-    const all = await Promise.all(lab.boxes.map((b) => lab.status(b)));
-    return all.every((s) => s.code === 0 && s.status?.metaClusterSize === lab.boxes.length && s.status?.metaLeader);
-  }, 120_000, 250);
+    last = await Promise.all(lab.boxes.map((b) => lab.status(b)));
+    return last.every((s) => s.code === 0 && s.status?.metaClusterSize === lab.boxes.length && s.status?.metaLeader);
+  }, 90_000, 250).catch((err: Error) => {
+    // What each box said last: the verdict, its problems and its meta view, for the CI log.
+    const said = last.map((s, i) => `${lab.boxes[i]!.name}: exit ${s.code}, meta ${s.status?.metaLeader ?? "no leader"}/${s.status?.metaClusterSize ?? "?"}, problems ${JSON.stringify((s.status?.problems ?? []).map((p: { kind: string; node: string; cause: string }) => `${p.kind} on ${p.node}: ${p.cause}`))}`);
+    const stuck = lab.boxes.filter((_, i) => last[i]?.code !== 0);
+    const logs = stuck.map((b) => `--- ${b.name}'s JetStream and RAFT lines:\n${b.log.split("\n").filter((l) => /raft|jetstream|meta|leader|catchup|snapshot|reload|route/i.test(l)).slice(-40).join("\n")}`);
+    throw new Error(`${err.message} after ${Math.round(performance.now() - t0)} ms; last status:\n${said.join("\n")}\n${logs.join("\n")}`);
+  });
   return { caFile: join(first!.dir, "certs", "ca.pem"), caKeyFile: join(first!.dir, "certs", "ca-key.pem") };
 }

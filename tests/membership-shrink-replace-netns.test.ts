@@ -47,7 +47,7 @@ beforeAll(async () => {
   timings.five_grown_ms = Math.round(performance.now() - t0);
   expect((await lab.client(box("a"), ca.caFile, "setup", "KEEP")).ok).toBe(true);
   expect((await lab.client(box("b"), ca.caFile, "publish", "KEEP", "20")).acked).toBe(20);
-});
+}, 300_000); // four joins, each once the meta group holds the boxes before it, then all five healthy
 
 afterAll(async () => {
   await lab.destroy();
