@@ -146,7 +146,7 @@ export class MembershipAgent {
   async removedBeforeStart(timeoutMs: number): Promise<boolean> {
     const tls = this.#o.tls();
     if (!tls) return false;
-    const material = { ca: readFileSync(tls.caFile, "utf8"), cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") };
+    const material = tlsMaterial(tls);
     const self = this.#o.self();
     const trusts = parseCertificates(material.ca).map(certFingerprint);
     const answers = await Promise.all(this.#services().map((service) =>
@@ -183,7 +183,7 @@ export class MembershipAgent {
   async #round(): Promise<void> {
     const tls = this.#o.tls();
     if (!tls) return;
-    const material = { ca: readFileSync(tls.caFile, "utf8"), cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") };
+    const material = tlsMaterial(tls);
     const self = this.#o.self();
     const own = this.#o.registry.get(self.name);
     const removedHere = Boolean(self.removed);
@@ -292,7 +292,7 @@ export class MembershipAgent {
     // Read again: a trust change this round reloaded them.
     const tls = this.#o.tls();
     if (!tls) return;
-    const material = { ca: readFileSync(tls.caFile, "utf8"), cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") };
+    const material = tlsMaterial(tls);
     const name = this.#o.nodeName();
     const errors: string[] = [];
     for (const service of this.#services()) {
@@ -345,4 +345,9 @@ export function removedAt(replies: readonly ({ members?: unknown } | undefined)[
     .filter((m): m is { name: string; removed: true; updatedAt: number } => typeof m === "object" && m !== null && (m as { name?: unknown }).name === name && (m as { removed?: unknown }).removed === true && typeof (m as { updatedAt?: unknown }).updatedAt === "number")
     .map((m) => m.updatedAt);
   return times.length ? new Date(Math.min(...times)).toISOString() : undefined;
+}
+
+/** tlsMaterial reads this node's CA, certificate and key (PEM text) for a check-in over mutual TLS; fs errors are thrown. */
+function tlsMaterial(tls: { certFile: string; keyFile: string; caFile: string }): { ca: string; cert: string; key: string } {
+  return { ca: readFileSync(tls.caFile, "utf8"), cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") };
 }

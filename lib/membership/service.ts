@@ -318,7 +318,8 @@ export class MembershipService {
     // Its home hub node, balanced against the edges enrolled so far (computed and recorded with no await between).
     const leafUrls = o.leafUrls();
     const hubs = leafUrls.map(hubAddressOf).filter((h): h is HubAddress & { url: string } => h !== undefined);
-    const others = o.edges.all().filter((e) => !e.removed && e.name !== name).map((e) => ({ name: e.name, ...(e.home ? { home: hubAddressOf(`nats-leaf://${e.home}`) } : {}) }));
+    const homeOf = (text: string | undefined) => { const at = text ? parsePeer(text) : undefined; return typeof at === "object" ? { home: at } : {}; };
+    const others = o.edges.all().filter((e) => !e.removed && e.name !== name).map((e) => ({ name: e.name, ...homeOf(e.home) }));
     const home = hubs.length ? assignHome(name, hubs, others) : undefined;
     o.edges.put({ name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest, ...(home ? { home: joinHostPort(home.host, home.port) } : {}) });
     o.edges.save();
