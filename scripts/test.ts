@@ -44,16 +44,30 @@ const code = await proc.exited;
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+/** whys are the failed cases' names and first message lines, printed last so a log's tail says why (bun prints them far above). */
+const whys: string[] = [];
 if (existsSync(REPORT)) {
   const xml = readFileSync(REPORT, "utf8");
-  for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
-    const body = m[2] ?? "";
-    if (/<(failure|error)\b/.test(body)) failed++;
-    else if (/<skipped\b/.test(body)) skipped++;
+  for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    const body = m[3] ?? "";
+    const failure = /<(failure|error)\b[^>]*>([\s\S]*?)<\/\1>/.exec(body) ?? /<(failure|error)\b[^>]*\/>/.exec(body);
+    if (failure) {
+      failed++;
+      const attr = (name: string) => unescapeXml(new RegExp(`\\b${name}="([^"]*)"`).exec(m[1] ?? "")?.[1] ?? "?");
+      const text = unescapeXml(failure[2] ?? "").split("\n").slice(0, 25).join("\n  ");
+      whys.push(`(fail) ${attr("file")} > ${attr("name")}\n  ${text}`);
+    } else if (/<skipped\b/.test(body)) skipped++;
     else passed++;
   }
 }
+if (whys.length) console.log(`\nwhy they failed (the first lines of each failure):\n${whys.join("\n")}\n`);
 if (code !== 0 && failed === 0) failed = 1; // a crash or load error outside any test case
 if (skipped) console.log(`${skipped} skipped (not counted as passed)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(code === 0 && failed === 0 ? 0 : 1);
+
+/** unescapeXml undoes the five XML entities and numeric references in a JUnit attribute or text. */
+function unescapeXml(s: string): string {
+  return s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
+}

@@ -54,11 +54,11 @@ async function cutAllAtOnce(sync: string, indexes: number[], prefix: string, bas
     await Promise.all(cluster.vms.map(async (vm) => {
       try {
         await vm.waitReady(300_000, UNRECOVERABLE);
-      } catch {
-        notReady.push(vm.spec.name);
+      } catch (err) {
+        notReady.push(`${vm.spec.name}: ${(err as Error).message}`);
       }
     }));
-    say(`booted again; not ready: ${notReady.join(", ") || "none"}`);
+    say(`booted again; not ready: ${notReady.map((n) => n.split(":")[0]).join(", ") || "none"}`);
     const perReplica = new Map<string, Verdict>();
     let unreadable: string | undefined;
     try {
@@ -88,7 +88,7 @@ describe.if(ready)(`power cut of a whole cluster (qemu ${VM_ACCEL}, SIGKILL of a
     const control = await cutAllAtOnce("2m", [4, 5, 6], "pc", base, system);
     for (const o of [always, control]) {
       const replicas = [...o.perReplica].map(([name, v]) => `${name}: ${v.lost} lost, ${v.wrong} wrong`).join("; ");
-      console.log(`all three cut, sync = "${o.sync}": ${o.acked} acknowledged; ${replicas || `unreadable (${o.unreadable})`}; not ready after the reboot: ${o.notReady.join(", ") || "none"}`);
+      console.log(`all three cut, sync = "${o.sync}": ${o.acked} acknowledged; ${replicas || `unreadable (${o.unreadable})`}; not ready after the reboot: ${o.notReady.map((n) => n.split(":")[0]).join(", ") || "none"}`);
     }
     console.log(`power-loss all at once: ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const lostOf = (o: Outcome) => (o.unreadable ? o.acked : Math.max(0, ...[...o.perReplica.values()].map((v) => v.lost + v.wrong)));

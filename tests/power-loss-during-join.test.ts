@@ -122,8 +122,10 @@ describe.if(ready)(`power cut during unibus join (qemu ${VM_ACCEL})`, () => {
       const routesBy = Date.now() + 90_000;
       while ((routes = Number((await box.run("wget -qO- http://127.0.0.1:8222/routez | sed -n 's/.*\"num_routes\": *\\([0-9]*\\).*/\\1/p'")).out.trim() || 0)) < 1 && Date.now() < routesBy) await Bun.sleep(1000);
       lines.push(`${round.name}: cut ${round.cut === "joined" ? "right after the join said joined" : `${round.afterMs} ms after it asked to join`} (join: ${said.trim() || "running"}); after the boot the config was ${kept ? "there" : "not there"}${again}; ready on start ${starts}, ${routes} route(s)`);
-      expect(starts, round.name).toBe(1);
-      expect(routes, `${round.name}: no route to the CA holder`).toBeGreaterThan(0);
+      const story = async () => `${lines.at(-1)}\nits boot log:\n${(await box.run("cat /tmp/boot.log")).out}\nits unibus log:\n${(await box.run("tail -n 30 /tmp/unibus.log")).out}`;
+      const why = starts !== 1 || routes < 1 ? await story() : "";
+      expect(starts, `${round.name}: ${why}`).toBe(1);
+      expect(routes, `${round.name}: no route to the CA holder: ${why}`).toBeGreaterThan(0);
     }
     console.log(lines.join("\n"));
     console.log(`power-loss during join: ${((performance.now() - started) / 1000).toFixed(0)} s`);
