@@ -170,6 +170,30 @@ describe("clients must sign in and stay within their permissions", () => {
     expect(got).not.toContain("admin.shutdown");
   });
 
+  test("no client, not even one with every permission, may publish an edge's verdict report (_UNIBUS.>): a device cannot speak for an edge", async () => {
+    const admin = await client({ user: "admin", pass: ADMIN_PW });
+    const got: string[] = [];
+    admin.subscribe("_UNIBUS.>", { callback: (_e, m) => { got.push(m.subject); } });
+    admin.subscribe("still.>", { callback: (_e, m) => { got.push(m.subject); } });
+    await admin.flush();
+    const seen = violations(admin);
+    admin.publish("_UNIBUS.EDGE.VERDICT.edge-7", JSON.stringify({ edge: "edge-7", verdict: "healthy", problems: 0, at: new Date().toISOString() }));
+    admin.publish("still.allowed", "y");
+    await admin.flush();
+    await waitUntil(() => got.includes("still.allowed") && seen.length > 0);
+    expect(seen[0]!.operation).toBe("publish");
+    expect(seen[0]!.subject).toBe("_UNIBUS.EDGE.VERDICT.edge-7");
+    // "app" may publish ">" but for its deny list, and the reserved subjects join that list.
+    const app = await client({ user: "app", pass: APP_PW });
+    const appSeen = violations(app);
+    app.publish("_UNIBUS.EDGE.VERDICT.edge-8", "{}");
+    await app.flush();
+    await waitUntil(() => appSeen.length > 0);
+    expect(appSeen[0]!.subject).toBe("_UNIBUS.EDGE.VERDICT.edge-8");
+    await admin.flush();
+    expect(got.filter((s) => s.startsWith("_UNIBUS"))).toEqual([]);
+  });
+
   test("a user cannot subscribe outside its permissions", async () => {
     const sensor = await client({ user: "sensor", pass: SENSOR_PW });
     const seen = violations(sensor);

@@ -152,6 +152,20 @@ function renderRule(rule: SubjectRule | undefined): Record<string, string[]> | u
   return { ...(rule.allow ? { allow: rule.allow } : {}), ...(rule.deny ? { deny: rule.deny } : {}) };
 }
 
+/**
+ * RESERVED_PUBLISH are the subjects only unibus itself publishes to (an
+ * edge's verdict report to its hub, lib/fleet/edge-report.ts): every client
+ * user and nkey is denied them, so no device can speak for an edge. unibus's
+ * own tool user and the hub's edge (leaf) users are not client users.
+ */
+export const RESERVED_PUBLISH = "_UNIBUS.>";
+
+/** clientPublish is a client's publish rule with the reserved subjects denied. */
+function clientPublish(rule: Record<string, string[]> | undefined): Record<string, string[]> {
+  if (rule?.deny?.includes(">")) return rule;
+  return { ...(rule?.allow ? { allow: rule.allow } : {}), deny: [...(rule?.deny ?? []), RESERVED_PUBLISH] };
+}
+
 /** allowOnly renders an allow-list; an empty list denies everything (nats reads an empty allow as "all"). */
 function allowOnly(list: string[]): Record<string, string[]> {
   return list.length ? { allow: list } : { deny: [">"] };
@@ -190,19 +204,19 @@ function renderClient(config: UnibusConfig, node: NodeFacts = {}): Record<string
   if (!signIn && !edges) return listen;
   const only = edges?.clientRestriction ?? {};
   const users: Record<string, unknown>[] = client.users.map((u) => {
-    const publish = renderRule(u.publish);
+    const publish = clientPublish(renderRule(u.publish));
     const subscribe = renderRule(u.subscribe);
     return {
       user: u.user,
       password: natsPasswordHash(u.password.value ?? ""),
-      ...(publish || subscribe ? { permissions: { ...(publish ? { publish } : {}), ...(subscribe ? { subscribe } : {}) } } : {}),
+      permissions: { publish, ...(subscribe ? { subscribe } : {}) },
       ...only,
       // A cluster user limited to some client kinds (never leaf connections, so a hub's restriction still holds).
       ...(u.connectionTypes ? { allowed_connection_types: u.connectionTypes } : {}),
     };
   });
   for (const n of client.nkeys) {
-    users.push({ nkey: n.publicKey, permissions: { publish: allowOnly(n.publish), subscribe: allowOnly(n.subscribe) }, ...only, ...(n.connectionTypes ? { allowed_connection_types: n.connectionTypes } : {}) });
+    users.push({ nkey: n.publicKey, permissions: { publish: clientPublish(allowOnly(n.publish)), subscribe: allowOnly(n.subscribe) }, ...only, ...(n.connectionTypes ? { allowed_connection_types: n.connectionTypes } : {}) });
   }
   if (placeholder) users.push({ nkey: NOBODY_NKEY, permissions: { publish: allowOnly([]), subscribe: allowOnly([]) }, ...only });
   // Edge users of a hub live in the same table, for leaf connections only (see _edge-sign-in.ts).

@@ -8,6 +8,9 @@
  * (lib/fleet/fleet-watch.ts). A report older than EDGE_REPORT_STALE_MS is
  * said to be stale, never shown as the edge's state now. Core NATS: a report
  * published while the uplink is down is dropped, and the next one replaces it.
+ * Only unibus's own tool user may publish there: every client user and nkey
+ * is denied `_UNIBUS.>` (RESERVED_PUBLISH, lib/config/section-client.ts), so
+ * a device cannot report for an edge.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "../log.ts";
