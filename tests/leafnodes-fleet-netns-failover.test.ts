@@ -38,10 +38,14 @@ async function hubsOfAll(): Promise<(string | undefined)[]> {
   return Promise.all(edges.map(hubOf));
 }
 
-/** orderOf is the order an edge dials the hub nodes: the home the hub gave it at enrollment (`home` in its config) first (lib/fleet/hub-order.ts). */
+/** orderOf is the order an edge dials the hub nodes: the home and second choice the hub gave it at enrollment (`home`, `fallback` in its config) first (lib/fleet/hub-order.ts). */
 function orderOf(edge: Box): string[] {
-  const home = /^home = "nats-leaf:\/\/([^:]+):(\d+)"$/m.exec(readFileSync(edge.config, "utf8"));
-  const order = uplinkOrder(edge.name, hubs.map((h) => ({ host: h.ip, port: 7422 })), home ? { host: home[1]!, port: Number(home[2]) } : undefined);
+  const text = readFileSync(edge.config, "utf8");
+  const given = (key: string) => {
+    const m = new RegExp(`^${key} = "nats-leaf://([^:]+):(\\d+)"$`, "m").exec(text);
+    return m ? { host: m[1]!, port: Number(m[2]) } : undefined;
+  };
+  const order = uplinkOrder(edge.name, hubs.map((h) => ({ host: h.ip, port: 7422 })), given("home"), given("fallback"));
   return order.map((a) => hubs.find((h) => h.ip === a.host)!.name);
 }
 
@@ -114,6 +118,7 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
       e.config = join(e.dir, "unibus.toml");
       expect(readFileSync(e.config, "utf8")).toContain(`keepalive = "${KEEPALIVE_S}s"`);
       expect(readFileSync(e.config, "utf8")).toMatch(/^home = "nats-leaf:\/\/[^"]+:7422"$/m); // given by the hub at enrollment
+      expect(readFileSync(e.config, "utf8")).toMatch(/^fallback = "nats-leaf:\/\/[^"]+:7422"$/m);
       // an edge box of this test needs no admin page, and no JetStream of its own (12 of them share this machine)
       appendFileSync(e.config, "[admin]\nenabled = false\n[jetstream]\nenabled = false\n");
     }
@@ -166,7 +171,12 @@ describe.if(ready)(`a 3-node hub and ${EDGES} edges in network namespaces`, () =
     expect((await fleet.status(moved[0]!, false)).text).toContain(`away from its home hub node ${victim.ip}:7422`);
     // Each went to its own second choice, so they spread over the others (not all onto one).
     const second = (e: Box) => orderOf(e)[1]!;
-    expect(await Promise.all(moved.map(hubOf))).toEqual(moved.map(second));
+    const landed = await Promise.all(moved.map(hubOf));
+    expect(landed).toEqual(moved.map(second));
+    // …which the hub gave them at enrollment within one of even (hashed second choices put all four on one in one fleet of eight).
+    const split = Object.values(spread(landed));
+    expect(split.length, JSON.stringify(spread(landed))).toBe(2);
+    expect(Math.max(...split) - Math.min(...split), JSON.stringify(spread(landed))).toBeLessThanOrEqual(1);
     timings.spread_after_kill = JSON.stringify(spread(await hubsOfAll()));
     killed = { victim, moved };
   }, 300_000);

@@ -43,7 +43,7 @@ export async function list(args: string[]): Promise<number> {
  * enrollment as "removed since"; an enrolled one names its home hub node.
  */
 export function edgeListLine(e: EdgeRecord): string {
-  const state = e.removed ? `removed   ${new Date(e.updatedAt).toISOString()} (enrolled ${e.enrolledAt})` : `enrolled  since ${e.enrolledAt}${e.home ? `  home ${e.home}` : ""}`;
+  const state = e.removed ? `removed   ${new Date(e.updatedAt).toISOString()} (enrolled ${e.enrolledAt})` : `enrolled  since ${e.enrolledAt}${e.home ? `  home ${e.home}` : ""}${e.fallback ? `  then ${e.fallback}` : ""}`;
   return `${e.name.padEnd(20)} ${state}${e.certNotAfter ? `  certificate until ${e.certNotAfter}` : ""}`;
 }
 

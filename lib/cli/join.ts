@@ -246,7 +246,7 @@ keepalive = "${DEFAULTS.leafKeepaliveMs / 1000}s"
 # One uplink to the hub cluster, listing every hub node (nats moves to another when one drops).
 [[leafnodes.remotes]]
 urls = [${r.leafUrls.map(q).join(", ")}]
-${r.home ? `# Its home hub node, given by the hub so that the fleet spreads evenly: dialed first, returned to after a failover.\nhome = ${q(r.home)}\n` : ""}# This edge's own key (the hub knows only its public half; unibus edge remove ${name} shuts it out).
+${r.home ? `# Its home hub node, given by the hub so that the fleet spreads evenly: dialed first, returned to after a failover.\nhome = ${q(r.home)}\n` : ""}${r.fallback ? `# Its second choice, given by the hub so that the edges of a lost home split evenly over the others.\nfallback = ${q(r.fallback)}\n` : ""}# This edge's own key (the hub knows only its public half; unibus edge remove ${name} shuts it out).
 nkey_file = ${q(EDGE_NKEY_FILE)}
 # The hub cluster's CA, pinned by the join token. The hub's CA rotations reach this edge at its
 # check-ins with the hub's CA holders; it then keeps the hub's CAs in its data dir's uplink/ folder.

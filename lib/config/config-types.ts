@@ -126,6 +126,8 @@ export interface LeafRemote {
   urls: LeafUrl[];
   /** The hub node dialed first and returned to (home, given at enrollment); without it the edge's hashed first choice. */
   home?: LeafUrl;
+  /** The hub node dialed second (fallback, given at enrollment); without it the rest in the edge's hashed order. */
+  fallback?: LeafUrl;
   label: string; user: string; secret?: ResolvedSecret; /** An enrolled edge's own user nkey seed (nkey_file). */ nkey?: ResolvedSecret; caFile?: string;
   /** An enrolled edge's certificate from the hub's CA and its key (cert_file, key_file): it checks in with the hub's CA holders with them. */
   certFile?: string; keyFile?: string;

@@ -73,6 +73,7 @@ const remoteSchema = z.strictObject({
   url: leafUrl.optional(),
   urls: z.array(leafUrl, { error: `expected a list of hub addresses, each ${LEAF_URL_HINT}` }).min(1, { message: "expected at least one hub address" }).optional(),
   home: leafUrl.optional(),
+  fallback: leafUrl.optional(),
   user: userName.optional(),
   secret_file: path.optional(),
   secret_env: envName.optional(),
@@ -86,6 +87,8 @@ const remoteSchema = z.strictObject({
   if (r.nkey_file !== undefined && (r.user !== undefined || r.secret_file !== undefined || r.secret_env !== undefined)) ctx.addIssue({ code: "custom", message: "expected nkey_file (an enrolled edge's own key) or user with secret_file/secret_env, not both" });
   if ((r.url === undefined) === (r.urls === undefined)) ctx.addIssue({ code: "custom", message: "expected url (one hub node) or urls (every node of the hub cluster), exactly one of them" });
   if (r.home && !(r.urls ?? (r.url ? [r.url] : [])).some((u) => sameHub(u, r.home!))) ctx.addIssue({ code: "custom", path: ["home"], message: `expected home to be one of the remote's urls (the hub node this edge dials first), got ${JSON.stringify(r.home.text)}` });
+  if (r.fallback && !(r.urls ?? (r.url ? [r.url] : [])).some((u) => sameHub(u, r.fallback!))) ctx.addIssue({ code: "custom", path: ["fallback"], message: `expected fallback to be one of the remote's urls (the hub node this edge dials second), got ${JSON.stringify(r.fallback.text)}` });
+  else if (r.fallback && r.home && sameHub(r.home, r.fallback)) ctx.addIssue({ code: "custom", path: ["fallback"], message: `expected fallback to be another hub node than home, got home's ${JSON.stringify(r.fallback.text)}` });
   if (r.secret_file !== undefined && r.secret_env !== undefined) ctx.addIssue({ code: "custom", message: "expected one of secret_file or secret_env, not both" });
   if (r.user !== undefined && r.secret_file === undefined && r.secret_env === undefined) ctx.addIssue({ code: "custom", message: "expected secret_file or secret_env with user" });
 });
@@ -169,7 +172,7 @@ function resolveLeafnodes(raw: z.output<typeof leafnodesTable>, at: (p: string) 
       const urls = r.urls ?? (r.url ? [r.url] : []);
       const nkey = r.nkey_file !== undefined ? readNkeySeed(at(r.nkey_file)) : undefined;
       return {
-        urls, ...(r.home ? { home: r.home } : {}), label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(nkey ? { nkey } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}),
+        urls, ...(r.home ? { home: r.home } : {}), ...(r.fallback ? { fallback: r.fallback } : {}), label: urls.map((u) => u.text).join(", "), user: r.user ?? DEFAULTS.leafUser, ...(s ? { secret: s } : {}), ...(nkey ? { nkey } : {}), ...(r.ca_file ? { caFile: at(r.ca_file) } : {}),
         ...(r.cert_file && r.key_file ? { certFile: at(r.cert_file), keyFile: at(r.key_file) } : {}),
       };
     }),
@@ -247,7 +250,7 @@ function renderLeafnodes(config: UnibusConfig, { tls }: NodeFacts): Record<strin
       // Each edge dials the hub nodes in its own order, its home first (lib/fleet/hub-order.ts): a fleet spreads, a lost node's
       // edges spread over the others, and home-return.ts knows which node is home. nats must not shuffle it.
       return {
-        urls: uplinkOrder(config.node.name, r.urls, r.home).map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
+        urls: uplinkOrder(config.node.name, r.urls, r.home, r.fallback).map((u) => `${u.scheme}://${cred}${joinHostPort(u.host, u.port)}`),
         ...(r.urls.length > 1 ? { dont_randomize: true } : {}),
         ...(r.nkey?.value ? { nkey: r.nkey.value } : {}),
         ...(caFile ? { tls: { ca_file: caFile, timeout: DEFAULTS.tlsTimeoutS } } : {}),
@@ -270,6 +273,7 @@ function effectiveLeafnodes(leaf: LeafnodesConfig): Record<string, unknown> {
     out.remotes = leaf.remotes.map((r) => ({
       ...(r.urls.length === 1 ? { url: r.urls[0]!.text } : { urls: r.urls.map((u) => u.text) }),
       ...(r.home ? { home: r.home.text } : {}),
+      ...(r.fallback ? { fallback: r.fallback.text } : {}),
       ...(r.secret ? { user: r.user, [r.secret.key]: effectiveSecretValue(r.secret) } : {}),
       ...(r.nkey ? { nkey_file: effectiveSecretValue(r.nkey) } : {}),
       ...(r.caFile ? { ca_file: r.caFile } : {}),

@@ -12,7 +12,11 @@
  * node has 6 in the median case, 8 in one of twenty), so a hub that enrolls
  * edges also gives each new edge a home (`assignHome`, bounded loads: its
  * own first choice unless that node already has its fair share), written
- * into the edge's config as `home`; `uplinkOrder` puts it first.
+ * into the edge's config as `home`, and a second choice among the edges of
+ * that home (`assignFallback`, the same bound), written as `fallback`: a
+ * lost node's edges then split evenly over the survivors (hashing alone put
+ * all four of one node's edges on the same survivor in one of eight fleets).
+ * `uplinkOrder` puts home first and fallback second.
  */
 import { createHash } from "node:crypto";
 import { joinHostPort } from "../config/units.ts";
@@ -43,13 +47,17 @@ export function sameHub(a: HubAddress, b: HubAddress): boolean {
 /**
  * uplinkOrder is the order edge `edge` dials its remote's hub addresses:
  * its home first when it has one among them (given by the hub at
- * enrollment, `home` in the remote), then the rest in hubOrder; hubOrder
- * alone without a home or with a home that is not in the list.
+ * enrollment, `home` in the remote), its fallback next when it has one
+ * among them other than home (`fallback`), then the rest in hubOrder;
+ * hubOrder alone without either, or with ones that are not in the list.
  */
-export function uplinkOrder<T extends HubAddress>(edge: string, hubs: readonly T[], home?: HubAddress): T[] {
-  const order = hubOrder(edge, hubs);
-  const i = home ? order.findIndex((h) => sameHub(h, home)) : -1;
-  return i <= 0 ? order : [order[i]!, ...order.slice(0, i), ...order.slice(i + 1)];
+export function uplinkOrder<T extends HubAddress>(edge: string, hubs: readonly T[], home?: HubAddress, fallback?: HubAddress): T[] {
+  let order = hubOrder(edge, hubs);
+  const first = home ? order.find((h) => sameHub(h, home)) : undefined;
+  if (first) order = [first, ...order.filter((h) => h !== first)];
+  const second = fallback && !(first && sameHub(first, fallback)) ? order.find((h) => sameHub(h, fallback)) : undefined;
+  if (second) order = first ? [first, second, ...order.filter((h) => h !== first && h !== second)] : [second, ...order.filter((h) => h !== second)];
+  return order;
 }
 
 /**
@@ -69,4 +77,28 @@ export function assignHome<T extends HubAddress>(edge: string, hubs: readonly T[
   }
   const share = Math.ceil((others.length + 1) / hubs.length);
   return hubOrder(edge, hubs).find((h) => load.get(h)! < share)!;
+}
+
+/**
+ * assignFallback gives a newly enrolled edge its second choice once its home
+ * is known: the first of its own order (hubOrder) other than home whose
+ * load is under the fair share ceil((k + 1) / (m - 1)), where the load
+ * counts the k placed edges with the same home by their second choice
+ * (uplinkOrder with their given home and fallback) and m hub addresses
+ * exist. When that home is lost its edges thus spread within one of even
+ * over the others. undefined with fewer than two hub addresses.
+ */
+export function assignFallback<T extends HubAddress>(edge: string, hubs: readonly T[], home: HubAddress, others: readonly { name: string; home?: HubAddress; fallback?: HubAddress }[]): T | undefined {
+  const rest = hubs.filter((h) => !sameHub(h, home));
+  if (rest.length === 0) return undefined;
+  const load = new Map<T, number>(rest.map((h) => [h, 0]));
+  let k = 0;
+  for (const o of others) {
+    const [first, second] = uplinkOrder(o.name, hubs, o.home, o.fallback);
+    if (!first || !sameHub(first, home) || !second) continue;
+    k++;
+    load.set(second, (load.get(second) ?? 0) + 1);
+  }
+  const share = Math.ceil((k + 1) / rest.length);
+  return hubOrder(edge, rest).find((h) => load.get(h)! < share)!;
 }

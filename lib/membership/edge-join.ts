@@ -29,6 +29,8 @@ export interface EdgeEnrollment {
   leafUrls: string[];
   /** The one of leafUrls the hub gave as this edge's home (its fleet stays even); none from an older hub. */
   home?: string;
+  /** The one of leafUrls the hub gave as this edge's second choice (dialed when home is lost); none from an older hub. */
+  fallback?: string;
   /** The CA holders' join addresses ("host:port") the edge checks in with (lib/membership/edge-agent.ts). */
   services: string[];
 }
@@ -72,5 +74,6 @@ export async function enrollEdge(req: { address: HostPort; token: JoinToken; nam
   if (!(await isIssuedBy(issued, ca))) throw new RuntimeError(`the certificate from ${req.address.text} is not signed by the cluster CA; nothing was written`);
   const named = Array.isArray(reply.services) ? reply.services.filter((s): s is string => typeof s === "string") : [];
   const home = typeof reply.home === "string" && (leafUrls as string[]).includes(reply.home) ? reply.home : undefined;
-  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, seed, nkey, leafUrls: leafUrls as string[], ...(home ? { home } : {}), services: named.length ? named : [req.address.text] };
+  const fallback = home && typeof reply.fallback === "string" && reply.fallback !== home && (leafUrls as string[]).includes(reply.fallback) ? reply.fallback : undefined;
+  return { cluster, caPem, certPem: cert, keyPem: csr.keyPem, seed, nkey, leafUrls: leafUrls as string[], ...(home ? { home } : {}), ...(fallback ? { fallback } : {}), services: named.length ? named : [req.address.text] };
 }

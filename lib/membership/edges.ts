@@ -26,6 +26,8 @@ export interface EdgeRecord {
   caFingerprint?: string;
   /** The edge's home hub node ("host:port" of its leaf port), given at enrollment (lib/fleet/hub-order.ts assignHome). */
   home?: string;
+  /** Its second choice ("host:port"), given at enrollment among the edges of the same home (assignFallback): a lost home's edges split evenly. */
+  fallback?: string;
   /** A removed edge (unibus edge remove): its nkey no longer signs in. */
   removed?: boolean;
 }

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { isValidNodeName, joinHostPort, parsePeer } from "../config/units.ts";
 import { DEFAULTS } from "../config/defaults.ts";
-import { assignHome, type HubAddress } from "../fleet/hub-order.ts";
+import { assignFallback, assignHome, type HubAddress } from "../fleet/hub-order.ts";
 import type { Logger } from "../log.ts";
 import { issueFromRequest, parseCertificateRequest, parseSan, type LoadedCa } from "../pki/index.ts";
 import { isMemberRecord, type MemberRecord, type MemberRegistry } from "./members.ts";
@@ -318,14 +318,18 @@ export class MembershipService {
     // Its home hub node, balanced against the edges enrolled so far (computed and recorded with no await between).
     const leafUrls = o.leafUrls();
     const hubs = leafUrls.map(hubAddressOf).filter((h): h is HubAddress & { url: string } => h !== undefined);
-    const homeOf = (text: string | undefined) => { const at = text ? parsePeer(text) : undefined; return typeof at === "object" ? { home: at } : {}; };
-    const others = o.edges.all().filter((e) => !e.removed && e.name !== name).map((e) => ({ name: e.name, ...homeOf(e.home) }));
+    const hubAt = (key: "home" | "fallback", text: string | undefined) => { const a = text ? parsePeer(text) : undefined; return typeof a === "object" ? { [key]: a } : {}; };
+    const others = o.edges.all().filter((e) => !e.removed && e.name !== name).map((e) => ({ name: e.name, ...hubAt("home", e.home), ...hubAt("fallback", e.fallback) }));
     const home = hubs.length ? assignHome(name, hubs, others) : undefined;
-    o.edges.put({ name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest, ...(home ? { home: joinHostPort(home.host, home.port) } : {}) });
+    const fallback = home ? assignFallback(name, hubs, home, others) : undefined;
+    o.edges.put({
+      name, nkey, enrolledAt: new Date(now).toISOString(), updatedAt: Math.max(now, (have?.updatedAt ?? 0) + 1), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest,
+      ...(home ? { home: joinHostPort(home.host, home.port) } : {}), ...(fallback ? { fallback: joinHostPort(fallback.host, fallback.port) } : {}),
+    });
     o.edges.save();
     o.onEdgesChanged?.();
     o.log.info(have && !have.removed ? "edge replaced" : "edge enrolled", { name, from: peer.address, token: tokenId });
-    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, leafUrls, ...(home ? { home: home.url } : {}), services: this.#services() };
+    return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, leafUrls, ...(home ? { home: home.url } : {}), ...(fallback ? { fallback: fallback.url } : {}), services: this.#services() };
   }
 
   /** #edgeRemove takes an edge's key out of the hub's sign-ins (asked by a member, over mutual TLS). */

@@ -16,3 +16,7 @@ test("a removed edge shows when it was removed and when it enrolled", () => {
 test("an enrolled edge shows since when and its home hub node", () => {
   expect(edgeListLine({ ...base, updatedAt: 1 })).toBe("edge-shed            enrolled  since 2026-12-07T12:02:30.589Z  home 10.0.0.12:7422  certificate until 2028-01-08T12:02:30.000Z");
 });
+
+test("an enrolled edge with a second choice names it after home", () => {
+  expect(edgeListLine({ ...base, fallback: "10.0.0.13:7422", updatedAt: 1 })).toBe("edge-shed            enrolled  since 2026-12-07T12:02:30.589Z  home 10.0.0.12:7422  then 10.0.0.13:7422  certificate until 2028-01-08T12:02:30.000Z");
+});

@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { parseConfigText } from "../../lib/config/load.ts";
-import { assignHome, hubOrder, uplinkOrder } from "../../lib/fleet/hub-order.ts";
+import { assignFallback, assignHome, hubOrder, uplinkOrder } from "../../lib/fleet/hub-order.ts";
 import { renderNatsConfig } from "../../lib/config/render.ts";
 import { HOME_MOVE_HOLD_MS, HOME_MOVE_WINDOW_MS, HOME_SETTLE_MS, HomeReturn } from "../../lib/fleet/home-return.ts";
 import { Logger } from "../../lib/log.ts";
@@ -97,6 +97,68 @@ describe("homes given at enrollment", () => {
     const urls = ((renderNatsConfig(config).leafnodes as { remotes: { urls: string[] }[] }).remotes[0]!.urls);
     expect(urls.map((u) => new URL(u).hostname)).toEqual([order[2]!.host, order[0]!.host, order[1]!.host]);
     expect(() => parseConfigText(text("nats-leaf://10.9.9.9:7422"), "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" })).toThrow(/edge\.toml:7:1: leafnodes\.remotes\.0\.home: expected home to be one of the remote's urls/);
+  });
+
+  /** enrollBoth places edges one by one with a home and a second choice, as the hub's join does. */
+  type Hub = { host: string; port: number };
+  const enrollBoth = (fleet: string[], among: Hub[] = hubs) => {
+    const placed: { name: string; home?: Hub; fallback?: Hub }[] = [];
+    for (const n of fleet) {
+      const home = assignHome(n, among, placed);
+      placed.push({ name: n, home, fallback: assignFallback(n, among, home, placed) });
+    }
+    return placed;
+  };
+  /** afterLoss counts, per surviving hub node, the lost node's edges that dial it next. */
+  const afterLoss = (placed: { name: string; home?: Hub; fallback?: Hub }[], lost: Hub, among: Hub[] = hubs) => {
+    const c = new Map<string, number>(among.filter((h) => h !== lost).map((h) => [h.host, 0]));
+    for (const p of placed) {
+      const order = uplinkOrder(p.name, among, p.home, p.fallback);
+      if (order[0] === lost) c.set(order[1]!.host, c.get(order[1]!.host)! + 1);
+    }
+    return [...c.values()].sort((a, b) => a - b);
+  };
+
+  test("a lost node's edges split within one of even over the others (hashing alone put all 4 on one survivor)", () => {
+    for (const lost of hubs) expect(afterLoss(enrollBoth(names(12)), lost)).toEqual([2, 2]);
+    const five = [1, 2, 3, 4, 5].map((i) => ({ host: `10.0.1.${i}`, port: 7422 }));
+    for (const n of [7, 13, 48]) {
+      for (const among of [hubs, five]) {
+        const placed = enrollBoth(names(n), among);
+        for (const lost of among) {
+          const l = afterLoss(placed, lost, among);
+          expect(l.at(-1)! - l[0]!, `${n} edges on ${among.length} nodes, ${lost.host} lost: ${l}`).toBeLessThanOrEqual(1);
+        }
+      }
+    }
+    // The fault this fixes: with homes balanced but second choices hashed, some fleet of 12 piles a lost node's edges onto one survivor.
+    const piled = Array.from({ length: 40 }, (_, k) => names(12).map((n) => `f${k}-${n}`)).some((fleet) => {
+      const placed = enroll(fleet);
+      return hubs.some((lost) => {
+        const c = new Map<string, number>();
+        for (const p of placed) if (uplinkOrder(p.name, hubs, p.home)[0] === lost) c.set(uplinkOrder(p.name, hubs, p.home)[1]!.host, (c.get(uplinkOrder(p.name, hubs, p.home)[1]!.host) ?? 0) + 1);
+        return c.size === 1;
+      });
+    });
+    expect(piled).toBe(true);
+  });
+
+  test("the order is home, then fallback, then the rest hashed; a fallback equal to home or not listed is ignored; one hub node has no fallback", () => {
+    const order = hubOrder("edge-1", hubs);
+    expect(uplinkOrder("edge-1", hubs, order[1], order[2])).toEqual([order[1]!, order[2]!, order[0]!]);
+    expect(uplinkOrder("edge-1", hubs, order[1], order[1])).toEqual(uplinkOrder("edge-1", hubs, order[1]));
+    expect(uplinkOrder("edge-1", hubs, order[1], { host: "10.9.9.9", port: 7422 })).toEqual(uplinkOrder("edge-1", hubs, order[1]));
+    expect(assignFallback("edge-1", hubs.slice(0, 1), hubs[0]!, [])).toBeUndefined();
+  });
+
+  test("fallback in the config: rendered second for nats-server, and refused when not one of urls or the same as home", () => {
+    const order = hubOrder("edge-1", hubs);
+    const text = (fallback: string) => `[node]\nname = "edge-1"\ndata_dir = "/tmp/unibus-unit-home"\n[leafnodes]\n[[leafnodes.remotes]]\nurls = [${hubs.map((h) => `"nats-leaf://${h.host}:${h.port}"`).join(", ")}]\nhome = "nats-leaf://${order[1]!.host}:7422"\nfallback = "${fallback}"\nuser = "e"\nsecret_env = "S"\n`;
+    const config = parseConfigText(text(`nats-leaf://${order[2]!.host}:7422`), "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" });
+    const urls = ((renderNatsConfig(config).leafnodes as { remotes: { urls: string[] }[] }).remotes[0]!.urls);
+    expect(urls.map((u) => new URL(u).hostname)).toEqual([order[1]!.host, order[2]!.host, order[0]!.host]);
+    expect(() => parseConfigText(text("nats-leaf://10.9.9.9:7422"), "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" })).toThrow(/edge\.toml:8:1: leafnodes\.remotes\.0\.fallback: expected fallback to be one of the remote's urls/);
+    expect(() => parseConfigText(text(`nats-leaf://${order[1]!.host}:7422`), "/etc/unibus/edge.toml", { S: "edge-secret-0123456789" })).toThrow(/edge\.toml:8:1: leafnodes\.remotes\.0\.fallback: expected fallback to be another hub node than home/);
   });
 });
 
