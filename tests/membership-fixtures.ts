@@ -154,6 +154,27 @@ export class Lab {
 }
 
 /**
+ * startCaHolder makes the lab's first box a one-node cluster with
+ * `unibus init cluster` (it holds the CA key), starts it, and returns the
+ * join line `unibus token create` prints there.
+ */
+export async function startCaHolder(lab: Lab, root: string, clusterName: string, initFlags: string[] = []): Promise<{ address: string; token: string }> {
+  const first = lab.boxes[0]!;
+  const gen = join(root, "generated");
+  const init = Bun.spawnSync([BIN_X64, "init", "cluster", "--name", clusterName, "--node", `${first.name}=${first.ip}`, "--out", gen, ...initFlags], { stdout: "pipe", stderr: "pipe" });
+  if (init.exitCode !== 0) throw new Error(`init cluster failed: ${init.stderr.toString()}`);
+  cpSync(join(gen, "certs"), join(first.dir, "certs"), { recursive: true });
+  for (const f of ["cluster.secret", "join-tokens.secret"]) cpSync(join(gen, f), join(first.dir, f));
+  cpSync(join(gen, `${first.name}.toml`), first.config);
+  lab.start(first);
+  await waitFor(`${first.name} to open its join port`, () => first.log.includes("join port open"), 60_000);
+  const line = await lab.unibus(first, ["token", "create", "--config", first.config, "--quiet"]);
+  const m = /^unibus join (\S+) --token (UB1-\S+)$/.exec(line.stdout.trim());
+  if (!m) throw new Error(`token create printed no join line: ${line.stdout}${line.stderr}`);
+  return { address: m[1]!, token: m[2]! };
+}
+
+/**
  * growCluster makes the first box the cluster's only CA holder with `init
  * cluster`, starts it, and joins every other box with a token from it, the
  * way a user grows a lab (initFlags go to `init cluster`); it resolves when
@@ -163,17 +184,8 @@ export class Lab {
  */
 export async function growCluster(lab: Lab, root: string, clusterName: string, initFlags: string[] = [], beforeStart: (b: Box) => void = () => {}): Promise<{ caFile: string; caKeyFile: string }> {
   const [first, ...rest] = lab.boxes;
-  const gen = join(root, "generated");
-  const init = Bun.spawnSync([BIN_X64, "init", "cluster", "--name", clusterName, "--node", `${first!.name}=${first!.ip}`, "--out", gen, ...initFlags], { stdout: "pipe", stderr: "pipe" });
-  if (init.exitCode !== 0) throw new Error(`init cluster failed: ${init.stderr.toString()}`);
-  cpSync(join(gen, "certs"), join(first!.dir, "certs"), { recursive: true });
-  for (const f of ["cluster.secret", "join-tokens.secret"]) cpSync(join(gen, f), join(first!.dir, f));
-  cpSync(join(gen, `${first!.name}.toml`), first!.config);
-  lab.start(first!);
-  await waitFor(`${first!.name} to open its join port`, () => first!.log.includes("join port open"), 60_000);
-  const line = await lab.unibus(first!, ["token", "create", "--config", first!.config, "--quiet"]);
-  const m = /^unibus join (\S+) --token (UB1-\S+)$/.exec(line.stdout.trim());
-  if (!m) throw new Error(`token create printed no join line: ${line.stdout}${line.stderr}`);
+  const { address, token } = await startCaHolder(lab, root, clusterName, initFlags);
+  const m = [undefined, address, token] as const;
   // One box at a time, each once the meta group holds the boxes before it (what an operator does
   // by waiting for `unibus status`): five boxes joining within seconds of each other while the first
   // meta group formed left the first two stuck "not current with the meta leader" at the old size,

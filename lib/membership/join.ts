@@ -54,6 +54,11 @@ export interface JoinResult {
   jetstreamAt?: string;
 }
 
+/** JOIN_BUSY_MAX_MS is how long a join keeps asking while the CA holder says the box before it is still being taken in (past the CA holder's own 2 min bound). */
+export const JOIN_BUSY_MAX_MS = 150_000;
+/** JOIN_BUSY_RETRY_MS is the pause between such asks (the CA holder itself holds each ask up to 12 s). */
+const JOIN_BUSY_RETRY_MS = 1_000;
+
 /** JoinRefused is the CA holder's "no": its reason is shown to the user as is. */
 export class JoinRefused extends RuntimeError {
   override name = "JoinRefused";
@@ -101,9 +106,16 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
     replace: req.replace,
   });
   progress(`CA verified (sha256 ${digest.slice(0, 16)}…); asking to join as "${req.name}" with route ${route}`);
-  const reply = (await wireRequest(req.address, {
+  const ask = async () => (await wireRequest(req.address, {
     op: "join", tokenId: req.token.id, name: req.name, route, at, csr: csr.csrPem, proof, id: req.id, sans, replace: req.replace,
   }, { ca: caPem, timeoutMs: 20_000 })).body;
+  let reply = await ask();
+  // Busy: the member admitted before this one is not in the meta group yet (boxes join one at a time).
+  for (const until = Date.now() + JOIN_BUSY_MAX_MS; reply.ok !== true && reply.busy === true && Date.now() < until;) {
+    progress(`waiting for the cluster to take in the box that joined before this one: ${String(reply.error ?? "")}`);
+    await new Promise((r) => setTimeout(r, JOIN_BUSY_RETRY_MS));
+    reply = await ask();
+  }
   if (reply.ok !== true) throw new JoinRefused(`${req.address.text} refused the join: ${String(reply.error ?? "no reason given")}. Nothing was written`);
   const { cert, secret, cluster } = reply as Record<string, unknown>;
   if (typeof cert !== "string" || typeof secret !== "string" || typeof cluster !== "string") throw new RuntimeError(`${req.address.text} answered the join without a certificate, secret or cluster name (a unibus bug)`);

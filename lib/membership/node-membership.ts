@@ -149,6 +149,10 @@ export class NodeMembership {
           return { cert: readFileSync(f.certFile, "utf8"), key: readFileSync(f.keyFile, "utf8"), ca: readFileSync(f.caFile, "utf8") };
         },
         liveNames: () => this.#liveNames(),
+        metaGroup: async () => {
+          const meta = (await this.#o.monitor.get<Jsz>("jsz")).meta_cluster;
+          return { ...(meta?.leader ? { leader: meta.leader } : {}), ...(meta?.cluster_size !== undefined ? { size: meta.cluster_size } : {}) };
+        },
         lifetimeDays: config.tls.lifetimeDays,
         clientPolicy: () => clientPolicyOf(this.#o.config()),
         ...(this.#o.accessEntries ? { accessEntries: this.#o.accessEntries } : {}),

@@ -42,6 +42,11 @@ export interface MembershipServiceOptions {
   material: () => TlsMaterial;
   /** Names nats-server knows right now (routes and JetStream meta group), and which of them are connected. */
   liveNames: () => Promise<{ known: Set<string>; connected: Set<string> }>;
+  /** This node's view of the JetStream meta group (jsz): its leader and its size; undefined fields while unknown. */
+  metaGroup?: () => Promise<{ leader?: string; size?: number }>;
+  /** How long a join waits for the member before it (ms; default JOIN_HOLD_MS) and how long that member holds joins up (default JOIN_SETTLE_WINDOW_MS); tests shorten them. */
+  joinHoldMs?: number;
+  joinSettleMs?: number;
   lifetimeDays: number;
   /** The cluster's client policy a joining box takes over (lib/membership/client-policy.ts). */
   clientPolicy?: () => ClientPolicy;
@@ -78,6 +83,15 @@ export interface NameConflict { name: string; address: string; at: string }
 /** PEER_REMOVE_TIMEOUT_MS is nats-server's raft peerRemoveTimeout: how long a removed server is kept out of the meta group. */
 export const PEER_REMOVE_TIMEOUT_MS = 5 * 60_000;
 
+/**
+ * JOIN_SETTLE_WINDOW_MS: a member admitted this long ago that the meta group
+ * still does not hold no longer holds up the next join (its box may never
+ * have been started).
+ */
+export const JOIN_SETTLE_WINDOW_MS = 120_000;
+/** JOIN_HOLD_MS is how long a join request waits for the member before it to settle, within the joining client's 20 s timeout; then it is answered busy and retried. */
+export const JOIN_HOLD_MS = 12_000;
+
 /** CONFLICT_STALE_MS: a duplicate name not seen again for three check-in rounds is gone. */
 export const CONFLICT_STALE_MS = 15_000;
 
@@ -90,6 +104,10 @@ function hostOf(address: string): string {
 export class MembershipService {
   readonly #o: MembershipServiceOptions;
   #server?: WireServer;
+  /** Joins are admitted one at a time: each waits for the one before it (see #join). */
+  #joins: Promise<unknown> = Promise.resolve();
+  /** The member this service admitted last, while the meta group may not hold it yet. */
+  #lastJoin?: { name: string; at: number; readmitAt: number };
   readonly #conflicts = new Map<string, NameConflict>();
 
   constructor(options: MembershipServiceOptions) {
@@ -131,8 +149,15 @@ export class MembershipService {
     switch (req.op) {
       case "hello":
         return { ok: true, v: 1, cluster: this.#o.cluster, ...(await this.#caAnswer()) };
-      case "join":
-        return this.#join(req, peer);
+      case "join": {
+        // One join at a time, and each once the meta group holds the member admitted before it: boxes
+        // joining seconds apart while the meta group grew left two stuck "not current with the meta
+        // leader" at the old size in about one run in five (nats-server 2.15.1).
+        const received = Date.now();
+        const turn = this.#joins.then(() => this.#join(req, peer, received + (this.#o.joinHoldMs ?? JOIN_HOLD_MS)));
+        this.#joins = turn.catch(() => undefined);
+        return turn;
+      }
       case "renew":
         return this.#renew(req, peer);
       case "checkin":
@@ -163,7 +188,23 @@ export class MembershipService {
     return { ok: false, error };
   }
 
-  async #join(req: Record<string, unknown>, peer: PeerIdentity): Promise<Record<string, unknown>> {
+  /**
+   * #unsettled says why the member admitted last is not in the meta group
+   * yet (this node's jsz: a leader, and a group as large as the members
+   * list), or undefined when it is, or when there is nothing to wait for.
+   */
+  async #unsettled(): Promise<string | undefined> {
+    const last = this.#lastJoin;
+    const o = this.#o;
+    if (!last || !o.metaGroup || Date.now() - last.at > (o.joinSettleMs ?? JOIN_SETTLE_WINDOW_MS) || last.readmitAt > Date.now()) return undefined;
+    const expected = new Set([o.selfName, ...o.registry.active().map((m) => m.name)]).size;
+    const meta = await o.metaGroup().catch(() => ({} as { leader?: string; size?: number }));
+    if (meta.leader && (meta.size ?? 0) >= expected) return undefined;
+    const ago = Math.round((Date.now() - last.at) / 1000);
+    return `"${last.name}" joined ${ago} s ago and the JetStream meta group does not hold it yet (${meta.size ?? "?"} of ${expected} members, ${meta.leader ? `leader ${meta.leader}` : "no leader"}): boxes join one at a time, each once the one before it has started`;
+  }
+
+  async #join(req: Record<string, unknown>, peer: PeerIdentity, holdUntil: number): Promise<Record<string, unknown>> {
     const o = this.#o;
     const { tokenId, name, route, at, csr, proof, id } = req as Record<string, string & number>;
     const replace = req.replace === true;
@@ -204,6 +245,17 @@ export class MembershipService {
       // A removed name may come back with --replace too: remove and leave print that very command.
       if (!taken && !record?.removed) return this.#refuse(peer, "join", `there is no member "${name}" to replace in cluster "${o.cluster}"; join without --replace`);
     }
+    const waitFrom = Date.now();
+    let waitedFor: string | undefined;
+    for (let why = await this.#unsettled(); why; why = await this.#unsettled()) {
+      waitedFor = this.#lastJoin?.name;
+      if (Date.now() >= holdUntil) {
+        o.log.info("join waits for the member before it", { name, from: peer.address, reason: why });
+        return { ok: false, busy: true, error: why };
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (waitedFor) o.log.info("join waited for the member before it", { name, after: waitedFor, ms: Date.now() - waitFrom });
     const issued = await issueFromRequest(ca.signing, csr, { name, sans: [...new Set([name, ...sans])], days: o.lifetimeDays });
     const now = new Date();
     const member: MemberRecord = { name, id, route: routeHp.text, joinedAt: now.toISOString(), updatedAt: now.getTime(), certNotAfter: issued.notAfter.toISOString(), caFingerprint: ca.digest };
@@ -214,6 +266,7 @@ export class MembershipService {
     // nats-server keeps a peer-removed server out of the meta group for 5 minutes (raft peerRemoveTimeout)
     // on every server, so a step-down does not help: say when JetStream takes the name back.
     const readmit = record?.removed ? record.updatedAt + PEER_REMOVE_TIMEOUT_MS : 0;
+    this.#lastJoin = { name, at: now.getTime(), readmitAt: readmit };
     return { ok: true, cluster: o.cluster, cert: issued.certPem, ca: ca.signingPem, trust: ca.trust, secret: o.routeSecret(), members: o.registry.all(), ...(o.clientPolicy ? { client: o.clientPolicy() } : {}), ...(o.accessEntries ? { access: o.accessEntries() } : {}), ...(readmit > Date.now() ? { jetstreamAt: new Date(readmit).toISOString() } : {}) };
   }
 
