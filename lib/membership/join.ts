@@ -56,6 +56,8 @@ export interface JoinResult {
 
 /** JOIN_BUSY_MAX_MS is how long a join keeps asking while the CA holder says the box before it is still being taken in (past the CA holder's own 2 min bound). */
 export const JOIN_BUSY_MAX_MS = 150_000;
+/** JOIN_ASK_TIMEOUT_MS is how long a join waits for the CA holder's answer: longer than the CA holder holds it (JOIN_HOLD_MS, 12 s). */
+export const JOIN_ASK_TIMEOUT_MS = 20_000;
 /** JOIN_BUSY_RETRY_MS is the pause between such asks (the CA holder itself holds each ask up to 12 s). */
 const JOIN_BUSY_RETRY_MS = 1_000;
 
@@ -108,7 +110,7 @@ export async function joinCluster(req: JoinRequest, progress: (line: string) => 
   progress(`CA verified (sha256 ${digest.slice(0, 16)}…); asking to join as "${req.name}" with route ${route}`);
   const ask = async () => (await wireRequest(req.address, {
     op: "join", tokenId: req.token.id, name: req.name, route, at, csr: csr.csrPem, proof, id: req.id, sans, replace: req.replace,
-  }, { ca: caPem, timeoutMs: 20_000 })).body;
+  }, { ca: caPem, timeoutMs: JOIN_ASK_TIMEOUT_MS })).body;
   let reply = await ask();
   // Busy: the member admitted before this one is not in the meta group yet (boxes join one at a time).
   for (const until = Date.now() + JOIN_BUSY_MAX_MS; reply.ok !== true && reply.busy === true && Date.now() < until;) {

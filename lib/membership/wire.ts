@@ -15,8 +15,17 @@ import { certificateTimeError, isCertificateTimeError } from "../pki/clock-hint.
 
 /** MAX_REQUEST_BYTES bounds one request line: a CSR and a member list fit many times over. */
 const MAX_REQUEST_BYTES = 256 * 1024;
-/** REQUEST_TIMEOUT_MS bounds how long one exchange may take on either side. */
+/** REQUEST_TIMEOUT_MS bounds how long one exchange may take on either side: on the server, reading the request. */
 export const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * ANSWER_TIMEOUT_MS bounds how long the server lets its handler take once the
+ * request is read. It must exceed the longest a handler holds an answer on
+ * purpose (a join waits up to JOIN_HOLD_MS, 12 s, for the member before it):
+ * with REQUEST_TIMEOUT_MS there too, the socket's idle timer closed every held
+ * join at 10 s, and the joining box failed with "closed the connection
+ * without an answer" instead of being answered busy and retrying.
+ */
+export const ANSWER_TIMEOUT_MS = 30_000;
 
 /** PeerIdentity is who sent a request: its address and, when it presented one, its verified certificate. */
 export interface PeerIdentity {
@@ -45,10 +54,13 @@ export interface WireServer {
   stop(): Promise<void>;
 }
 
+/** WireTimeouts bound one connection on the server (ms): reading its request, then the handler's answer; tests shorten them. */
+export interface WireTimeouts { requestMs?: number; answerMs?: number }
+
 /** serveWire listens on listen and answers each connection's one request with handler. */
-export function serveWire(listen: HostPort, material: TlsMaterial, handler: WireHandler): Promise<WireServer> {
+export function serveWire(listen: HostPort, material: TlsMaterial, handler: WireHandler, timeouts: WireTimeouts = {}): Promise<WireServer> {
   const server = tls.createServer({ ...material, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, (socket) => {
-    socket.setTimeout(REQUEST_TIMEOUT_MS, () => socket.destroy());
+    socket.setTimeout(timeouts.requestMs ?? REQUEST_TIMEOUT_MS, () => socket.destroy());
     let buffer = "";
     let done = false;
     socket.setEncoding("utf8");
@@ -65,6 +77,8 @@ export function serveWire(listen: HostPort, material: TlsMaterial, handler: Wire
         return;
       }
       done = true;
+      // The request is read: from now on the handler's time counts, which may be held on purpose.
+      socket.setTimeout(timeouts.answerMs ?? ANSWER_TIMEOUT_MS);
       void answer(socket, buffer.slice(0, nl), handler);
     });
   });
