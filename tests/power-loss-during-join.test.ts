@@ -127,7 +127,9 @@ describe.if(ready)(`power cut during unibus join (qemu ${VM_ACCEL})`, () => {
       expect(starts, `${round.name}: ${why}`).toBe(1);
       expect(routes, `${round.name}: no route to the CA holder: ${why}`).toBeGreaterThan(0);
     }
-    console.log(lines.join("\n"));
+    // The CA holder admits one box at a time (lib/membership/service.ts): what it waited for, if anything.
+    const held = (await ca.run("grep -h 'join wait' /tmp/unibus.log | cut -c1-300")).out.trim();
+    console.log(`${lines.join("\n")}\nthe CA holder's join waits: ${held || "none"}`);
     console.log(`power-loss during join: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }, 1_200_000);
 });

@@ -47,6 +47,8 @@ export interface MembershipServiceOptions {
   /** How long a join waits for the member before it (ms; default JOIN_HOLD_MS) and how long that member holds joins up (default JOIN_SETTLE_WINDOW_MS); tests shorten them. */
   joinHoldMs?: number;
   joinSettleMs?: number;
+  /** How long a leaderless meta group holds a join up (ms; default JOIN_LEADERLESS_MS). */
+  joinLeaderlessMs?: number;
   lifetimeDays: number;
   /** The cluster's client policy a joining box takes over (lib/membership/client-policy.ts). */
   clientPolicy?: () => ClientPolicy;
@@ -89,8 +91,19 @@ export const PEER_REMOVE_TIMEOUT_MS = 5 * 60_000;
  * have been started).
  */
 export const JOIN_SETTLE_WINDOW_MS = 120_000;
-/** JOIN_HOLD_MS is how long a join request waits for the member before it to settle, within the joining client's 20 s timeout; then it is answered busy and retried. */
-export const JOIN_HOLD_MS = 12_000;
+/**
+ * JOIN_LEADERLESS_MS: a meta group without a leader for this long has lost
+ * its majority (an election takes a few seconds), and waiting cannot help:
+ * the next box is admitted, which may even restore the majority.
+ */
+export const JOIN_LEADERLESS_MS = 10_000;
+/**
+ * JOIN_HOLD_MS is how long a join request waits for the member before it to
+ * settle; then it is answered busy and retried. It stays under the wire's
+ * idle limit (REQUEST_TIMEOUT_MS, 10 s: the listener drops a silent
+ * connection) and the joining client's 20 s.
+ */
+export const JOIN_HOLD_MS = 8_000;
 
 /** CONFLICT_STALE_MS: a duplicate name not seen again for three check-in rounds is gone. */
 export const CONFLICT_STALE_MS = 15_000;
@@ -108,6 +121,8 @@ export class MembershipService {
   #joins: Promise<unknown> = Promise.resolve();
   /** The member this service admitted last, while the meta group may not hold it yet. */
   #lastJoin?: { name: string; at: number; readmitAt: number };
+  /** Since when this node's meta group view has had no leader, and when that was last seen (ms since the epoch), while joins wait. */
+  #leaderless?: { since: number; seen: number };
   readonly #conflicts = new Map<string, NameConflict>();
 
   constructor(options: MembershipServiceOptions) {
@@ -199,9 +214,18 @@ export class MembershipService {
     if (!last || !o.metaGroup || Date.now() - last.at > (o.joinSettleMs ?? JOIN_SETTLE_WINDOW_MS) || last.readmitAt > Date.now()) return undefined;
     const expected = new Set([o.selfName, ...o.registry.active().map((m) => m.name)]).size;
     const meta = await o.metaGroup().catch(() => ({} as { leader?: string; size?: number }));
+    const now = Date.now();
+    if (meta.leader) this.#leaderless = undefined;
+    else {
+      // Seen without a break (asks come back within seconds while a join waits), or a fresh start.
+      const l = this.#leaderless && now - this.#leaderless.seen < 5_000 ? this.#leaderless : { since: now, seen: now };
+      this.#leaderless = { since: l.since, seen: now };
+      if (now - l.since >= (o.joinLeaderlessMs ?? JOIN_LEADERLESS_MS)) return undefined;
+    }
     if (meta.leader && (meta.size ?? 0) >= expected) return undefined;
     const ago = Math.round((Date.now() - last.at) / 1000);
-    return `"${last.name}" joined ${ago} s ago and the JetStream meta group does not hold it yet (${meta.size ?? "?"} of ${expected} members, ${meta.leader ? `leader ${meta.leader}` : "no leader"}): boxes join one at a time, each once the one before it has started`;
+    if (!meta.leader) return `the JetStream meta group has no leader right now (${meta.size ?? "?"} of ${expected} members; "${last.name}" joined ${ago} s ago): waiting up to ${Math.round((o.joinLeaderlessMs ?? JOIN_LEADERLESS_MS) / 1000)} s for an election`;
+    return `"${last.name}" joined ${ago} s ago and the JetStream meta group does not hold it yet (${meta.size ?? "?"} of ${expected} members, leader ${meta.leader}): boxes join one at a time, each once the one before it has started`;
   }
 
   async #join(req: Record<string, unknown>, peer: PeerIdentity, holdUntil: number): Promise<Record<string, unknown>> {

@@ -14,7 +14,8 @@ import { freePort, tempDir } from "../_helpers.ts";
 import { makeCaDir } from "../pki-fixtures.ts";
 import { certFingerprint, certificatePem, issueNodeCertificate, loadCa } from "../../lib/pki/index.ts";
 import { MemberRegistry } from "../../lib/membership/members.ts";
-import { MembershipService } from "../../lib/membership/service.ts";
+import { JOIN_HOLD_MS, MembershipService } from "../../lib/membership/service.ts";
+import { REQUEST_TIMEOUT_MS } from "../../lib/membership/wire.ts";
 import { createToken } from "../../lib/membership/token-store.ts";
 import { joinCluster, JoinRefused } from "../../lib/membership/join.ts";
 import { Logger } from "../../lib/log.ts";
@@ -23,7 +24,7 @@ import type { JoinToken } from "../../lib/membership/token.ts";
 const dir = tempDir("unibus-join-gate-");
 const logs: string[] = [];
 /** meta is the meta group as the CA holder's jsz shows it; the test grows it. */
-const meta = { leader: "a", size: 1 };
+const meta: { leader?: string; size: number } = { leader: "a", size: 1 };
 let service: MembershipService;
 let port = 0;
 let token: JoinToken;
@@ -46,7 +47,7 @@ beforeAll(async () => {
     material: () => ({ cert: own.certPem, key: own.keyPem, ca: pem }),
     liveNames: async () => ({ known: new Set(["a"]), connected: new Set() }),
     metaGroup: async () => ({ ...meta }),
-    joinHoldMs: 1_000, joinSettleMs: 6_000,
+    joinHoldMs: 1_000, joinSettleMs: 6_000, joinLeaderlessMs: 2_000,
     lifetimeDays: 30,
     log: new Logger({ sink: (line) => logs.push(line) }),
   });
@@ -98,6 +99,22 @@ test("a box admitted but never started holds the next join up only for the settl
   expect(waited).toBeGreaterThan(3_000);
   expect(waited).toBeLessThan(12_000);
 }, 30_000);
+
+test("a meta group without a leader (its majority lost) holds a join up only briefly: waiting cannot help, and the new box may restore the majority", async () => {
+  meta.size = 6; // f is in
+  expect((await join_("g")).cluster).toBe("gate");
+  delete meta.leader; // g and most others are gone: no majority, no leader
+  const t0 = performance.now();
+  expect((await join_("h")).cluster).toBe("gate");
+  const waited = performance.now() - t0;
+  expect(waited).toBeGreaterThan(1_500);
+  expect(waited).toBeLessThan(6_000);
+  meta.leader = "a";
+}, 30_000);
+
+test("a join is held for less than the wire's idle limit (the listener drops a connection silent for 10 s)", () => {
+  expect(JOIN_HOLD_MS).toBeLessThan(REQUEST_TIMEOUT_MS - 1_000);
+});
 
 test("a refusal for another reason is not retried", async () => {
   await expect(join_("a")).rejects.toBeInstanceOf(JoinRefused);
