@@ -14,6 +14,8 @@ import type { UnibusConfig } from "../config/load.ts";
 import { formatBytes } from "../format.ts";
 import { nameFromHost } from "./facts.ts";
 import { nativeBcryptFits } from "../runtime-password.ts";
+import { dataDirLayout } from "../data-dir.ts";
+import { readMembers } from "../membership/members.ts";
 
 /** STARTUP_HASH_WARN_COUNT is how many passwords hashed at every start earn a warning: about 70 ms each natively, several times that on a Raspberry Pi. */
 export const STARTUP_HASH_WARN_COUNT = 16;
@@ -73,6 +75,15 @@ export function diskRoomWarning(config: UnibusConfig): PreflightWarning | undefi
   };
 }
 
+/**
+ * knownMembers is how many members this node knows of: itself and the members
+ * list's active members (an unreadable or missing list counts none).
+ */
+function knownMembers(config: UnibusConfig): number {
+  const active = readMembers(dataDirLayout(config.node.dataDir).members).filter((m) => !m.removed).map((m) => m.name);
+  return new Set([config.node.name, ...active]).size;
+}
+
 /** preflightWarnings lists every warning for a loaded config. */
 export function preflightWarnings(config: UnibusConfig): PreflightWarning[] {
   const out: PreflightWarning[] = [];
@@ -91,7 +102,9 @@ export function preflightWarnings(config: UnibusConfig): PreflightWarning[] {
       fields: { name: config.node.name },
     });
   }
-  if (config.cluster && config.cluster.routes.length === 1) {
+  // A box that joined lists only the members of that moment in cluster.peers; the members list
+  // (<data_dir>/members.json) knows those that joined after it: a third one makes it no 2-node cluster.
+  if (config.cluster && config.cluster.routes.length === 1 && knownMembers(config) <= 2) {
     out.push({
       key: "cluster.peers",
       message: `a cluster of 2 nodes stops JetStream writes when either node is down (a majority of 2 is 2); add a third node to cluster.peers in ${config.file} to survive one failure`,
