@@ -11,6 +11,7 @@
  *   repair:   c's disk is gone; a new c: ./install.sh --join … --name c --replace
  *   tokens:   expired, revoked, tampered: refused (`unibus join --out`, nothing written)
  *   CA:       `unibus ca rotate`, then `unibus ca rotate --finish` on a: every box reissued
+ *   leave:    `unibus leave` on c: stopped, and its unit disabled (a reboot does not start it)
  *
  * One describe shares the boxes: each step builds on the one before, as a
  * user's lab does. Timings are printed.
@@ -298,4 +299,13 @@ describe("a home lab grown, shrunk and repaired by join, on real hosts", () => {
     // a's ca.pem is the new CA now: a client verifying with it reads every message.
     expect((await client(a, "info")).messages).toBe(50);
   }, 600_000);
+
+  it("c leaves with `unibus leave`: its service stops and its unit is disabled, so a reboot does not start a node that refuses to", async () => {
+    const [a, b, c] = [box("a"), box("b"), box("c")];
+    const r = await c.sh("unibus leave");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("systemd unit unibus.service disabled");
+    expect((await c.sh("systemctl is-active unibus; systemctl is-enabled unibus")).stdout).toBe("inactive\ndisabled\n");
+    await until("a and b counting 2 servers", async () => ((await Promise.all([a, b].map(metaOf))).every((m) => m.size === 2) ? true : undefined), 60_000);
+  }, 120_000);
 });

@@ -57,6 +57,9 @@ export async function leave(args: string[]): Promise<number> {
   const plan = await planRetire(config, name, { self: true, force: values.force });
   if (plan.inMeta) await removeFromMeta(config, name, plan.meta, { self: true });
   const members = await recordRemoval(config, name);
+  // The unit is read off the running process's cgroup: once it has stopped, /proc/<pid> is gone
+  // and the unit would stay enabled (a reboot then starts a node that refuses to, a failed unit).
+  const unit = systemdUnitOf(pid);
   process.kill(pid, "SIGTERM");
   const until = Date.now() + 120_000;
   while (isRunning(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
@@ -65,7 +68,6 @@ export async function leave(args: string[]): Promise<number> {
   registry.merge(members);
   registry.save(); // owned like the data dir: run as root, the service user must still read it
   writeLeftMarker(config.node.dataDir, { cluster: config.cluster!.name, name, at: new Date().toISOString(), how: "left" });
-  const unit = systemdUnitOf(pid);
   const disabled = unit ? disableUnit(unit) : undefined;
   process.stdout.write(`"${name}" left cluster "${config.cluster!.name}" in ${Date.now() - t0} ms and its unibus (pid ${pid}) is stopped; it will not start as a member again (it refuses to).\n` +
     (unit ? (disabled === true ? `systemd unit ${unit} disabled: it does not start at boot.\n` : `could not disable systemd unit ${unit} (${disabled}): run sudo systemctl disable ${unit}\n`) : "") +
