@@ -4,6 +4,7 @@
  * child. start() leaves nothing half-started when it fails; stop() is
  * idempotent and copes with a partial start.
  */
+import { fromSeed } from "@nats-io/nkeys";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashedSecrets, natsConfigText, renderNatsConfig, type NodeTlsFiles } from "./config/render.ts";
@@ -360,11 +361,15 @@ export class UnibusNode {
     });
     this.#admin.prepare();
     if (config.leafnodes?.remotes.length) {
+      // An enrolled edge signs its reports with its uplink's own nkey, which its hub knows (lib/fleet/edge-report.ts).
+      const seed = () => this.#config.leafnodes?.remotes.find((r) => r.nkey?.value)?.nkey?.value?.trim();
+      const signer = seed() ? (data: Uint8Array) => fromSeed(new TextEncoder().encode(seed()!)).sign(data) : undefined;
       this.#edgeReporter = new EdgeReporter({
         name: () => this.#config.node.name,
         verdict: () => this.#health!.ownVerdict(),
         versions: { unibus: meta.unibusVersion, nats: meta.version },
         connect: () => connectJetstream(this.#config, "unibus-edge-report"),
+        ...(signer ? { sign: signer } : {}),
         log,
       });
     }

@@ -5,6 +5,7 @@
  *
  *   publish URL SUBJECT COUNT        JetStream-publish COUNT messages "0".."COUNT-1" (each acknowledged by the local stream)
  *   read    URL CA STREAM             every message of STREAM in order: {count, payloads ok in order, first, last}
+ *   say     URL SUBJECT TEXT          core-publish TEXT three times, a second apart (an anonymous local app): {sent}
  */
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -31,6 +32,15 @@ if (op === "publish") {
   }
   const inOrder = payloads.every((p, i) => p === String(i));
   console.log(JSON.stringify({ count: payloads.length, inOrder, first: payloads[0], last: payloads.at(-1), sources: info.sources?.map((s) => ({ lag: s.lag })) }));
+  await nc.close();
+} else if (op === "say") {
+  const nc = await connect({ servers: url!, timeout: 5_000 });
+  for (let i = 0; i < 3; i++) {
+    nc.publish(a!, b!);
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  console.log(JSON.stringify({ sent: 3 }));
   await nc.close();
 } else {
   console.error(`unknown op ${op}`);

@@ -143,6 +143,17 @@ describe.if(ready)("enrolling edges into a 3-node hub (network namespaces)", () 
     for (const e of edges) expect(metrics).toMatch(new RegExp(`unibus_edge_verdict\\{[^}]*edge="${e.name}"[^}]*\\} 1`));
     expect(metrics).toMatch(/unibus_edge_report_age_seconds\{edge="edge-1"\} \d+/);
     expect((await fleet.status(hubs[1]!, false)).text).toMatch(/edge verdicts \d of 2 connected edges report healthy/);
+    // An anonymous local app on edge-1 speaks for edge-2 through edge-1's uplink (found by a new-user probe on the bed):
+    // the hub takes an enrolled edge's report only signed by that edge's own key, so edge-2's row keeps edge-2's word.
+    const forged = { edge: "edge-2", verdict: "broken", problems: 1, at: new Date().toISOString(), problem: { kind: "forged", cause: "FORGED by a local client on edge-1" } };
+    expect(client(edges[0]!, "say", "nats://127.0.0.1:4222", "_UNIBUS.EDGE.VERDICT.edge-2", JSON.stringify(forged))).toEqual({ sent: 3 });
+    await Bun.sleep(2_000);
+    for (const h of hubs) {
+      const s = await fleet.status(h);
+      const row = ((s.json?.fleet ?? []) as { name: string; report?: { verdict: string; problem?: { cause: string } } }[]).find((r) => r.name === "edge-2");
+      expect(row?.report?.problem?.cause ?? "", h.name).not.toContain("FORGED");
+      expect(row?.report?.verdict, h.name).toBe(own[1]);
+    }
     await fleet.stop(edges[0]!);
     let text = "";
     await waitFor("hub-1's status to name edge-1 missing", async () => {

@@ -9,10 +9,15 @@
  * said to be stale, never shown as the edge's state now. Core NATS: a report
  * published while the uplink is down is dropped, and the next one replaces it.
  * Only unibus's own tool user may publish there: every client user and nkey
- * is denied `_UNIBUS.>` (RESERVED_PUBLISH, lib/config/section-client.ts), so
- * a device cannot report for an edge.
+ * is denied `_UNIBUS.>` (RESERVED_PUBLISH, lib/config/section-client.ts). An
+ * enrolled edge also signs its report with its own nkey (the key its uplink
+ * signs in with; the hub keeps the public half), and a hub node takes a
+ * report about an enrolled edge only with that edge's valid signature: an
+ * anonymous local client on one edge cannot speak for another edge through
+ * that edge's uplink.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { fromPublic } from "@nats-io/nkeys";
 import type { Logger } from "../log.ts";
 import { PeriodicTask } from "../periodic-task.ts";
 
@@ -64,8 +69,47 @@ export interface EdgeReporterOptions {
   versions: { unibus: string; nats: string };
   /** A connection to the edge's own nats-server in the clients' account. */
   connect: () => Promise<NatsConnection>;
+  /** Signs a report's bytes with the edge's own nkey (an enrolled edge); hand-written edges send unsigned reports. */
+  sign?: (data: Uint8Array) => Uint8Array;
   log: Logger;
   intervalMs?: number;
+}
+
+/** SignedReport is what an enrolled edge publishes: the report's JSON text and its ed25519 signature (base64url) by the edge's nkey. */
+export interface SignedReport { report: string; sig: string }
+
+/** signedPayload is the wire text of a report: signed when sign is given, else the report's JSON alone. */
+export function signedPayload(report: EdgeReport, sign?: (data: Uint8Array) => Uint8Array): string {
+  const text = JSON.stringify(report);
+  if (!sign) return text;
+  return JSON.stringify({ report: text, sig: Buffer.from(sign(new TextEncoder().encode(text))).toString("base64url") } satisfies SignedReport);
+}
+
+/**
+ * openReport reads a report from the wire: a signed one is taken only when
+ * its signature verifies with the named edge's nkey (keyOf), and an unsigned
+ * one only for an edge the hub has no key for (a hand-written edge); anything
+ * else is undefined. keyOf gives an enrolled edge's public user nkey ("U…").
+ */
+export function openReport(data: unknown, keyOf: (edge: string) => string | undefined): EdgeReport | undefined {
+  const signed = data as SignedReport;
+  if (signed && typeof signed === "object" && typeof signed.report === "string" && typeof signed.sig === "string") {
+    let report: EdgeReport | undefined;
+    try {
+      report = parseEdgeReport(JSON.parse(signed.report));
+    } catch {
+      return undefined;
+    }
+    const key = report && keyOf(report.edge);
+    if (!report || !key) return undefined;
+    try {
+      return fromPublic(key).verify(new TextEncoder().encode(signed.report), Buffer.from(signed.sig, "base64url")) ? report : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const report = parseEdgeReport(data);
+  return report && !keyOf(report.edge) ? report : undefined;
 }
 
 /** EdgeReporter publishes the edge's verdict while it runs; start() and stop() bracket it. */
@@ -103,7 +147,7 @@ export class EdgeReporter {
       unibus: this.#o.versions.unibus, nats: this.#o.versions.nats,
     };
     if (!this.#nc || this.#nc.isClosed()) this.#nc = await this.#o.connect();
-    this.#nc.publish(`${EDGE_REPORT_SUBJECT_PREFIX}.${report.edge}`, JSON.stringify(report));
+    this.#nc.publish(`${EDGE_REPORT_SUBJECT_PREFIX}.${report.edge}`, signedPayload(report, this.#o.sign));
     await this.#nc.flush();
     return report;
   }
@@ -118,12 +162,15 @@ export interface ReceivedReport { report: EdgeReport; receivedAt: number }
  */
 export class EdgeReportInbox {
   readonly #connect: () => Promise<NatsConnection>;
+  readonly #keyOf: (edge: string) => string | undefined;
   readonly #last = new Map<string, ReceivedReport>();
   #nc?: NatsConnection;
   #sub?: Subscription;
 
-  constructor(connect: () => Promise<NatsConnection>) {
+  /** keyOf gives an enrolled edge's public nkey: its reports must carry its signature (openReport). */
+  constructor(connect: () => Promise<NatsConnection>, keyOf: (edge: string) => string | undefined = () => undefined) {
     this.#connect = connect;
+    this.#keyOf = keyOf;
   }
 
   /** ensure subscribes unless a live subscription exists (called every fleet round). */
@@ -137,7 +184,7 @@ export class EdgeReportInbox {
       for await (const m of sub) {
         let report: EdgeReport | undefined;
         try {
-          report = parseEdgeReport(m.json());
+          report = openReport(m.json(), this.#keyOf);
         } catch {
           report = undefined;
         }

@@ -59,7 +59,11 @@ export class FleetWatch {
 
   constructor(options: FleetWatchOptions) {
     this.#o = options;
-    if (options.connectClients) this.#inbox = new EdgeReportInbox(options.connectClients);
+    if (options.connectClients) {
+      // An enrolled edge's report counts only with its signature (the nkey its uplink signs in with).
+      const keyOf = (edge: string) => { const e = options.edges?.get(edge); return e && !e.removed ? e.nkey : undefined; };
+      this.#inbox = new EdgeReportInbox(options.connectClients, keyOf);
+    }
     this.#task = new PeriodicTask({
       run: () => this.round(),
       intervalMs: options.intervalMs ?? FLEET_INTERVAL_MS,

@@ -2,11 +2,13 @@
  * A hub's fleet view carries each edge's own verdict as the edge reported it
  * over its uplink (lib/fleet/edge-report.ts): matched to the edge by its
  * node name, said to be stale once it is older than three report intervals,
- * and never taken when it is not a report's shape.
+ * and never taken when it is not a report's shape; an enrolled edge's report
+ * only with that edge's signature.
  */
 import { expect, test } from "bun:test";
 import { fleetRows, type EdgeConnection, type ExpectedEdge } from "../../lib/fleet/fleet-view.ts";
-import { EDGE_REPORT_STALE_MS, parseEdgeReport, type ReceivedReport } from "../../lib/fleet/edge-report.ts";
+import { createUser } from "@nats-io/nkeys";
+import { EDGE_REPORT_STALE_MS, openReport, parseEdgeReport, signedPayload, type EdgeReport, type ReceivedReport } from "../../lib/fleet/edge-report.ts";
 
 const NOW = Date.parse("2026-12-07T06:00:00Z");
 const expected: ExpectedEdge[] = [
@@ -60,4 +62,25 @@ test("what comes over the wire is taken only in a report's shape, its texts boun
   expect(parseEdgeReport("healthy")).toBeUndefined();
   const long = parseEdgeReport({ edge: "edge-1", verdict: "broken", problems: 1, at: "2026-12-07T06:00:00Z", problem: { kind: "k", cause: "x".repeat(5_000) } });
   expect(long?.problem?.cause.length).toBe(300);
+});
+
+test("an enrolled edge's report counts only signed by its own nkey: another edge (or a local client on it) cannot speak for it", () => {
+  const edge1 = createUser();
+  const edge2 = createUser();
+  const keys = new Map([["edge-1", edge1.getPublicKey()], ["edge-2", edge2.getPublicKey()]]);
+  const keyOf = (e: string) => keys.get(e);
+  const report = (edge: string, verdict: EdgeReport["verdict"]): EdgeReport => ({ edge, verdict, problems: 0, at: new Date(NOW).toISOString() });
+  const wire = (text: string) => JSON.parse(text) as unknown;
+  // its own signature: taken
+  expect(openReport(wire(signedPayload(report("edge-2", "healthy"), (d) => edge2.sign(d))), keyOf)).toMatchObject({ edge: "edge-2", verdict: "healthy" });
+  // the probe's forgery: a report for edge-2 sent through edge-1 (signed with edge-1's key, or not signed): dropped
+  expect(openReport(wire(signedPayload(report("edge-2", "broken"), (d) => edge1.sign(d))), keyOf)).toBeUndefined();
+  expect(openReport(wire(signedPayload(report("edge-2", "broken"))), keyOf)).toBeUndefined();
+  // a signed text changed on the way: dropped
+  const signed = JSON.parse(signedPayload(report("edge-1", "healthy"), (d) => edge1.sign(d))) as { report: string; sig: string };
+  expect(openReport({ ...signed, report: signed.report.replace("healthy", "broken") }, keyOf)).toBeUndefined();
+  // a hand-written edge (no key at the hub) reports unsigned, as before
+  expect(openReport(wire(signedPayload(report("kitchen", "degraded"))), keyOf)).toMatchObject({ edge: "kitchen", verdict: "degraded" });
+  // a signature for an edge the hub has no key for proves nothing: dropped
+  expect(openReport(wire(signedPayload(report("kitchen", "healthy"), (d) => edge1.sign(d))), keyOf)).toBeUndefined();
 });
