@@ -695,7 +695,8 @@ do_join() {
   ((JOIN_REPLACE == 0)) || args+=(--replace)
   ((JOIN_EDGE == 0)) || args+=(--edge)
   # The token goes through the environment, not the command line of a process that runs for seconds.
-  UNIBUS_JOIN_TOKEN="${JOIN_TOKEN:-${UNIBUS_JOIN_TOKEN:-}}" "$BINARY" "${args[@]}" || die "joining through $JOIN_ADDRESS failed (see above); nothing was installed"
+  # UNIBUS_JOIN_INSTALLING: the join's "next:" hint would name JOIN_WORK, which is installed and removed right here.
+  UNIBUS_JOIN_INSTALLING=1 UNIBUS_JOIN_TOKEN="${JOIN_TOKEN:-${UNIBUS_JOIN_TOKEN:-}}" "$BINARY" "${args[@]}" || die "joining through $JOIN_ADDRESS failed (see above); nothing was installed"
   CONFIG="$JOIN_WORK/unibus.toml"
   do_install
 }

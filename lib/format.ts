@@ -13,6 +13,11 @@ export function formatBytes(n: number | undefined): string {
   return `${i === 0 ? v.toFixed(0) : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** counted prints a count with its noun: counted(1, "stream") is "1 stream", counted(2, "stream") "2 streams" (plural given when not noun + "s"). */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 /** formatCount prints 12345 as "12.3k". */
 export function formatCount(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return "–";

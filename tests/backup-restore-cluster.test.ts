@@ -111,7 +111,7 @@ describe("backup of a running three-node cluster", () => {
     timings.backup_ms = Math.round(performance.now() - t0);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("3 streams (1 KV buckets, 1 object stores)");
+    expect(r.stdout).toContain("3 streams (1 KV bucket, 1 object store)");
     expect(statSync(backupFile).mode & 0o777).toBe(0o600);
     timings.backup_bytes = statSync(backupFile).size;
     const inspect = await runUnibus(["backup", "inspect", backupFile, "--verify"]);

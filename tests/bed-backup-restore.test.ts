@@ -99,7 +99,7 @@ it("a box under systemd backs up on schedule and by hand, and a fresh box gets e
   // By hand, as root, with the installed config.
   const manual = await one.sh("unibus backup --out /root/box-1.tar", { timeoutMs: 120_000 });
   expect({ code: manual.code, stderr: manual.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(manual.stdout).toContain("3 streams (1 KV buckets, 1 object stores)");
+  expect(manual.stdout).toContain("3 streams (1 KV bucket, 1 object store)");
 
   // The file goes to the fresh box (as a user would scp it) and comes back there.
   copyFileSync(one.path("/root/box-1.tar"), two.path("/root/box-1.tar"));

@@ -109,6 +109,8 @@ async function tokenCreate(extra = ""): Promise<{ address: string; token: string
 async function installJoin(b: Box, line: { address: string; token: string }, extra = ""): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const t0 = performance.now();
   const r = await b.sh(`cd ${BOX_SRC} && ./install.sh --binary ./unibus-linux-x64 --join ${line.address} --token ${line.token} ${extra}`, { timeoutMs: 400_000 });
+  // install.sh installs the join's files from a temp folder it removes: no "next:" may point there (the probe saw one).
+  expect(`${r.stdout}${r.stderr}`).not.toMatch(/next: .*\/tmp\//);
   return { ...r, ms: Math.round(performance.now() - t0) };
 }
 

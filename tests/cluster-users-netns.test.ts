@@ -123,6 +123,13 @@ describe.if(ready)("users defined once for the cluster", () => {
     const pair = createUser();
     const r = await cli(a, ["user", "add", "sensor", "--nkey", pair.getPublicKey(), "--publish", "sensors.>", "--subscribe", "cmd.>"]);
     expect(r.code).toBe(0);
+    // Refusals for the cluster's state exit 2 with the reason alone: the probe saw the whole usage block after "already exists".
+    for (const args of [["user", "add", "sensor", "--nkey", pair.getPublicKey()], ["user", "remove", "nobody"]]) {
+      const no = await cli(c, args);
+      expect(no.code, args.join(" ")).toBe(2);
+      expect(no.stderr, args.join(" ")).toMatch(args[1] === "add" ? /cluster user "sensor" already exists/ : /nobody/);
+      expect(no.stderr, args.join(" ")).not.toMatch(/usage:/i);
+    }
     await waitFor("c to admit the nkey user", () => admits(c, { seed: pair.getSeed() }), 30_000, 100);
     const nc = await signIn(c, { seed: pair.getSeed() });
     const denied = new Promise<string>((resolve) => {

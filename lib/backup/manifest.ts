@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { RuntimeError } from "../errors.ts";
-import { formatBytes } from "../format.ts";
+import { counted, formatBytes } from "../format.ts";
 import { entrySha256, listArchive, readEntry, type ArchiveEntry } from "./archive.ts";
 
 /** MANIFEST_ENTRY and MANIFEST_DIGEST_ENTRY are the archive's last two entries. */
@@ -142,7 +142,7 @@ export function describeManifest(file: string, manifest: Manifest): string {
   lines.push(`${file}: unibus backup (format ${manifest.version})`);
   lines.push(`  taken     ${manifest.createdAt} on node ${manifest.node}${manifest.cluster ? ` of cluster ${manifest.cluster}` : ""} by unibus ${manifest.unibus}, in ${(manifest.durationMs / 1000).toFixed(1)} s`);
   const count = (k: StreamKind) => manifest.streams.filter((s) => s.kind === k).length;
-  lines.push(`  contents  ${count("stream")} streams, ${count("kv")} KV buckets, ${count("object")} object stores; ${manifest.files.length} cluster files`);
+  lines.push(`  contents  ${counted(count("stream"), "stream")}, ${counted(count("kv"), "KV bucket")}, ${counted(count("object"), "object store")}; ${counted(manifest.files.length, "cluster file")}`);
   if (manifest.streams.length) {
     lines.push("", "  kind    name                           messages  first..last seq        replicas  consumers  snapshot");
     for (const s of manifest.streams) {

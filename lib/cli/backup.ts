@@ -8,7 +8,7 @@
 import { join, resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { formatBytes } from "../format.ts";
+import { counted, formatBytes } from "../format.ts";
 import { readSecretFile } from "../auth/secret-source.ts";
 import { backupFileName } from "../backup/files.ts";
 import { describeManifest, readManifest, verifyBackup } from "../backup/manifest.ts";
@@ -57,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
     const asked = await requestBackup(config.node.dataDir, say).finally(() => progress.done());
     if (asked.reached) {
       const a = asked.answer;
-      process.stdout.write(`wrote ${a.file} (${formatBytes(a.bytes)}, mode 0600): ${a.streams} streams (${a.kv} KV buckets, ${a.objects} object stores), ${a.files} cluster files, in ${(a.durationMs / 1000).toFixed(1)} s\n`);
+      process.stdout.write(`wrote ${a.file} (${formatBytes(a.bytes)}, mode 0600): ${counted(a.streams, "stream")} (${counted(a.kv, "KV bucket")}, ${counted(a.objects, "object store")}), ${counted(a.files, "cluster file")}, in ${(a.durationMs / 1000).toFixed(1)} s\n`);
       for (const n of a.notes) process.stdout.write(`note: ${n}\n`);
       process.stdout.write(`see it with: unibus backup inspect ${a.file}\n`);
       return ExitCode.ok;
@@ -73,7 +73,7 @@ export async function run(args: string[]): Promise<number> {
     onProgress: say,
   }).finally(() => progress.done());
   const m = result.manifest;
-  process.stdout.write(`wrote ${result.file} (${formatBytes(result.bytes)}, mode 0600): ${m.streams.length} streams (${m.streams.filter((s) => s.kind === "kv").length} KV buckets, ${m.streams.filter((s) => s.kind === "object").length} object stores), ${m.files.length} cluster files, in ${(m.durationMs / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`wrote ${result.file} (${formatBytes(result.bytes)}, mode 0600): ${counted(m.streams.length, "stream")} (${counted(m.streams.filter((s) => s.kind === "kv").length, "KV bucket")}, ${counted(m.streams.filter((s) => s.kind === "object").length, "object store")}), ${counted(m.files.length, "cluster file")}, in ${(m.durationMs / 1000).toFixed(1)} s\n`);
   for (const n of m.notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`see it with: unibus backup inspect ${result.file}\n`);
   return ExitCode.ok;

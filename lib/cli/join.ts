@@ -29,6 +29,12 @@ import { randomBytes } from "node:crypto";
 
 /** JOIN_TOKEN_ENV can carry the token instead of --token (keeps it out of `ps`). */
 export const JOIN_TOKEN_ENV = "UNIBUS_JOIN_TOKEN";
+/**
+ * INSTALLING: install.sh runs this join (UNIBUS_JOIN_INSTALLING=1) and installs what it writes
+ * at once, from a temp folder it then removes: no "next:" pointing there.
+ */
+const INSTALLING = process.env.UNIBUS_JOIN_INSTALLING === "1";
+
 /** CONFIG_FILE_NAME is the config's name in the installed layout and under --out. */
 const CONFIG_FILE_NAME = "unibus.toml";
 
@@ -91,9 +97,9 @@ export async function run(args: string[]): Promise<number> {
     `joined cluster "${result.cluster}" as "${name}" (route ${result.route}); ${peers.length} other member${peers.length === 1 ? "" : "s"}: ${peers.map((m) => m.name).join(", ") || "none"}\n` +
       `  ${files.config}\n  ${files.ca}\n  ${files.cert}\n  ${files.key}  (the key was made here and never left this box)\n  ${files.secret}  (route secret)\n` +
       (result.jetstreamAt ? `note: "${name}" was removed from the cluster less than 5 minutes ago; nats-server keeps a removed name out of the JetStream meta group for 5 minutes, so JetStream takes this box in by ${result.jetstreamAt} at the latest (routes and core NATS work at once; until then status says meta_incomplete, naming ${name})\n` : "") +
-      (layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}   (or install it: sudo ./install.sh --config ${files.config})\n`) +
+      (INSTALLING ? "" : layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}   (or install it: sudo ./install.sh --config ${files.config})\n`) +
       // The CA holder listed the member at once: until it runs, every member misses a route to it.
-      (layout.installed ? "" : `"${name}" is a member from now on: the other members dial it and say so until it runs; if it never will: unibus remove ${name} on any member\n`),
+      (layout.installed || INSTALLING ? "" : `"${name}" is a member from now on: the other members dial it and say so until it runs; if it never will: unibus remove ${name} on any member\n`),
   );
   return 0;
 }
@@ -221,7 +227,7 @@ async function joinAsEdge(o: { address: HostPort; token: ReturnType<typeof parse
   process.stdout.write(
     `enrolled as edge "${o.name}" of hub cluster "${result.cluster}"; its uplink lists ${result.leafUrls.length} hub node${result.leafUrls.length === 1 ? "" : "s"}: ${result.leafUrls.join(", ")}\n` +
       `  ${files.config}\n  ${files.ca}\n  ${files.cert}\n  ${files.key}\n  ${files.nkey}  (this edge's leaf credential: made here, never sent; the hub keeps only its public key ${result.nkey})\n` +
-      (layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}\n`) +
+      (INSTALLING ? "" : layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}\n`) +
       `to shut this edge out later, on a hub node: unibus edge remove ${o.name}\n`,
   );
   return 0;

@@ -13,7 +13,7 @@ import type { SystemCredential } from "../natsd/system-credential.ts";
 import type { CaAuthority } from "../membership/ca-authority.ts";
 import type { BackupProgress } from "../backup/take.ts";
 import type { EdgeRegistry } from "../membership/edges.ts";
-import { ConfigError, RuntimeError, UsageError, describeError } from "../errors.ts";
+import { ConfigError, RefusedError, RuntimeError, UsageError, describeError } from "../errors.ts";
 
 /** BackupAnswer is what the node reports of a backup it took. */
 export interface BackupAnswer {
@@ -82,12 +82,13 @@ export interface ControlRoutes {
  * 5xx when the node failed. `kind` carries the error class, so the CLI
  * exits with the code it would have had doing the work itself.
  */
-export interface ControlError { error: string; kind?: "usage" | "config" | "runtime" }
+export interface ControlError { error: string; kind?: "usage" | "refused" | "config" | "runtime" }
 
-/** refusal turns an error thrown by a route's work into its HTTP status and body (400 usage, 409 config, 500 otherwise). */
+/** refusal turns an error thrown by a route's work into its HTTP status and body (400 usage, 409 refused by the cluster's state or config, 500 otherwise). */
 export function refusal(err: unknown, redact: (text: string) => string): { status: 400 | 409 | 500; body: ControlError } {
   const error = redact(describeError(err));
   if (err instanceof UsageError) return { status: 400, body: { error, kind: "usage" } };
+  if (err instanceof RefusedError) return { status: 409, body: { error, kind: "refused" } };
   if (err instanceof ConfigError) return { status: 409, body: { error, kind: "config" } };
   return { status: 500, body: { error, kind: "runtime" } };
 }
@@ -95,6 +96,7 @@ export function refusal(err: unknown, redact: (text: string) => string): { statu
 /** raise throws a refusal on the CLI's side as the error class the node had. */
 export function raise(body: ControlError): never {
   if (body.kind === "usage") throw new UsageError(body.error);
+  if (body.kind === "refused") throw new RefusedError(body.error);
   if (body.kind === "config") throw new ConfigError(body.error);
   throw new RuntimeError(body.error);
 }

@@ -11,7 +11,7 @@ import { clusterAccess, usesClusterAccess } from "../access/client-users.ts";
 import { changeClusterUsers, memberCount, pingReplicas, type ChangeOutcome } from "../access/change.ts";
 import type { AccessEntry, AccessLedger, AccessRule, ConnectionType } from "../access/ledger.ts";
 import type { UnibusConfig } from "../config/load.ts";
-import { ConfigError, UsageError } from "../errors.ts";
+import { ConfigError, RefusedError, UsageError } from "../errors.ts";
 import { SystemClient } from "../natsd/system-client.ts";
 import { controlRequest, isControlError, type ControlAnswer } from "./client.ts";
 import { raise, type ControlRoutes } from "./route.ts";
@@ -66,16 +66,16 @@ function entryFor(config: UnibusConfig, ledger: AccessLedger, req: UserChange): 
   const have = ledger.get(req.name);
   const live = have && !have.removed ? have : undefined;
   if (req.op === "remove") {
-    if (!live) throw new UsageError(noSuchUser(config, req.name));
+    if (!live) throw new RefusedError(noSuchUser(config, req.name));
     return (at) => ({ name: req.name, kind: live.kind, removed: true, at, by });
   }
   if (req.op === "passwd") {
-    if (!live) throw new UsageError(noSuchUser(config, req.name));
-    if (live.kind !== "password") throw new UsageError(`cluster user "${req.name}" signs in with an nkey, not a password; give it a new key with: unibus user add ${req.name} --replace --nkey KEY`);
+    if (!live) throw new RefusedError(noSuchUser(config, req.name));
+    if (live.kind !== "password") throw new RefusedError(`cluster user "${req.name}" signs in with an nkey, not a password; give it a new key with: unibus user add ${req.name} --replace --nkey KEY`);
     if (typeof req.passwordHash !== "string") throw new UsageError("expected passwordHash");
     return (at) => ({ ...live, passwordHash: req.passwordHash!, at, by });
   }
-  if (live && !req.replace) throw new UsageError(`cluster user "${req.name}" already exists (${live.kind}); change its password with: unibus user passwd ${req.name}; replace it (password, key and permissions) with: unibus user add ${req.name} --replace …`);
+  if (live && !req.replace) throw new RefusedError(`cluster user "${req.name}" already exists (${live.kind}); change its password with: unibus user passwd ${req.name}; replace it (password, key and permissions) with: unibus user add ${req.name} --replace …`);
   const limits = { ...(req.publish ? { publish: req.publish } : {}), ...(req.subscribe ? { subscribe: req.subscribe } : {}), ...(req.connections ? { connections: req.connections } : {}) };
   if (req.kind === "nkey") return (at) => ({ name: req.name, kind: "nkey", publicKey: req.publicKey!, ...limits, at, by });
   return (at) => ({ name: req.name, kind: "password", passwordHash: req.passwordHash!, ...limits, at, by });
