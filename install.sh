@@ -629,6 +629,22 @@ start_service() {
     systemctl start "$UNIT_NAME" || die "$UNIT_NAME did not start; see: journalctl -u $UNIT_NAME -n 50"
   fi
   systemctl --no-pager --lines=0 status "$UNIT_NAME" || true
+  admin_hint
+}
+
+# admin_hint says where the admin page is and where its token lives, read from the
+# effective config unibus itself prints (`config check`), so it matches what the node serves.
+admin_hint() {
+  local effective enabled listen tls token_file scheme
+  effective="$(as_service "$BIN_PATH" config check --config "$CONF_FILE" 2>/dev/null | sed -n '/^\[admin\]$/,/^\[/p')" || return 0
+  enabled="$(sed -n 's/^enabled = //p' <<<"$effective")"
+  listen="$(sed -n 's/^listen = "\(.*\)"$/\1/p' <<<"$effective")"
+  tls="$(sed -n 's/^tls = //p' <<<"$effective")"
+  token_file="$(sed -n 's/^token_file = "\(.*\)"$/\1/p' <<<"$effective")"
+  [[ "$enabled" == true && -n "$listen" ]] || return 0
+  scheme=http
+  [[ "$tls" != true ]] || scheme=https
+  say "admin page: $scheme://$listen/ (its token: sudo cat ${token_file:-$STATE_DIR/admin.token}); health: sudo unibus status"
 }
 
 do_install() {

@@ -73,6 +73,8 @@ it("one box: install, status, reload, stop, kill -9, a broken config, and uninst
   const installed = await step("install.sh --config", () => box.sh(`cd ${BOX_SRC} && ./install.sh --binary ./unibus-linux-x64 --config /root/node/node.toml`));
   expect({ code: installed.code, stderr: installed.stderr }).toEqual({ code: 0, stderr: "" });
   expect(installed.stdout).toContain("starting unibus.service");
+  // Where the admin page is and its token, as the installed node serves them (the probe found no word of either).
+  expect(installed.stdout).toContain("admin page: http://127.0.0.1:8480/ (its token: sudo cat /var/lib/unibus/admin.token)");
   expect((await box.sh("systemctl is-active unibus")).stdout.trim()).toBe("active");
   expect((await box.sh("systemctl is-enabled unibus")).stdout.trim()).toBe("enabled");
   expect(await show(box, "StatusText")).toStartWith("nats-server ready on 0.0.0.0:4222");
