@@ -71,7 +71,7 @@ export async function leave(args: string[]): Promise<number> {
   const disabled = unit ? disableUnit(unit) : undefined;
   process.stdout.write(`"${name}" left cluster "${config.cluster!.name}" in ${Date.now() - t0} ms and its unibus (pid ${pid}) is stopped; it will not start as a member again (it refuses to).\n` +
     (unit ? (disabled === true ? `systemd unit ${unit} disabled: it does not start at boot.\n` : `could not disable systemd unit ${unit} (${disabled}): run sudo systemctl disable ${unit}\n`) : "") +
-    `To uninstall it: sudo ./install.sh --uninstall --purge. To join again later: unibus join ADDR --token TOKEN --name ${name} --replace --force\n`);
+    `To uninstall it: sudo ./install.sh --uninstall --purge (it asks to confirm; --yes where there is no terminal). To join again later: unibus join ADDR --token TOKEN --name ${name} --replace --force\n`);
   return 0;
 }
 
