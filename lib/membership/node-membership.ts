@@ -150,6 +150,8 @@ export class NodeMembership {
         },
         liveNames: () => this.#liveNames(),
         metaGroup: async () => {
+          // Without JetStream there is no meta group to grow, and nothing to wait for.
+          if (!this.#o.config().jetstream.enabled) return undefined;
           const meta = (await this.#o.monitor.get<Jsz>("jsz")).meta_cluster;
           return { ...(meta?.leader ? { leader: meta.leader } : {}), ...(meta?.cluster_size !== undefined ? { size: meta.cluster_size } : {}) };
         },

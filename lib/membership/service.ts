@@ -42,8 +42,8 @@ export interface MembershipServiceOptions {
   material: () => TlsMaterial;
   /** Names nats-server knows right now (routes and JetStream meta group), and which of them are connected. */
   liveNames: () => Promise<{ known: Set<string>; connected: Set<string> }>;
-  /** This node's view of the JetStream meta group (jsz): its leader and its size; undefined fields while unknown. */
-  metaGroup?: () => Promise<{ leader?: string; size?: number }>;
+  /** This node's view of the JetStream meta group (jsz): its leader and its size; undefined fields while unknown, undefined without JetStream. */
+  metaGroup?: () => Promise<{ leader?: string; size?: number } | undefined>;
   /** How long a join waits for the member before it (ms; default JOIN_HOLD_MS) and how long that member holds joins up (default JOIN_SETTLE_WINDOW_MS); tests shorten them. */
   joinHoldMs?: number;
   joinSettleMs?: number;
@@ -214,6 +214,7 @@ export class MembershipService {
     if (!last || !o.metaGroup || Date.now() - last.at > (o.joinSettleMs ?? JOIN_SETTLE_WINDOW_MS) || last.readmitAt > Date.now()) return undefined;
     const expected = new Set([o.selfName, ...o.registry.active().map((m) => m.name)]).size;
     const meta = await o.metaGroup().catch(() => ({} as { leader?: string; size?: number }));
+    if (!meta) return undefined; // no JetStream: no meta group to wait for
     const now = Date.now();
     if (meta.leader) this.#leaderless = undefined;
     else {

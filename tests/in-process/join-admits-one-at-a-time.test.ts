@@ -27,6 +27,8 @@ const meta: { leader?: string; size: number } = { leader: "a", size: 1 };
 let service: MembershipService;
 let port = 0;
 let token: JoinToken;
+/** jetstream off: the node has no meta group (metaGroup answers undefined). */
+let jetstream = true;
 
 beforeAll(async () => {
   const ca = await makeCaDir(dir.path, "ca");
@@ -45,7 +47,7 @@ beforeAll(async () => {
     tokensFile, routeSecret: () => "route-secret-0123456789", registry: new MemberRegistry(dataDir),
     material: () => ({ cert: own.certPem, key: own.keyPem, ca: pem }),
     liveNames: async () => ({ known: new Set(["a"]), connected: new Set() }),
-    metaGroup: async () => ({ ...meta }),
+    metaGroup: async () => (jetstream ? { ...meta } : undefined),
     joinHoldMs: 1_000, joinSettleMs: 6_000, joinLeaderlessMs: 2_000,
     lifetimeDays: 30,
     log: new Logger({ sink: (line) => logs.push(line) }),
@@ -109,6 +111,16 @@ test("a meta group without a leader (its majority lost) holds a join up only bri
   expect(waited).toBeGreaterThan(1_500);
   expect(waited).toBeLessThan(6_000);
   meta.leader = "a";
+}, 30_000);
+
+test("without JetStream there is no meta group to wait for: joins right after each other are admitted at once", async () => {
+  jetstream = false;
+  meta.size = 1; // what a meta group would say; not asked
+  const t0 = performance.now();
+  expect((await join_("i")).cluster).toBe("gate");
+  expect((await join_("j")).cluster).toBe("gate");
+  expect(performance.now() - t0).toBeLessThan(2_500);
+  jetstream = true;
 }, 30_000);
 
 test("a refusal for another reason is not retried", async () => {
