@@ -40,6 +40,16 @@ function violations(nc: NatsConnection): PermissionViolationError[] {
   return seen;
 }
 
+/** publishBoth publishes a subject the client may not and one it may, and waits until nats refused the first and delivered the second (got collects what arrived); it returns the refusals. */
+async function publishBoth(nc: NatsConnection, denied: string, allowed: string, got: string[]): Promise<PermissionViolationError[]> {
+  const seen = violations(nc);
+  nc.publish(denied, "x");
+  nc.publish(allowed, "y");
+  await nc.flush();
+  await waitUntil(() => got.includes(allowed) && seen.length > 0);
+  return seen;
+}
+
 async function waitUntil(check: () => boolean, timeoutMs = 5_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!check()) {
@@ -150,21 +160,11 @@ describe("clients must sign in and stay within their permissions", () => {
     const got: string[] = [];
     admin.subscribe(">", { callback: (_e, m) => { if (!m.subject.startsWith("_INBOX") && !m.subject.startsWith("$")) got.push(m.subject); } });
     await admin.flush();
-    const sensor = await client({ user: "sensor", pass: SENSOR_PW });
-    const seen = violations(sensor);
-    sensor.publish("admin.reset", "x");
-    sensor.publish("sensors.kitchen.temp", "21.5");
-    await sensor.flush();
-    await waitUntil(() => got.includes("sensors.kitchen.temp") && seen.length > 0);
+    const seen = await publishBoth(await client({ user: "sensor", pass: SENSOR_PW }), "admin.reset", "sensors.kitchen.temp", got);
     expect(seen[0]!.operation).toBe("publish");
     expect(seen[0]!.subject).toBe("admin.reset");
     // the deny list of "app" holds too
-    const app = await client({ user: "app", pass: APP_PW });
-    const appSeen = violations(app);
-    app.publish("admin.shutdown", "x");
-    app.publish("app.ok", "y");
-    await app.flush();
-    await waitUntil(() => got.includes("app.ok") && appSeen.length > 0);
+    await publishBoth(await client({ user: "app", pass: APP_PW }), "admin.shutdown", "app.ok", got);
     await admin.flush();
     expect(got).not.toContain("admin.reset");
     expect(got).not.toContain("admin.shutdown");
@@ -176,19 +176,11 @@ describe("clients must sign in and stay within their permissions", () => {
     admin.subscribe("_UNIBUS.>", { callback: (_e, m) => { got.push(m.subject); } });
     admin.subscribe("still.>", { callback: (_e, m) => { got.push(m.subject); } });
     await admin.flush();
-    const seen = violations(admin);
-    admin.publish("_UNIBUS.EDGE.VERDICT.edge-7", JSON.stringify({ edge: "edge-7", verdict: "healthy", problems: 0, at: new Date().toISOString() }));
-    admin.publish("still.allowed", "y");
-    await admin.flush();
-    await waitUntil(() => got.includes("still.allowed") && seen.length > 0);
+    const seen = await publishBoth(admin, "_UNIBUS.EDGE.VERDICT.edge-7", "still.allowed", got);
     expect(seen[0]!.operation).toBe("publish");
     expect(seen[0]!.subject).toBe("_UNIBUS.EDGE.VERDICT.edge-7");
     // "app" may publish ">" but for its deny list, and the reserved subjects join that list.
-    const app = await client({ user: "app", pass: APP_PW });
-    const appSeen = violations(app);
-    app.publish("_UNIBUS.EDGE.VERDICT.edge-8", "{}");
-    await app.flush();
-    await waitUntil(() => appSeen.length > 0);
+    const appSeen = await publishBoth(await client({ user: "app", pass: APP_PW }), "_UNIBUS.EDGE.VERDICT.edge-8", "still.app", got);
     expect(appSeen[0]!.subject).toBe("_UNIBUS.EDGE.VERDICT.edge-8");
     await admin.flush();
     expect(got.filter((s) => s.startsWith("_UNIBUS"))).toEqual([]);
