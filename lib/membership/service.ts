@@ -99,9 +99,9 @@ export const JOIN_SETTLE_WINDOW_MS = 120_000;
 export const JOIN_LEADERLESS_MS = 10_000;
 /**
  * JOIN_HOLD_MS is how long a join request waits for the member before it to
- * settle; then it is answered busy and retried. It stays under the wire's
- * idle limit (REQUEST_TIMEOUT_MS, 10 s: the listener drops a silent
- * connection) and the joining client's 20 s.
+ * settle; then it is answered busy and retried. It stays well under the
+ * join port's bound on an answer (ANSWER_TIMEOUT_MS, 30 s) and the joining
+ * client's wait for one (JOIN_ASK_TIMEOUT_MS).
  */
 export const JOIN_HOLD_MS = 8_000;
 
