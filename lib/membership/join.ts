@@ -56,9 +56,9 @@ export interface JoinResult {
 
 /** JOIN_BUSY_MAX_MS is how long a join keeps asking while the CA holder says the box before it is still being taken in (past the CA holder's own 2 min bound). */
 export const JOIN_BUSY_MAX_MS = 150_000;
-/** JOIN_ASK_TIMEOUT_MS is how long a join waits for the CA holder's answer: longer than the CA holder holds it (JOIN_HOLD_MS, 12 s). */
+/** JOIN_ASK_TIMEOUT_MS is how long a join waits for the CA holder's answer: longer than the CA holder holds it (JOIN_HOLD_MS, 8 s). */
 export const JOIN_ASK_TIMEOUT_MS = 20_000;
-/** JOIN_BUSY_RETRY_MS is the pause between such asks (the CA holder itself holds each ask up to 12 s). */
+/** JOIN_BUSY_RETRY_MS is the pause between such asks (the CA holder itself holds each ask up to JOIN_HOLD_MS, 8 s). */
 const JOIN_BUSY_RETRY_MS = 1_000;
 
 /** JoinRefused is the CA holder's "no": its reason is shown to the user as is. */
