@@ -20,7 +20,7 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 /**
  * ANSWER_TIMEOUT_MS bounds how long the server lets its handler take once the
  * request is read. It must exceed the longest a handler holds an answer on
- * purpose (a join waits up to JOIN_HOLD_MS, 12 s, for the member before it):
+ * purpose (a join waits up to JOIN_HOLD_MS, 8 s, for the member before it):
  * with REQUEST_TIMEOUT_MS there too, the socket's idle timer closed every held
  * join at 10 s, and the joining box failed with "closed the connection
  * without an answer" instead of being answered busy and retrying.
