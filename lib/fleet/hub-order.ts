@@ -52,12 +52,11 @@ export function sameHub(a: HubAddress, b: HubAddress): boolean {
  * hubOrder alone without either, or with ones that are not in the list.
  */
 export function uplinkOrder<T extends HubAddress>(edge: string, hubs: readonly T[], home?: HubAddress, fallback?: HubAddress): T[] {
-  let order = hubOrder(edge, hubs);
+  const order = hubOrder(edge, hubs);
   const first = home ? order.find((h) => sameHub(h, home)) : undefined;
-  if (first) order = [first, ...order.filter((h) => h !== first)];
-  const second = fallback && !(first && sameHub(first, fallback)) ? order.find((h) => sameHub(h, fallback)) : undefined;
-  if (second) order = first ? [first, second, ...order.filter((h) => h !== first && h !== second)] : [second, ...order.filter((h) => h !== second)];
-  return order;
+  const second = fallback ? order.find((h) => h !== first && sameHub(h, fallback)) : undefined;
+  const picked = [first, second].filter((h): h is T => h !== undefined);
+  return [...picked, ...order.filter((h) => !picked.includes(h))];
 }
 
 /**
