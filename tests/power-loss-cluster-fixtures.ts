@@ -91,6 +91,9 @@ export async function readEveryReplica(nc: NatsConnection, stream: string, names
   for (const name of names) {
     await moveLeader(nc, stream, name, timeoutMs, gone);
     const read = await retry(`read ${stream} from ${name}`, async () => {
+      // Leadership may move away again while a replica that was cut off catches up (seen in CI: every read
+      // for 180 s said it had moved): bring it back before each attempt, not only before the first.
+      await moveLeader(nc, stream, name, 30_000, gone);
       const read = await readAll(nc, stream);
       const leader = await streamLeader(nc, stream);
       if (leader !== name) throw new Error(`leadership moved to ${leader} while reading`);
