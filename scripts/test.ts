@@ -1,24 +1,28 @@
 /**
  * test.ts is `npm test`: build the executables when stale, run the whole
  * suite with bun test, and end with the plain line `N passed, N failed`
- * counted from the JUnit report (bun prints its own summary on stderr).
+ * counted from the JUnit reports (bun prints its own summary on stderr).
+ *
+ * The whole suite runs in two lanes at once (scripts/_test-lanes.ts): the
+ * fast tier and then the emulated machines in one, every other file in the
+ * other; `prepare` (the cached inputs) runs beside the fast tier. Each
+ * lane's lines are prefixed with its name. UNIBUS_TEST_LANES=1 runs one
+ * lane, one file after another, the way it ran before.
  *
  * `npm run test:fast` (--fast) runs the fast tier only: tests/unit (pure
  * logic, fake time or files) and tests/in-process (nodes started inside the
  * test process, tests/_node-harness.ts), without preparing the bed's
- * cached inputs. The rest start the compiled executable, boxes or boards.
+ * cached inputs. `npm test -- FILTER…` runs bun test once with the filters.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { FAST_TIER, planLanes, type Lane } from "./_test-lanes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const ARTIFACTS = join(ROOT, "tests", "artifacts");
-const REPORT = join(ARTIFACTS, "junit.xml");
-/** FAST_TIER are the folders of the fast tier: no compiled executable of their own to start, no boxes, no boards. */
-const FAST_TIER = ["tests/unit", "tests/in-process"];
 
 mkdirSync(ARTIFACTS, { recursive: true });
-rmSync(REPORT, { force: true });
+for (const f of readdirSync(ARTIFACTS)) if (/^junit.*\.xml$/.test(f)) rmSync(join(ARTIFACTS, f), { force: true });
 const t0 = performance.now();
 const seconds = (from: number) => ((performance.now() - from) / 1000).toFixed(0);
 const build = Bun.spawnSync([process.execPath, "scripts/build.ts", "--if-stale"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
@@ -29,25 +33,35 @@ if (build.exitCode !== 0) {
 }
 const fast = process.argv.includes("--fast");
 const args = process.argv.slice(2).filter((a) => a !== "--fast");
-// Cached inputs (bed root, board kernels) are made here, outside every test's time limit.
-if (!fast) {
+const reports: string[] = [];
+let codes: number[];
+
+if (fast || args.length > 0) {
+  codes = [await bunTest(fast ? FAST_TIER : args, "junit.xml", "")];
+} else {
+  // Cached inputs (bed root, board kernels) are made outside every test's time limit, beside the fast tier.
   const t1 = performance.now();
-  const prepare = Bun.spawnSync([process.execPath, "scripts/_prepare-tests.ts"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
-  if (prepare.exitCode !== 0) console.error("prepare: failed; the tests that need its inputs will say why");
-  console.log(`prepare (bed root, preflight chroot, board and VM parts): ${seconds(t1)} s`);
+  const prepare = Bun.spawn([process.execPath, "scripts/_prepare-tests.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  void prefixLines(prepare.stdout, "prepare", process.stdout);
+  void prefixLines(prepare.stderr, "prepare", process.stderr);
+  const prepared = prepare.exited.then((code) => {
+    if (code !== 0) console.error("prepare: failed; the tests that need its inputs will say why");
+    console.log(`prepare (bed root, preflight chroot, board and VM parts): ${seconds(t1)} s`);
+  });
+  const files = [...new Bun.Glob("tests/**/*.test.{ts,tsx}").scanSync({ cwd: ROOT })].filter((f) => !f.startsWith("tests/artifacts/")).sort();
+  let lanes = planLanes(files);
+  if (process.env.UNIBUS_TEST_LANES === "1") lanes = [{ name: "all", steps: lanes.flatMap((l) => l.steps).sort((a, b) => Number(a.needsPrepare) - Number(b.needsPrepare)) }];
+  codes = (await Promise.all(lanes.map((lane) => runLane(lane, prepared)))).flat();
 }
-const proc = Bun.spawn(
-  [process.execPath, "test", "--timeout", "180000", "--reporter=junit", `--reporter-outfile=${REPORT}`, ...(fast ? FAST_TIER : []), ...args],
-  { cwd: ROOT, stdout: "inherit", stderr: "inherit", env: { ...process.env } },
-);
-const code = await proc.exited;
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 /** whys are the failed cases' names and first message lines, printed last so a log's tail says why (bun prints them far above). */
 const whys: string[] = [];
-if (existsSync(REPORT)) {
-  const xml = readFileSync(REPORT, "utf8");
+for (const report of reports) {
+  if (!existsSync(report)) continue;
+  const xml = readFileSync(report, "utf8");
   for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
     const body = m[3] ?? "";
     const failure = /<(failure|error)\b[^>]*>([\s\S]*?)<\/\1>/.exec(body) ?? /<(failure|error)\b[^>]*\/>/.exec(body);
@@ -60,11 +74,55 @@ if (existsSync(REPORT)) {
     else passed++;
   }
 }
+const ok = codes.every((c) => c === 0);
 if (whys.length) console.log(`\nwhy they failed (the first lines of each failure):\n${whys.join("\n")}\n`);
-if (code !== 0 && failed === 0) failed = 1; // a crash or load error outside any test case
+if (!ok && failed === 0) failed = 1; // a crash or load error outside any test case
+console.log(`all tests: ${seconds(t0)} s`);
 if (skipped) console.log(`${skipped} skipped (not counted as passed)`);
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(code === 0 && failed === 0 ? 0 : 1);
+process.exit(ok && failed === 0 ? 0 : 1);
+
+/**
+ * runLane runs a lane's steps one after another, each as one `bun test`
+ * with its own JUnit report; a step that needs the prepared inputs waits for
+ * `prepared`. Returns each step's exit code. Lines are prefixed with the lane's name.
+ */
+async function runLane(lane: Lane, prepared: Promise<void>): Promise<number[]> {
+  const out: number[] = [];
+  for (const [i, step] of lane.steps.entries()) {
+    if (step.needsPrepare) await prepared;
+    const t = performance.now();
+    out.push(await bunTest(step.files.map((f) => `./${f}`), `junit-${lane.name}-${i + 1}.xml`, lane.name));
+    console.log(`${lane.name}| step ${i + 1} of ${lane.steps.length} (${step.files.length} files): ${seconds(t)} s`);
+  }
+  return out;
+}
+
+/** bunTest runs one `bun test` over the given paths or filters, its JUnit report in tests/artifacts/report; tag prefixes its lines when set. */
+async function bunTest(paths: string[], report: string, tag: string): Promise<number> {
+  const outfile = join(ARTIFACTS, report);
+  reports.push(outfile);
+  const piped = tag !== "";
+  const proc = Bun.spawn(
+    [process.execPath, "test", "--timeout", "180000", "--reporter=junit", `--reporter-outfile=${outfile}`, ...paths],
+    { cwd: ROOT, stdout: piped ? "pipe" : "inherit", stderr: piped ? "pipe" : "inherit", env: { ...process.env } },
+  );
+  if (piped) await Promise.all([prefixLines(proc.stdout as ReadableStream<Uint8Array>, tag, process.stdout), prefixLines(proc.stderr as ReadableStream<Uint8Array>, tag, process.stderr)]);
+  return await proc.exited;
+}
+
+/** prefixLines copies a stream to `to` line by line, each line prefixed with `tag| ` (two lanes share one terminal). */
+async function prefixLines(stream: ReadableStream<Uint8Array>, tag: string, to: NodeJS.WriteStream): Promise<void> {
+  const dec = new TextDecoder();
+  let rest = "";
+  for await (const chunk of stream) {
+    rest += dec.decode(chunk, { stream: true });
+    const lines = rest.split("\n");
+    rest = lines.pop() ?? "";
+    if (lines.length) to.write(lines.map((l) => `${tag}| ${l}\n`).join(""));
+  }
+  if (rest) to.write(`${tag}| ${rest}\n`);
+}
 
 /** unescapeXml undoes the five XML entities and numeric references in a JUnit attribute or text. */
 function unescapeXml(s: string): string {
