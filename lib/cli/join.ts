@@ -97,7 +97,7 @@ export async function run(args: string[]): Promise<number> {
     `joined cluster "${result.cluster}" as "${name}" (route ${result.route}); ${peers.length} other member${peers.length === 1 ? "" : "s"}: ${peers.map((m) => m.name).join(", ") || "none"}\n` +
       `  ${files.config}\n  ${files.ca}\n  ${files.cert}\n  ${files.key}  (the key was made here and never left this box)\n  ${files.secret}  (route secret)\n` +
       (result.jetstreamAt ? `note: "${name}" was removed from the cluster less than 5 minutes ago; nats-server keeps a removed name out of the JetStream meta group for 5 minutes, so JetStream takes this box in by ${result.jetstreamAt} at the latest (routes and core NATS work at once; until then status says meta_incomplete, naming ${name})\n` : "") +
-      (INSTALLING ? "" : layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}   (or install it: sudo ./install.sh --config ${files.config})\n`) +
+      nextHint(files.config, layout.installed) +
       // The CA holder listed the member at once: until it runs, every member misses a route to it.
       (layout.installed || INSTALLING ? "" : `"${name}" is a member from now on: the other members dial it and say so until it runs; if it never will: unibus remove ${name} on any member\n`),
   );
@@ -227,7 +227,7 @@ async function joinAsEdge(o: { address: HostPort; token: ReturnType<typeof parse
   process.stdout.write(
     `enrolled as edge "${o.name}" of hub cluster "${result.cluster}"; its uplink lists ${result.leafUrls.length} hub node${result.leafUrls.length === 1 ? "" : "s"}: ${result.leafUrls.join(", ")}\n` +
       `  ${files.config}\n  ${files.ca}\n  ${files.cert}\n  ${files.key}\n  ${files.nkey}  (this edge's leaf credential: made here, never sent; the hub keeps only its public key ${result.nkey})\n` +
-      (INSTALLING ? "" : layout.installed ? `next: sudo ./install.sh --config ${files.config}   (or start: unibus --config ${files.config})\n` : `next: unibus --config ${files.config}\n`) +
+      nextHint(files.config, layout.installed) +
       `to shut this edge out later, on a hub node: unibus edge remove ${o.name}\n`,
   );
   return 0;
@@ -262,4 +262,17 @@ ca_file = ${q(`${CERTS_DIR}/${CA_CERT_FILE}`)}
 cert_file = ${q(`${CERTS_DIR}/${NODE_CERT_FILE}`)}
 key_file = ${q(`${CERTS_DIR}/${NODE_KEY_FILE}`)}
 `;
+}
+
+/**
+ * nextHint is a join's closing "next:" line, the same for a member and an
+ * edge: install the written config (installed layout) or start it. Empty
+ * when install.sh runs the join: it installs and starts at once, from a temp
+ * folder it then removes.
+ */
+function nextHint(config: string, installed: boolean): string {
+  if (INSTALLING) return "";
+  return installed
+    ? `next: sudo ./install.sh --config ${config}   (or start: unibus --config ${config})\n`
+    : `next: unibus --config ${config}   (or install it: sudo ./install.sh --config ${config})\n`;
 }
