@@ -113,7 +113,8 @@ describe.if(ready)("a hub's CA rotation reaches its enrolled edges (network name
     numbers.edgeRenewedMs = Date.now() - t0;
     clearInterval(watch);
     expect([...waited]).toEqual(["edge-1 (edge)"]);
-    expect(edge1.log).toContain("renewed this edge's certificate from the new CA");
+    // The hub records the certificate when it issues it, a moment before edge-1 writes it and logs; its log reaches us through a pipe.
+    await waitFor("edge-1 to log its renewal from the new CA", () => edge1.log.includes("renewed this edge's certificate from the new CA"), 30_000, 250);
     // The hub's own certificate is from the new CA now; a restart makes the uplink verify it anew.
     await waitFor("the hub to present a new-CA certificate", () =>
       new X509Certificate(readFileSync(join(hub.dir, "data", "tls", "node.pem"))).checkIssued(new X509Certificate(readFileSync(join(hub.dir, "certs", "ca-next.pem")))), 60_000, 1_000);
@@ -144,7 +145,7 @@ describe.if(ready)("a hub's CA rotation reaches its enrolled edges (network name
     fleet.start(edge2);
     await waitFor("edge-2's uplink on the hub", () => onHub(edge2), 90_000, 500);
     numbers.downEdgeBackMs = Date.now() - t0;
-    expect(edge2.log).toContain("the hub's CAs changed (CA rotation)");
+    await waitFor("edge-2 to log that it trusts the new CA", () => edge2.log.includes("the hub's CAs changed (CA rotation)"), 30_000, 250);
     const newFp = fps(join(hub.dir, "certs", "ca-next.pem"))[0]!;
     await waitFor("edge-2 to hold a new-CA certificate", () => edgeRecord("edge-2")?.caFingerprint === newFp, 60_000, 1_000);
     const done = inBox(hub, ["ca", "rotate", "--finish", "--config", hub.config]);

@@ -175,7 +175,7 @@ describe.if(ready)("MQTT survives a node", () => {
     await waitFor("a's rendered routes to list b without an edit", () => JSON.stringify(renderedRoutes(a)) === JSON.stringify([`${b.ip}:6222`]) && JSON.stringify(renderedRoutes(b)) === JSON.stringify([`${a.ip}:6222`]), 60_000, 250);
     timings.routes_follow_two_ms = Math.round(performance.now() - t0);
     expect(readFileSync(a.config, "utf8")).toBe(aConfig);
-    expect(a.log).toContain("nats-server now routes to every member");
+    await waitFor("a to log its new routes", () => a.log.includes("nats-server now routes to every member"), 30_000, 250); // its log reaches us through a pipe
     for (const x of [a, b]) expect(renderedMqttReplicas(x)).toBe(2);
     await waitFor("a and b healthy", async () => (await Promise.all([a, b].map((x) => lab.status(x)))).every((r) => r.code === 0), 60_000, 250);
     // The first device: a persistent session with a QoS 1 subscription, made on a.
