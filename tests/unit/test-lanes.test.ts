@@ -30,6 +30,16 @@ describe("the two test lanes", () => {
     for (const step of machines.steps) if (step.files.some(isEmulated)) expect(step.needsPrepare).toBe(true);
   });
 
+  test("every file that boots a machine is in the machines lane after the emulated ones; the processes lane never waits", () => {
+    const [machines, processes] = planLanes(suite);
+    expect(machines!.name).toBe("machines");
+    const booted = machines!.steps[1]!.files;
+    expect(booted.findIndex((f) => !isEmulated(f))).toBe(suite.filter(isEmulated).length);
+    expect(booted).toContain("tests/bed-three-pis.test.ts");
+    expect(processes!.name).toBe("processes");
+    expect(processes!.steps.every((s) => !s.needsPrepare)).toBe(true);
+  });
+
   test("a file that reads a prepared input never runs in a step that does not wait for prepare", () => {
     for (const lane of planLanes(suite)) {
       for (const step of lane.steps) {
