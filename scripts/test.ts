@@ -34,6 +34,13 @@ if (build.exitCode !== 0) {
 const fast = process.argv.includes("--fast");
 const args = process.argv.slice(2).filter((a) => a !== "--fast");
 const reports: string[] = [];
+/** children are the running bun test and prepare processes: a stop signal to npm test reaches them too (only a terminal's Ctrl-C reaches the whole group by itself). */
+const children = new Set<{ kill(signal?: NodeJS.Signals): void; exited: Promise<number> }>();
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    for (const child of children) child.kill(signal);
+  });
+}
 let codes: number[];
 
 if (fast || args.length > 0) {
@@ -42,6 +49,7 @@ if (fast || args.length > 0) {
   // Cached inputs (bed root, board kernels) are made outside every test's time limit, beside the fast tier.
   const t1 = performance.now();
   const prepare = Bun.spawn([process.execPath, "scripts/_prepare-tests.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  watch(prepare);
   void prefixLines(prepare.stdout, "prepare", process.stdout);
   void prefixLines(prepare.stderr, "prepare", process.stderr);
   const prepared = prepare.exited.then((code) => {
@@ -107,8 +115,15 @@ async function bunTest(paths: string[], report: string, tag: string): Promise<nu
     [process.execPath, "test", "--timeout", "180000", "--reporter=junit", `--reporter-outfile=${outfile}`, ...paths],
     { cwd: ROOT, stdout: piped ? "pipe" : "inherit", stderr: piped ? "pipe" : "inherit", env: { ...process.env } },
   );
+  watch(proc);
   if (piped) await Promise.all([prefixLines(proc.stdout as ReadableStream<Uint8Array>, tag, process.stdout), prefixLines(proc.stderr as ReadableStream<Uint8Array>, tag, process.stderr)]);
   return await proc.exited;
+}
+
+/** watch keeps a child in `children` until it exits. */
+function watch(child: { kill(signal?: NodeJS.Signals): void; exited: Promise<number> }): void {
+  children.add(child);
+  void child.exited.then(() => children.delete(child));
 }
 
 /** prefixLines copies a stream to `to` line by line, each line prefixed with `tag| ` (two lanes share one terminal). */
