@@ -16,6 +16,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FAST_TIER, planLanes, type Lane } from "./_test-lanes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -126,17 +129,11 @@ function watch(child: { kill(signal?: NodeJS.Signals): void; exited: Promise<num
   void child.exited.then(() => children.delete(child));
 }
 
-/** prefixLines copies a stream to `to` line by line, each line prefixed with `tag| ` (two lanes share one terminal). */
+/** prefixLines copies a stream to `to` line by line (node:readline), each line prefixed with `tag| ` (two lanes share one terminal). */
 async function prefixLines(stream: ReadableStream<Uint8Array>, tag: string, to: NodeJS.WriteStream): Promise<void> {
-  const dec = new TextDecoder();
-  let rest = "";
-  for await (const chunk of stream) {
-    rest += dec.decode(chunk, { stream: true });
-    const lines = rest.split("\n");
-    rest = lines.pop() ?? "";
-    if (lines.length) to.write(lines.map((l) => `${tag}| ${l}\n`).join(""));
+  for await (const line of createInterface({ input: Readable.fromWeb(stream as unknown as WebReadableStream<Uint8Array>), crlfDelay: Infinity })) {
+    to.write(`${tag}| ${line}\n`);
   }
-  if (rest) to.write(`${tag}| ${rest}\n`);
 }
 
 /** unescapeXml undoes the five XML entities and numeric references in a JUnit attribute or text. */
