@@ -39,8 +39,11 @@ const args = process.argv.slice(2).filter((a) => a !== "--fast");
 const reports: string[] = [];
 /** children are the running bun test and prepare processes: a stop signal to npm test reaches them too (only a terminal's Ctrl-C reaches the whole group by itself). */
 const children = new Set<{ kill(signal?: NodeJS.Signals): void; exited: Promise<number> }>();
+/** interruptedBy is the signal that stopped the run, for the summary: a stopped run counts only what finished. */
+let interruptedBy: NodeJS.Signals | undefined;
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
+    interruptedBy ??= signal;
     for (const child of children) child.kill(signal);
   });
 }
@@ -89,6 +92,7 @@ const ok = codes.every((c) => c === 0);
 if (whys.length) console.log(`\nwhy they failed (the first lines of each failure):\n${whys.join("\n")}\n`);
 if (!ok && failed === 0) failed = 1; // a crash or load error outside any test case
 console.log(`all tests: ${seconds(t0)} s`);
+if (interruptedBy) console.log(`interrupted by ${interruptedBy}: each test process removed what it had made; a file stopped midway writes no report, so its passes are not counted`);
 if (skipped) console.log(`${skipped} skipped (not counted as passed)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(ok && failed === 0 ? 0 : 1);

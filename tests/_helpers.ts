@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:net";
 import type { Subprocess } from "bun";
+import { tearDownOnSignal } from "./_teardown.ts";
 
 /** ROOT is the repository folder. */
 export const ROOT = resolve(import.meta.dir, "..");
@@ -58,7 +59,14 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
 /** tempDir makes a fresh folder that the returned dispose removes. */
 export function tempDir(prefix = "unibus-test-"): { path: string; [Symbol.dispose](): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+  const forget = tearDownOnSignal(path, () => rmSync(path, { recursive: true, force: true }));
+  return {
+    path,
+    [Symbol.dispose]: () => {
+      rmSync(path, { recursive: true, force: true });
+      forget();
+    },
+  };
 }
 
 /** writeConfig writes a node.toml into dir and returns its path. */
@@ -99,6 +107,9 @@ export class RunningUnibus {
       stdin: "ignore", stdout: "pipe", stderr: "pipe",
       env: { ...process.env, ...env }, cwd, ...user,
     });
+    // An interrupted test run stops this node too (its nats-server goes with it).
+    const forget = tearDownOnSignal(`unibus ${args.join(" ")}`, () => stopProcess(this.proc, "SIGTERM", 10_000));
+    void this.proc.exited.then(forget);
     const pump = async (s: ReadableStream<Uint8Array>) => {
       const dec = new TextDecoder();
       for await (const chunk of s) {

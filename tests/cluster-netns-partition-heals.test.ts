@@ -10,6 +10,7 @@ import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { BIN_X64, ROOT, prerequisite, runUnibus, stopProcess, tempDir, waitFor } from "./_helpers.ts";
+import { tearDownOnSignal } from "./_teardown.ts";
 
 const RUN = Math.random().toString(16).slice(2, 6);
 const OCTET = 1 + Math.floor(Math.random() * 250);
@@ -31,6 +32,7 @@ const CLIENT = join(ROOT, "tests", "cluster-netns-client.ts");
 const dir = tempDir("unibus-netns-");
 const timings: Record<string, number> = {};
 let created = false;
+let forgetTearDown: (() => void) | undefined;
 
 function sh(cmd: string[], allowFail = false): { code: number; out: string } {
   const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
@@ -62,9 +64,19 @@ async function client(node: (typeof nodes)[number], ...args: string[]) {
   return JSON.parse(out.trim().split("\n").at(-1)!);
 }
 
+/** tearDown stops the nodes and removes the namespaces and the bridge: from afterAll, or on a signal (tests/_teardown.ts). */
+async function tearDown(): Promise<void> {
+  await Promise.all(nodes.map((n) => stopProcess(n.proc)));
+  if (created) {
+    for (const n of nodes) sh(["ip", "netns", "del", n.ns], true);
+    sh(["ip", "link", "del", BRIDGE], true);
+  }
+}
+
 beforeAll(async () => {
   if (!ready) return;
   created = true;
+  forgetTearDown = tearDownOnSignal(`the namespaces and bridge ${BRIDGE}`, tearDown);
   sh(["ip", "link", "add", BRIDGE, "type", "bridge"]);
   sh(["ip", "addr", "add", `${SUBNET}.254/24`, "dev", BRIDGE]);
   sh(["ip", "link", "set", BRIDGE, "up"]);
@@ -93,12 +105,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => stopProcess(n.proc)));
+  await tearDown();
+  forgetTearDown?.();
   console.log(`cluster timings (netns): ${JSON.stringify(timings)}`);
-  if (created) {
-    for (const n of nodes) sh(["ip", "netns", "del", n.ns], true);
-    sh(["ip", "link", "del", BRIDGE], true);
-  }
   dir[Symbol.dispose]();
 }, 60_000); // clustered nodes stop in parallel, each SIGKILLed after STOP_GRACE_MS at most
 

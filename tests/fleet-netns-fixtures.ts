@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { BIN_X64, stopProcess } from "./_helpers.ts";
+import { tearDownOnSignal } from "./_teardown.ts";
 
 /** sh runs a command and throws with its output when it fails (unless allowFail). */
 export function sh(cmd: string[], allowFail = false): { code: number; out: string } {
@@ -45,6 +46,7 @@ export class Fleet {
   readonly bridge = `ubf${this.run}`;
   readonly boxes: Box[] = [];
   #created = false;
+  #forget?: () => void;
 
   constructor(readonly root: string) {}
 
@@ -52,6 +54,7 @@ export class Fleet {
   up(): void {
     sh(["ip", "link", "add", this.bridge, "type", "bridge"]);
     this.#created = true;
+    this.#forget = tearDownOnSignal(`the fleet's namespaces and bridge ${this.bridge}`, () => this.destroy());
     sh(["ip", "addr", "add", `${this.subnet}.254/24`, "dev", this.bridge]);
     sh(["ip", "link", "set", this.bridge, "up"]);
   }
@@ -121,6 +124,7 @@ export class Fleet {
     await Promise.all(this.boxes.map((b) => stopProcess(b.proc)));
     for (const b of this.boxes) sh(["ip", "netns", "del", b.ns], true);
     if (this.#created) sh(["ip", "link", "del", this.bridge], true);
+    this.#forget?.();
   }
 }
 

@@ -13,6 +13,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { BIN_X64, prerequisite, runUnibus, stopProcess, tempDir, waitFor } from "./_helpers.ts";
+import { tearDownOnSignal } from "./_teardown.ts";
 import { makeCaDir } from "./pki-fixtures.ts";
 import { STATUS_CODES } from "./health-fixtures.ts";
 
@@ -26,6 +27,7 @@ const nodes = ["ns-1", "ns-2", "ns-3"].map((name, i) => ({
 type Box = (typeof nodes)[number];
 const dir = tempDir("unibus-health-netns-");
 let created = false;
+let forgetTearDown: (() => void) | undefined;
 
 function sh(cmd: string[], allowFail = false): { code: number; out: string } {
   const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
@@ -80,9 +82,19 @@ function edit(n: Box, from: string, to: string): void {
   writeFileSync(n.config, text.replace(from, to));
 }
 
+/** tearDown stops the nodes and removes the namespaces and the bridge: from afterAll, or on a signal (tests/_teardown.ts). */
+async function tearDown(): Promise<void> {
+  await Promise.all(nodes.map((n) => stopProcess(n.proc)));
+  if (created) {
+    for (const n of nodes) sh(["ip", "netns", "del", n.ns], true);
+    sh(["ip", "link", "del", BRIDGE], true);
+  }
+}
+
 beforeAll(async () => {
   if (!ready) return;
   created = true;
+  forgetTearDown = tearDownOnSignal(`the namespaces and bridge ${BRIDGE}`, tearDown);
   sh(["ip", "link", "add", BRIDGE, "type", "bridge"]);
   sh(["ip", "link", "set", BRIDGE, "up"]);
   for (const n of nodes) {
@@ -109,11 +121,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => stopProcess(n.proc)));
-  if (created) {
-    for (const n of nodes) sh(["ip", "netns", "del", n.ns], true);
-    sh(["ip", "link", "del", BRIDGE], true);
-  }
+  await tearDown();
+  forgetTearDown?.();
   dir[Symbol.dispose]();
 }, 60_000); // clustered nodes stop in parallel, each SIGKILLed after STOP_GRACE_MS at most
 

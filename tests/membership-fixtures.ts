@@ -8,6 +8,7 @@ import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { BIN_X64, ROOT, prerequisite, stopProcess, waitFor } from "./_helpers.ts";
+import { tearDownOnSignal } from "./_teardown.ts";
 
 /** Box is one namespace: its address, folder and (when started) unibus process. */
 export interface Box {
@@ -36,6 +37,7 @@ export class Lab {
   readonly bridge = `ubm${this.run}`;
   readonly boxes: Box[] = [];
   #created = false;
+  #forget?: () => void;
 
   constructor(readonly root: string, names: string[]) {
     names.forEach((name, i) => {
@@ -60,6 +62,7 @@ export class Lab {
 
   create(): void {
     this.#created = true;
+    this.#forget = tearDownOnSignal(`the lab's ${this.boxes.length} namespaces and bridge ${this.bridge}`, () => this.destroy());
     sh(["ip", "link", "add", this.bridge, "type", "bridge"]);
     sh(["ip", "link", "set", this.bridge, "up"]);
     for (const b of this.boxes) {
@@ -150,6 +153,7 @@ export class Lab {
     if (!this.#created) return;
     for (const b of this.boxes) sh(["ip", "netns", "del", b.ns], true);
     sh(["ip", "link", "del", this.bridge], true);
+    this.#forget?.();
   }
 }
 

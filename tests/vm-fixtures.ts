@@ -19,6 +19,7 @@ import type { Subprocess } from "bun";
 import { fetchVmParts, VM_MODULES } from "../scripts/fetch-vm.ts";
 import { cpioNewc } from "./board-fixtures.ts";
 import { UNIT_ENV } from "./board-fixtures.ts";
+import { tearDownOnSignal } from "./_teardown.ts";
 
 /** QEMU_X86 is Debian's qemu-system-x86 emulator (run with -enable-kvm). */
 export const QEMU_X86 = "/usr/bin/qemu-system-x86_64";
@@ -208,6 +209,7 @@ export class VmNet {
   readonly subnet: string;
   readonly hostIp: string;
   readonly #hostVeth: string;
+  #forget?: () => void;
 
   constructor() {
     const id = process.pid % 100_000;
@@ -226,6 +228,7 @@ export class VmNet {
     inNs("ip", "link", "set", "uplink", "up");
     sh(["ip", "addr", "add", `${this.hostIp}/24`, "dev", this.#hostVeth]);
     sh(["ip", "link", "set", this.#hostVeth, "up"]);
+    this.#forget = tearDownOnSignal(`the VMs' namespace ${this.ns}`, () => this.dispose());
   }
 
   /** guestIp is guest i's address (i from 1). */
@@ -252,6 +255,7 @@ export class VmNet {
   dispose(): void {
     try { sh(["ip", "link", "del", this.#hostVeth]); } catch { /* not there */ }
     try { sh(["ip", "netns", "del", this.ns]); } catch { /* not there */ }
+    this.#forget?.();
   }
 }
 

@@ -86,7 +86,7 @@ export async function run(args: string[]): Promise<number> {
   clearLeftMarker(layout.dataDir);
   // A trust bundle an earlier node here learned (CA rotation) would outvote the CA this join wrote.
   rmSync(dataDirLayout(layout.dataDir).trustBundle, { force: true });
-  writeFileAtomic(files.config, configText(name, result, listen, address), owner ? 0o640 : 0o644, rootGroup);
+  writeFileAtomic(files.config, configText(name, result, listen, address, dataDirLine(layout)), owner ? 0o640 : 0o644, rootGroup);
   try {
     loadConfig(files.config, {});
   } catch (err) {
@@ -146,7 +146,7 @@ function serviceOwner(): { uid: number; gid: number } | undefined {
   }
 }
 
-function configText(name: string, r: JoinResult, listen: HostPort, via: HostPort): string {
+function configText(name: string, r: JoinResult, listen: HostPort, via: HostPort, dataDir: string): string {
   const q = (s: string) => JSON.stringify(s);
   const peers = [...new Set([...r.members.filter((m) => !m.removed && m.name !== name).map((m) => m.route), r.route])];
   return `# unibus node ${q(name)} of cluster ${q(r.cluster)}, written by \`unibus join ${via.text}\` on ${new Date().toISOString()}.
@@ -155,7 +155,7 @@ function configText(name: string, r: JoinResult, listen: HostPort, via: HostPort
 [node]
 # nats server_name; bound to this node's certificate (certs/node.pem is for ${q(name)}).
 name = ${q(name)}
-
+${dataDir}
 [client]
 ${r.client?.network
     ? `# NATS clients, as on every member of the cluster (taken over from ${q(via.text)} at join).
@@ -218,7 +218,7 @@ async function joinAsEdge(o: { address: HostPort; token: ReturnType<typeof parse
   // Where the edge checks in (CA rotations, renewals); files an earlier node here kept would outvote what this join wrote.
   for (const f of [dataDirLayout(layout.dataDir).uplinkTrust, dataDirLayout(layout.dataDir).uplinkCert, dataDirLayout(layout.dataDir).uplinkKey]) rmSync(f, { force: true });
   writeUplinkState(layout.dataDir, { updatedAt: new Date().toISOString(), services: result.services }, owner);
-  writeFileAtomic(files.config, edgeConfigText(o.name, result, o.address, layout.installed ? undefined : layout.dataDir), owner ? 0o640 : 0o644, rootGroup);
+  writeFileAtomic(files.config, edgeConfigText(o.name, result, o.address, dataDirLine(layout)), owner ? 0o640 : 0o644, rootGroup);
   try {
     loadConfig(files.config, {});
   } catch (err) {
@@ -233,14 +233,14 @@ async function joinAsEdge(o: { address: HostPort; token: ReturnType<typeof parse
   return 0;
 }
 
-function edgeConfigText(name: string, r: EdgeEnrollment, via: HostPort, dataDir: string | undefined): string {
+function edgeConfigText(name: string, r: EdgeEnrollment, via: HostPort, dataDir: string): string {
   const q = (s: string) => JSON.stringify(s);
   return `# unibus edge ${q(name)} of hub cluster ${q(r.cluster)}, written by \`unibus join ${via.text} --edge\` on ${new Date().toISOString()}.
 # Paths are relative to this file. Check it: unibus status --config THIS_FILE
 
 [node]
 name = ${q(name)}
-${dataDir ? `data_dir = ${q(dataDir)}\n` : ""}
+${dataDir}
 [client]
 # Local clients only, no credentials needed on loopback.
 listen = ${q(DEFAULTS.clientListen.text)}
@@ -266,13 +266,27 @@ key_file = ${q(`${CERTS_DIR}/${NODE_KEY_FILE}`)}
 
 /**
  * nextHint is a join's closing "next:" line, the same for a member and an
- * edge: install the written config (installed layout) or start it. Empty
- * when install.sh runs the join: it installs and starts at once, from a temp
- * folder it then removes.
+ * edge: install the written config (installed layout) or start it. A folder
+ * (--out) is started where it is: install.sh copies the config and the files
+ * beside it, not the data dir the join wrote (node id, members, uplink), so
+ * installing it is not offered; `install.sh --join` joins straight into the
+ * service. Empty when install.sh runs the join: it installs and starts at
+ * once, from a temp folder it then removes.
  */
 function nextHint(config: string, installed: boolean): string {
   if (INSTALLING) return "";
   return installed
     ? `next: sudo ./install.sh --config ${config}   (or start: unibus --config ${config})\n`
-    : `next: unibus --config ${config}   (or install it: sudo ./install.sh --config ${config})\n`;
+    : `next: unibus --config ${config}   (to join as an installed service instead: sudo ./install.sh --join …)\n`;
+}
+
+/**
+ * dataDirLine is the `data_dir = …` line of a written config when the join
+ * wrote its data (node id, members, uplink) somewhere the config would not
+ * find by itself (--data-dir), else "": /var/lib/unibus for /etc/unibus,
+ * DIR/data for --out DIR.
+ */
+export function dataDirLine(layout: { dir: string; dataDir: string; installed: boolean }): string {
+  const implied = layout.installed ? DEFAULTS.installedDataDir : join(layout.dir, DEFAULTS.dataDir);
+  return resolve(layout.dataDir) === resolve(implied) ? "" : `data_dir = ${JSON.stringify(layout.dataDir)}\n`;
 }

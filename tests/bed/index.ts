@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN_X64, IN_CI, ROOT } from "../_helpers.ts";
+import { stoppingSignal, tearDownOnSignal } from "../_teardown.ts";
 import { BED_CGROUP, Box, BOX_DIR_PREFIX, cgroupRoots, removeCgroups } from "./box.ts";
 import { Bridge, BRIDGE_PREFIX } from "./bridge.ts";
 import { run } from "./exec.ts";
@@ -50,44 +51,29 @@ export function bedTest(): (name: string, fn: () => Promise<void>, timeoutMs?: n
   return test.skip;
 }
 
-/** LIVE holds the beds of this process not yet disposed, for the signal handlers below. */
+/** LIVE holds the beds of this process not yet disposed; a signal removes them (tests/_teardown.ts). */
 const LIVE = new Set<Bed>();
-/** stopping is set once a signal asked this process to end: no bed or box is made after it. */
-let stopping = false;
+/** forgetBeds, while beds are live, unregisters their signal teardown. */
+let forgetBeds: (() => void) | undefined;
 
-/**
- * tearDownOnSignal makes a test run that is interrupted (Ctrl-C, `timeout`'s
- * SIGTERM) power off its boxes and remove their overlays and bridges before
- * it exits: afterAll does not run then, and running boxes would be left to
- * the next run's stale clean-up, or to nobody.
- */
-function tearDownOnSignal(): void {
-  if (tearDownOnSignal.installed) return;
-  tearDownOnSignal.installed = true;
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    process.once(signal, () => {
-      console.error(`bed: ${signal}: removing ${LIVE.size} bed${LIVE.size === 1 ? "" : "s"} before exiting`);
-      stopping = true;
-      // The tests go on running meanwhile (and fail): whatever they started after the beds
-      // were disposed is this process's too, and goes the way a killed run's would.
-      void Promise.all([...LIVE].map((bed) => bed.dispose()))
-        .then(() => removeLeftovers((pid) => pid === process.pid))
-        .finally(() => process.exit(code));
-    });
-  }
+/** watchBed adds a bed to LIVE; the first one registers the teardown that removes every live bed and this process's leftovers. */
+function watchBed(bed: Bed): void {
+  LIVE.add(bed);
+  forgetBeds ??= tearDownOnSignal("the bed's boxes and bridges", async () => {
+    await Promise.all([...LIVE].map((b) => b.dispose()));
+    await removeLeftovers((pid) => pid === process.pid);
+  });
 }
-tearDownOnSignal.installed = false;
 
 /** Bed is one test's bridge and boxes; dispose tears all of it down, also after a failure. */
 export class Bed {
   private constructor(readonly bridge: Bridge, readonly boxes: Box[]) {
-    LIVE.add(this);
-    tearDownOnSignal();
+    watchBed(this);
   }
 
   /** create builds (once) the cached root, makes a bridge and boots `count` boxes named box-1… */
   static async create(count: number, names?: string[]): Promise<Bed> {
-    if (stopping) throw new Error("the test run is being stopped: no new bed");
+    if (stoppingSignal()) throw new Error("the test run is being stopped: no new bed");
     await removeStale();
     const root = await bedRoot();
     const bridge = await Bridge.create();
@@ -112,7 +98,7 @@ export class Bed {
   async replaceBox(index: number): Promise<Box> {
     const old = this.boxes[index];
     if (!old) throw new Error(`the bed has no box ${index}`);
-    if (stopping || this.#teardown) throw new Error("the bed is being removed: no new box");
+    if (stoppingSignal() || this.#teardown) throw new Error("the bed is being removed: no new box");
     await old.dispose();
     const box = await Box.boot({ root: await bedRoot(), bridge: this.bridge, name: old.name, index });
     this.boxes[index] = box;
@@ -122,7 +108,13 @@ export class Bed {
   /** dispose powers off every box, removes their overlays and the bridge; safe to call twice. */
   dispose(): Promise<void> {
     // One teardown however often it is asked for (afterAll, a failed create, a signal meanwhile).
-    this.#teardown ??= this.#tearDown().finally(() => LIVE.delete(this));
+    this.#teardown ??= this.#tearDown().finally(() => {
+      LIVE.delete(this);
+      if (LIVE.size === 0) {
+        forgetBeds?.();
+        forgetBeds = undefined;
+      }
+    });
     return this.#teardown;
   }
 

@@ -1,0 +1,59 @@
+/**
+ * _teardown.ts removes what a test process made (running nodes, network
+ * namespaces and bridges, booted boxes, VM networks) when the process is
+ * stopped by a signal. bun test runs no afterAll then, so an interrupted run
+ * (Ctrl-C, npm test's forwarded SIGTERM, `timeout`) left them to nobody:
+ * nodes holding ports, namespaces piling up with every run.
+ *
+ * A fixture registers its own dispose when it makes something and forgets it
+ * once it has disposed; the first SIGINT, SIGTERM or SIGHUP runs every
+ * registered dispose, newest first, and then exits (130, 143, 129). A second signal
+ * of the same kind exits at once. The tests go on running meanwhile and fail.
+ */
+
+/** Dispose is a fixture's own clean-up; it may be asked again by its owner and must be safe twice. */
+type Dispose = () => Promise<unknown> | unknown;
+
+const LIVE = new Map<number, { what: string; dispose: Dispose }>();
+let nextId = 1;
+let signalled: NodeJS.Signals | undefined;
+let installed = false;
+
+/**
+ * tearDownOnSignal registers `dispose` (named `what` for the message) to run
+ * if this test process is stopped by a signal; the returned function forgets
+ * it (call it from the fixture's own dispose).
+ */
+export function tearDownOnSignal(what: string, dispose: Dispose): () => void {
+  install();
+  const id = nextId++;
+  LIVE.set(id, { what, dispose });
+  return () => void LIVE.delete(id);
+}
+
+/** stoppingSignal is the signal that is stopping this test process, if any: fixtures make nothing new after it. */
+export function stoppingSignal(): NodeJS.Signals | undefined {
+  return signalled;
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    process.once(signal, () => {
+      signalled = signal;
+      const live = [...LIVE.values()];
+      console.error(`tests: ${signal}: removing ${live.length === 0 ? "nothing" : live.map((l) => l.what).join(", ")} before exiting`);
+      void (async () => {
+        // Newest first: a lab's nodes stop before the folder they write into is removed.
+        for (const l of live.reverse()) {
+          try {
+            await l.dispose();
+          } catch (err) {
+            console.error(`tests: could not remove ${l.what}: ${(err as Error).message}`);
+          }
+        }
+      })().finally(() => process.exit(code));
+    });
+  }
+}
