@@ -119,6 +119,19 @@ export async function metaLeader(port: number): Promise<string | undefined> {
   return jsz?.meta_cluster?.leader || undefined;
 }
 
+/**
+ * metaGroupOf tells whether the node on monitoring `port` sees a JetStream
+ * meta group of `size` with a leader and every other member listed. A meta
+ * leader alone is not that: under load the group elects one while the third
+ * server is still outside it (cluster_size 2), and asking about that server
+ * then answers "not a member of the cluster".
+ */
+export async function metaGroupOf(port: number, size: number): Promise<boolean> {
+  const jsz = await monitorJson<{ meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { name: string }[] } }>(port, "jsz");
+  const meta = jsz?.meta_cluster;
+  return Boolean(meta?.leader) && meta?.cluster_size === size && (meta?.replicas ?? []).length === size - 1;
+}
+
 /** elapsed formats a duration for the timing lines the tests print. */
 export function ms(from: number, to = performance.now()): number {
   return Math.round(to - from);

@@ -17,7 +17,7 @@ import { loadConfig } from "../lib/config/load.ts";
 import { SystemClient } from "../lib/natsd/system-client.ts";
 import { certFingerprint, parseCertificates } from "../lib/pki/trust.ts";
 import { RunningUnibus, freePort, nodeToml, runUnibus, tempDir, waitFor, writeConfig } from "./_helpers.ts";
-import { makeLoopbackCluster, metaLeader, monitorJson, startNode, type LoopbackCluster } from "./cluster-fixtures.ts";
+import { makeLoopbackCluster, metaGroupOf, monitorJson, startNode, type LoopbackCluster } from "./cluster-fixtures.ts";
 import { buildNatsProbe, goClientAvailable, runNatsProbe } from "./go-natsprobe.ts";
 
 const OPS_PW = "ops-file-secret-8842";
@@ -146,7 +146,7 @@ describe("cluster: every node answers PING; $JS.API.SERVER.REMOVE removes a dead
     cluster = await makeLoopbackCluster(dir.path, ["sa", "sb", "sc"], { clusterName: "systest" });
     for (const n of cluster.nodes) startNode(n);
     await Promise.all(cluster.nodes.map((n) => n.proc!.ready(120_000)));
-    await waitFor("a JetStream meta leader", async () => Boolean(await metaLeader(cluster.nodes[0]!.monitor)), 90_000, 250);
+    await waitFor("a JetStream meta group of all three, seen from each", async () => (await Promise.all(cluster.nodes.map((n) => metaGroupOf(n.monitor, 3)))).every(Boolean), 90_000, 250);
   }, 240_000);
   afterAll(async () => {
     await Promise.all(cluster.nodes.map((n) => n.proc?.stop()));
