@@ -7,8 +7,9 @@
  *
  * A fixture registers its own dispose when it makes something and forgets it
  * once it has disposed; the first SIGINT, SIGTERM or SIGHUP runs every
- * registered dispose, newest first, and then exits (130, 143, 129). A second signal
- * of the same kind exits at once. The tests go on running meanwhile and fail.
+ * registered dispose, newest first, and then exits (130, 143, 129). A signal
+ * more than a second later exits at once; one sooner is the same stop
+ * delivered twice and is ignored. The tests go on running meanwhile and fail.
  */
 
 /** Dispose is a fixture's own clean-up; it may be asked again by its owner and must be safe twice. */
@@ -36,12 +37,22 @@ export function stoppingSignal(): NodeJS.Signals | undefined {
   return signalled;
 }
 
+/** DUPLICATE_MS: signals this soon after the first are the same stop delivered twice (a terminal's Ctrl-C reaches the whole group, and npm test passes it on as well). */
+const DUPLICATE_MS = 1_000;
+
 function install(): void {
   if (installed) return;
   installed = true;
+  let firstAt = 0;
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (signalled) {
+        // A second stop asked by a person forces the exit; the same stop delivered twice does not cut the teardown short.
+        if (Date.now() - firstAt > DUPLICATE_MS) process.exit(code);
+        return;
+      }
       signalled = signal;
+      firstAt = Date.now();
       const live = [...LIVE.values()];
       console.error(`tests: ${signal}: removing ${live.length === 0 ? "nothing" : live.map((l) => l.what).join(", ")} before exiting`);
       void (async () => {
